@@ -1,0 +1,123 @@
+"""Softmax attention: one head (SPEC D10) and the multi-head map W·[H₁;…;H_h] (D11).
+
+    Q = X W^qᵀ (+b^q),  K = X W^kᵀ (+b^k),  V = X W^vᵀ (+b^v)
+    A = softmax(Q Kᵀ / √d_k)   row-wise over the visible keys
+    H = A V
+
+Saturated (ρ→∞) form: A = argmax(Q Kᵀ) with the generalised argmax of D7 (ties share the
+weight, masked keys never win). The 1/√d_k factor and ρ do not change the argmax.
+
+Degree rule: with X of degree k, Q, K, V have degree k+1 (k if their weight is not
+scaled); the scores have degree 2(k+1); softmax of a positive-degree input is ∼0; so
+H = A V is ∼(k+1). For the paper's P4 (X ∼1) this predicts ∼2, not ∼1: the value map
+adds a degree.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from homogeneity import rules
+from homogeneity.components import functional as F
+from homogeneity.components.linear import Linear
+from homogeneity.rules import Degree, RuleContext
+from homogeneity.validation import check_sequence_not_empty
+
+
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, keep: torch.Tensor | None,
+           saturated: bool = False, tie_tol: float = 0.0
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scaled dot-product attention over the last two dims; returns (A V, A)."""
+    scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
+    if saturated:
+        weights = F.hardmax(scores, keep, tie_tol)
+    else:
+        weights = F.masked_softmax(scores, keep)
+    return weights @ v, weights
+
+
+def _attention_degree(d: Degree, ctx: RuleContext, q: Linear, k: Linear, v: Linear,
+                      names: tuple[str, str, str]) -> Degree:
+    dq = q.degree_rule(d, ctx.child(names[0]))
+    dk = k.degree_rule(d, ctx.child(names[1]))
+    dv = v.degree_rule(d, ctx.child(names[2]))
+    scores = rules.multiply(dq, dk)
+    weights = rules.saturating(scores, "softmax")
+    return rules.multiply(weights, dv)
+
+
+class AttentionHead(nn.Module):
+    """One head of SPEC D10: H = softmax(Q Kᵀ/√d_k) V."""
+
+    def __init__(self, d_model: int, d_head: int, bias: bool = False, *,
+                 dtype: torch.dtype | None = None, device: torch.device | str | None = None,
+                 generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        kw = dict(dtype=dtype, device=device, generator=generator)
+        self.query = Linear(d_model, d_head, bias, **kw)
+        self.key = Linear(d_model, d_head, bias, **kw)
+        self.value = Linear(d_model, d_head, bias, **kw)
+
+    def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None, *,
+                causal: bool = False, saturated: bool = False, tie_tol: float = 0.0,
+                attention_sink: list[torch.Tensor] | None = None) -> torch.Tensor:
+        check_sequence_not_empty(x, "x")
+        n = x.shape[-2]
+        keep = F.attention_keep_mask(n, n, padding_mask, causal, x.device)
+        h, weights = attend(self.query(x), self.key(x), self.value(x), keep, saturated, tie_tol)
+        if attention_sink is not None:
+            attention_sink.append(weights.detach())
+        return h
+
+    def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
+        out = _attention_degree(d, ctx, self.query, self.key, self.value,
+                                ("query", "key", "value"))
+        return ctx.record("attention head (D10)", d, out)
+
+
+class MultiHeadAttention(nn.Module):
+    """W^o [H₁; …; H_h]: the heads of D10 side by side, then an output projection.
+
+    The heads are computed batched: query/key/value are single Linear maps to h·d_head
+    features, reshaped to (batch, heads, seq, d_head). The norm and residual of D11 belong
+    to :class:`homogeneity.components.residual.Residual`.
+    """
+
+    def __init__(self, d_model: int, n_heads: int, d_head: int | None = None,
+                 bias: bool = False, *, dtype: torch.dtype | None = None,
+                 device: torch.device | str | None = None,
+                 generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        d_head = d_model // n_heads if d_head is None else d_head
+        self.n_heads, self.d_head = n_heads, d_head
+        kw = dict(dtype=dtype, device=device, generator=generator)
+        self.query = Linear(d_model, n_heads * d_head, bias, **kw)
+        self.key = Linear(d_model, n_heads * d_head, bias, **kw)
+        self.value = Linear(d_model, n_heads * d_head, bias, **kw)
+        self.output = Linear(n_heads * d_head, d_model, bias, **kw)
+
+    def _split(self, t: torch.Tensor) -> torch.Tensor:
+        return t.unflatten(-1, (self.n_heads, self.d_head)).transpose(-2, -3)
+
+    def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None, *,
+                causal: bool = False, saturated: bool = False, tie_tol: float = 0.0,
+                attention_sink: list[torch.Tensor] | None = None) -> torch.Tensor:
+        check_sequence_not_empty(x, "x")
+        n = x.shape[-2]
+        keep = F.attention_keep_mask(n, n, padding_mask, causal, x.device)
+        if keep is not None:
+            keep = keep.unsqueeze(-3)  # broadcast over heads
+        q, k, v = (self._split(m(x)) for m in (self.query, self.key, self.value))
+        h, weights = attend(q, k, v, keep, saturated, tie_tol)
+        if attention_sink is not None:
+            attention_sink.append(weights.detach())
+        return self.output(h.transpose(-2, -3).flatten(-2))
+
+    def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
+        heads = _attention_degree(d, ctx, self.query, self.key, self.value,
+                                  ("query", "key", "value"))
+        out = self.output.degree_rule(heads, ctx.child("output"))
+        return ctx.record(f"multi-head attention ({self.n_heads} heads)", d, out)

@@ -1,0 +1,124 @@
+"""Three layer norms (SPEC D9 and its real-world variants).
+
+* :class:`ProofLayerNorm`: γ ⊙ (x − μ)/‖x − μ‖₂, no ε (the paper's proofs). Exactly
+  scale-invariant in its input, so degree k → 0 (→ 1 with a scaled gain).
+* :class:`LayerNorm`: γ ⊙ (x − μ)/sqrt(var + ε) + β (torch, BERT). ε makes the
+  scale-invariance only asymptotic: the error decays like ε/ρ^{2k}, polynomially.
+* :class:`RMSNorm`: γ ⊙ x/sqrt(mean(x²) + ε) (T5): no centring, no β.
+
+``forward(x, saturated=True)`` uses ε = 0, the limit when the input's degree is positive.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from homogeneity import rules
+from homogeneity.components import functional as F
+from homogeneity.rules import Degree, RuleContext
+from homogeneity.validation import HomogeneityInputError
+
+
+class _Norm(nn.Module):
+    eps: float = 0.0
+    label: str = "norm"
+
+    def __init__(self, d: int, gain: bool, bias: bool, *, dtype: torch.dtype | None,
+                 device: torch.device | str | None,
+                 generator: torch.Generator | None) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(d, dtype=dtype, device=device)) if gain else None
+        self.bias = nn.Parameter(torch.zeros(d, dtype=dtype, device=device)) if bias else None
+        with torch.no_grad():
+            if self.weight is not None:
+                self.weight.add_(0.1 * torch.randn(d, generator=generator).to(self.weight))
+            if self.bias is not None:
+                self.bias.add_(0.1 * torch.randn(d, generator=generator).to(self.bias))
+
+    def normalise(self, x: torch.Tensor, eps: float) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, saturated: bool = False) -> torch.Tensor:
+        y = self.normalise(x, 0.0 if saturated else self.eps)
+        if self.weight is not None:
+            y = y * self.weight
+        if self.bias is not None:
+            y = y + self.bias
+        return y
+
+    def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
+        out = rules.normalize(d, self.eps, self.label)
+        if self.weight is not None:
+            out = rules.multiply(out, rules.parameter_degree(ctx.scaled("weight")))
+        if self.bias is not None:
+            out = rules.add(out, rules.parameter_degree(ctx.scaled("bias")), "norm bias sum")
+        return ctx.record(f"{self.label}" + (f"(ε={self.eps:g})" if self.eps else ""), d, out)
+
+
+class ProofLayerNorm(_Norm):
+    """SPEC D9: γ ⊙ (x − μ)/‖x − μ‖₂ (ℓ2 norm, no ε, no β)."""
+
+    label = "LN (D9)"
+
+    def __init__(self, d: int, gain: bool = True, *, dtype: torch.dtype | None = None,
+                 device: torch.device | str | None = None,
+                 generator: torch.Generator | None = None) -> None:
+        super().__init__(d, gain, False, dtype=dtype, device=device, generator=generator)
+
+    def normalise(self, x: torch.Tensor, eps: float) -> torch.Tensor:
+        return F.proof_layer_norm(x)
+
+
+class LayerNorm(_Norm):
+    """Standard layer norm γ ⊙ (x − μ)/sqrt(var + ε) + β."""
+
+    label = "LayerNorm"
+
+    def __init__(self, d: int, eps: float = 1e-5, gain: bool = True, bias: bool = True, *,
+                 dtype: torch.dtype | None = None, device: torch.device | str | None = None,
+                 generator: torch.Generator | None = None) -> None:
+        if eps < 0:
+            raise HomogeneityInputError(f"eps={eps!r} must be ≥ 0")
+        super().__init__(d, gain, bias, dtype=dtype, device=device, generator=generator)
+        self.eps = float(eps)
+
+    def normalise(self, x: torch.Tensor, eps: float) -> torch.Tensor:
+        return F.standard_layer_norm(x, eps)
+
+
+class RMSNorm(_Norm):
+    """T5's RMS norm γ ⊙ x/sqrt(mean(x²) + ε)."""
+
+    label = "RMSNorm"
+
+    def __init__(self, d: int, eps: float = 1e-6, gain: bool = True, *,
+                 dtype: torch.dtype | None = None, device: torch.device | str | None = None,
+                 generator: torch.Generator | None = None) -> None:
+        if eps < 0:
+            raise HomogeneityInputError(f"eps={eps!r} must be ≥ 0")
+        super().__init__(d, gain, False, dtype=dtype, device=device, generator=generator)
+        self.eps = float(eps)
+
+    def normalise(self, x: torch.Tensor, eps: float) -> torch.Tensor:
+        return F.rms_norm(x, eps)
+
+
+NORMS = ("proof", "layernorm", "rmsnorm")
+
+
+def make_norm(kind: str, d: int, *, eps: float | None = None, bias: bool = True,
+              dtype: torch.dtype | None = None, device: torch.device | str | None = None,
+              generator: torch.Generator | None = None) -> _Norm:
+    """Build a norm by name: ``proof`` (D9), ``layernorm`` or ``rmsnorm``.
+
+    ``bias`` only applies to ``layernorm`` (the other two have no β by definition).
+    """
+    kw = dict(dtype=dtype, device=device, generator=generator)
+    if kind == "proof":
+        return ProofLayerNorm(d, **kw)
+    if kind == "layernorm":
+        return LayerNorm(d, 1e-5 if eps is None else eps, bias=bias, **kw)
+    if kind == "rmsnorm":
+        return RMSNorm(d, 1e-6 if eps is None else eps, **kw)
+    raise HomogeneityInputError(f"norm={kind!r} is unknown; pick one of {NORMS}")

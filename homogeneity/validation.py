@@ -1,0 +1,101 @@
+"""Input validation shared by every public entry point.
+
+Every check raises :class:`HomogeneityInputError` (a ``ValueError``) whose message names
+the offending argument and says how to fix it. Nothing here mutates its arguments.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+import torch
+
+
+class HomogeneityInputError(ValueError):
+    """Bad input to a homogeneity, saturation or degree check.
+
+    The message always names the argument at fault and the fix.
+    """
+
+
+def check_positive_scale(value: float, argument: str) -> float:
+    """Return ``value`` as a float after checking it is a finite number > 0.
+
+    Scaling factors c (or ρ) must be positive: f(x; cθ) with c ≤ 0 is not on the ray.
+    """
+    try:
+        as_float = float(value)
+    except (TypeError, ValueError) as exc:
+        raise HomogeneityInputError(
+            f"{argument}={value!r} is not a number; pass a positive float such as 2.0"
+        ) from exc
+    if not math.isfinite(as_float) or as_float <= 0:
+        raise HomogeneityInputError(
+            f"{argument}={value!r} must be a finite number > 0 (scaling factors live on the "
+            f"ray c·θ with c > 0); pass e.g. {argument}=2.0"
+        )
+    return as_float
+
+
+def check_positive_scales(values: Iterable[float], argument: str) -> list[float]:
+    """Validate a non-empty sequence of positive scales."""
+    out = [check_positive_scale(v, argument) for v in values]
+    if not out:
+        raise HomogeneityInputError(f"{argument} is empty; pass at least one scale > 0")
+    return out
+
+
+def check_float_dtype(dtype: torch.dtype, argument: str = "dtype") -> torch.dtype:
+    """Checks run in floating point: refuse integer or boolean dtypes."""
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise HomogeneityInputError(
+            f"{argument}={dtype!r} is not a floating-point dtype; checks need "
+            f"{argument}=torch.float64 (default) or torch.float32"
+        )
+    return dtype
+
+
+def check_finite(tensor: torch.Tensor, argument: str) -> torch.Tensor:
+    """Refuse NaN or infinite entries in a floating tensor (parameters or inputs)."""
+    if tensor.is_floating_point() or tensor.is_complex():
+        if not bool(torch.isfinite(tensor).all()):
+            n_bad = int((~torch.isfinite(tensor)).sum())
+            raise HomogeneityInputError(
+                f"{argument} contains {n_bad} NaN or infinite value(s); replace them with "
+                f"finite numbers before checking (e.g. re-initialise the parameter or clean "
+                f"the input)"
+            )
+    return tensor
+
+
+def check_sequence_not_empty(x: torch.Tensor, argument: str, seq_dim: int = -2) -> None:
+    """Refuse inputs with an empty sequence (no positions to attend to)."""
+    if x.dim() == 0 or x.shape[seq_dim] == 0:
+        raise HomogeneityInputError(
+            f"{argument} has an empty sequence (shape {tuple(x.shape)}); pass at least one "
+            f"position"
+        )
+
+
+def check_mask_rows(keep: torch.Tensor, argument: str) -> None:
+    """Every query row must keep at least one key position.
+
+    ``keep`` is a boolean tensor ``(..., n_queries, n_keys)`` with True where attention is
+    allowed. A row with every position masked has no softmax (and no argmax) at all.
+    """
+    if keep.dtype != torch.bool:
+        raise HomogeneityInputError(
+            f"{argument} must be a boolean tensor (True = attend), got dtype {keep.dtype}; "
+            f"convert with {argument}.bool()"
+        )
+    if keep.shape[-1] == 0:
+        raise HomogeneityInputError(f"{argument} has no key positions; pass at least one")
+    empty_rows = ~keep.any(dim=-1)
+    if bool(empty_rows.any()):
+        where = empty_rows.nonzero()[0].tolist()
+        raise HomogeneityInputError(
+            f"{argument} masks every key position of at least one query (first at index "
+            f"{where}); softmax over an empty set is undefined: keep at least one position "
+            f"per row (e.g. leave the [CLS] token or the query itself unmasked)"
+        )
