@@ -36,13 +36,13 @@ layers have rules registered here; :func:`predict_degree` composes them and retu
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
 from typing import Callable, Literal, Protocol, Sequence, runtime_checkable
 
 import torch
 from torch import nn
 
+from homogeneity.scaling import select_parameter_names
 from homogeneity.validation import HomogeneityInputError
 
 DegreeKind = Literal["exact", "approximate", "asymptotic", "none"]
@@ -349,24 +349,12 @@ def _sequential_rule(m: nn.Sequential, d: Degree, ctx: RuleContext) -> Degree:
 
 # -- the public entry point -----------------------------------------------------------
 
-def parameter_matcher(
-    model: nn.Module, parameters: str | Sequence[str] | None
-) -> Callable[[str], bool]:
-    """Turn glob patterns over ``model.named_parameters()`` into a name predicate.
-
-    ``None`` selects every parameter. A pattern that matches nothing is an error.
-    """
-    if parameters is None:
-        return lambda name: True
-    patterns = [parameters] if isinstance(parameters, str) else list(parameters)
-    names = [n for n, _ in model.named_parameters()]
-    for pattern in patterns:
-        if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
-            raise HomogeneityInputError(
-                f"parameters pattern {pattern!r} selects no parameter of "
-                f"{type(model).__name__}; known names include {names[:8]}"
-            )
-    return lambda name: any(fnmatch.fnmatchcase(name, p) for p in patterns)
+def parameter_matcher(model: nn.Module, parameters: str | Sequence[str] | None
+                      ) -> Callable[[str], bool]:
+    """Turn glob patterns over ``model.named_parameters()`` into a name predicate
+    (None selects every parameter; a pattern that matches nothing is an error)."""
+    chosen = set(select_parameter_names([n for n, _ in model.named_parameters()], parameters))
+    return chosen.__contains__
 
 
 @dataclass
@@ -409,10 +397,3 @@ def predict_degree(
     ctx = RuleContext(parameter_matcher(model, parameters))
     out = module_degree(model, din, ctx)
     return DegreeDerivation(out, ctx.steps, din)
-
-
-def selected_names(model: nn.Module, parameters: str | Sequence[str] | None) -> list[str]:
-    """Names of the parameters selected by ``parameters`` (see :func:`parameter_matcher`)."""
-    match = parameter_matcher(model, parameters)
-    return [n for n, _ in model.named_parameters() if match(n)]
-

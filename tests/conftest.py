@@ -1,0 +1,22 @@
+"""Shared test configuration.
+
+Hypothesis profiles: ``ci`` (default, fast) and ``thorough`` (many more examples).
+Select with the environment variable ``HYPOTHESIS_PROFILE=thorough``.
+"""
+
+import os
+
+import torch
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci", max_examples=15, deadline=None, derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "thorough", max_examples=300, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+torch.set_default_dtype(torch.float64)
