@@ -6,7 +6,6 @@ Select with the environment variable ``HYPOTHESIS_PROFILE=thorough``.
 
 import os
 
-import torch
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -19,4 +18,3 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-torch.set_default_dtype(torch.float64)
