@@ -54,12 +54,14 @@ class Degree:
     """The degree of a quantity in the scaled parameters, and how exactly it holds.
 
     ``value`` is None exactly when ``kind == "none"``. ``reason`` says why a kind weaker
-    than ``exact`` came out (the first rule that weakened it).
+    than ``exact`` came out (the first rule that weakened it). For ``asymptotic`` degrees,
+    ``order`` is the predicted p in ‖g(cθ) − c^k g(θ)‖/‖c^k g(θ)‖ = O(ρ^(−p)) along a ray.
     """
 
     kind: DegreeKind
     value: float | None = None
     reason: str = ""
+    order: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in _STRENGTH:
@@ -71,6 +73,9 @@ class Degree:
                 "value must be None exactly when kind='none'; pass value=k with kind='exact', "
                 "'approximate' or 'asymptotic'"
             )
+        if (self.order is not None) != (self.kind == "asymptotic"):
+            raise HomogeneityInputError(
+                "order (the polynomial decay rate) is given exactly for kind='asymptotic'")
 
     # -- constructors -------------------------------------------------------------
     @classmethod
@@ -82,8 +87,8 @@ class Degree:
         return cls("approximate", float(k), reason)
 
     @classmethod
-    def asymptotic(cls, k: float, reason: str = "") -> "Degree":
-        return cls("asymptotic", float(k), reason)
+    def asymptotic(cls, k: float, order: float, reason: str = "") -> "Degree":
+        return cls("asymptotic", float(k), reason, float(order))
 
     @classmethod
     def none(cls, reason: str) -> "Degree":
@@ -95,25 +100,33 @@ class Degree:
         """True for exact (D2) or approximate (D3) homogeneity."""
         return self.kind in ("exact", "approximate")
 
-    def weaker(self, other: "Degree") -> DegreeKind:
-        return self.kind if _STRENGTH[self.kind] <= _STRENGTH[other.kind] else other.kind
-
-    def with_kind(self, kind: DegreeKind, reason: str) -> "Degree":
-        """Same value, kind weakened to ``kind`` if that is weaker; keeps the first reason."""
-        if _STRENGTH[kind] >= _STRENGTH[self.kind]:
-            return self
-        return Degree(kind, self.value, self.reason or reason)
+    def with_value(self, value: float) -> "Degree":
+        return Degree(self.kind, float(value), self.reason, self.order)
 
     def __str__(self) -> str:
         if self.kind == "none":
             return f"no degree ({self.reason})"
-        k = int(self.value) if float(self.value).is_integer() else self.value
         symbol = {"exact": "=", "approximate": "∼", "asymptotic": "→"}[self.kind]
-        return f"{symbol}{k} ({self.kind})"
+        extra = f", error O(ρ^-{_fmt(self.order)})" if self.order is not None else ""
+        return f"{symbol}{_fmt(self.value)} ({self.kind}{extra})"
 
 
-def _weakest_reason(a: Degree, b: Degree) -> str:
-    return a.reason if _STRENGTH[a.kind] <= _STRENGTH[b.kind] else b.reason
+def _combine(value: float, parts: list[Degree], extra_order: float | None = None,
+             extra_reason: str = "") -> Degree:
+    """A degree of ``value`` built from ``parts``: no degree if any part has none;
+    asymptotic with the smallest order involved if any part (or ``extra_order``) is
+    asymptotic; otherwise the weakest kind among the parts."""
+    missing = next((p for p in parts if p.kind == "none"), None)
+    if missing is not None:
+        return missing
+    orders = [(p.order, p.reason) for p in parts if p.order is not None]
+    if extra_order is not None:
+        orders.append((extra_order, extra_reason))
+    if orders:
+        order, reason = min(orders, key=lambda t: t[0])
+        return Degree("asymptotic", value, reason, order)
+    weakest = min(parts, key=lambda p: _STRENGTH[p.kind])
+    return Degree(weakest.kind, value, weakest.reason)
 
 
 # -- the rules of D16 -----------------------------------------------------------------
@@ -122,7 +135,7 @@ def scale_by_parameter(d: Degree, scaled: bool) -> Degree:
     """Multiply by a weight: k → k+1 if the weight is scaled, else k."""
     if d.kind == "none" or not scaled:
         return d
-    return Degree(d.kind, d.value + 1, d.reason)
+    return d.with_value(d.value + 1)
 
 
 def parameter_degree(scaled: bool) -> Degree:
@@ -133,35 +146,26 @@ def parameter_degree(scaled: bool) -> Degree:
 def add(a: Degree, b: Degree, what: str = "sum") -> Degree:
     """Sum of two terms (D16: equal degrees k → k).
 
-    Unequal degrees have no degree in the sense of D2/D3; the higher-degree term dominates
-    and the result is *asymptotic* of the higher degree.
+    Unequal degrees a < b have no degree in the sense of D2/D3: the degree-b term
+    dominates and the lower one vanishes relatively like ρ^(a−b), so the result is
+    *asymptotic* of degree b with order min(b − a, order of the degree-b term).
     """
-    if a.kind == "none":
-        return a
-    if b.kind == "none":
-        return b
+    if a.kind == "none" or b.kind == "none":
+        return _combine(0.0, [a, b])
     if a.value == b.value:
-        kind = a.weaker(b)
-        return Degree(kind, a.value, _weakest_reason(a, b))
-    lo, hi = sorted((a.value, b.value))
-    reason = (
-        f"{what} of a degree-{_fmt(lo)} and a degree-{_fmt(hi)} term: the degree-{_fmt(hi)} "
-        f"term dominates, relative error O(ρ^-{_fmt(hi - lo)}), not homogeneous"
-    )
-    weakest = a.weaker(b)
-    kind: DegreeKind = "asymptotic"
-    if _STRENGTH[weakest] < _STRENGTH[kind]:
-        kind = weakest
-    return Degree(kind, hi, reason if kind == "asymptotic" else _weakest_reason(a, b))
+        return _combine(a.value, [a, b])
+    lo, hi = (a, b) if a.value < b.value else (b, a)
+    gap = hi.value - lo.value
+    reason = (f"{what} of a degree-{_fmt(lo.value)} and a degree-{_fmt(hi.value)} term: the "
+              f"degree-{_fmt(hi.value)} term dominates, relative error O(ρ^-{_fmt(gap)})")
+    return _combine(hi.value, [hi], gap, reason)
 
 
 def multiply(a: Degree, b: Degree) -> Degree:
-    """Product of two terms: k₁, k₂ → k₁ + k₂ (weaker kind)."""
-    if a.kind == "none":
-        return a
-    if b.kind == "none":
-        return b
-    return Degree(a.weaker(b), a.value + b.value, _weakest_reason(a, b))
+    """Product of two terms: k₁, k₂ → k₁ + k₂ (weaker kind, smaller asymptotic order)."""
+    if a.kind == "none" or b.kind == "none":
+        return _combine(0.0, [a, b])
+    return _combine(a.value + b.value, [a, b])
 
 
 def relu(d: Degree) -> Degree:
@@ -170,7 +174,11 @@ def relu(d: Degree) -> Degree:
 
 
 def saturating(d: Degree, name: str) -> Degree:
-    """σ, tanh, softmax: k > 0 → ∼0 (L6–L8, P3); degree-0 input keeps its kind."""
+    """σ, tanh, softmax: k > 0 → ∼0 (L6–L8, P3); degree-0 input keeps its kind.
+
+    An asymptotic input ρ^k(z + O(ρ^−p)) still saturates exponentially (the gap term
+    ρ^k dominates), so it also gives ∼0.
+    """
     if d.kind == "none" or d.value == 0:
         return d
     if d.value < 0:
@@ -181,25 +189,24 @@ def saturating(d: Degree, name: str) -> Degree:
 
 def gelu(d: Degree) -> Degree:
     """GeLU(z) = z Φ(z): for k > 0 it behaves like ReLU up to Gaussian tails → ∼k."""
-    if d.kind == "none" or d.value == 0:
+    if d.kind != "exact" or d.value == 0:
         return d
-    return d.with_kind("approximate", "GeLU = ReLU + Gaussian tail, which vanishes exponentially")
+    return Degree.approximate(d.value, "GeLU = ReLU + Gaussian tail, which vanishes exponentially")
 
 
 def normalize(d: Degree, eps: float, name: str) -> Degree:
     """Layer/RMS normalisation without its affine part.
 
     With ε = 0 (D9): k → 0 keeping the kind (LN(c^k z) = LN(z)). With ε > 0 and k > 0:
-    (c^k z)/sqrt(c^{2k} v + ε) differs from z/sqrt(v) by O(ε/(v c^{2k})): asymptotic 0.
+    (c^k z)/sqrt(c^{2k} v + ε) differs from z/sqrt(v) by O(ε/(v c^{2k})): asymptotic 0 of
+    order 2k.
     """
     if d.kind == "none" or d.value == 0:
         return d
-    out = Degree(d.kind, 0.0, d.reason)
     if eps == 0:
-        return out
-    return out.with_kind(
-        "asymptotic", f"{name} with ε={eps:g}: scale-invariant only up to O(ε/ρ^{_fmt(2 * d.value)})"
-    )
+        return _combine(0.0, [d])
+    return _combine(0.0, [d], 2 * d.value,
+                    f"{name} with ε={eps:g}: scale-invariant only up to O(ρ^-{_fmt(2 * d.value)})")
 
 
 def _fmt(x: float) -> str:
