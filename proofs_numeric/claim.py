@@ -1,0 +1,401 @@
+"""Claims, verdicts, counterexamples and the claim registry.
+
+A *claim* is one statement of SPEC.md (a definition's property, a lemma, a theorem) made
+checkable: its quantifiers are written out, a search tries to break it, and the search
+ends in a :class:`Verdict`:
+
+``verified``  the statement held on every case the search produced; the evidence says how
+              many cases, the worst margin seen (margin ≥ 0 means "held on this case",
+              the smaller the closer to failing) and the working precision;
+``refuted``   a case with margin < 0 was found, shrunk, and re-checked at a higher
+              precision; it is kept as a JSON :class:`Counterexample` that replays;
+``open``      the search cannot decide (the reason is given).
+
+Each claim records the verdict it is *expected* to get (a paper claim that we know to be
+false is expected ``refuted``; its corrected version, id + ``"*"``, is expected
+``verified``). A run fails when a verdict differs from the expected one, or when a
+*negative control* is not rejected: every claim carries at least one control, a
+deliberately wrong variant (a wrong degree, a mutated component, a wrong bound, or for a
+refuted claim a non-counterexample dressed up as one) that the checker must reject. A
+checker that cannot reject its controls proves nothing.
+
+How to add a claim
+------------------
+1. Create one module per SPEC id in ``proofs_numeric/claims/``, named after the id in lower
+   case followed by a short name, e.g. ``claims/g1_aligned_growth.py``. The registry imports
+   every module of that package by itself: adding the file is all the wiring needed.
+2. In the module define ``CLAIMS = (Claim(...), ...)``: the paper's claim under its SPEC id
+   and, if it is refuted, the corrected version beside it with id ``"<ID>*"`` and
+   ``corrects="<ID>"``.
+3. A :class:`Claim` needs ``id``, ``title``, ``statement`` (quantifiers explicit: "for all
+   c ≥ 1 and every θ with ‖θ‖ ≥ ρ ..."), ``expected`` ("verified" / "refuted" / "open"),
+   ``check`` (a function ``CheckContext -> Verdict``) and ``negative_controls`` (at least
+   one :class:`NegativeControl`, whose ``run(ctx)`` returns a :class:`ControlOutcome`
+   with ``rejected=True`` when the checker rejected the wrong variant).
+   A claim that can be refuted also gives ``replay(case, digits) -> margin`` so a stored
+   counterexample can be re-evaluated at any precision.
+4. Most claims are "for every case in a domain, margin(case) ≥ 0". For those, build the
+   check with :func:`proofs_numeric.search.check_property` (Hypothesis search driven by
+   ``target()`` toward the worst margin, hand-made constructions tried first, shrinking,
+   high-precision re-check) and the control with
+   :func:`proofs_numeric.search.property_control` (same search on a mutated margin, must
+   refute) or :func:`proofs_numeric.search.replay_control` (a stored case that is *not* a
+   counterexample must be rejected by the replay). Size the search from
+   ``ctx.profile`` (``max_examples``, ``digits``) so ``--profile thorough`` searches harder.
+5. Run ``python -m proofs_numeric --claim G1``; ``pytest`` runs every registered claim and
+   its controls (``tests/test_claims.py``) without further wiring. A refuted claim's
+   counterexample is written with ``python -m proofs_numeric --save-counterexamples``
+   into ``proofs_numeric/counterexamples/<ID>.json`` and replayed by the tests.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import pkgutil
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Literal, Mapping, Sequence
+
+from homogeneity.validation import HomogeneityInputError
+
+Status = Literal["verified", "refuted", "open"]
+STATUSES: tuple[str, ...] = ("verified", "refuted", "open")
+
+#: Where replayable counterexamples live (one JSON file per refuted claim).
+COUNTEREXAMPLE_DIR = Path(__file__).resolve().parent / "counterexamples"
+
+
+# -- search profiles --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Profile:
+    """How hard to search: Hypothesis examples per search, working and re-check precision.
+
+    ``digits`` is the mpmath working precision (decimal digits) of the search,
+    ``recheck_digits`` the precision at which a counterexample is confirmed.
+    ``derandomize`` makes the search reproducible (the ``ci`` profile).
+    """
+
+    name: str
+    max_examples: int
+    digits: int
+    recheck_digits: int
+    derandomize: bool
+
+    def __post_init__(self) -> None:
+        if self.max_examples < 1:
+            raise HomogeneityInputError(f"max_examples={self.max_examples} must be ≥ 1")
+        if self.digits < 15 or self.recheck_digits < self.digits:
+            raise HomogeneityInputError(
+                f"digits={self.digits}, recheck_digits={self.recheck_digits}: need digits ≥ 15 "
+                f"and recheck_digits ≥ digits (the re-check must not be less precise)")
+
+
+PROFILES: dict[str, Profile] = {
+    "ci": Profile("ci", max_examples=30, digits=50, recheck_digits=100, derandomize=True),
+    "thorough": Profile("thorough", max_examples=300, digits=60, recheck_digits=150,
+                        derandomize=False),
+}
+
+
+def get_profile(name: str | Profile) -> Profile:
+    """Look a profile up by name (``ci`` or ``thorough``); a Profile passes through."""
+    if isinstance(name, Profile):
+        return name
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise HomogeneityInputError(
+            f"profile={name!r} is unknown; pass one of {sorted(PROFILES)}") from None
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What a claim's check receives: the search profile (and nothing global)."""
+
+    profile: Profile = PROFILES["ci"]
+
+    @property
+    def digits(self) -> int:
+        return self.profile.digits
+
+    @property
+    def recheck_digits(self) -> int:
+        return self.profile.recheck_digits
+
+    def examples(self, scale: float = 1.0, minimum: int = 5) -> int:
+        """A per-search example budget: ``scale`` × the profile's ``max_examples``."""
+        return max(minimum, int(round(self.profile.max_examples * scale)))
+
+
+# -- verdicts ---------------------------------------------------------------------------
+
+def _finite_or_none(x: Any) -> float | None:
+    if x is None:
+        return None
+    value = float(x)
+    if math.isnan(value):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a verdict rests on.
+
+    ``cases``: cases evaluated; ``worst_margin``: the smallest margin seen (≥ 0 held,
+    < 0 violated) in the unit ``margin``; ``precision``: e.g. "mpmath 50 digits";
+    ``search``: what was searched; ``notes``: anything else a reader needs.
+    """
+
+    cases: int
+    worst_margin: float | None
+    precision: str
+    search: str
+    margin: str = "margin ≥ 0 ⇔ the statement held on the case"
+    notes: str = ""
+
+    def summary(self) -> str:
+        worst = "n/a" if self.worst_margin is None else f"{self.worst_margin:.3g}"
+        return f"{self.cases} cases, worst margin {worst}, {self.precision}"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["worst_margin"] = _finite_or_none(self.worst_margin)
+        return out
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """A case that violates a claim, replayable from JSON.
+
+    ``case`` is a JSON object that the claim's ``replay(case, digits)`` turns back into a
+    margin; ``margin`` is the value at ``digits`` decimal digits (< 0: violated).
+    """
+
+    claim_id: str
+    case: dict[str, Any]
+    margin: float
+    digits: int
+    description: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"claim_id": self.claim_id, "case": self.case,
+                "margin": _finite_or_none(self.margin), "digits": self.digits,
+                "description": self.description}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Counterexample":
+        missing = {"claim_id", "case", "margin", "digits"} - set(data)
+        if missing:
+            raise HomogeneityInputError(
+                f"counterexample is missing {sorted(missing)}; write it with "
+                f"Counterexample.to_json() or `python -m proofs_numeric --save-counterexamples`")
+        margin = data["margin"]
+        return cls(str(data["claim_id"]), dict(data["case"]),
+                   float("nan") if margin is None else float(margin), int(data["digits"]),
+                   str(data.get("description", "")))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Counterexample":
+        return cls.from_dict(json.loads(text))
+
+    @staticmethod
+    def path_for(claim_id: str, directory: Path | None = None) -> Path:
+        safe = claim_id.replace("*", "_star").replace("/", "_")
+        return (directory or COUNTEREXAMPLE_DIR) / f"{safe}.json"
+
+    def save(self, directory: Path | None = None) -> Path:
+        path = self.path_for(self.claim_id, directory)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_json() + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Counterexample":
+        p = Path(path)
+        if not p.is_file():
+            raise HomogeneityInputError(
+                f"path={str(path)!r} is not a file; pass a JSON file written by "
+                f"`python -m proofs_numeric --save-counterexamples`")
+        return cls.from_json(p.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of a claim's check."""
+
+    status: Status
+    evidence: Evidence
+    counterexample: Counterexample | None = None
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise HomogeneityInputError(f"status={self.status!r} must be one of {STATUSES}")
+        if (self.status == "refuted") != (self.counterexample is not None):
+            raise HomogeneityInputError(
+                "a refuted verdict needs a counterexample, and only a refuted one has one")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "evidence": self.evidence.to_dict(),
+                "counterexample": None if self.counterexample is None
+                else self.counterexample.to_dict(),
+                "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class ControlOutcome:
+    """Result of a negative control: ``rejected`` is True when the checker rejected the
+    deliberately wrong variant (which is what must happen)."""
+
+    rejected: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class NegativeControl:
+    """A deliberately wrong variant of a claim that the checker must reject.
+
+    ``run(ctx)`` applies the claim's own checking machinery to the variant and reports
+    whether it was rejected.
+    """
+
+    name: str
+    description: str
+    run: Callable[[CheckContext], ControlOutcome]
+
+
+# -- claims -----------------------------------------------------------------------------
+
+Replay = Callable[[Mapping[str, Any], int], Any]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checkable statement.
+
+    Attributes:
+        id: the SPEC id ("L7"); a corrected version is "<ID>*" with ``corrects`` set.
+        title: a few words.
+        statement: the statement with every quantifier explicit.
+        expected: the verdict the package expects (a change fails the run).
+        check: runs the search and returns the verdict.
+        negative_controls: wrong variants the checker must reject (at least one).
+        replay: margin of a stored case at a given precision (needed if refutable).
+        corrects: for a corrected claim, the id of the claim it corrects.
+        explanation: what the paper says / what changed, for the docs.
+    """
+
+    id: str
+    title: str
+    statement: str
+    expected: Status
+    check: Callable[[CheckContext], Verdict]
+    negative_controls: tuple[NegativeControl, ...]
+    replay: Replay | None = None
+    corrects: str | None = None
+    explanation: str = ""
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if not self.id or any(ch.isspace() for ch in self.id):
+            raise HomogeneityInputError(f"id={self.id!r} must be a SPEC id such as 'L7' or 'P4*'")
+        if self.expected not in STATUSES:
+            raise HomogeneityInputError(
+                f"expected={self.expected!r} for claim {self.id} must be one of {STATUSES}")
+        if not self.negative_controls:
+            raise HomogeneityInputError(
+                f"claim {self.id} has no negative control; add at least one NegativeControl "
+                f"(a wrong degree, a mutated component or a wrong bound the checker must reject)")
+        if self.id.endswith("*") and self.corrects is None:
+            raise HomogeneityInputError(
+                f"claim {self.id} looks like a corrected version; set corrects={self.id[:-1]!r}")
+
+    @property
+    def spec_id(self) -> str:
+        """The SPEC id this claim belongs to (the corrected version shares it)."""
+        return self.corrects or self.id
+
+    def replay_counterexample(self, counterexample: Counterexample, digits: int) -> float:
+        """Re-evaluate a stored counterexample's margin at ``digits`` decimal digits."""
+        if self.replay is None:
+            raise HomogeneityInputError(
+                f"claim {self.id} has no replay function; it cannot replay counterexamples")
+        if counterexample.claim_id != self.id:
+            raise HomogeneityInputError(
+                f"counterexample is for claim {counterexample.claim_id!r}, not {self.id!r}; "
+                f"replay it with that claim")
+        return float(self.replay(counterexample.case, digits))
+
+
+# -- the registry -----------------------------------------------------------------------
+
+def _claim_modules(package: str) -> list[str]:
+    pkg = importlib.import_module(package)
+    return sorted(f"{package}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)
+                  if not m.name.startswith("_"))
+
+
+def _sort_key(claim_id: str) -> tuple[int, str, int, str]:
+    base = claim_id.rstrip("*")
+    order = {"D": 0, "P": 1, "L": 2, "T": 3, "C": 4, "E": 5, "G": 6, "A": 7, "W": 8}
+    letters = "".join(ch for ch in base if not ch.isdigit())
+    digits = "".join(ch for ch in base if ch.isdigit())
+    return (order.get(letters[:1], 9), letters, int(digits) if digits else 0, claim_id)
+
+
+def discover_claims(package: str = "proofs_numeric.claims") -> dict[str, Claim]:
+    """Import every module of ``package`` and collect their ``CLAIMS`` tuples.
+
+    Raises if a module has no ``CLAIMS``, holds something that is not a Claim, or two
+    claims share an id. The result is ordered by SPEC id (D, P, L, T, C, EU, then others).
+    """
+    found: dict[str, Claim] = {}
+    for name in _claim_modules(package):
+        module = importlib.import_module(name)
+        claims = getattr(module, "CLAIMS", None)
+        if claims is None:
+            raise HomogeneityInputError(
+                f"claim module {name} defines no CLAIMS; add `CLAIMS = (Claim(...),)`")
+        for claim in claims:
+            if not isinstance(claim, Claim):
+                raise HomogeneityInputError(
+                    f"{name}.CLAIMS holds {type(claim).__name__}; it must hold Claim objects")
+            if claim.id in found:
+                raise HomogeneityInputError(f"claim id {claim.id!r} is registered twice "
+                                            f"(again in {name}); ids must be unique")
+            found[claim.id] = claim
+    for claim in found.values():
+        if claim.corrects is not None and claim.corrects not in found:
+            raise HomogeneityInputError(
+                f"claim {claim.id} corrects {claim.corrects!r}, which is not registered")
+    return {cid: found[cid] for cid in sorted(found, key=_sort_key)}
+
+
+@lru_cache(maxsize=1)
+def registry() -> Mapping[str, Claim]:
+    """All registered claims, by id (built once from ``proofs_numeric.claims``)."""
+    return discover_claims()
+
+
+def select_claims(ids: Sequence[str] | None = None) -> list[Claim]:
+    """The registered claims with the given ids (all when None), in registry order.
+
+    Selecting a paper claim's id also selects its corrected version ("P4" → P4, P4*).
+    """
+    reg = registry()
+    if not ids:
+        return list(reg.values())
+    unknown = [i for i in ids if i not in reg]
+    if unknown:
+        raise HomogeneityInputError(
+            f"claim={unknown} not registered; known ids: {', '.join(reg)}")
+    wanted = set(ids)
+    return [c for c in reg.values() if c.id in wanted or c.corrects in wanted]
