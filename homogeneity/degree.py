@@ -45,10 +45,15 @@ class HomogeneityCheckError(AssertionError):
         self.report = report
 
 
+def noise_floor(dtype: torch.dtype) -> float:
+    """Relative errors below 1e3 · machine epsilon are rounding noise."""
+    return 1e3 * torch.finfo(dtype).eps
+
+
 def default_tolerance(dtype: torch.dtype) -> float:
-    """Relative tolerance for 'equal up to rounding' in ``dtype``: 1e3 · machine epsilon,
-    loosened to 1e-10 in float64 for deep compositions."""
-    return max(1e3 * torch.finfo(dtype).eps, 1e-10 if dtype == torch.float64 else 0.0)
+    """Relative tolerance of the exact checks in ``dtype``: 1e3 · machine epsilon, loosened
+    to 1e-10 in float64 for deep compositions."""
+    return max(noise_floor(dtype), 1e-10 if dtype == torch.float64 else 0.0)
 
 
 def _flat(t: torch.Tensor) -> torch.Tensor:
@@ -149,7 +154,8 @@ def round_degree(k: float, tol: float = 0.05) -> float:
 
 # -- decay along the ray -------------------------------------------------------------
 
-DEFAULT_RHOS: tuple[float, ...] = tuple(float(r) for r in np.geomspace(0.1, 1e3, 33))
+DEFAULT_RHOS: tuple[float, ...] = tuple(float(r) for r in np.geomspace(0.1, 1e5, 49))
+
 
 
 @dataclass
@@ -192,13 +198,14 @@ def decay_profile(ray: Ray, degree: float | None = None, c: float = 2.0,
         ray: the ray to study.
         degree: k; None reads it off the two largest-ρ points of the ray.
         c: the scale factor (> 1 is the D3 regime).
-        rhos: increasing ray points; default 33 points from 0.1 to 1000.
-        floor: errors below are noise; default 1e3 · eps of the working dtype.
+        rhos: increasing ray points; default 49 points from 0.1 to 1e5 (slow exponential
+            decays, e.g. a sigmoid of pre-activations near 0, need the long range).
+        floor: errors below are noise; default :func:`noise_floor` of the working dtype.
         refine: resample between the peak and the floor when too few points lie there.
     """
     c = check_positive_scale(c, "c")
     grid = sorted(check_positive_scales(DEFAULT_RHOS if rhos is None else rhos, "rhos"))
-    floor = default_tolerance(ray.dtype) if floor is None else floor
+    floor = noise_floor(ray.dtype) if floor is None else floor
     if degree is None:
         degree = round_degree(degree_from_ratio(ray, c, grid[-1]))
     norm = ray.theta_norm()
@@ -356,11 +363,13 @@ def check_homogeneity(
         inputs: forward inputs (a tensor or a tuple).
         degree: k; None estimates it by Euler (k̂) and checks the rounded value.
         parameters: glob patterns selecting θ (None: all parameters).
-        rtol, euler_rtol: default 1e3·eps of ``dtype`` (1e-10 in float64).
+        rtol, euler_rtol: default 1e3·eps of ``dtype`` (1e-10 in float64). In approximate
+            mode ``rtol`` is the noise floor of the decay fit (default 1e3·eps).
         dtype: working dtype (floating only); the caller's module is not converted.
     """
     ray = Ray(model, inputs if isinstance(inputs, tuple) else (inputs,), parameters,
               kwargs or {}, output, dtype, params)
+    floor = noise_floor(dtype) if rtol is None else rtol
     rtol = default_tolerance(dtype) if rtol is None else rtol
     euler_rtol = rtol if euler_rtol is None else euler_rtol
     if degree is None:
@@ -371,7 +380,7 @@ def check_homogeneity(
     failures: list[str] = []
     profile = None
     if approximate:
-        profile = decay_profile(ray, degree, max(max(cs), 1.5), floor=rtol)
+        profile = decay_profile(ray, degree, max(max(cs), 1.5), floor=floor)
         if profile.fit.kind not in ("exact", "exponential"):
             failures.append(f"error along the ray is not exponentially decaying: {profile.fit}")
     else:
