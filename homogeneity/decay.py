@@ -64,10 +64,17 @@ class DecayFit:
 
 
 def _log(x: object) -> float:
-    """Natural log as a float, valid for mpmath numbers far below 1e-308."""
+    """Natural log as a float, valid for mpmath numbers far below 1e-308.
+
+    Zero gives −inf (no error at all); NaN stays NaN, so that a NaN error (an overflow)
+    is refused by :func:`decay_tail` instead of being read as "below the floor"."""
     if isinstance(x, (mpmath.mpf,)):
+        if mpmath.isnan(x):
+            return math.nan
         return float(mpmath.log(x)) if x > 0 else -math.inf
     xf = float(x)
+    if math.isnan(xf):
+        return math.nan
     return math.log(xf) if xf > 0 else -math.inf
 
 
@@ -103,6 +110,8 @@ def decay_tail(rhos: Sequence[float], errors: Sequence[object], floor: float,
             f"rhos and errors have different lengths ({len(rhos)} vs {len(errors)})")
     if len(rhos) < 3:
         raise HomogeneityInputError("need at least 3 samples (rhos) to classify a decay")
+    if not all(float(r) > 0 for r in rhos):
+        raise HomogeneityInputError("rhos must be strictly increasing and positive (ρ > 0)")
     log_rho = np.array([math.log(float(r)) for r in rhos])
     if np.any(np.diff(log_rho) <= 0):
         raise HomogeneityInputError("rhos must be strictly increasing and positive")
@@ -152,7 +161,7 @@ def classify_decay(rhos: Sequence[float], errors: Sequence[object], floor: float
             return DecayFit("undetermined", n_points=n, floor=floor, peak=peak,
                             detail=f"only {n} samples between the peak and the floor; "
                                    f"sample ρ more densely")
-        if len(tail_from_peak) >= 2 and tail_from_peak[-1] > tail_from_peak[0] + math.log(0.3):
+        if tail_from_peak[-1] > tail_from_peak[0] + math.log(0.3):  # (peak last: grows)
             return DecayFit("none", n_points=n, floor=floor, peak=peak,
                             detail="the error does not fall below 0.3× its peak")
         return DecayFit("undetermined", n_points=n, floor=floor, peak=peak,
