@@ -157,9 +157,13 @@ class Evidence:
     search: str
     margin: str = "margin ≥ 0 ⇔ the statement held on the case"
     notes: str = ""
+    worst_margin_text: str = ""
 
     def summary(self) -> str:
-        worst = "n/a" if self.worst_margin is None else f"{self.worst_margin:.3g}"
+        if self.worst_margin_text:
+            worst = self.worst_margin_text
+        else:
+            worst = "n/a" if self.worst_margin is None else f"{self.worst_margin:.3g}"
         return f"{self.cases} cases, worst margin {worst}, {self.precision}"
 
     def to_dict(self) -> dict[str, Any]:

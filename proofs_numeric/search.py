@@ -132,7 +132,7 @@ def check_property(search: PropertySearch, ctx: CheckContext, notes: str = "") -
     if outcome.failing_case is None:
         evidence = Evidence(outcome.cases, _float(outcome.worst_margin),
                             f"{search.precision}, {ctx.digits} digits", what,
-                            search.margin_label, notes)
+                            search.margin_label, notes, margin_text(outcome.worst_margin))
         return Verdict("verified", evidence)
     case = outcome.failing_case
     confirmed = evaluate_margin(search.margin, case, ctx.recheck_digits)
@@ -142,7 +142,7 @@ def check_property(search: PropertySearch, ctx: CheckContext, notes: str = "") -
         evidence = Evidence(outcome.cases, _float(confirmed),
                             f"{search.precision}, searched at {ctx.digits} digits, "
                             f"re-checked at {ctx.recheck_digits}", what, search.margin_label,
-                            notes)
+                            notes, margin_text(confirmed))
         return Verdict("refuted", evidence, cx)
     evidence = Evidence(outcome.cases, _float(outcome.worst_margin),
                         f"{search.precision}, {ctx.digits} digits", what, search.margin_label,
@@ -180,6 +180,15 @@ def replay_control(name: str, description: str, case: Mapping[str, Any],
     return NegativeControl(name, description, run)
 
 
+def margin_text(x: Any) -> str:
+    """A margin printed with 3 significant digits, exact beyond the float64 range."""
+    if x is None:
+        return "n/a"
+    if isinstance(x, mpmath.mpf) or isinstance(x, mpmath.ctx_mp_python.mpf):
+        return mpmath.nstr(x, 3)
+    return f"{float(x):.3g}"
+
+
 def _float(x: Any) -> float:
     try:
         return float(x)
@@ -190,3 +199,20 @@ def _float(x: Any) -> float:
 def _short(case: Mapping[str, Any], limit: int = 160) -> str:
     text = repr(dict(case))
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def log_margin(bound: Any, error: Any) -> Any:
+    """ln(bound) − ln(error): ≥ 0 iff error ≤ bound (+inf if error = 0, −inf if only the
+    bound is 0). A natural unit for exponentially small quantities."""
+    if error < 0 or bound < 0:
+        raise ValueError("log_margin takes non-negative bound and error")
+    if error == 0:
+        return mpmath.inf
+    if bound == 0:
+        return -mpmath.inf
+    return mpmath.log(bound) - mpmath.log(error)
+
+
+def scale_from_log10(log10_c: Any) -> Any:
+    """c = 10^log10_c as an mpf at the current precision (works far beyond float64)."""
+    return mpmath.power(10, mpmath.mpf(log10_c))

@@ -18,3 +18,5 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+
+pytest_plugins = ["proofs_numeric.pytest_plugin"]

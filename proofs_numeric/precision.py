@@ -1,0 +1,494 @@
+"""Arbitrary-precision primitives and the exact ρ→∞ limit of softmax with its tail bound.
+
+Every function computes with mpmath at ``digits`` decimal digits (default: the larger of
+:data:`DEFAULT_DIGITS` = 50 and the current ``mpmath.mp.dps``, so an enclosing
+``mpmath.workdps(80)`` raises it); the global precision is restored on return. Scales ρ may
+be any positive number, including ρ = 10^400 where float64 overflows.
+
+Softmax and its limit (SPEC D7)
+-------------------------------
+For a score row a ∈ ℝⁿ with a set V of visible positions (``keep``; at least one), let
+m = max_{j∈V} a_j, M = {j ∈ V : a_j = m} the maximisers, and the *gap*
+
+    γ = m − max_{j∈V∖M} a_j          (γ = ∞ when V = M: every visible score is tied).
+
+The generalised argmax is argmax(a)_j = 1/|M| on M, 0 elsewhere (masked positions get 0).
+
+**Tail bound.** For every ρ > 0, with R = Σ_{j∈V∖M} e^{−ρ(m−a_j)} ≤ (|V|−|M|) e^{−ργ} and
+Z = |M| + R:
+
+* j ∈ V∖M:  softmax(ρa)_j = e^{−ρ(m−a_j)}/Z ≤ e^{−ργ}/|M|;
+* j ∈ M:    1/|M| − softmax(ρa)_j = R/(|M| Z) ≤ (|V|−|M|) e^{−ργ}/|M|²;
+* ℓ1:       ‖softmax(ρa) − argmax(a)‖₁ = 2R/Z ≤ 2(|V|−|M|) e^{−ργ}/|M|.
+
+So ‖softmax(ρa) − argmax(a)‖_∞ ≤ C e^{−ργ} with C = max(1/|M|, (|V|−|M|)/|M|²) ≤ n−1.
+**Lower bound.** The runner-up j* has softmax(ρa)_{j*} = e^{−ργ}/Z ≥ e^{−ργ}/|V|, so the
+error is also ≥ e^{−ργ}/|V|: the exponential rate of convergence is exactly γ,
+
+    −(1/ρ) log ‖softmax(ρa) − argmax(a)‖ → γ.
+
+**Correct bits.** C e^{−ργ} ≤ 2^{−b} as soon as ρ ≥ (b ln 2 + ln C)/γ.
+
+:func:`certify_softmax_tail` re-derives both sides in interval arithmetic (``mpmath.iv``)
+for a given row and ρ, so "the error lies below the bound" is proved for that instance,
+not merely observed in rounded arithmetic.
+
+Other saturations: |σ(ρz) − step(z)| = σ(−ρ|z|) ≤ e^{−ρ|z|};
+|tanh(ρz) − sign(z)| = 2/(e^{2ρ|z|}+1) ≤ 2e^{−2ρ|z|}; GeLU(ρz)/ρ → ReLU(z) with
+|GeLU(ρz)/ρ − ReLU(z)| = |z| Φ(−ρ|z|) ≤ |z| e^{−ρ²z²/2}/2.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import mpmath
+from mpmath import mpf
+
+from homogeneity.validation import HomogeneityInputError
+
+#: Default working precision in decimal digits.
+DEFAULT_DIGITS = 50
+
+Real = int | float | str | mpf
+Row = Sequence[Real]
+Matrix = Sequence[Sequence[Real]]
+
+
+# -- precision and conversion -----------------------------------------------------------
+
+def resolve_digits(digits: int | None) -> int:
+    """``digits`` if given, else max(DEFAULT_DIGITS, mpmath.mp.dps)."""
+    if digits is None:
+        return max(DEFAULT_DIGITS, mpmath.mp.dps)
+    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 5:
+        raise HomogeneityInputError(f"digits={digits!r} must be an integer ≥ 5; pass e.g. digits=50")
+    return digits
+
+
+@contextmanager
+def working_precision(digits: int | None = None) -> Iterator[int]:
+    """Context manager: mpmath at ``resolve_digits(digits)`` digits, restored on exit."""
+    d = resolve_digits(digits)
+    with mpmath.workdps(d):
+        yield d
+
+
+def to_mpf(x: Real, argument: str = "x") -> mpf:
+    """A finite real as an mpf at the current precision (floats convert exactly)."""
+    if isinstance(x, bool):
+        raise HomogeneityInputError(f"{argument}={x!r} is a bool; pass a real number")
+    try:
+        value = mpmath.mpf(x)
+    except (TypeError, ValueError) as exc:
+        raise HomogeneityInputError(
+            f"{argument}={x!r} is not a real number; pass an int, float, decimal string or "
+            f"mpmath.mpf") from exc
+    if not mpmath.isfinite(value):
+        raise HomogeneityInputError(f"{argument}={x!r} is not finite; pass a finite number")
+    return value
+
+
+def to_row(a: Row, argument: str = "a") -> list[mpf]:
+    """A non-empty sequence of finite reals as mpfs."""
+    if isinstance(a, (str, bytes)) or not hasattr(a, "__len__"):
+        raise HomogeneityInputError(f"{argument} must be a sequence of numbers, got {type(a).__name__}")
+    if len(a) == 0:
+        raise HomogeneityInputError(f"{argument} is empty; pass at least one score")
+    return [to_mpf(v, f"{argument}[{i}]") for i, v in enumerate(a)]
+
+
+def to_matrix(w: Matrix, argument: str) -> list[list[mpf]]:
+    """A rectangular non-empty matrix of finite reals as nested lists of mpfs."""
+    rows = [to_row(r, f"{argument}[{i}]") for i, r in enumerate(w)]
+    if not rows:
+        raise HomogeneityInputError(f"{argument} has no rows; pass a non-empty matrix")
+    if len({len(r) for r in rows}) != 1:
+        raise HomogeneityInputError(f"{argument} is ragged; every row needs the same length")
+    return rows
+
+
+def positive_scale(rho: Real, argument: str = "rho") -> mpf:
+    value = to_mpf(rho, argument)
+    if value <= 0:
+        raise HomogeneityInputError(f"{argument}={rho!r} must be > 0 (a point on the ray ρ·θ)")
+    return value
+
+
+def visible_positions(n: int, keep: Sequence[bool] | None, argument: str = "keep") -> list[int]:
+    """Indices with keep True (all when keep is None); at least one must be visible."""
+    if keep is None:
+        return list(range(n))
+    if len(keep) != n:
+        raise HomogeneityInputError(f"{argument} has length {len(keep)} but the row has {n} "
+                                    f"scores; pass one bool per score (True = visible)")
+    vis = [j for j, k in enumerate(keep) if bool(k)]
+    if not vis:
+        raise HomogeneityInputError(
+            f"{argument} masks every position; softmax over an empty set is undefined: keep at "
+            f"least one position visible")
+    return vis
+
+
+# -- scalar maps -------------------------------------------------------------------------
+
+def sigmoid(z: Real, digits: int | None = None) -> mpf:
+    """σ(z) = 1/(1+e^{−z}), evaluated without overflow for any |z|."""
+    with working_precision(digits):
+        z = to_mpf(z, "z")
+        if z >= 0:
+            return 1 / (1 + mpmath.exp(-z))
+        e = mpmath.exp(z)
+        return e / (1 + e)
+
+
+def tanh(z: Real, digits: int | None = None) -> mpf:
+    with working_precision(digits):
+        return mpmath.tanh(to_mpf(z, "z"))
+
+
+def relu(z: Real) -> mpf:
+    z = to_mpf(z, "z")
+    return z if z > 0 else mpf(0)
+
+
+def gelu(z: Real, digits: int | None = None) -> mpf:
+    """GeLU(z) = z Φ(z) = z (1 + erf(z/√2))/2 (the exact, erf form)."""
+    with working_precision(digits):
+        z = to_mpf(z, "z")
+        return z * mpmath.ncdf(z)
+
+
+def step(z: Real) -> mpf:
+    """lim_{ρ→∞} σ(ρz): 1 for z > 0, 0 for z < 0, ½ at z = 0."""
+    z = to_mpf(z, "z")
+    return mpf(1) if z > 0 else (mpf(0) if z < 0 else mpf(1) / 2)
+
+
+def sign(z: Real) -> mpf:
+    """lim_{ρ→∞} tanh(ρz)."""
+    return mpf(mpmath.sign(to_mpf(z, "z")))
+
+
+def sigmoid_tail_bound(z: Real, rho: Real = 1, digits: int | None = None) -> mpf:
+    """e^{−ρ|z|} ≥ |σ(ρz) − step(z)| (equality up to the factor 1/(1+e^{−ρ|z|}))."""
+    with working_precision(digits):
+        return mpmath.exp(-positive_scale(rho) * abs(to_mpf(z, "z")))
+
+
+def tanh_tail_bound(z: Real, rho: Real = 1, digits: int | None = None) -> mpf:
+    """2e^{−2ρ|z|} ≥ |tanh(ρz) − sign(z)|."""
+    with working_precision(digits):
+        return 2 * mpmath.exp(-2 * positive_scale(rho) * abs(to_mpf(z, "z")))
+
+
+# -- vector maps -------------------------------------------------------------------------
+
+def softmax(a: Row, rho: Real = 1, keep: Sequence[bool] | None = None,
+            digits: int | None = None) -> list[mpf]:
+    """softmax(ρa) over the visible positions (masked ones get exactly 0)."""
+    with working_precision(digits):
+        row, r = to_row(a), positive_scale(rho)
+        vis = visible_positions(len(row), keep)
+        m = max(row[j] for j in vis)
+        weights = [mpf(0)] * len(row)
+        for j in vis:
+            weights[j] = mpmath.exp(r * (row[j] - m))
+        z = mpmath.fsum(weights)
+        return [w / z for w in weights]
+
+
+def argmax_set(a: Row, keep: Sequence[bool] | None = None) -> list[int]:
+    """M(a): the visible positions holding the maximum (exact comparison)."""
+    row = to_row(a)
+    vis = visible_positions(len(row), keep)
+    m = max(row[j] for j in vis)
+    return [j for j in vis if row[j] == m]
+
+
+def generalised_argmax(a: Row, keep: Sequence[bool] | None = None,
+                       digits: int | None = None) -> list[mpf]:
+    """D7: 1/|M(a)| on the maximisers, 0 elsewhere (masked positions never win).
+
+    This is the exact limit lim_{ρ→∞} softmax(ρa) (see the module docstring)."""
+    with working_precision(digits):
+        winners = argmax_set(a, keep)
+        out = [mpf(0)] * len(a)
+        for j in winners:
+            out[j] = mpf(1) / len(winners)
+        return out
+
+
+softmax_limit = generalised_argmax
+
+
+def softmax_gap(a: Row, keep: Sequence[bool] | None = None,
+                digits: int | None = None) -> mpf:
+    """γ = max − runner-up over the visible positions (+inf when all visible are tied).
+
+    γ is the exact exponential rate: ‖softmax(ρa) − argmax(a)‖ = e^{−ργ + O(1)}."""
+    with working_precision(digits):
+        row = to_row(a)
+        vis = visible_positions(len(row), keep)
+        m = max(row[j] for j in vis)
+        rest = [row[j] for j in vis if row[j] != m]
+        return mpmath.inf if not rest else m - max(rest)
+
+
+convergence_rate = softmax_gap
+
+
+def _tail_constants(a: Row, keep: Sequence[bool] | None) -> tuple[int, int]:
+    row = to_row(a)
+    vis = visible_positions(len(row), keep)
+    return len(argmax_set(row, keep)), len(vis)
+
+
+def softmax_tail_bound(a: Row, rho: Real = 1, keep: Sequence[bool] | None = None,
+                       norm: str = "max", digits: int | None = None) -> mpf:
+    """Closed-form bound on ‖softmax(ρa) − argmax(a)‖ (``norm`` "max" or "l1").
+
+    max: max(1/|M|, (|V|−|M|)/|M|²)·e^{−ργ};  l1: 2(|V|−|M|)/|M|·e^{−ργ}; 0 if all tied.
+    """
+    if norm not in ("max", "l1"):
+        raise HomogeneityInputError(f"norm={norm!r} must be 'max' or 'l1'")
+    with working_precision(digits):
+        r = positive_scale(rho)
+        n_max, n_vis = _tail_constants(a, keep)
+        if n_max == n_vis:
+            return mpf(0)
+        g = softmax_gap(a, keep)
+        decay = mpmath.exp(-r * g)
+        if norm == "l1":
+            return 2 * mpf(n_vis - n_max) / n_max * decay
+        return max(mpf(1) / n_max, mpf(n_vis - n_max) / n_max ** 2) * decay
+
+
+def softmax_tail_lower_bound(a: Row, rho: Real = 1, keep: Sequence[bool] | None = None,
+                             digits: int | None = None) -> mpf:
+    """e^{−ργ}/|V| ≤ ‖softmax(ρa) − argmax(a)‖_∞ (0 if all visible are tied)."""
+    with working_precision(digits):
+        r = positive_scale(rho)
+        n_max, n_vis = _tail_constants(a, keep)
+        if n_max == n_vis:
+            return mpf(0)
+        return mpmath.exp(-r * softmax_gap(a, keep)) / n_vis
+
+
+def rho_for_bits(a: Row, bits: Real, keep: Sequence[bool] | None = None,
+                 digits: int | None = None) -> mpf:
+    """The smallest ρ at which the tail bound guarantees ‖softmax(ρa) − argmax(a)‖_∞ ≤ 2^{−bits}.
+
+    ρ_b = max(0, (b ln 2 + ln C)/γ); 0 means every ρ > 0 already does (all visible tied).
+    """
+    with working_precision(digits):
+        b = to_mpf(bits, "bits")
+        if b <= 0:
+            raise HomogeneityInputError(f"bits={bits!r} must be > 0")
+        n_max, n_vis = _tail_constants(a, keep)
+        if n_max == n_vis:
+            return mpf(0)
+        c = max(mpf(1) / n_max, mpf(n_vis - n_max) / n_max ** 2)
+        return max(mpf(0), (b * mpmath.log(2) + mpmath.log(c)) / softmax_gap(a, keep))
+
+
+def softmax_error(a: Row, rho: Real, keep: Sequence[bool] | None = None, norm: str = "max",
+                  digits: int | None = None) -> mpf:
+    """‖softmax(ρa) − argmax(a)‖ in the max or ℓ1 norm, computed at ``digits``."""
+    with working_precision(digits):
+        s, g = softmax(a, rho, keep), generalised_argmax(a, keep)
+        diffs = [abs(x - y) for x, y in zip(s, g)]
+        return max(diffs) if norm == "max" else mpmath.fsum(diffs)
+
+
+@dataclass(frozen=True)
+class TailCertificate:
+    """Interval-arithmetic proof, for one row and ρ, that lower ≤ error ≤ bound.
+
+    ``error_upper``/``error_lower`` enclose ‖softmax(ρa) − argmax(a)‖_∞ from above/below;
+    ``bound_lower`` is the lower end of the enclosure of the closed-form bound and
+    ``lower_bound_upper`` the upper end of the lower bound's enclosure.
+    ``holds`` is True when error_upper ≤ bound_lower and lower_bound_upper ≤ error_lower.
+    """
+
+    holds: bool
+    error_upper: mpf
+    error_lower: mpf
+    bound_lower: mpf
+    lower_bound_upper: mpf
+    digits: int
+
+
+def certify_softmax_tail(a: Row, rho: Real, keep: Sequence[bool] | None = None,
+                         digits: int | None = None) -> TailCertificate:
+    """Prove the two-sided tail bound for this (a, ρ) with ``mpmath.iv`` interval arithmetic.
+
+    Scores are converted to point intervals (floats exactly; decimal strings are enclosed).
+    The maximisers are found by exact comparison of the scores; a gap whose enclosure is
+    not positive raises (pass exact scores or raise ``digits``). When every visible score
+    is tied the error is exactly 0 by symmetry and the certificate holds trivially.
+    """
+    iv = mpmath.iv
+    d = resolve_digits(digits)
+    with mpmath.workdps(d):
+        row = to_row(a)
+        vis = visible_positions(len(row), keep)
+    winners = argmax_set(a, keep)
+    old = iv.dps
+    iv.dps = d
+    try:
+        ia = [iv.mpf(str(v)) if isinstance(v, str) else iv.mpf(mpmath.mpf(v)) for v in
+              (a[j] for j in range(len(a)))]
+        r = iv.mpf(str(rho)) if isinstance(rho, str) else iv.mpf(mpmath.mpf(rho))
+        m = ia[winners[0]]
+        weights = {j: iv.exp(r * (ia[j] - m)) for j in vis}
+        z = sum(weights.values(), iv.mpf(0))
+        err_hi, err_lo = mpmath.mpf(0), mpmath.mpf(0)
+        for j in vis:
+            p = weights[j] / z
+            target = iv.mpf(1) / len(winners) if j in winners else iv.mpf(0)
+            diff = abs(p - target)
+            err_hi = max(err_hi, mpmath.mpf(diff.b))
+            err_lo = max(err_lo, mpmath.mpf(diff.a))
+        n_max, n_vis = len(winners), len(vis)
+        if n_max == n_vis:
+            bound = lower = iv.mpf(0)
+        else:
+            with mpmath.workdps(d):
+                runner = max((j for j in vis if j not in winners), key=lambda j: row[j])
+            gap = m - ia[runner]
+            if gap.a <= 0:
+                raise HomogeneityInputError(
+                    f"the gap of a cannot be proved positive at {d} digits; pass exact scores "
+                    f"(floats or integers) or raise digits")
+            decay = iv.exp(-r * gap)
+            c = max(mpmath.mpf(1) / n_max, mpmath.mpf(n_vis - n_max) / n_max ** 2)
+            bound = iv.mpf(c) * decay
+            lower = decay / n_vis
+        bound_lo, lower_hi = mpmath.mpf(bound.a), mpmath.mpf(lower.b)
+    finally:
+        iv.dps = old
+    if n_max == n_vis:
+        # Every visible score is tied: softmax(ρa) = argmax(a) exactly by symmetry (all
+        # weights e^0 = 1), whatever the rounding of 1/|V| in the enclosure.
+        return TailCertificate(True, mpmath.mpf(0), mpmath.mpf(0), mpmath.mpf(0),
+                               mpmath.mpf(0), d)
+    holds = bool(err_hi <= bound_lo and lower_hi <= err_lo)
+    return TailCertificate(holds, err_hi, err_lo, bound_lo, lower_hi, d)
+
+
+def layer_norm(x: Row, digits: int | None = None) -> list[mpf]:
+    """SPEC D9: (x − μ)/‖x − μ‖₂ (no ε, no affine part). Undefined for constant x."""
+    with working_precision(digits):
+        v = to_row(x, "x")
+        mu = mpmath.fsum(v) / len(v)
+        centred = [e - mu for e in v]
+        norm = mpmath.sqrt(mpmath.fsum(e * e for e in centred))
+        if norm == 0:
+            raise HomogeneityInputError(
+                "x is constant, so x − μ(x) = 0 and the layer norm of D9 is undefined; pass a "
+                "non-constant vector (or use standard_layer_norm with eps > 0)")
+        return [e / norm for e in centred]
+
+
+def standard_layer_norm(x: Row, eps: Real, digits: int | None = None) -> list[mpf]:
+    """(x − μ)/sqrt(var + ε) with the biased variance (torch/BERT); ε = 0 gives √n·D9."""
+    with working_precision(digits):
+        v, e = to_row(x, "x"), to_mpf(eps, "eps")
+        if e < 0:
+            raise HomogeneityInputError(f"eps={eps!r} must be ≥ 0")
+        mu = mpmath.fsum(v) / len(v)
+        centred = [t - mu for t in v]
+        var = mpmath.fsum(t * t for t in centred) / len(v)
+        if var + e == 0:
+            raise HomogeneityInputError("x is constant and eps = 0: the layer norm is undefined")
+        s = mpmath.sqrt(var + e)
+        return [t / s for t in centred]
+
+
+def rms_norm(x: Row, eps: Real, digits: int | None = None) -> list[mpf]:
+    """T5's x/sqrt(mean(x²) + ε)."""
+    with working_precision(digits):
+        v, e = to_row(x, "x"), to_mpf(eps, "eps")
+        ms = mpmath.fsum(t * t for t in v) / len(v) + e
+        if ms == 0:
+            raise HomogeneityInputError("x = 0 and eps = 0: the RMS norm is undefined")
+        s = mpmath.sqrt(ms)
+        return [t / s for t in v]
+
+
+# -- linear algebra and the attention head ------------------------------------------------
+
+def matvec(w: Sequence[Sequence[mpf]], x: Sequence[mpf]) -> list[mpf]:
+    """W x (W as rows)."""
+    return [mpmath.fdot(row, x) for row in w]
+
+
+def dot(u: Sequence[mpf], v: Sequence[mpf]) -> mpf:
+    return mpmath.fdot(u, v)
+
+
+def norm2(v: Sequence[mpf]) -> mpf:
+    return mpmath.sqrt(mpmath.fsum(t * t for t in v))
+
+
+@dataclass(frozen=True)
+class HeadOutput:
+    """H (n × d_head rows), the attention weights A (n × n) and the scores S (n × n)."""
+
+    h: list[list[mpf]]
+    weights: list[list[mpf]]
+    scores: list[list[mpf]]
+
+
+def attention_keep(n: int, causal: bool = False,
+                   padding: Sequence[bool] | None = None) -> list[list[bool]]:
+    """keep[i][j]: may query i attend to key j (padding: True = real token)."""
+    if padding is not None and len(padding) != n:
+        raise HomogeneityInputError(f"padding has length {len(padding)}, expected {n}")
+    return [[(padding is None or bool(padding[j])) and (not causal or j <= i)
+             for j in range(n)] for i in range(n)]
+
+
+def attention_head(x: Matrix, wq: Matrix, wk: Matrix, wv: Matrix,
+                   keep: Sequence[Sequence[bool]] | None = None, saturated: bool = False,
+                   digits: int | None = None) -> HeadOutput:
+    """SPEC D10 with rows as tokens (as in torch): Q_i = W^q x_i, K_j = W^k x_j,
+    V_j = W^v x_j, S_ij = Q_i·K_j/√d_head, A = softmax(S) row-wise (argmax if
+    ``saturated``), H_i = Σ_j A_ij V_j."""
+    with working_precision(digits):
+        xs = to_matrix(x, "x")
+        q_w, k_w, v_w = to_matrix(wq, "wq"), to_matrix(wk, "wk"), to_matrix(wv, "wv")
+        d_model = len(xs[0])
+        for name, w in (("wq", q_w), ("wk", k_w), ("wv", v_w)):
+            if len(w[0]) != d_model:
+                raise HomogeneityInputError(
+                    f"{name} has {len(w[0])} columns but x has d_model={d_model}; pass a "
+                    f"(d_head, d_model) matrix")
+        if len(q_w) != len(k_w):
+            raise HomogeneityInputError("wq and wk must have the same number of rows (d_head)")
+        n = len(xs)
+        q = [matvec(q_w, t) for t in xs]
+        k = [matvec(k_w, t) for t in xs]
+        v = [matvec(v_w, t) for t in xs]
+        scale = mpmath.sqrt(len(q_w))
+        scores = [[dot(q[i], k[j]) / scale for j in range(n)] for i in range(n)]
+        weights, h = [], []
+        for i in range(n):
+            row_keep = None if keep is None else list(keep[i])
+            a = (generalised_argmax(scores[i], row_keep) if saturated
+                 else softmax(scores[i], 1, row_keep))
+            weights.append(a)
+            h.append([mpmath.fdot(a, [v[j][c] for j in range(n)]) for c in range(len(v_w))])
+        return HeadOutput(h, weights, scores)
+
+
+def to_float(x: mpf) -> float:
+    """mpf → float, mapping values beyond the float64 range to ±inf or 0 as float() does."""
+    try:
+        return float(x)
+    except OverflowError:
+        return math.copysign(math.inf, float(mpmath.sign(x)))

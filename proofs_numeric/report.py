@@ -1,0 +1,161 @@
+"""Render claim results: a terminal table, JSON, and the Markdown claims page.
+
+All three are generated from :class:`~proofs_numeric.runner.ClaimResult` objects, never
+written by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from typing import Sequence
+
+from proofs_numeric.runner import ClaimResult
+
+EXIT_STATUS_DOC = """Exit status:
+  0  every claim got its expected verdict and every negative control was rejected
+  1  a verdict differs from the expected one, a negative control was not rejected,
+     or a check raised (the table and the messages say which)
+  2  usage error (unknown option, unknown claim id, unreadable counterexample file)"""
+
+
+def verdict_label(result: ClaimResult) -> str:
+    status = result.verdict.status
+    if result.error is not None:
+        return "ERROR"
+    if status == result.claim.expected:
+        return status
+    return f"{status} (expected {result.claim.expected})"
+
+
+def controls_label(result: ClaimResult) -> str:
+    if not result.controls:
+        return "not run"
+    n_ok = sum(o.rejected for _, o in result.controls)
+    return f"{n_ok}/{len(result.controls)} rejected"
+
+
+def evidence_text(result: ClaimResult) -> str:
+    v = result.verdict
+    parts = [v.evidence.summary()]
+    if v.counterexample is not None:
+        parts.append(f"counterexample: {v.counterexample.description or v.counterexample.case}")
+    if v.reason:
+        parts.append(v.reason)
+    return "; ".join(parts)
+
+
+def _wrap_table(headers: Sequence[str], rows: Sequence[Sequence[str]],
+                widths: Sequence[int]) -> str:
+    def cells(row: Sequence[str]) -> list[list[str]]:
+        return [textwrap.wrap(str(c), w) or [""] for c, w in zip(row, widths)]
+
+    sep = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    lines = [sep]
+    for i, row in enumerate([headers, *rows]):
+        wrapped = cells(row)
+        for k in range(max(len(c) for c in wrapped)):
+            lines.append("| " + " | ".join(
+                (c[k] if k < len(c) else "").ljust(w) for c, w in zip(wrapped, widths)) + " |")
+        lines.append(sep if i == 0 or i == len(rows) else sep.replace("-", "-"))
+    return "\n".join(lines)
+
+
+def text_table(results: Sequence[ClaimResult], width: int = 160) -> str:
+    """The claims table for a terminal: claim, statement, verdict, evidence, controls."""
+    fixed = 8 + 22 + 12 + 5 * 3 + 1
+    flexible = max(60, width - fixed)
+    statement_w = flexible * 11 // 20
+    evidence_w = flexible - statement_w
+    widths = [8, statement_w, 22, evidence_w, 12]
+    rows = [[r.claim.id, r.claim.statement, verdict_label(r), evidence_text(r),
+             controls_label(r)] for r in results]
+    table = _wrap_table(["claim", "statement", "verdict", "evidence", "controls"], rows, widths)
+    total = sum(r.seconds for r in results)
+    n_bad = sum(not r.ok for r in results)
+    footer = (f"{len(results)} claims checked in {total:.1f} s: "
+              + ("all verdicts as expected, all negative controls rejected" if n_bad == 0
+                 else f"{n_bad} claim(s) NOT as expected"))
+    return table + "\n" + footer
+
+
+def problems(results: Sequence[ClaimResult]) -> list[str]:
+    return [p for r in results for p in r.problems()]
+
+
+def to_json(results: Sequence[ClaimResult], profile: str) -> str:
+    payload = {"profile": profile, "ok": all(r.ok for r in results),
+               "claims": [r.to_dict() for r in results], "problems": problems(results)}
+    return json.dumps(payload, indent=2, ensure_ascii=False)
+
+
+def _md(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _claim_cell(r: ClaimResult) -> str:
+    c, v = r.claim, r.verdict
+    parts = [f"**{c.id}: {_md(c.title)}**", "", f"*Statement.* {_md(c.statement)}", "",
+             f"*Verdict:* **{verdict_label(r)}** (expected: {c.expected})", "",
+             f"*Evidence:* {_md(v.evidence.summary())}. Search: {_md(v.evidence.search)}. "
+             f"Margin: {_md(v.evidence.margin)}."]
+    if v.evidence.notes:
+        parts += ["", f"*Notes:* {_md(v.evidence.notes)}"]
+    if v.counterexample is not None:
+        cx = v.counterexample
+        parts += ["", f"*Counterexample* (margin {cx.margin:.3g} at {cx.digits} digits): "
+                      f"{_md(cx.description)} `{_md(json.dumps(cx.case))[:400]}`"]
+    if v.reason:
+        parts += ["", f"*Reason:* {_md(v.reason)}"]
+    if c.explanation:
+        parts += ["", f"*Explanation:* {_md(c.explanation)}"]
+    ctl = "; ".join(f"{_md(k.name)}: {'rejected' if o.rejected else 'NOT rejected'} "
+                    f"({_md(o.detail)})" for k, o in r.controls)
+    parts += ["", f"*Negative controls:* {ctl or 'not run'}"]
+    return "<br>".join(p if p else "" for p in parts)
+
+
+def markdown_page(results: Sequence[ClaimResult], profile: str) -> str:
+    """The claims page: a summary table, then each SPEC id with the paper's claim and its
+    corrected version side by side."""
+    lines = [
+        "# Claims checked by `proofs_numeric`",
+        "",
+        "This page is generated by `python -m proofs_numeric --markdown docs/claims.md` "
+        f"(profile `{profile}`) from the claim registry; do not edit it by hand.",
+        "",
+        "Verdicts: **verified** = held on every case the search produced (evidence: cases, "
+        "worst margin, precision); **refuted** = a counterexample was found, shrunk and "
+        "re-checked at higher precision (replay it with `python -m proofs_numeric --replay "
+        "proofs_numeric/counterexamples/<ID>.json`); **open** = not decidable numerically. "
+        "A claim `X*` is the corrected version of the paper's claim `X`.",
+        "",
+        "| claim | title | verdict | evidence | controls | time (s) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(f"| {r.claim.id} | {_md(r.claim.title)} | {verdict_label(r)} | "
+                     f"{_md(r.verdict.evidence.summary())} | {controls_label(r)} | "
+                     f"{r.seconds:.1f} |")
+    lines += ["", EXIT_STATUS_DOC.replace("\n", "  \n"), ""]
+    by_spec: dict[str, list[ClaimResult]] = {}
+    for r in results:
+        by_spec.setdefault(r.claim.spec_id, []).append(r)
+    for spec_id, group in by_spec.items():
+        lines += [f"## {spec_id}", ""]
+        paper = [r for r in group if r.claim.corrects is None]
+        fixed = [r for r in group if r.claim.corrects is not None]
+        if fixed:
+            lines += ["| as the paper states it | corrected version |", "|---|---|"]
+            left = paper[0] if paper else None
+            for i, r in enumerate(fixed):
+                lcell = _claim_cell(left) if (left is not None and i == 0) else ""
+                lines.append(f"| {lcell} | {_claim_cell(r)} |")
+            for extra in paper[1:]:
+                lines.append(f"| {_claim_cell(extra)} | |")
+        else:
+            lines += ["| claim |", "|---|"]
+            for r in paper:
+                lines.append(f"| {_claim_cell(r)} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
