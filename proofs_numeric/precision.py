@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Iterator, Sequence
 
 import mpmath
@@ -309,9 +310,9 @@ class TailCertificate:
     """Interval-arithmetic proof, for one row and ρ, that lower ≤ error ≤ bound.
 
     ``error_upper``/``error_lower`` enclose ‖softmax(ρa) − argmax(a)‖_∞ from above/below;
-    ``bound_lower`` is the lower end of the enclosure of the closed-form bound and
-    ``lower_bound_upper`` the upper end of the lower bound's enclosure.
-    ``holds`` is True when error_upper ≤ bound_lower and lower_bound_upper ≤ error_lower.
+    ``bound_lower`` and ``lower_bound_upper`` are the closed-form upper bound C e^{−ργ} and
+    lower bound e^{−ργ}/|V| (rounded values, for display). ``holds`` is True when both
+    inequalities were proved (see :func:`certify_softmax_tail` for how).
     """
 
     holds: bool
@@ -322,62 +323,140 @@ class TailCertificate:
     digits: int
 
 
-def certify_softmax_tail(a: Row, rho: Real, keep: Sequence[bool] | None = None,
-                         digits: int | None = None) -> TailCertificate:
-    """Prove the two-sided tail bound for this (a, ρ) with ``mpmath.iv`` interval arithmetic.
+def _exponent_digits(row: Sequence[mpf], vis: Sequence[int], rho: Real) -> int:
+    """Extra digits so that ρ(a_j − m), and hence e^{ρ(a_j − m)}, is resolved to the
+    working relative precision: log10 of the largest exponent."""
+    with mpmath.workdps(30):
+        spread = max(row[j] for j in vis) - min(row[j] for j in vis)
+        size = abs(mpmath.mpf(rho)) * spread
+        return 5 + (int(mpmath.log10(size)) if size > 1 else 0)
 
-    Scores are converted to point intervals (floats exactly; decimal strings are enclosed).
-    The maximisers are found by exact comparison of the scores; a gap whose enclosure is
-    not positive raises (pass exact scores or raise ``digits``). When every visible score
-    is tied the error is exactly 0 by symmetry and the certificate holds trivially.
+
+def _iv_point(iv, v: Real):
+    """A real as an interval: exact for floats/ints/mpfs, an enclosure for decimal strings."""
+    return iv.mpf(v) if isinstance(v, str) else iv.mpf(mpmath.mpf(v))
+
+
+def argmax_fractions(a: Row, keep: Sequence[bool] | None = None) -> list[Fraction]:
+    """The generalised argmax as exact fractions (1/|M| on M, 0 elsewhere)."""
+    winners = set(argmax_set(a, keep))
+    return [Fraction(1, len(winners)) if j in winners else Fraction(0) for j in range(len(a))]
+
+
+def enclose_softmax_deviation(a: Row, rho: Real, limit: Sequence[Fraction | int],
+                              keep: Sequence[bool] | None = None,
+                              digits: int | None = None) -> tuple[mpf, mpf]:
+    """Interval enclosure [lo, hi] of max_j |softmax(ρa)_j − L_j| (``mpmath.iv``).
+
+    ``limit`` L is any claimed limit, as exact fractions (the generalised argmax from
+    :func:`argmax_fractions`, or a wrong vector in a negative control). To avoid
+    cancellation the deviation is evaluated as
+
+        softmax(ρa)_j − L_j = (w_j − L_j|M| − L_j R) / Z,
+
+    with w_j = e^{ρ(a_j − m)} (exactly 1 on the maximisers M), R = Σ_{k∉M} w_k and
+    Z = |M| + R; w_j − L_j|M| is exact on M. Masked positions have weight exactly 0.
     """
+    lo, hi, _ = _deviation_enclosures(a, rho, limit, keep, digits, relative=False)
+    return lo, hi
+
+
+def softmax_deviation_ratio(a: Row, rho: Real, limit: Sequence[Fraction | int],
+                            keep: Sequence[bool] | None = None,
+                            digits: int | None = None) -> tuple[mpf, mpf]:
+    """Enclosure of max_j |softmax(ρa)_j − L_j| / (C e^{−ργ}) (the tail bound's ratio).
+
+    Everything is computed relative to the runner-up's weight w_r = e^{−ργ}, from exact
+    score differences (w_j/w_r = e^{ρ(a_j − a_r)}, 1/w_r = e^{ργ}), so a ratio that is
+    mathematically ≤ 1 is proved ≤ 1 even where the bound is attained up to e^{−ργ}.
+    When every visible score ties the bound is 0: the ratio is 0 if the deviation is
+    exactly 0 and +inf otherwise.
+    """
+    lo, hi, _ = _deviation_enclosures(a, rho, limit, keep, digits, relative=True)
+    return lo, hi
+
+
+def _deviation_enclosures(a: Row, rho: Real, limit: Sequence[Fraction | int],
+                          keep: Sequence[bool] | None, digits: int | None, relative: bool
+                          ) -> tuple[mpf, mpf, mpf]:
+    """(lo, hi) of the max deviation (or of its ratio to C e^{−ργ}), and the lower end of
+    |V|/Z (≥ 1 proves the lower bound e^{−ργ}/|V| for the runner-up)."""
     iv = mpmath.iv
     d = resolve_digits(digits)
     with mpmath.workdps(d):
         row = to_row(a)
         vis = visible_positions(len(row), keep)
     winners = argmax_set(a, keep)
+    win = set(winners)
+    if len(limit) != len(row):
+        raise HomogeneityInputError(f"limit has length {len(limit)}, the row {len(row)}")
+    fracs = [Fraction(v) for v in limit]
+    n_max, n_vis = len(winners), len(vis)
+    others = [j for j in vis if j not in win]
+    with mpmath.workdps(d):
+        runner = max(others, key=lambda j: row[j]) if others else None
     old = iv.dps
-    iv.dps = d
+    iv.dps = d + _exponent_digits(row, vis, rho)
     try:
-        ia = [iv.mpf(str(v)) if isinstance(v, str) else iv.mpf(mpmath.mpf(v)) for v in
-              (a[j] for j in range(len(a)))]
-        r = iv.mpf(str(rho)) if isinstance(rho, str) else iv.mpf(mpmath.mpf(rho))
-        m = ia[winners[0]]
-        weights = {j: iv.exp(r * (ia[j] - m)) for j in vis}
-        z = sum(weights.values(), iv.mpf(0))
-        err_hi, err_lo = mpmath.mpf(0), mpmath.mpf(0)
-        for j in vis:
-            p = weights[j] / z
-            target = iv.mpf(1) / len(winners) if j in winners else iv.mpf(0)
-            diff = abs(p - target)
-            err_hi = max(err_hi, mpmath.mpf(diff.b))
-            err_lo = max(err_lo, mpmath.mpf(diff.a))
-        n_max, n_vis = len(winners), len(vis)
-        if n_max == n_vis:
-            bound = lower = iv.mpf(0)
-        else:
-            with mpmath.workdps(d):
-                runner = max((j for j in vis if j not in winners), key=lambda j: row[j])
-            gap = m - ia[runner]
-            if gap.a <= 0:
-                raise HomogeneityInputError(
-                    f"the gap of a cannot be proved positive at {d} digits; pass exact scores "
-                    f"(floats or integers) or raise digits")
-            decay = iv.exp(-r * gap)
-            c = max(mpmath.mpf(1) / n_max, mpmath.mpf(n_vis - n_max) / n_max ** 2)
-            bound = iv.mpf(c) * decay
-            lower = decay / n_vis
-        bound_lo, lower_hi = mpmath.mpf(bound.a), mpmath.mpf(lower.b)
+        ia = [_iv_point(iv, v) for v in a]
+        r = _iv_point(iv, rho)
+
+        def frac(q: Fraction):
+            return iv.mpf(q.numerator) / q.denominator
+
+        # reference weight: w_ref = 1 (absolute) or w_r = e^{−ργ} (relative)
+        ref = ia[winners[0]] if (not relative or runner is None) else ia[runner]
+        # weights relative to the reference: e^{ρ(a_j − a_ref)}
+        rel = {j: iv.exp(r * (ia[j] - ref)) for j in others}
+        inv_ref = iv.exp(r * (ia[winners[0]] - ref))  # 1/w_ref relative to the max weight 1
+        rest = sum(rel.values(), iv.mpf(0))           # R / w_ref
+        z = n_max + sum((iv.exp(r * (ia[j] - ia[winners[0]])) for j in others), iv.mpf(0))
+        hi, lo = mpmath.mpf(0), mpmath.mpf(0)
+        for j in range(len(row)):
+            lj = fracs[j]
+            if j in win:
+                num = frac(1 - lj * n_max) * inv_ref
+            else:
+                num = rel.get(j, iv.mpf(0)) - frac(lj * n_max) * inv_ref
+            num = num - frac(lj) * rest                # (softmax_j − L_j)·Z / w_ref
+            diff = abs(num / z)
+            if relative and runner is not None:
+                diff = diff / max(iv.mpf(1) / n_max, iv.mpf(n_vis - n_max) / n_max ** 2)
+            hi = max(hi, mpmath.mpf(diff.b))
+            lo = max(lo, mpmath.mpf(diff.a))
+        if relative and runner is None:
+            lo, hi = (mpmath.mpf(0), mpmath.mpf(0)) if hi == 0 else (mpmath.inf, mpmath.inf)
+        lower_ratio = mpmath.mpf((n_vis / z).a)
     finally:
         iv.dps = old
+    return lo, hi, lower_ratio
+
+
+def certify_softmax_tail(a: Row, rho: Real, keep: Sequence[bool] | None = None,
+                         digits: int | None = None) -> TailCertificate:
+    """Prove the two-sided tail bound for this (a, ρ) with ``mpmath.iv`` interval arithmetic.
+
+    Proves e^{−ργ}/|V| ≤ ‖softmax(ρa) − argmax(a)‖_∞ ≤ C e^{−ργ}. Scores are converted to
+    point intervals (floats exactly; decimal strings are enclosed); the maximisers come
+    from exact comparison. The upper bound is proved as "deviation / (C e^{−ργ}) ≤ 1" and
+    the lower as "|V|/Z ≥ 1", each computed from exact score differences, so bounds that
+    are attained up to a factor 1 + e^{−ργ} are still proved. The interval precision is
+    ``digits`` plus log10 of the largest exponent ρ(m − a_j). When every visible score
+    ties the deviation is exactly 0 and the certificate holds trivially.
+    """
+    d = resolve_digits(digits)
+    limit = argmax_fractions(a, keep)
+    n_max, n_vis = _tail_constants(a, keep)
+    err_lo, err_hi = enclose_softmax_deviation(a, rho, limit, keep, d)
     if n_max == n_vis:
-        # Every visible score is tied: softmax(ρa) = argmax(a) exactly by symmetry (all
-        # weights e^0 = 1), whatever the rounding of 1/|V| in the enclosure.
-        return TailCertificate(True, mpmath.mpf(0), mpmath.mpf(0), mpmath.mpf(0),
-                               mpmath.mpf(0), d)
-    holds = bool(err_hi <= bound_lo and lower_hi <= err_lo)
-    return TailCertificate(holds, err_hi, err_lo, bound_lo, lower_hi, d)
+        zero = mpmath.mpf(0)
+        return TailCertificate(err_hi == 0, err_hi, err_lo, zero, zero, d)
+    _, ratio_hi, lower_ratio = _deviation_enclosures(a, rho, limit, keep, d, relative=True)
+    with mpmath.workdps(d + _exponent_digits(to_row(a), visible_positions(len(a), keep), rho)):
+        bound = softmax_tail_bound(a, rho, keep)
+        lower = softmax_tail_lower_bound(a, rho, keep)
+    holds = bool(ratio_hi <= 1 and lower_ratio >= 1)
+    return TailCertificate(holds, err_hi, err_lo, bound, lower, d)
 
 
 def layer_norm(x: Row, digits: int | None = None) -> list[mpf]:

@@ -1,0 +1,171 @@
+"""L7: softmax saturates exponentially in ‖x‖ (refuted), and its gap form (L7*).
+
+The paper's bound exp(−Θ(‖x‖)) cannot hold: softmax is invariant under x ↦ x + t·1, so
+x_t = (t + 1, t) has ‖x_t‖ → ∞ while |softmax(c x_t)_0 − softmax(x_t)_0| → 1 − σ(1) ≈ 0.27
+as c → ∞, for every t. Near ties (x = (t, t − ε)) give the same failure without the shift.
+What does hold is a bound in the *gap* γ(x) = max − runner-up:
+
+    |softmax(cx)_i − softmax(x)_i| ≤ max(1/|M|, (|V|−|M|)/|M|²) e^{−γ(x)}    (c ≥ 1),
+
+because both values lie on the same side of argmax(x)_i, within the tail bound at ρ = 1
+(softmax(ρx) moves toward argmax(x) with e^{−ργ} ≤ e^{−γ}). The rate 1 in γ is sharp
+(the runner-up has weight ≥ e^{−γ}/|V| at c = 1 and → 0). Hence exp(−Θ(‖x‖)) holds
+exactly on sets where γ(x) ≥ κ‖x‖ for some κ > 0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Mapping
+
+import mpmath
+from hypothesis import strategies as st
+
+from proofs_numeric.claim import CheckContext, Claim, Verdict
+from proofs_numeric.precision import softmax, softmax_gap, softmax_tail_bound
+from proofs_numeric.search import (
+    PropertySearch, check_property, log_margin, property_control, replay_control,
+    scale_from_log10,
+)
+from proofs_numeric.strategies import log10_scales, magnitudes, score_rows
+
+#: The paper's Θ made checkable: a violation of exp(−d‖x‖) with this generous d on
+#: ‖x‖ ≥ RHO_PROBE, along a family whose error does not shrink, refutes every d > 0.
+D_PROBE, RHO_PROBE = 0.01, 100.0
+
+
+def _max_deviation(x, keep, c) -> Any:
+    a, b = softmax(x, c, keep), softmax(x, 1, keep)
+    return max(abs(u - v) for u, v in zip(a, b))
+
+
+def _extra_digits(x) -> int:
+    spread = max(x) - min(x)
+    return int(spread / math.log(10)) + 20
+
+
+def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
+    """−d‖x‖ − ln max_i |softmax(cx)_i − softmax(x)_i| on ‖x‖ ≥ ρ (vacuous below)."""
+    x = case["x"]
+    with mpmath.workdps(digits + _extra_digits(x)):
+        norm = mpmath.sqrt(mpmath.fsum(mpmath.mpf(v) ** 2 for v in x))
+        if norm < RHO_PROBE:
+            return mpmath.inf
+        c = scale_from_log10(case["log10_c"])
+        return log_margin(mpmath.exp(-D_PROBE * norm), _max_deviation(x, None, c))
+
+
+def gap_margin(rate: float = 1.0, component: Callable[[Any], Any] = lambda x: x
+               ) -> Callable[[Mapping[str, Any], int], Any]:
+    """ln(C e^{−rate·γ}) − ln max_i |softmax(c·φ(x))_i − softmax(φ(x))_i| (φ a mutation)."""
+
+    def margin(case: Mapping[str, Any], digits: int) -> Any:
+        x, keep = case["x"], case.get("keep")
+        with mpmath.workdps(digits + _extra_digits(x)):
+            y = [component(mpmath.mpf(v)) for v in x]
+            c = scale_from_log10(case["log10_c"])
+            g = softmax_gap(x, keep)
+            bound = softmax_tail_bound(x, 1, keep) if rate == 1.0 else (
+                softmax_tail_bound(x, 1, keep) * mpmath.exp(-(rate - 1) * g))
+            return log_margin(bound, _max_deviation(y, keep, c))
+
+    return margin
+
+
+PAPER_CONSTRUCTIONS = (
+    {"x": [1001.0, 1000.0], "log10_c": 6.0},
+    {"x": [500.0, 500.0 - 1e-6, 0.0], "log10_c": 12.0},
+    {"x": [150.0, 0.0], "log10_c": 3.0},
+)
+GAP_CONSTRUCTIONS = (
+    {"x": [1001.0, 1000.0], "keep": None, "log10_c": 6.0},
+    {"x": [500.0, 500.0 - 1e-6, 0.0], "keep": None, "log10_c": 12.0},
+    {"x": [3.0, 3.0, 0.0], "keep": None, "log10_c": 400.0},
+    {"x": [3.0, 3.0, 3.0], "keep": None, "log10_c": 2.0},
+    {"x": [0.0, -1e-9, 5.0], "keep": [True, True, False], "log10_c": 9.0},
+    {"x": [1.0, 0.999, 0.5], "keep": None, "log10_c": 3.0},
+    {"x": [40.0, 0.0, 0.0, 0.0, 0.0], "keep": None, "log10_c": 1.0},
+)
+
+
+def paper_cases() -> st.SearchStrategy[dict[str, Any]]:
+    rows = score_rows(masked=False, offset=st.one_of(st.just(0.0), magnitudes(1, 4, signed=True)))
+    return st.builds(lambda r, lc: {"x": r["scores"], "log10_c": lc}, rows, log10_scales(30))
+
+
+def gap_cases() -> st.SearchStrategy[dict[str, Any]]:
+    return st.builds(lambda r, lc: {"x": r["scores"], "keep": r["keep"], "log10_c": lc},
+                     score_rows(max_size=6), log10_scales(400))
+
+
+def paper_search() -> PropertySearch:
+    return PropertySearch(
+        claim_id="L7", strategy=paper_cases(), margin=paper_margin,
+        search=(f"rows with chosen ties/gaps/offsets, c = 10^v; the Θ made checkable as "
+                f"d = {D_PROBE} on ‖x‖ ≥ {RHO_PROBE:g}"),
+        constructions=PAPER_CONSTRUCTIONS,
+        margin_label="−d‖x‖ − ln max_i |softmax(cx)_i − softmax(x)_i|",
+        describe=lambda c: (f"x = {c['x']}, c = 10^{c['log10_c']}: the deviation does not "
+                            f"shrink along x + t·1 (softmax is shift-invariant) while ‖x‖ → ∞, "
+                            f"so no d > 0 works"))
+
+
+def gap_search(claim_id: str = "L7*", rate: float = 1.0,
+               component: Callable[[Any], Any] = lambda x: x, what: str = "") -> PropertySearch:
+    return PropertySearch(
+        claim_id=claim_id, strategy=gap_cases(), margin=gap_margin(rate, component),
+        search=("rows of 1–6 positions with chosen ties, gaps 1e−9…1e3, offsets to 1e6 and "
+                "masks; c = 10^v, v ∈ [0, 400] incl. c → 1⁺" + (f"; {what}" if what else "")),
+        constructions=GAP_CONSTRUCTIONS,
+        margin_label="ln(C e^{−γ}) − ln max_i |softmax(cx)_i − softmax(x)_i|",
+        describe=lambda c: f"x = {c['x']}, keep = {c['keep']}, c = 10^{c['log10_c']}")
+
+
+def check_paper(ctx: CheckContext) -> Verdict:
+    return check_property(paper_search(), ctx)
+
+
+def check_gap(ctx: CheckContext) -> Verdict:
+    return check_property(gap_search(), ctx)
+
+
+CLAIMS = (
+    Claim(
+        id="L7", title="Softmax saturates exponentially in ‖x‖",
+        statement=("There are d > 0 and ρ such that for all n, all x ∈ ℝⁿ with ‖x‖ ≥ ρ, all "
+                   "c ≥ 1 and every i: |softmax(cx)_i − softmax(x)_i| ≤ exp(−d‖x‖) (the "
+                   "paper's exp(−Θ(‖x‖)) with its quantifiers)."),
+        expected="refuted", check=check_paper, replay=paper_margin,
+        explanation=("softmax(x + t·1) = softmax(x): the deviation at x = (t+1, t) is "
+                     "σ(c) − σ(1) → 0.27 for every t while ‖x‖ → ∞. Near-ties (t, t − ε) "
+                     "fail the same way. The norm is the wrong quantity: the gap γ(x) is "
+                     "the right one (L7*)."),
+        negative_controls=(
+            replay_control(
+                "a non-counterexample is not replayed as one",
+                "x = (150, 0) has gap 150 = Θ(‖x‖): the replay must find the bound holds",
+                {"x": [150.0, 0.0], "log10_c": 3.0}, paper_margin),
+        ),
+    ),
+    Claim(
+        id="L7*", title="Softmax saturates exponentially in the gap", corrects="L7",
+        statement=("For all n, every x ∈ ℝⁿ, every mask with a visible position, all c ≥ 1 "
+                   "and every i: |softmax(cx)_i − softmax(x)_i| ≤ max(1/|M|, (|V|−|M|)/|M|²)"
+                   "·exp(−γ(x)), with M the visible maximisers, V the visible positions and "
+                   "γ(x) the gap between the maximum and the runner-up (0 when all tie). "
+                   "Hence the paper's exp(−Θ(‖x‖)) holds on every set where γ(x) ≥ κ‖x‖."),
+        expected="verified", check=check_gap, replay=gap_margin(),
+        explanation=("Both softmax(cx)_i and softmax(x)_i lie between argmax(x)_i and the "
+                     "tail bound at ρ = 1. The rate 1 in γ is sharp."),
+        negative_controls=(
+            property_control(
+                "wrong rate e^{−1.05γ}",
+                "a faster rate than the true one must be refuted (large gaps)",
+                lambda: gap_search(rate=1.05, what="claimed rate 1.05γ")),
+            property_control(
+                "mutated component softmax(x/2)",
+                "a softmax at temperature 2 converges at rate γ/2 and must violate the bound",
+                lambda: gap_search(component=lambda v: v / 2, what="softmax(x/2)")),
+        ),
+    ),
+)
