@@ -1,0 +1,267 @@
+"""The ``homogeneity`` command line: reports, JSON, plots, pass-through subcommands and
+one-line errors for user mistakes (issue 6, item 1)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+
+import pytest
+
+from homogeneity.cli import app, delegate, measurement
+from homogeneity.cli.degree_command import table_cases
+from homogeneity.degree import check_degree
+from homogeneity.experiments import degree_table
+from homogeneity.experiments.degree_table import encoder_config
+from homogeneity import components as C
+from homogeneity.rules import Degree, DegreeDerivation
+
+import torch
+
+SMALL = ["degree", "--layers", "1", "--no-progress"]
+
+
+def run(argv, capsys):
+    code = app.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err, *fragments):
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("homogeneity: error: ")
+    assert "Traceback" not in err
+    for f in fragments:
+        assert f in lines[0], lines[0]
+
+
+# -- help -------------------------------------------------------------------------------
+
+def test_top_level_help_lists_every_subcommand(capsys):
+    code, out, _ = run(["--help"], capsys)
+    assert code == 0
+    for name in ["degree", *delegate.DELEGATES]:
+        assert f"    {name}" in out
+
+
+def test_no_subcommand_prints_help_and_fails(capsys):
+    code, out, _ = run([], capsys)
+    assert code == 2 and "COMMAND" in out
+
+
+def test_degree_help_documents_options_and_examples(capsys):
+    code, out, _ = run(["degree", "--help"], capsys)
+    assert code == 0
+    for option in ["--layers", "--placement", "--norm", "--bias", "--heads", "--d-model",
+                   "--table", "--json", "--plot", "--parameters", "examples:"]:
+        assert option in out
+
+
+# -- degree: one model --------------------------------------------------------------------
+
+def test_degree_report_paper_prenorm_is_approximately_one_homogeneous(capsys):
+    code, out, _ = run(SMALL, capsys)
+    assert code == 0, out
+    assert "predicted degree: ∼1 (approximate)" in out
+    assert "degree 1, approximate" in out
+    assert "layers.0.attention.norm" in out  # the derivation, step by step
+    assert out.rstrip().endswith("prediction and measurement AGREE")
+
+
+def test_degree_summary_omits_the_derivation(capsys):
+    code, out, _ = run(SMALL + ["--summary"], capsys)
+    assert code == 0 and "layers.0.attention.norm" not in out
+
+
+def test_degree_json_matches_check_degree_on_the_same_model(capsys):
+    code, out, _ = run(SMALL + ["--placement", "postnorm", "--bias", "--json"], capsys)
+    assert code == 0
+    report = json.loads(out)
+    cfg = encoder_config(1, "postnorm", True, "proof")
+    model = C.Encoder(cfg, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    ids = torch.randint(0, cfg.vocab_size, (2, 6), generator=torch.Generator().manual_seed(1))
+    direct = check_degree(model, (ids,))
+    assert report["predicted"]["text"] == str(direct.predicted.degree)
+    assert report["measured"]["kind"] == direct.measured.kind == "asymptotic"
+    assert report["measured"]["degree"] == direct.measured.value
+    assert report["measured"]["decay"]["rate"] == pytest.approx(direct.measured.profile.fit.rate,
+                                                                rel=1e-9)
+    assert report["agree"] is True
+    assert len(report["measured"]["profile"]["rhos"]) == 49
+    assert report["predicted"]["steps"][-1]["path"] == "<model>"
+
+
+def test_degree_pre_ln_is_only_asymptotic(capsys):
+    code, out, _ = run(SMALL + ["--placement", "pre-ln", "--json"], capsys)
+    report = json.loads(out)
+    assert code == 0
+    assert report["predicted"]["kind"] == "asymptotic" and report["predicted"]["degree"] == 3
+    assert report["measured"]["decay"]["kind"] == "polynomial"
+
+
+def test_degree_plot_writes_a_png(tmp_path, capsys):
+    code, out, _ = run(SMALL + ["--plot", str(tmp_path / "figs")], capsys)
+    assert code == 0
+    pngs = list((tmp_path / "figs").glob("*.png"))
+    assert [p.name for p in pngs] == ["degree-encoder-l1-paper-prenorm-proof-nobias.png"]
+    assert pngs[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert str(pngs[0]) in out
+
+
+def test_degree_component_and_parameter_group(capsys):
+    code, out, _ = run(["degree", "--component", "linear + bias", "--json", "--no-progress"],
+                       capsys)
+    report = json.loads(out)
+    assert code == 0 and report["predicted"]["kind"] == "asymptotic"
+    code, out, _ = run(SMALL + ["--parameters", "layers.*", "--json"], capsys)
+    report = json.loads(out)
+    assert code == 0
+    assert all(n.startswith("layers.") for n in report["scaled_parameters"])
+    # the embeddings are not scaled: X has degree 0, the residual sum is asymptotic
+    assert report["predicted"]["kind"] == "asymptotic"
+
+
+def test_disagreement_exits_with_status_one(monkeypatch, capsys):
+    """Negative control: a wrong prediction must be reported as such, with status 1."""
+    real = measurement.predict_degree
+
+    def off_by_one(model, input_degree=0, parameters=None):
+        d = real(model, input_degree, parameters)
+        return DegreeDerivation(Degree.approximate(d.degree.value + 1), d.steps,
+                                d.input_degree)
+
+    monkeypatch.setattr(measurement, "predict_degree", off_by_one)
+    code, out, _ = run(SMALL + ["--summary"], capsys)
+    assert code == 1 and out.rstrip().endswith("DISAGREE")
+
+
+# -- degree: the table ----------------------------------------------------------------------
+
+def test_table_cases_are_the_rows_of_the_degree_table_module(monkeypatch):
+    captured = []
+
+    def fake_table(cases):
+        captured.extend(cases)
+        return []
+
+    monkeypatch.setattr(degree_table, "degree_table", fake_table)
+    monkeypatch.setattr(degree_table, "format_table", lambda rows: "")
+    degree_table.main([])
+    assert [c.name for c in table_cases()] == [c.name for c in captured]
+    assert len(captured) == 97
+
+
+def test_table_runs_through_the_cli(monkeypatch, capsys):
+    few = table_cases()[:2]
+    monkeypatch.setattr("homogeneity.cli.degree_command.table_cases", lambda: few)
+    code, out, _ = run(["degree", "--table", "--no-progress"], capsys)
+    assert code == 0
+    assert "2/2 cases: prediction and measurement agree" in out
+
+
+# -- user mistakes: one line, no traceback, status 2 ---------------------------------------
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["degree", "--layers", "-1"], "--layers: must be ≥ 0"),
+    (["degree", "--layers", "two"], "'two' is not an integer"),
+    (["degree", "--placement", "sideways"], "invalid choice"),
+    (["degree", "--heads", "3"], "not divisible by n_heads=3"),
+    (["degree", "--parameters", "nothing*"], "selects nothing"),
+    (["degree", "--eps", "1e-3"], "--eps does not apply to --norm proof"),
+    (["degree", "--table", "--layers", "3"], "drop --layers"),
+    (["degree", "--table", "--plot", "x"], "drop --table"),
+    (["degree", "--component", "no such part"], "is unknown"),
+    (["degree", "--rho-range", "10", "1"], "MIN must be below MAX"),
+    (["degree", "--c", "-2"], "must be a finite number > 0"),
+    (["degree", "--frobnicate"], "unrecognized arguments"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_user_mistakes_give_one_line(argv, fragment, capsys):
+    code, _, err = run(argv + ["--no-progress"] if argv[0] == "degree" else argv, capsys)
+    assert_one_line_error(code, err, fragment)
+
+
+def test_plot_into_a_file_is_a_one_line_error(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code, _, err = run(SMALL + ["--summary", "--plot", str(blocker)], capsys)
+    assert_one_line_error(code, err, str(blocker))
+
+
+# -- pass-through subcommands ----------------------------------------------------------------
+
+@pytest.fixture
+def fake_target(monkeypatch):
+    """A module ``fake_target`` whose main records its argv and program name."""
+    module = types.ModuleType("fake_target")
+    calls = []
+
+    def main(argv):
+        calls.append((list(argv), sys.argv[0]))
+        if argv == ["--exit"]:
+            raise SystemExit(4)
+        if argv == ["--bad"]:
+            from homogeneity.validation import HomogeneityInputError
+            raise HomogeneityInputError("bad input named here")
+        return 3
+
+    module.main = main
+    monkeypatch.setitem(sys.modules, "fake_target", module)
+    fake = delegate.Delegate("fake", "fake_target", "a fake", "python -m fake_target")
+    monkeypatch.setitem(delegate.DELEGATES, "fake", fake)
+    return calls
+
+
+def test_delegate_passes_arguments_and_status_through(fake_target, capsys):
+    argv0 = sys.argv[0]
+    code, _, _ = run(["fake", "--json", "-x", "1"], capsys)
+    assert code == 3
+    assert fake_target == [(["--json", "-x", "1"], "homogeneity fake")]
+    assert sys.argv[0] == argv0  # restored
+    assert run(["fake", "--exit"], capsys)[0] == 4
+
+
+def test_delegate_user_mistake_is_one_line(fake_target, capsys):
+    code, _, err = run(["fake", "--bad"], capsys)
+    assert_one_line_error(code, err, "bad input named here")
+
+
+def test_missing_delegate_module_is_one_line(monkeypatch, capsys):
+    gone = delegate.Delegate("gone", "homogeneity.experiments.no_such_module", "x", "y")
+    monkeypatch.setitem(delegate.DELEGATES, "gone", gone)
+    code, _, err = run(["gone"], capsys)
+    assert_one_line_error(code, err, "not available in this installation",
+                          "homogeneity.experiments.no_such_module")
+
+
+@pytest.mark.parametrize("name", sorted(delegate.DELEGATES))
+def test_every_delegate_target_exists_and_has_help(name, capsys):
+    target = delegate.DELEGATES[name]
+    try:
+        target.load()
+    except Exception as exc:  # reported, not hidden: the target has not landed
+        pytest.skip(f"{target.module} is not available yet: {exc}")
+    code, out, _ = run([name, "--help"], capsys)
+    assert code == 0 and "usage:" in out.lower()
+
+
+# -- the installed entry points ----------------------------------------------------------------
+
+def test_python_dash_m_homogeneity_runs_the_cli():
+    done = subprocess.run([sys.executable, "-m", "homogeneity", "degree", "--layers", "x"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "homogeneity: error: argument --layers: 'x' is not an integer "
+        "(see 'homogeneity degree --help')"]
+
+
+def test_console_script_is_declared():
+    from importlib.metadata import entry_points
+
+    scripts = {e.name: e.value for e in entry_points(group="console_scripts")}
+    assert scripts.get("homogeneity") == "homogeneity.cli:main"
