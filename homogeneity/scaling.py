@@ -70,6 +70,10 @@ def select_parameter_names(names: Sequence[str], parameters: Patterns) -> list[s
 def _cast_input(x: Any, dtype: torch.dtype, device: torch.device | None, argument: str) -> Any:
     if isinstance(x, torch.Tensor):
         check_finite(x, argument)
+        if x.numel() == 0:
+            raise HomogeneityInputError(
+                f"{argument} is empty (shape {tuple(x.shape)}): there is nothing to evaluate; "
+                f"pass at least one batch element and one sequence position")
         if x.is_floating_point():
             return x.to(dtype=dtype, device=device)
         return x.to(device=device)
@@ -146,7 +150,10 @@ class Ray:
             check_finite(p.detach(), f"parameter '{name}'")
             base[name] = p.detach().to(self.dtype)
         for name, b in buffers.items():
-            base[name] = b.detach().to(self.dtype) if b.is_floating_point() else b.detach()
+            # copies: a forward in training mode updates buffers in place (BatchNorm's
+            # running statistics), which must not reach the caller's module
+            base[name] = (b.detach().to(self.dtype, copy=True) if b.is_floating_point()
+                          else b.detach().clone())
         self.base = base
         self.scaled_names = select_parameter_names(list(named), self.parameters)
         self.inputs = _cast_input(self.inputs, self.dtype, device, "inputs")

@@ -390,3 +390,23 @@ def test_check_degree_rejects_a_wrong_asymptotic_order():
         rules.DegreeDerivation(rules.Degree.asymptotic(0, 4), [], rules.Degree.exact(0)),
         agreement.measured)
     assert not fake.agree
+
+
+def test_overflowing_function_never_passes_the_approximate_check():
+    """Regression: f = exp(10⁴ θ x) overflows on the whole ray, every error is NaN, and
+    NaN used to be read as 'below the floor', so the approximate check PASSED. It must
+    either refuse the NaN curve or fail."""
+    from homogeneity.validation import HomogeneityInputError
+
+    def fn(p, x):
+        return torch.exp(p["w"] * x * 1e4)
+
+    params = {"w": torch.tensor([1.0, 1.0], dtype=torch.float64)}
+    x = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    try:
+        report = check_homogeneity(fn, x, 1, approximate=True, params=params,
+                                   raise_exception=False)
+    except HomogeneityInputError as exc:
+        assert "NaN" in str(exc)
+    else:
+        assert not report.passed

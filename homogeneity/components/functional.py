@@ -121,4 +121,6 @@ def attention_keep_mask(
     if causal:
         tri = torch.ones(n_queries, n_keys, dtype=torch.bool, device=device).tril()
         keep = tri[None] if keep is None else keep & tri[None]
+    if padding_mask is not None:  # name the caller's argument, not the internal mask
+        check_mask_rows(keep, "padding_mask" + (" (with causal=True)" if causal else ""))
     return keep
