@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn, Sequence
+from typing import Sequence
 
 from homogeneity.cli import degree_command
 from homogeneity.cli.delegate import DELEGATES
-from homogeneity.cli.errors import USER_MISTAKES, UsageError, one_line, report
+from homogeneity.cli.errors import USER_MISTAKES, one_line, report
+from homogeneity.cli.parser import OneLineParser
 
 PROG = "homogeneity"
 
@@ -36,17 +37,10 @@ prediction); 2 a usage error (bad option, bad input, missing file or feature).
 Run 'homogeneity COMMAND --help' for the options of a command."""
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (with a pointer to --help), no usage dump."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see '{self.prog} --help')")
-
-
-def build_parser() -> Parser:
-    parser = Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     degree = sub.add_parser(
         "degree", help="predicted (rules, SPEC D16) vs measured degree of a model",
         description=degree_command.DESCRIPTION)
