@@ -124,6 +124,9 @@ class ModelAdapter(ABC):
     #: True when ``arguments(batch, saturated=True)`` makes the module compute the exact
     #: saturated network (hardmax attention, GeLU → ReLU, ε → 0)
     supports_saturated: bool = False
+    #: True when attention is causal (query i sees keys j ≤ i); used to count the visible
+    #: positions of each query in the head analysis
+    causal: bool = False
 
     @abstractmethod
     def arguments(self, batch: Batch, saturated: bool = False,
@@ -144,22 +147,55 @@ class ModelAdapter(ABC):
         names = [n for n, _ in self.module.named_parameters()]
         return select_parameter_names(names, self.scaled_parameters)
 
-    def ray(self, batch: Batch, *, saturated: bool = False, tie_tol: float = 0.0,
-            dtype: torch.dtype = torch.float64) -> Ray:
-        """The ray ρ ↦ trace of f(x; ρθ) on ``batch`` (``ray(rho)`` returns a :class:`Trace`)."""
+    def ray(self, batches: Batch | Sequence[Batch], *, saturated: bool = False,
+            tie_tol: float = 0.0, dtype: torch.dtype = torch.float64) -> Ray:
+        """The ray ρ ↦ f(x; ρθ) on one batch or on several.
+
+        ``ray(rho)`` returns a :class:`Trace` for a single :class:`Batch`, a list of them
+        (one per batch) for a sequence. Several batches share one evaluation: θ is scaled
+        once per ρ, and each batch keeps its own padding.
+        """
         check_float_dtype(dtype)
         if saturated and not self.supports_saturated:
             raise HomogeneityInputError(
                 f"{type(self).__name__} has no exact saturated forward; use the finite-ρ "
                 f"proxy (saturated=False) or an adapter with supports_saturated=True")
-        args, kwargs = self.arguments(batch.to(self.device), saturated, tie_tol)
-        return Ray(self.module, inputs=tuple(args), parameters=self.scaled_parameters,
-                   kwargs=kwargs, output=self.trace, dtype=dtype)
+        single = isinstance(batches, Batch)
+        items = [batches] if single else list(batches)
+        if not items or not all(isinstance(b, Batch) for b in items):
+            raise HomogeneityInputError(
+                "batches must be a homogeneity.adapters.Batch or a non-empty sequence of them")
+        calls = [self.arguments(b.to(self.device), saturated, tie_tol) for b in items]
+        names = None if self.scaled_parameters is None else [
+            f"{_BatchLoop.PREFIX}{n}" for n in self.scaled_names()]
+        if single:
+            def output(outs: list[Any]) -> Trace:
+                return self.trace(outs[0])
+        else:
+            def output(outs: list[Any]) -> list[Trace]:
+                return [self.trace(o) for o in outs]
+        return Ray(_BatchLoop(self.module), inputs=(calls,), parameters=names,
+                   output=output, dtype=dtype)
 
     def run(self, batch: Batch, rho: float = 1.0, *, saturated: bool = False,
             tie_tol: float = 0.0, dtype: torch.dtype = torch.float64) -> Trace:
         """One evaluation f(x; ρθ) (exact saturated form if ``saturated``)."""
         return self.ray(batch, saturated=saturated, tie_tol=tie_tol, dtype=dtype)(rho)
+
+
+class _BatchLoop(nn.Module):
+    """Calls the wrapped module once per (args, kwargs) pair, so that one functional call
+    (one scaling of θ) serves several batches. Its parameter names are the wrapped
+    module's with the prefix ``model.``."""
+
+    PREFIX = "model."
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, calls: list[tuple[tuple, dict[str, Any]]]) -> list[Any]:
+        return [self.model(*args, **kwargs) for args, kwargs in calls]
 
 
 class _TracedEncoder(nn.Module):
@@ -194,6 +230,7 @@ class EncoderAdapter(ModelAdapter):
                 f"{type(encoder).__name__}; for other modules use FunctionAdapter")
         self.encoder = encoder
         self.module = _TracedEncoder(encoder)
+        self.causal = encoder.config.causal
         names = [n for n, _ in encoder.named_parameters()]
         if parameters is None:
             self.scaled_parameters = None
@@ -234,11 +271,13 @@ class FunctionAdapter(ModelAdapter):
     """
 
     def __init__(self, module: nn.Module, arguments: Callable[[Batch], tuple[tuple, dict]],
-                 trace: Callable[[Any], Trace], parameters: Patterns = None) -> None:
+                 trace: Callable[[Any], Trace], parameters: Patterns = None,
+                 causal: bool = False) -> None:
         if not isinstance(module, nn.Module):
             raise HomogeneityInputError(
                 f"module must be a torch.nn.Module, got {type(module).__name__}")
         self.module = module
+        self.causal = causal
         self.scaled_parameters = parameters
         self._arguments = arguments
         self._trace = trace

@@ -1,0 +1,113 @@
+"""Text → token ids with a checkpoint's own ``tokenizer.json`` (the ``tokenizers`` library).
+
+The file's own truncation and fixed padding (all-MiniLM-L6-v2 ships ``max_length`` 128
+and padding to 128) are switched off: a sequence longer than the model's position table
+is an error, never silently cut, and a batch is right-padded only to its longest
+sequence. Every sequence is ``[CLS] text [SEP]``, segment 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from tokenizers import Tokenizer
+
+from homogeneity.adapters import Batch
+from homogeneity.pretrained.files import CheckpointFileError
+from homogeneity.validation import HomogeneityInputError
+
+
+@dataclass(frozen=True)
+class SpecialTokens:
+    """Ids of the special tokens the analyses need."""
+
+    cls: int
+    sep: int
+    pad: int
+
+
+@dataclass(frozen=True)
+class Tokenized:
+    """A batch of texts: ids and masks, the word pieces, and the special-token ids."""
+
+    batch: Batch
+    tokens: tuple[tuple[str, ...], ...]
+    texts: tuple[str, ...]
+    special: SpecialTokens
+
+
+class WordPieceTokenizer:
+    """BERT tokenisation from a ``tokenizer.json`` file, with length checks.
+
+    ``max_len`` is the model's position-table size; ``vocab_size`` the size of its token
+    embedding (every id the tokenizer can produce must fit in it).
+    """
+
+    def __init__(self, path: str | Path, *, max_len: int, vocab_size: int) -> None:
+        try:
+            tok = Tokenizer.from_file(str(path))
+        except Exception as exc:  # the library raises a bare Exception on bad files
+            raise CheckpointFileError(
+                f"tokenizer file {str(path)!r} cannot be read ({exc}); restore the "
+                f"checkpoint's original tokenizer.json") from exc
+        tok.no_truncation()
+        tok.no_padding()
+        ids = {}
+        for role, token in (("cls", "[CLS]"), ("sep", "[SEP]"), ("pad", "[PAD]")):
+            tid = tok.token_to_id(token)
+            if tid is None:
+                raise CheckpointFileError(
+                    f"tokenizer file {str(path)!r} has no {token} token; it is not a BERT "
+                    f"WordPiece tokenizer")
+            ids[role] = tid
+        if tok.get_vocab_size(with_added_tokens=True) > vocab_size:
+            raise CheckpointFileError(
+                f"tokenizer file {str(path)!r} has {tok.get_vocab_size()} tokens but the "
+                f"config's vocab_size is {vocab_size}: the tokenizer does not belong to "
+                f"these weights")
+        self._tok = tok
+        self.max_len = max_len
+        self.special = SpecialTokens(**ids)
+
+    def encode(self, texts: Sequence[str], *, device: torch.device | str | None = None
+               ) -> Tokenized:
+        """``[CLS] text [SEP]`` for every text, right-padded with [PAD] to the longest.
+
+        Raises :class:`HomogeneityInputError` for an empty list, a non-string, an empty
+        (or whitespace-only) text, or a text longer than ``max_len`` tokens.
+        """
+        if isinstance(texts, str):
+            texts = [texts]
+        texts = list(texts)
+        if not texts:
+            raise HomogeneityInputError("texts is empty; pass at least one sentence")
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise HomogeneityInputError(
+                    f"texts[{i}] is a {type(t).__name__}, not a string; pass plain text")
+            if not t.strip():
+                raise HomogeneityInputError(
+                    f"texts[{i}] is empty (or only whitespace); remove it or give it words")
+        encodings = self._tok.encode_batch(texts)
+        for i, enc in enumerate(encodings):
+            if len(enc.ids) <= 2:
+                raise HomogeneityInputError(
+                    f"texts[{i}]={texts[i][:40]!r} gives no word pieces; remove it")
+            if len(enc.ids) > self.max_len:
+                raise HomogeneityInputError(
+                    f"texts[{i}] is {len(enc.ids)} tokens long with [CLS] and [SEP], more "
+                    f"than the model's max_len={self.max_len}; shorten or split that text")
+        n = max(len(e.ids) for e in encodings)
+        ids = torch.full((len(texts), n), self.special.pad, dtype=torch.long)
+        mask = torch.zeros((len(texts), n), dtype=torch.bool)
+        for i, enc in enumerate(encodings):
+            ids[i, :len(enc.ids)] = torch.tensor(enc.ids, dtype=torch.long)
+            mask[i, :len(enc.ids)] = True
+        batch = Batch(ids, mask, torch.zeros_like(ids))
+        if device is not None:
+            batch = batch.to(device)
+        tokens = tuple(tuple(e.tokens) for e in encodings)
+        return Tokenized(batch, tokens, tuple(texts), self.special)
