@@ -547,6 +547,11 @@ def test_saturated_encoder_is_the_limit_of_the_ray(kw, seed):
     mask = torch.tensor([[True] * 5, [True, True, True, False, False]])
     sat = enc(ids, mask, saturated=True).detach()
     ray = Ray(enc, (ids, mask))
+    # A token whose feed-forward ReLUs are all inactive has F(X) = 0 and the D9 norm
+    # (no ε) returns 0/0 = NaN, which attention then spreads to every later position
+    # (seen with d_ff = 12, seed 2893). That is D9 being undefined, not a saturation
+    # question: skip such draws.
+    assume(bool(torch.isfinite(sat).all()) and bool(torch.isfinite(ray(1.0)).all()))
     scale = float(sat.norm())
     for c in (1e3, 1e4):
         assert float((ray(c) / c - sat).norm()) <= 1e-11 * scale
