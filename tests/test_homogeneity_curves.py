@@ -117,7 +117,8 @@ def test_command_json_table_and_plot(tmp_path, capsys):
     assert all(len(c["final"]) == 10 and all(-1 <= v <= 1 for v in c["final"])
                for c in out["curves"])
     assert out["paper"] == {"pre-norm": [0.73, 0.96], "post-norm": [0.08, 0.97]}
-    assert (tmp_path / "homogeneity-curves.png").read_bytes()[:4] == b"\x89PNG"
+    png = tmp_path / "e6-curves-L1-d8-layernorm-bias-causal-torch.png"
+    assert png.read_bytes()[:4] == b"\x89PNG"
     assert cli_main(["curves", *TINY, "--placements", "postnorm", "--cs", "1", "2"]) == 0
     text = capsys.readouterr().out
     assert "paper post-norm: 0.08 → 0.97" in text and "paper pre-norm" in text

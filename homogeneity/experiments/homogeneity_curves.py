@@ -255,6 +255,13 @@ def plot_curves(setup: CurveSetup, curves: Sequence[CosineCurve], path: str | Pa
     return path
 
 
+def plot_file_name(setup: CurveSetup) -> str:
+    """``e6-curves-L12-d768-layernorm-bias-causal-torch.png``: says which setup it shows."""
+    return (f"e6-curves-L{setup.layers}-d{setup.d_model}-{setup.norm}-"
+            f"{'bias' if setup.bias else 'nobias'}-{'causal' if setup.causal else 'bidir'}-"
+            f"{setup.init}.png")
+
+
 def _wrap(text: str, width: int) -> list[str]:
     import textwrap
 
@@ -292,7 +299,7 @@ def build_parser(prog: str | None = None) -> OneLineParser:
     p.add_argument("--reference", type=float, default=PAPER_RHO,
                    help="the scale of the reference direction (default 1000, as the paper)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--plot", metavar="DIR", help="write homogeneity-curves.png into DIR")
+    p.add_argument("--plot", metavar="DIR", help="write a PNG of the curves into DIR (named after the setup)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar (default: only when stderr is a terminal)")
     return p
@@ -322,7 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(format_curves(setup, curves))
     if args.plot is not None:
-        path = plot_curves(setup, curves, Path(args.plot) / "homogeneity-curves.png")
+        path = plot_curves(setup, curves, Path(args.plot) / plot_file_name(setup))
         print(f"plot: {path}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
