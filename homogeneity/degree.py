@@ -153,6 +153,27 @@ def degree_from_ratio(ray: Ray, c: float = 2.0, rho: float = 1.0) -> float:
     return math.log(b / a) / math.log(c)
 
 
+def check_degree_value(degree: object, argument: str = "degree") -> float:
+    """A degree must be a finite real number."""
+    try:
+        value = float(degree)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise HomogeneityInputError(
+            f"{argument}={degree!r} is not a number; pass the degree k as a float, or None "
+            f"to estimate it") from exc
+    if not math.isfinite(value):
+        raise HomogeneityInputError(f"{argument}={degree!r} must be finite; pass e.g. 1.0")
+    return value
+
+
+def check_tolerance(value: float, argument: str) -> float:
+    """Tolerances are finite numbers ≥ 0."""
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+        raise HomogeneityInputError(f"{argument}={value!r} must be a finite number ≥ 0, "
+                                    f"e.g. {argument}=1e-10")
+    return float(value)
+
+
 def round_degree(k: float, tol: float = 0.05) -> float:
     """Snap a measured degree to the nearest integer when within ``tol``."""
     return float(round(k)) if abs(k - round(k)) < tol else k
@@ -376,11 +397,13 @@ def check_homogeneity(
     ray = Ray(model, inputs if isinstance(inputs, tuple) else (inputs,), parameters,
               kwargs or {}, output, dtype, params)
     floor = noise_floor(dtype) if rtol is None else rtol
-    rtol = default_tolerance(dtype) if rtol is None else rtol
+    rtol = default_tolerance(dtype) if rtol is None else check_tolerance(rtol, "rtol")
+    if euler_rtol is not None:
+        check_tolerance(euler_rtol, "euler_rtol")
     euler_rtol = rtol if euler_rtol is None else euler_rtol
     if degree is None:
         degree = round_degree(euler(ray, None, rho).degree_estimate)
-    degree = float(degree)
+    degree = check_degree_value(degree)
     eul = euler(ray, degree, rho)
     curve = homogeneity_curve(ray, cs, degree, rho)
     failures: list[str] = []

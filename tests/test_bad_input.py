@@ -396,3 +396,17 @@ def test_components_refuse_bad_configuration():
         ClassifierHead(4, 2, pooling="max")
     with raises_naming("d_model"):
         EncoderConfig(d_model=0)
+
+
+@pytest.mark.parametrize("kwargs, argument", [
+    ({"degree": "a"}, "degree"), ({"degree": float("nan")}, "degree"),
+    ({"degree": 1.0, "rtol": -1.0}, "rtol"), ({"degree": 1.0, "euler_rtol": float("inf")},
+                                              "euler_rtol"),
+])
+def test_check_homogeneity_refuses_bad_degree_and_tolerances(kwargs, argument):
+    from homogeneity.components import Linear
+    from homogeneity.degree import check_homogeneity
+    from homogeneity.validation import HomogeneityInputError
+
+    with pytest.raises(HomogeneityInputError, match=argument):
+        check_homogeneity(Linear(2, 2, bias=False), torch.randn(3, 2), **kwargs)

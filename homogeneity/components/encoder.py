@@ -8,6 +8,17 @@
 ``proof``, placement ``paper-prenorm``, ``bias=False``), BERT (``postnorm``,
 ``layernorm`` with ε, GeLU, biases, token-type embeddings and an embedding norm) and the
 common Pre-LN stacks.
+
+``saturated=True`` replaces every softmax by the generalised argmax, GeLU by ReLU, and ε
+by 0 in the norms. That is exactly lim_{c→∞} f(x; cθ)/c for the bias-free paper-prenorm
+encoder with the D9 norm (all pre-activations of saturating maps are homogeneous of
+positive degree). With biases, ε, post-norm or Pre-LN the ray still has a limit direction
+but it is in general a different function (lower-degree terms can break ties, and the
+dominant term of a residual sum changes): there ``saturated=True`` is the "hardmax at θ"
+proxy, and finite-ρ evaluation (:class:`homogeneity.scaling.Ray`) is the ground truth.
+
+The D9 norm is undefined (NaN) on a constant row, e.g. a feed-forward branch whose ReLUs
+are all inactive for a token; the checks report non-finite outputs instead of using them.
 """
 
 from __future__ import annotations
