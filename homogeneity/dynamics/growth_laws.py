@@ -257,22 +257,40 @@ class PowerLawFit:
 
 
 def _affine_power_fit(t: np.ndarray, y: np.ndarray, p: float) -> tuple[float, float, float]:
-    """Least squares of y ≈ (a + b·t)^p at fixed p > 0: start from the straight-line fit of
-    y^{1/p} on t, then Gauss–Newton on y itself. Returns (a, b, rss)."""
+    """Least squares of y ≈ (a + b·t)^p at fixed p > 0. Start from the weighted straight-line
+    fit of z = y^{1/p} on t (weights (p·y^{1−1/p})², the first-order variance of z), then
+    damped Gauss–Newton on y itself. Returns (a, b, rss)."""
     z = y ** (1.0 / p)
-    (a0, b0), _ = _affine(t, z)
+    w = (p * y ** (1.0 - 1.0 / p)) ** 2
+    sw = np.sqrt(w)
+    design = np.column_stack([np.ones_like(t), t])
+    (a, b), *_ = np.linalg.lstsq(design * sw[:, None], z * sw, rcond=None)
     floor = 1e-12 * max(float(np.max(np.abs(z))), 1e-300)
 
-    def residual(ab: np.ndarray) -> np.ndarray:
-        return np.maximum(ab[0] + ab[1] * t, floor) ** p - y
+    def rss_of(a_: float, b_: float) -> tuple[float, np.ndarray, np.ndarray]:
+        u = np.maximum(a_ + b_ * t, floor)
+        r = y - u ** p
+        return float(r @ r), r, u
 
-    res = optimize.least_squares(residual, np.array([a0, b0]), method="lm", xtol=1e-12,
-                                 ftol=1e-12, max_nfev=200)
-    r = residual(res.x)
-    r0 = residual(np.array([a0, b0]))
-    if float(r0 @ r0) < float(r @ r):
-        return float(a0), float(b0), float(r0 @ r0)
-    return float(res.x[0]), float(res.x[1]), float(r @ r)
+    rss, r, u = rss_of(a, b)
+    for _ in range(30):
+        g = p * u ** (p - 1)
+        jac = np.column_stack([g, g * t])
+        step, *_ = np.linalg.lstsq(jac, r, rcond=None)
+        lam = 1.0
+        while lam > 1e-6:
+            cand = rss_of(a + lam * step[0], b + lam * step[1])
+            if cand[0] < rss:
+                break
+            lam *= 0.5
+        else:
+            break
+        improvement = rss - cand[0]
+        a, b = a + lam * step[0], b + lam * step[1]
+        rss, r, u = cand
+        if improvement <= 1e-14 * max(rss, 1e-300):
+            break
+    return float(a), float(b), rss
 
 
 def fit_power_law(t: Sequence[float], y: Sequence[float], *, form: str = "affine",
@@ -316,7 +334,7 @@ def fit_power_law(t: Sequence[float], y: Sequence[float], *, form: str = "affine
     lo, hi = float(lo), float(hi)
     if not lo < hi:
         raise HomogeneityInputError(f"search=({lo}, {hi}) must be an increasing pair")
-    p_hat = _profile_1d(rss, lo, hi, n_grid=151)
+    p_hat = _profile_1d(rss, lo, hi, n_grid=61)
     if form == "offset":
         basis = box_cox(ta, p_hat)
         coef, rss_min = _affine(basis, ya)

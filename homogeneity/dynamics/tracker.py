@@ -51,10 +51,8 @@ import torch
 from torch import nn
 
 from homogeneity.dynamics.groups import cosine, group_dot, group_norm, resolve_groups
-from homogeneity.dynamics.saturation_probe import (
-    SaturationOutput, SaturationProbe, _default_saturation_output,
-)
-from homogeneity.scaling import Patterns
+from homogeneity.dynamics.saturation_probe import SaturationOutput, SaturationProbe
+from homogeneity.scaling import Patterns, default_output
 from homogeneity.validation import HomogeneityInputError
 
 
@@ -100,7 +98,7 @@ class NormTracker:
                  every: int = 1, path: str | os.PathLike | None = None,
                  saturation_inputs: Any = None, saturation_every: int | None = None,
                  saturation_scale: float = 1000.0, saturation_parameters: Patterns = None,
-                 saturation_output: SaturationOutput = _default_saturation_output,
+                 saturation_output: SaturationOutput = default_output,
                  saturation_kwargs: Mapping[str, Any] | None = None,
                  saturation_mask: torch.Tensor | None = None, lr_group: int = 0,
                  keep_in_memory: bool = True, fsync: bool = False) -> None:
@@ -223,7 +221,10 @@ class NormTracker:
         full = {n: p.detach() for n, p in self._params.items()}
         full.update(params)
         s = self.probe.measure(full)
-        return {"level": s.level, "per_output": s.per_output, "scale": s.scale}
+        out: dict[str, Any] = {"level": s.level, "layers": list(s.layers), "scale": s.scale}
+        if s.error:
+            out["error"] = s.error
+        return out
 
     def _measure(self, t: int, before: Mapping[str, torch.Tensor],
                  after: Mapping[str, torch.Tensor]) -> dict[str, Any]:

@@ -1,0 +1,158 @@
+"""Turning a tracker log of an LM run into the figures of E2, E4 and E7 (and A1, G1/G2).
+
+Given the JSON-lines records of :class:`~homogeneity.dynamics.tracker.NormTracker`:
+
+* **E2, norm growth.** ‖θ_t‖ of a group, its ratio final/initial, and the growth law
+  selected among t, √t, t^{1/4}, saturating exponential, (log t)^{1/L} and exp(∫η)
+  (:func:`homogeneity.dynamics.growth_laws.select_growth_law`) with R² and the free
+  exponent p of (a + b t)^p with its 95% CI.
+* **E4, saturation.** D14 at the probe batch over training: first, last, per layer.
+* **E7, alignment.** cos(θ_t, δ_t) smoothed by a moving average; its peak and where it
+  happens; the mean over the last quarter; the verdict ``rise-then-decay`` when the
+  smoothed peak lies in the first half and the late mean is below half the peak.
+  Step size: coefficient of variation of ‖δ_t‖ over the second half and the slope of
+  log‖δ_t‖ against log t there (0 for a constant step).
+* **Where the growth comes from.** Δ‖θ‖² = 2θᵀδ + ‖δ‖²: the share of the aligned term
+  2θᵀδ in the total over recorded steps (G1 territory when it dominates, G2 when the
+  orthogonal term ‖δ‖² does).
+* **A1.** Slope of log(‖δ_t‖/η_t) against log‖θ_t‖ over the second half (1 if A1 holds).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from homogeneity.dynamics.growth_laws import lr_integral_at, select_growth_law
+from homogeneity.validation import HomogeneityInputError
+
+
+def _step_records(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    steps = [r for r in records if r.get("kind", "step") == "step"]
+    if len(steps) < 5:
+        raise HomogeneityInputError(
+            f"only {len(steps)} step records; track more steps (lower every=) to analyse a run")
+    return steps
+
+
+def _values(records: Sequence[dict[str, Any]], group: str, key: str) -> np.ndarray:
+    out = []
+    for r in records:
+        v = r["groups"][group].get(key)
+        out.append(math.nan if v is None else float(v))
+    return np.asarray(out, dtype=np.float64)
+
+
+def moving_average(x: np.ndarray, window: int) -> np.ndarray:
+    """Centred moving average ignoring NaN (edges use the available points)."""
+    if window <= 1:
+        return x.copy()
+    out = np.empty_like(x)
+    half = window // 2
+    for i in range(x.size):
+        seg = x[max(0, i - half): i + half + 1]
+        seg = seg[np.isfinite(seg)]
+        out[i] = seg.mean() if seg.size else math.nan
+    return out
+
+
+def norm_curve(records: Sequence[dict[str, Any]], group: str) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, ‖θ_t‖) from step records, plus the final state record if present."""
+    steps = _step_records(records)
+    t = [int(r["step"]) for r in steps]
+    y = [float(r["groups"][group]["norm"]) for r in steps]
+    for r in records:
+        if r.get("kind") == "state" and int(r["step"]) > t[-1]:
+            t.append(int(r["step"]))
+            y.append(float(r["groups"][group]["norm"]))
+    return np.asarray(t, dtype=np.float64), np.asarray(y, dtype=np.float64)
+
+
+def growth_summary(records: Sequence[dict[str, Any]], group: str,
+                   lrs: Sequence[float] | None = None, degree: float = 2.0) -> dict[str, Any]:
+    """E2 for one group: initial/final norm and the selected growth law."""
+    t, y = norm_curve(records, group)
+    integral = None if lrs is None else lr_integral_at(t.astype(int), lrs)
+    selection = select_growth_law(t, y, degree=degree, lr_integral=integral)
+    return {"group": group, "initial": float(y[0]), "final": float(y[-1]),
+            "ratio": float(y[-1] / y[0]), "law": selection.to_dict(),
+            "summary": str(selection)}
+
+
+def alignment_summary(records: Sequence[dict[str, Any]], group: str) -> dict[str, Any]:
+    """E7 for one group: alignment rise and decay, step-size constancy, growth split."""
+    steps = _step_records(records)
+    t = np.asarray([int(r["step"]) for r in steps], dtype=np.float64)
+    align = _values(steps, group, "alignment")
+    step_norm = _values(steps, group, "step_norm")
+    norm = _values(steps, group, "norm")
+    sim = _values(steps, group, "direction_similarity")
+    window = max(1, t.size // 20)
+    smooth = moving_average(align, window)
+    i_peak = int(np.nanargmax(smooth))
+    late = align[int(0.75 * t.size):]
+    late_mean = float(np.nanmean(late))
+    peak = float(smooth[i_peak])
+    rise_then_decay = bool(t[i_peak] <= 0.5 * t[-1] and late_mean < 0.5 * peak and peak > 0)
+    half = slice(t.size // 2, None)
+    sn = step_norm[half]
+    positive = (t[half] > 0) & np.isfinite(sn) & (sn > 0)
+    step_slope = (float(np.polyfit(np.log(t[half][positive]), np.log(sn[positive]), 1)[0])
+                  if positive.sum() >= 3 else math.nan)
+    aligned_term = 2 * norm * step_norm * align
+    total = aligned_term + step_norm ** 2
+    finite = np.isfinite(aligned_term) & np.isfinite(total)
+    share = float(aligned_term[finite].sum() / total[finite].sum()) if finite.any() else math.nan
+    return {
+        "group": group, "smoothing_window_records": window,
+        "peak": peak, "peak_step": int(t[i_peak]), "initial": float(smooth[0]),
+        "late_mean": late_mean, "late_std": float(np.nanstd(late)),
+        "verdict": "rise-then-decay" if rise_then_decay else "no rise-then-decay",
+        "step_norm_late_mean": float(np.nanmean(sn)),
+        "step_norm_late_cv": float(np.nanstd(sn) / np.nanmean(sn)),
+        "step_norm_late_loglog_slope": step_slope,
+        "direction_similarity_final": float(sim[-1]),
+        "direction_similarity_late_mean": float(np.nanmean(sim[half])),
+        "aligned_share_of_norm2_growth": share,
+    }
+
+
+def a1_summary(records: Sequence[dict[str, Any]], group: str,
+               lrs: Sequence[float]) -> dict[str, Any]:
+    """A1 on a run: slope of log(‖δ_t‖/η_t) against log‖θ_t‖ over the second half, and the
+    ratio κ_t = ‖δ_t‖/(η_t‖θ_t‖) at the end. A1 says the slope is 1 (κ constant)."""
+    steps = _step_records(records)
+    t = np.asarray([int(r["step"]) for r in steps])
+    eta = np.asarray(lrs, dtype=np.float64)[t]
+    dn = _values(steps, group, "step_norm")
+    n = _values(steps, group, "norm")
+    half = slice(t.size // 2, None)
+    ok = np.isfinite(dn[half]) & (dn[half] > 0) & (eta[half] > 0)
+    x, z = np.log(n[half][ok]), np.log(dn[half][ok] / eta[half][ok])
+    slope = float(np.polyfit(x, z, 1)[0]) if ok.sum() >= 3 and np.ptp(x) > 0 else math.nan
+    kappa = dn / (eta * n)
+    growth = float(n[-1] / n[t.size // 2])
+    return {"group": group, "slope": slope, "kappa_late_mean": float(np.nanmean(kappa[half])),
+            "kappa_late_cv": float(np.nanstd(kappa[half]) / np.nanmean(kappa[half])),
+            "norm_growth_over_window": growth,
+            "note": ("slope is uninformative when the norm barely moves over the window"
+                     if growth < 1.05 else "")}
+
+
+def saturation_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """E4: D14 at the probe batch over training (None if saturation was not tracked)."""
+    rows = [(int(r["step"]), r["saturation"]) for r in records if r.get("saturation")]
+    if not rows:
+        return None
+    steps = [s for s, _ in rows]
+    levels = [s.get("level") for _, s in rows]
+    layers = [s.get("layers") for _, s in rows]
+    finite = [(s, v) for s, v in zip(steps, levels) if v is not None]
+    return {"steps": steps, "levels": levels, "layers": layers,
+            "initial": finite[0][1] if finite else None,
+            "final": finite[-1][1] if finite else None,
+            "max": max(v for _, v in finite) if finite else None,
+            "final_layers": layers[-1],
+            "rising": bool(finite and finite[-1][1] > finite[0][1])}

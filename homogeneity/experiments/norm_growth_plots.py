@@ -1,0 +1,130 @@
+"""PNG figures of a norm-growth run (matplotlib, Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from homogeneity.dynamics.growth_laws import fit_law  # noqa: E402
+from homogeneity.experiments.norm_growth_analysis import (  # noqa: E402
+    _step_records, _values, moving_average, norm_curve,
+)
+
+
+def plot_norm(records: Sequence[dict[str, Any]], results: dict[str, Any], path: Path) -> Path:
+    """‖θ_t‖ of the main group with the selected law and the √t fit; per-block norms."""
+    group = results["norm"]["group"]
+    t, y = norm_curve(records, group)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    ax = axes[0]
+    ax.plot(t, y, ".", ms=2, color="k", label=f"‖θ‖ ({group})")
+    law = results["norm"]["law"]
+    for name, style in ((law["best"], "-"), ("sqrt(t)", "--")):
+        if name == "exp(∫η)":
+            continue
+        fit = fit_law(name, t, y)
+        ax.plot(t, fit.fitted, style, label=f"{name}: R²={fit.r2:.4f}")
+    ax.set_xlabel("step t")
+    ax.set_ylabel("parameter norm")
+    ax.set_title(f"E2: {law['verdict']} → {', '.join(law['contenders'])}")
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    layer_groups = [g for g in records[0]["groups"] if g.startswith("layer.")]
+    for g in layer_groups:
+        tg, yg = norm_curve(records, g)
+        ax.plot(tg, yg, label=g)
+    ax.set_xlabel("step t")
+    ax.set_ylabel("block norm")
+    ax.set_title("per-block norms")
+    ax.legend(fontsize=8)
+    fig.suptitle(results.get("title", ""), fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_alignment(records: Sequence[dict[str, Any]], results: dict[str, Any],
+                   path: Path) -> Path:
+    """cos(θ_t, δ_t) raw and smoothed, and ‖δ_t‖ (E7)."""
+    group = results["alignment"]["group"]
+    steps = _step_records(records)
+    t = np.asarray([r["step"] for r in steps], dtype=np.float64)
+    align = _values(steps, group, "alignment")
+    window = results["alignment"]["smoothing_window_records"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    ax = axes[0]
+    ax.plot(t, align, color="0.75", lw=0.5, label="cos(θ_t, δ_t)")
+    ax.plot(t, moving_average(align, window), color="C0", label=f"moving average ({window})")
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xlabel("step t")
+    ax.set_ylabel("alignment")
+    ax.set_title(f"E7: {results['alignment']['verdict']}")
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    ax.plot(t, _values(steps, group, "step_norm"), color="C1", lw=0.7)
+    ax.set_xlabel("step t")
+    ax.set_ylabel("‖δ_t‖")
+    ax.set_title(f"step size (late CV {results['alignment']['step_norm_late_cv']:.2f})")
+    fig.suptitle(results.get("title", ""), fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_saturation(results: dict[str, Any], path: Path) -> Path | None:
+    """D14 per layer over training (E4)."""
+    sat = results.get("saturation")
+    if not sat:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4))
+    layers = np.asarray([[np.nan if v is None else v for v in row] for row in sat["layers"]])
+    names = [f"layer {i + 1}" for i in range(layers.shape[1] - 1)] + ["logits"]
+    for j, name in enumerate(names):
+        ax.plot(sat["steps"], layers[:, j], marker=".", label=name)
+    ax.set_ylim(min(0.0, float(np.nanmin(layers))) - 0.02, 1.02)
+    ax.set_xlabel("step t")
+    ax.set_ylabel("cos(f(x; θ), f(x; 1000θ))")
+    ax.set_title("E4: saturation level (D14)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_placements(all_results: Sequence[dict[str, Any]],
+                    all_records: Sequence[Sequence[dict[str, Any]]], path: Path) -> Path:
+    """Norm, alignment and saturation of several runs side by side."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for res, recs in zip(all_results, all_records):
+        label = res["label"]
+        t, y = norm_curve(recs, res["norm"]["group"])
+        axes[0].plot(t, y / y[0], label=label)
+        steps = _step_records(recs)
+        ta = np.asarray([r["step"] for r in steps], dtype=np.float64)
+        al = _values(steps, res["alignment"]["group"], "alignment")
+        axes[1].plot(ta, moving_average(al, res["alignment"]["smoothing_window_records"]),
+                     label=label)
+        sat = res.get("saturation")
+        if sat:
+            axes[2].plot(sat["steps"], [np.nan if v is None else v for v in sat["levels"]],
+                         marker=".", label=label)
+    axes[0].set_ylabel("‖θ_t‖ / ‖θ_0‖")
+    axes[1].set_ylabel("cos(θ_t, δ_t) (smoothed)")
+    axes[1].axhline(0, color="k", lw=0.5)
+    axes[2].set_ylabel("saturation level (logits)")
+    for ax in axes:
+        ax.set_xlabel("step t")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

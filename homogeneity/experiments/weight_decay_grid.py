@@ -1,0 +1,199 @@
+"""E8 scaled down: an η × λ grid of AdamW runs of the small LM. Where does weight decay
+stop norm growth, and does the equilibrium theory predict it?
+
+    python -m homogeneity.experiments.weight_decay_grid --steps 600 --out runs/weight_decay
+
+Each cell trains the LM with AdamW(lr=η, weight_decay=λ) from the same initialisation
+and batches (same seed) and records ‖θ_t‖ of the encoder without embeddings. Outcome:
+
+``grows``    ‖θ_T‖/‖θ_0‖ > 1 + tol;   ``shrinks``  < 1 − tol;   ``flat``  otherwise
+
+(tol = 1% by default). Prediction (SPEC WD, :mod:`homogeneity.dynamics.predictions`): for
+scale-invariant weights with noise-dominated AdamW updates of RMS r, ‖θ_t‖² relaxes to
+η n r²/(2λ) with time constant 1/(2ηλ), so the predicted ratio is
+√(x* + (x_0 − x*)(1−ηλ)^{2T}) / √x_0 and the norm grows iff λ < λ* = η r²/(2σ₀²), σ₀ the
+initial RMS of the weights. We take r = 1 (the noise-dominated value, an upper bound on
+Adam's per-coordinate update size in the stationary regime), and also fit r on the λ = 0
+column (where ‖θ_T‖² − ‖θ_0‖² ≈ η²n r²T if steps were orthogonal).
+
+Cells run through any ``concurrent.futures.Executor`` (a process pool by default).
+Outputs in ``--out``: ``results.json``, ``grid.png`` (outcome map and λ* line),
+``curves.png`` (norm curves of every cell).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Sequence
+
+from homogeneity.dynamics.predictions import adamw_critical_weight_decay, adamw_norms
+from homogeneity.experiments.norm_growth import MAIN_GROUP, NormGrowthConfig, run_norm_growth
+from homogeneity.validation import HomogeneityInputError
+
+
+@dataclass(frozen=True)
+class WeightDecayGridConfig:
+    lrs: tuple[float, ...] = (1e-4, 1e-3, 1e-2)
+    weight_decays: tuple[float, ...] = (0.0, 1e-3, 1e-2, 1e-1, 1.0)
+    steps: int = 600
+    tolerance: float = 0.01
+    base: NormGrowthConfig = field(default_factory=lambda: NormGrowthConfig(
+        steps=600, track_every=10, saturation_every=0, out=None, progress=False))
+    out: str | None = "runs/weight_decay"
+
+    def __post_init__(self) -> None:
+        if not self.lrs or not self.weight_decays:
+            raise HomogeneityInputError("lrs and weight_decays must be non-empty")
+        if any(not (x > 0 and math.isfinite(x)) for x in self.lrs):
+            raise HomogeneityInputError(f"lrs={self.lrs} must all be finite and > 0")
+        if any(not (x >= 0 and math.isfinite(x)) for x in self.weight_decays):
+            raise HomogeneityInputError(f"weight_decays={self.weight_decays} must be ≥ 0")
+        if not 0 < self.tolerance < 1:
+            raise HomogeneityInputError(f"tolerance={self.tolerance} must lie in (0, 1)")
+
+    def cells(self) -> list[NormGrowthConfig]:
+        return [replace(self.base, optimizer="adamw", lr=lr, weight_decay=wd, steps=self.steps,
+                        out=None, progress=False)
+                for lr in self.lrs for wd in self.weight_decays]
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["base"] = self.base.to_dict()
+        return d
+
+
+def outcome(ratio: float, tolerance: float) -> str:
+    if ratio > 1 + tolerance:
+        return "grows"
+    if ratio < 1 - tolerance:
+        return "shrinks"
+    return "flat"
+
+
+def _cell(cfg: NormGrowthConfig) -> dict[str, Any]:
+    r = run_norm_growth(cfg)
+    return {"lr": cfg.lr, "weight_decay": cfg.weight_decay, "seconds": r["seconds"],
+            "final_loss": r["final_loss"], "norm": r["curves"][MAIN_GROUP],
+            "ratio": r["norm"]["ratio"], "initial_rms": r["initial_rms"][MAIN_GROUP],
+            "n_coordinates": None, "alignment_late_mean": r["alignment"]["late_mean"]}
+
+
+def run_weight_decay_grid(cfg: WeightDecayGridConfig, *, executor: Executor | None = None,
+                          max_workers: int | None = None, progress: bool = True
+                          ) -> dict[str, Any]:
+    """Run every (η, λ) cell through ``executor``; returns (and writes) the grid results."""
+    from tqdm.auto import tqdm
+
+    start = time.perf_counter()
+    cells = cfg.cells()
+    own = executor is None
+    if own:
+        executor = ProcessPoolExecutor(max_workers=max_workers or max(1, os.cpu_count() or 1))
+    try:
+        futures = [executor.submit(_cell, c) for c in cells]
+        rows = [f.result() for f in tqdm(futures, desc="η×λ grid", disable=not progress)]
+    finally:
+        if own:
+            executor.shutdown()
+    for row in rows:
+        row["outcome"] = outcome(row["ratio"], cfg.tolerance)
+        sigma0 = row["initial_rms"]
+        row["critical_weight_decay"] = adamw_critical_weight_decay(row["lr"], sigma0)
+        x0 = 1.0  # ratios do not depend on n: use per-coordinate mean squares
+        pred = adamw_norms(sigma0, row["lr"], row["weight_decay"], 1, [0, cfg.steps])
+        row["predicted_ratio"] = float(pred[-1] / pred[0]) if x0 else math.nan
+        row["predicted_outcome"] = outcome(row["predicted_ratio"], cfg.tolerance)
+    agree = sum(r["outcome"] == r["predicted_outcome"] for r in rows)
+    results = {
+        "experiment": "weight_decay_grid (E8)", "config": cfg.to_dict(), "cells": rows,
+        "agreement": {"cells": len(rows), "outcome_matches_prediction": agree},
+        "threshold_by_lr": _thresholds(rows, cfg),
+        "seconds": time.perf_counter() - start,
+    }
+    if cfg.out is not None:
+        out = Path(cfg.out)
+        out.mkdir(parents=True, exist_ok=True)
+        from homogeneity.experiments.weight_decay_plots import plot_curves, plot_grid
+        results["plots"] = [str(plot_grid(results, out / "grid.png")),
+                            str(plot_curves(results, out / "curves.png"))]
+        (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def _thresholds(rows: list[dict[str, Any]], cfg: WeightDecayGridConfig) -> dict[str, Any]:
+    """Per η: the largest λ at which the norm still grows and the smallest at which it does
+    not (the observed threshold lies between), with the predicted λ*."""
+    out = {}
+    for lr in cfg.lrs:
+        col = sorted((r for r in rows if r["lr"] == lr), key=lambda r: r["weight_decay"])
+        grows = [r["weight_decay"] for r in col if r["outcome"] == "grows"]
+        stops = [r["weight_decay"] for r in col if r["outcome"] != "grows"]
+        out[f"{lr:g}"] = {
+            "largest_growing_lambda": max(grows) if grows else None,
+            "smallest_non_growing_lambda": min(stops) if stops else None,
+            "predicted_critical_lambda": col[0]["critical_weight_decay"],
+        }
+    return out
+
+
+def format_grid(results: dict[str, Any]) -> str:
+    cfg = results["config"]
+    wds = cfg["weight_decays"]
+    head = "η \\ λ".ljust(10) + "".join(f"{w:>16g}" for w in wds) + "   predicted λ*"
+    lines = ["E8: ‖θ_T‖/‖θ_0‖ (encoder, no embeddings) and outcome; prediction in brackets",
+             head]
+    for lr in cfg["lrs"]:
+        cells = {r["weight_decay"]: r for r in results["cells"] if r["lr"] == lr}
+        row = f"{lr:<10g}"
+        for w in wds:
+            c = cells[w]
+            row += f"{c['ratio']:>7.3f} {c['outcome'][:2]}[{c['predicted_outcome'][:2]}]".rjust(16)
+        row += f"   {results['threshold_by_lr'][f'{lr:g}']['predicted_critical_lambda']:.3g}"
+        lines.append(row)
+    a = results["agreement"]
+    lines.append(f"outcome = prediction in {a['outcome_matches_prediction']}/{a['cells']} cells "
+                 f"(gr = grows, sh = shrinks, fl = flat); total {results['seconds']:.0f} s")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    d = WeightDecayGridConfig()
+    p = argparse.ArgumentParser(prog="python -m homogeneity.experiments.weight_decay_grid",
+                                description="E8: η × λ grid of AdamW runs of the small LM.")
+    p.add_argument("--lrs", type=float, nargs="+", default=list(d.lrs))
+    p.add_argument("--weight-decays", type=float, nargs="+", default=list(d.weight_decays))
+    p.add_argument("--steps", type=int, default=d.steps)
+    p.add_argument("--placement", default=d.base.placement)
+    p.add_argument("--corpus", default=d.base.corpus)
+    p.add_argument("--text-file", default=None)
+    p.add_argument("--seed", type=int, default=d.base.seed)
+    p.add_argument("--tolerance", type=float, default=d.tolerance)
+    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--out", default=d.out)
+    p.add_argument("--no-progress", action="store_true")
+    args = p.parse_args(argv)
+    try:
+        base = replace(d.base, placement=args.placement, corpus=args.corpus,
+                       text_file=args.text_file, seed=args.seed)
+        cfg = WeightDecayGridConfig(lrs=tuple(args.lrs), weight_decays=tuple(args.weight_decays),
+                                    steps=args.steps, tolerance=args.tolerance, base=base,
+                                    out=args.out)
+        results = run_weight_decay_grid(cfg, max_workers=args.workers,
+                                        progress=not args.no_progress)
+    except HomogeneityInputError as exc:
+        print(f"error: {exc}")
+        return 2
+    print(format_grid(results))
+    print(f"results in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
