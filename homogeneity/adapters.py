@@ -142,10 +142,14 @@ class ModelAdapter(ABC):
     def device(self) -> torch.device:
         return next(self.module.parameters()).device
 
-    def scaled_names(self) -> list[str]:
-        """Names of the parameters that the ray scales."""
+    def module_scaled_names(self) -> list[str]:
+        """Names (in ``module.named_parameters()``) of the parameters that the ray scales."""
         names = [n for n, _ in self.module.named_parameters()]
         return select_parameter_names(names, self.scaled_parameters)
+
+    def scaled_names(self) -> list[str]:
+        """Names of the parameters that the ray scales, as the user knows them."""
+        return self.module_scaled_names()
 
     def ray(self, batches: Batch | Sequence[Batch], *, saturated: bool = False,
             tie_tol: float = 0.0, dtype: torch.dtype = torch.float64) -> Ray:
@@ -167,7 +171,7 @@ class ModelAdapter(ABC):
                 "batches must be a homogeneity.adapters.Batch or a non-empty sequence of them")
         calls = [self.arguments(b.to(self.device), saturated, tie_tol) for b in items]
         names = None if self.scaled_parameters is None else [
-            f"{_BatchLoop.PREFIX}{n}" for n in self.scaled_names()]
+            f"{_BatchLoop.PREFIX}{n}" for n in self.module_scaled_names()]
         if single:
             def output(outs: list[Any]) -> Trace:
                 return self.trace(outs[0])
@@ -251,7 +255,7 @@ class EncoderAdapter(ModelAdapter):
         return Trace(tuple(hidden), tuple(output.attentions))
 
     def scaled_names(self) -> list[str]:
-        return [n.removeprefix("encoder.") for n in super().scaled_names()]
+        return [n.removeprefix("encoder.") for n in self.module_scaled_names()]
 
 
 class FunctionAdapter(ModelAdapter):

@@ -316,9 +316,18 @@ class ConvergenceCurves:
                                  tol)
 
     def entropy_converged_at(self, tol: float = 1e-2) -> list[float | None]:
-        """Per attention layer, the smallest grid ρ from which on the mean entropy is within
-        ``tol`` nats of the limit attention's entropy."""
-        gaps = [[abs(h - h0) for h, h0 in zip(row, self.limit_entropy)] for row in self.entropy]
+        """Per attention layer, the smallest grid ρ from which on the mean entropy stays
+        within ``tol`` nats of its value at the largest grid ρ (a Cauchy criterion on the
+        grid).
+
+        Not the limit attention's entropy: where the top-degree scores of two keys tie
+        exactly (tokens whose representations became identical once the lower-degree
+        residual dropped out), the ray breaks the tie through lower-degree terms that the
+        limit evaluation cannot resolve in float64, so the limit's entropy there is log of
+        the tie size while the ray's goes to 0. ``limit_entropy`` is reported beside it.
+        """
+        last = self.entropy[-1]
+        gaps = [[abs(h - h0) for h, h0 in zip(row, last)] for row in self.entropy]
         return _first_from_which(self.rhos, gaps, tol)
 
 

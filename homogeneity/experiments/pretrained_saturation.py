@@ -209,7 +209,7 @@ def convergence_table(report: PretrainedSaturationReport) -> str:
         c, e = m.convergence, m.analysis.exact
         out.append(f"Convergence along the ray, {m.name} (reference: "
                    f"{c.reference if c else 'not run'})")
-        out.append("layer | converged at ρ (1−cos ≤ 1e-3) | entropy converged at ρ (±0.01 nat) "
+        out.append("layer | converged at ρ (1−cos ≤ 1e-3) | entropy settled at ρ (±0.01 nat) "
                    "| cos(f(1000θ), s(1000θ)) | cos(f(1000θ), limit) | cos(f(1000θ), s(θ)) "
                    "| cos(s(θ), limit)")
         conv = c.converged_at(DIRECTION_TOL) if c else [None] * len(m.analysis.level.layers)

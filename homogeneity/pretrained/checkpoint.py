@@ -57,9 +57,12 @@ def _match_names(header_names: Sequence[str], cfg: EncoderConfig, weights: Path
     """Checkpoint name → our name for every encoder parameter; the ignored names."""
     mapping: dict[str, str] = {}
     ignored, unknown = [], []
+    expected = expected_shapes(cfg)
     for name in header_names:
         ours = our_name(name)
-        if ours is not None:
+        if ours is not None and ours not in expected:
+            unknown.append(name)  # e.g. a layer beyond num_hidden_layers
+        elif ours is not None:
             if ours in mapping.values():
                 raise CheckpointFileError(
                     f"weights file {str(weights)!r} holds two tensors for {ours!r} "
@@ -69,7 +72,6 @@ def _match_names(header_names: Sequence[str], cfg: EncoderConfig, weights: Path
             ignored.append(name)
         else:
             unknown.append(name)
-    expected = expected_shapes(cfg)
     missing = sorted(set(expected) - set(mapping.values()))
     if unknown or missing:
         raise CheckpointFileError(
