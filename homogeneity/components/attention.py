@@ -39,6 +39,25 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, keep: torch.Tensor
     return weights @ v, weights
 
 
+def self_attention(x: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                   padding_mask: torch.Tensor | None, causal: bool, saturated: bool,
+                   tie_tol: float, attention_sink: list[torch.Tensor] | None) -> torch.Tensor:
+    """Attend from the queries to the keys of the same sequence ``x`` (batch, seq, d).
+
+    Builds the padding/causal mask from ``x``'s length (broadcast over a heads dimension
+    when ``q`` has one), attends, and appends the weights to ``attention_sink`` if given.
+    """
+    check_sequence_not_empty(x, "x")
+    n = x.shape[-2]
+    keep = F.attention_keep_mask(n, n, padding_mask, causal, x.device)
+    if keep is not None and q.dim() > x.dim():
+        keep = keep.unsqueeze(-3)  # broadcast over heads
+    h, weights = attend(q, k, v, keep, saturated, tie_tol)
+    if attention_sink is not None:
+        attention_sink.append(weights.detach())
+    return h
+
+
 def _attention_degree(d: Degree, ctx: RuleContext, q: Linear, k: Linear, v: Linear,
                       names: tuple[str, str, str]) -> Degree:
     dq = q.degree_rule(d, ctx.child(names[0]))
@@ -64,13 +83,8 @@ class AttentionHead(nn.Module):
     def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None, *,
                 causal: bool = False, saturated: bool = False, tie_tol: float = 0.0,
                 attention_sink: list[torch.Tensor] | None = None) -> torch.Tensor:
-        check_sequence_not_empty(x, "x")
-        n = x.shape[-2]
-        keep = F.attention_keep_mask(n, n, padding_mask, causal, x.device)
-        h, weights = attend(self.query(x), self.key(x), self.value(x), keep, saturated, tie_tol)
-        if attention_sink is not None:
-            attention_sink.append(weights.detach())
-        return h
+        return self_attention(x, self.query(x), self.key(x), self.value(x), padding_mask,
+                              causal, saturated, tie_tol, attention_sink)
 
     def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
         out = _attention_degree(d, ctx, self.query, self.key, self.value,
@@ -105,15 +119,8 @@ class MultiHeadAttention(nn.Module):
     def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None, *,
                 causal: bool = False, saturated: bool = False, tie_tol: float = 0.0,
                 attention_sink: list[torch.Tensor] | None = None) -> torch.Tensor:
-        check_sequence_not_empty(x, "x")
-        n = x.shape[-2]
-        keep = F.attention_keep_mask(n, n, padding_mask, causal, x.device)
-        if keep is not None:
-            keep = keep.unsqueeze(-3)  # broadcast over heads
         q, k, v = (self._split(m(x)) for m in (self.query, self.key, self.value))
-        h, weights = attend(q, k, v, keep, saturated, tie_tol)
-        if attention_sink is not None:
-            attention_sink.append(weights.detach())
+        h = self_attention(x, q, k, v, padding_mask, causal, saturated, tie_tol, attention_sink)
         return self.output(h.transpose(-2, -3).flatten(-2))
 
     def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
