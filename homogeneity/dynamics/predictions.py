@@ -40,6 +40,13 @@ noise (Wan et al. 2021; Kosson et al. 2024), n coordinates:
 Hence AdamW's norm grows over a run iff ‖θ_0‖²/n < η r²/(2λ), i.e. λ < λ* = η r²/(2σ₀²)
 with σ₀ the initial RMS of the weights (SPEC WD).
 
+r is the RMS of Adam's update (before decay). At stationarity with β₂ close to 1 it is ≈ 1.
+While the norm moves, the gradient of a scale-invariant group (∝ 1/‖θ‖) changes, Adam's
+second moment (an average over ~1/(1−β₂) steps) lags behind it and r drifts below 1
+(measured in the tests: r ≈ 0.95 for β₂ = 0.9, ≈ 0.75 for β₂ = 0.999 on a rising norm),
+so the relaxation law holds with an effective r. The equilibrium angular update does not
+depend on r.
+
 **Lyu & Li 2020.** An L-homogeneous network on separable data under GD with an
 exponential-type loss has ‖θ_t‖ = Θ((log t)^{1/L}).
 """

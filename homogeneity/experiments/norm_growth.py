@@ -2,7 +2,7 @@
 
 One command per run (three placements by default, in parallel processes)::
 
-    python -m homogeneity.experiments.norm_growth --steps 2000 --seed 0 --out runs/norm_growth
+    python -m homogeneity.experiments.norm_growth --steps 3000 --seed 0 --out runs/norm_growth
 
 For each placement it trains :class:`~homogeneity.experiments.lm_model.CausalLM` on the
 generated corpus (or ``--corpus text --text-file F``), tracks every parameter group with
@@ -62,11 +62,11 @@ class NormGrowthConfig:
     n_layers: int = 2
     norm: str = "layernorm"
     bias: bool = True
-    steps: int = 2000
+    steps: int = 3000
     batch_size: int = 16
     seq_len: int = 32
     optimizer: str = "adamw"
-    lr: float = 1e-3
+    lr: float = 3e-3
     weight_decay: float = 0.01
     schedule: str = "constant"
     warmup: int = 0

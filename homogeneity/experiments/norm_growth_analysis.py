@@ -8,8 +8,10 @@ Given the JSON-lines records of :class:`~homogeneity.dynamics.tracker.NormTracke
   exponent p of (a + b t)^p with its 95% CI.
 * **E4, saturation.** D14 at the probe batch over training: first, last, per layer.
 * **E7, alignment.** cos(θ_t, δ_t) smoothed by a moving average; its peak and where it
-  happens; the mean over the last quarter; the verdict ``rise-then-decay`` when the
-  smoothed peak lies in the first half and the late mean is below half the peak.
+  happens; the mean over the last quarter. "Rises": the smoothed peak exceeds the first
+  smoothed value by 3 standard errors (late scatter/√window); "decays": the late mean is
+  below half the peak and 3 standard errors below it. The verdict is
+  ``rise-then-decay``, ``decay (no early rise)``, ``rise (no decay)`` or ``flat``.
   Step size: coefficient of variation of ‖δ_t‖ over the second half and the slope of
   log‖δ_t‖ against log t there (0 for a constant step).
 * **Where the growth comes from.** Δ‖θ‖² = 2θᵀδ + ‖δ‖²: the share of the aligned term
@@ -95,7 +97,19 @@ def alignment_summary(records: Sequence[dict[str, Any]], group: str) -> dict[str
     late = align[int(0.75 * t.size):]
     late_mean = float(np.nanmean(late))
     peak = float(smooth[i_peak])
-    rise_then_decay = bool(t[i_peak] <= 0.5 * t[-1] and late_mean < 0.5 * peak and peak > 0)
+    start = float(smooth[0])
+    # standard error of a smoothed value, from the late scatter of the raw alignment
+    se = float(np.nanstd(late)) / math.sqrt(window)
+    rises = peak > start + 3 * se and t[i_peak] > t[0]
+    decays = peak > 0 and late_mean < 0.5 * peak and late_mean < peak - 3 * se
+    if rises and decays and t[i_peak] <= 0.5 * t[-1]:
+        verdict = "rise-then-decay"
+    elif decays:
+        verdict = "decay (no early rise)"
+    elif rises:
+        verdict = "rise (no decay)"
+    else:
+        verdict = "flat"
     half = slice(t.size // 2, None)
     sn = step_norm[half]
     positive = (t[half] > 0) & np.isfinite(sn) & (sn > 0)
@@ -107,9 +121,9 @@ def alignment_summary(records: Sequence[dict[str, Any]], group: str) -> dict[str
     share = float(aligned_term[finite].sum() / total[finite].sum()) if finite.any() else math.nan
     return {
         "group": group, "smoothing_window_records": window,
-        "peak": peak, "peak_step": int(t[i_peak]), "initial": float(smooth[0]),
-        "late_mean": late_mean, "late_std": float(np.nanstd(late)),
-        "verdict": "rise-then-decay" if rise_then_decay else "no rise-then-decay",
+        "peak": peak, "peak_step": int(t[i_peak]), "initial": start,
+        "late_mean": late_mean, "late_std": float(np.nanstd(late)), "smoothed_se": se,
+        "verdict": verdict,
         "step_norm_late_mean": float(np.nanmean(sn)),
         "step_norm_late_cv": float(np.nanstd(sn) / np.nanmean(sn)),
         "step_norm_late_loglog_slope": step_slope,

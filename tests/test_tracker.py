@@ -1,0 +1,181 @@
+"""NormTracker: exact measurements, JSON lines as they come, and no effect on training."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from homogeneity.dynamics.controlled import NormalisedRegression, initial_theta
+from homogeneity.dynamics.tracker import NormTracker, read_records, series
+from homogeneity.experiments.corpus import make_corpus, sample_batch
+from homogeneity.experiments.lm_model import CausalLM, LMConfig, lm_loss, parameter_groups
+from homogeneity.saturation import saturation_level
+from homogeneity.validation import HomogeneityInputError
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Small tensors on a shared 2-core machine: one intra-op thread is many times faster
+    than two fighting other processes. Restored afterwards."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return make_corpus("pcfg", n_tokens=5000, seed=0)
+
+
+def small_lm(corpus, placement="paper-prenorm"):
+    cfg = LMConfig(corpus.vocab_size, d_model=16, n_heads=2, d_ff=32, n_layers=2, max_len=12,
+                   placement=placement)
+    return CausalLM(cfg, generator=torch.Generator().manual_seed(0))
+
+
+def train(model, corpus, steps, tracker=None, callback=False):
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
+    if tracker is not None and not callback:
+        tracker.attach(opt)
+    gen = torch.Generator().manual_seed(1)
+    losses = []
+    for _ in range(steps):
+        x, y = sample_batch(corpus.train, 4, 12, gen)
+        loss = lm_loss(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        if tracker is not None and callback:
+            with tracker.step(lr=opt.param_groups[0]["lr"]):
+                opt.step()
+        else:
+            opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+def probe(corpus):
+    return sample_batch(corpus.valid, 2, 12, torch.Generator().manual_seed(5))[0]
+
+
+@pytest.mark.parametrize("callback", [False, True])
+def test_tracked_run_equals_untracked_run_bit_for_bit(corpus, tmp_path, callback):
+    plain = small_lm(corpus)
+    tracked = small_lm(corpus)
+    rng_before = torch.get_rng_state()
+    losses_plain = train(plain, corpus, 25)
+    tracker = NormTracker(tracked, groups=parameter_groups(tracked), every=2,
+                          path=tmp_path / "log.jsonl", saturation_inputs=probe(corpus),
+                          saturation_every=4, saturation_kwargs={"layers": True},
+                          saturation_output=lambda out: out)
+    losses_tracked = train(tracked, corpus, 25, tracker, callback)
+    tracker.close()
+    assert losses_plain == losses_tracked
+    for (n, a), (_, b) in zip(plain.state_dict().items(), tracked.state_dict().items()):
+        assert torch.equal(a, b), n
+    assert torch.equal(torch.get_rng_state(), rng_before)  # nobody drew global randomness
+    assert len(tracker.records) == 13 and tracker.records[0]["saturation"]["level"] is not None
+
+
+def test_measurements_match_a_direct_computation():
+    """Plain GD on a scale-invariant loss: δ = −η∇L ⊥ θ, so alignment 0 and
+    ‖θ_{t+1}‖² = ‖θ_t‖² + ‖δ_t‖²; the tracker must report exactly that."""
+    obj = NormalisedRegression(20, seed=3)
+    layer = torch.nn.Module()
+    layer.theta = torch.nn.Parameter(initial_theta(20, 2.0, 0))
+    opt = torch.optim.SGD(layer.parameters(), lr=0.5)
+    tracker = NormTracker(layer, every=1).attach(opt)
+    for t in range(10):
+        opt.zero_grad()
+        before = layer.theta.detach().clone()
+        obj(layer.theta, t).backward()
+        grad = layer.theta.grad.clone()
+        opt.step()
+        rec = tracker.records[-1]["groups"]["all"]
+        delta = layer.theta.detach() - before
+        assert rec["step_norm"] == pytest.approx(float(delta.norm()), rel=1e-12)
+        assert rec["step_norm"] == pytest.approx(0.5 * float(grad.norm()), rel=1e-12)
+        assert abs(rec["alignment"]) < 1e-12
+        assert rec["next_norm"] ** 2 == pytest.approx(rec["norm"] ** 2 + rec["step_norm"] ** 2,
+                                                     rel=1e-12)
+        assert rec["relative_step"] == pytest.approx(rec["step_norm"] / (0.5 * rec["norm"]))
+        assert math.cos(rec["angular_update"]) == pytest.approx(rec["direction_similarity"])
+    tracker.close()
+
+
+def test_weight_decay_gives_negative_alignment():
+    """Negative control for the alignment sign: pure weight decay (zero gradient) moves θ
+    straight toward 0, cos(θ, δ) = −1."""
+    layer = torch.nn.Linear(4, 4, bias=False)
+    opt = torch.optim.SGD(layer.parameters(), lr=0.1, weight_decay=0.5)
+    tracker = NormTracker(layer).attach(opt)
+    layer.weight.grad = torch.zeros_like(layer.weight)
+    opt.step()
+    assert tracker.records[0]["groups"]["all"]["alignment"] == pytest.approx(-1.0, abs=1e-6)
+
+
+def test_saturation_matches_the_package_definition(corpus):
+    model = small_lm(corpus)
+    x = probe(corpus)
+    tracker = NormTracker(model, saturation_inputs=x, saturation_kwargs={"layers": True},
+                          saturation_output=lambda out: out)
+    rec = tracker.record_state()
+    direct = saturation_level(model, (x,), kwargs={"layers": True}, output=lambda out: out)
+    assert rec["saturation"]["layers"] == pytest.approx(list(direct.layers), rel=1e-12)
+    assert rec["saturation"]["level"] == pytest.approx(direct.value, rel=1e-12)
+
+
+def test_records_are_written_as_they_come_and_survive_interruption(corpus, tmp_path):
+    model = small_lm(corpus)
+    path = tmp_path / "run" / "log.jsonl"
+    tracker = NormTracker(model, every=3, path=path)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    tracker.attach(opt)
+    gen = torch.Generator().manual_seed(0)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        for t in range(20):
+            x, y = sample_batch(corpus.train, 2, 12, gen)
+            opt.zero_grad()
+            lm_loss(model(x), y).backward()
+            opt.step()
+            if t == 10:
+                # what another process sees on disk now, before close():
+                on_disk = read_records(path)
+                assert [r["step"] for r in on_disk] == [0, 3, 6, 9]
+                raise RuntimeError("interrupted")
+    with open(path, "a") as f:  # a torn last line, as a killed writer could leave
+        f.write('{"step": 12, "gro')
+    recs = read_records(path)
+    assert [r["step"] for r in recs] == [0, 3, 6, 9]
+    steps, norms = series(recs, "all", "norm")
+    assert steps == [0, 3, 6, 9] and all(n > 0 for n in norms)
+    tracker.close()
+
+
+def test_non_finite_values_are_written_as_null(tmp_path):
+    layer = torch.nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        layer.weight.zero_()
+    opt = torch.optim.SGD(layer.parameters(), lr=0.1)
+    tracker = NormTracker(layer, path=tmp_path / "z.jsonl").attach(opt)
+    layer.weight.grad = torch.zeros_like(layer.weight)
+    opt.step()  # θ = 0 and δ = 0: every cosine is undefined
+    tracker.close()
+    line = (tmp_path / "z.jsonl").read_text().strip()
+    assert "NaN" not in line and json.loads(line)["groups"]["all"]["alignment"] is None
+
+
+def test_bad_arguments_are_refused(corpus):
+    model = small_lm(corpus)
+    with pytest.raises(HomogeneityInputError, match="every"):
+        NormTracker(model, every=0)
+    with pytest.raises(HomogeneityInputError, match="multiple"):
+        NormTracker(model, every=3, saturation_every=4, saturation_inputs=probe(corpus))
+    with pytest.raises(HomogeneityInputError, match="selects nothing"):
+        NormTracker(model, groups={"x": ["missing.*"]})
+    other = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=0.1)
+    with pytest.raises(HomogeneityInputError, match="none of the model's parameters"):
+        NormTracker(model).attach(other)
+    with pytest.raises(HomogeneityInputError, match="torch.optim.Optimizer"):
+        NormTracker(model).attach(object())
