@@ -202,6 +202,65 @@ def softmax(a: Row, rho: Real = 1, keep: Sequence[bool] | None = None,
         return [w / z for w in weights]
 
 
+def softmax_deficit(a: Row, rho: Real = 1, keep: Sequence[bool] | None = None,
+                    digits: int | None = None) -> tuple[list[int], list[mpf]]:
+    """(M, δ): the maximisers and the distance of softmax(ρa) from argmax(a), per position,
+    computed without cancellation: δ_j = softmax(ρa)_j off M and δ_j = 1/|M| − softmax(ρa)_j
+    = R/(|M| Z) on M (R = Σ_{k∉M} e^{ρ(a_k − m)}, Z = |M| + R); masked positions 0.
+
+    Differences softmax(ρ′a′)_j − softmax(ρa)_j of two rows with the same maximisers are
+    then ±(δ′_j − δ_j), exact to the working precision even where both values round to 1.
+    """
+    with working_precision(digits):
+        row, r = to_row(a), positive_scale(rho)
+        vis = visible_positions(len(row), keep)
+        winners = argmax_set(row, keep)
+        m = row[winners[0]]
+        tails = {j: mpmath.exp(r * (row[j] - m)) for j in vis if j not in winners}
+        rest = mpmath.fsum(tails.values())
+        z = len(winners) + rest
+        delta = [mpf(0)] * len(row)
+        for j in vis:
+            delta[j] = rest / (len(winners) * z) if j in winners else tails[j] / z
+        return winners, delta
+
+
+def softmax_difference(a: Row, b: Row, rho_a: Real = 1, rho_b: Real = 1,
+                       keep: Sequence[bool] | None = None,
+                       digits: int | None = None) -> list[mpf]:
+    """softmax(ρ_a a) − softmax(ρ_b b) without cancellation when a and b share their
+    maximisers (via :func:`softmax_deficit`), directly otherwise."""
+    with working_precision(digits):
+        ma, da = softmax_deficit(a, rho_a, keep)
+        mb, db = softmax_deficit(b, rho_b, keep)
+        if ma != mb:
+            sa, sb = softmax(a, rho_a, keep), softmax(b, rho_b, keep)
+            return [x - y for x, y in zip(sa, sb)]
+        win = set(ma)
+        return [(db[j] - da[j]) if j in win else (da[j] - db[j]) for j in range(len(da))]
+
+
+def sigmoid_difference(y: Real, x: Real, digits: int | None = None) -> mpf:
+    """σ(y) − σ(x) without cancellation (σ(y) − σ(x) = σ(−x) − σ(−y))."""
+    with working_precision(digits):
+        y, x = to_mpf(y, "y"), to_mpf(x, "x")
+        if x >= 0 and y >= 0:
+            return sigmoid(-x) - sigmoid(-y)
+        return sigmoid(y) - sigmoid(x)
+
+
+def tanh_difference(y: Real, x: Real, digits: int | None = None) -> mpf:
+    """tanh(y) − tanh(x) without cancellation (1 − tanh z = 2/(e^{2z} + 1))."""
+    with working_precision(digits):
+        y, x = to_mpf(y, "y"), to_mpf(x, "x")
+        if x * y > 0:
+            s = 1 if x > 0 else -1
+            ty = 2 / (mpmath.exp(2 * abs(y)) + 1)
+            tx = 2 / (mpmath.exp(2 * abs(x)) + 1)
+            return s * (tx - ty)
+        return mpmath.tanh(y) - mpmath.tanh(x)
+
+
 def argmax_set(a: Row, keep: Sequence[bool] | None = None) -> list[int]:
     """M(a): the visible positions holding the maximum (exact comparison)."""
     row = to_row(a)

@@ -1,0 +1,158 @@
+"""L1: the degree of an approximately homogeneous function is unique (refuted), and L1*.
+
+Counterexample: f(θ) = e^{−‖θ‖}/2 satisfies D3 with degree 0 and with degree −1, both with
+d = 1, ρ = 0: for c ≥ 1 and r = ‖θ‖,
+
+    |e^{−cr} − e^{−r}|/2 ≤ e^{−r}/2  and  |e^{−cr} − e^{−r}/c|/2 ≤ max(e^{−cr}, e^{−r}/c)/2
+    ≤ e^{−r}/2 < e^{−r}.
+
+(The zero function is even exactly homogeneous of every degree.)
+
+L1* (what the paper's argument proves): if f satisfies D3 with degrees k₁ ≠ k₂ and common
+constants (d, ρ), then for every c ≥ 1 and ‖θ‖ ≥ ρ, by the triangle inequality,
+|c^{k₁} − c^{k₂}| |f(θ)| ≤ 2e^{−d‖θ‖}; so |f(θ)| ≤ 2e^{−d‖θ‖}/sup_{c≥1}|c^{k₁} − c^{k₂}|,
+f = 0 on ‖θ‖ ≥ ρ when max(k₁, k₂) > 0, and in all cases f is exponentially small. The
+degree is unique for every f that is not exponentially small.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import mpmath
+from hypothesis import strategies as st
+
+from proofs_numeric import families as fam
+from proofs_numeric.claim import CheckContext, Claim, Verdict
+from proofs_numeric.claims._d3 import digits_for
+from proofs_numeric.search import (
+    PropertySearch, check_property, log_margin, property_control, replay_control,
+)
+from proofs_numeric.strategies import unit_vectors
+
+DIM = 2
+GRID_C = ("1.0001", "2", "10", "1e3", "1e30")
+GRID_DR = (0.0, 1.0, 10.0, 50.0)
+
+
+def _grid(case: Mapping[str, Any]):
+    f = case["f"]
+    d, rho = fam.d3_constants(f)
+    for dr in GRID_DR:
+        r = rho + dr
+        theta = fam.point(case["direction"], r)
+        for c in GRID_C:
+            yield d, r, theta, mpmath.mpf(c)
+
+
+def _premise_slack(case: Mapping[str, Any], k: int) -> Any:
+    """max over the grid of ln|f(cθ) − c^k f(θ)| + d r (< 0: D3 with degree k held on the
+    whole grid, strictly; the boundary case = 0 is counted as not held, which can only
+    hide a counterexample, never invent one)."""
+    worst = -mpmath.inf
+    for d, r, theta, c in _grid(case):
+        err = fam.scaled_error(case["f"], theta, c, k)
+        if err > 0:
+            worst = max(worst, mpmath.log(err) + d * r)
+    return worst
+
+
+def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
+    """≥ 0 unless D3 held on the grid for both degrees k₁ ≠ k₂ (a violation of L1)."""
+    k1, k2 = case["k1"], case["k2"]
+    if k1 == k2:
+        return mpmath.inf
+    with mpmath.workdps(digits_for(digits, 60.0 + fam.d3_constants(case["f"])[1], 30.0, 2)):
+        return max(_premise_slack(case, k1), _premise_slack(case, k2))
+
+
+def corrected_margin(factor: float = 2.0):
+    def margin(case: Mapping[str, Any], digits: int) -> Any:
+        k1, k2 = case["k1"], case["k2"]
+        if k1 == k2:
+            return mpmath.inf
+        with mpmath.workdps(digits_for(digits, 60.0 + fam.d3_constants(case["f"])[1], 30.0, 2)):
+            if max(_premise_slack(case, k1), _premise_slack(case, k2)) > 0:
+                return mpmath.inf  # premise fails on the grid: nothing to check
+            worst = mpmath.inf
+            for d, r, theta, c in _grid(case):
+                spread = abs(mpmath.power(c, k1) - mpmath.power(c, k2))
+                if spread == 0:
+                    continue
+                bound = factor * mpmath.exp(-d * r) / spread
+                worst = min(worst, log_margin(bound, abs(fam.evaluate(case["f"], theta))))
+            return worst
+
+    return margin
+
+
+def cases() -> st.SearchStrategy[dict[str, Any]]:
+    member = st.one_of(fam.exps(), fam.sats(DIM), fam.polys(DIM, (1, 2)))
+    deg = st.integers(-2, 2)
+    return st.fixed_dictionaries({"f": member, "k1": deg, "k2": deg,
+                                  "direction": unit_vectors(DIM)})
+
+
+_EXP = {"kind": "exp", "a": 0.5, "b": 1.0}
+CONSTRUCTIONS = (
+    {"f": _EXP, "k1": 0, "k2": -1, "direction": [1.0, 0.0]},
+    {"f": {"kind": "poly", "a": 0.0, "ws": [[1.0, 0.0]]}, "k1": 1, "k2": 2,
+     "direction": [0.6, 0.8]},
+)
+
+
+def paper_search() -> PropertySearch:
+    return PropertySearch(
+        claim_id="L1", strategy=cases(), margin=paper_margin,
+        search=("f from a e^{−b‖θ‖}, a σ(b‖θ‖ + u·θ) + o and exact products in ℝ², degrees "
+                f"k₁, k₂ ∈ {{−2..2}}, D3 tested on c ∈ {{{', '.join(GRID_C)}}} × ‖θ‖ ∈ ρ + "
+                f"{{{', '.join(str(x) for x in GRID_DR)}}}"),
+        constructions=CONSTRUCTIONS, examples_scale=0.5,
+        margin_label="max over the grid and both degrees of ln|f(cθ) − c^k f(θ)| + d‖θ‖",
+        describe=lambda c: (f"f = {c['f']} satisfies D3 with degree {c['k1']} and with "
+                            f"degree {c['k2']} (d = 1, ρ = 0; proof in the claim module)"))
+
+
+def corrected_search(factor: float = 2.0) -> PropertySearch:
+    return PropertySearch(
+        claim_id="L1*", strategy=cases(), margin=corrected_margin(factor),
+        search="as L1; on cases where D3 holds for both degrees, test the bound on |f(θ)|",
+        constructions=CONSTRUCTIONS, examples_scale=0.5,
+        margin_label="ln(2e^{−d‖θ‖}/|c^{k₁} − c^{k₂}|) − ln|f(θ)| over the grid",
+        describe=lambda c: f"f = {c['f']}, k₁ = {c['k1']}, k₂ = {c['k2']}")
+
+
+CLAIMS = (
+    Claim(
+        id="L1", title="Consistency: the approximate degree is unique",
+        statement=("For every f: if f satisfies D3 with degree k₁ and with degree k₂, then "
+                   "k₁ = k₂."),
+        expected="refuted", check=lambda ctx: check_property(paper_search(), ctx),
+        replay=paper_margin,
+        explanation=("e^{−‖θ‖}/2 is ∼0 and ∼(−1) with d = 1, ρ = 0 (and 0 is exactly "
+                     "homogeneous of every degree). The degree is unique only for functions "
+                     "that are not exponentially small (L1*)."),
+        negative_controls=(
+            replay_control("a non-counterexample is not replayed as one",
+                           "f = θ₁ is ∼1 but not ∼2: the replay must find no violation",
+                           {"f": {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0]]}, "k1": 1,
+                            "k2": 2, "direction": [1.0, 0.0]}, paper_margin),
+        ),
+    ),
+    Claim(
+        id="L1*", title="Two degrees force f to be exponentially small", corrects="L1",
+        statement=("If f satisfies D3 with degrees k₁ ≠ k₂ and common constants (d, ρ), then "
+                   "for all ‖θ‖ ≥ ρ and c ≥ 1: |f(θ)| ≤ 2e^{−d‖θ‖}/|c^{k₁} − c^{k₂}|; hence "
+                   "f = 0 on ‖θ‖ ≥ ρ if max(k₁, k₂) > 0, and the degree is unique for every f "
+                   "that is not exponentially small."),
+        expected="verified",
+        check=lambda ctx: check_property(corrected_search(), ctx),
+        replay=corrected_margin(),
+        negative_controls=(
+            property_control("wrong bound with factor 1/4",
+                             "e^{−‖θ‖}/2 has |f| = e^{−d‖θ‖}/2 with sup|1 − 1/c| = 1, so a "
+                             "factor below 1/2 must be refuted",
+                             lambda: corrected_search(0.25)),
+        ),
+    ),
+)
