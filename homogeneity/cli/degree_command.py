@@ -32,7 +32,7 @@ from homogeneity.experiments import degree_table as table
 #: model options and their defaults (None on the parser, so --table can refuse them)
 MODEL_DEFAULTS: dict[str, Any] = {
     "layers": 2, "placement": "paper-prenorm", "norm": "proof", "eps": None, "bias": False,
-    "heads": 2, "d_model": 8, "d_ff": 16, "vocab": 20, "activation": "relu",
+    "heads": 2, "d_head": None, "d_model": 8, "d_ff": 16, "vocab": 20, "activation": "relu",
     "causal": False, "classes": 0, "batch": 2, "seq_len": 6, "seed": 0,
     "component": None, "parameters": None, "c": 2.0, "rho_range": None, "points": 49,
     "dtype": "float64", "plot": None, "summary": False,
@@ -106,6 +106,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--bias", action=argparse.BooleanOptionalAction,
                    help="biases in every linear map and layer norm (default: --no-bias)")
     m.add_argument("--heads", type=positive_int, metavar="H", help="attention heads (2)")
+    m.add_argument("--d-head", type=positive_int, metavar="W",
+                   help="width of each head (default d_model / heads)")
     m.add_argument("--d-model", type=positive_int, metavar="D", help="model width (8)")
     m.add_argument("--d-ff", type=positive_int, metavar="F", help="feed-forward width (16)")
     m.add_argument("--vocab", type=positive_int, metavar="V", help="vocabulary size (20)")
@@ -176,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
 def build_spec(o: dict[str, Any]) -> EncoderSpec | ComponentSpec:
     if o["component"] is not None:
         encoder_only = [k for k in ("layers", "placement", "norm", "eps", "bias", "heads",
-                                    "d_model", "d_ff", "vocab", "activation", "causal",
+                                    "d_head", "d_model", "d_ff", "vocab", "activation", "causal",
                                     "classes", "batch", "seq_len")
                         if o[k] != MODEL_DEFAULTS[k]]
         if encoder_only:
@@ -184,7 +186,8 @@ def build_spec(o: dict[str, Any]) -> EncoderSpec | ComponentSpec:
                              + ", ".join("--" + k.replace("_", "-") for k in encoder_only))
         return ComponentSpec(o["component"], o["seed"])
     return EncoderSpec(**{k: o[k] for k in (
-        "layers", "placement", "norm", "eps", "bias", "heads", "d_model", "d_ff", "vocab",
+        "layers", "placement", "norm", "eps", "bias", "heads", "d_head", "d_model", "d_ff",
+        "vocab",
         "activation", "causal", "classes", "batch", "seq_len", "seed")})
 
 
@@ -249,7 +252,8 @@ def format_single(spec: EncoderSpec | ComponentSpec, o: dict[str, Any], result: 
     ]
     d3 = prof.d3_rate()
     if d3 is not None:
-        lines.append(f"  in ‖θ‖ (SPEC D3): error ≈ A·exp(−{d3:.3g}·‖ρθ‖^{fit.exponent:.2f})")
+        lines.append(f"  in ‖θ‖ (SPEC D3): error ≈ A·exp(−{d3:.3g}·‖ρθ‖^"
+                     f"{fit.exponent:.2f})")
     lines.append(f"  Euler at ρ = 1: k̂ = {m.euler.degree_estimate:.6g}, "
                  f"‖θ·∇f − k f‖/‖f‖ = {m.euler.residual:.2e}")
     if plot_path is not None:

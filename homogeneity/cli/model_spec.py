@@ -36,6 +36,7 @@ class EncoderSpec:
     eps: float | None = None
     bias: bool = False
     heads: int = 2
+    d_head: int | None = None
     d_model: int = 8
     d_ff: int = 16
     vocab: int = 20
@@ -61,17 +62,18 @@ class EncoderSpec:
     def config(self) -> C.EncoderConfig:
         return encoder_config(
             self.layers, self.placement, self.bias, self.norm, d_model=self.d_model,
-            n_heads=self.heads, d_ff=self.d_ff, vocab_size=self.vocab,
+            n_heads=self.heads, d_head=self.d_head, d_ff=self.d_ff, vocab_size=self.vocab,
             activation=self.activation, causal=self.causal, norm_eps=self.norm_eps,
             max_len=max(16, self.seq_len))
 
     def describe(self) -> str:
         eps = "" if self.norm_eps is None else f" ε={self.norm_eps:g}"
         head = f" + linear classifier ({self.classes} classes)" if self.classes else ""
+        width = "" if self.d_head is None else f" of width {self.d_head}"
         return (f"encoder{head}: {self.layers} layer(s), {self.placement}, norm "
                 f"{self.norm}{eps}, {'with' if self.bias else 'no'} biases, d_model "
-                f"{self.d_model}, {self.heads} head(s), d_ff {self.d_ff}, {self.activation}"
-                f"{', causal' if self.causal else ''}, vocabulary {self.vocab}")
+                f"{self.d_model}, {self.heads} head(s){width}, d_ff {self.d_ff}, "
+                f"{self.activation}{', causal' if self.causal else ''}, vocabulary {self.vocab}")
 
     def case(self, dtype: torch.dtype) -> DegreeCase:
         cfg = self.config()

@@ -299,7 +299,8 @@ def build_parser(prog: str | None = None) -> OneLineParser:
     p.add_argument("--reference", type=float, default=PAPER_RHO,
                    help="the scale of the reference direction (default 1000, as the paper)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--plot", metavar="DIR", help="write a PNG of the curves into DIR (named after the setup)")
+    p.add_argument("--plot", metavar="DIR",
+                   help="write a PNG of the curves into DIR (named after the setup)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar (default: only when stderr is a terminal)")
     return p
