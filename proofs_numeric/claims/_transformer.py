@@ -1,0 +1,140 @@
+"""Shared pieces of the transformer claims (P4–P6, T1, C1, EU): seeded sublayers at high
+precision, the ray θ = ρ·θ₀ through their initial parameters, and adaptive precision.
+
+A case names a seed and sizes; the weights θ₀ are the package's own initialisation
+(:mod:`homogeneity.components`) drawn from that seed in float64, and the input X is a
+parameter matrix (exactly 1-homogeneous in θ, like an embedding). So every case replays
+from its JSON alone.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Mapping, Sequence
+
+import mpmath
+import torch
+from hypothesis import strategies as st
+
+from homogeneity.components import FeedForward, MultiHeadAttention, ProofLayerNorm
+from homogeneity.validation import HomogeneityInputError
+from proofs_numeric.mp_model import (
+    Weights, feed_forward, keep_mask, multi_head_attention, norm_row, tensor_to_lists,
+)
+
+
+def sublayer_weights(case: Mapping[str, Any], kind: str, value_bias: bool = False) -> Weights:
+    """θ₀ for an attention (``mha``) or feed-forward (``ff``) sublayer plus its input X and
+    the norm gain γ, all drawn from ``case["seed"]``."""
+    g = torch.Generator().manual_seed(int(case["seed"]))
+    n, d = int(case["n"]), int(case["d_model"])
+    values: dict[str, Any] = {"x": tensor_to_lists(torch.randn(n, d, generator=g,
+                                                               dtype=torch.float64))}
+    if kind == "mha":
+        m = MultiHeadAttention(d, int(case["n_heads"]), int(case["d_head"]), bias=False,
+                               dtype=torch.float64, generator=g)
+        values.update({f"sub.{k}": tensor_to_lists(v) for k, v in m.named_parameters()})
+        if value_bias:
+            hd = int(case["n_heads"]) * int(case["d_head"])
+            values["sub.value.bias"] = tensor_to_lists(
+                torch.randn(hd, generator=g, dtype=torch.float64))
+    elif kind == "ff":
+        m = FeedForward(d, int(case["d_ff"]), "relu", bias=False, dtype=torch.float64,
+                        generator=g)
+        values.update({f"sub.{k}": tensor_to_lists(v) for k, v in m.named_parameters()})
+    else:
+        raise HomogeneityInputError(f"kind={kind!r} must be 'mha' or 'ff'")
+    norm = ProofLayerNorm(d, dtype=torch.float64, generator=g)
+    values["norm.weight"] = tensor_to_lists(norm.weight)
+    return Weights(values)
+
+
+def theta_norm(w: Weights) -> Any:
+    """‖θ‖ over every parameter of ``w`` at its current scale."""
+    total = mpmath.mpf(0)
+    for name in w.values:
+        v = w.get(name)
+        rows = v if isinstance(v[0], list) else [v]
+        total += mpmath.fsum(x * x for row in rows for x in row)
+    return mpmath.sqrt(total)
+
+
+def head_outputs(w: Weights, case: Mapping[str, Any], trace: list | None = None
+                 ) -> list[list[Any]]:
+    """[H₁; …; H_h] of D10 for the input X = w["x"] (rows = tokens)."""
+    x = w.get("x")
+    keep = keep_mask(len(x), None, bool(case.get("causal", False)))
+    return multi_head_attention(x, w, "sub", int(case["n_heads"]), int(case["d_head"]), keep,
+                                False, trace, output=False)
+
+
+def with_tempered_queries(w: Weights, temperature: float) -> Weights:
+    """The same θ₀ with W^q divided by ``temperature`` (softmax(S/T) in every head)."""
+    values = dict(w.values)
+    values["sub.query.weight"] = [[v / temperature for v in row]
+                                  for row in w.values["sub.query.weight"]]
+    return Weights(values, w.rho, w.scaled)
+
+
+def msa(w: Weights, case: Mapping[str, Any], gain: bool = True) -> list[list[Any]]:
+    """D11: MSA(X) = γ ⊙ LN(W^o [H₁; …; H_h]) + X (LN of D9, γ omitted if not ``gain``)."""
+    x = w.get("x")
+    keep = keep_mask(len(x), None, bool(case.get("causal", False)))
+    z = multi_head_attention(x, w, "sub", int(case["n_heads"]), int(case["d_head"]), keep,
+                             False)
+    g = w.get("norm.weight") if gain else None
+    return [[a + b for a, b in zip(norm_row("proof", zi, 0, g, None), xi)]
+            for zi, xi in zip(z, x)]
+
+
+def ff_sublayer(w: Weights, activation: str = "relu") -> list[list[Any]]:
+    """D12: FF(X) = γ ⊙ LN(W^f act(W^i X)) + X."""
+    x = w.get("x")
+    z = feed_forward(x, w, "sub", activation, False)
+    g = w.get("norm.weight")
+    return [[a + b for a, b in zip(norm_row("proof", zi, 0, g, None), xi)]
+            for zi, xi in zip(z, x)]
+
+
+def sublayer_cases(kind: str, rho: st.SearchStrategy[float],
+                   log10_c: st.SearchStrategy[float]) -> st.SearchStrategy[dict[str, Any]]:
+    fields: dict[str, st.SearchStrategy[Any]] = {
+        "seed": st.integers(0, 2 ** 20), "n": st.integers(2, 4),
+        "d_model": st.integers(2, 4), "rho": rho, "log10_c": log10_c,
+        "causal": st.booleans()}
+    if kind == "mha":
+        fields.update(n_heads=st.integers(1, 2), d_head=st.integers(1, 3))
+    else:
+        fields.update(d_ff=st.integers(2, 5))
+    return st.fixed_dictionaries(fields)
+
+
+def max_abs_diff(a: Sequence[Sequence[Any]], b: Sequence[Sequence[Any]]) -> Any:
+    return max(abs(x - y) for ra, rb in zip(a, b) for x, y in zip(ra, rb))
+
+
+def adaptive(evaluate: Callable[[int], Any], digits: int, resolved: Callable[[Any, int], bool],
+             max_digits: int = 6000) -> Any:
+    """Run ``evaluate(d)`` at d = digits, 2·digits, … until ``resolved(value, d)`` says the
+    working precision resolves the quantity (or ``max_digits`` is reached)."""
+    d = digits
+    while True:
+        with mpmath.workdps(d):
+            value = evaluate(d)
+        if resolved(value, d) or d >= max_digits:
+            return value
+        d = min(2 * d, max_digits)
+
+
+def resolved_above_noise(margin_digits: int = 25) -> Callable[[Any, int], bool]:
+    """A (small) quantity is resolved when it is 0 or above 10^{−(d − margin_digits)}·scale."""
+    def check(value: Any, d: int) -> bool:
+        small = value[0] if isinstance(value, tuple) else value
+        return small == 0 or small > mpmath.mpf(10) ** (-(d - margin_digits))
+    return check
+
+
+def gap_digits(scores: Sequence[Sequence[Any]]) -> int:
+    """Digits needed to see e^{−spread} next to 1 for these score rows."""
+    spread = max((max(r) - min(r)) for r in scores)
+    return int(float(spread) / math.log(10)) + 30

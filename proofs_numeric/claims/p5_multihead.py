@@ -1,0 +1,177 @@
+"""P5: the multi-head sublayer MSA(X) = γ ⊙ LN(W^o H) + X (D11) is ∼1 (refuted under D3),
+and P5* with an explicit relative bound.
+
+Under D3's absolute, c-uniform bound the claim fails at every θ where the attention is
+not exactly saturated: MSA(cθ) − c MSA(θ) = c γ ⊙ (LN(Z(cθ)) − LN(Z(θ))) with
+Z = W^o H, and the bracket is a fixed non-zero vector (of size ≈ e^{−gap}), so the error
+grows linearly in c (the D3 collapse). The check finds c with error ≥ 1.
+
+P5* (relative form, exact X): MSA(cθ)/c − MSA(θ) = γ ⊙ (LN(Z(cθ)) − LN(Z(θ))) and
+LN(Z(cθ)) = LN(Z(cθ)/c³), so by L5* and P4*, for every token i and all c ≥ 1,
+
+    ‖MSA(cθ)_i/c − MSA(θ)_i‖ ≤ 2‖γ‖_∞ ‖W^o‖_F · (Σ_h B_{h,i}²)^{1/2} / ‖Z_i(θ) − μ(Z_i(θ))‖
+
+with B_{h,i} the P4* bound of head h at row i. The layer norm divides by the spread of
+Z_i: the sublayer is ∼1 along rays where Z_i is not (nearly) constant.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import mpmath
+from hypothesis import strategies as st
+
+from proofs_numeric.claim import CheckContext, Claim, Verdict
+from proofs_numeric.claims._d3 import rounding_allowance
+from proofs_numeric.claims._transformer import (
+    gap_digits, head_outputs, msa, sublayer_cases, sublayer_weights,
+)
+from proofs_numeric.mp_model import keep_mask, linear
+from proofs_numeric.precision import argmax_set, softmax_gap
+from proofs_numeric.search import (
+    PropertySearch, check_property, log_margin, property_control, replay_control,
+    scale_from_log10,
+)
+
+MAX_DOUBLINGS = 12
+
+
+def _work_digits(w0, case, digits: int) -> int:
+    trace: list = []
+    with mpmath.workdps(digits):
+        head_outputs(w0.at(mpmath.mpf(case["rho"])), case, trace)
+    return digits + gap_digits([r for h in trace[0].scores for r in h])
+
+
+def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
+    """−ln max_c max_entry |MSA(cθ) − c MSA(θ)| over c = 2^(2^j)."""
+    w0 = sublayer_weights(case, "mha")
+    with mpmath.workdps(_work_digits(w0, case, digits)):
+        rho = mpmath.mpf(case["rho"])
+        m1 = msa(w0.at(rho), case)
+        best = mpmath.mpf(0)
+        for j in range(MAX_DOUBLINGS):
+            c = mpmath.power(2, mpmath.power(2, j))
+            mc = msa(w0.at(rho * c), case)
+            best = max(best, max(abs(a - c * b) for ra, rb in zip(mc, m1) for a, b in zip(ra, rb)))
+            if best >= 1:
+                break
+        return log_margin(mpmath.mpf(1), best)
+
+
+def corrected_margin(degree: int = 1, gain: bool = True):
+    def margin(case: Mapping[str, Any], digits: int) -> Any:
+        w0 = sublayer_weights(case, "mha")
+        n_heads, d_head = int(case["n_heads"]), int(case["d_head"])
+        work = _work_digits(w0, case, digits) + int(degree * float(case["log10_c"]))
+        with mpmath.workdps(work):
+            rho, c = mpmath.mpf(case["rho"]), scale_from_log10(case["log10_c"])
+            w = w0.at(rho)
+            trace: list = []
+            head_outputs(w, case, trace)
+            m1, mc = msa(w, case, gain), msa(w0.at(rho * c), case, gain)
+            x = w.get("x")
+            keep = keep_mask(len(x), None, bool(case.get("causal", False)))
+            v = linear(x, w.get("sub.value.weight"))
+            wo = w.get("sub.output.weight")
+            wo_f = mpmath.sqrt(mpmath.fsum(t * t for row in wo for t in row))
+            g_inf = max(abs(t) for t in w.get("norm.weight"))
+            z = linear(head_outputs(w, case), wo)
+            ck = mpmath.power(c, degree)
+            worst = mpmath.inf
+            for i in range(len(x)):
+                bound_sq = mpmath.mpf(0)
+                for h in range(n_heads):
+                    sl = slice(h * d_head, (h + 1) * d_head)
+                    row = trace[0].scores[h][i]
+                    n_vis, n_max = sum(keep[i]), len(argmax_set(row, keep[i]))
+                    if n_vis > n_max:
+                        vmax = max(mpmath.sqrt(mpmath.fsum(t * t for t in v[j][sl]))
+                                   for j in range(len(x)) if keep[i][j])
+                        b = 4 * mpmath.mpf(n_vis - n_max) / n_max * mpmath.exp(
+                            -softmax_gap(row, keep[i])) * vmax
+                        bound_sq += b * b
+                mu = mpmath.fsum(z[i]) / len(z[i])
+                spread = mpmath.sqrt(mpmath.fsum((t - mu) ** 2 for t in z[i]))
+                bound = 2 * g_inf * wo_f * mpmath.sqrt(bound_sq) / spread
+                lhs = mpmath.sqrt(mpmath.fsum((a / ck - b) ** 2 for a, b in zip(mc[i], m1[i])))
+                worst = min(worst, log_margin(bound + rounding_allowance(*m1[i]), lhs))
+            return worst
+
+    return margin
+
+
+PAPER_CONSTRUCTIONS = (
+    {"seed": 0, "n": 3, "d_model": 3, "n_heads": 2, "d_head": 2, "rho": 1.5, "log10_c": 0.0,
+     "causal": False},
+)
+CORRECTED_CONSTRUCTIONS = (
+    {"seed": 4, "n": 3, "d_model": 3, "n_heads": 2, "d_head": 2, "rho": 2.0, "log10_c": 5.0,
+     "causal": False},
+    {"seed": 5, "n": 4, "d_model": 2, "n_heads": 1, "d_head": 2, "rho": 1.0, "log10_c": 0.3,
+     "causal": True},
+)
+
+
+def paper_search() -> PropertySearch:
+    return PropertySearch(
+        claim_id="P5", strategy=sublayer_cases("mha", st.floats(0.5, 2.5), st.just(0.0)),
+        margin=paper_margin,
+        search=("multi-head sublayers (1–2 heads, d_model 2–4, 2–4 tokens), θ = ρθ₀ with X "
+                f"and γ in θ, ρ ∈ [0.5, 2.5]; c = 2^(2^j), j < {MAX_DOUBLINGS}"),
+        constructions=PAPER_CONSTRUCTIONS, examples_scale=0.3,
+        margin_label="−ln max_c |MSA(cθ) − c MSA(θ)| (< 0: error ≥ 1 for some c)",
+        describe=lambda c: (f"seed {c['seed']}, ρ = {c['rho']}: |MSA(cθ) − c MSA(θ)| grows "
+                            f"linearly in c (never exactly saturated softmax), so no d > 0 "
+                            f"works at any ‖θ‖"))
+
+
+def corrected_search(degree: int = 1, gain: bool = True, what: str = "") -> PropertySearch:
+    return PropertySearch(
+        claim_id="P5*", strategy=sublayer_cases("mha", st.floats(0.3, 2.5), st.floats(0.0, 30.0)),
+        margin=corrected_margin(degree, gain),
+        search=("multi-head sublayers (1–2 heads, d_model 2–4, 2–4 tokens, causal or not), "
+                "θ = ρθ₀, ρ ∈ [0.3, 2.5], c = 10^v, v ∈ [0, 30]" + (f"; {what}" if what else "")),
+        constructions=CORRECTED_CONSTRUCTIONS, examples_scale=0.4,
+        margin_label="min over tokens of ln(bound + rounding) − ln ‖MSA(cθ)_i/c − MSA(θ)_i‖",
+        describe=lambda c: f"seed {c['seed']}, ρ = {c['rho']}, c = 10^{c['log10_c']}")
+
+
+CLAIMS = (
+    Claim(
+        id="P5", title="Multi-head sublayer of a ∼1 input is ∼1",
+        statement=("If X is ∼1 in θ (D3), then MSA(X) = γ ⊙ LN(W^o[H₁;…;H_h]) + X (D11) is "
+                   "∼1 in all parameters: there are d > 0, ρ with |MSA(cθ) − c MSA(θ)| ≤ "
+                   "e^{−d‖θ‖} for all c ≥ 1, ‖θ‖ ≥ ρ."),
+        expected="refuted", check=lambda ctx: check_property(paper_search(), ctx),
+        replay=paper_margin,
+        explanation=("c γ ⊙ (LN(Z(cθ)) − LN(Z(θ))) grows linearly in c because the softmax is "
+                     "never exactly saturated; D3's c-uniform absolute bound cannot hold (D3 "
+                     "collapse). The relative form holds with the bound of P5*."),
+        negative_controls=(
+            replay_control("a non-counterexample is not replayed as one",
+                           "a single token: the attention is exactly one-hot at every scale, "
+                           "MSA is exactly 1-homogeneous and the replay must find no violation",
+                           {"seed": 0, "n": 1, "d_model": 3, "n_heads": 2, "d_head": 2,
+                            "rho": 1.5, "log10_c": 0.0, "causal": False}, paper_margin),
+        ),
+    ),
+    Claim(
+        id="P5*", title="Multi-head sublayer: ∼1 with a bound through P4* and L5*",
+        corrects="P5",
+        statement=("If X is exactly 1-homogeneous in θ, then for all c ≥ 1, every θ and every "
+                   "token i: ‖MSA(cθ)_i/c − MSA(θ)_i‖ ≤ 2‖γ‖_∞‖W^o‖_F (Σ_h B_{h,i}²)^{1/2}/"
+                   "‖Z_i(θ) − μ(Z_i(θ))‖, with Z = W^o H and B_{h,i} the P4* bound of head h; "
+                   "so MSA is ∼1 (relative form) along rays where the score gaps grow and Z_i "
+                   "is not constant."),
+        expected="verified", check=lambda ctx: check_property(corrected_search(), ctx),
+        replay=corrected_margin(),
+        negative_controls=(
+            property_control("wrong degree 2", "MSA is not ∼2", lambda: corrected_search(2)),
+            property_control("mutated component: no gain γ",
+                             "LN(Z) + X adds a degree-0 to a degree-1 term: must fail",
+                             lambda: corrected_search(1, False, "γ removed")),
+        ),
+    ),
+)
