@@ -80,6 +80,8 @@ class NormTracker:
         model: the module being trained.
         groups: ``{name: glob patterns}`` over parameter names; None is one group "all".
         every: record every ``every``-th optimizer step (steps counted from 0).
+        dense_until: also record every step t < ``dense_until`` (early dynamics are fast:
+            the alignment of E7 rises within the first tens of steps).
         path: JSON-lines file to append records to (its folder is created); None keeps
             records in memory only (``tracker.records``).
         saturation_inputs: probe batch (a tensor or tuple of forward inputs) for D14;
@@ -95,7 +97,8 @@ class NormTracker:
     """
 
     def __init__(self, model: nn.Module, *, groups: Mapping[str, Patterns] | None = None,
-                 every: int = 1, path: str | os.PathLike | None = None,
+                 every: int = 1, dense_until: int = 0,
+                 path: str | os.PathLike | None = None,
                  saturation_inputs: Any = None, saturation_every: int | None = None,
                  saturation_scale: float = 1000.0, saturation_parameters: Patterns = None,
                  saturation_output: SaturationOutput = default_output,
@@ -111,6 +114,9 @@ class NormTracker:
             raise HomogeneityInputError("model has no parameters to track")
         self.groups = resolve_groups(list(self._params), groups)
         self.every = _positive_int(every, "every")
+        if not isinstance(dense_until, int) or dense_until < 0:
+            raise HomogeneityInputError(f"dense_until={dense_until!r} must be an integer ≥ 0")
+        self.dense_until = dense_until
         self.saturation_every = _positive_int(
             self.every if saturation_every is None else saturation_every, "saturation_every")
         if self.saturation_every % self.every:
@@ -180,7 +186,7 @@ class NormTracker:
 
     def will_record(self, step: int | None = None) -> bool:
         t = self.step_count if step is None else step
-        return t % self.every == 0
+        return t % self.every == 0 or t < self.dense_until
 
     # -- the two callbacks -----------------------------------------------------------
     def before_step(self, lr: float | None = None) -> None:

@@ -73,6 +73,7 @@ class NormGrowthConfig:
     seed: int = 0
     dtype: str = "float32"
     track_every: int = 5
+    dense_until: int = 100
     saturation_every: int = 100
     probe_sequences: int = 8
     out: str | None = "runs/norm_growth"
@@ -142,7 +143,7 @@ def _run(cfg: NormGrowthConfig, position: int) -> dict[str, Any]:
         if log_path.exists():
             log_path.unlink()  # a fresh run owns its log
     tracker = NormTracker(model, groups=parameter_groups(model), every=cfg.track_every,
-                          path=log_path,
+                          dense_until=cfg.dense_until, path=log_path,
                           saturation_inputs=probe if cfg.saturation_every else None,
                           saturation_every=cfg.saturation_every or cfg.track_every,
                           saturation_kwargs={"layers": True},
@@ -171,7 +172,7 @@ def _run(cfg: NormGrowthConfig, position: int) -> dict[str, Any]:
         "alignment_all": alignment_summary(records, "all"),
         "a1": a1_summary(records, MAIN_GROUP, lrs),
         "saturation": saturation_summary(records),
-        "block_norm_ratios": {g: growth_summary(records, g, None)["ratio"]
+        "block_norm_ratios": {g: _ratio(records, g)
                               for g in records[0]["groups"] if g.startswith("layer.")},
         "curves": {g: dict(zip(("steps", "norms"), (c.tolist() for c in norm_curve(records, g))))
                    for g in (MAIN_GROUP, "all")},
@@ -188,6 +189,11 @@ def _run(cfg: NormGrowthConfig, position: int) -> dict[str, Any]:
             plot_saturation(results, out_dir / "saturation.png")) if p is not None]
         (out_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     return results
+
+
+def _ratio(records: list[dict[str, Any]], group: str) -> float:
+    _, norms = norm_curve(records, group)
+    return float(norms[-1] / norms[0])
 
 
 def _group_sizes(model: CausalLM) -> dict[str, tuple[int, float]]:

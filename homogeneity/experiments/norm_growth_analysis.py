@@ -7,10 +7,11 @@ Given the JSON-lines records of :class:`~homogeneity.dynamics.tracker.NormTracke
   (:func:`homogeneity.dynamics.growth_laws.select_growth_law`) with R² and the free
   exponent p of (a + b t)^p with its 95% CI.
 * **E4, saturation.** D14 at the probe batch over training: first, last, per layer.
-* **E7, alignment.** cos(θ_t, δ_t) smoothed by a moving average; its peak and where it
-  happens; the mean over the last quarter. "Rises": the smoothed peak exceeds the first
-  smoothed value by 3 standard errors (late scatter/√window); "decays": the late mean is
-  below half the peak and 3 standard errors below it. The verdict is
+* **E7, alignment.** cos(θ_t, δ_t) averaged in bins evenly spaced in log(1 + t) (the
+  dynamics are fastest early; T5's rise happens in its first checkpoints); the peak bin
+  and where it is; the mean over the last quarter of the run. "Rises": the peak bin
+  exceeds the first bin by 3 combined standard errors; "decays": the late mean is below
+  half the peak and 3 combined standard errors below it. The verdict is
   ``rise-then-decay``, ``decay (no early rise)``, ``rise (no decay)`` or ``flat``.
   Step size: coefficient of variation of ‖δ_t‖ over the second half and the slope of
   log‖δ_t‖ against log t there (0 for a constant step).
@@ -83,7 +84,38 @@ def growth_summary(records: Sequence[dict[str, Any]], group: str,
             "summary": str(selection)}
 
 
-def alignment_summary(records: Sequence[dict[str, Any]], group: str) -> dict[str, Any]:
+def log_binned(t: np.ndarray, x: np.ndarray, n_bins: int = 12, min_count: int = 3
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Means of x over bins of t spaced evenly in log(1 + t) (training dynamics are fastest
+    early), consecutive bins merged until each holds ≥ ``min_count`` finite points (a
+    short tail is merged into the last bin). Returns (bin centre steps, means, standard
+    errors, counts)."""
+    edges = np.expm1(np.linspace(0.0, math.log1p(float(t[-1])) * (1 + 1e-12), n_bins + 1))
+    finite = np.isfinite(x)
+    groups: list[np.ndarray] = []
+    current = np.zeros_like(finite)
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        current = current | ((t >= lo) & (t < hi) & finite)
+        if current.sum() >= min_count:
+            groups.append(current)
+            current = np.zeros_like(finite)
+    if current.any():
+        if groups:
+            groups[-1] = groups[-1] | current
+        else:
+            groups.append(current)
+    centres, means, ses, counts = [], [], [], []
+    for sel in groups:
+        seg, k = x[sel], int(sel.sum())
+        centres.append(float(np.exp(np.mean(np.log1p(t[sel]))) - 1))
+        means.append(float(seg.mean()))
+        ses.append(float(seg.std(ddof=1) / math.sqrt(k)) if k > 1 else math.inf)
+        counts.append(k)
+    return np.asarray(centres), np.asarray(means), np.asarray(ses), np.asarray(counts)
+
+
+def alignment_summary(records: Sequence[dict[str, Any]], group: str,
+                      n_bins: int = 12) -> dict[str, Any]:
     """E7 for one group: alignment rise and decay, step-size constancy, growth split."""
     steps = _step_records(records)
     t = np.asarray([int(r["step"]) for r in steps], dtype=np.float64)
@@ -91,18 +123,20 @@ def alignment_summary(records: Sequence[dict[str, Any]], group: str) -> dict[str
     step_norm = _values(steps, group, "step_norm")
     norm = _values(steps, group, "norm")
     sim = _values(steps, group, "direction_similarity")
-    window = max(1, t.size // 20)
-    smooth = moving_average(align, window)
-    i_peak = int(np.nanargmax(smooth))
+    centres, means, ses, counts = log_binned(t, align, n_bins)
+    usable = np.isfinite(ses)
+    i_peak = int(np.argmax(np.where(usable, means, -np.inf)))
+    i_first = int(np.argmax(usable))
     late = align[int(0.75 * t.size):]
-    late_mean = float(np.nanmean(late))
-    peak = float(smooth[i_peak])
-    start = float(smooth[0])
-    # standard error of a smoothed value, from the late scatter of the raw alignment
-    se = float(np.nanstd(late)) / math.sqrt(window)
-    rises = peak > start + 3 * se and t[i_peak] > t[0]
-    decays = peak > 0 and late_mean < 0.5 * peak and late_mean < peak - 3 * se
-    if rises and decays and t[i_peak] <= 0.5 * t[-1]:
+    late = late[np.isfinite(late)]
+    late_mean = float(late.mean())
+    late_se = float(late.std(ddof=1) / math.sqrt(late.size))
+    peak, peak_se = float(means[i_peak]), float(ses[i_peak])
+    rises = (i_peak > i_first
+             and peak - means[i_first] > 3 * math.hypot(peak_se, ses[i_first]))
+    decays = peak > 0 and late_mean < 0.5 * peak and peak - late_mean > 3 * math.hypot(
+        peak_se, late_se)
+    if rises and decays:
         verdict = "rise-then-decay"
     elif decays:
         verdict = "decay (no early rise)"
@@ -120,10 +154,11 @@ def alignment_summary(records: Sequence[dict[str, Any]], group: str) -> dict[str
     finite = np.isfinite(aligned_term) & np.isfinite(total)
     share = float(aligned_term[finite].sum() / total[finite].sum()) if finite.any() else math.nan
     return {
-        "group": group, "smoothing_window_records": window,
-        "peak": peak, "peak_step": int(t[i_peak]), "initial": start,
-        "late_mean": late_mean, "late_std": float(np.nanstd(late)), "smoothed_se": se,
-        "verdict": verdict,
+        "group": group, "bins": {"steps": centres.tolist(), "mean": means.tolist(),
+                                 "se": ses.tolist(), "count": counts.tolist()},
+        "smoothing_window_records": max(1, t.size // 20),
+        "peak": peak, "peak_step": int(round(centres[i_peak])), "initial": float(means[i_first]),
+        "late_mean": late_mean, "late_se": late_se, "verdict": verdict,
         "step_norm_late_mean": float(np.nanmean(sn)),
         "step_norm_late_cv": float(np.nanstd(sn) / np.nanmean(sn)),
         "step_norm_late_loglog_slope": step_slope,

@@ -52,26 +52,30 @@ def plot_norm(records: Sequence[dict[str, Any]], results: dict[str, Any], path: 
 
 def plot_alignment(records: Sequence[dict[str, Any]], results: dict[str, Any],
                    path: Path) -> Path:
-    """cos(θ_t, δ_t) raw and smoothed, and ‖δ_t‖ (E7)."""
-    group = results["alignment"]["group"]
+    """cos(θ_t, δ_t) raw and in log-spaced bins (± 2 s.e.), and ‖δ_t‖ (E7)."""
+    al = results["alignment"]
+    group = al["group"]
     steps = _step_records(records)
     t = np.asarray([r["step"] for r in steps], dtype=np.float64)
     align = _values(steps, group, "alignment")
-    window = results["alignment"]["smoothing_window_records"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     ax = axes[0]
-    ax.plot(t, align, color="0.75", lw=0.5, label="cos(θ_t, δ_t)")
-    ax.plot(t, moving_average(align, window), color="C0", label=f"moving average ({window})")
+    ax.plot(t + 1, align, color="0.8", lw=0.5, label="cos(θ_t, δ_t)")
+    b = al["bins"]
+    se = np.asarray([2 * s if np.isfinite(s) else 0.0 for s in b["se"]])
+    ax.errorbar(np.asarray(b["steps"]) + 1, b["mean"], yerr=se, color="C0", marker="o",
+                ms=3, label="log-binned mean ± 2 s.e.")
     ax.axhline(0, color="k", lw=0.5)
-    ax.set_xlabel("step t")
+    ax.set_xscale("log")
+    ax.set_xlabel("step t + 1")
     ax.set_ylabel("alignment")
-    ax.set_title(f"E7: {results['alignment']['verdict']}")
+    ax.set_title(f"E7: {al['verdict']}")
     ax.legend(fontsize=8)
     ax = axes[1]
     ax.plot(t, _values(steps, group, "step_norm"), color="C1", lw=0.7)
     ax.set_xlabel("step t")
     ax.set_ylabel("‖δ_t‖")
-    ax.set_title(f"step size (late CV {results['alignment']['step_norm_late_cv']:.2f})")
+    ax.set_title(f"step size (CV over the 2nd half {al['step_norm_late_cv']:.2f})")
     fig.suptitle(results.get("title", ""), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -108,18 +112,16 @@ def plot_placements(all_results: Sequence[dict[str, Any]],
         label = res["label"]
         t, y = norm_curve(recs, res["norm"]["group"])
         axes[0].plot(t, y / y[0], label=label)
-        steps = _step_records(recs)
-        ta = np.asarray([r["step"] for r in steps], dtype=np.float64)
-        al = _values(steps, res["alignment"]["group"], "alignment")
-        axes[1].plot(ta, moving_average(al, res["alignment"]["smoothing_window_records"]),
-                     label=label)
+        b = res["alignment"]["bins"]
+        axes[1].plot(np.asarray(b["steps"]) + 1, b["mean"], marker="o", ms=3, label=label)
         sat = res.get("saturation")
         if sat:
             axes[2].plot(sat["steps"], [np.nan if v is None else v for v in sat["levels"]],
                          marker=".", label=label)
     axes[0].set_ylabel("‖θ_t‖ / ‖θ_0‖")
-    axes[1].set_ylabel("cos(θ_t, δ_t) (smoothed)")
+    axes[1].set_ylabel("cos(θ_t, δ_t), log-binned")
     axes[1].axhline(0, color="k", lw=0.5)
+    axes[1].set_xscale("log")
     axes[2].set_ylabel("saturation level (logits)")
     for ax in axes:
         ax.set_xlabel("step t")

@@ -1,0 +1,176 @@
+"""The small LM: corpora, the causal model in three placements, a short tracked training
+run end to end (seconds), the weight-decay grid through any Executor, and the CLIs."""
+
+import json
+import random
+from concurrent.futures import Executor, Future
+
+import pytest
+import torch
+
+from homogeneity.components.residual import PLACEMENTS
+from homogeneity.experiments import corpus as C
+from homogeneity.experiments.lm_model import CausalLM, LMConfig, lm_loss, parameter_groups
+from homogeneity.experiments.lm_training import TrainConfig, effective_lrs, lr_factor
+from homogeneity.experiments.norm_growth import NormGrowthConfig, main, run_norm_growth
+from homogeneity.experiments.weight_decay_grid import (
+    WeightDecayGridConfig, format_grid, outcome, run_weight_decay_grid,
+)
+from homogeneity.rules import predict_degree
+from homogeneity.validation import HomogeneityInputError
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Small tensors on a shared 2-core machine: one intra-op thread is many times faster
+    than two fighting other processes. Restored afterwards."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+TINY = dict(d_model=16, n_heads=2, d_ff=32, n_layers=2, steps=40, batch_size=4, seq_len=12,
+            corpus_tokens=3000, track_every=2, dense_until=6, saturation_every=10,
+            progress=False)
+
+
+# -- corpora -------------------------------------------------------------------------------
+
+def test_generated_corpora_are_deterministic_and_well_formed():
+    a = C.make_corpus("pcfg", n_tokens=3000, seed=3)
+    b = C.make_corpus("pcfg", n_tokens=3000, seed=3)
+    assert torch.equal(a.train, b.train) and a.vocab == b.vocab
+    assert not torch.equal(a.train, C.make_corpus("pcfg", n_tokens=3000, seed=4).train)
+    rng = random.Random(0)
+    for _ in range(200):
+        sentence = C.pcfg_sentence(rng)
+        assert sentence[-1] == "."
+        # subject–verb agreement of the main clause: a plural head noun takes a plural verb
+        verbs = [w for w in sentence if w in C._VI["sg"] + C._VT["sg"] + C._VS["sg"]
+                 + C._VI["pl"] + C._VT["pl"] + C._VS["pl"]]
+        assert verbs
+        word = C.dyck_word(rng)
+        depth = 0
+        for ch in word:
+            depth += 1 if ch in "([" else -1
+            assert depth >= 0
+        assert depth == 0
+        w = C.counting_word(rng)
+        n = w.count("a")
+        assert w == ["a"] * n + ["b"] * n
+        m = C.majority_word(rng)
+        assert m[-2] == "=" and m[-1] == ("a" if m[:-2].count("a") > len(m[:-2]) // 2 else "b")
+
+
+def test_text_file_corpus(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_text("the cat sat on the mat\n" * 60 + "a rare word\n", encoding="utf-8")
+    c = C.make_corpus("text", text_file=path, max_vocab=6)
+    assert C.UNK in c.vocab and C.EOS in c.vocab and len(c.vocab) <= 6
+    chars = C.text_corpus(path, level="char")
+    assert "c" in chars.vocab
+    with pytest.raises(HomogeneityInputError, match="text_file"):
+        C.make_corpus("text")
+    with pytest.raises(HomogeneityInputError, match="not a file"):
+        C.make_corpus("text", text_file=tmp_path / "missing.txt")
+    with pytest.raises(HomogeneityInputError, match="unknown"):
+        C.make_corpus("wikitext")
+
+
+# -- the model -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("placement", PLACEMENTS)
+def test_causal_lm_is_causal_in_every_placement(placement):
+    cfg = LMConfig(vocab_size=9, d_model=8, n_heads=2, d_ff=16, n_layers=2, max_len=10,
+                   placement=placement)
+    lm = CausalLM(cfg, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    ids = torch.randint(0, 9, (2, 10), generator=torch.Generator().manual_seed(1))
+    changed = ids.clone()
+    changed[:, 6:] = (changed[:, 6:] + 1) % 9
+    a, b = lm(ids), lm(changed)
+    assert torch.allclose(a[:, :6], b[:, :6], atol=0, rtol=0)
+    assert not torch.allclose(a[:, 6:], b[:, 6:])
+    layers = lm(ids, layers=True)
+    assert len(layers) == 3 and torch.equal(layers[-1], a)
+    groups = parameter_groups(lm)
+    assert {"all", "encoder-no-emb", "embeddings", "head", "layer.0", "layer.1"} <= set(groups)
+
+
+def test_paper_setting_predicts_degree_two():
+    """C1: the bias-free paper-prenorm LM with the proofs' layer norm is ∼2 in θ."""
+    cfg = LMConfig(vocab_size=9, d_model=8, n_heads=2, d_ff=16, n_layers=2, max_len=10,
+                   norm="proof", bias=False)
+    d = predict_degree(CausalLM(cfg)).degree
+    assert d.value == 2 and d.kind == "approximate"
+
+
+def test_schedules():
+    cfg = TrainConfig(steps=100, schedule="inverse-sqrt", warmup=10, lr=1.0)
+    assert lr_factor(cfg, 0) == pytest.approx(0.1) and lr_factor(cfg, 9) == pytest.approx(1.0)
+    assert lr_factor(cfg, 39) == pytest.approx(0.5)
+    ada = TrainConfig(steps=5, optimizer="adafactor", lr=0.5)  # ρ_t = min(lr, 1/√t)
+    assert effective_lrs(ada) == pytest.approx([0.5, 0.5, 0.5, 0.5, 1 / 5 ** 0.5])
+    with pytest.raises(HomogeneityInputError, match="optimizer"):
+        TrainConfig(optimizer="lion")
+
+
+# -- a short run, end to end -------------------------------------------------------------------
+
+def test_short_training_run_end_to_end(tmp_path):
+    cfg = NormGrowthConfig(out=str(tmp_path / "run"), **TINY)
+    res = run_norm_growth(cfg)
+    out = tmp_path / "run"
+    for name in ("dynamics.jsonl", "results.json", "norm.png", "alignment.png",
+                 "saturation.png"):
+        assert (out / name).is_file(), name
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["norm"]["law"]["verdict"] in ("selected", "indistinguishable", "no-fit")
+    lines = (out / "dynamics.jsonl").read_text().splitlines()
+    # steps 0..5 densely, then every 2nd step up to 39, then the final state
+    assert len(lines) == 6 + len(range(6, 40, 2)) + 1
+    assert res["final_loss"] < res["first_loss"]
+    assert res["saturation"]["steps"] == [0, 10, 20, 30, 40]
+    assert 0 < res["seconds"] and res["train_seconds"] <= res["seconds"]
+    assert res["alignment"]["verdict"] in ("rise-then-decay", "decay (no early rise)",
+                                           "rise (no decay)", "flat")
+
+
+def test_cli_prints_the_figures(tmp_path, capsys):
+    args = ["--placement", "pre-ln", "--steps", "30", "--d-model", "16", "--n-heads", "2",
+            "--d-ff", "32", "--seq-len", "12", "--batch-size", "4", "--corpus", "dyck",
+            "--corpus-tokens", "3000", "--track-every", "2", "--saturation-every", "10",
+            "--out", str(tmp_path / "cli"), "--no-progress"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "growth law" in text and "alignment" in text and "saturation" in text
+    assert main(["--placement", "pre-ln", "--track-every", "3", "--saturation-every", "10",
+                 "--no-progress", "--out", str(tmp_path / "bad")]) == 2
+
+
+class InlineExecutor(Executor):
+    """A synchronous Executor: any concurrent.futures.Executor must work for the grid."""
+
+    def __init__(self):
+        self.submitted = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.submitted += 1
+        f = Future()
+        f.set_result(fn(*args, **kwargs))
+        return f
+
+
+def test_weight_decay_grid_through_any_executor(tmp_path):
+    base = NormGrowthConfig(**{**TINY, "saturation_every": 0, "out": None})
+    cfg = WeightDecayGridConfig(lrs=(1e-2,), weight_decays=(0.0, 30.0), steps=30, base=base,
+                                out=str(tmp_path / "grid"))
+    ex = InlineExecutor()
+    res = run_weight_decay_grid(cfg, executor=ex, progress=False)
+    assert ex.submitted == 2
+    by_wd = {c["weight_decay"]: c for c in res["cells"]}
+    assert by_wd[30.0]["outcome"] == "shrinks"  # ηλ = 0.3 per step cannot be outgrown
+    assert by_wd[30.0]["predicted_outcome"] == "shrinks"
+    assert (tmp_path / "grid" / "grid.png").is_file()
+    assert "η \\ λ" in format_grid(res)
+    assert outcome(1.02, 0.01) == "grows" and outcome(0.995, 0.01) == "flat"
