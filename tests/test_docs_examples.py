@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-EXECUTED_PAGES = ["docs/usage/own_model.md", "docs/usage/limits.md", "docs/usage/strategies.md"]
+EXECUTED_PAGES = ["README.md", "docs/quickstart.md", "docs/usage/own_model.md",
+                  "docs/usage/limits.md", "docs/usage/strategies.md"]
 
 _FENCE = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```\s*$", re.M | re.S)
 
