@@ -175,6 +175,7 @@ def test_table_runs_through_the_cli(monkeypatch, capsys):
     (["degree", "--table", "--layers", "3"], "drop --layers"),
     (["degree", "--table", "--plot", "x"], "drop --table"),
     (["degree", "--component", "no such part"], "is unknown"),
+    (["degree", "--component", "relu", "--layers", "2"], "drop --layers"),
     (["degree", "--rho-range", "10", "1"], "MIN must be below MAX"),
     (["degree", "--c", "-2"], "must be a finite number > 0"),
     (["degree", "--frobnicate"], "unrecognized arguments"),
@@ -185,11 +186,13 @@ def test_user_mistakes_give_one_line(argv, fragment, capsys):
     assert_one_line_error(code, err, fragment)
 
 
-def test_plot_into_a_file_is_a_one_line_error(tmp_path, capsys):
+def test_plot_into_a_file_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
+    monkeypatch.setattr("homogeneity.cli.degree_command.measure_case",
+                        lambda *a, **k: pytest.fail("measured before checking --plot"))
     code, _, err = run(SMALL + ["--summary", "--plot", str(blocker)], capsys)
-    assert_one_line_error(code, err, str(blocker))
+    assert_one_line_error(code, err, str(blocker), "not a folder")
 
 
 # -- pass-through subcommands ----------------------------------------------------------------

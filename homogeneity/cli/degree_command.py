@@ -147,29 +147,42 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="progress bar (default: only when stderr is a terminal)")
 
 
+#: options that describe the encoder (refused with --component)
+ENCODER_OPTIONS = ("layers", "placement", "norm", "eps", "bias", "heads", "d_head", "d_model",
+                   "d_ff", "vocab", "activation", "causal", "classes", "batch", "seq_len")
+
+
 def resolved(args: argparse.Namespace) -> dict[str, Any]:
     """The model options with defaults filled in."""
     return {k: (d if getattr(args, k) is None else getattr(args, k))
             for k, d in MODEL_DEFAULTS.items()}
 
 
-def given_model_options(args: argparse.Namespace) -> list[str]:
-    """Model options the user gave explicitly (as ``--option`` names)."""
-    skip = {"plot", "summary"}  # refused separately / harmless with --table
-    return ["--" + k.replace("_", "-") for k in MODEL_DEFAULTS
-            if k not in skip and getattr(args, k) is not None]
+def given_options(args: argparse.Namespace) -> list[str]:
+    """Model options the user gave explicitly (attribute names)."""
+    return [k for k in MODEL_DEFAULTS if getattr(args, k) is not None]
+
+
+def as_flags(names: list[str]) -> str:
+    return ", ".join("--" + k.replace("_", "-") for k in names)
 
 
 def run(args: argparse.Namespace) -> int:
+    given = given_options(args)
     if args.table:
-        given = given_model_options(args)
         if args.plot is not None:
             raise UsageError("--plot draws the profile of one model; drop --table to use it")
-        if given:
-            raise UsageError(f"--table prints a fixed grid of models; drop {', '.join(given)} "
+        refused = [k for k in given if k not in ("plot", "summary")]
+        if refused:
+            raise UsageError(f"--table prints a fixed grid of models; drop {as_flags(refused)} "
                              f"(or run python -m homogeneity.experiments.degree_table "
                              f"--help for its own options)")
         return run_table(args.json, args.progress)
+    if args.component is not None:
+        refused = [k for k in given if k in ENCODER_OPTIONS]
+        if refused:
+            raise UsageError(f"--component studies a fixed component row; drop "
+                             f"{as_flags(refused)}")
     return run_single(resolved(args), args.json, args.progress)
 
 
@@ -177,18 +190,16 @@ def run(args: argparse.Namespace) -> int:
 
 def build_spec(o: dict[str, Any]) -> EncoderSpec | ComponentSpec:
     if o["component"] is not None:
-        encoder_only = [k for k in ("layers", "placement", "norm", "eps", "bias", "heads",
-                                    "d_head", "d_model", "d_ff", "vocab", "activation", "causal",
-                                    "classes", "batch", "seq_len")
-                        if o[k] != MODEL_DEFAULTS[k]]
-        if encoder_only:
-            raise UsageError("--component studies a fixed component row; drop "
-                             + ", ".join("--" + k.replace("_", "-") for k in encoder_only))
         return ComponentSpec(o["component"], o["seed"])
-    return EncoderSpec(**{k: o[k] for k in (
-        "layers", "placement", "norm", "eps", "bias", "heads", "d_head", "d_model", "d_ff",
-        "vocab",
-        "activation", "causal", "classes", "batch", "seq_len", "seed")})
+    return EncoderSpec(**{k: o[k] for k in (*ENCODER_OPTIONS, "seed")})
+
+
+def plot_folder(path: str) -> Path:
+    """The --plot folder, checked before any work is done (created if missing)."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--plot {path}: exists and is not a folder; pass a folder")
+    return folder
 
 
 def run_single(o: dict[str, Any], as_json: bool, progress: bool | None) -> int:
@@ -199,15 +210,15 @@ def run_single(o: dict[str, Any], as_json: bool, progress: bool | None) -> int:
         raise UsageError(f"--rho-range {rho_min:g} {rho_max:g}: MIN must be below MAX")
     if o["points"] < 3:
         raise UsageError(f"--points {o['points']}: need at least 3 ray points to fit a decay")
+    folder = None if o["plot"] is None else plot_folder(o["plot"])
     rhos = ray_grid(rho_min, rho_max, o["points"])
     case = spec.case(dtype)
     result = measure_case(case, o["parameters"], c=o["c"], rhos=rhos, dtype=dtype,
                           progress=progress)
     plot_path = None
-    if o["plot"] is not None:
+    if folder is not None:
         plot_path = plot_decay_profile(result.agreement.measured.profile,
-                                       Path(o["plot"]) / plot_file_name(spec),
-                                       spec.describe())
+                                       folder / plot_file_name(spec), spec.describe())
     if as_json:
         print(json.dumps(single_json(spec, o, result, plot_path), indent=2, allow_nan=False))
     else:
