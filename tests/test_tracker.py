@@ -179,3 +179,25 @@ def test_bad_arguments_are_refused(corpus):
         NormTracker(model).attach(other)
     with pytest.raises(HomogeneityInputError, match="torch.optim.Optimizer"):
         NormTracker(model).attach(object())
+
+
+def test_small_angles_of_float32_models_are_accurate():
+    """An update 10⁻⁴ the size of θ: arccos of a cosine near 1 would lose every digit in
+    float32; the tracker's angle must match a float64 computation on the same tensors."""
+    layer = torch.nn.Linear(64, 64, bias=False)  # float32
+    opt = torch.optim.SGD(layer.parameters(), lr=1.0)
+    tracker = NormTracker(layer).attach(opt)
+    before = layer.weight.detach().clone().double()
+    gen = torch.Generator().manual_seed(0)
+    layer.weight.grad = 1e-4 * layer.weight.detach().norm() * torch.randn(64, 64, generator=gen) / 64
+    opt.step()
+    after = layer.weight.detach().double()
+    cos = float((before * after).sum() / (before.norm() * after.norm()))
+    delta = after - before
+    perp = delta - float((before * delta).sum() / before.norm() ** 2) * before
+    expected = math.atan2(float(perp.norm()), float((before * after).sum() / before.norm()))
+    rec = tracker.records[0]["groups"]["all"]
+    assert rec["angular_update"] == pytest.approx(expected, rel=1e-4)
+    assert rec["direction_similarity"] == pytest.approx(cos, abs=1e-12)
+    assert rec["alignment"] == pytest.approx(float((before * delta).sum()
+                                                   / (before.norm() * delta.norm())), abs=1e-5)

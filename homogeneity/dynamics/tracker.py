@@ -50,7 +50,7 @@ from typing import Any, Iterator, Mapping
 import torch
 from torch import nn
 
-from homogeneity.dynamics.groups import cosine, group_dot, group_norm, resolve_groups
+from homogeneity.dynamics.groups import cosine, resolve_groups
 from homogeneity.dynamics.saturation_probe import SaturationOutput, SaturationProbe
 from homogeneity.scaling import Patterns, default_output
 from homogeneity.validation import HomogeneityInputError
@@ -143,6 +143,15 @@ class NormTracker:
         self._lr: float | None = None
         self._handles: list[Any] = []
         self._names = sorted({n for names in self.groups.values() for n in names})
+        # Per-record sums are vectorised: all tracked tensors flattened into one float64
+        # vector, per-tensor sums over its contiguous slices, per-group sums by a 0/1
+        # matrix product.
+        self._sizes = [self._params[n].numel() for n in self._names]
+        index = {n: i for i, n in enumerate(self._names)}
+        self._membership = torch.zeros(len(self.groups), len(self._names), dtype=torch.float64)
+        for g, names in enumerate(self.groups.values()):
+            for n in names:
+                self._membership[g, index[n]] = 1.0
 
     # -- wiring --------------------------------------------------------------------
     def attach(self, optimizer: torch.optim.Optimizer) -> "NormTracker":
@@ -189,12 +198,20 @@ class NormTracker:
         return t % self.every == 0 or t < self.dense_until
 
     # -- the two callbacks -----------------------------------------------------------
+    def _flat(self) -> torch.Tensor:
+        """The tracked parameters as one new vector (a copy), in their common dtype (float64
+        if they differ). Products are formed in that dtype and summed in float64."""
+        tensors = [self._params[n].detach().reshape(-1) for n in self._names]
+        if len({t.dtype for t in tensors}) > 1:
+            tensors = [t.to(torch.float64) for t in tensors]
+        return torch.cat(tensors)
+
     def before_step(self, lr: float | None = None) -> None:
         """Call just before the parameters change (snapshots θ_t on recorded steps)."""
         self._lr = lr
         if self.will_record():
             with torch.no_grad():
-                self._snapshot = {n: self._params[n].detach().clone() for n in self._names}
+                self._snapshot = self._flat()
         else:
             self._snapshot = None
 
@@ -205,8 +222,7 @@ class NormTracker:
         if self._snapshot is None:
             return
         with torch.no_grad():
-            record = self._measure(t, self._snapshot, {n: self._params[n].detach()
-                                                       for n in self._names})
+            record = self._measure(t, self._snapshot, self._flat())
         self._snapshot = None
         self._emit(record)
 
@@ -214,38 +230,64 @@ class NormTracker:
         """Record ‖θ‖ per group (and saturation) at the current parameters, with no step:
         use it for the state after the last step."""
         with torch.no_grad():
-            current = {n: self._params[n].detach() for n in self._names}
+            flat = self._flat()
+            norms = self._group_sums(flat * flat).sqrt().tolist()  # float64 sums
             record: dict[str, Any] = {"step": self.step_count, "kind": label, "groups": {
-                g: {"norm": group_norm(current, names)} for g, names in self.groups.items()}}
+                g: {"norm": v} for g, v in zip(self.groups, norms)}}
             if self.probe is not None:
-                record["saturation"] = self._saturation(current)
+                record["saturation"] = self._saturation(flat)
         self._emit(record)
         return record
 
     # -- measurement -----------------------------------------------------------------
-    def _saturation(self, params: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+    def _group_sums(self, values: torch.Tensor) -> torch.Tensor:
+        """Σ over each group of a per-coordinate quantity (rows of ``values`` or a vector)."""
+        stacked = values if values.dim() == 2 else values[None]
+        per_tensor = torch.stack([part.sum(1, dtype=torch.float64)
+                                  for part in torch.split(stacked, self._sizes, 1)], dim=1)
+        out = per_tensor @ self._membership.T
+        return out if values.dim() == 2 else out[0]
+
+    def _unflatten(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        out, start = {}, 0
+        for n in self._names:
+            p = self._params[n]
+            out[n] = flat[start:start + p.numel()].reshape(p.shape).to(p.dtype)
+            start += p.numel()
+        return out
+
+    def _saturation(self, flat: torch.Tensor) -> dict[str, Any]:
         full = {n: p.detach() for n, p in self._params.items()}
-        full.update(params)
+        full.update(self._unflatten(flat))
         s = self.probe.measure(full)
         out: dict[str, Any] = {"level": s.level, "layers": list(s.layers), "scale": s.scale}
         if s.error:
             out["error"] = s.error
         return out
 
-    def _measure(self, t: int, before: Mapping[str, torch.Tensor],
-                 after: Mapping[str, torch.Tensor]) -> dict[str, Any]:
-        delta = {n: after[n].to(torch.float64) - before[n].to(torch.float64) for n in before}
+    def _measure(self, t: int, before: torch.Tensor, after: torch.Tensor) -> dict[str, Any]:
+        delta = after - before
+        # Three products. δ splits into a part along θ̂ (length θᵀδ/‖θ‖) and a part ⊥ θ
+        # (length √(‖δ‖² − (θᵀδ/‖θ‖)²)); ‖θ_{t+1}‖, cos(θ_t, θ_{t+1}) and the angle follow
+        # from those two lengths without the cancellation of 1 − cos for tiny angles.
+        sq, dsq, dot = self._group_sums(torch.stack([before * before, delta * delta,
+                                                     before * delta])).tolist()
         out: dict[str, Any] = {"step": t, "kind": "step", "lr": self._lr, "groups": {}}
-        for g, names in self.groups.items():
-            n0, n1 = group_norm(before, names), group_norm(after, names)
-            dn = group_norm(delta, names)
-            align = cosine(group_dot(before, delta, names), n0, dn)
-            sim = cosine(group_dot(before, after, names), n0, n1)
-            angle = math.acos(max(-1.0, min(1.0, sim))) if math.isfinite(sim) else math.nan
+        for g, group in enumerate(self.groups):
+            n0, dn = math.sqrt(max(sq[g], 0.0)), math.sqrt(max(dsq[g], 0.0))
+            align = cosine(dot[g], n0, dn)
+            if n0 > 0:
+                along = n0 + dot[g] / n0
+                perp = math.sqrt(max(dsq[g] - (dot[g] / n0) ** 2, 0.0))
+                n1 = math.hypot(along, perp)
+                angle = math.atan2(perp, along)
+                sim = along / n1 if n1 > 0 else math.nan
+            else:
+                n1, angle, sim = dn, math.nan, math.nan
             rel = (dn / (self._lr * n0) if self._lr and n0 > 0 else math.nan)
-            out["groups"][g] = {"norm": n0, "next_norm": n1, "step_norm": dn,
-                                "alignment": align, "direction_similarity": sim,
-                                "angular_update": angle, "relative_step": rel}
+            out["groups"][group] = {"norm": n0, "next_norm": n1, "step_norm": dn,
+                                    "alignment": align, "direction_similarity": sim,
+                                    "angular_update": angle, "relative_step": rel}
         if self.probe is not None and t % self.saturation_every == 0:
             out["saturation"] = self._saturation(before)
         return out

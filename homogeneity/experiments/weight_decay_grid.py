@@ -13,8 +13,9 @@ scale-invariant weights with noise-dominated AdamW updates of RMS r, ‖θ_t‖�
 η n r²/(2λ) with time constant 1/(2ηλ), so the predicted ratio is
 √(x* + (x_0 − x*)(1−ηλ)^{2T}) / √x_0 and the norm grows iff λ < λ* = η r²/(2σ₀²), σ₀ the
 initial RMS of the weights. We take r = 1 (the noise-dominated value, an upper bound on
-Adam's per-coordinate update size in the stationary regime), and also fit r on the λ = 0
-column (where ‖θ_T‖² − ‖θ_0‖² ≈ η²n r²T if steps were orthogonal).
+Adam's per-coordinate update size in the stationary regime), and, separately, r fitted on
+each η's λ = 0 cell (‖θ_T‖²/‖θ_0‖² = 1 + η²r²T/σ₀² for orthogonal noise-like steps), which
+calibrates the prediction with one cell per row and predicts the other λ.
 
 Cells run through any ``concurrent.futures.Executor`` (a process pool by default).
 Outputs in ``--out``: ``results.json``, ``grid.png`` (outcome map and λ* line),
@@ -102,18 +103,30 @@ def run_weight_decay_grid(cfg: WeightDecayGridConfig, *, executor: Executor | No
     finally:
         if own:
             executor.shutdown()
+    calibrated = _calibrated_update_rms(rows, cfg.steps)
     for row in rows:
         row["outcome"] = outcome(row["ratio"], cfg.tolerance)
         sigma0 = row["initial_rms"]
-        row["critical_weight_decay"] = adamw_critical_weight_decay(row["lr"], sigma0)
-        x0 = 1.0  # ratios do not depend on n: use per-coordinate mean squares
-        pred = adamw_norms(sigma0, row["lr"], row["weight_decay"], 1, [0, cfg.steps])
-        row["predicted_ratio"] = float(pred[-1] / pred[0]) if x0 else math.nan
-        row["predicted_outcome"] = outcome(row["predicted_ratio"], cfg.tolerance)
+        for key, r in (("", 1.0), ("calibrated_", calibrated.get(row["lr"]))):
+            if r is None or r <= 0:
+                row[key + "predicted_ratio"] = None
+                row[key + "predicted_outcome"] = None
+                row[key + "critical_weight_decay"] = None if r is None else 0.0
+                continue
+            pred = adamw_norms(sigma0, row["lr"], row["weight_decay"], 1, [0, cfg.steps],
+                               update_rms=r)
+            row[key + "predicted_ratio"] = float(pred[-1] / pred[0])
+            row[key + "predicted_outcome"] = outcome(row[key + "predicted_ratio"], cfg.tolerance)
+            row[key + "critical_weight_decay"] = adamw_critical_weight_decay(row["lr"], sigma0, r)
+        row["calibrated_update_rms"] = calibrated.get(row["lr"])
     agree = sum(r["outcome"] == r["predicted_outcome"] for r in rows)
+    judged = [r for r in rows if r["calibrated_predicted_outcome"] is not None]
+    agree_cal = sum(r["outcome"] == r["calibrated_predicted_outcome"] for r in judged)
     results = {
         "experiment": "weight_decay_grid (E8)", "config": cfg.to_dict(), "cells": rows,
-        "agreement": {"cells": len(rows), "outcome_matches_prediction": agree},
+        "agreement": {"cells": len(rows), "outcome_matches_prediction": agree,
+                      "calibrated_cells": len(judged),
+                      "outcome_matches_calibrated_prediction": agree_cal},
         "threshold_by_lr": _thresholds(rows, cfg),
         "seconds": time.perf_counter() - start,
     }
@@ -125,6 +138,17 @@ def run_weight_decay_grid(cfg: WeightDecayGridConfig, *, executor: Executor | No
                             str(plot_curves(results, out / "curves.png"))]
         (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     return results
+
+
+def _calibrated_update_rms(rows: list[dict[str, Any]], steps: int) -> dict[float, float]:
+    """Effective update RMS r per η from its λ = 0 cell: with orthogonal noise-like steps
+    ‖θ_T‖²/‖θ_0‖² = 1 + η²r²T/σ₀², so r² = (ratio² − 1)σ₀²/(η²T) (0 if the norm fell)."""
+    out = {}
+    for row in rows:
+        if row["weight_decay"] == 0.0:
+            r2 = (row["ratio"] ** 2 - 1) * row["initial_rms"] ** 2 / (row["lr"] ** 2 * steps)
+            out[row["lr"]] = math.sqrt(r2) if r2 > 0 else 0.0
+    return out
 
 
 def _thresholds(rows: list[dict[str, Any]], cfg: WeightDecayGridConfig) -> dict[str, Any]:
@@ -139,6 +163,8 @@ def _thresholds(rows: list[dict[str, Any]], cfg: WeightDecayGridConfig) -> dict[
             "largest_growing_lambda": max(grows) if grows else None,
             "smallest_non_growing_lambda": min(stops) if stops else None,
             "predicted_critical_lambda": col[0]["critical_weight_decay"],
+            "calibrated_update_rms": col[0]["calibrated_update_rms"],
+            "calibrated_critical_lambda": col[0]["calibrated_critical_weight_decay"],
         }
     return out
 
@@ -146,19 +172,26 @@ def _thresholds(rows: list[dict[str, Any]], cfg: WeightDecayGridConfig) -> dict[
 def format_grid(results: dict[str, Any]) -> str:
     cfg = results["config"]
     wds = cfg["weight_decays"]
-    head = "η \\ λ".ljust(10) + "".join(f"{w:>16g}" for w in wds) + "   predicted λ*"
-    lines = ["E8: ‖θ_T‖/‖θ_0‖ (encoder, no embeddings) and outcome; prediction in brackets",
-             head]
+    head = ("η \\ λ".ljust(10) + "".join(f"{w:>16g}" for w in wds)
+            + "   λ* (r=1)   r fitted at λ=0   λ* (fitted r)")
+    lines = ["E8: ‖θ_T‖/‖θ_0‖ (encoder, no embeddings) and outcome; prediction with r = 1 "
+             "in brackets", head]
     for lr in cfg["lrs"]:
         cells = {r["weight_decay"]: r for r in results["cells"] if r["lr"] == lr}
         row = f"{lr:<10g}"
         for w in wds:
             c = cells[w]
             row += f"{c['ratio']:>7.3f} {c['outcome'][:2]}[{c['predicted_outcome'][:2]}]".rjust(16)
-        row += f"   {results['threshold_by_lr'][f'{lr:g}']['predicted_critical_lambda']:.3g}"
+        th = results["threshold_by_lr"][f"{lr:g}"]
+        r = th["calibrated_update_rms"]
+        cal = th["calibrated_critical_lambda"]
+        row += (f"   {th['predicted_critical_lambda']:<10.3g} "
+                f"{'n/a' if r is None else f'{r:.3f}':<17} {'n/a' if cal is None else f'{cal:.3g}'}")
         lines.append(row)
     a = results["agreement"]
-    lines.append(f"outcome = prediction in {a['outcome_matches_prediction']}/{a['cells']} cells "
+    lines.append(f"outcome = prediction (r = 1) in {a['outcome_matches_prediction']}/{a['cells']} "
+                 f"cells; = prediction with r fitted on the λ = 0 cell in "
+                 f"{a['outcome_matches_calibrated_prediction']}/{a['calibrated_cells']} "
                  f"(gr = grows, sh = shrinks, fl = flat); total {results['seconds']:.0f} s")
     return "\n".join(lines)
 
