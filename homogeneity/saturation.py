@@ -266,6 +266,19 @@ def _cosines(a: list[torch.Tensor], b: list[torch.Tensor], mask: torch.Tensor,
             for l, (x, y) in enumerate(zip(a, b))]
 
 
+def _argmax_on_support(attentions: Sequence[torch.Tensor], reference: Sequence[torch.Tensor],
+                       query_mask: torch.Tensor) -> list[float]:
+    """Per layer, the fraction of (head, real query) rows whose largest weight lies on a
+    key where the reference row is maximal (its hardmax support)."""
+    out = []
+    for a, r in zip(attentions, reference):
+        top = a.argmax(dim=-1, keepdim=True)
+        hit = torch.gather(r, -1, top).squeeze(-1) >= r.amax(dim=-1) * (1 - 1e-12)
+        rows = query_mask[:, None, :].expand_as(hit)
+        out.append(float(hit[rows].double().mean()))
+    return out
+
+
 def _row_entropy_mean(attentions: Sequence[torch.Tensor], query_mask: torch.Tensor
                       ) -> list[float]:
     """Mean attention entropy per layer over heads and real queries."""
@@ -295,6 +308,11 @@ class ConvergenceCurves:
     reference is the last ρ of the grid and ``reference`` says so).
     ``entropy[i][l]``: mean attention entropy (nats) of layer l+1 at ρ_i, over heads and
     real queries; ``limit_entropy[l]`` the same for the limit attention.
+    ``argmax_to_limit[i][l]``: fraction of (head, real query) rows of attention layer l+1
+    whose largest weight at ρ_i falls on a key of the reference's hardmax support: the
+    attention has "switched" to its limit choice. Argmax choices keep switching along
+    the ray while the lower-degree terms (biases, the residual stream) still compete with
+    the top-degree ones, which is what slows the convergence of later layers.
     ``head_kinds[i]``: how many heads are argmax-like / in-between / mean-like at ρ_i
     (:class:`HeadTypeRule`).
     ``breakdowns``: (ρ, message) for evaluations that overflowed (their entries are NaN).
@@ -306,6 +324,7 @@ class ConvergenceCurves:
     entropy: list[list[float]]
     limit_entropy: list[float]
     reference: str
+    argmax_to_limit: list[list[float]] = field(default_factory=list)
     head_kinds: list[dict[str, int]] = field(default_factory=list)
     breakdowns: list[tuple[float, str]] = field(default_factory=list)
 
@@ -392,9 +411,10 @@ def convergence_curves(model: ModelAdapter | Encoder, batches: Sequence[Batch],
     sat = [_TokenMean() for _ in rhos]
     lim = [_TokenMean() for _ in rhos]
     ent = [_TokenMean() for _ in rhos]
+    switched = [_TokenMean() for _ in rhos]
     lim_ent = _TokenMean()
     rule = rule or HeadTypeRule()
-    kinds = [HeadStatistics(rule, None, adapter.causal) for _ in rhos]
+    kinds = [HeadStatistics(rule, None, adapter.causal, detail=False) for _ in rhos]
     breakdowns: list[tuple[float, str]] = []
     exact = adapter.supports_saturated
     batches = [b.to(adapter.device) for b in batches]
@@ -427,11 +447,14 @@ def convergence_curves(model: ModelAdapter | Encoder, batches: Sequence[Batch],
                 sat[i].add([math.nan] * n_l, n_tok)
                 lim[i].add([math.nan] * n_l, n_tok)
                 ent[i].add([math.nan] * n_a, n_tok)
+                switched[i].add([math.nan] * n_a, n_tok)
                 continue
             sat[i].add(_cosines(base.hidden_states, trace.hidden_states, mask, where), n_tok)
             lim[i].add(_cosines(trace.hidden_states, reference.hidden_states, mask, where),
                        n_tok)
             ent[i].add(_row_entropy_mean(trace.attentions, mask), n_tok)
+            switched[i].add(_argmax_on_support(trace.attentions, reference.attentions, mask),
+                            n_tok)
             kinds[i].add(trace.attentions, batch)
         del traces
     head_kinds = [head_type_counts(k.result()) if k.has_data else {} for k in kinds]
@@ -439,7 +462,8 @@ def convergence_curves(model: ModelAdapter | Encoder, batches: Sequence[Batch],
         tuple(rhos), [list(s.means()) for s in sat], [list(s.means()) for s in lim],
         [list(s.means()) for s in ent], list(lim_ent.means()),
         f"limit (exact saturated forward at rho={limit_rho:g})" if exact
-        else f"largest grid rho={rhos[-1]:g}", head_kinds, breakdowns)
+        else f"largest grid rho={rhos[-1]:g}", [list(s.means()) for s in switched],
+        head_kinds, breakdowns)
 
 
 # -- head types (D8, E5) ---------------------------------------------------------------
@@ -486,6 +510,10 @@ class HeadStats:
     over visible keys; ``entropy``: mean row entropy (nats); ``locations``: mean attention
     mass on each kind of key (special tokens by name, then same/previous/next/far);
     ``attended_locations``: the same split of the attended keys' *count*.
+    ``top_token``: the token id that receives the most attention mass (summed over every
+    occurrence as a key), and ``top_token_mass`` the share of the head's mass it gets
+    (e.g. a head that always looks at the sentence-final "." is "far" by position but
+    has ``top_token`` = id of ".").
     """
 
     layer: int
@@ -499,10 +527,13 @@ class HeadStats:
     locations: dict[str, float]
     attended_locations: dict[str, float]
     kind: str
+    top_token: int = -1
+    top_token_mass: float = 0.0
 
     @property
     def dominant_location(self) -> str:
-        return max(self.locations, key=self.locations.get)
+        """The kind of key with the most mass ("n/a" when locations were not recorded)."""
+        return max(self.locations, key=self.locations.get) if self.locations else "n/a"
 
 
 def key_locations(batch: Batch, special_tokens: Mapping[str, int] | None = None
@@ -530,48 +561,72 @@ def key_locations(batch: Batch, special_tokens: Mapping[str, int] | None = None
 
 
 class HeadStatistics:
-    """Accumulates :class:`HeadStats` for every head over batches of attention maps."""
+    """Accumulates :class:`HeadStats` for every head over batches of attention maps.
+
+    ``detail=False`` skips the location split and the top-token table (enough to
+    classify heads; used along the ρ grid).
+    """
 
     def __init__(self, rule: HeadTypeRule = HeadTypeRule(),
-                 special_tokens: Mapping[str, int] | None = None, causal: bool = False
-                 ) -> None:
+                 special_tokens: Mapping[str, int] | None = None, causal: bool = False,
+                 detail: bool = True) -> None:
         self.rule = rule
         self.special_tokens = dict(special_tokens or {})
         self.causal = causal
+        self.detail = detail
         self._sums: dict[str, list[torch.Tensor]] = {}
         self._queries = 0
+        self._token_mass: list[torch.Tensor] = []   # per layer (heads, max token id + 1)
         self.location_names: tuple[str, ...] = tuple(self.special_tokens) + POSITION_KINDS
 
     def add(self, attentions: Sequence[torch.Tensor], batch: Batch) -> None:
         """Add one batch: ``attentions[l]`` is (batch, heads, q, k) for layer l + 1."""
         keep = visible_keys(batch, self.causal)[:, None]          # (B, 1, Q, K)
-        qmask = batch.padding_mask[:, None, :, None]              # (B, 1, Q, 1)
-        codes, names = key_locations(batch, self.special_tokens)
-        onehot = torch.stack([codes == c for c in range(len(names))])[:, :, None]
-        first = not self._sums
+        qmask = batch.padding_mask[:, None, :].to(torch.float64)  # (B, 1, Q)
+        codes = key_locations(batch, self.special_tokens)[0][:, None] if self.detail else None
+        n_kinds = len(self.location_names)
         for l, attn in enumerate(attentions):
             a = attn.to(torch.float64)
-            n_visible = keep.sum(-1, keepdim=True).to(a.dtype)   # (B, 1, Q, 1)
+            n_visible = keep.sum(-1).to(a.dtype)                   # (B, 1, Q)
             attended = (a > self.rule.threshold) & keep
-            n_att = attended.sum(-1, keepdim=True).to(a.dtype)
-            uniform = keep.to(a.dtype) / n_visible
-            tv = 0.5 * (a - uniform).abs().sum(-1, keepdim=True)
+            n_att = attended.sum(-1).to(a.dtype)
+            tv = 0.5 * (a - keep.to(a.dtype) / n_visible[..., None]).abs().sum(-1)
             per_row = {
                 "attended": n_att, "visible": n_visible.expand_as(n_att),
-                "attended_fraction": n_att / n_visible,
-                "max_weight": a.amax(-1, keepdim=True), "tv_to_uniform": tv,
-                "entropy": attention_entropy(a)[..., None],
+                "attended_fraction": n_att / n_visible, "max_weight": a.amax(-1),
+                "tv_to_uniform": tv, "entropy": attention_entropy(a),
             }
-            for c, name in enumerate(names):
-                per_row[f"loc:{name}"] = (a * onehot[c]).sum(-1, keepdim=True)
-                per_row[f"att:{name}"] = (attended & onehot[c]).sum(-1, keepdim=True).to(a.dtype)
-            for key, value in per_row.items():
-                total = (value * qmask).sum(dim=(0, 2, 3))          # (H,)
-                if first:
-                    self._sums.setdefault(key, []).append(total)
+            totals = {k: (v * qmask).sum(dim=(0, 2)) for k, v in per_row.items()}   # (H,)
+            if self.detail:
+                index = codes.expand(a.shape)
+                for key, values in (("loc", a), ("att", attended.to(a.dtype))):
+                    split = torch.zeros(*a.shape[:-1], n_kinds, dtype=a.dtype,
+                                        device=a.device).scatter_add_(-1, index, values)
+                    totals[key] = (split * qmask[..., None]).sum(dim=(0, 2))     # (H, kinds)
+                self._add_token_mass(l, a, batch, qmask)
+            for key, total in totals.items():
+                layers = self._sums.setdefault(key, [])
+                if l == len(layers):
+                    layers.append(total)
                 else:
-                    self._sums[key][l] = self._sums[key][l] + total
+                    layers[l] = layers[l] + total
         self._queries += int(batch.padding_mask.sum())
+
+    def _add_token_mass(self, layer: int, a: torch.Tensor, batch: Batch,
+                        qmask: torch.Tensor) -> None:
+        """Attention mass per key token id, summed over real queries: (heads, ids)."""
+        mass = (a * qmask[..., None]).sum(dim=-2)                   # (B, H, K)
+        n_heads = mass.shape[1]
+        ids = batch.ids.reshape(-1)
+        size = int(ids.max()) + 1
+        if layer == len(self._token_mass):
+            self._token_mass.append(torch.zeros(n_heads, size, dtype=mass.dtype,
+                                                device=mass.device))
+        table = self._token_mass[layer]
+        if table.shape[1] < size:
+            table = torch.nn.functional.pad(table, (0, size - table.shape[1]))
+        table.index_add_(1, ids, mass.permute(1, 0, 2).reshape(n_heads, -1))
+        self._token_mass[layer] = table
 
     @property
     def has_data(self) -> bool:
@@ -588,14 +643,23 @@ class HeadStatistics:
         for l in range(n_layers):
             n_heads = self._sums["attended"][l].shape[0]
             for h in range(n_heads):
-                m = {k: float(v[l][h]) / self._queries for k, v in self._sums.items()}
+                m = {k: float(v[l][h]) / self._queries for k, v in self._sums.items()
+                     if k not in ("loc", "att")}
                 kind = self.rule.classify(m["attended"], m["attended_fraction"],
                                           m["tv_to_uniform"])
+                if self.detail:
+                    loc, att = (self._sums[k][l][h] / self._queries for k in ("loc", "att"))
+                    locations = {n: float(loc[i]) for i, n in enumerate(self.location_names)}
+                    attended_at = {n: float(att[i]) for i, n in enumerate(self.location_names)}
+                    tokens = self._token_mass[l][h]
+                    top = int(tokens.argmax())
+                    top_mass = float(tokens[top]) / self._queries
+                else:
+                    locations, attended_at, top, top_mass = {}, {}, -1, 0.0
                 out.append(HeadStats(
                     l + 1, h, m["attended"], m["visible"], m["attended_fraction"],
-                    m["max_weight"], m["tv_to_uniform"], m["entropy"],
-                    {n: m[f"loc:{n}"] for n in self.location_names},
-                    {n: m[f"att:{n}"] for n in self.location_names}, kind))
+                    m["max_weight"], m["tv_to_uniform"], m["entropy"], locations,
+                    attended_at, kind, top, top_mass))
         return out
 
 

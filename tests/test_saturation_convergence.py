@@ -96,6 +96,8 @@ def test_convergence_curves_on_the_homogeneous_encoder(batch):
     assert c.saturation[0] == pytest.approx([1.0] * 4, abs=1e-14)   # ρ = 1: cos(h, h)
     assert c.to_limit[-1] == pytest.approx([1.0] * 4, abs=1e-12)
     assert c.limit_entropy == pytest.approx([0.0] * 3, abs=1e-12)   # one-hot, no ties
+    assert c.argmax_to_limit[-1] == pytest.approx([1.0] * 3)
+    assert min(c.argmax_to_limit[0]) < 1.0       # at ρ = 1 some rows still look elsewhere
     for layer in range(3):
         entropies = [row[layer] for row in c.entropy]
         assert entropies[0] > 0.1 and entropies[-1] < 1e-6

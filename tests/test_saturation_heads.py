@@ -194,3 +194,18 @@ def test_accumulates_over_batches():
     whole = sentence_batch([5, 9, 7])
     assert acc.result()[0].attended == pytest.approx(
         stats_of(whole, head_map(whole, uniform))[0].attended)
+
+
+def test_top_token_finds_a_punctuation_sink():
+    """A head that always looks at the sentence-final '.' is 'far' by position; its top
+    key token says what it looks at."""
+    batch = sentence_batch([9, 12, 6])
+    ids = batch.ids.clone()
+    for b, m in enumerate(batch.lengths.tolist()):
+        ids[b, m - 2] = 1012                       # '.' before [SEP]
+    batch = Batch(ids, batch.padding_mask)
+    stats = stats_of(batch, head_map(batch, one_hot(lambda q, m: m - 2)))[0]
+    assert stats.top_token == 1012 and stats.top_token_mass == pytest.approx(1.0)
+    assert stats.dominant_location == "far"
+    sep = stats_of(batch, head_map(batch, one_hot(lambda q, m: m - 1)))[0]
+    assert sep.top_token == SEP and sep.top_token_mass == pytest.approx(1.0)

@@ -7,7 +7,7 @@ What it measures, on the 105 shipped English sentences (:mod:`homogeneity.data`)
 
 * **E3** Saturation level (SPEC D14) per layer, mean over tokens of
   cos(h_l(x; θ), h_l(x; 1000·θ)), with **every** parameter of the encoder scaled
-  (embeddings, all weights and biases, all layer-norm gains and biases: 103 tensors for
+  (embeddings, all weights and biases, all layer-norm gains and biases: 101 tensors for
   MiniLM, the paper's choice), for the pretrained weights and for a random initialisation
   of the same config (BERT's: N(0, 0.02²) weights, zero biases, unit gains; see
   :mod:`homogeneity.pretrained.init`). Beside it the same level at ρ = ∞ (exact limit)
@@ -88,6 +88,7 @@ class PretrainedSaturationReport:
     example_tokens: tuple[str, ...]
     example_attention: torch.Tensor  # (layers, heads, n, n), limit attention of the example
     rule: HeadTypeRule
+    token_texts: dict[int, str] = field(default_factory=dict)  # top-token ids → word pieces
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -156,6 +157,9 @@ def run_pretrained_saturation(
     example = Batch.from_ids(tok.batch.ids[example_index, :int(tok.batch.lengths[example_index])])
     limit = adapter.run(example, limit_rho, saturated=True, dtype=dtype)
     example_attention = torch.stack([a[0] for a in limit.attentions]).cpu()
+    tops = {h.top_token for m in reports for hs in (m.analysis.heads_at_one,
+            m.analysis.heads_at_rho, m.analysis.heads_at_limit or []) for h in hs}
+    texts = {t: model.tokenizer.token_text(t) for t in sorted(tops) if t >= 0}
     timings["total"] = time.perf_counter() - t0
     return PretrainedSaturationReport(
         str(model.files.folder), model.raw_config, len(sentences),
@@ -164,7 +168,7 @@ def run_pretrained_saturation(
         f"embedding weights ~ N(0, {BERT_INITIALIZER_RANGE}²), linear biases 0, layer-norm "
         f"gains 1 and biases 0, [PAD] embedding row 0; seed {seed}",
         reports[0], reports[1], sentences[example_index].text, tok.tokens[example_index],
-        example_attention, rule, timings)
+        example_attention, rule, texts, timings)
 
 
 # -- tables ------------------------------------------------------------------------------
@@ -211,7 +215,7 @@ def convergence_table(report: PretrainedSaturationReport) -> str:
                    f"{c.reference if c else 'not run'})")
         out.append("layer | converged at ρ (1−cos ≤ 1e-3) | entropy settled at ρ (±0.01 nat) "
                    "| cos(f(1000θ), s(1000θ)) | cos(f(1000θ), limit) | cos(f(1000θ), s(θ)) "
-                   "| cos(s(θ), limit)")
+                   "| cos(s(θ), limit) | rows with limit argmax at ρ=1000 / 1e4")
         conv = c.converged_at(DIRECTION_TOL) if c else [None] * len(m.analysis.level.layers)
         ent = ([None] + c.entropy_converged_at(ENTROPY_TOL)) if c else [None] * len(conv)
         for l in range(len(m.analysis.level.layers)):
@@ -222,7 +226,8 @@ def convergence_table(report: PretrainedSaturationReport) -> str:
                 f"{_f(e.proxy_vs_saturated_at_rho[l], 6) if e else '—':>24} | "
                 f"{_f(e.proxy_vs_limit[l], 4) if e else '—':>20} | "
                 f"{_f(e.proxy_vs_saturated_at_theta[l], 4) if e else '—':>19} | "
-                f"{_f(e.saturated_at_theta_vs_limit[l], 4) if e else '—'}")
+                f"{_f(e.saturated_at_theta_vs_limit[l], 4) if e else '—':>16} | "
+                f"{_switched(c, report.rho, l)}")
         if e:
             out.append("attention layer | proxy argmax on exact support | max |A_f − A_s| at ρ "
                        "| rows not yet one-hot at ρ | rows tied in the limit")
@@ -234,6 +239,16 @@ def convergence_table(report: PretrainedSaturationReport) -> str:
             out.append(f"non-finite evaluations: {c.breakdowns}")
         out.append("")
     return "\n".join(out).rstrip()
+
+
+def _switched(c: ConvergenceCurves | None, rho: float, layer: int) -> str:
+    """Fraction of attention rows of ``layer`` already on their limit argmax, at ρ and at
+    the largest grid ρ ("n/a" for the embedding or without a sweep)."""
+    if c is None or layer == 0 or not c.argmax_to_limit:
+        return "n/a"
+    at = [i for i, r in enumerate(c.rhos) if r == rho]
+    first = _f(c.argmax_to_limit[at[0]][layer - 1], 4) if at else "—"
+    return f"{first} / {_f(c.argmax_to_limit[-1][layer - 1], 4)}"
 
 
 def head_summary_table(report: PretrainedSaturationReport) -> str:
@@ -268,11 +283,13 @@ def head_table(report: PretrainedSaturationReport) -> str:
     lines = ["Per head (pretrained): attended keys per query at ρ=1 / ρ=1000 / limit, kind "
              "at each, and where the limit attention mass goes",
              "L.H  | att ρ=1 | att ρ=1000 | att lim | kind ρ=1    | kind ρ=1000 | kind lim    | "
-             + " | ".join(f"{n:>8}" for n in names)]
+             + " | ".join(f"{n:>8}" for n in names) + " | top key token (mass)"]
     for h1, hr, hl in zip(a.heads_at_one, a.heads_at_rho, limit):
         lines.append(f"{h1.layer}.{h1.head:<2} | {h1.attended:>7.2f} | {hr.attended:>10.2f} | "
                      f"{hl.attended:>7.2f} | {h1.kind:<11} | {hr.kind:<11} | {hl.kind:<11} | "
-                     + " | ".join(f"{hl.locations[n]:>8.2f}" for n in names))
+                     + " | ".join(f"{hl.locations[n]:>8.2f}" for n in names)
+                     + f" | {report.token_texts.get(hl.top_token, '?')} "
+                       f"({hl.top_token_mass:.2f})")
     return "\n".join(lines)
 
 
@@ -284,6 +301,17 @@ def location_summary(heads: Sequence[HeadStats]) -> dict[str, int]:
     return counts
 
 
+def top_token_summary(report: PretrainedSaturationReport, heads: Sequence[HeadStats]
+                      ) -> dict[str, int]:
+    """How many heads put most of their mass on each word piece (when it gets ≥ 50%)."""
+    counts: dict[str, int] = {}
+    for h in heads:
+        if h.top_token_mass >= 0.5:
+            text = report.token_texts.get(h.top_token, "?")
+            counts[text] = counts.get(text, 0) + 1
+    return counts
+
+
 def format_report(report: PretrainedSaturationReport) -> str:
     """All tables, as printed by the command."""
     limit = report.pretrained.analysis.heads_at_limit or report.pretrained.analysis.heads_at_rho
@@ -291,6 +319,9 @@ def format_report(report: PretrainedSaturationReport) -> str:
              "Dominant location of the limit attention (heads): "
              + ", ".join(f"{k}: {v}" for k, v in sorted(location_summary(limit).items(),
                                                         key=lambda kv: -kv[1])),
+             "Heads whose limit attention gives ≥ 50% of its mass to one word piece: "
+             + (", ".join(f"{k!r}: {v}" for k, v in sorted(
+                 top_token_summary(report, limit).items(), key=lambda kv: -kv[1])) or "none"),
              head_table(report),
              "Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items())]
     return "\n\n".join(parts)
@@ -340,6 +371,7 @@ def report_dict(report: PretrainedSaturationReport) -> dict[str, Any]:
         "paper_bert_base": PAPER_BERT_BASE, "head_rule": asdict(report.rule),
         "pretrained": model(report.pretrained), "random": model(report.random),
         "example": {"text": report.example_text, "tokens": list(report.example_tokens)},
+        "token_texts": report.token_texts,
         "timings_s": report.timings,
         "versions": {"torch": torch.__version__, "python": platform.python_version()},
     })

@@ -6,7 +6,8 @@ file                           what it shows
 e3_saturation_per_layer.png    D14 per layer: pretrained vs random, ρ = 1000 and ρ = ∞,
                                the paper's BERT-base ranges as bands
 convergence_saturation.png     D14(ρ) and 1 − cos(h(ρθ), h^∞) per layer, ρ ∈ [1, 10⁴]
-convergence_entropy.png        mean attention entropy per layer along ρ
+convergence_entropy.png        mean attention entropy per layer along ρ, and the attention rows
+                               not yet on their limit argmax
 head_kinds_vs_rho.png          argmax-like / in-between / mean-like head counts along ρ
 e5_head_histogram.png          histogram over heads of attended positions per query (D8)
 head_patterns.png              the limit attention of every head on one example sentence
@@ -53,10 +54,10 @@ def plot_layers(report: "PretrainedSaturationReport", path: Path) -> Path:
     ax.plot(x, p.level.layers, "o-", color="tab:blue", label=f"MiniLM pretrained, ρ={report.rho:g}")
     ax.plot(x, r.level.layers, "s-", color="tab:orange", label=f"MiniLM random init, ρ={report.rho:g}")
     if p.exact:
-        ax.plot(x, p.exact.level_at_limit, "o:", color="tab:blue", alpha=0.6,
+        ax.plot(x, p.exact.level_at_limit, "o:", color="tab:blue", mfc="none", ms=11,
                 label="pretrained, ρ=∞ (exact limit)")
     if r.exact:
-        ax.plot(x, r.exact.level_at_limit, "s:", color="tab:orange", alpha=0.6,
+        ax.plot(x, r.exact.level_at_limit, "s:", color="tab:orange", mfc="none", ms=11,
                 label="random, ρ=∞ (exact limit)")
     ax.set_xticks(x, _layer_labels(len(x)))
     ax.set_xlabel("layer")
@@ -97,9 +98,21 @@ def plot_convergence(report: "PretrainedSaturationReport", path: Path) -> Path:
 
 
 def plot_entropy(report: "PretrainedSaturationReport", path: Path) -> Path:
-    fig = Figure(figsize=(11, 3.8))
-    axes = fig.subplots(1, 2)
-    for ax, m in zip(axes, (report.pretrained, report.random)):
+    fig = Figure(figsize=(11, 7.2))
+    axes = fig.subplots(2, 2)
+    for ax, m in zip(axes[1], (report.pretrained, report.random)):
+        c = m.convergence
+        switched = np.array(c.argmax_to_limit, dtype=float)
+        for l in range(switched.shape[1]):
+            ax.plot(c.rhos, 1 - switched[:, l] + 1e-6, marker=".", label=f"layer {l + 1}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.axvline(report.rho, color="gray", ls="--", lw=0.8)
+        ax.set_xlabel("ρ")
+        ax.set_ylabel("rows not on their limit argmax (+1e-6)")
+        ax.set_title(f"{m.name}: attention argmax switches along the ray")
+        ax.legend(fontsize=7)
+    for ax, m in zip(axes[0], (report.pretrained, report.random)):
         c = m.convergence
         ent = np.array(c.entropy, dtype=float)
         for l in range(ent.shape[1]):

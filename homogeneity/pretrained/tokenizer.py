@@ -72,6 +72,11 @@ class WordPieceTokenizer:
         self.max_len = max_len
         self.special = SpecialTokens(**ids)
 
+    def token_text(self, token_id: int) -> str:
+        """The word piece of an id ("?" for an id outside the vocabulary)."""
+        text = self._tok.id_to_token(int(token_id))
+        return "?" if text is None else text
+
     def encode(self, texts: Sequence[str], *, device: torch.device | str | None = None
                ) -> Tokenized:
         """``[CLS] text [SEP]`` for every text, right-padded with [PAD] to the longest.
