@@ -2,8 +2,10 @@
 
 A1 is a property of an optimizer on a run, so it is checked on runs: θ ∈ ℝⁿ trained with
 torch's optimizers on the scale-invariant noise objective L_t(θ) = ⟨ξ_t, θ/‖θ‖⟩
-(:class:`homogeneity.dynamics.controlled.RandomSphereObjective`), where ‖θ‖ grows by a
-factor ≥ 1.5 over the run. Over the second half of the run we fit
+(:class:`homogeneity.dynamics.controlled.RandomSphereObjective`) from ‖θ_0‖ = 2, with
+learning rates at which ‖θ‖ grows by a factor ≥ 1.5 after the first tenth of the run
+(cases where it does not are uninformative and count as margin 0). Over the last nine
+tenths of the run we fit
 
     ln(‖δ_t‖/η_t) = s · ln‖θ_t‖ + const,
 
@@ -41,7 +43,8 @@ SLOPE_TOL = 0.25
 #: the slope each optimizer family gives (A1* predictions); Adam's is an upper bound
 PREDICTED = {"adafactor": 1.0, "adam": 0.0, "sgd": -1.0}
 DIM = 64
-STEPS = 800
+STEPS = 600
+MIN_LOG_GROWTH = 0.4  # ln 1.5: the fit needs ‖θ‖ to move
 
 
 def _optimizer(case: Mapping[str, Any]):
@@ -61,7 +64,7 @@ def _applied_lrs(case: Mapping[str, Any], recorded: np.ndarray) -> np.ndarray:
 
 
 def measured_slope(case: Mapping[str, Any]) -> tuple[float, float]:
-    """(s, growth of ‖θ‖ over the run) for one deterministic float64 run."""
+    """(s, ln of the growth of ‖θ‖ over the fit window) for one deterministic float64 run."""
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -71,17 +74,17 @@ def measured_slope(case: Mapping[str, Any]) -> tuple[float, float]:
     finally:
         torch.set_num_threads(previous)
     eta = _applied_lrs(case, tr.lrs)
-    half = slice(STEPS // 2, None)
-    x = np.log(tr.norms[:-1][half])
-    y = np.log(tr.step_norms[half] / eta[half])
-    return float(np.polyfit(x, y, 1)[0]), float(tr.norms[-1] / tr.norms[0])
+    window = slice(STEPS // 10, None)
+    x = np.log(tr.norms[:-1][window])
+    y = np.log(tr.step_norms[window] / eta[window])
+    return float(np.polyfit(x, y, 1)[0]), float(x[-1] - x[0])
 
 
 def a1_margin(case: Mapping[str, Any], digits: int) -> float:
     """SLOPE_TOL − |s − 1| (≥ 0 iff A1 holds on the run). A run whose norm grows by less
-    than 1.5× says nothing about s and counts as holding (margin 0)."""
+    than 1.5× in the fit window says nothing about s and counts as holding (margin 0)."""
     s, growth = measured_slope(case)
-    if growth < 1.5:
+    if growth < MIN_LOG_GROWTH:
         return 0.0
     return SLOPE_TOL - abs(s - 1.0)
 
@@ -89,7 +92,7 @@ def a1_margin(case: Mapping[str, Any], digits: int) -> float:
 def a1_star_margin(predicted: Mapping[str, float] = PREDICTED):
     def margin(case: Mapping[str, Any], digits: int) -> float:
         s, growth = measured_slope(case)
-        if growth < 1.5:
+        if growth < MIN_LOG_GROWTH:
             return 0.0
         target = predicted[case["optimizer"]]
         if case["optimizer"] == "adam":  # Adam: s ≤ 0 (+ tolerance), an upper bound
@@ -99,8 +102,8 @@ def a1_star_margin(predicted: Mapping[str, float] = PREDICTED):
     return margin
 
 
-# lr ranges in which θ's norm grows by ≥ 1.5× over STEPS steps from ‖θ_0‖ = 8 (n = 64)
-LR_RANGES = {"adafactor": (0.05, 0.2), "adam": (0.04, 0.1), "sgd": (0.8, 2.0)}
+# lr ranges in which ‖θ‖ grows by ≥ 1.5× over the fit window from ‖θ_0‖ = 2 (n = 64)
+LR_RANGES = {"adafactor": (0.05, 0.2), "adam": (0.05, 0.15), "sgd": (0.3, 2.0)}
 
 
 def cases(optimizers=("adafactor", "adam", "sgd")) -> st.SearchStrategy[dict[str, Any]]:
@@ -108,24 +111,24 @@ def cases(optimizers=("adafactor", "adam", "sgd")) -> st.SearchStrategy[dict[str
         lo, hi = LR_RANGES[name]
         return st.fixed_dictionaries({
             "optimizer": st.just(name), "lr": st.floats(lo, hi), "seed": st.integers(0, 1000),
-            "theta0_norm": st.just(8.0)})
+            "theta0_norm": st.just(2.0)})
 
     return st.one_of(*(for_optimizer(o) for o in optimizers))
 
 
 A1_CONSTRUCTIONS = (
-    {"optimizer": "adafactor", "lr": 0.1, "seed": 2, "theta0_norm": 8.0},
-    {"optimizer": "adam", "lr": 0.05, "seed": 2, "theta0_norm": 8.0},
+    {"optimizer": "adafactor", "lr": 0.1, "seed": 2, "theta0_norm": 2.0},
+    {"optimizer": "adam", "lr": 0.05, "seed": 2, "theta0_norm": 2.0},
 )
 A1_STAR_CONSTRUCTIONS = A1_CONSTRUCTIONS + (
-    {"optimizer": "sgd", "lr": 1.0, "seed": 2, "theta0_norm": 8.0},)
+    {"optimizer": "sgd", "lr": 1.0, "seed": 2, "theta0_norm": 2.0},)
 
 
 def a1_search() -> PropertySearch:
     return PropertySearch(
         claim_id="A1", strategy=cases(), margin=a1_margin, constructions=A1_CONSTRUCTIONS,
         search=(f"Adafactor / Adam / SGD runs on ⟨ξ_t, θ/‖θ‖⟩, n = {DIM}, {STEPS} steps, "
-                "slope of ln(‖δ‖/η) on ln‖θ‖ over the second half"),
+                "slope of ln(‖δ‖/η) on ln‖θ‖ after the first tenth"),
         margin_label=f"{SLOPE_TOL} − |s − 1|", precision="float64 torch runs (deterministic)",
         examples_scale=0.2,
         describe=lambda case: (f"{case['optimizer']} lr={case['lr']}: ‖δ_t‖/η_t does not "
@@ -157,7 +160,7 @@ CLAIMS = (
         statement=(
             "For the optimizers used to train transformers (Adafactor, Adam, SGD), on runs "
             "where ‖θ_t‖ grows: ‖δ_t‖ ≈ κη_t‖θ_t‖ for large t, i.e. the slope s of "
-            f"ln(‖δ_t‖/η_t) on ln‖θ_t‖ over the second half is 1 (within {SLOPE_TOL})."),
+            f"ln(‖δ_t‖/η_t) on ln‖θ_t‖ (after the first tenth) is 1 (within {SLOPE_TOL})."),
         expected="refuted", check=check_a1, replay=a1_margin,
         explanation=(
             "An assumption about the optimizer. It holds for Adafactor's relative step (T5) "
@@ -167,7 +170,7 @@ CLAIMS = (
             replay_control(
                 "an Adafactor run is not a counterexample",
                 "Adafactor scales its step by RMS(θ): A1 holds there, the replay must agree",
-                {"optimizer": "adafactor", "lr": 0.1, "seed": 2, "theta0_norm": 8.0},
+                {"optimizer": "adafactor", "lr": 0.1, "seed": 2, "theta0_norm": 2.0},
                 a1_margin),
         ),
     ),
@@ -175,7 +178,7 @@ CLAIMS = (
         id="A1*", corrects="A1", title="Step-size scaling per optimizer",
         statement=(
             "On runs where ‖θ_t‖ grows ≥ 1.5× on a scale-invariant noise objective, the "
-            "slope s of ln(‖δ_t‖/η_t) on ln‖θ_t‖ (second half) is 1 for Adafactor (A1 "
+            "slope s of ln(‖δ_t‖/η_t) on ln‖θ_t‖ (after the first tenth) is 1 for Adafactor (A1 "
             "holds), ≤ 0 for Adam (the step does not grow with ‖θ‖), −1 for SGD (the "
             f"gradient shrinks like 1/‖θ‖), each within {SLOPE_TOL}."),
         expected="verified", check=check_a1_star,
