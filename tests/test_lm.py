@@ -174,3 +174,15 @@ def test_weight_decay_grid_through_any_executor(tmp_path):
     assert (tmp_path / "grid" / "grid.png").is_file()
     assert "η \\ λ" in format_grid(res)
     assert outcome(1.02, 0.01) == "grows" and outcome(0.995, 0.01) == "flat"
+
+
+def test_reanalyse_a_finished_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    first = run_norm_growth(NormGrowthConfig(out=str(out), **TINY))
+    (out / "norm.png").unlink()
+    assert main(["--reanalyse", str(out)]) == 0
+    assert (out / "norm.png").is_file()
+    again = json.loads((out / "results.json").read_text())
+    assert again["norm"]["final"] == first["norm"]["final"]
+    assert again["seconds"] == first["seconds"]
+    assert "growth law" in capsys.readouterr().out

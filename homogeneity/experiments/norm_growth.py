@@ -155,17 +155,30 @@ def _run(cfg: NormGrowthConfig, position: int) -> dict[str, Any]:
         tracker.record_state()
     finally:
         tracker.close()
-    records = tracker.records
-    lrs = effective_lrs(train_cfg)
-    results: dict[str, Any] = {
+    run_info = {
+        "corpus": corpus.description, "vocab_size": corpus.vocab_size,
+        "n_parameters": sum(p.numel() for p in model.parameters()),
+        "train_seconds": train.seconds, "first_loss": train.losses[0],
+        "final_loss": train.losses[-1], "valid": train.valid,
+        "initial_rms": {g: _rms(model_initial, g) for g in (MAIN_GROUP, "all")},
+    }
+    results = analyse(tracker.records, cfg, run_info)
+    results["seconds"] = time.perf_counter() - start
+    if out_dir is not None:
+        write_outputs(tracker.records, results, out_dir)
+    return results
+
+
+def analyse(records: list[dict[str, Any]], cfg: NormGrowthConfig,
+            run_info: dict[str, Any]) -> dict[str, Any]:
+    """E2, E4, E7 and A1 figures from a tracker log (see norm_growth_analysis)."""
+    lrs = effective_lrs(cfg.train_config())
+    label = f"{cfg.placement}/{cfg.optimizer}"
+    return {
         "experiment": "norm_growth (E2, E4, E7)", "label": label,
         "title": (f"{label}, d={cfg.d_model}, L={cfg.n_layers}, {cfg.norm}, "
                   f"bias={cfg.bias}, lr={cfg.lr:g}, wd={cfg.weight_decay:g}, seed={cfg.seed}"),
-        "config": cfg.to_dict(), "corpus": corpus.description,
-        "vocab_size": corpus.vocab_size, "n_parameters": sum(p.numel() for p in model.parameters()),
-        "train_seconds": train.seconds,
-        "first_loss": train.losses[0], "final_loss": train.losses[-1],
-        "valid": train.valid,
+        "config": cfg.to_dict(), **run_info,
         "norm": growth_summary(records, MAIN_GROUP, lrs),
         "norm_all": growth_summary(records, "all", lrs),
         "alignment": alignment_summary(records, MAIN_GROUP),
@@ -176,18 +189,33 @@ def _run(cfg: NormGrowthConfig, position: int) -> dict[str, Any]:
                               for g in records[0]["groups"] if g.startswith("layer.")},
         "curves": {g: dict(zip(("steps", "norms"), (c.tolist() for c in norm_curve(records, g))))
                    for g in (MAIN_GROUP, "all")},
-        "initial_rms": {g: _rms(model_initial, g) for g in (MAIN_GROUP, "all")},
     }
-    results["seconds"] = time.perf_counter() - start
-    if out_dir is not None:
-        from homogeneity.experiments.norm_growth_plots import (
-            plot_alignment, plot_norm, plot_saturation,
-        )
-        results["plots"] = [str(p) for p in (
-            plot_norm(records, results, out_dir / "norm.png"),
-            plot_alignment(records, results, out_dir / "alignment.png"),
-            plot_saturation(results, out_dir / "saturation.png")) if p is not None]
-        (out_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+
+
+def write_outputs(records: list[dict[str, Any]], results: dict[str, Any], out_dir: Path) -> None:
+    """results.json and the three PNGs into ``out_dir``."""
+    from homogeneity.experiments.norm_growth_plots import (
+        plot_alignment, plot_norm, plot_saturation,
+    )
+    results["plots"] = [str(p) for p in (
+        plot_norm(records, results, out_dir / "norm.png"),
+        plot_alignment(records, results, out_dir / "alignment.png"),
+        plot_saturation(results, out_dir / "saturation.png")) if p is not None]
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+
+
+def reanalyse(out_dir: str | Path) -> dict[str, Any]:
+    """Recompute results.json and the plots of a finished run from its dynamics.jsonl
+    (no training). Keeps the run's measured times and losses."""
+    out = Path(out_dir)
+    old = json.loads((out / "results.json").read_text())
+    cfg = NormGrowthConfig(**old["config"])
+    keys = ("corpus", "vocab_size", "n_parameters", "train_seconds", "first_loss",
+            "final_loss", "valid", "initial_rms")
+    records = read_records(out / "dynamics.jsonl")
+    results = analyse(records, cfg, {k: old[k] for k in keys})
+    results["seconds"] = old["seconds"]
+    write_outputs(records, results, out)
     return results
 
 
@@ -247,7 +275,7 @@ def run_placements(base: NormGrowthConfig, placements: Sequence[str] = PLACEMENT
 def summary_row(res: dict[str, Any]) -> dict[str, Any]:
     """The headline numbers of one run."""
     law, al, sat = res["norm"]["law"], res["alignment"], res["saturation"] or {}
-    power = law["power"].get("affine") or law["power"].get("offset")
+    offset, affine = law["power"].get("offset"), law["power"].get("affine")
     best = next(f for f in law["fits"] if f["name"] == law["best"])
     sqrt_fit = next((f for f in law["fits"] if f["name"] == "sqrt(t)"), None)
     return {
@@ -256,7 +284,10 @@ def summary_row(res: dict[str, Any]) -> dict[str, Any]:
         "law_verdict": law["verdict"], "law_best": law["best"], "law_best_r2": best["r2"],
         "law_contenders": law["contenders"],
         "sqrt_r2": None if sqrt_fit is None else sqrt_fit["r2"],
-        "power_exponent": power["exponent"], "power_ci": [power["ci_low"], power["ci_high"]],
+        "exponent_offset": offset["exponent"], "exponent_offset_ci": [offset["ci_low"],
+                                                                     offset["ci_high"]],
+        "exponent_affine": None if affine is None else affine["exponent"],
+        "exponent_affine_ci": None if affine is None else [affine["ci_low"], affine["ci_high"]],
         "alignment_peak": al["peak"], "alignment_peak_step": al["peak_step"],
         "alignment_late_mean": al["late_mean"], "alignment_verdict": al["verdict"],
         "step_norm_late_cv": al["step_norm_late_cv"],
@@ -269,9 +300,14 @@ def summary_row(res: dict[str, Any]) -> dict[str, Any]:
 
 def format_summary(rows: Sequence[dict[str, Any]]) -> str:
     lines = []
+    def ci(pair: list[float | None] | None) -> str:
+        if pair is None:
+            return "n/a"
+        return "[" + ", ".join("unbounded" if c is None else f"{c:.3f}" for c in pair) + "]"
+
     for r in rows:
-        ci = r["power_ci"]
-        ci_txt = "[" + ", ".join("unbounded" if c is None else f"{c:.3f}" for c in ci) + "]"
+        affine = ("n/a" if r["exponent_affine"] is None
+                  else f"{r['exponent_affine']:.3f} {ci(r['exponent_affine_ci'])}")
         lines += [
             f"== {r['run']}  ({r['seconds']:.0f} s, final loss {r['final_loss']:.3f})",
             f"  norm ‖θ‖ (encoder, no embeddings): {r['norm_initial']:.3f} → {r['norm_final']:.3f}"
@@ -279,7 +315,8 @@ def format_summary(rows: Sequence[dict[str, Any]]) -> str:
             f"  growth law: {r['law_verdict']} → {', '.join(r['law_contenders'])}; best "
             f"{r['law_best']} R²={r['law_best_r2']:.5f}; √t fit R²="
             + ("n/a" if r["sqrt_r2"] is None else f"{r['sqrt_r2']:.5f}")
-            + f"; free exponent (a+bt)^p: p̂={r['power_exponent']:.3f} 95% CI {ci_txt}",
+            + f"\n  free exponent p̂ (95% CI): a + b·t^p: {r['exponent_offset']:.3f} "
+            f"{ci(r['exponent_offset_ci'])};  (a + b·t)^p: {affine}",
             f"  alignment cos(θ,δ): peak {r['alignment_peak']:.3f} at step "
             f"{r['alignment_peak_step']}, late mean {r['alignment_late_mean']:.4f} "
             f"({r['alignment_verdict']}); step-size CV (2nd half) {r['step_norm_late_cv']:.3f};"
@@ -327,6 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="processes for several placements")
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--reanalyse", metavar="RUN_DIR", nargs="+", default=None,
+                   help="recompute results.json and plots of finished runs from their "
+                        "dynamics.jsonl (no training), then print the summary")
     return p
 
 
@@ -345,6 +385,14 @@ def config_from_args(args: argparse.Namespace, placement: str) -> NormGrowthConf
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     start = time.perf_counter()
+    if args.reanalyse:
+        try:
+            results = [reanalyse(d) for d in args.reanalyse]
+        except (HomogeneityInputError, FileNotFoundError) as exc:
+            print(f"error: {exc}")
+            return 2
+        print(format_summary([summary_row(r) for r in results]))
+        return 0
     try:
         if args.placement == "all":
             base = config_from_args(args, PLACEMENTS[0])

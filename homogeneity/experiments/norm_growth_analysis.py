@@ -61,9 +61,26 @@ def moving_average(x: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
-def norm_curve(records: Sequence[dict[str, Any]], group: str) -> tuple[np.ndarray, np.ndarray]:
-    """(steps, ‖θ_t‖) from step records, plus the final state record if present."""
+def regular_spacing(steps: Sequence[int]) -> int:
+    """The tracker's regular ``every``: the most common gap between recorded steps (records
+    made densely at the start, ``dense_until``, are extra)."""
+    gaps = np.diff(np.asarray(steps))
+    if gaps.size == 0:
+        return 1
+    values, counts = np.unique(gaps, return_counts=True)
+    return int(values[np.argmax(counts)])
+
+
+def norm_curve(records: Sequence[dict[str, Any]], group: str,
+               uniform: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, ‖θ_t‖) from step records, plus the final state record if present.
+
+    ``uniform`` keeps only steps on the regular grid (multiples of the tracker's ``every``),
+    so dense early records do not weigh the start of the curve more in a fit."""
     steps = _step_records(records)
+    if uniform:
+        every = regular_spacing([int(r["step"]) for r in steps])
+        steps = [r for r in steps if int(r["step"]) % every == 0]
     t = [int(r["step"]) for r in steps]
     y = [float(r["groups"][group]["norm"]) for r in steps]
     for r in records:
