@@ -117,10 +117,14 @@ def test_schedules():
 
 # -- a short run, end to end -------------------------------------------------------------------
 
-def test_short_training_run_end_to_end(tmp_path):
-    cfg = NormGrowthConfig(out=str(tmp_path / "run"), **TINY)
-    res = run_norm_growth(cfg)
-    out = tmp_path / "run"
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lm") / "run"
+    return out, run_norm_growth(NormGrowthConfig(out=str(out), **TINY))
+
+
+def test_short_training_run_end_to_end(short_run):
+    out, res = short_run
     for name in ("dynamics.jsonl", "results.json", "norm.png", "alignment.png",
                  "saturation.png"):
         assert (out / name).is_file(), name
@@ -134,6 +138,19 @@ def test_short_training_run_end_to_end(tmp_path):
     assert 0 < res["seconds"] and res["train_seconds"] <= res["seconds"]
     assert res["alignment"]["verdict"] in ("rise-then-decay", "decay (no early rise)",
                                            "rise (no decay)", "flat")
+    # the growth-law fit uses the regular grid only (dense early records left out)
+    assert res["curves"]["encoder-no-emb"]["steps"][:4] == [0, 2, 4, 6]
+
+
+def test_reanalyse_a_finished_run(short_run, capsys):
+    out, first = short_run
+    (out / "norm.png").unlink()
+    assert main(["--reanalyse", str(out)]) == 0
+    assert (out / "norm.png").is_file()
+    again = json.loads((out / "results.json").read_text())
+    assert again["norm"]["final"] == first["norm"]["final"]
+    assert again["seconds"] == first["seconds"]
+    assert "growth law" in capsys.readouterr().out
 
 
 def test_cli_prints_the_figures(tmp_path, capsys):
@@ -174,15 +191,3 @@ def test_weight_decay_grid_through_any_executor(tmp_path):
     assert (tmp_path / "grid" / "grid.png").is_file()
     assert "η \\ λ" in format_grid(res)
     assert outcome(1.02, 0.01) == "grows" and outcome(0.995, 0.01) == "flat"
-
-
-def test_reanalyse_a_finished_run(tmp_path, capsys):
-    out = tmp_path / "run"
-    first = run_norm_growth(NormGrowthConfig(out=str(out), **TINY))
-    (out / "norm.png").unlink()
-    assert main(["--reanalyse", str(out)]) == 0
-    assert (out / "norm.png").is_file()
-    again = json.loads((out / "results.json").read_text())
-    assert again["norm"]["final"] == first["norm"]["final"]
-    assert again["seconds"] == first["seconds"]
-    assert "growth law" in capsys.readouterr().out
