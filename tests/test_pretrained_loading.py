@@ -323,3 +323,10 @@ def test_random_init_follows_bert(reference: Encoder):
     assert all(torch.equal(a, b) for a, b in zip(enc.parameters(), again.parameters()))
     with pytest.raises(HomogeneityInputError, match="pad_id"):
         bert_random_init(reference.config, pad_id=10_000)
+
+
+def test_random_init_refuses_non_bert_norms(reference: Encoder):
+    from dataclasses import replace
+
+    with pytest.raises(HomogeneityInputError, match="norm='layernorm'"):
+        bert_random_init(replace(reference.config, norm="rmsnorm"))

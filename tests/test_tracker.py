@@ -189,7 +189,8 @@ def test_small_angles_of_float32_models_are_accurate():
     tracker = NormTracker(layer).attach(opt)
     before = layer.weight.detach().clone().double()
     gen = torch.Generator().manual_seed(0)
-    layer.weight.grad = 1e-4 * layer.weight.detach().norm() * torch.randn(64, 64, generator=gen) / 64
+    noise = torch.randn(64, 64, generator=gen)
+    layer.weight.grad = 1e-4 * layer.weight.detach().norm() * noise / 64
     opt.step()
     after = layer.weight.detach().double()
     cos = float((before * after).sum() / (before.norm() * after.norm()))

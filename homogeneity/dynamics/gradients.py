@@ -37,7 +37,9 @@ import torch
 from torch import nn
 
 from homogeneity.degree import default_tolerance
-from homogeneity.dynamics.groups import ResolvedGroups, cosine, group_dot, group_norm, resolve_groups
+from homogeneity.dynamics.groups import (
+    ResolvedGroups, cosine, group_dot, group_norm, resolve_groups,
+)
 from homogeneity.rules import Degree, predict_degree
 from homogeneity.scaling import OutputSelector, Patterns, Ray, default_output
 from homogeneity.validation import HomogeneityInputError, check_positive_scales
@@ -388,8 +390,9 @@ def gradient_scaling(model: nn.Module | Callable[..., Any], inputs: Any,
         with torch.enable_grad():
             value = _scalar(fn(ray.call(point)), "objective")
             grads = torch.autograd.grad(value, [point[n] for n in names], allow_unused=True)
-        return float(value.detach()), {n: (torch.zeros_like(point[n]) if gr is None else gr.detach())
-                              for n, gr in zip(names, grads)}
+        return float(value.detach()), {
+            n: (torch.zeros_like(point[n]) if gr is None else gr.detach())
+            for n, gr in zip(names, grads)}
 
     report = GradientScalingReport({}, rtol, dtype, label)
     for name, names in resolved.items():

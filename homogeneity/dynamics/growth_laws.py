@@ -6,7 +6,7 @@ Families (y_t = ‖θ_t‖ at steps t ≥ 0; a, b, τ, p, c fitted by least squa
 name                  curve                            where it comes from
 ====================  ===============================  =============================================
 ``t``                 a + b·t                          E1's linear-in-t fit
-``sqrt(t)``           a + b·√t                         E1 (T5), G2: misaligned steps of constant size
+``sqrt(t)``           a + b·√t                         E1 (T5), G2: misaligned constant steps
 ``t^(1/4)``           a + b·t^{1/4}                    scale-invariant loss under plain GD
 ``saturating-exp``    a − b·exp(−t/τ), τ > 0           E1's "exp(−t)" fit (see below)
 ``(log t)^(1/L)``     a + b·(log(1+t))^{1/L}           L-homogeneous nets, separable data (Lyu & Li)
@@ -443,7 +443,8 @@ class GrowthLawSelection:
         lines = [f"growth law ({self.criterion.upper()}, threshold Δ ≥ {self.threshold:g}, "
                  f"n={self.n}, n_eff={self.n_eff:.1f}, r₁={self.lag1:.2f}): {head}"]
         for f in self.fits:
-            lines.append(f"  {f.name:<16} R²={f.r2:.5f}  Δ{self.criterion}={self.delta(f.name):8.2f}"
+            delta = self.delta(f.name)
+            lines.append(f"  {f.name:<16} R²={f.r2:.5f}  Δ{self.criterion}={delta:8.2f}"
                          f"  {f.formula}" + (f"  [{f.note}]" if f.note else ""))
         for fit in self.powers.values():
             lines.append("  " + fit.describe())

@@ -16,7 +16,7 @@ polynomial factor T^(−κ²c²/2).
 ‖θ_T‖² = ‖θ_0‖² + Σ‖δ_t‖². A constant step s gives √(‖θ_0‖² + s²T) ~ s√T. With A1 as
 well, ‖θ_{t+1}‖² = (1 + κ²η_t²)‖θ_t‖²; for η_t = c/√t (t ≥ 1)
 
-    ‖θ_T‖² / ‖θ_0‖² = ∏_{t=1}^{T} (1 + κ²c²/t) = Γ(T + 1 + κ²c²) / (Γ(1 + κ²c²) Γ(T + 1)) ~ T^{κ²c²},
+    ‖θ_T‖²/‖θ_0‖² = ∏_{t=1}^{T} (1 + κ²c²/t) = Γ(T+1+κ²c²) / (Γ(1+κ²c²) Γ(T+1)) ~ T^{κ²c²},
 
 so ‖θ_T‖ ∝ T^{κ²c²/2}: √T exactly when κc = 1 (a relative step that is literally η_t‖θ_t‖,
 as AdaFactor's is), and the step size ‖δ_t‖ = κη_t‖θ_t‖ ∝ t^{(κ²c² − 1)/2} is constant

@@ -185,8 +185,9 @@ def format_grid(results: dict[str, Any]) -> str:
         th = results["threshold_by_lr"][f"{lr:g}"]
         r = th["calibrated_update_rms"]
         cal = th["calibrated_critical_lambda"]
-        row += (f"   {th['predicted_critical_lambda']:<10.3g} "
-                f"{'n/a' if r is None else f'{r:.3f}':<17} {'n/a' if cal is None else f'{cal:.3g}'}")
+        r_txt = "n/a" if r is None else f"{r:.3f}"
+        cal_txt = "n/a" if cal is None else f"{cal:.3g}"
+        row += f"   {th['predicted_critical_lambda']:<10.3g} {r_txt:<17} {cal_txt}"
         lines.append(row)
     a = results["agreement"]
     lines.append(f"outcome = prediction (r = 1) in {a['outcome_matches_prediction']}/{a['cells']} "

@@ -127,10 +127,11 @@ def adaptive(evaluate: Callable[[int], Any], digits: int, resolved: Callable[[An
 
 
 def resolved_above_noise(margin_digits: int = 25) -> Callable[[Any, int], bool]:
-    """A (small) quantity is resolved when it is 0 or above 10^{−(d − margin_digits)}·scale."""
+    """A (small, relative) quantity is resolved when it lies above 10^{−(d − margin_digits)};
+    0 is not resolved (it may be a value below the working precision)."""
     def check(value: Any, d: int) -> bool:
         small = value[0] if isinstance(value, tuple) else value
-        return small == 0 or small > mpmath.mpf(10) ** (-(d - margin_digits))
+        return small > mpmath.mpf(10) ** (-(d - margin_digits))
     return check
 
 

@@ -70,7 +70,8 @@ def g2_search() -> PropertySearch:
         search="A1 constant κ ∈ [0.05, 3], η_t = 1/√t, T = 10^u (u ∈ [3, 12]); exact Γ form",
         margin_label=f"{EXPONENT_TOL} − |local exponent − 1/2|", precision="mpmath (log-gamma)",
         describe=lambda case: (f"κ = {case['kappa']}, η_t = 1/√t: ‖θ_t‖ ∝ "
-                               f"t^{case['kappa'] ** 2 / 2:.4g}, not √t (T = 10^{case['log10_T']})"))
+                               f"t^{case['kappa'] ** 2 / 2:.4g}, not √t "
+                               f"(T = 10^{case['log10_T']})"))
 
 
 # -- the corrected version ---------------------------------------------------------------
