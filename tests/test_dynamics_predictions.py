@@ -189,3 +189,46 @@ def test_prediction_inputs_are_validated():
         P.g1_aligned_norms(1.0, [])
     with pytest.raises(HomogeneityInputError, match="steps"):
         P.homogeneous_margin_norm_shape([0.5, 2], 2)
+
+
+def _separable_gd_norms(degree: int, steps: int = 30_000, lr: float = 1.0) -> np.ndarray:
+    """GD with the exponential loss on separable 2-d data: a linear model w (L = 1) or the
+    diagonal network w = u ⊙ v (L = 2). Returns ‖θ_t‖ for t = 1..steps."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 2))
+    w_star = np.array([1.0, 0.3]) / np.hypot(1.0, 0.3)
+    y = np.sign(x @ w_star)
+    x = x + 0.5 * y[:, None] * w_star  # margin ≥ 0.5
+    norms = np.empty(steps)
+    if degree == 1:
+        w = np.zeros(2)
+        for t in range(steps):
+            w -= lr * (-(np.exp(-y * (x @ w)) * y) @ x / y.size)
+            norms[t] = np.linalg.norm(w)
+        return norms
+    u, v = np.full(2, 0.5), np.full(2, 0.5)
+    for t in range(steps):
+        gw = -(np.exp(-y * (x @ (u * v))) * y) @ x / y.size
+        u, v = u - lr * gw * v, v - lr * gw * u
+        norms[t] = np.sqrt(u @ u + v @ v)
+    return norms
+
+
+@pytest.mark.parametrize("degree", [1, 2])
+def test_homogeneous_models_on_separable_data_grow_like_log_t(degree):
+    """Lyu & Li: an L-homogeneous model trained by GD with an exponential loss on
+    separable data has ‖θ_t‖ = Θ((log t)^{1/L}); the selection must find that law, and
+    must not find it when told the wrong L (negative control)."""
+    norms = _separable_gd_norms(degree)
+    steps = np.unique(np.geomspace(1, norms.size, 300).astype(int))
+    sel = select_growth_law(steps, norms[steps - 1], degree=degree, with_power=False)
+    assert sel.verdict == "selected" and sel.best.name == "(log t)^(1/L)", str(sel)
+    shape = P.homogeneous_margin_norm_shape(steps[steps > 1], degree)
+    ratio = norms[steps[steps > 1] - 1] / shape
+    # Θ((log t)^{1/L}): the ratio stays within 10% over the last decade of steps (for L = 1
+    # it still creeps up like log log t / log t, the known correction)
+    assert np.ptp(ratio[-50:]) / np.mean(ratio[-50:]) < 0.1
+    wrong = select_growth_law(steps, norms[steps - 1], degree=3 - degree, with_power=False)
+    fit = next(f for f in wrong.fits if f.name == "(log t)^(1/L)")
+    right = next(f for f in sel.fits if f.name == "(log t)^(1/L)")
+    assert fit.rss > 2 * right.rss
