@@ -83,7 +83,7 @@ def _cell(cfg: NormGrowthConfig) -> dict[str, Any]:
     return {"lr": cfg.lr, "weight_decay": cfg.weight_decay, "seconds": r["seconds"],
             "final_loss": r["final_loss"], "norm": r["curves"][MAIN_GROUP],
             "ratio": r["norm"]["ratio"], "initial_rms": r["initial_rms"][MAIN_GROUP],
-            "n_coordinates": None, "alignment_late_mean": r["alignment"]["late_mean"]}
+            "alignment_late_mean": r["alignment"]["late_mean"]}
 
 
 def run_weight_decay_grid(cfg: WeightDecayGridConfig, *, executor: Executor | None = None,
@@ -103,9 +103,20 @@ def run_weight_decay_grid(cfg: WeightDecayGridConfig, *, executor: Executor | No
     finally:
         if own:
             executor.shutdown()
-    calibrated = _calibrated_update_rms(rows, cfg.steps)
+    results = analyse_grid(rows, cfg.steps, cfg.tolerance, cfg.lrs, cfg.to_dict())
+    results["seconds"] = time.perf_counter() - start
+    if cfg.out is not None:
+        write_grid_outputs(results, Path(cfg.out))
+    return results
+
+
+def analyse_grid(cells: list[dict[str, Any]], steps: int, tolerance: float,
+                 lrs: Sequence[float], config: dict[str, Any]) -> dict[str, Any]:
+    """Outcomes, predictions (r = 1 and r fitted on each η's λ = 0 cell), thresholds."""
+    rows = [{k: v for k, v in c.items() if k in _MEASURED} for c in cells]
+    calibrated = _calibrated_update_rms(rows, steps)
     for row in rows:
-        row["outcome"] = outcome(row["ratio"], cfg.tolerance)
+        row["outcome"] = outcome(row["ratio"], tolerance)
         sigma0 = row["initial_rms"]
         for key, r in (("", 1.0), ("calibrated_", calibrated.get(row["lr"]))):
             if r is None or r <= 0:
@@ -113,31 +124,46 @@ def run_weight_decay_grid(cfg: WeightDecayGridConfig, *, executor: Executor | No
                 row[key + "predicted_outcome"] = None
                 row[key + "critical_weight_decay"] = None if r is None else 0.0
                 continue
-            pred = adamw_norms(sigma0, row["lr"], row["weight_decay"], 1, [0, cfg.steps],
+            pred = adamw_norms(sigma0, row["lr"], row["weight_decay"], 1, [0, steps],
                                update_rms=r)
             row[key + "predicted_ratio"] = float(pred[-1] / pred[0])
-            row[key + "predicted_outcome"] = outcome(row[key + "predicted_ratio"], cfg.tolerance)
+            row[key + "predicted_outcome"] = outcome(row[key + "predicted_ratio"], tolerance)
             row[key + "critical_weight_decay"] = adamw_critical_weight_decay(row["lr"], sigma0, r)
         row["calibrated_update_rms"] = calibrated.get(row["lr"])
     agree = sum(r["outcome"] == r["predicted_outcome"] for r in rows)
     judged = [r for r in rows if r["calibrated_predicted_outcome"] is not None]
     agree_cal = sum(r["outcome"] == r["calibrated_predicted_outcome"] for r in judged)
-    results = {
-        "experiment": "weight_decay_grid (E8)", "config": cfg.to_dict(), "cells": rows,
+    return {
+        "experiment": "weight_decay_grid (E8)", "config": config, "cells": rows,
         "agreement": {"cells": len(rows), "outcome_matches_prediction": agree,
                       "calibrated_cells": len(judged),
                       "outcome_matches_calibrated_prediction": agree_cal},
-        "threshold_by_lr": _thresholds(rows, cfg),
-        "seconds": time.perf_counter() - start,
+        "threshold_by_lr": _thresholds(rows, lrs),
     }
-    if cfg.out is not None:
-        out = Path(cfg.out)
-        out.mkdir(parents=True, exist_ok=True)
-        from homogeneity.experiments.weight_decay_plots import plot_curves, plot_grid
-        results["plots"] = [str(plot_grid(results, out / "grid.png")),
-                            str(plot_curves(results, out / "curves.png"))]
-        (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+def write_grid_outputs(results: dict[str, Any], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    from homogeneity.experiments.weight_decay_plots import plot_curves, plot_grid
+    results["plots"] = [str(plot_grid(results, out / "grid.png")),
+                        str(plot_curves(results, out / "curves.png"))]
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+def reanalyse_grid(out_dir: str | Path) -> dict[str, Any]:
+    """Recompute a finished grid's predictions, table and plots from its results.json."""
+    out = Path(out_dir)
+    old = json.loads((out / "results.json").read_text())
+    cfg = old["config"]
+    results = analyse_grid(old["cells"], cfg["steps"], cfg["tolerance"], cfg["lrs"], cfg)
+    results["seconds"] = old["seconds"]
+    write_grid_outputs(results, out)
     return results
+
+
+#: what a cell measured (everything else is derived by analyse_grid)
+_MEASURED = ("lr", "weight_decay", "seconds", "final_loss", "norm", "ratio", "initial_rms",
+             "alignment_late_mean")
 
 
 def _calibrated_update_rms(rows: list[dict[str, Any]], steps: int) -> dict[float, float]:
@@ -151,11 +177,11 @@ def _calibrated_update_rms(rows: list[dict[str, Any]], steps: int) -> dict[float
     return out
 
 
-def _thresholds(rows: list[dict[str, Any]], cfg: WeightDecayGridConfig) -> dict[str, Any]:
+def _thresholds(rows: list[dict[str, Any]], lrs: Sequence[float]) -> dict[str, Any]:
     """Per η: the largest λ at which the norm still grows and the smallest at which it does
     not (the observed threshold lies between), with the predicted λ*."""
     out = {}
-    for lr in cfg.lrs:
+    for lr in lrs:
         col = sorted((r for r in rows if r["lr"] == lr), key=lambda r: r["weight_decay"])
         grows = [r["weight_decay"] for r in col if r["outcome"] == "grows"]
         stops = [r["weight_decay"] for r in col if r["outcome"] != "grows"]
@@ -212,7 +238,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--out", default=d.out)
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--reanalyse", metavar="GRID_DIR", default=None,
+                   help="recompute predictions, table and plots of a finished grid (no training)")
     args = p.parse_args(argv)
+    if args.reanalyse:
+        print(format_grid(reanalyse_grid(args.reanalyse)))
+        return 0
     try:
         base = replace(d.base, placement=args.placement, corpus=args.corpus,
                        text_file=args.text_file, seed=args.seed)

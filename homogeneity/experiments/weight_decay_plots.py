@@ -26,14 +26,18 @@ def plot_grid(results: dict[str, Any], path: Path) -> Path:
     im = ax.imshow(grid, cmap="coolwarm", vmin=-lim, vmax=lim, aspect="auto")
     for r in results["cells"]:
         i, j = lrs.index(r["lr"]), wds.index(r["weight_decay"])
-        ax.text(j, i, f"×{r['ratio']:.3f}\n{r['outcome']}\n(pred. {r['predicted_outcome']})",
-                ha="center", va="center", fontsize=7)
+        cal = r.get("calibrated_predicted_outcome") or "n/a"
+        ax.text(j, i, f"×{r['ratio']:.3f}\n{r['outcome']}\npred. r=1: {r['predicted_outcome']}"
+                f"\npred. fitted r: {cal}", ha="center", va="center", fontsize=7)
     ax.set_xticks(range(len(wds)), [f"{w:g}" for w in wds])
     ax.set_yticks(range(len(lrs)), [f"{x:g}" for x in lrs])
     ax.set_xlabel("weight decay λ")
     ax.set_ylabel("learning rate η")
-    crit = ", ".join(f"η={k}: λ*={v['predicted_critical_lambda']:.3g}"
-                     for k, v in results["threshold_by_lr"].items())
+    crit = ", ".join(
+        f"η={k}: λ*={v['predicted_critical_lambda']:.3g}"
+        + ("" if v.get("calibrated_critical_lambda") is None
+           else f" ({v['calibrated_critical_lambda']:.2g} fitted r)")
+        for k, v in results["threshold_by_lr"].items())
     ax.set_title(f"E8: log ‖θ_T‖/‖θ_0‖ after {cfg['steps']} AdamW steps\n{crit}", fontsize=8)
     fig.colorbar(im, ax=ax, label="log norm ratio")
     fig.tight_layout()
