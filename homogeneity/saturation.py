@@ -514,6 +514,10 @@ class HeadStats:
     occurrence as a key), and ``top_token_mass`` the share of the head's mass it gets
     (e.g. a head that always looks at the sentence-final "." is "far" by position but
     has ``top_token`` = id of ".").
+    ``top_key_share``: per sequence, the share of all its queries' attention mass that
+    goes to the single most attended key, averaged over sequences (weighted by their
+    query counts). Near 1: a "sink" or broadcast head, every query reads the same
+    position of the sentence, whichever token that is.
     """
 
     layer: int
@@ -529,6 +533,7 @@ class HeadStats:
     kind: str
     top_token: int = -1
     top_token_mass: float = 0.0
+    top_key_share: float = 0.0
 
     @property
     def dominant_location(self) -> str:
@@ -617,6 +622,12 @@ class HeadStatistics:
         """Attention mass per key token id, summed over real queries: (heads, ids)."""
         mass = (a * qmask[..., None]).sum(dim=-2)                   # (B, H, K)
         n_heads = mass.shape[1]
+        share = self._sums.setdefault("sink", [])
+        top = mass.amax(dim=-1).sum(dim=0)                          # (H,)
+        if layer == len(share):
+            share.append(top)
+        else:
+            share[layer] = share[layer] + top
         ids = batch.ids.reshape(-1)
         size = int(ids.max()) + 1
         if layer == len(self._token_mass):
@@ -644,7 +655,7 @@ class HeadStatistics:
             n_heads = self._sums["attended"][l].shape[0]
             for h in range(n_heads):
                 m = {k: float(v[l][h]) / self._queries for k, v in self._sums.items()
-                     if k not in ("loc", "att")}
+                     if k not in ("loc", "att", "sink")}
                 kind = self.rule.classify(m["attended"], m["attended_fraction"],
                                           m["tv_to_uniform"])
                 if self.detail:
@@ -654,12 +665,13 @@ class HeadStatistics:
                     tokens = self._token_mass[l][h]
                     top = int(tokens.argmax())
                     top_mass = float(tokens[top]) / self._queries
+                    sink = float(self._sums["sink"][l][h]) / self._queries
                 else:
-                    locations, attended_at, top, top_mass = {}, {}, -1, 0.0
+                    locations, attended_at, top, top_mass, sink = {}, {}, -1, 0.0, 0.0
                 out.append(HeadStats(
                     l + 1, h, m["attended"], m["visible"], m["attended_fraction"],
                     m["max_weight"], m["tv_to_uniform"], m["entropy"], locations,
-                    attended_at, kind, top, top_mass))
+                    attended_at, kind, top, top_mass, sink))
         return out
 
 

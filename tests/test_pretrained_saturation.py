@@ -50,7 +50,7 @@ def test_tables_json_and_figures(report, tmp_path):
     text = format_report(report)
     for header in ("E3 saturation level", "paper BERT-base", "Convergence along the ray",
                    "Head types", "Per head (pretrained)", "Dominant location",
-                   "one word piece", "top key token"):
+                   "one word piece", "top key token", "Broadcast heads"):
         assert header in text
     assert len([l for l in text.splitlines() if l.startswith(("1.", "6.11"))]) >= 12
     paths = write_report(report, tmp_path)

@@ -209,3 +209,17 @@ def test_top_token_finds_a_punctuation_sink():
     assert stats.dominant_location == "far"
     sep = stats_of(batch, head_map(batch, one_hot(lambda q, m: m - 1)))[0]
     assert sep.top_token == SEP and sep.top_token_mass == pytest.approx(1.0)
+
+
+def test_top_key_share_finds_broadcast_heads():
+    """Every query of a sentence reads the same (sentence-dependent) key: share 1, although
+    no single token or relative position dominates."""
+    batch = sentence_batch([9, 12, 6])
+    broadcast = head_map(batch, one_hot(lambda q, m: m // 2))
+    diagonal = head_map(batch, one_hot(lambda q, m: q))
+    stats = stats_of(batch, broadcast, diagonal)
+    assert stats[0].top_key_share == pytest.approx(1.0)
+    assert stats[0].top_token_mass < 0.5
+    assert stats[1].top_key_share == pytest.approx(3 / 27)   # one query per key
+    mean = stats_of(batch, head_map(batch, uniform))[0]
+    assert mean.top_key_share == pytest.approx(3 / 27)

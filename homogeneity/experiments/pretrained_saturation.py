@@ -283,11 +283,12 @@ def head_table(report: PretrainedSaturationReport) -> str:
     lines = ["Per head (pretrained): attended keys per query at ρ=1 / ρ=1000 / limit, kind "
              "at each, and where the limit attention mass goes",
              "L.H  | att ρ=1 | att ρ=1000 | att lim | kind ρ=1    | kind ρ=1000 | kind lim    | "
-             + " | ".join(f"{n:>8}" for n in names) + " | top key token (mass)"]
+             + " | ".join(f"{n:>8}" for n in names) + " | one-key share | top key token (mass)"]
     for h1, hr, hl in zip(a.heads_at_one, a.heads_at_rho, limit):
         lines.append(f"{h1.layer}.{h1.head:<2} | {h1.attended:>7.2f} | {hr.attended:>10.2f} | "
                      f"{hl.attended:>7.2f} | {h1.kind:<11} | {hr.kind:<11} | {hl.kind:<11} | "
                      + " | ".join(f"{hl.locations[n]:>8.2f}" for n in names)
+                     + f" | {hl.top_key_share:>13.2f}"
                      + f" | {report.token_texts.get(hl.top_token, '?')} "
                        f"({hl.top_token_mass:.2f})")
     return "\n".join(lines)
@@ -319,6 +320,10 @@ def format_report(report: PretrainedSaturationReport) -> str:
              "Dominant location of the limit attention (heads): "
              + ", ".join(f"{k}: {v}" for k, v in sorted(location_summary(limit).items(),
                                                         key=lambda kv: -kv[1])),
+             "Broadcast heads (in each sentence ≥ 50% of all queries' limit attention goes to "
+             "one key), per layer: " + ", ".join(
+                 f"layer {l}: {sum(1 for h in limit if h.layer == l and h.top_key_share >= 0.5)}"
+                 for l in sorted({h.layer for h in limit})),
              "Heads whose limit attention gives ≥ 50% of its mass to one word piece: "
              + (", ".join(f"{k!r}: {v}" for k, v in sorted(
                  top_token_summary(report, limit).items(), key=lambda kv: -kv[1])) or "none"),

@@ -11,7 +11,8 @@ convergence_entropy.png        mean attention entropy per layer along ρ, and th
 head_kinds_vs_rho.png          argmax-like / in-between / mean-like head counts along ρ
 e5_head_histogram.png          histogram over heads of attended positions per query (D8)
 head_patterns.png              the limit attention of every head on one example sentence
-head_locations.png             where each head's limit attention mass goes
+head_locations.png             where each head's limit attention mass goes, and how much of
+                               it falls on one key per sentence
 =============================  ==========================================================
 """
 
@@ -196,12 +197,14 @@ def plot_locations(report: "PretrainedSaturationReport", path: Path) -> Path:
     for i, n in enumerate(names):
         ax.bar(np.arange(len(heads)), mass[:, i], bottom=bottom, label=n, width=0.9)
         bottom += mass[:, i]
+    ax.plot(np.arange(len(heads)), [h.top_key_share for h in heads], "k.", ms=5,
+            label="one-key share (broadcast)")
     ax.set_xticks(np.arange(len(heads)), [f"{h.layer}.{h.head}" for h in heads], rotation=90,
                   fontsize=6)
     ax.set_ylabel("attention mass")
     ax.set_xlabel("layer.head")
     ax.set_title("Where the limit attention of each pretrained head goes")
-    ax.legend(fontsize=7, ncol=len(names), loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    ax.legend(fontsize=7, ncol=len(names) + 1, loc="upper center", bbox_to_anchor=(0.5, -0.25))
     return _save(fig, path)
 
 

@@ -27,12 +27,19 @@ def bert_random_init(cfg: EncoderConfig, *, seed: int = 0,
     """An :class:`Encoder` for ``cfg`` with BERT's initialisation (seeded, reproducible).
 
     Draws on a private CPU generator (the global RNG is untouched), then moves to ``device``.
+    Every parameter is set below (the encoder has no buffers), so nothing is left
+    uninitialised by ``to_empty``.
     """
     check_float_dtype(dtype)
     if not std > 0:
         raise HomogeneityInputError(f"std={std!r} must be > 0 (BERT uses 0.02)")
+    if cfg.norm != "layernorm":
+        raise HomogeneityInputError(
+            f"cfg.norm={cfg.norm!r}: BERT's initialisation is defined for norm='layernorm' "
+            f"(gains 1, biases 0); build other encoders with Encoder(cfg, generator=...)")
     gen = torch.Generator().manual_seed(seed)
-    encoder = Encoder(cfg, dtype=dtype, generator=gen)
+    # built on the meta device (no wasted draws), then given CPU storage and BERT's init
+    encoder = Encoder(cfg, dtype=dtype, device="meta").to_empty(device="cpu")
     with torch.no_grad():
         for module in encoder.modules():
             if isinstance(module, Linear):
