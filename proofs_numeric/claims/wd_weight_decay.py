@@ -8,7 +8,7 @@ regime of Wan et al. 2021 and Kosson et al. 2024; checked on
 (i) **Equilibria.** AdamW (θ ← (1−ηλ)θ − ηu) drives ‖θ‖ to √(ηn/(2λ)) and the angular
     update arccos cos(θ_t, θ_{t+1}) to √(2ηλ(1−β₁)/(1+β₁)); SGD with momentum α and
     coupled decay λ drives ‖θ‖ to (ηG²/(2λ(1−α)))^{1/4} and the angular update to
-    √(2ηλ/(1+α)). Measured within 5% (means over the last two thirds of 1200 steps
+    √(2ηλ/(1+α)). Measured within 5% (means over the last two thirds of 800 steps
     started at the equilibrium norm).
 (ii) **Whether the norm grows.** Hence, from an initial RMS σ₀, AdamW's norm grows iff
     λ < λ* = η/(2σ₀²) (update RMS r ≈ 1): "large enough" means λ > λ*, a threshold that
@@ -34,9 +34,9 @@ from homogeneity.dynamics.controlled import RandomSphereObjective, initial_theta
 from proofs_numeric.claim import CheckContext, Claim, Verdict
 from proofs_numeric.search import PropertySearch, check_property, property_control
 
-N = 200
-EQ_STEPS = 1200
-GROWTH_STEPS = 1500
+N = 100
+EQ_STEPS = 800
+GROWTH_STEPS = 1000
 TOL = 0.05
 
 
