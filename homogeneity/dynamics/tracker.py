@@ -88,8 +88,11 @@ class NormTracker:
             None disables the saturation level.
         saturation_every: measure saturation every this many steps (a multiple of
             ``every``; default ``every``).
-        saturation_scale, saturation_parameters, saturation_output, saturation_kwargs,
-        saturation_mask: passed to :class:`SaturationProbe`.
+        saturation_scale: c of D14 (1000 in the paper).
+        saturation_parameters: glob patterns of the parameters scaled by c (None: all).
+        saturation_output: picks the tensor, or list of tensors (layers), to compare.
+        saturation_kwargs: keyword inputs of the probe's forward call.
+        saturation_mask: bool mask of the probe tokens to average over.
         lr_group: index of the optimizer parameter group whose learning rate is η_t in
             ``relative_step`` (default 0).
         keep_in_memory: also keep records in ``self.records``.
