@@ -48,6 +48,13 @@ def test_top_level_help_lists_every_subcommand(capsys):
         assert f"    {name}" in out
 
 
+def test_version(capsys):
+    from importlib.metadata import version
+
+    code, out, _ = run(["--version"], capsys)
+    assert code == 0 and out.strip() == f"homogeneity {version('homogeneity')}"
+
+
 def test_no_subcommand_prints_help_and_fails(capsys):
     code, out, _ = run([], capsys)
     assert code == 2 and "COMMAND" in out

@@ -40,6 +40,7 @@ Run 'homogeneity COMMAND --help' for the options of a command."""
 def build_parser() -> OneLineParser:
     parser = OneLineParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     degree = sub.add_parser(
         "degree", help="predicted (rules, SPEC D16) vs measured degree of a model",
@@ -50,6 +51,15 @@ def build_parser() -> OneLineParser:
         # Listed for the top-level help; main() hands their arguments over unparsed.
         sub.add_parser(d.name, help=f"{d.summary} (= {d.equivalent})", add_help=False)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("homogeneity")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "(not installed)"
 
 
 def dispatch(argv: Sequence[str]) -> int:
