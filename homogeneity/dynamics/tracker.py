@@ -248,6 +248,8 @@ class NormTracker:
         stacked = values if values.dim() == 2 else values[None]
         per_tensor = torch.stack([part.sum(1, dtype=torch.float64)
                                   for part in torch.split(stacked, self._sizes, 1)], dim=1)
+        if self._membership.device != per_tensor.device:  # parameters on another device
+            self._membership = self._membership.to(per_tensor.device)
         out = per_tensor @ self._membership.T
         return out if values.dim() == 2 else out[0]
 
