@@ -48,19 +48,6 @@ def _values(records: Sequence[dict[str, Any]], group: str, key: str) -> np.ndarr
     return np.asarray(out, dtype=np.float64)
 
 
-def moving_average(x: np.ndarray, window: int) -> np.ndarray:
-    """Centred moving average ignoring NaN (edges use the available points)."""
-    if window <= 1:
-        return x.copy()
-    out = np.empty_like(x)
-    half = window // 2
-    for i in range(x.size):
-        seg = x[max(0, i - half): i + half + 1]
-        seg = seg[np.isfinite(seg)]
-        out[i] = seg.mean() if seg.size else math.nan
-    return out
-
-
 def regular_spacing(steps: Sequence[int]) -> int:
     """The tracker's regular ``every``: the most common gap between recorded steps (records
     made densely at the start, ``dense_until``, are extra)."""
@@ -173,7 +160,6 @@ def alignment_summary(records: Sequence[dict[str, Any]], group: str,
     return {
         "group": group, "bins": {"steps": centres.tolist(), "mean": means.tolist(),
                                  "se": ses.tolist(), "count": counts.tolist()},
-        "smoothing_window_records": max(1, t.size // 20),
         "peak": peak, "peak_step": int(round(centres[i_peak])), "initial": float(means[i_first]),
         "late_mean": late_mean, "late_se": late_se, "verdict": verdict,
         "step_norm_late_mean": float(np.nanmean(sn)),

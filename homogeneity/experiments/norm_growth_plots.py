@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 
 from homogeneity.dynamics.growth_laws import fit_law  # noqa: E402
 from homogeneity.experiments.norm_growth_analysis import (  # noqa: E402
-    _step_records, _values, moving_average, norm_curve,
+    _step_records, _values, norm_curve,
 )
 
 
