@@ -23,7 +23,8 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def report():
-    return run_pretrained_saturation(n_sentences=2, rhos=(1.0, 1000.0), batch_size=2)
+    return run_pretrained_saturation(n_sentences=2, rhos=(1.0, 1000.0), batch_size=2,
+                                     extra_seeds=(1,))
 
 
 def test_report_numbers_are_sane(report):
@@ -41,6 +42,9 @@ def test_report_numbers_are_sane(report):
     assert all(h.kind == "argmax-like" for h in p.heads_at_rho + r.heads_at_rho)
     # BERT's N(0, 0.02²) init gives near-uniform attention at ρ = 1: mean heads
     assert sum(h.kind == "mean-like" for h in r.heads_at_one) >= 60
+    assert set(report.random_seed_levels) == {0, 1}
+    assert report.random_seed_levels[0] == r.level.layers
+    assert report.random_seed_levels[1] != r.level.layers
     c = report.pretrained.convergence
     assert c.rhos == (1.0, 1000.0) and not c.breakdowns
     assert c.saturation[-1] == pytest.approx(list(p.level.layers), abs=1e-12)
@@ -65,10 +69,12 @@ def test_tables_json_and_figures(report, tmp_path):
     assert data["pretrained"]["saturation_level"] == pytest.approx(
         list(report.pretrained.analysis.level.layers))
     assert report_dict(report)["scaled_parameters"]["all"] is True
+    assert set(data["random_seed_levels"]) == {"0", "1"}
 
 
 def test_command_line(tmp_path, capsys):
-    assert main(["--out", str(tmp_path), "--sentences", "1", "--no-convergence"]) == 0
+    assert main(["--out", str(tmp_path), "--sentences", "1", "--no-convergence",
+                 "--extra-seeds"]) == 0
     out = capsys.readouterr().out
     assert "E3 saturation level" in out and "wrote" in out
     assert (tmp_path / "report.json").exists()

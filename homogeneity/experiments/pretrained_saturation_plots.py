@@ -54,6 +54,10 @@ def plot_layers(report: "PretrainedSaturationReport", path: Path) -> Path:
     ax.axhspan(lo, hi, color="tab:gray", alpha=0.15, label="paper: random-init range")
     ax.plot(x, p.level.layers, "o-", color="tab:blue", label=f"MiniLM pretrained, ρ={report.rho:g}")
     ax.plot(x, r.level.layers, "s-", color="tab:orange", label=f"MiniLM random init, ρ={report.rho:g}")
+    if len(report.random_seed_levels) > 1:
+        levels = np.array(list(report.random_seed_levels.values()), dtype=float)
+        ax.fill_between(x, levels.min(axis=0), levels.max(axis=0), color="tab:orange",
+                        alpha=0.2, label=f"random init, {len(levels)} seeds (min–max)")
     if p.exact:
         ax.plot(x, p.exact.level_at_limit, "o:", color="tab:blue", mfc="none", ms=11,
                 label="pretrained, ρ=∞ (exact limit)")
