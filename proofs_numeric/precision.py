@@ -584,7 +584,7 @@ class HeadOutput:
 
 def attention_keep(n: int, causal: bool = False,
                    padding: Sequence[bool] | None = None) -> list[list[bool]]:
-    """keep[i][j]: may query i attend to key j (padding: True = real token)."""
+    """``keep[i][j]``: may query i attend to key j (padding: True = real token)."""
     if padding is not None and len(padding) != n:
         raise HomogeneityInputError(f"padding has length {len(padding)}, expected {n}")
     return [[(padding is None or bool(padding[j])) and (not causal or j <= i)
