@@ -76,12 +76,14 @@ def with_tempered_queries(w: Weights, temperature: float) -> Weights:
     return Weights(values, w.rho, w.scaled)
 
 
-def msa(w: Weights, case: Mapping[str, Any], gain: bool = True) -> list[list[Any]]:
-    """D11: MSA(X) = γ ⊙ LN(W^o [H₁; …; H_h]) + X (LN of D9, γ omitted if not ``gain``)."""
+def msa(w: Weights, case: Mapping[str, Any], gain: bool = True, saturated: bool = False
+        ) -> list[list[Any]]:
+    """D11: MSA(X) = γ ⊙ LN(W^o [H₁; …; H_h]) + X (LN of D9, γ omitted if not ``gain``;
+    ``saturated``: argmax attention, the exactly 1-homogeneous limit map)."""
     x = w.get("x")
     keep = keep_mask(len(x), None, bool(case.get("causal", False)))
     z = multi_head_attention(x, w, "sub", int(case["n_heads"]), int(case["d_head"]), keep,
-                             False)
+                             saturated)
     g = w.get("norm.weight") if gain else None
     return [[a + b for a, b in zip(norm_row("proof", zi, 0, g, None), xi)]
             for zi, xi in zip(z, x)]
@@ -114,15 +116,23 @@ def max_abs_diff(a: Sequence[Sequence[Any]], b: Sequence[Sequence[Any]]) -> Any:
 
 
 def adaptive(evaluate: Callable[[int], Any], digits: int, resolved: Callable[[Any, int], bool],
-             max_digits: int = 6000) -> Any:
+             max_digits: int = 800) -> Any:
     """Run ``evaluate(d)`` at d = digits, 2·digits, … until ``resolved(value, d)`` says the
-    working precision resolves the quantity (or ``max_digits`` is reached)."""
-    d = digits
+    working precision resolves the quantity (it lies well above the rounding noise).
+
+    Returns 0 when the quantity is exactly 0 at two successive precisions, or still at the
+    noise level at ``max_digits`` (then it is below 10^{−(max_digits − 25)}: zero for every
+    purpose of these checks; this is what an exactly homogeneous point looks like)."""
+    d, previous = digits, None
     while True:
         with mpmath.workdps(d):
             value = evaluate(d)
-        if resolved(value, d) or d >= max_digits:
+        small = value[0] if isinstance(value, tuple) else value
+        if resolved(value, d):
             return value
+        if (small == 0 and previous == 0) or d >= max_digits:
+            return mpmath.mpf(0) if not isinstance(value, tuple) else value
+        previous = small
         d = min(2 * d, max_digits)
 
 

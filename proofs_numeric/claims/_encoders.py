@@ -1,0 +1,90 @@
+"""Seeded small encoders for T1, C1 and EU: a case is ``{"seed", "cfg", "ids"}`` (plus the
+ray point), the weights θ₀ are the package initialisation drawn from the seed in float64.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import mpmath
+import torch
+from hypothesis import strategies as st
+
+from homogeneity.components import ClassifierHead, Encoder, EncoderConfig
+from homogeneity.validation import HomogeneityInputError
+from proofs_numeric.mp_model import AttentionTrace, MpEncoder, Weights, linear
+from proofs_numeric.claims._transformer import gap_digits
+
+_CFG_FIELDS = ("vocab_size", "d_model", "n_heads", "d_head", "d_ff", "n_layers", "max_len",
+               "placement", "norm", "bias", "activation")
+
+
+def config(case: Mapping[str, Any]) -> EncoderConfig:
+    return EncoderConfig(**{k: case["cfg"][k] for k in _CFG_FIELDS})
+
+
+def torch_encoder(case: Mapping[str, Any]) -> Encoder:
+    g = torch.Generator().manual_seed(int(case["seed"]))
+    return Encoder(config(case), dtype=torch.float64, generator=g)
+
+
+def mp_encoder(case: Mapping[str, Any]) -> MpEncoder:
+    return MpEncoder.from_torch(torch_encoder(case))
+
+
+def head_weights(case: Mapping[str, Any], bias: bool = False) -> Weights:
+    """A classifier head W (n_classes × d_model) from the seed (after the encoder's draws)."""
+    g = torch.Generator().manual_seed(int(case["seed"]) + 1)
+    head = ClassifierHead(int(case["cfg"]["d_model"]), int(case.get("n_classes", 2)), bias,
+                          dtype=torch.float64, generator=g)
+    return Weights.from_module(head)
+
+
+def is_homogeneous_config(cfg: Mapping[str, Any]) -> bool:
+    """The paper's T1 setting: bias-free, proof norm (D9), paper pre-norm placement."""
+    return (cfg["placement"] == "paper-prenorm" and cfg["norm"] == "proof"
+            and not cfg["bias"])
+
+
+def score_digits(enc: MpEncoder, ids, rho: Any, digits: int) -> int:
+    """Digits that resolve e^{−spread} for every attention score row at the ray point ρ."""
+    trace: list[AttentionTrace] = []
+    with mpmath.workdps(digits):
+        try:
+            enc.at(rho).run(ids, trace=trace)
+        except HomogeneityInputError:
+            return digits
+    rows = [r for t in trace for h in t.scores for r in h]
+    return digits + (gap_digits(rows) if rows else 0)
+
+
+def configs(homogeneous_only: bool = False) -> st.SearchStrategy[dict[str, Any]]:
+    @st.composite
+    def build(draw: st.DrawFn) -> dict[str, Any]:
+        if homogeneous_only:
+            placement, norm, bias = "paper-prenorm", "proof", False
+        else:
+            placement = draw(st.sampled_from(["paper-prenorm", "postnorm", "pre-ln"]))
+            norm = draw(st.sampled_from(["proof", "layernorm", "rmsnorm"]))
+            bias = draw(st.booleans())
+        n_heads = draw(st.integers(1, 2))
+        return {"vocab_size": 4, "d_model": draw(st.integers(2, 4)), "n_heads": n_heads,
+                "d_head": draw(st.integers(1, 2)), "d_ff": draw(st.integers(4, 6)),
+                "n_layers": draw(st.integers(1, 2)), "max_len": draw(st.sampled_from([0, 3])),
+                "placement": placement, "norm": norm, "bias": bias,
+                "activation": draw(st.sampled_from(["relu", "gelu"]))}
+
+    return build()
+
+
+def encoder_cases(homogeneous_only: bool, rho: st.SearchStrategy[float]
+                  ) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({
+        "seed": st.integers(0, 2 ** 20), "cfg": configs(homogeneous_only),
+        "ids": st.lists(st.integers(0, 3), min_size=2, max_size=3), "rho": rho})
+
+
+def pooled_logits(enc: MpEncoder, head: Weights, ids) -> list[Any]:
+    """W · h_0 (+ b): the classifier of C1 on the first token."""
+    h = enc.run(ids)
+    return linear([h[0]], head.get("proj.weight"), head.maybe("proj.bias"))[0]

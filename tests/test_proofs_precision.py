@@ -1,0 +1,151 @@
+"""High-precision primitives against the torch components, and the softmax tail bound."""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from homogeneity.components import AttentionHead
+from homogeneity.components import functional as F
+from homogeneity.validation import HomogeneityInputError
+from proofs_numeric import precision as P
+from proofs_numeric.strategies import score_rows
+
+
+def _t(xs) -> torch.Tensor:
+    return torch.tensor(xs, dtype=torch.float64)
+
+
+@given(score_rows(max_size=7), st.floats(0.01, 50.0))
+def test_softmax_matches_torch(row, rho) -> None:
+    scores, keep = row["scores"], row["keep"]
+    ours = [float(v) for v in P.softmax(scores, rho, keep)]
+    theirs = F.masked_softmax(_t(scores) * rho, torch.tensor(keep)).tolist()
+    for a, b in zip(ours, theirs):
+        assert a == pytest.approx(b, rel=1e-12, abs=1e-300)
+
+
+@given(score_rows(max_size=7))
+def test_generalised_argmax_matches_torch_hardmax(row) -> None:
+    scores, keep = row["scores"], row["keep"]
+    ours = [float(v) for v in P.generalised_argmax(scores, keep)]
+    theirs = F.hardmax(_t(scores), torch.tensor(keep)).tolist()
+    assert ours == pytest.approx(theirs, abs=1e-15)
+    assert all(ours[j] == 0 for j in range(len(keep)) if not keep[j])
+
+
+@given(st.lists(st.floats(-30, 30), min_size=2, max_size=6))
+def test_scalar_maps_and_norms_match_torch(xs) -> None:
+    x = _t(xs)
+    assert [float(P.gelu(v)) for v in xs] == pytest.approx(F.gelu(x).tolist(), rel=1e-12, abs=1e-300)
+    assert [float(P.sigmoid(v)) for v in xs] == pytest.approx(torch.sigmoid(x).tolist(), rel=1e-12)
+    assert [float(P.tanh(v)) for v in xs] == pytest.approx(torch.tanh(x).tolist(), rel=1e-12, abs=1e-300)
+    assert [float(P.rms_norm(xs, 1e-6)[i]) for i in range(len(xs))] == pytest.approx(
+        F.rms_norm(x, 1e-6).tolist(), rel=1e-10, abs=1e-12)
+    if max(xs) - min(xs) > 1e-6:
+        assert [float(v) for v in P.layer_norm(xs)] == pytest.approx(
+            F.proof_layer_norm(x).tolist(), rel=1e-10, abs=1e-12)
+        assert [float(v) for v in P.standard_layer_norm(xs, 1e-5)] == pytest.approx(
+            F.standard_layer_norm(x, 1e-5).tolist(), rel=1e-10, abs=1e-12)
+
+
+def test_layer_norm_is_sqrt_n_times_d9() -> None:
+    x = [3.0, -1.0, 0.5, 2.0]
+    with mpmath.workdps(60):
+        a = P.standard_layer_norm(x, 0, digits=60)
+        b = P.layer_norm(x, digits=60)
+        for u, v in zip(a, b):
+            assert abs(u - mpmath.sqrt(4) * v) < mpmath.mpf(10) ** -55
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_head_matches_torch(causal: bool) -> None:
+    g = torch.Generator().manual_seed(3)
+    head = AttentionHead(3, 2, bias=False, dtype=torch.float64, generator=g)
+    x = torch.randn(4, 3, generator=g, dtype=torch.float64)
+    theirs = head(x, causal=causal).detach()
+    keep = P.attention_keep(4, causal)
+    out = P.attention_head(x.tolist(), head.query.weight.tolist(), head.key.weight.tolist(),
+                           head.value.weight.tolist(), keep)
+    assert [[float(v) for v in row] for row in out.h] == pytest.approx(theirs.tolist(), rel=1e-12)
+    sat = P.attention_head(x.tolist(), head.query.weight.tolist(), head.key.weight.tolist(),
+                           head.value.weight.tolist(), keep, saturated=True)
+    theirs_sat = head(x, causal=causal, saturated=True).detach()
+    assert [[float(v) for v in row] for row in sat.h] == pytest.approx(theirs_sat.tolist(), rel=1e-12)
+
+
+def test_softmax_beyond_float_overflow() -> None:
+    s = P.softmax([1.0, 0.0, -1.0], "1e400")
+    assert s[0] == 1 or 1 - s[0] < mpmath.mpf(10) ** -40
+    assert 0 < s[1] < mpmath.mpf(10) ** (-10 ** 399)
+    assert mpmath.isfinite(mpmath.log(s[1]))
+
+
+@given(score_rows(max_size=6), st.floats(-1.0, 400.0))
+@settings(max_examples=25)
+def test_tail_bound_is_certified(row, log10_rho) -> None:
+    rho = mpmath.power(10, log10_rho)
+    cert = P.certify_softmax_tail(row["scores"], rho, row["keep"])
+    assert cert.holds
+
+
+def test_tail_bound_rate_is_the_gap() -> None:
+    a = [2.0, 1.25, 0.0, 1.25]
+    gamma = P.softmax_gap(a)
+    assert gamma == mpmath.mpf("0.75")
+    for rho in (10, 100, 1000):
+        err = P.softmax_error(a, rho)
+        rate = -mpmath.log(err) / rho
+        assert abs(rate - gamma) < mpmath.log(8) / rho   # constants C, 1/|V| only
+
+
+def test_wrong_limit_is_not_certified() -> None:
+    lo, hi = P.softmax_deviation_ratio([3.0, 3.0, 1.0], 50, [1, 0, 0])
+    assert lo > 1
+    assert P.softmax_deviation_ratio([3.0, 3.0, 1.0], 50, P.argmax_fractions([3.0, 3.0, 1.0]))[1] <= 1
+
+
+def test_rho_for_bits() -> None:
+    a = [1.0, 0.999, 0.5]
+    rb = P.rho_for_bits(a, 53)
+    assert P.softmax_error(a, rb) <= mpmath.mpf(2) ** -53
+    assert P.softmax_tail_bound(a, rb * mpmath.mpf("0.99")) > mpmath.mpf(2) ** -53
+    assert P.rho_for_bits([2.0, 2.0], 100) == 0
+
+
+def test_deficit_difference_has_no_cancellation() -> None:
+    a = [50.0, 0.0]
+    d = P.softmax_difference(a, a, 2, 1)
+    exact = [mpmath.exp(-50) / (1 + mpmath.exp(-50)) - mpmath.exp(-100) / (1 + mpmath.exp(-100))]
+    assert abs(d[0] - exact[0]) < mpmath.mpf(10) ** -60
+    assert P.sigmoid_difference(80, 40) > 0
+    assert abs(P.sigmoid_difference(80, 40) - (P.sigmoid(-40) - P.sigmoid(-80))) < mpmath.mpf(10) ** -60
+
+
+def test_precision_is_restored_and_configurable() -> None:
+    before = mpmath.mp.dps
+    v50 = P.sigmoid(1, digits=50)
+    with mpmath.workdps(120):
+        v120 = P.sigmoid(1)
+    assert mpmath.mp.dps == before
+    assert v120.context.prec >= 50 and abs(v120 - v50) < mpmath.mpf(10) ** -48
+    assert P.resolve_digits(None) >= 50
+
+
+@pytest.mark.parametrize("call, argument", [
+    (lambda: P.softmax([], 1), "a"),
+    (lambda: P.softmax([1.0, 2.0], 1, [False, False]), "keep"),
+    (lambda: P.softmax([1.0, 2.0], 0), "rho"),
+    (lambda: P.softmax([1.0, float("nan")], 1), "a[1]"),
+    (lambda: P.softmax([1.0, 2.0], 1, [True]), "keep"),
+    (lambda: P.layer_norm([2.0, 2.0]), "constant"),
+    (lambda: P.rho_for_bits([1.0, 0.0], -1), "bits"),
+    (lambda: P.sigmoid(1, digits=2), "digits"),
+])
+def test_bad_input_names_the_argument(call, argument: str) -> None:
+    with pytest.raises(HomogeneityInputError, match=argument):
+        call()
