@@ -4,10 +4,8 @@ command; its numbers are in docs/experiments/)."""
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
-import torch
 
 from homogeneity.experiments.pretrained_saturation import (
     format_report, main, report_dict, run_pretrained_saturation, write_report,

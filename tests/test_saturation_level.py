@@ -126,3 +126,9 @@ def test_token_cosine_and_mask_shape():
     assert mean_token_cosine(a, b, torch.tensor([True, False])) == pytest.approx(1 / math.sqrt(2))
     with pytest.raises(HomogeneityInputError, match="token_mask has shape"):
         mean_token_cosine(a, b, torch.tensor([True]))
+
+
+def test_token_cosine_of_huge_vectors_does_not_overflow():
+    a = torch.tensor([[3e200, 4e200]], dtype=F64)
+    b = torch.tensor([[4e200, 3e200]], dtype=F64)
+    assert float(token_cosine(a, b)[0]) == pytest.approx(24 / 25)
