@@ -347,12 +347,14 @@ def _claim_modules(package: str) -> list[str]:
                   if not m.name.startswith("_"))
 
 
-def _sort_key(claim_id: str) -> tuple[int, str, int, str]:
+def _sort_key(claim_id: str) -> tuple[int, str, int, bool, str]:
     base = claim_id.rstrip("*")
     order = {"D": 0, "P": 1, "L": 2, "T": 3, "C": 4, "E": 5, "G": 6, "A": 7, "W": 8}
-    letters = "".join(ch for ch in base if not ch.isdigit())
-    digits = "".join(ch for ch in base if ch.isdigit())
-    return (order.get(letters[:1], 9), letters, int(digits) if digits else 0, claim_id)
+    head = base.split("/")[0]          # "P1/P2" sorts as P1
+    letters = "".join(ch for ch in head if not ch.isdigit())
+    digits = "".join(ch for ch in head if ch.isdigit())
+    return (order.get(letters[:1], 9), letters, int(digits) if digits else 0,
+            claim_id.endswith("*"), claim_id)
 
 
 def discover_claims(package: str = "proofs_numeric.claims") -> dict[str, Claim]:

@@ -74,6 +74,7 @@ class SearchOutcome:
     worst_margin: Any
     worst_case: Case | None
     failing_case: Case | None
+    unsatisfiable: bool = False
 
 
 def _as_target(value: Any) -> float:
@@ -118,8 +119,10 @@ def run_search(search: PropertySearch, ctx: CheckContext) -> SearchOutcome:
     )
     try:
         state.failing_case = dict(find(search.strategy, violated, settings=hypothesis_settings))
-    except (NoSuchExample, Unsatisfiable):
+    except NoSuchExample:
         pass
+    except Unsatisfiable:
+        state.unsatisfiable = True
     return state
 
 
@@ -129,6 +132,13 @@ def check_property(search: PropertySearch, ctx: CheckContext, notes: str = "") -
     n_constructions = len(search.constructions)
     what = (f"{search.search}; {n_constructions} constructed case(s) + Hypothesis "
             f"(≤{ctx.examples(search.examples_scale)} examples, target → worst margin)")
+    if outcome.failing_case is None and outcome.unsatisfiable:
+        evidence = Evidence(outcome.cases, _float(outcome.worst_margin),
+                            f"{search.precision}, {ctx.digits} digits", what,
+                            search.margin_label, notes, margin_text(outcome.worst_margin))
+        return Verdict("open", evidence, reason=(
+            "the search could not generate enough valid cases (Hypothesis: Unsatisfiable); "
+            "nothing is verified"))
     if outcome.failing_case is None:
         evidence = Evidence(outcome.cases, _float(outcome.worst_margin),
                             f"{search.precision}, {ctx.digits} digits", what,
