@@ -16,3 +16,7 @@ __all__ = [
     "Counterexample", "Evidence", "NegativeControl", "Profile", "Verdict", "get_profile",
     "registry", "select_claims",
 ]
+
+from proofs_numeric.limits import LimitNotEstablished, LimitResult, limit  # noqa: E402
+
+__all__ += ["LimitNotEstablished", "LimitResult", "limit"]

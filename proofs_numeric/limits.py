@@ -30,7 +30,6 @@ established, when the values diverge, or when the error estimate stays above ``t
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 

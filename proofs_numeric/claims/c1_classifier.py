@@ -19,7 +19,7 @@ import mpmath
 from hypothesis import strategies as st
 
 from homogeneity.validation import HomogeneityInputError
-from proofs_numeric.claim import CheckContext, Claim, Verdict
+from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
 from proofs_numeric.claims._encoders import (
     encoder_cases, head_weights, mp_encoder, pooled_logits, score_digits,

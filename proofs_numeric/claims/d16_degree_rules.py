@@ -29,14 +29,13 @@ polynomially bounded factors and a spread bounded below. This is the bookkeeping
 
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping
 
 import mpmath
 from hypothesis import strategies as st
 
 from proofs_numeric import families as fam
-from proofs_numeric.claim import CheckContext, Claim, Verdict
+from proofs_numeric.claim import Claim
 from proofs_numeric.claims import l2_relu, l3_sum, l4_product, l5_layer_norm
 from proofs_numeric.claims._d3 import digits_for, radii, rounding_allowance
 from proofs_numeric.search import (

@@ -33,8 +33,8 @@ from torch.func import functional_call, grad, jvp
 
 from homogeneity.components import Encoder, EncoderConfig, FeedForward, Linear, ReLU, GeLU
 from proofs_numeric import families as fam
-from proofs_numeric.claim import CheckContext, Claim, Verdict
-from proofs_numeric.claims._d3 import D_PROBE, RHO_PROBE, probe_margin, rounding_allowance
+from proofs_numeric.claim import Claim
+from proofs_numeric.claims._d3 import D_PROBE, RHO_PROBE, probe_margin
 from proofs_numeric.claims._transformer import (
     gap_digits, head_outputs, sublayer_cases, sublayer_weights,
 )
@@ -42,7 +42,6 @@ from proofs_numeric.mp_model import keep_mask, linear
 from proofs_numeric.precision import argmax_set, softmax_gap
 from proofs_numeric.search import (
     PropertySearch, check_property, log_margin, property_control, replay_control,
-    scale_from_log10,
 )
 from proofs_numeric.strategies import unit_vectors
 

@@ -28,7 +28,7 @@ import mpmath
 from hypothesis import strategies as st
 
 from proofs_numeric import families as fam
-from proofs_numeric.claim import CheckContext, Claim, Verdict
+from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import (
     D_PROBE, RHO_PROBE, digits_for, probe_margin, radii, rounding_allowance,
 )

@@ -19,13 +19,12 @@ has a unique maximiser with gap γ > 0 and c²γ > 2Δ(c):
 
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping, Sequence
 
 import mpmath
 from hypothesis import assume, strategies as st
 
-from proofs_numeric.claim import CheckContext, Claim, Verdict
+from proofs_numeric.claim import Claim
 from proofs_numeric.precision import (
     argmax_set, generalised_argmax, softmax, softmax_deficit, softmax_gap,
 )

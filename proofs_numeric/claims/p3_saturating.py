@@ -18,15 +18,15 @@ with |f(θ̂)| ≥ m > 0 (gap γ(f(θ̂)) ≥ m for softmax), with rate m‖θ�
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import mpmath
 from hypothesis import strategies as st
 
 from proofs_numeric import families as fam
-from proofs_numeric.claim import CheckContext, Claim, Verdict
+from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import (
-    D_PROBE, RHO_PROBE, digits_for, probe_margin, radii, rounding_allowance,
+    D_PROBE, RHO_PROBE, probe_margin, radii, rounding_allowance,
 )
 from proofs_numeric.precision import (
     sigmoid_difference, softmax_difference, softmax_tail_bound, tanh_difference,

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from homogeneity.components import AttentionHead
 from homogeneity.rules import predict_degree
-from proofs_numeric.claim import CheckContext, Claim, Verdict
+from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
 from proofs_numeric.claims._transformer import (
     gap_digits, head_outputs, sublayer_cases, sublayer_weights, with_tempered_queries,

@@ -22,7 +22,7 @@ from typing import Any, Mapping
 import mpmath
 from hypothesis import strategies as st
 
-from proofs_numeric.claim import CheckContext, Claim, Verdict
+from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
 from proofs_numeric.claims._transformer import (
     gap_digits, head_outputs, msa, sublayer_cases, sublayer_weights,

@@ -18,7 +18,7 @@ import mpmath
 from hypothesis import strategies as st
 
 from homogeneity.validation import HomogeneityInputError
-from proofs_numeric.claim import CheckContext, Claim, Verdict
+from proofs_numeric.claim import Claim
 from proofs_numeric.claims._transformer import ff_sublayer, sublayer_cases, sublayer_weights, theta_norm
 from proofs_numeric.search import (
     PropertySearch, check_property, log_margin, property_control, scale_from_log10,

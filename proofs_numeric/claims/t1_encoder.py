@@ -28,7 +28,7 @@ import mpmath
 from hypothesis import strategies as st
 
 from homogeneity.validation import HomogeneityInputError
-from proofs_numeric.claim import CheckContext, Claim, Verdict
+from proofs_numeric.claim import Claim
 from homogeneity.rules import predict_degree
 from proofs_numeric.claims._encoders import (
     encoder_cases, is_homogeneous_config, mp_encoder, score_digits, torch_encoder,
