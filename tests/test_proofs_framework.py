@@ -28,7 +28,8 @@ NOOP = NegativeControl("noop", "", lambda ctx: ControlOutcome(True, ""))
 
 
 def _search(margin, constructions=(), strategy=None) -> PropertySearch:
-    return PropertySearch("TOY", strategy or st.fixed_dictionaries({"x": st.floats(-10, 10)}),
+    return PropertySearch("TOY", strategy if strategy is not None else
+                          st.fixed_dictionaries({"x": st.floats(-10, 10)}),
                           margin, "toy", constructions)
 
 
