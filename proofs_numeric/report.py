@@ -128,7 +128,10 @@ def markdown_page(results: Sequence[ClaimResult], profile: str) -> str:
         "worst margin, precision); **refuted** = a counterexample was found, shrunk and "
         "re-checked at higher precision (replay it with `python -m proofs_numeric --replay "
         "proofs_numeric/counterexamples/<ID>.json`); **open** = not decidable numerically. "
-        "A claim `X*` is the corrected version of the paper's claim `X`.",
+        "A claim `X*` is the corrected version of the paper's claim `X`. The searches are "
+        "derandomized, so this command reproduces the numbers below; inside `pytest` "
+        "Hypothesis also draws constants from the loaded test modules, so the same searches "
+        "take other paths there and may report other worst margins.",
         "",
         "| claim | title | verdict | evidence | controls | time (s) |",
         "|---|---|---|---|---|---|",
