@@ -425,6 +425,22 @@ def test_hardmax_tie_tolerance():
         F.hardmax(scores, tie_tol=-1.0)
 
 
+def test_hardmax_of_an_overflowed_row_is_nan_not_a_guess():
+    """+inf scores (a float32 overflow) tie in hardmax but carry no order: the row is NaN.
+    A masked non-finite score is harmless; finite rows are untouched (control)."""
+    inf, nan = math.inf, math.nan
+    scores = torch.tensor([[inf, inf, 1.0], [2.0, 1.0, 0.0], [nan, 1.0, 0.0], [-inf, 1.0, 0.0]],
+                          dtype=torch.float32)
+    hard = F.hardmax(scores)
+    assert torch.isnan(hard[0]).all() and torch.isnan(hard[2]).all()
+    assert torch.isnan(hard[3]).all()
+    assert torch.equal(hard[1], torch.tensor([1.0, 0.0, 0.0]))
+    keep = torch.tensor([[False, True, True]] * 4)
+    masked = F.hardmax(scores, keep)
+    assert torch.equal(masked[3], torch.tensor([0.0, 1.0, 0.0]))
+    assert torch.isnan(masked[0]).all()
+
+
 def test_fully_masked_row_is_refused():
     with pytest.raises(HomogeneityInputError):
         F.masked_softmax(torch.zeros(2, 3), torch.tensor([[True, False, False]] + [[False] * 3]))

@@ -86,6 +86,16 @@ def test_encoder_reports_every_layer_and_ignores_padding():
                                                                             abs=1e-12)
 
 
+def test_encoder_takes_ids_as_a_tensor_a_one_tuple_or_a_batch():
+    enc = bert_like(n_layers=2)
+    ids = torch.tensor([[1, 2, 3, 4], [4, 3, 2, 1]])
+    want = saturation_level(enc, Batch.from_ids(ids)).layers
+    assert saturation_level(enc, ids).layers == want
+    assert saturation_level(enc, (ids,)).layers == want
+    with pytest.raises(HomogeneityInputError, match="Batch or a tensor of token ids"):
+        saturation_level(enc, (ids, ids))
+
+
 def test_saturation_level_never_touches_the_module():
     enc = bert_like()
     before = {n: p.detach().clone() for n, p in enc.named_parameters()}

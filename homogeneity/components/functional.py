@@ -46,20 +46,27 @@ def hardmax(
     Masked positions (``keep`` False) never belong to M(a). With ``tie_tol = 0`` this is the
     exact limit lim_{c→∞} softmax(c·a); a positive ``tie_tol`` treats scores that differ by
     rounding as tied.
+
+    A row with a visible score that is not finite (±inf from an overflow, or NaN) has no
+    knowable maximiser set: its weights are NaN, so the breakdown propagates to the output
+    instead of a finite but arbitrary choice among the overflowed positions.
     """
     if tie_tol < 0 or not math.isfinite(tie_tol):
         raise HomogeneityInputError(f"tie_tol={tie_tol!r} must be a finite number ≥ 0; pass 0.0 "
                                     f"for exact ties")
+    broken = ~torch.isfinite(scores)
     if keep is not None:
         keep = keep.expand_as(scores)
         check_mask_rows(keep, "keep")
+        broken = broken & keep
         scores = scores.masked_fill(~keep, float("-inf"))
     top = scores.amax(dim=-1, keepdim=True)
     in_max = scores >= top - tie_tol
     if keep is not None:
         in_max = in_max & keep
     weights = in_max.to(scores.dtype)
-    return weights / weights.sum(dim=-1, keepdim=True)
+    weights = weights / weights.sum(dim=-1, keepdim=True)
+    return weights.masked_fill(broken.any(dim=-1, keepdim=True), float("nan"))
 
 
 def step(z: torch.Tensor) -> torch.Tensor:

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from homogeneity import rules
+from homogeneity.components.init import normal_
 from homogeneity.rules import Degree, RuleContext
 from homogeneity.validation import HomogeneityInputError
 
@@ -27,9 +28,9 @@ class Linear(nn.Module):
         """W ~ N(0, 1/d_in); b ~ N(0, 0.1²) (non-zero, so biases really break homogeneity)."""
         with torch.no_grad():
             d_in = self.weight.shape[1]
-            self.weight.normal_(0.0, 1.0 / math.sqrt(d_in), generator=generator)
+            normal_(self.weight, 0.0, 1.0 / math.sqrt(d_in), generator)
             if self.bias is not None:
-                self.bias.normal_(0.0, 0.1, generator=generator)
+                normal_(self.bias, 0.0, 0.1, generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = x @ self.weight.T
@@ -51,7 +52,7 @@ class Embedding(nn.Module):
         super().__init__()
         self.weight = nn.Parameter(torch.empty(n_embeddings, d, dtype=dtype, device=device))
         with torch.no_grad():
-            self.weight.normal_(0.0, 1.0, generator=generator)
+            normal_(self.weight, 0.0, 1.0, generator)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         if ids.dtype.is_floating_point or ids.dtype == torch.bool:

@@ -36,6 +36,7 @@ from homogeneity.components import (
     PLACEMENTS, Embedding, Encoder, EncoderConfig, LayerNorm, Linear, ProofLayerNorm, RMSNorm,
 )
 from homogeneity.cli.parser import OneLineParser
+from homogeneity.components.init import normal_, uniform_
 from homogeneity.components.norms import NORMS
 from homogeneity.saturation import PAPER_RHO, mean_token_cosine
 from homogeneity.validation import HomogeneityInputError, check_positive_scales
@@ -71,16 +72,15 @@ def initialise(encoder: Encoder, scheme: str, generator: torch.Generator) -> Enc
                 d_in = module.weight.shape[1]
                 if scheme == "torch":
                     bound = 1.0 / math.sqrt(d_in)
-                    module.weight.uniform_(-bound, bound, generator=generator)
+                    uniform_(module.weight, -bound, bound, generator)
                     if module.bias is not None:
-                        module.bias.uniform_(-bound, bound, generator=generator)
+                        uniform_(module.bias, -bound, bound, generator)
                 else:
-                    module.weight.normal_(0.0, 0.02, generator=generator)
+                    normal_(module.weight, 0.0, 0.02, generator)
                     if module.bias is not None:
                         module.bias.zero_()
             elif isinstance(module, Embedding):
-                module.weight.normal_(0.0, 1.0 if scheme == "torch" else 0.02,
-                                      generator=generator)
+                normal_(module.weight, 0.0, 1.0 if scheme == "torch" else 0.02, generator)
             elif isinstance(module, (LayerNorm, ProofLayerNorm, RMSNorm)):
                 if module.weight is not None:
                     module.weight.fill_(1.0)

@@ -161,6 +161,9 @@ def _as_batch(inputs: Any) -> Batch:
         return inputs
     if isinstance(inputs, torch.Tensor):
         return Batch.from_ids(inputs)
+    if (isinstance(inputs, (tuple, list)) and len(inputs) == 1
+            and isinstance(inputs[0], (Batch, torch.Tensor))):
+        return _as_batch(inputs[0])  # (ids,), the form the module-level API takes
     raise HomogeneityInputError(
         f"inputs for an adapter must be a homogeneity.adapters.Batch or a tensor of token "
         f"ids, got {type(inputs).__name__}")

@@ -1,0 +1,37 @@
+"""Seeded initialisation that gives the same parameters on every device.
+
+A ``torch.Generator`` lives on one device and torch refuses to draw with it into a tensor on
+another. Components take a generator (CPU by default) and a device; these helpers draw on
+the generator's device and copy, so ``Encoder(cfg, device="cuda", generator=g)`` holds the
+very numbers ``Encoder(cfg, generator=g)`` holds on the CPU, and a model's results can be
+compared across devices.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def _same_device(tensor: torch.Tensor, generator: torch.Generator | None) -> bool:
+    if generator is None:
+        return True
+    a, b = tensor.device, torch.device(generator.device)
+    return a.type == b.type and (a.index or 0) == (b.index or 0)
+
+
+def normal_(tensor: torch.Tensor, mean: float, std: float,
+            generator: torch.Generator | None = None) -> torch.Tensor:
+    """``tensor.normal_(mean, std)`` drawn with ``generator`` on the generator's device."""
+    if _same_device(tensor, generator):
+        return tensor.normal_(mean, std, generator=generator)
+    draw = torch.empty(tensor.shape, dtype=tensor.dtype, device=generator.device)
+    return tensor.copy_(draw.normal_(mean, std, generator=generator))
+
+
+def uniform_(tensor: torch.Tensor, low: float, high: float,
+             generator: torch.Generator | None = None) -> torch.Tensor:
+    """``tensor.uniform_(low, high)`` drawn with ``generator`` on the generator's device."""
+    if _same_device(tensor, generator):
+        return tensor.uniform_(low, high, generator=generator)
+    draw = torch.empty(tensor.shape, dtype=tensor.dtype, device=generator.device)
+    return tensor.copy_(draw.uniform_(low, high, generator=generator))
