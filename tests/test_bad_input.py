@@ -26,31 +26,10 @@ from homogeneity.degree import (
     euler, homogeneity_curve, homogeneity_error,
 )
 from homogeneity.scaling import Ray
+from module_state import assert_unchanged, snapshot
 
 
 # -- the "unchanged" contract ---------------------------------------------------------
-
-def snapshot(module: nn.Module) -> dict:
-    return {
-        "state": {k: (v.dtype, v.device, v.detach().cpu().clone()) for k, v in
-                  module.state_dict(keep_vars=True).items()},
-        "training": [m.training for m in module.modules()],
-        "grads": [p.grad for p in module.parameters()],
-        "requires_grad": [p.requires_grad for p in module.parameters()],
-    }
-
-
-def assert_unchanged(module: nn.Module, before: dict) -> None:
-    after = snapshot(module)
-    assert after["state"].keys() == before["state"].keys()
-    for k, (dtype, dev, value) in before["state"].items():
-        dtype2, dev2, value2 = after["state"][k]
-        assert (dtype2, dev2) == (dtype, dev), k
-        assert value2.numpy().tobytes() == value.numpy().tobytes(), k  # NaN-safe, bitwise
-    assert after["training"] == before["training"]
-    assert all(g is None for g in after["grads"])
-    assert after["requires_grad"] == before["requires_grad"]
-
 
 def gen(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)

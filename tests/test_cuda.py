@@ -18,6 +18,7 @@ from homogeneity import (
 from homogeneity.components import Encoder, EncoderConfig, FeedForward
 from homogeneity.dynamics.tracker import NormTracker
 from homogeneity.saturation import saturation_level
+from module_state import assert_unchanged, snapshot
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -43,10 +44,6 @@ def tokens(device: str) -> torch.Tensor:
     return torch.tensor([[1, 4, 2, 9, 3, 5], [7, 7, 1, 0, 2, 8]], device=device)
 
 
-def snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {n: p.detach().clone() for n, p in module.named_parameters()}
-
-
 def test_euler_and_scale_error_match_cpu():
     results = {}
     for device in ("cpu", "cuda"):
@@ -69,8 +66,8 @@ def test_check_homogeneity_on_cuda_accepts_and_rejects_like_cpu():
     cpu_wrong = check_homogeneity(feed_forward("cpu", bias=True), (inputs("cpu"),), 2.0,
                                   raise_exception=False)
     assert not wrong.passed and not cpu_wrong.passed
-    for n, p in model.named_parameters():
-        assert p.device.type == "cuda" and torch.equal(p, before[n])
+    assert_unchanged(model, before)
+    assert all(p.device.type == "cuda" for p in model.parameters())
 
 
 def test_decay_law_along_the_ray_matches_cpu():
@@ -99,8 +96,7 @@ def test_saturation_level_matches_cpu():
         model = encoder(device, "postnorm", True)
         before = snapshot(model)
         levels[device] = saturation_level(model, (tokens(device),)).layers
-        for n, p in model.named_parameters():
-            assert torch.equal(p, before[n])
+        assert_unchanged(model, before)
     assert list(levels["cuda"]) == pytest.approx(list(levels["cpu"]), abs=1e-10)
 
 

@@ -17,14 +17,7 @@ from homogeneity.dynamics.growth_laws import fit_power_law, select_growth_law
 from homogeneity.validation import HomogeneityInputError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Small tensors on a shared 2-core machine: one intra-op thread is many times faster
-    than two fighting other processes. Restored afterwards."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_gd_on_a_scale_invariant_loss_follows_the_exact_recursion():

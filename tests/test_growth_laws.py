@@ -15,14 +15,7 @@ from homogeneity.validation import HomogeneityInputError
 
 T = np.linspace(0, 10_000, 200)
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Small tensors on a shared 2-core machine: one intra-op thread is many times faster
-    than two fighting other processes. Restored afterwards."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 

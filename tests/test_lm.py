@@ -20,14 +20,7 @@ from homogeneity.rules import predict_degree
 from homogeneity.validation import HomogeneityInputError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Small tensors on a shared 2-core machine: one intra-op thread is many times faster
-    than two fighting other processes. Restored afterwards."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 TINY = dict(d_model=16, n_heads=2, d_ff=32, n_layers=2, steps=40, batch_size=4, seq_len=12,

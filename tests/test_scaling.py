@@ -19,6 +19,7 @@ from torch.func import functional_call
 from homogeneity.components import AttentionHead, Encoder, EncoderConfig, Linear, ProofLayerNorm
 from homogeneity.scaling import Ray, default_output, select_parameter_names
 from homogeneity.validation import HomogeneityInputError
+from module_state import assert_unchanged, snapshot
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -26,30 +27,6 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 @pytest.fixture(params=DEVICES)
 def device(request):
     return torch.device(request.param)
-
-
-def snapshot(module: nn.Module) -> dict:
-    """Everything about a module that a check must leave alone."""
-    return {
-        "state": {k: (v.dtype, v.device, v.detach().cpu().clone()) for k, v in
-                  module.state_dict(keep_vars=True).items()},
-        "training": [m.training for m in module.modules()],
-        "grads": [p.grad for p in module.parameters()],
-        "requires_grad": [p.requires_grad for p in module.parameters()],
-    }
-
-
-def assert_unchanged(module: nn.Module, before: dict) -> None:
-    after = snapshot(module)
-    assert after["state"].keys() == before["state"].keys()
-    for k, (dtype, dev, value) in before["state"].items():
-        dtype2, dev2, value2 = after["state"][k]
-        assert (dtype2, dev2) == (dtype, dev), k
-        # bit for bit (NaN-safe): compare the raw bytes
-        assert value2.numpy().tobytes() == value.numpy().tobytes(), k
-    assert after["training"] == before["training"]
-    assert all(g is None for g in after["grads"])
-    assert after["requires_grad"] == before["requires_grad"]
 
 
 def mlp(dtype=torch.float64, device="cpu", seed=0, bias=True) -> nn.Sequential:

@@ -14,14 +14,7 @@ from homogeneity.saturation import saturation_level
 from homogeneity.validation import HomogeneityInputError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Small tensors on a shared 2-core machine: one intra-op thread is many times faster
-    than two fighting other processes. Restored afterwards."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
