@@ -1,11 +1,14 @@
 """Issue 2, item 8: the Euler check θ·∇f = k f for a 4-layer encoder.
 
 * cost of one forward-mode pass (dual tensors) as a ratio to one forward pass, and the
-  same for ``torch.func.jvp``, which has more overhead. Target ≤ 4×: the model's time is in
-  matrix products, and forward mode turns each product W·x into three (W·x, Ẇ·x, W·ẋ),
-  so about 3× is the floor for any dual-number scheme; the profile of one run (single
-  thread) showed aten::mm at 22 ms for 5 forwards and 67 ms for 5 dual passes. Also
-  asserted: cheaper than ``torch.func.jvp`` in the same run;
+  same for ``torch.func.jvp``, which has more overhead. Issue 2 asked for ≤ 3×; this is
+  NOT reliably met: single-threaded on a quiet machine three runs gave 3.07, 3.26 and
+  3.28. The model's time is in matrix products, and forward mode turns each product W·x
+  into three (W·x, Ẇ·x, W·ẋ), so about 3× is the floor for any dual-number scheme (the
+  torch profiler showed aten::mm at 22 ms for 5 forwards and 73 ms for 5 dual passes);
+  the elementwise tangents come on top. The assertion is therefore ≤ 4× (a regression
+  beyond the floor plus overhead) and cheaper than ``torch.func.jvp`` in the same run;
+  the report line shows the issue's 3×;
 * against a central finite difference (f((1+h)θ) − f((1−h)θ))/(2h) of the same quantity:
   time ratio, and accuracy (relative difference to the jvp) for several h.
 """
@@ -50,7 +53,7 @@ def test_euler_cost_vs_forward(benchmark, report_ratio, single_thread):
     forward, jvp_time, func_jvp = t["forward"], t["euler"], t["func"]
     benchmark(euler, ray, 1.0)
     ratio = jvp_time / forward
-    report_ratio("Euler check (forward-mode AD) / forward, 4-layer encoder", ratio, "≤ 4×",
+    report_ratio("Euler check (forward-mode AD) / forward, 4-layer encoder", ratio, "≤ 3× (issue), asserted ≤ 4×",
                  f"forward {forward * 1e3:.2f} ms, Euler {jvp_time * 1e3:.2f} ms")
     report_ratio("torch.func.jvp / forward, same model", func_jvp / forward, "",
                  "the wrapper overhead we avoid")
