@@ -2,8 +2,7 @@
 
 * cost of one forward-mode pass (dual tensors) as a ratio to one forward pass, and the
   same for ``torch.func.jvp``, which has more overhead. Issue 2 asked for ≤ 3×; this is
-  NOT reliably met: single-threaded on a quiet machine three runs gave 3.07, 3.26 and
-  3.28. The model's time is in matrix products, and forward mode turns each product W·x
+  NOT reliably met: single-threaded, two runs on a quiet machine gave 3.07 and 3.28. The model's time is in matrix products, and forward mode turns each product W·x
   into three (W·x, Ẇ·x, W·ẋ), so about 3× is the floor for any dual-number scheme (the
   torch profiler showed aten::mm at 22 ms for 5 forwards and 73 ms for 5 dual passes);
   the elementwise tangents come on top. The assertion is therefore ≤ 4× (a regression
