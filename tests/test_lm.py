@@ -156,6 +156,11 @@ def test_cli_prints_the_figures(tmp_path, capsys):
     assert "growth law" in text and "alignment" in text and "saturation" in text
     assert main(["--placement", "pre-ln", "--track-every", "3", "--saturation-every", "10",
                  "--no-progress", "--out", str(tmp_path / "bad")]) == 2
+    capsys.readouterr()
+    assert main(["--reanalyse", str(tmp_path / "cli"), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    saved = json.loads((tmp_path / "cli" / "results.json").read_text())
+    assert len(rows) == 1 and rows[0]["norm_final"] == saved["norm"]["final"]
 
 
 class InlineExecutor(Executor):

@@ -79,6 +79,18 @@ def test_command_line(tmp_path, capsys):
     assert not (tmp_path / "convergence_saturation.png").exists()
 
 
+def test_command_line_json_and_progress(tmp_path, capsys):
+    """--json prints report.json's content on stdout; --progress draws the stage bar on
+    stderr (stdout stays parseable)."""
+    assert main(["--out", str(tmp_path), "--sentences", "1", "--no-convergence",
+                 "--extra-seeds", "1", "--json", "--progress"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data == json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert data["n_sentences"] == 1 and set(data["random_seed_levels"]) == {"0", "1"}
+    assert "E3/E5" in captured.err and "4/4" in captured.err
+
+
 def test_bad_arguments(tmp_path):
     with pytest.raises(SystemExit):
         main(["--out", str(tmp_path), "--sentences", "0"])

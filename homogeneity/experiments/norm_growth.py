@@ -364,6 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="processes for several placements")
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--json", action="store_true",
+                   help="print the headline numbers of every run as JSON on stdout "
+                        "(each run's full results.json is in its folder under --out)")
     p.add_argument("--reanalyse", metavar="RUN_DIR", nargs="+", default=None,
                    help="recompute results.json and plots of finished runs from their "
                         "dynamics.jsonl (no training), then print the summary")
@@ -391,7 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (HomogeneityInputError, FileNotFoundError) as exc:
             print(f"error: {exc}")
             return 2
-        print(format_summary([summary_row(r) for r in results]))
+        _print_rows([summary_row(r) for r in results], args.json)
         return 0
     try:
         if args.placement == "all":
@@ -402,10 +405,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HomogeneityInputError as exc:
         print(f"error: {exc}")
         return 2
-    rows = [summary_row(r) for r in results]
-    print(format_summary(rows))
-    print(f"total wall-clock time: {time.perf_counter() - start:.1f} s; results in {args.out}")
+    _print_rows([summary_row(r) for r in results], args.json,
+                f"total wall-clock time: {time.perf_counter() - start:.1f} s; "
+                f"results in {args.out}")
     return 0
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool, footer: str = "") -> None:
+    if as_json:
+        print(json.dumps(rows, indent=1))
+        return
+    print(format_summary(rows))
+    if footer:
+        print(footer)
 
 
 if __name__ == "__main__":

@@ -28,12 +28,14 @@ import argparse
 import json
 import math
 import platform
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
+from tqdm import tqdm
 
 from homogeneity.adapters import Batch, EncoderAdapter
 from homogeneity.data import load_sentences
@@ -117,6 +119,7 @@ def run_pretrained_saturation(
     convergence: bool = True,
     device: torch.device | str | None = None, dtype: torch.dtype = torch.float64,
     rule: HeadTypeRule = HeadTypeRule(), example_index: int = 0,
+    progress: bool | None = None,
 ) -> PretrainedSaturationReport:
     """Run E3 + convergence + head types on a BERT checkpoint (MiniLM by default).
 
@@ -125,8 +128,13 @@ def run_pretrained_saturation(
     ``convergence``: also sweep ρ over ``rhos`` (the slow part).
     ``seed``: the random initialisation analysed in full; ``extra_seeds``: more random
     initialisations whose D14 per layer is measured too, to show the spread.
+    ``progress``: a progress bar on stderr over the stages (None: only on a terminal).
     """
     timings: dict[str, float] = {}
+    stages = 2 * (2 if convergence else 1) + len([e for e in extra_seeds if e != seed]) + 1
+    bar = tqdm(total=stages, desc="E3/E5", unit="stage", file=sys.stderr,
+               disable=None if progress is None else not progress)
+    bar.set_postfix_str("loading")
     t0 = time.perf_counter()
     model: PretrainedModel = load_bert(path, dtype=dtype, device=device)
     sentences = load_sentences(n_sentences)
@@ -137,6 +145,7 @@ def run_pretrained_saturation(
     buckets = [b for _, b in length_buckets(tok.batch, batch_size)]
     special = {"[CLS]": tok.special.cls, "[SEP]": tok.special.sep}
     timings["load"] = time.perf_counter() - t0
+    bar.update(1)
 
     random_encoder = bert_random_init(model.config, seed=seed, pad_id=tok.special.pad,
                                       dtype=dtype, device=device)
@@ -144,15 +153,19 @@ def run_pretrained_saturation(
     for name, adapter in (("pretrained", model.adapter()),
                           ("random", EncoderAdapter(random_encoder))):
         t = time.perf_counter()
+        bar.set_postfix_str(f"{name}: D14 and heads")
         analysis = analyse_saturation(adapter, buckets, rho=rho, special_tokens=special,
                                       limit_rho=limit_rho, rule=rule, dtype=dtype)
         timings[f"{name}_analysis"] = time.perf_counter() - t
+        bar.update(1)
         curves = None
         if convergence:
             t = time.perf_counter()
+            bar.set_postfix_str(f"{name}: sweep over ρ")
             curves = convergence_curves(adapter, buckets, rhos, limit_rho=limit_rho,
                                         rule=rule, dtype=dtype)
             timings[f"{name}_convergence"] = time.perf_counter() - t
+            bar.update(1)
         reports.append(ModelReport(name, analysis, curves,
                                    timings[f"{name}_analysis"]
                                    + timings.get(f"{name}_convergence", 0.0)))
@@ -162,12 +175,15 @@ def run_pretrained_saturation(
     for extra in extra_seeds:
         if extra == seed:
             continue
+        bar.set_postfix_str(f"random seed {extra}: D14")
         encoder = bert_random_init(model.config, seed=extra, pad_id=tok.special.pad,
                                    dtype=dtype, device=device)
         seed_levels[extra] = analyse_saturation(EncoderAdapter(encoder), buckets, rho=rho,
                                                 exact=False, dtype=dtype).level.layers
         del encoder
+        bar.update(1)
     timings["random_extra_seeds"] = time.perf_counter() - t
+    bar.close()
 
     adapter = model.adapter()
     example = Batch.from_ids(tok.batch.ids[example_index, :int(tok.batch.lengths[example_index])])
@@ -435,6 +451,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-convergence", action="store_true",
                         help="skip the sweep over ρ ∈ [1, 1e4] (the slow part)")
     parser.add_argument("--device", default=None, help="e.g. cuda (default: cpu)")
+    parser.add_argument("--json", action="store_true",
+                        help="print report.json's content on stdout instead of the tables")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress bar on stderr (default: only when stderr is a terminal)")
     return parser
 
 
@@ -445,10 +465,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = run_pretrained_saturation(
         args.weights, n_sentences=args.sentences, rho=args.rho, seed=args.seed,
         extra_seeds=args.extra_seeds,
-        batch_size=args.batch_size, convergence=not args.no_convergence, device=args.device)
-    print(format_report(report))
+        batch_size=args.batch_size, convergence=not args.no_convergence, device=args.device,
+        progress=args.progress)
     paths = write_report(report, args.out)
-    print("\nwrote " + ", ".join(str(p) for p in paths))
+    if args.json:
+        print(json.dumps(report_dict(report), indent=1, ensure_ascii=False))
+    else:
+        print(format_report(report))
+        print("\nwrote " + ", ".join(str(p) for p in paths))
     return 0
 
 
