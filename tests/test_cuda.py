@@ -26,14 +26,16 @@ F64 = torch.float64
 
 
 def feed_forward(device: str, bias: bool = False, activation: str = "relu") -> FeedForward:
+    """Built on ``device`` from a CPU generator (not built on the CPU and moved)."""
     g = torch.Generator().manual_seed(0)
-    return FeedForward(6, 10, activation, bias=bias, dtype=F64, generator=g).to(device)
+    return FeedForward(6, 10, activation, bias=bias, dtype=F64, device=device, generator=g)
 
 
 def encoder(device: str, placement: str = "paper-prenorm", bias: bool = False) -> Encoder:
+    """Built on ``device`` from a CPU generator (not built on the CPU and moved)."""
     cfg = EncoderConfig(vocab_size=11, d_model=8, n_heads=2, d_head=4, d_ff=12, n_layers=2,
                         max_len=6, placement=placement, bias=bias)
-    return Encoder(cfg, dtype=F64, generator=torch.Generator().manual_seed(1)).to(device)
+    return Encoder(cfg, dtype=F64, device=device, generator=torch.Generator().manual_seed(1))
 
 
 def inputs(device: str) -> torch.Tensor:
