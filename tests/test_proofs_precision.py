@@ -21,27 +21,33 @@ def _t(xs) -> torch.Tensor:
     return torch.tensor(xs, dtype=torch.float64)
 
 
+def softmax_tolerance(scores, keep, rho) -> float:
+    """Relative agreement of float64 torch with the exact softmax: torch rounds each product
+    ρ·s_j (absolute error ≤ ε·ρ·max|s|), and d log softmax_i = dx_i − Σ_j p_j dx_j moves the
+    result by at most twice that, relative; exp and the sum add a few ε per position."""
+    eps = torch.finfo(torch.float64).eps
+    scale = max(abs(s) for s, k in zip(scores, keep) if k)
+    return 2 * eps * rho * scale + 4 * eps * len(scores) + 1e-15
+
+
 @given(score_rows(max_size=7), st.floats(0.01, 50.0))
 def test_softmax_matches_torch(row, rho) -> None:
-    """Agreement to float64's condition number: torch rounds each product ρ·s_j (absolute
-    error ≤ ε·ρ·max|s|), and d log softmax_i = dx_i − Σ_j p_j dx_j moves the result by at
-    most twice that, relative; exp and the sum add a few ε per position. (A flat 1e-12 was
-    refuted by the thorough profile: s = [10⁴, 9999], ρ = 3.4 differ by 3.3e-12.)"""
+    """Agreement to :func:`softmax_tolerance`. (A flat 1e-12 was refuted by the thorough
+    profile: s = [10⁴, 9999], ρ = 3.4 differ by 3.3e-12.)"""
     scores, keep = row["scores"], row["keep"]
     ours = [float(v) for v in P.softmax(scores, rho, keep)]
     theirs = F.masked_softmax(_t(scores) * rho, torch.tensor(keep)).tolist()
-    eps = torch.finfo(torch.float64).eps
-    scale = max(abs(s) for s, k in zip(scores, keep) if k)
-    rel = 2 * eps * rho * scale + 4 * eps * len(scores) + 1e-15
+    rel = softmax_tolerance(scores, keep, rho)
     for a, b in zip(ours, theirs):
         assert a == pytest.approx(b, rel=rel, abs=1e-300)
 
 
 def test_softmax_tolerance_is_not_vacuous() -> None:
-    """Control for the tolerance above: a softmax off by one part in 1e9 is rejected."""
-    scores, rho = [10000.0, 9999.0], 3.4031888531210583
+    """Control for the tolerance above, on the case that refuted 1e-12: it is still below
+    1e-10, and a softmax off by one part in 1e9 is rejected."""
+    scores, keep, rho = [10000.0, 9999.0], [True, True], 3.4031888531210583
     ours = [float(v) for v in P.softmax(scores, rho)]
-    rel = 2 * torch.finfo(torch.float64).eps * rho * 10000.0 + 8 * torch.finfo(torch.float64).eps
+    rel = softmax_tolerance(scores, keep, rho)
     assert rel < 1e-10
     assert ours[1] * (1 + 1e-9) != pytest.approx(ours[1], rel=rel)
 
