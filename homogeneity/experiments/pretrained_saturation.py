@@ -131,7 +131,8 @@ def run_pretrained_saturation(
     ``progress``: a progress bar on stderr over the stages (None: only on a terminal).
     """
     timings: dict[str, float] = {}
-    stages = 2 * (2 if convergence else 1) + len([e for e in extra_seeds if e != seed]) + 1
+    other_seeds = [e for e in extra_seeds if e != seed]
+    stages = 1 + 2 * (2 if convergence else 1) + len(other_seeds)
     bar = tqdm(total=stages, desc="E3/E5", unit="stage", file=sys.stderr,
                disable=None if progress is None else not progress)
     bar.set_postfix_str("loading")
@@ -172,9 +173,7 @@ def run_pretrained_saturation(
 
     seed_levels = {seed: reports[1].analysis.level.layers}
     t = time.perf_counter()
-    for extra in extra_seeds:
-        if extra == seed:
-            continue
+    for extra in other_seeds:
         bar.set_postfix_str(f"random seed {extra}: D14")
         encoder = bert_random_init(model.config, seed=extra, pad_id=tok.special.pad,
                                    dtype=dtype, device=device)
