@@ -53,7 +53,8 @@ def test_euler_cost_vs_forward(benchmark, report_ratio, single_thread):
     forward, jvp_time, func_jvp = t["forward"], t["euler"], t["func"]
     benchmark(euler, ray, 1.0)
     ratio = jvp_time / forward
-    report_ratio("Euler check (forward-mode AD) / forward, 4-layer encoder", ratio, "≤ 3× (issue), asserted ≤ 4×",
+    report_ratio("Euler check (forward-mode AD) / forward, 4-layer encoder", ratio,
+                 "≤ 3× (issue), asserted ≤ 4×",
                  f"forward {forward * 1e3:.2f} ms, Euler {jvp_time * 1e3:.2f} ms")
     report_ratio("torch.func.jvp / forward, same model", func_jvp / forward, "",
                  "the wrapper overhead we avoid")
