@@ -88,7 +88,7 @@ def paired_ratios(fns: dict, baseline: str, rounds: int = 7) -> dict[str, float]
             fn()
     for r in range(rounds):
         times = {}
-        for name in names[r % len(names):] + names[:r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             start = time.perf_counter()
             fns[name]()
             times[name] = time.perf_counter() - start
@@ -101,17 +101,25 @@ def test_tracker_overhead(benchmark, report_ratio, single_thread):
     corpus, model, probe = _setup()
     tracked_model = copy.deepcopy(model)
     dense_model = copy.deepcopy(model)
-    experiment = TimedTracker(tracked_model, groups=parameter_groups(tracked_model), every=5,
-                             saturation_inputs=probe, saturation_every=100,
-                             saturation_kwargs={"layers": True},
-                             saturation_output=lambda out: out, keep_in_memory=False)
-    dense = TimedTracker(dense_model, groups=parameter_groups(dense_model), every=1,
-                         keep_in_memory=False)
+    experiment = TimedTracker(
+        tracked_model,
+        groups=parameter_groups(tracked_model),
+        every=5,
+        saturation_inputs=probe,
+        saturation_every=100,
+        saturation_kwargs={"layers": True},
+        saturation_output=lambda out: out,
+        keep_in_memory=False,
+    )
+    dense = TimedTracker(
+        dense_model, groups=parameter_groups(dense_model), every=1, keep_in_memory=False
+    )
     plain = _trainer(model, corpus)
     tracked_block = _trainer(tracked_model, corpus, experiment)
     dense_block = _trainer(dense_model, corpus, dense)
-    ratios = paired_ratios({"plain": plain, "tracked": tracked_block, "dense": dense_block},
-                           "plain")
+    ratios = paired_ratios(
+        {"plain": plain, "tracked": tracked_block, "dense": dense_block}, "plain"
+    )
     # the tracker's own time, measured inside its callbacks over fresh blocks of steps
     experiment.spent = dense.spent = 0.0
     t_plain = 0.0
@@ -125,19 +133,37 @@ def test_tracker_overhead(benchmark, report_ratio, single_thread):
     per_record = dense.spent / t_plain
     step = t_plain / (5 * BLOCK)
     params = {n: p.detach() for n, p in tracked_model.named_parameters()}
-    sat = paired_medians({"saturation": lambda: experiment.probe.measure(params)},
-                         repeats=5, warmup=1)["saturation"]
+    sat = paired_medians(
+        {"saturation": lambda: experiment.probe.measure(params)}, repeats=5, warmup=1
+    )["saturation"]
     benchmark(lambda: experiment.probe.measure(params))
-    report_ratio("tracker overhead, every 5 steps + D14 every 100", overhead, "≤ 0.10",
-                 f"time in the tracker / untracked step time; step {step * 1e3:.1f} ms")
-    report_ratio("tracker overhead, a record every step, no D14", per_record, "",
-                 "cost of one record relative to one step")
-    report_ratio("end to end: tracked / untracked block − 1 (every 5)", ratios["tracked"] - 1,
-                 "", "difference of two noisy totals; the direct figure above is the one")
-    report_ratio("end to end: tracked / untracked block − 1 (every step)",
-                 ratios["dense"] - 1, "", "")
-    report_ratio("one D14 measurement / one training step", sat / step, "",
-                 f"{sat * 1e3:.1f} ms (float64, 8×32 probe, per layer)")
+    report_ratio(
+        "tracker overhead, every 5 steps + D14 every 100",
+        overhead,
+        "≤ 0.10",
+        f"time in the tracker / untracked step time; step {step * 1e3:.1f} ms",
+    )
+    report_ratio(
+        "tracker overhead, a record every step, no D14",
+        per_record,
+        "",
+        "cost of one record relative to one step",
+    )
+    report_ratio(
+        "end to end: tracked / untracked block − 1 (every 5)",
+        ratios["tracked"] - 1,
+        "",
+        "difference of two noisy totals; the direct figure above is the one",
+    )
+    report_ratio(
+        "end to end: tracked / untracked block − 1 (every step)", ratios["dense"] - 1, "", ""
+    )
+    report_ratio(
+        "one D14 measurement / one training step",
+        sat / step,
+        "",
+        f"{sat * 1e3:.1f} ms (float64, 8×32 probe, per layer)",
+    )
     experiment.close()
     dense.close()
     assert overhead <= 0.10, f"tracker overhead {overhead:.1%} of a step (target ≤ 10%)"

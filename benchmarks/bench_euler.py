@@ -23,8 +23,17 @@ from homogeneity.components import Encoder, EncoderConfig
 from homogeneity.degree import directional_derivative, euler
 from homogeneity.scaling import Ray
 
-CONFIG = EncoderConfig(vocab_size=100, d_model=64, n_heads=4, d_ff=256, n_layers=4,
-                       max_len=64, placement="paper-prenorm", norm="proof", bias=False)
+CONFIG = EncoderConfig(
+    vocab_size=100,
+    d_model=64,
+    n_heads=4,
+    d_ff=256,
+    n_layers=4,
+    max_len=64,
+    placement="paper-prenorm",
+    norm="proof",
+    bias=False,
+)
 
 
 def _ray() -> Ray:
@@ -47,17 +56,28 @@ def _finite_difference(ray: Ray, h: float) -> torch.Tensor:
 def test_euler_cost_vs_forward(benchmark, report_ratio, single_thread):
     ray = _ray()
     with torch.no_grad():
-        t = paired_medians({"forward": lambda: ray(1.0),
-                            "euler": lambda: directional_derivative(ray, 1.0),
-                            "func": lambda: _torch_func_jvp(ray)})
+        t = paired_medians(
+            {
+                "forward": lambda: ray(1.0),
+                "euler": lambda: directional_derivative(ray, 1.0),
+                "func": lambda: _torch_func_jvp(ray),
+            }
+        )
     forward, jvp_time, func_jvp = t["forward"], t["euler"], t["func"]
     benchmark(euler, ray, 1.0)
     ratio = jvp_time / forward
-    report_ratio("Euler check (forward-mode AD) / forward, 4-layer encoder", ratio,
-                 "≤ 3× (issue), asserted ≤ 4×",
-                 f"forward {forward * 1e3:.2f} ms, Euler {jvp_time * 1e3:.2f} ms")
-    report_ratio("torch.func.jvp / forward, same model", func_jvp / forward, "",
-                 "the wrapper overhead we avoid")
+    report_ratio(
+        "Euler check (forward-mode AD) / forward, 4-layer encoder",
+        ratio,
+        "≤ 3× (issue), asserted ≤ 4×",
+        f"forward {forward * 1e3:.2f} ms, Euler {jvp_time * 1e3:.2f} ms",
+    )
+    report_ratio(
+        "torch.func.jvp / forward, same model",
+        func_jvp / forward,
+        "",
+        "the wrapper overhead we avoid",
+    )
     assert ratio <= 4.0, f"Euler check costs {ratio:.2f}× a forward pass (target ≤ 4×)"
     assert jvp_time < func_jvp, "dual tensors should beat torch.func.jvp on the same model"
 
@@ -68,19 +88,33 @@ def test_euler_vs_finite_difference(benchmark, report_ratio, single_thread):
     _, via_func = _torch_func_jvp(ray)
     assert torch.allclose(exact, via_func, rtol=1e-12, atol=0)
     scale = float(exact.norm())
-    errors = {h: float((_finite_difference(ray, h) - exact).norm()) / scale
-              for h in (1e-2, 1e-4, 1e-6, 1e-8)}
+    errors = {
+        h: float((_finite_difference(ray, h) - exact).norm()) / scale
+        for h in (1e-2, 1e-4, 1e-6, 1e-8)
+    }
     best_h = min(errors, key=errors.get)
     with torch.no_grad():
-        t = paired_medians({"fd": lambda: _finite_difference(ray, best_h),
-                            "jvp": lambda: directional_derivative(ray, 1.0)})
+        t = paired_medians(
+            {
+                "fd": lambda: _finite_difference(ray, best_h),
+                "jvp": lambda: directional_derivative(ray, 1.0),
+            }
+        )
     fd_time, jvp_time = t["fd"], t["jvp"]
     benchmark(_finite_difference, ray, best_h)
-    report_ratio("finite difference / jvp time", fd_time / jvp_time, "",
-                 f"FD needs 2 forwards; jvp is exact to rounding")
+    report_ratio(
+        "finite difference / jvp time",
+        fd_time / jvp_time,
+        "",
+        f"FD needs 2 forwards; jvp is exact to rounding",
+    )
     for h, err in errors.items():
-        report_ratio(f"finite difference relative error, h={h:g}", err, "",
-                     "vs the jvp directional derivative")
+        report_ratio(
+            f"finite difference relative error, h={h:g}",
+            err,
+            "",
+            "vs the jvp directional derivative",
+        )
     # the jvp is the reference: even the best step leaves a truncation/rounding error
     assert errors[best_h] > 1e-13
     assert errors[1e-2] > errors[best_h]

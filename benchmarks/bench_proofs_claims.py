@@ -30,8 +30,9 @@ def _timed(claim_id: str, profile: str) -> float:
 def test_claim_time_ci(benchmark, report_ratio, claim_id):
     seconds = benchmark.pedantic(_timed, args=(claim_id, "ci"), rounds=1, iterations=1)
     _CI_SECONDS[claim_id] = seconds
-    report_ratio(f"claim {claim_id}: seconds (ci profile)", seconds, "-",
-                 "verdict + negative controls")
+    report_ratio(
+        f"claim {claim_id}: seconds (ci profile)", seconds, "-", "verdict + negative controls"
+    )
 
 
 @pytest.mark.slow
@@ -39,5 +40,9 @@ def test_claim_time_ci(benchmark, report_ratio, claim_id):
 def test_claim_time_thorough(benchmark, report_ratio, claim_id):
     base = _CI_SECONDS.get(claim_id) or _timed(claim_id, "ci")
     seconds = benchmark.pedantic(_timed, args=(claim_id, "thorough"), rounds=1, iterations=1)
-    report_ratio(f"claim {claim_id}: thorough / ci time", seconds / base, "-",
-                 f"thorough {seconds:.1f} s, ci {base:.1f} s")
+    report_ratio(
+        f"claim {claim_id}: thorough / ci time",
+        seconds / base,
+        "-",
+        f"thorough {seconds:.1f} s, ci {base:.1f} s",
+    )

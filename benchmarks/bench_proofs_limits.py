@@ -18,8 +18,14 @@ from proofs_numeric.limits import limit
 from proofs_numeric.precision import generalised_argmax, softmax
 
 ROWS: list[list[str]] = [
-    ["1", "0.9", "0.5"], ["1", "0.99", "0.5"], ["1", "0.999", "0.5"], ["1", "0.9999", "0.5"],
-    ["2", "2", "0"], ["0.3", "0.1", "-1", "0.29"], ["5", "1", "1", "0"], ["1", "0.995", "0.9"],
+    ["1", "0.9", "0.5"],
+    ["1", "0.99", "0.5"],
+    ["1", "0.999", "0.5"],
+    ["1", "0.9999", "0.5"],
+    ["2", "2", "0"],
+    ["0.3", "0.1", "-1", "0.29"],
+    ["5", "1", "1", "0"],
+    ["1", "0.995", "0.9"],
 ]
 
 
@@ -34,8 +40,9 @@ def our_limits() -> list[mpmath.mpf]:
 
 def mpmath_limits() -> list[mpmath.mpf]:
     with mpmath.workdps(30):
-        return [mpmath.limit(lambda rho, r=r: softmax(r, rho, digits=30)[0], mpmath.inf)
-                for r in ROWS]
+        return [
+            mpmath.limit(lambda rho, r=r: softmax(r, rho, digits=30)[0], mpmath.inf) for r in ROWS
+        ]
 
 
 def _wrong(values, exact) -> int:
@@ -50,14 +57,26 @@ def test_exact_limit_vs_mpmath_limit(benchmark, report_ratio):
     times = paired_medians({"exact": exact_limits, "ours": our_limits}, repeats=5, warmup=1)
     ours = our_limits()
     benchmark(exact_limits)
-    report_ratio("mpmath.limit time / exact limit time (8 rows)", t_mpmath / times["exact"],
-                 "≥ 100×", f"mpmath.limit {t_mpmath:.2f} s, exact {times['exact'] * 1e3:.2f} ms")
-    report_ratio("mpmath.limit time / limit() time (8 rows)", t_mpmath / times["ours"], "-",
-                 f"limit() {times['ours'] * 1e3:.1f} ms")
-    report_ratio("rows mpmath.limit gets wrong (|err| > 1e-10)", _wrong(theirs, exact), "-",
-                 "near-ties: " + ", ".join(mpmath.nstr(v, 8) for v in theirs[:4]))
+    report_ratio(
+        "mpmath.limit time / exact limit time (8 rows)",
+        t_mpmath / times["exact"],
+        "≥ 100×",
+        f"mpmath.limit {t_mpmath:.2f} s, exact {times['exact'] * 1e3:.2f} ms",
+    )
+    report_ratio(
+        "mpmath.limit time / limit() time (8 rows)",
+        t_mpmath / times["ours"],
+        "-",
+        f"limit() {times['ours'] * 1e3:.1f} ms",
+    )
+    report_ratio(
+        "rows mpmath.limit gets wrong (|err| > 1e-10)",
+        _wrong(theirs, exact),
+        "-",
+        "near-ties: " + ", ".join(mpmath.nstr(v, 8) for v in theirs[:4]),
+    )
     report_ratio("rows limit() gets wrong", _wrong(ours, exact), "0")
     assert t_mpmath / times["exact"] >= 100
     assert _wrong(ours, exact) == 0
-    assert _wrong(theirs, exact) >= 1      # the documented failure of mpmath.limit
-    assert max(theirs) > 1                 # a "probability" above 1
+    assert _wrong(theirs, exact) >= 1  # the documented failure of mpmath.limit
+    assert max(theirs) > 1  # a "probability" above 1

@@ -34,7 +34,7 @@ def generated_rows(n_rows: int = N_ROWS, seed: int = 0) -> list[tuple[list[float
         gap = 10 ** rng.uniform(-3, 1)
         offset = rng.choice([0.0, rng.uniform(-50, 50)])
         rng.shuffle(vis)
-        scores = [offset + rng.uniform(-5, 5) for _ in range(n)]   # masked: anything
+        scores = [offset + rng.uniform(-5, 5) for _ in range(n)]  # masked: anything
         for j in vis[:ties]:
             scores[j] = offset
         for i, j in enumerate(vis[ties:]):
@@ -78,9 +78,17 @@ def test_rate_equals_gap(benchmark, report_ratio):
     rows = generated_rows()
     rel_mp = benchmark.pedantic(measured_rates_mp, args=(rows,), rounds=1, iterations=1)
     rel_f64 = measured_rates_float64(rows)
-    report_ratio("rate vs gap, mpmath: max |γ̂ − γ|/γ", max(rel_mp), "≤ 1e-2",
-                 f"median {statistics.median(rel_mp):.2e} over {len(rows)} rows, ργ ∈ [200, 400]")
-    report_ratio("rate vs gap, float64: max |γ̂ − γ|/γ", max(rel_f64), "-",
-                 f"median {statistics.median(rel_f64):.2e}, ργ ∈ [10, 20] (float64 floor)")
+    report_ratio(
+        "rate vs gap, mpmath: max |γ̂ − γ|/γ",
+        max(rel_mp),
+        "≤ 1e-2",
+        f"median {statistics.median(rel_mp):.2e} over {len(rows)} rows, ργ ∈ [200, 400]",
+    )
+    report_ratio(
+        "rate vs gap, float64: max |γ̂ − γ|/γ",
+        max(rel_f64),
+        "-",
+        f"median {statistics.median(rel_f64):.2e}, ργ ∈ [10, 20] (float64 floor)",
+    )
     assert max(rel_mp) <= 1e-2
     assert statistics.median(rel_mp) <= 1e-6

@@ -27,14 +27,28 @@ from homogeneity.adapters import Batch, EncoderAdapter
 from homogeneity.components import EncoderConfig
 from homogeneity.data import load_sentences
 from homogeneity.pretrained import (
-    MINILM_INSTALL_HINT, bert_random_init, load_minilm, minilm_folder,
+    MINILM_INSTALL_HINT,
+    bert_random_init,
+    load_minilm,
+    minilm_folder,
 )
 from homogeneity.saturation import analyse_saturation, length_buckets
 
-MINILM_SHAPE = EncoderConfig(vocab_size=30522, d_model=384, n_heads=12, d_ff=1536, n_layers=6,
-                             max_len=512, type_vocab_size=2, placement="postnorm",
-                             norm="layernorm", norm_eps=1e-12, bias=True, activation="gelu",
-                             embedding_norm=True)
+MINILM_SHAPE = EncoderConfig(
+    vocab_size=30522,
+    d_model=384,
+    n_heads=12,
+    d_ff=1536,
+    n_layers=6,
+    max_len=512,
+    type_vocab_size=2,
+    placement="postnorm",
+    norm="layernorm",
+    norm_eps=1e-12,
+    bias=True,
+    activation="gelu",
+    embedding_norm=True,
+)
 
 
 def _batch(n_seq: int = 16, length: int = 40) -> Batch:
@@ -49,23 +63,32 @@ def test_saturated_forward_cost(benchmark, report_ratio):
     ray = EncoderAdapter(encoder).ray(b)
 
     def normal():
-        return encoder.run(b.ids, b.padding_mask, token_type_ids=b.token_type_ids,
-                           collect=True)
+        return encoder.run(b.ids, b.padding_mask, token_type_ids=b.token_type_ids, collect=True)
 
     def saturated():
-        return encoder.run(b.ids, b.padding_mask, token_type_ids=b.token_type_ids,
-                           saturated=True, collect=True)
+        return encoder.run(
+            b.ids, b.padding_mask, token_type_ids=b.token_type_ids, saturated=True, collect=True
+        )
 
     with torch.no_grad():
-        t = paired_medians({"normal": normal, "saturated": saturated,
-                            "proxy": lambda: ray(1000.0)}, repeats=7)
+        t = paired_medians(
+            {"normal": normal, "saturated": saturated, "proxy": lambda: ray(1000.0)}, repeats=7
+        )
         benchmark(saturated)
     ratio = t["saturated"] / t["normal"]
-    report_ratio("exact saturated forward / normal forward (MiniLM shape)", ratio, "≤ 1.5×",
-                 f"normal {t['normal'] * 1e3:.0f} ms, saturated {t['saturated'] * 1e3:.0f} ms, "
-                 f"16×40 tokens, float64, {torch.get_num_threads()} threads")
-    report_ratio("finite-ρ proxy (Ray, rescales θ) / normal forward", t["proxy"] / t["normal"],
-                 "", f"proxy {t['proxy'] * 1e3:.0f} ms")
+    report_ratio(
+        "exact saturated forward / normal forward (MiniLM shape)",
+        ratio,
+        "≤ 1.5×",
+        f"normal {t['normal'] * 1e3:.0f} ms, saturated {t['saturated'] * 1e3:.0f} ms, "
+        f"16×40 tokens, float64, {torch.get_num_threads()} threads",
+    )
+    report_ratio(
+        "finite-ρ proxy (Ray, rescales θ) / normal forward",
+        t["proxy"] / t["normal"],
+        "",
+        f"proxy {t['proxy'] * 1e3:.0f} ms",
+    )
     assert ratio <= 1.5, f"saturated forward costs {ratio:.2f}× the normal one (target ≤ 1.5×)"
 
 
@@ -78,8 +101,9 @@ QUIET_LOAD = 2.0
 
 
 @pytest.mark.pretrained
-@pytest.mark.skipif(minilm_folder() is None,
-                    reason=f"weights package not installed: {MINILM_INSTALL_HINT}")
+@pytest.mark.skipif(
+    minilm_folder() is None, reason=f"weights package not installed: {MINILM_INSTALL_HINT}"
+)
 def test_e3_and_head_analysis_time(benchmark, report_ratio):
     """E3 (D14 per layer, pretrained and random init) + head statistics at ρ = 1 and ρ = 1000
     on the 105 sentences: 2 forward passes per model. Also timed: the same with the exact
@@ -98,15 +122,20 @@ def test_e3_and_head_analysis_time(benchmark, report_ratio):
 
     def analysis(parts, exact: bool):
         for encoder in (model.encoder, random_encoder):
-            analyse_saturation(EncoderAdapter(encoder), parts, special_tokens=special,
-                               exact=exact)
+            analyse_saturation(EncoderAdapter(encoder), parts, special_tokens=special, exact=exact)
 
     # ratios: interleaved rounds on a third of the sentences, so load from other jobs
     # falls on the baseline and the analysis alike
     subset = buckets[::3]
-    t = paired_medians({"forward": lambda: one_forward(subset),
-                        "e3": lambda: analysis(subset, False),
-                        "exact": lambda: analysis(subset, True)}, repeats=3, warmup=1)
+    t = paired_medians(
+        {
+            "forward": lambda: one_forward(subset),
+            "e3": lambda: analysis(subset, False),
+            "exact": lambda: analysis(subset, True),
+        },
+        repeats=3,
+        warmup=1,
+    )
     # absolute: the whole analysis of all 105 sentences, once
     load_before = os.getloadavg()[0]
     start = time.perf_counter()
@@ -115,20 +144,36 @@ def test_e3_and_head_analysis_time(benchmark, report_ratio):
     load = max(load_before, os.getloadavg()[0])
     threads = torch.get_num_threads()
     n_sub = sum(int(b.lengths.sum()) for b in subset)
-    report_ratio("E3 + head analysis, 105 sentences, 2 models (s)", e3_heads, "< 60 s",
-                 f"{threads} threads, {int(tok.batch.lengths.sum())} tokens, load avg {load:.1f}")
-    report_ratio("E3 + head analysis / one forward pass (same sentences)",
-                 t["e3"] / t["forward"], "≤ 6×",
-                 f"{n_sub} tokens: forward {t['forward']:.2f} s, analysis {t['e3']:.2f} s; "
-                 f"4 passes needed")
-    report_ratio("… with exact saturated comparison and limit heads / one forward",
-                 t["exact"] / t["forward"], "≤ 15×", f"{t['exact']:.2f} s; 10 passes needed")
+    report_ratio(
+        "E3 + head analysis, 105 sentences, 2 models (s)",
+        e3_heads,
+        "< 60 s",
+        f"{threads} threads, {int(tok.batch.lengths.sum())} tokens, load avg {load:.1f}",
+    )
+    report_ratio(
+        "E3 + head analysis / one forward pass (same sentences)",
+        t["e3"] / t["forward"],
+        "≤ 6×",
+        f"{n_sub} tokens: forward {t['forward']:.2f} s, analysis {t['e3']:.2f} s; 4 passes needed",
+    )
+    report_ratio(
+        "… with exact saturated comparison and limit heads / one forward",
+        t["exact"] / t["forward"],
+        "≤ 15×",
+        f"{t['exact']:.2f} s; 10 passes needed",
+    )
     assert t["e3"] / t["forward"] <= 6.0, (
-        f"E3 + head analysis costs {t['e3'] / t['forward']:.1f} forward passes (4 needed)")
+        f"E3 + head analysis costs {t['e3'] / t['forward']:.1f} forward passes (4 needed)"
+    )
     assert t["exact"] / t["forward"] <= 15.0, (
-        f"with the exact comparison it costs {t['exact'] / t['forward']:.1f} passes (10 needed)")
+        f"with the exact comparison it costs {t['exact'] / t['forward']:.1f} passes (10 needed)"
+    )
     if load < QUIET_LOAD:
         assert e3_heads < BUDGET_S, f"E3 + head analysis took {e3_heads:.1f} s (< 60 s)"
     else:
-        report_ratio("(absolute budget not asserted: machine shared)", load, f"< {QUIET_LOAD}",
-                     "1-minute load average on 2 cores")
+        report_ratio(
+            "(absolute budget not asserted: machine shared)",
+            load,
+            f"< {QUIET_LOAD}",
+            "1-minute load average on 2 cores",
+        )

@@ -36,8 +36,9 @@ def median_seconds(fn: Callable[[], object], repeats: int = 15, warmup: int = 2)
     return statistics.median(times)
 
 
-def paired_medians(fns: dict[str, Callable[[], object]], repeats: int = 15,
-                   warmup: int = 2) -> dict[str, float]:
+def paired_medians(
+    fns: dict[str, Callable[[], object]], repeats: int = 15, warmup: int = 2
+) -> dict[str, float]:
     """Median wall time of each function, timed in interleaved rounds so that load from
     other processes affects every function alike (ratios stay meaningful)."""
     for _ in range(warmup):
@@ -85,4 +86,5 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     terminalreporter.section("figures (ratios against a baseline measured in the same run)")
     for r in ratios:
         terminalreporter.write_line(
-            f"{r.name:<58} {r.value:>10.4g}   target {r.target or '-':<10} {r.detail}")
+            f"{r.name:<58} {r.value:>10.4g}   target {r.target or '-':<10} {r.detail}"
+        )

@@ -9,18 +9,46 @@ at ρ = 1 (Euler: θ·∇f = k f) and how training moves along it.
 
 from homogeneity.decay import DecayFit, classify_decay
 from homogeneity.degree import (
-    DecayProfile, DegreeAgreement, EulerResult, HomogeneityCheckError, HomogeneityReport,
-    MeasuredDegree, check_degree, check_homogeneity, decay_profile, degree_from_ratio, euler,
-    homogeneity_curve, homogeneity_error, measure_degree,
+    DecayProfile,
+    DegreeAgreement,
+    EulerResult,
+    HomogeneityCheckError,
+    HomogeneityReport,
+    MeasuredDegree,
+    check_degree,
+    check_homogeneity,
+    decay_profile,
+    degree_from_ratio,
+    euler,
+    homogeneity_curve,
+    homogeneity_error,
+    measure_degree,
 )
 from homogeneity.rules import Degree, DegreeDerivation, predict_degree, register_rule
 from homogeneity.scaling import Ray
 from homogeneity.validation import HomogeneityInputError
 
 __all__ = [
-    "DecayFit", "DecayProfile", "Degree", "DegreeAgreement", "DegreeDerivation",
-    "EulerResult", "HomogeneityCheckError", "HomogeneityInputError", "HomogeneityReport",
-    "MeasuredDegree", "Ray", "check_degree", "check_homogeneity", "classify_decay",
-    "decay_profile", "degree_from_ratio", "euler", "homogeneity_curve", "homogeneity_error",
-    "measure_degree", "predict_degree", "register_rule",
+    "DecayFit",
+    "DecayProfile",
+    "Degree",
+    "DegreeAgreement",
+    "DegreeDerivation",
+    "EulerResult",
+    "HomogeneityCheckError",
+    "HomogeneityInputError",
+    "HomogeneityReport",
+    "MeasuredDegree",
+    "Ray",
+    "check_degree",
+    "check_homogeneity",
+    "classify_decay",
+    "decay_profile",
+    "degree_from_ratio",
+    "euler",
+    "homogeneity_curve",
+    "homogeneity_error",
+    "measure_degree",
+    "predict_degree",
+    "register_rule",
 ]

@@ -56,27 +56,36 @@ class Batch:
         if self.ids.dim() != 2 or self.ids.dtype.is_floating_point or self.ids.dtype == torch.bool:
             raise HomogeneityInputError(
                 f"ids must be an integer tensor of shape (batch, seq), got dtype "
-                f"{self.ids.dtype} and shape {tuple(self.ids.shape)}; use ids.long()")
+                f"{self.ids.dtype} and shape {tuple(self.ids.shape)}; use ids.long()"
+            )
         if self.ids.shape[1] == 0 or self.ids.shape[0] == 0:
             raise HomogeneityInputError(
                 f"ids has shape {tuple(self.ids.shape)}: the batch needs at least one "
-                f"sequence of at least one token")
+                f"sequence of at least one token"
+            )
         if self.padding_mask.shape != self.ids.shape or self.padding_mask.dtype != torch.bool:
             raise HomogeneityInputError(
                 f"padding_mask must be a bool tensor of the same shape as ids "
                 f"{tuple(self.ids.shape)}, got {self.padding_mask.dtype} "
-                f"{tuple(self.padding_mask.shape)}; build it as ids != pad_id")
+                f"{tuple(self.padding_mask.shape)}; build it as ids != pad_id"
+            )
         if not bool(self.padding_mask.any(dim=1).all()):
             raise HomogeneityInputError(
-                "padding_mask has a sequence with no real token; drop empty sequences")
+                "padding_mask has a sequence with no real token; drop empty sequences"
+            )
         if self.token_type_ids is not None and self.token_type_ids.shape != self.ids.shape:
             raise HomogeneityInputError(
                 f"token_type_ids has shape {tuple(self.token_type_ids.shape)}, expected "
-                f"{tuple(self.ids.shape)} like ids")
+                f"{tuple(self.ids.shape)} like ids"
+            )
 
     @classmethod
-    def from_ids(cls, ids: torch.Tensor, padding_mask: torch.Tensor | None = None,
-                 token_type_ids: torch.Tensor | None = None) -> "Batch":
+    def from_ids(
+        cls,
+        ids: torch.Tensor,
+        padding_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> "Batch":
         """A batch from ids alone (no padding when ``padding_mask`` is None)."""
         ids = ids if ids.dim() == 2 else ids.reshape(1, -1)
         if padding_mask is None:
@@ -129,8 +138,9 @@ class ModelAdapter(ABC):
     causal: bool = False
 
     @abstractmethod
-    def arguments(self, batch: Batch, saturated: bool = False,
-                  tie_tol: float = 0.0) -> tuple[tuple, dict[str, Any]]:
+    def arguments(
+        self, batch: Batch, saturated: bool = False, tie_tol: float = 0.0
+    ) -> tuple[tuple, dict[str, Any]]:
         """(positional, keyword) arguments of ``module(...)`` for ``batch``."""
 
     @abstractmethod
@@ -151,8 +161,14 @@ class ModelAdapter(ABC):
         """Names of the parameters that the ray scales, as the user knows them."""
         return self.module_scaled_names()
 
-    def ray(self, batches: Batch | Sequence[Batch], *, saturated: bool = False,
-            tie_tol: float = 0.0, dtype: torch.dtype = torch.float64) -> Ray:
+    def ray(
+        self,
+        batches: Batch | Sequence[Batch],
+        *,
+        saturated: bool = False,
+        tie_tol: float = 0.0,
+        dtype: torch.dtype = torch.float64,
+    ) -> Ray:
         """The ray ρ ↦ f(x; ρθ) on one batch or on several.
 
         ``ray(rho)`` returns a :class:`Trace` for a single :class:`Batch`, a list of them
@@ -163,26 +179,42 @@ class ModelAdapter(ABC):
         if saturated and not self.supports_saturated:
             raise HomogeneityInputError(
                 f"{type(self).__name__} has no exact saturated forward; use the finite-ρ "
-                f"proxy (saturated=False) or an adapter with supports_saturated=True")
+                f"proxy (saturated=False) or an adapter with supports_saturated=True"
+            )
         single = isinstance(batches, Batch)
         items = [batches] if single else list(batches)
         if not items or not all(isinstance(b, Batch) for b in items):
             raise HomogeneityInputError(
-                "batches must be a homogeneity.adapters.Batch or a non-empty sequence of them")
+                "batches must be a homogeneity.adapters.Batch or a non-empty sequence of them"
+            )
         calls = [self.arguments(b.to(self.device), saturated, tie_tol) for b in items]
-        names = None if self.scaled_parameters is None else [
-            f"{_BatchLoop.PREFIX}{n}" for n in self.module_scaled_names()]
+        names = (
+            None
+            if self.scaled_parameters is None
+            else [f"{_BatchLoop.PREFIX}{n}" for n in self.module_scaled_names()]
+        )
         if single:
+
             def output(outs: list[Any]) -> Trace:
                 return self.trace(outs[0])
         else:
+
             def output(outs: list[Any]) -> list[Trace]:
                 return [self.trace(o) for o in outs]
-        return Ray(_BatchLoop(self.module), inputs=(calls,), parameters=names,
-                   output=output, dtype=dtype)
 
-    def run(self, batch: Batch, rho: float = 1.0, *, saturated: bool = False,
-            tie_tol: float = 0.0, dtype: torch.dtype = torch.float64) -> Trace:
+        return Ray(
+            _BatchLoop(self.module), inputs=(calls,), parameters=names, output=output, dtype=dtype
+        )
+
+    def run(
+        self,
+        batch: Batch,
+        rho: float = 1.0,
+        *,
+        saturated: bool = False,
+        tie_tol: float = 0.0,
+        dtype: torch.dtype = torch.float64,
+    ) -> Trace:
         """One evaluation f(x; ρθ) (exact saturated form if ``saturated``)."""
         return self.ray(batch, saturated=saturated, tie_tol=tie_tol, dtype=dtype)(rho)
 
@@ -209,11 +241,23 @@ class _TracedEncoder(nn.Module):
         super().__init__()
         self.encoder = encoder
 
-    def forward(self, ids: torch.Tensor, padding_mask: torch.Tensor,
-                token_type_ids: torch.Tensor | None = None, *, saturated: bool = False,
-                tie_tol: float = 0.0) -> EncoderOutput:
-        return self.encoder.run(ids, padding_mask, token_type_ids=token_type_ids,
-                                saturated=saturated, tie_tol=tie_tol, collect=True)
+    def forward(
+        self,
+        ids: torch.Tensor,
+        padding_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+        *,
+        saturated: bool = False,
+        tie_tol: float = 0.0,
+    ) -> EncoderOutput:
+        return self.encoder.run(
+            ids,
+            padding_mask,
+            token_type_ids=token_type_ids,
+            saturated=saturated,
+            tie_tol=tie_tol,
+            collect=True,
+        )
 
 
 class EncoderAdapter(ModelAdapter):
@@ -231,7 +275,8 @@ class EncoderAdapter(ModelAdapter):
         if not isinstance(encoder, Encoder):
             raise HomogeneityInputError(
                 f"encoder must be a homogeneity.components.Encoder, got "
-                f"{type(encoder).__name__}; for other modules use FunctionAdapter")
+                f"{type(encoder).__name__}; for other modules use FunctionAdapter"
+            )
         self.encoder = encoder
         self.module = _TracedEncoder(encoder)
         self.causal = encoder.config.causal
@@ -242,11 +287,11 @@ class EncoderAdapter(ModelAdapter):
             own = select_parameter_names(names, parameters)  # validates against own names
             self.scaled_parameters = [f"encoder.{n}" for n in own]
 
-    def arguments(self, batch: Batch, saturated: bool = False,
-                  tie_tol: float = 0.0) -> tuple[tuple, dict[str, Any]]:
+    def arguments(
+        self, batch: Batch, saturated: bool = False, tie_tol: float = 0.0
+    ) -> tuple[tuple, dict[str, Any]]:
         types = batch.token_type_ids
-        return (batch.ids, batch.padding_mask, types), {"saturated": saturated,
-                                                         "tie_tol": tie_tol}
+        return (batch.ids, batch.padding_mask, types), {"saturated": saturated, "tie_tol": tie_tol}
 
     def trace(self, output: EncoderOutput) -> Trace:
         hidden = list(output.hidden_states)
@@ -274,12 +319,18 @@ class FunctionAdapter(ModelAdapter):
     No exact saturated forward is assumed (``supports_saturated`` False).
     """
 
-    def __init__(self, module: nn.Module, arguments: Callable[[Batch], tuple[tuple, dict]],
-                 trace: Callable[[Any], Trace], parameters: Patterns = None,
-                 causal: bool = False) -> None:
+    def __init__(
+        self,
+        module: nn.Module,
+        arguments: Callable[[Batch], tuple[tuple, dict]],
+        trace: Callable[[Any], Trace],
+        parameters: Patterns = None,
+        causal: bool = False,
+    ) -> None:
         if not isinstance(module, nn.Module):
             raise HomogeneityInputError(
-                f"module must be a torch.nn.Module, got {type(module).__name__}")
+                f"module must be a torch.nn.Module, got {type(module).__name__}"
+            )
         self.module = module
         self.causal = causal
         self.scaled_parameters = parameters
@@ -287,8 +338,9 @@ class FunctionAdapter(ModelAdapter):
         self._trace = trace
         self.scaled_names()  # validate the patterns now
 
-    def arguments(self, batch: Batch, saturated: bool = False,
-                  tie_tol: float = 0.0) -> tuple[tuple, dict[str, Any]]:
+    def arguments(
+        self, batch: Batch, saturated: bool = False, tie_tol: float = 0.0
+    ) -> tuple[tuple, dict[str, Any]]:
         args, kwargs = self._arguments(batch)
         return tuple(args), dict(kwargs)
 
@@ -297,7 +349,8 @@ class FunctionAdapter(ModelAdapter):
         if not isinstance(out, Trace):
             raise HomogeneityInputError(
                 f"trace function returned {type(out).__name__}; it must return "
-                f"homogeneity.adapters.Trace(hidden_states=..., attentions=...)")
+                f"homogeneity.adapters.Trace(hidden_states=..., attentions=...)"
+            )
         return out
 
 
@@ -306,10 +359,12 @@ def adapter_for(model: nn.Module | ModelAdapter, parameters: Patterns = None) ->
     if isinstance(model, ModelAdapter):
         if parameters is not None:
             raise HomogeneityInputError(
-                "parameters= is given both here and in the adapter; set it on the adapter")
+                "parameters= is given both here and in the adapter; set it on the adapter"
+            )
         return model
     if isinstance(model, Encoder):
         return EncoderAdapter(model, parameters)
     raise HomogeneityInputError(
         f"no adapter is known for {type(model).__name__}; wrap it in "
-        f"homogeneity.adapters.FunctionAdapter(module, arguments=..., trace=...)")
+        f"homogeneity.adapters.FunctionAdapter(module, arguments=..., trace=...)"
+    )

@@ -54,10 +54,14 @@ class DecayFit:
 
     def __str__(self) -> str:
         if self.kind == "exponential":
-            return (f"exponential: e ≈ A·exp(−{self.rate:.3g}·ρ^{self.exponent:.2f}) "
-                    f"({self.n_points} points, R²={self.r2:.3f})")
+            return (
+                f"exponential: e ≈ A·exp(−{self.rate:.3g}·ρ^{self.exponent:.2f}) "
+                f"({self.n_points} points, R²={self.r2:.3f})"
+            )
         if self.kind == "polynomial":
-            return f"polynomial: e ≈ A·ρ^−{self.rate:.3g} ({self.n_points} points, R²={self.r2:.3f})"
+            return (
+                f"polynomial: e ≈ A·ρ^−{self.rate:.3g} ({self.n_points} points, R²={self.r2:.3f})"
+            )
         if self.kind == "exact":
             return f"exact: error ≤ floor {self.floor:.1e} everywhere"
         return f"{self.kind}: {self.detail}"
@@ -95,8 +99,13 @@ class DecayData:
     indices: list[int] = field(default_factory=list)
 
 
-def decay_tail(rhos: Sequence[float], errors: Sequence[object], floor: float,
-               below_peak: float = 0.3, min_points: int = 4) -> DecayData:
+def decay_tail(
+    rhos: Sequence[float],
+    errors: Sequence[object],
+    floor: float,
+    below_peak: float = 0.3,
+    min_points: int = 4,
+) -> DecayData:
     """Select the asymptotic tail used for the fit.
 
     Start at the last sample above the floor (before the error first reaches the floor past
@@ -107,7 +116,8 @@ def decay_tail(rhos: Sequence[float], errors: Sequence[object], floor: float,
     """
     if len(rhos) != len(errors):
         raise HomogeneityInputError(
-            f"rhos and errors have different lengths ({len(rhos)} vs {len(errors)})")
+            f"rhos and errors have different lengths ({len(rhos)} vs {len(errors)})"
+        )
     if len(rhos) < 3:
         raise HomogeneityInputError("need at least 3 samples (rhos) to classify a decay")
     if not all(float(r) > 0 for r in rhos):
@@ -132,12 +142,17 @@ def decay_tail(rhos: Sequence[float], errors: Sequence[object], floor: float,
             run.insert(0, i)
             i -= 1
     if len(run) > 2 * min_points:
-        run = run[len(run) // 2:]
+        run = run[len(run) // 2 :]
     return DecayData(log_rho[run], log_err[run], peak_index, first_floor is not None, run)
 
 
-def classify_decay(rhos: Sequence[float], errors: Sequence[object], floor: float = 0.0,
-                   exponent_threshold: float = 0.5, min_points: int = 4) -> DecayFit:
+def classify_decay(
+    rhos: Sequence[float],
+    errors: Sequence[object],
+    floor: float = 0.0,
+    exponent_threshold: float = 0.5,
+    min_points: int = 4,
+) -> DecayFit:
     """Classify the decay of ``errors`` (≥ 0) sampled at increasing ``rhos``.
 
     Args:
@@ -149,30 +164,45 @@ def classify_decay(rhos: Sequence[float], errors: Sequence[object], floor: float
     """
     log_floor = math.log(floor) if floor > 0 else -math.inf
     log_err_all = [_log(e) for e in errors]
-    peak = max(float(mpmath.e ** le) if le > -700 else 0.0 for le in log_err_all)
+    peak = max(float(mpmath.e**le) if le > -700 else 0.0 for le in log_err_all)
     if all(le <= log_floor for le in log_err_all):
         return DecayFit("exact", floor=floor, peak=peak, detail="at the floor everywhere")
     data = decay_tail(rhos, errors, floor, min_points=min_points)
     n = len(data.indices)
-    tail_from_peak = np.array(log_err_all[data.peak_index:])
+    tail_from_peak = np.array(log_err_all[data.peak_index :])
     if n < min_points:
         if data.floor_hit and n >= 1:
             # fell from below_peak·peak to the floor within n+1 samples: report what we have
-            return DecayFit("undetermined", n_points=n, floor=floor, peak=peak,
-                            detail=f"only {n} samples between the peak and the floor; "
-                                   f"sample ρ more densely")
+            return DecayFit(
+                "undetermined",
+                n_points=n,
+                floor=floor,
+                peak=peak,
+                detail=f"only {n} samples between the peak and the floor; sample ρ more densely",
+            )
         if tail_from_peak[-1] > tail_from_peak[0] + math.log(0.3):  # (peak last: grows)
-            return DecayFit("none", n_points=n, floor=floor, peak=peak,
-                            detail="the error does not fall below 0.3× its peak")
-        return DecayFit("undetermined", n_points=n, floor=floor, peak=peak,
-                        detail=f"only {n} usable samples in the tail")
+            return DecayFit(
+                "none",
+                n_points=n,
+                floor=floor,
+                peak=peak,
+                detail="the error does not fall below 0.3× its peak",
+            )
+        return DecayFit(
+            "undetermined",
+            n_points=n,
+            floor=floor,
+            peak=peak,
+            detail=f"only {n} usable samples in the tail",
+        )
     lr, le = data.log_rho, data.log_err
     slopes = np.diff(le) / np.diff(lr)
     mid = 0.5 * (lr[1:] + lr[:-1])
     falling = slopes < 0
     if falling.sum() < max(2, int(0.7 * len(slopes))):
-        return DecayFit("none", n_points=n, floor=floor, peak=peak,
-                        detail="the tail is not decreasing")
+        return DecayFit(
+            "none", n_points=n, floor=floor, peak=peak, detail="the tail is not decreasing"
+        )
     ls, lm = np.log(-slopes[falling]), mid[falling]
     if len(ls) >= 2 and np.ptp(lm) > 0:
         m_hat, c_hat = np.polyfit(lm, ls, 1)
@@ -182,19 +212,40 @@ def classify_decay(rhos: Sequence[float], errors: Sequence[object], floor: float
         # fit ln e = a − d ρ^m with m = m̂ (least squares in ln e)
         x = np.exp(m_hat * lr)
         slope, intercept = np.polyfit(x, le, 1)
-        return DecayFit("exponential", rate=float(-slope), exponent=float(m_hat),
-                        r2=_r2(le, slope * x + intercept), n_points=n, floor=floor, peak=peak)
+        return DecayFit(
+            "exponential",
+            rate=float(-slope),
+            exponent=float(m_hat),
+            r2=_r2(le, slope * x + intercept),
+            n_points=n,
+            floor=floor,
+            peak=peak,
+        )
     slope, intercept = np.polyfit(lr, le, 1)
     p = float(-slope)
     if p < 0.25:
-        return DecayFit("none", rate=p, n_points=n, floor=floor, peak=peak,
-                        detail=f"log-log slope {slope:.3g}: no meaningful decay")
-    return DecayFit("polynomial", rate=p, exponent=float(m_hat),
-                    r2=_r2(le, slope * lr + intercept), n_points=n, floor=floor, peak=peak)
+        return DecayFit(
+            "none",
+            rate=p,
+            n_points=n,
+            floor=floor,
+            peak=peak,
+            detail=f"log-log slope {slope:.3g}: no meaningful decay",
+        )
+    return DecayFit(
+        "polynomial",
+        rate=p,
+        exponent=float(m_hat),
+        r2=_r2(le, slope * lr + intercept),
+        n_points=n,
+        floor=floor,
+        peak=peak,
+    )
 
 
-def refine_grid(rhos: Sequence[float], errors: Sequence[object], floor: float,
-                n_new: int = 16) -> list[float]:
+def refine_grid(
+    rhos: Sequence[float], errors: Sequence[object], floor: float, n_new: int = 16
+) -> list[float]:
     """Geometric ρ samples in the gap where the error falls from its peak to the floor.
 
     Used when :func:`classify_decay` finds too few samples in the tail (a fast exponential

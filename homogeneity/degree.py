@@ -30,7 +30,9 @@ from homogeneity.decay import DecayFit, classify_decay, refine_grid
 from homogeneity.rules import Degree, DegreeDerivation, predict_degree
 from homogeneity.scaling import OutputSelector, Patterns, Ray, default_output
 from homogeneity.validation import (
-    HomogeneityInputError, check_positive_scale, check_positive_scales,
+    HomogeneityInputError,
+    check_positive_scale,
+    check_positive_scales,
 )
 
 
@@ -61,6 +63,7 @@ def _flat(t: torch.Tensor) -> torch.Tensor:
 
 
 # -- Euler -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class EulerResult:
@@ -103,7 +106,8 @@ def euler(ray: Ray, degree: float | None = None, rho: float = 1.0) -> EulerResul
     if norm_sq == 0.0:
         raise HomogeneityInputError(
             "the output is identically zero at this point: no degree can be read from "
-            "θ·∇f = k f; use other inputs or parameters")
+            "θ·∇f = k f; use other inputs or parameters"
+        )
     k_hat = float(v @ d) / norm_sq
     k = k_hat if degree is None else float(degree)
     residual = float(torch.linalg.vector_norm(d - k * v)) / math.sqrt(norm_sq)
@@ -111,6 +115,7 @@ def euler(ray: Ray, degree: float | None = None, rho: float = 1.0) -> EulerResul
 
 
 # -- homogeneity error ---------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ScaleError:
@@ -128,15 +133,16 @@ def homogeneity_error(ray: Ray, c: float, degree: float, rho: float = 1.0) -> Sc
     rho = check_positive_scale(rho, "rho")
     base = ray(rho)
     scaled = ray(c * rho)
-    reference = (c ** degree) * base
+    reference = (c**degree) * base
     absolute = float(torch.linalg.vector_norm(_flat(scaled) - _flat(reference)))
     denom = float(torch.linalg.vector_norm(_flat(reference)))
     relative = absolute / denom if denom > 0 else (0.0 if absolute == 0 else math.inf)
     return ScaleError(c, rho, absolute, relative)
 
 
-def homogeneity_curve(ray: Ray, cs: Sequence[float], degree: float,
-                      rho: float = 1.0) -> list[ScaleError]:
+def homogeneity_curve(
+    ray: Ray, cs: Sequence[float], degree: float, rho: float = 1.0
+) -> list[ScaleError]:
     """:func:`homogeneity_error` for every c in ``cs``."""
     return [homogeneity_error(ray, c, degree, rho) for c in check_positive_scales(cs, "cs")]
 
@@ -160,7 +166,8 @@ def check_degree_value(degree: object, argument: str = "degree") -> float:
     except (TypeError, ValueError) as exc:
         raise HomogeneityInputError(
             f"{argument}={degree!r} is not a number; pass the degree k as a float, or None "
-            f"to estimate it") from exc
+            f"to estimate it"
+        ) from exc
     if not math.isfinite(value):
         raise HomogeneityInputError(f"{argument}={degree!r} must be finite; pass e.g. 1.0")
     return value
@@ -169,8 +176,9 @@ def check_degree_value(degree: object, argument: str = "degree") -> float:
 def check_tolerance(value: float, argument: str) -> float:
     """Tolerances are finite numbers ≥ 0."""
     if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-        raise HomogeneityInputError(f"{argument}={value!r} must be a finite number ≥ 0, "
-                                    f"e.g. {argument}=1e-10")
+        raise HomogeneityInputError(
+            f"{argument}={value!r} must be a finite number ≥ 0, e.g. {argument}=1e-10"
+        )
     return float(value)
 
 
@@ -182,7 +190,6 @@ def round_degree(k: float, tol: float = 0.05) -> float:
 # -- decay along the ray -------------------------------------------------------------
 
 DEFAULT_RHOS: tuple[float, ...] = tuple(float(r) for r in np.geomspace(0.1, 1e5, 49))
-
 
 
 @dataclass
@@ -205,20 +212,29 @@ class DecayProfile:
     @property
     def kind(self) -> str:
         """The degree kind this decay implies: exact / approximate / asymptotic / none."""
-        return {"exact": "exact", "exponential": "approximate", "polynomial": "asymptotic",
-                "none": "none"}.get(self.fit.kind, "undetermined")
+        return {
+            "exact": "exact",
+            "exponential": "approximate",
+            "polynomial": "asymptotic",
+            "none": "none",
+        }.get(self.fit.kind, "undetermined")
 
     def d3_rate(self) -> float | None:
         """d in |error| ≲ exp(−d‖θ‖^m) (SPEC D3 has m = 1), for exponential decay."""
         if self.fit.kind != "exponential" or not self.theta_norms:
             return None
         scale = self.theta_norms[0] / self.rhos[0]
-        return self.fit.rate / scale ** self.fit.exponent
+        return self.fit.rate / scale**self.fit.exponent
 
 
-def decay_profile(ray: Ray, degree: float | None = None, c: float = 2.0,
-                  rhos: Sequence[float] | None = None, floor: float | None = None,
-                  refine: bool = True) -> DecayProfile:
+def decay_profile(
+    ray: Ray,
+    degree: float | None = None,
+    c: float = 2.0,
+    rhos: Sequence[float] | None = None,
+    floor: float | None = None,
+    refine: bool = True,
+) -> DecayProfile:
     """Sample e(ρ) = ‖f(cρθ) − c^k f(ρθ)‖/‖c^k f(ρθ)‖ and classify its decay.
 
     Args:
@@ -249,12 +265,20 @@ def decay_profile(ray: Ray, degree: float | None = None, c: float = 2.0,
             by_rho = {e.rho: e for e in errors + sample(extra)}
             grid, errors = merged, [by_rho[r] for r in merged]
             fit = classify_decay(grid, [e.relative for e in errors], floor)
-    return DecayProfile(float(degree), c, list(grid), [r * norm for r in grid],
-                        [e.relative for e in errors], [e.absolute for e in errors], fit,
-                        ray.dtype)
+    return DecayProfile(
+        float(degree),
+        c,
+        list(grid),
+        [r * norm for r in grid],
+        [e.relative for e in errors],
+        [e.absolute for e in errors],
+        fit,
+        ray.dtype,
+    )
 
 
 # -- measured degree vs prediction ---------------------------------------------------
+
 
 @dataclass
 class MeasuredDegree:
@@ -267,12 +291,13 @@ class MeasuredDegree:
 
     def __str__(self) -> str:
         k = "?" if self.value is None else f"{self.value:g}"
-        return (f"measured: degree {k}, {self.kind} ({self.profile.fit}); Euler at ρ=1: "
-                f"k̂={self.euler.degree_estimate:.6g}, residual {self.euler.residual:.2e}")
+        return (
+            f"measured: degree {k}, {self.kind} ({self.profile.fit}); Euler at ρ=1: "
+            f"k̂={self.euler.degree_estimate:.6g}, residual {self.euler.residual:.2e}"
+        )
 
 
-def measure_degree(ray: Ray, c: float = 2.0, rhos: Sequence[float] | None = None
-                   ) -> MeasuredDegree:
+def measure_degree(ray: Ray, c: float = 2.0, rhos: Sequence[float] | None = None) -> MeasuredDegree:
     """Measure the degree along the ray and classify how exactly it holds."""
     profile = decay_profile(ray, None, c, rhos)
     value = profile.degree if profile.kind != "none" else None
@@ -301,21 +326,37 @@ class DegreeAgreement:
 
     def __str__(self) -> str:
         verdict = "AGREE" if self.agree else "DISAGREE"
-        return (f"predicted: {self.predicted.degree}\n{self.measured}\n=> {verdict}")
+        return f"predicted: {self.predicted.degree}\n{self.measured}\n=> {verdict}"
 
 
-def check_degree(model: nn.Module, inputs: Any = (), parameters: Patterns = None, *,
-                 input_degree: Degree | float = 0, kwargs: Mapping[str, Any] | None = None,
-                 output: OutputSelector = default_output, dtype: torch.dtype = torch.float64,
-                 c: float = 2.0, rhos: Sequence[float] | None = None) -> DegreeAgreement:
+def check_degree(
+    model: nn.Module,
+    inputs: Any = (),
+    parameters: Patterns = None,
+    *,
+    input_degree: Degree | float = 0,
+    kwargs: Mapping[str, Any] | None = None,
+    output: OutputSelector = default_output,
+    dtype: torch.dtype = torch.float64,
+    c: float = 2.0,
+    rhos: Sequence[float] | None = None,
+) -> DegreeAgreement:
     """Predict the degree of ``model`` from its rules and measure it along the ray."""
-    ray = Ray(model, inputs if isinstance(inputs, tuple) else (inputs,), parameters,
-              kwargs or {}, output, dtype)
-    return DegreeAgreement(predict_degree(model, input_degree, parameters),
-                           measure_degree(ray, c, rhos))
+    ray = Ray(
+        model,
+        inputs if isinstance(inputs, tuple) else (inputs,),
+        parameters,
+        kwargs or {},
+        output,
+        dtype,
+    )
+    return DegreeAgreement(
+        predict_degree(model, input_degree, parameters), measure_degree(ray, c, rhos)
+    )
 
 
 # -- gradcheck-style entry point -----------------------------------------------------
+
 
 @dataclass
 class HomogeneityReport:
@@ -343,13 +384,16 @@ class HomogeneityReport:
             f"‖θ·∇f − k f‖/‖f‖ = {self.euler.residual:.3e}",
         ]
         for e in self.curve:
-            lines.append(f"  c = {e.c:<8g} ‖f(cθ) − c^k f(θ)‖ = {e.absolute:.3e} "
-                         f"(relative {e.relative:.3e})")
+            lines.append(
+                f"  c = {e.c:<8g} ‖f(cθ) − c^k f(θ)‖ = {e.absolute:.3e} (relative {e.relative:.3e})"
+            )
         if self.profile is not None:
             lines.append(f"  decay along the ray (c={self.profile.c:g}): {self.profile.fit}")
             d3 = self.profile.d3_rate()
             if d3 is not None:
-                lines.append(f"  D3 rate: error ≈ exp(−{d3:.3g}·‖θ‖^{self.profile.fit.exponent:.2f})")
+                lines.append(
+                    f"  D3 rate: error ≈ exp(−{d3:.3g}·‖θ‖^{self.profile.fit.exponent:.2f})"
+                )
         lines.append(f"  tolerance rtol = {self.rtol:.1e}")
         lines += [f"  failure: {f}" for f in self.failures]
         return "\n".join(lines)
@@ -394,8 +438,15 @@ def check_homogeneity(
             mode ``rtol`` is the noise floor of the decay fit (default 1e3·eps).
         dtype: working dtype (floating only); the caller's module is not converted.
     """
-    ray = Ray(model, inputs if isinstance(inputs, tuple) else (inputs,), parameters,
-              kwargs or {}, output, dtype, params)
+    ray = Ray(
+        model,
+        inputs if isinstance(inputs, tuple) else (inputs,),
+        parameters,
+        kwargs or {},
+        output,
+        dtype,
+        params,
+    )
     floor = noise_floor(dtype) if rtol is None else rtol
     rtol = default_tolerance(dtype) if rtol is None else check_tolerance(rtol, "rtol")
     if euler_rtol is not None:
@@ -416,13 +467,26 @@ def check_homogeneity(
         bad = [e for e in curve if not e.relative <= rtol]
         if bad:
             worst = max(bad, key=lambda e: e.relative)
-            failures.append(f"relative error {worst.relative:.3e} at c={worst.c:g} exceeds "
-                            f"rtol={rtol:.1e}")
+            failures.append(
+                f"relative error {worst.relative:.3e} at c={worst.c:g} exceeds rtol={rtol:.1e}"
+            )
         if not eul.residual <= euler_rtol:
-            failures.append(f"Euler residual {eul.residual:.3e} exceeds euler_rtol="
-                            f"{euler_rtol:.1e} (θ·∇f ≠ {degree:g}·f)")
-    report = HomogeneityReport(not failures, degree, approximate, eul, curve, rtol, dtype,
-                               ray.scaled_names, profile, failures)
+            failures.append(
+                f"Euler residual {eul.residual:.3e} exceeds euler_rtol="
+                f"{euler_rtol:.1e} (θ·∇f ≠ {degree:g}·f)"
+            )
+    report = HomogeneityReport(
+        not failures,
+        degree,
+        approximate,
+        eul,
+        curve,
+        rtol,
+        dtype,
+        ray.scaled_names,
+        profile,
+        failures,
+    )
     if failures and raise_exception:
         raise HomogeneityCheckError(report)
     return report

@@ -75,7 +75,8 @@ class Degree:
             )
         if (self.order is not None) != (self.kind == "asymptotic"):
             raise HomogeneityInputError(
-                "order (the polynomial decay rate) is given exactly for kind='asymptotic'")
+                "order (the polynomial decay rate) is given exactly for kind='asymptotic'"
+            )
 
     # -- constructors -------------------------------------------------------------
     @classmethod
@@ -111,8 +112,9 @@ class Degree:
         return f"{symbol}{_fmt(self.value)} ({self.kind}{extra})"
 
 
-def _combine(value: float, parts: list[Degree], extra_order: float | None = None,
-             extra_reason: str = "") -> Degree:
+def _combine(
+    value: float, parts: list[Degree], extra_order: float | None = None, extra_reason: str = ""
+) -> Degree:
     """A degree of ``value`` built from ``parts``: no degree if any part has none;
     asymptotic with the smallest order involved if any part (or ``extra_order``) is
     asymptotic; otherwise the weakest kind among the parts."""
@@ -130,6 +132,7 @@ def _combine(value: float, parts: list[Degree], extra_order: float | None = None
 
 
 # -- the rules of D16 -----------------------------------------------------------------
+
 
 def scale_by_parameter(d: Degree, scaled: bool) -> Degree:
     """Multiply by a weight: k → k+1 if the weight is scaled, else k."""
@@ -156,8 +159,10 @@ def add(a: Degree, b: Degree, what: str = "sum") -> Degree:
         return _combine(a.value, [a, b])
     lo, hi = (a, b) if a.value < b.value else (b, a)
     gap = hi.value - lo.value
-    reason = (f"{what} of a degree-{_fmt(lo.value)} and a degree-{_fmt(hi.value)} term: the "
-              f"degree-{_fmt(hi.value)} term dominates, relative error O(ρ^-{_fmt(gap)})")
+    reason = (
+        f"{what} of a degree-{_fmt(lo.value)} and a degree-{_fmt(hi.value)} term: the "
+        f"degree-{_fmt(hi.value)} term dominates, relative error O(ρ^-{_fmt(gap)})"
+    )
     return _combine(hi.value, [hi], gap, reason)
 
 
@@ -182,8 +187,9 @@ def saturating(d: Degree, name: str) -> Degree:
     if d.kind == "none" or d.value == 0:
         return d
     if d.value < 0:
-        return Degree.none(f"{name} of a degree-{_fmt(d.value)} input converges to a constant "
-                           f"only polynomially")
+        return Degree.none(
+            f"{name} of a degree-{_fmt(d.value)} input converges to a constant only polynomially"
+        )
     return Degree.approximate(0, f"{name} saturates exponentially (L6–L8)")
 
 
@@ -205,8 +211,12 @@ def normalize(d: Degree, eps: float, name: str) -> Degree:
         return d
     if eps == 0:
         return _combine(0.0, [d])
-    return _combine(0.0, [d], 2 * d.value,
-                    f"{name} with ε={eps:g}: scale-invariant only up to O(ρ^-{_fmt(2 * d.value)})")
+    return _combine(
+        0.0,
+        [d],
+        2 * d.value,
+        f"{name} with ε={eps:g}: scale-invariant only up to O(ρ^-{_fmt(2 * d.value)})",
+    )
 
 
 def _fmt(x: float) -> str:
@@ -214,6 +224,7 @@ def _fmt(x: float) -> str:
 
 
 # -- composition machinery ------------------------------------------------------------
+
 
 @dataclass
 class DerivationStep:
@@ -283,8 +294,10 @@ def module_degree(module: nn.Module, input_degree: Degree, ctx: RuleContext) -> 
     for cls in type(module).__mro__:
         if cls in _TORCH_RULES:
             return _TORCH_RULES[cls](module, input_degree, ctx)
-    out = Degree.none(f"no degree rule for {type(module).__name__} at '{ctx.prefix or '<model>'}'; "
-                      f"register one with homogeneity.rules.register_rule")
+    out = Degree.none(
+        f"no degree rule for {type(module).__name__} at '{ctx.prefix or '<model>'}'; "
+        f"register one with homogeneity.rules.register_rule"
+    )
     return ctx.record(type(module).__name__, input_degree, out)
 
 
@@ -356,8 +369,10 @@ def _sequential_rule(m: nn.Sequential, d: Degree, ctx: RuleContext) -> Degree:
 
 # -- the public entry point -----------------------------------------------------------
 
-def parameter_matcher(model: nn.Module, parameters: str | Sequence[str] | None
-                      ) -> Callable[[str], bool]:
+
+def parameter_matcher(
+    model: nn.Module, parameters: str | Sequence[str] | None
+) -> Callable[[str], bool]:
     """Turn glob patterns over ``model.named_parameters()`` into a name predicate
     (None selects every parameter; a pattern that matches nothing is an error)."""
     chosen = set(select_parameter_names([n for n, _ in model.named_parameters()], parameters))
@@ -376,8 +391,9 @@ class DegreeDerivation:
         width = max([len(s.path) for s in self.steps] + [5])
         lines = [f"predicted degree: {self.degree}", f"input degree: {self.input_degree}"]
         for s in self.steps:
-            lines.append(f"  {s.path:<{width}}  {s.rule:<34} {s.input_degree!s:>22} -> "
-                         f"{s.output_degree}")
+            lines.append(
+                f"  {s.path:<{width}}  {s.rule:<34} {s.input_degree!s:>22} -> {s.output_degree}"
+            )
         return "\n".join(lines)
 
 

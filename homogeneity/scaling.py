@@ -21,7 +21,10 @@ from torch import nn
 from torch.func import functional_call
 
 from homogeneity.validation import (
-    HomogeneityInputError, check_finite, check_float_dtype, check_positive_scale,
+    HomogeneityInputError,
+    check_finite,
+    check_float_dtype,
+    check_positive_scale,
 )
 
 OutputSelector = Callable[[Any], torch.Tensor]
@@ -56,14 +59,16 @@ def select_parameter_names(names: Sequence[str], parameters: Patterns) -> list[s
     if not patterns:
         raise HomogeneityInputError(
             "parameters is an empty list; pass None to scale every parameter or glob "
-            "patterns such as ['*.weight']")
+            "patterns such as ['*.weight']"
+        )
     for p in patterns:
         if not isinstance(p, str):
             raise HomogeneityInputError(f"parameters must hold glob strings, got {p!r}")
         if not any(fnmatch.fnmatchcase(n, p) for n in names):
             raise HomogeneityInputError(
                 f"parameters pattern {p!r} selects nothing; known parameter names include "
-                f"{list(names)[:10]} (patterns are globs: use '*' for any characters)")
+                f"{list(names)[:10]} (patterns are globs: use '*' for any characters)"
+            )
     return [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
 
 
@@ -73,7 +78,8 @@ def _cast_input(x: Any, dtype: torch.dtype, device: torch.device | None, argumen
         if x.numel() == 0:
             raise HomogeneityInputError(
                 f"{argument} is empty (shape {tuple(x.shape)}): there is nothing to evaluate; "
-                f"pass at least one batch element and one sequence position")
+                f"pass at least one batch element and one sequence position"
+            )
         if x.is_floating_point():
             return x.to(dtype=dtype, device=device)
         return x.to(device=device)
@@ -89,7 +95,8 @@ def _check_no_active_dropout(model: nn.Module) -> None:
         if isinstance(m, nn.modules.dropout._DropoutNd) and m.training and m.p > 0:
             raise HomogeneityInputError(
                 f"model has active dropout at '{name}' (training mode): checks need a "
-                f"deterministic function; call model.eval() first (it is not changed for you)")
+                f"deterministic function; call model.eval() first (it is not changed for you)"
+            )
 
 
 @dataclass
@@ -124,7 +131,8 @@ class Ray:
             if self.params is not None:
                 raise HomogeneityInputError(
                     "params is only for plain functions; for a Module its own parameters are "
-                    "used: drop params=")
+                    "used: drop params="
+                )
             _check_no_active_dropout(self.model)
             named = dict(self.model.named_parameters())
             buffers = dict(self.model.named_buffers())
@@ -132,11 +140,13 @@ class Ray:
             if self.params is None:
                 raise HomogeneityInputError(
                     "model is a plain function: pass params={name: tensor} with the parameters "
-                    "it takes as its first argument")
+                    "it takes as its first argument"
+                )
             named, buffers = dict(self.params), {}
         else:
             raise HomogeneityInputError(
-                f"model must be a torch.nn.Module or a callable, got {type(self.model).__name__}")
+                f"model must be a torch.nn.Module or a callable, got {type(self.model).__name__}"
+            )
         if not named:
             raise HomogeneityInputError("model has no parameters to scale")
         device = next(iter(named.values())).device
@@ -146,14 +156,18 @@ class Ray:
             if not p.is_floating_point():
                 raise HomogeneityInputError(
                     f"parameter '{name}' has integer dtype {p.dtype}; only floating parameters "
-                    f"can be scaled: convert the model with .double()")
+                    f"can be scaled: convert the model with .double()"
+                )
             check_finite(p.detach(), f"parameter '{name}'")
             base[name] = p.detach().to(self.dtype)
         for name, b in buffers.items():
             # copies: a forward in training mode updates buffers in place (BatchNorm's
             # running statistics), which must not reach the caller's module
-            base[name] = (b.detach().to(self.dtype, copy=True) if b.is_floating_point()
-                          else b.detach().clone())
+            base[name] = (
+                b.detach().to(self.dtype, copy=True)
+                if b.is_floating_point()
+                else b.detach().clone()
+            )
         self.base = base
         self.scaled_names = select_parameter_names(list(named), self.parameters)
         self.inputs = _cast_input(self.inputs, self.dtype, device, "inputs")
@@ -169,8 +183,9 @@ class Ray:
         """‖θ‖₂ over the selected group."""
         return float(torch.sqrt(sum((t.double() ** 2).sum() for t in self.theta.values())))
 
-    def scaled_params(self, rho: float | torch.Tensor,
-                      theta: Mapping[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    def scaled_params(
+        self, rho: float | torch.Tensor, theta: Mapping[str, torch.Tensor] | None = None
+    ) -> dict[str, torch.Tensor]:
         """All parameters, with the selected ones (or ``theta`` if given) times ρ."""
         theta = self.theta if theta is None else theta
         params = dict(self.base)
@@ -181,8 +196,9 @@ class Ray:
     def call(self, params: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """f(x; params): the selected output tensor for a full parameter dict."""
         if isinstance(self.model, nn.Module):
-            out = functional_call(self.model, dict(params), self.inputs, dict(self.kwargs),
-                                  strict=False)
+            out = functional_call(
+                self.model, dict(params), self.inputs, dict(self.kwargs), strict=False
+            )
         else:
             out = self.model(dict(params), *self.inputs, **self.kwargs)
         return self.output(out)

@@ -73,8 +73,7 @@ def check_sequence_not_empty(x: torch.Tensor, argument: str, seq_dim: int = -2) 
     """Refuse inputs with an empty sequence (no positions to attend to)."""
     if x.dim() == 0 or x.shape[seq_dim] == 0:
         raise HomogeneityInputError(
-            f"{argument} has an empty sequence (shape {tuple(x.shape)}); pass at least one "
-            f"position"
+            f"{argument} has an empty sequence (shape {tuple(x.shape)}); pass at least one position"
         )
 
 

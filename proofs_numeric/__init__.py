@@ -7,14 +7,35 @@ a claim.
 """
 
 from proofs_numeric.claim import (
-    COUNTEREXAMPLE_DIR, PROFILES, CheckContext, Claim, ControlOutcome, Counterexample,
-    Evidence, NegativeControl, Profile, Verdict, get_profile, registry, select_claims,
+    COUNTEREXAMPLE_DIR,
+    PROFILES,
+    CheckContext,
+    Claim,
+    ControlOutcome,
+    Counterexample,
+    Evidence,
+    NegativeControl,
+    Profile,
+    Verdict,
+    get_profile,
+    registry,
+    select_claims,
 )
 
 __all__ = [
-    "COUNTEREXAMPLE_DIR", "PROFILES", "CheckContext", "Claim", "ControlOutcome",
-    "Counterexample", "Evidence", "NegativeControl", "Profile", "Verdict", "get_profile",
-    "registry", "select_claims",
+    "COUNTEREXAMPLE_DIR",
+    "PROFILES",
+    "CheckContext",
+    "Claim",
+    "ControlOutcome",
+    "Counterexample",
+    "Evidence",
+    "NegativeControl",
+    "Profile",
+    "Verdict",
+    "get_profile",
+    "registry",
+    "select_claims",
 ]
 
 from proofs_numeric.limits import LimitNotEstablished, LimitResult, limit  # noqa: E402

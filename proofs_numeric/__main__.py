@@ -26,7 +26,12 @@ from typing import Sequence
 from homogeneity.validation import HomogeneityInputError
 from proofs_numeric import report
 from proofs_numeric.claim import (
-    PROFILES, CheckContext, Counterexample, get_profile, registry, select_claims,
+    PROFILES,
+    CheckContext,
+    Counterexample,
+    get_profile,
+    registry,
+    select_claims,
 )
 from proofs_numeric.runner import run_claims
 
@@ -35,23 +40,48 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m proofs_numeric",
         description="Check every claim of SPEC.md numerically and print verdicts.",
-        epilog=report.EXIT_STATUS_DOC, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--claim", action="append", metavar="ID",
-                        help="check only this claim id (repeatable; 'P4' also selects 'P4*')")
-    parser.add_argument("--profile", choices=sorted(PROFILES), default="ci",
-                        help="search effort: ci (default, fast, reproducible) or thorough")
+        epilog=report.EXIT_STATUS_DOC,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--claim",
+        action="append",
+        metavar="ID",
+        help="check only this claim id (repeatable; 'P4' also selects 'P4*')",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="ci",
+        help="search effort: ci (default, fast, reproducible) or thorough",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
-    parser.add_argument("--markdown", metavar="PATH", type=Path,
-                        help="also write the claims page (Markdown) to PATH")
-    parser.add_argument("--save-counterexamples", action="store_true",
-                        help="write each refuted claim's counterexample to "
-                             "proofs_numeric/counterexamples/<ID>.json")
-    parser.add_argument("--replay", metavar="PATH", type=Path,
-                        help="replay a stored counterexample and exit")
-    parser.add_argument("--digits", type=int, default=None,
-                        help="precision for --replay (default: the profile's re-check digits)")
-    parser.add_argument("--no-controls", action="store_true",
-                        help="skip the negative controls (the run then cannot pass as a check)")
+    parser.add_argument(
+        "--markdown",
+        metavar="PATH",
+        type=Path,
+        help="also write the claims page (Markdown) to PATH",
+    )
+    parser.add_argument(
+        "--save-counterexamples",
+        action="store_true",
+        help="write each refuted claim's counterexample to "
+        "proofs_numeric/counterexamples/<ID>.json",
+    )
+    parser.add_argument(
+        "--replay", metavar="PATH", type=Path, help="replay a stored counterexample and exit"
+    )
+    parser.add_argument(
+        "--digits",
+        type=int,
+        default=None,
+        help="precision for --replay (default: the profile's re-check digits)",
+    )
+    parser.add_argument(
+        "--no-controls",
+        action="store_true",
+        help="skip the negative controls (the run then cannot pass as a check)",
+    )
     parser.add_argument("--list", action="store_true", help="list the registered claims and exit")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return parser
@@ -64,8 +94,10 @@ def _replay(path: Path, digits: int) -> int:
         raise HomogeneityInputError(f"{path} is for claim {cx.claim_id!r}, which is not registered")
     margin = claims[cx.claim_id].replay_counterexample(cx, digits)
     still = margin < 0
-    print(f"{cx.claim_id}: margin {margin:.6g} at {digits} digits (stored {cx.margin:.6g} at "
-          f"{cx.digits}): {'still a counterexample' if still else 'NOT a counterexample'}")
+    print(
+        f"{cx.claim_id}: margin {margin:.6g} at {digits} digits (stored {cx.margin:.6g} at "
+        f"{cx.digits}): {'still a counterexample' if still else 'NOT a counterexample'}"
+    )
     if cx.description:
         print(f"  {cx.description}")
     return 0 if still else 1
@@ -89,8 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def progress(result) -> None:
         if not args.quiet:
-            print(f"  {result.claim.id:8} {report.verdict_label(result):30} "
-                  f"{result.seconds:6.1f} s", file=sys.stderr, flush=True)
+            print(
+                f"  {result.claim.id:8} {report.verdict_label(result):30} {result.seconds:6.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
 
     ctx = CheckContext(profile)
     results = run_claims(claims, ctx, controls=not args.no_controls, progress=progress)

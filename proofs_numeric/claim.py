@@ -70,6 +70,7 @@ COUNTEREXAMPLE_DIR = Path(__file__).resolve().parent / "counterexamples"
 
 # -- search profiles --------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Profile:
     """How hard to search: Hypothesis examples per search, working and re-check precision.
@@ -91,13 +92,15 @@ class Profile:
         if self.digits < 15 or self.recheck_digits < self.digits:
             raise HomogeneityInputError(
                 f"digits={self.digits}, recheck_digits={self.recheck_digits}: need digits ≥ 15 "
-                f"and recheck_digits ≥ digits (the re-check must not be less precise)")
+                f"and recheck_digits ≥ digits (the re-check must not be less precise)"
+            )
 
 
 PROFILES: dict[str, Profile] = {
     "ci": Profile("ci", max_examples=30, digits=50, recheck_digits=100, derandomize=True),
-    "thorough": Profile("thorough", max_examples=300, digits=60, recheck_digits=150,
-                        derandomize=False),
+    "thorough": Profile(
+        "thorough", max_examples=300, digits=60, recheck_digits=150, derandomize=False
+    ),
 }
 
 
@@ -109,7 +112,8 @@ def get_profile(name: str | Profile) -> Profile:
         return PROFILES[name]
     except KeyError:
         raise HomogeneityInputError(
-            f"profile={name!r} is unknown; pass one of {sorted(PROFILES)}") from None
+            f"profile={name!r} is unknown; pass one of {sorted(PROFILES)}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,7 @@ class CheckContext:
 
 
 # -- verdicts ---------------------------------------------------------------------------
+
 
 def _finite_or_none(x: Any) -> float | None:
     if x is None:
@@ -187,9 +192,13 @@ class Counterexample:
     description: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"claim_id": self.claim_id, "case": self.case,
-                "margin": _finite_or_none(self.margin), "digits": self.digits,
-                "description": self.description}
+        return {
+            "claim_id": self.claim_id,
+            "case": self.case,
+            "margin": _finite_or_none(self.margin),
+            "digits": self.digits,
+            "description": self.description,
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
@@ -200,11 +209,16 @@ class Counterexample:
         if missing:
             raise HomogeneityInputError(
                 f"counterexample is missing {sorted(missing)}; write it with "
-                f"Counterexample.to_json() or `python -m proofs_numeric --save-counterexamples`")
+                f"Counterexample.to_json() or `python -m proofs_numeric --save-counterexamples`"
+            )
         margin = data["margin"]
-        return cls(str(data["claim_id"]), dict(data["case"]),
-                   float("nan") if margin is None else float(margin), int(data["digits"]),
-                   str(data.get("description", "")))
+        return cls(
+            str(data["claim_id"]),
+            dict(data["case"]),
+            float("nan") if margin is None else float(margin),
+            int(data["digits"]),
+            str(data.get("description", "")),
+        )
 
     @classmethod
     def from_json(cls, text: str) -> "Counterexample":
@@ -227,7 +241,8 @@ class Counterexample:
         if not p.is_file():
             raise HomogeneityInputError(
                 f"path={str(path)!r} is not a file; pass a JSON file written by "
-                f"`python -m proofs_numeric --save-counterexamples`")
+                f"`python -m proofs_numeric --save-counterexamples`"
+            )
         return cls.from_json(p.read_text(encoding="utf-8"))
 
 
@@ -245,13 +260,18 @@ class Verdict:
             raise HomogeneityInputError(f"status={self.status!r} must be one of {STATUSES}")
         if (self.status == "refuted") != (self.counterexample is not None):
             raise HomogeneityInputError(
-                "a refuted verdict needs a counterexample, and only a refuted one has one")
+                "a refuted verdict needs a counterexample, and only a refuted one has one"
+            )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "evidence": self.evidence.to_dict(),
-                "counterexample": None if self.counterexample is None
-                else self.counterexample.to_dict(),
-                "reason": self.reason}
+        return {
+            "status": self.status,
+            "evidence": self.evidence.to_dict(),
+            "counterexample": None
+            if self.counterexample is None
+            else self.counterexample.to_dict(),
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True)
@@ -313,14 +333,17 @@ class Claim:
             raise HomogeneityInputError(f"id={self.id!r} must be a SPEC id such as 'L7' or 'P4*'")
         if self.expected not in STATUSES:
             raise HomogeneityInputError(
-                f"expected={self.expected!r} for claim {self.id} must be one of {STATUSES}")
+                f"expected={self.expected!r} for claim {self.id} must be one of {STATUSES}"
+            )
         if not self.negative_controls:
             raise HomogeneityInputError(
                 f"claim {self.id} has no negative control; add at least one NegativeControl "
-                f"(a wrong degree, a mutated component or a wrong bound the checker must reject)")
+                f"(a wrong degree, a mutated component or a wrong bound the checker must reject)"
+            )
         if self.id.endswith("*") and self.corrects is None:
             raise HomogeneityInputError(
-                f"claim {self.id} looks like a corrected version; set corrects={self.id[:-1]!r}")
+                f"claim {self.id} looks like a corrected version; set corrects={self.id[:-1]!r}"
+            )
 
     @property
     def spec_id(self) -> str:
@@ -331,30 +354,41 @@ class Claim:
         """Re-evaluate a stored counterexample's margin at ``digits`` decimal digits."""
         if self.replay is None:
             raise HomogeneityInputError(
-                f"claim {self.id} has no replay function; it cannot replay counterexamples")
+                f"claim {self.id} has no replay function; it cannot replay counterexamples"
+            )
         if counterexample.claim_id != self.id:
             raise HomogeneityInputError(
                 f"counterexample is for claim {counterexample.claim_id!r}, not {self.id!r}; "
-                f"replay it with that claim")
+                f"replay it with that claim"
+            )
         return float(self.replay(counterexample.case, digits))
 
 
 # -- the registry -----------------------------------------------------------------------
 
+
 def _claim_modules(package: str) -> list[str]:
     pkg = importlib.import_module(package)
-    return sorted(f"{package}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)
-                  if not m.name.startswith("_"))
+    return sorted(
+        f"{package}.{m.name}"
+        for m in pkgutil.iter_modules(pkg.__path__)
+        if not m.name.startswith("_")
+    )
 
 
 def _sort_key(claim_id: str) -> tuple[int, str, int, bool, str]:
     base = claim_id.rstrip("*")
     order = {"D": 0, "P": 1, "L": 2, "T": 3, "C": 4, "E": 5, "G": 6, "A": 7, "W": 8}
-    head = base.split("/")[0]          # "P1/P2" sorts as P1
+    head = base.split("/")[0]  # "P1/P2" sorts as P1
     letters = "".join(ch for ch in head if not ch.isdigit())
     digits = "".join(ch for ch in head if ch.isdigit())
-    return (order.get(letters[:1], 9), letters, int(digits) if digits else 0,
-            claim_id.endswith("*"), claim_id)
+    return (
+        order.get(letters[:1], 9),
+        letters,
+        int(digits) if digits else 0,
+        claim_id.endswith("*"),
+        claim_id,
+    )
 
 
 def discover_claims(package: str = "proofs_numeric.claims") -> dict[str, Claim]:
@@ -369,19 +403,24 @@ def discover_claims(package: str = "proofs_numeric.claims") -> dict[str, Claim]:
         claims = getattr(module, "CLAIMS", None)
         if claims is None:
             raise HomogeneityInputError(
-                f"claim module {name} defines no CLAIMS; add `CLAIMS = (Claim(...),)`")
+                f"claim module {name} defines no CLAIMS; add `CLAIMS = (Claim(...),)`"
+            )
         for claim in claims:
             if not isinstance(claim, Claim):
                 raise HomogeneityInputError(
-                    f"{name}.CLAIMS holds {type(claim).__name__}; it must hold Claim objects")
+                    f"{name}.CLAIMS holds {type(claim).__name__}; it must hold Claim objects"
+                )
             if claim.id in found:
-                raise HomogeneityInputError(f"claim id {claim.id!r} is registered twice "
-                                            f"(again in {name}); ids must be unique")
+                raise HomogeneityInputError(
+                    f"claim id {claim.id!r} is registered twice "
+                    f"(again in {name}); ids must be unique"
+                )
             found[claim.id] = claim
     for claim in found.values():
         if claim.corrects is not None and claim.corrects not in found:
             raise HomogeneityInputError(
-                f"claim {claim.id} corrects {claim.corrects!r}, which is not registered")
+                f"claim {claim.id} corrects {claim.corrects!r}, which is not registered"
+            )
     return {cid: found[cid] for cid in sorted(found, key=_sort_key)}
 
 
@@ -401,7 +440,6 @@ def select_claims(ids: Sequence[str] | None = None) -> list[Claim]:
         return list(reg.values())
     unknown = [i for i in ids if i not in reg]
     if unknown:
-        raise HomogeneityInputError(
-            f"claim={unknown} not registered; known ids: {', '.join(reg)}")
+        raise HomogeneityInputError(f"claim={unknown} not registered; known ids: {', '.join(reg)}")
     wanted = set(ids)
     return [c for c in reg.values() if c.id in wanted or c.corrects in wanted]

@@ -48,7 +48,8 @@ def _norm(theta: Sequence[Any]) -> Any:
 def _dot(u: Sequence[Any], theta: Sequence[Any]) -> Any:
     if len(u) != len(theta):
         raise HomogeneityInputError(
-            f"a family vector has length {len(u)} but θ has {len(theta)}; use the same dim")
+            f"a family vector has length {len(u)} but θ has {len(theta)}; use the same dim"
+        )
     return mpmath.fdot([mpmath.mpf(x) for x in u], theta)
 
 
@@ -144,8 +145,9 @@ def split(spec: Spec, theta: Sequence[Any]) -> tuple[Any, Any]:
     return mpmath.mpf(0), evaluate(spec, th)
 
 
-def scaled_error(spec: Spec, theta: Sequence[Any], c: Any, k: float | None = None,
-                 relative: bool = False) -> Any:
+def scaled_error(
+    spec: Spec, theta: Sequence[Any], c: Any, k: float | None = None, relative: bool = False
+) -> Any:
     """|f(cθ) − c^k f(θ)| (D3), or with ``relative`` |f(cθ)/c^k − f(θ)| (D3*).
 
     Degree-0 ``sat`` members are differenced in the split form (the constant cancels
@@ -170,6 +172,7 @@ def point(direction: Sequence[Any], r: Any) -> list[Any]:
 
 # -- strategies ---------------------------------------------------------------------------
 
+
 def _floats(lo: float, hi: float) -> st.SearchStrategy[float]:
     return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
 
@@ -177,8 +180,14 @@ def _floats(lo: float, hi: float) -> st.SearchStrategy[float]:
 def polys(dim: int, degrees: Sequence[int] = (1, 2)) -> st.SearchStrategy[dict[str, Any]]:
     vec = st.lists(_floats(-2, 2), min_size=dim, max_size=dim)
     return st.sampled_from(list(degrees)).flatmap(
-        lambda k: st.fixed_dictionaries({"kind": st.just("poly"), "a": _floats(-2, 2),
-                                         "ws": st.lists(vec, min_size=k, max_size=k)}))
+        lambda k: st.fixed_dictionaries(
+            {
+                "kind": st.just("poly"),
+                "a": _floats(-2, 2),
+                "ws": st.lists(vec, min_size=k, max_size=k),
+            }
+        )
+    )
 
 
 def sats(dim: int, max_a: float = 1.0) -> st.SearchStrategy[dict[str, Any]]:
@@ -191,15 +200,21 @@ def sats(dim: int, max_a: float = 1.0) -> st.SearchStrategy[dict[str, Any]]:
         m = draw(_floats(0.05, 3.0))
         u = [scale * x for x in u]
         norm_u = math.sqrt(sum(x * x for x in u))
-        return {"kind": "sat", "a": draw(_floats(-max_a, max_a)), "b": norm_u + m,
-                "u": u, "o": draw(_floats(-1.0, 1.0))}
+        return {
+            "kind": "sat",
+            "a": draw(_floats(-max_a, max_a)),
+            "b": norm_u + m,
+            "u": u,
+            "o": draw(_floats(-1.0, 1.0)),
+        }
 
     return build()
 
 
 def exps(max_a: float = 1.0) -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries({"kind": st.just("exp"), "a": _floats(-max_a, max_a),
-                                  "b": _floats(0.05, 3.0)})
+    return st.fixed_dictionaries(
+        {"kind": st.just("exp"), "a": _floats(-max_a, max_a), "b": _floats(0.05, 3.0)}
+    )
 
 
 def degree0_members(dim: int) -> st.SearchStrategy[dict[str, Any]]:
@@ -207,8 +222,9 @@ def degree0_members(dim: int) -> st.SearchStrategy[dict[str, Any]]:
     return st.one_of(sats(dim), exps())
 
 
-def members(dim: int, kinds: Sequence[str] = KINDS, degrees: Sequence[int] = (1, 2)
-            ) -> st.SearchStrategy[dict[str, Any]]:
+def members(
+    dim: int, kinds: Sequence[str] = KINDS, degrees: Sequence[int] = (1, 2)
+) -> st.SearchStrategy[dict[str, Any]]:
     options = []
     if "poly" in kinds:
         options.append(polys(dim, degrees))
@@ -217,8 +233,13 @@ def members(dim: int, kinds: Sequence[str] = KINDS, degrees: Sequence[int] = (1,
     if "exp" in kinds:
         options.append(exps())
     if "polysat" in kinds:
-        options.append(st.builds(lambda p, s: {"kind": "polysat", "poly": p, "sat": s},
-                                 polys(dim, degrees), sats(dim)))
+        options.append(
+            st.builds(
+                lambda p, s: {"kind": "polysat", "poly": p, "sat": s},
+                polys(dim, degrees),
+                sats(dim),
+            )
+        )
     if not options:
         raise HomogeneityInputError(f"kinds={kinds!r} selects no family; use some of {KINDS}")
     return st.one_of(*options)

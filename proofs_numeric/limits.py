@@ -71,8 +71,10 @@ class LimitResult:
     def __str__(self) -> str:
         rate = "" if self.rate is None else f", rate {mpmath.nstr(self.rate, 6)}"
         state = "converged" if self.converged else f"NOT converged ({self.reason})"
-        return (f"limit {mpmath.nstr(self.value, 20)} ± {mpmath.nstr(self.error, 3)} "
-                f"({self.kind}{rate}; {len(self.rhos)} points, {self.digits} digits; {state})")
+        return (
+            f"limit {mpmath.nstr(self.value, 20)} ± {mpmath.nstr(self.error, 3)} "
+            f"({self.kind}{rate}; {len(self.rhos)} points, {self.digits} digits; {state})"
+        )
 
 
 def _agree(xs: list[mpf], agreement: float) -> bool:
@@ -81,26 +83,30 @@ def _agree(xs: list[mpf], agreement: float) -> bool:
     return scale > 0 and (hi - lo) <= agreement * scale
 
 
-def _analyse(rhos: list[mpf], vals: list[mpf], window: int, agreement: float, noise: mpf,
-             growth: mpf) -> tuple[LimitKind, mpf | None, mpf, mpf] | None:
+def _analyse(
+    rhos: list[mpf], vals: list[mpf], window: int, agreement: float, noise: mpf, growth: mpf
+) -> tuple[LimitKind, mpf | None, mpf, mpf] | None:
     """(kind, rate, estimate, error) once a pattern is established, else None."""
     diffs = [abs(vals[k + 1] - vals[k]) for k in range(len(vals) - 1)]
     if len(diffs) < window + 1:
         return None
-    tail = diffs[-(window + 1):]
+    tail = diffs[-(window + 1) :]
     scale = max(abs(vals[-1]), mpf(1))
     if all(d <= noise * scale for d in tail):
         return "exact", None, vals[-1], noise * scale
     if any(d == 0 for d in tail) or any(tail[i + 1] >= tail[i] for i in range(window)):
         # mixed zeros / non-decreasing: an exponential that just hit the noise floor?
         floor_hit = tail[-1] <= noise * scale and all(
-            tail[i + 1] < tail[i] for i in range(window - 1))
+            tail[i + 1] < tail[i] for i in range(window - 1)
+        )
         if not floor_hit:
             return None
         return "exponential", None, vals[-1], noise * scale
     logs = [mpmath.log(d) for d in tail]
-    steps = [rhos[len(rhos) - window - 1 + i + 1] - rhos[len(rhos) - window - 1 + i]
-             for i in range(window)]
+    steps = [
+        rhos[len(rhos) - window - 1 + i + 1] - rhos[len(rhos) - window - 1 + i]
+        for i in range(window)
+    ]
     incr = [logs[i + 1] - logs[i] for i in range(window)]
     slopes = [incr[i] / steps[i] for i in range(window)]
     if all(s < 0 for s in slopes) and _agree(slopes, agreement):
@@ -111,7 +117,7 @@ def _analyse(rhos: list[mpf], vals: list[mpf], window: int, agreement: float, no
     if all(s < 0 for s in incr) and _agree(incr, agreement):
         p = -incr[-1] / mpmath.log(growth)
         if abs(p - mpmath.nint(p)) < 0.1 and mpmath.nint(p) > 0:
-            p = mpmath.nint(p)   # an expansion in integer powers of 1/ρ: use exact orders
+            p = mpmath.nint(p)  # an expansion in integer powers of 1/ρ: use exact orders
         estimate, error = _richardson(vals, growth, p)
         return "polynomial", p, estimate, max(error, noise * scale)
     return None
@@ -126,15 +132,26 @@ def _richardson(vals: list[mpf], growth: mpf, p: mpf, depth: int = 8) -> tuple[m
     for j in range(1, len(seq)):
         factor = mpmath.power(growth, p + j - 1)
         prev = table[-1]
-        table.append([(factor * prev[k + 1] - prev[k]) / (factor - 1)
-                      for k in range(len(prev) - 1)])
+        table.append(
+            [(factor * prev[k + 1] - prev[k]) / (factor - 1) for k in range(len(prev) - 1)]
+        )
     diag = [row[-1] for row in table]
     return diag[-1], abs(diag[-1] - diag[-2])
 
 
-def limit(g: Callable[[mpf], Any], *, rho0: Any = 1, growth: Any = 2, digits: int | None = None,
-          tol: Any = None, strict: bool = True, max_points: int = 80, window: int = 3,
-          agreement: float = 0.05, max_digits: int = 2000) -> LimitResult:
+def limit(
+    g: Callable[[mpf], Any],
+    *,
+    rho0: Any = 1,
+    growth: Any = 2,
+    digits: int | None = None,
+    tol: Any = None,
+    strict: bool = True,
+    max_points: int = 80,
+    window: int = 3,
+    agreement: float = 0.05,
+    max_digits: int = 2000,
+) -> LimitResult:
     """lim_{ρ→∞} g(ρ) (see the module docstring for the method).
 
     Args:
@@ -175,8 +192,16 @@ def limit(g: Callable[[mpf], Any], *, rho0: Any = 1, growth: Any = 2, digits: in
     return result
 
 
-def _run(g: Callable[[mpf], Any], r0: mpf, q: mpf, d: int, tol: Any, max_points: int,
-         window: int, agreement: float) -> LimitResult:
+def _run(
+    g: Callable[[mpf], Any],
+    r0: mpf,
+    q: mpf,
+    d: int,
+    tol: Any,
+    max_points: int,
+    window: int,
+    agreement: float,
+) -> LimitResult:
     with mpmath.workdps(d):
         noise = mpf(10) ** (-(d - 8))
         rhos: list[mpf] = []
@@ -186,8 +211,17 @@ def _run(g: Callable[[mpf], Any], r0: mpf, q: mpf, d: int, tol: Any, max_points:
             rho = r0 * mpmath.power(q, k)
             value = mpmath.mpf(g(rho))
             if not mpmath.isfinite(value):
-                return LimitResult(value, mpmath.inf, "unknown", None, False, d, rhos, vals,
-                                   f"g({mpmath.nstr(rho, 5)}) is not finite")
+                return LimitResult(
+                    value,
+                    mpmath.inf,
+                    "unknown",
+                    None,
+                    False,
+                    d,
+                    rhos,
+                    vals,
+                    f"g({mpmath.nstr(rho, 5)}) is not finite",
+                )
             rhos.append(rho)
             vals.append(value)
             found = _analyse(rhos, vals, window, agreement, noise, q)
@@ -208,12 +242,26 @@ def _run(g: Callable[[mpf], Any], r0: mpf, q: mpf, d: int, tol: Any, max_points:
             last.converged = True
             return last
         if last is not None:
-            last.reason = (f"error estimate {mpmath.nstr(last.error, 3)} above tolerance after "
-                           f"{max_points} points (ρ up to {mpmath.nstr(rhos[-1], 5)})")
+            last.reason = (
+                f"error estimate {mpmath.nstr(last.error, 3)} above tolerance after "
+                f"{max_points} points (ρ up to {mpmath.nstr(rhos[-1], 5)})"
+            )
             return last
         diffs = [abs(vals[k + 1] - vals[k]) for k in range(len(vals) - 1)]
         growing = len(diffs) > 3 and diffs[-1] > diffs[-3]
-        reason = ("the differences grow: g diverges or oscillates" if growing else
-                  "no exponential or polynomial convergence pattern was established")
-        return LimitResult(vals[-1], diffs[-1] if diffs else mpmath.inf, "unknown", None, False,
-                           d, rhos, vals, reason)
+        reason = (
+            "the differences grow: g diverges or oscillates"
+            if growing
+            else "no exponential or polynomial convergence pattern was established"
+        )
+        return LimitResult(
+            vals[-1],
+            diffs[-1] if diffs else mpmath.inf,
+            "unknown",
+            None,
+            False,
+            d,
+            rhos,
+            vals,
+            reason,
+        )

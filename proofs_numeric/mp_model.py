@@ -63,12 +63,15 @@ class Weights:
             unknown = [p for p in scaled if not any(fnmatch.fnmatchcase(n, p) for n in self.values)]
             if unknown:
                 raise HomogeneityInputError(
-                    f"parameters={unknown} match no parameter; known names: {sorted(self.values)}")
+                    f"parameters={unknown} match no parameter; known names: {sorted(self.values)}"
+                )
         return Weights(self.values, rho, scaled)
 
     def get(self, name: str) -> Any:
         if name not in self.values:
-            raise HomogeneityInputError(f"no parameter named {name!r}; known: {sorted(self.values)}")
+            raise HomogeneityInputError(
+                f"no parameter named {name!r}; known: {sorted(self.values)}"
+            )
         raw = self.values[name]
         factor = mpmath.mpf(self.rho) if self.is_scaled(name) else mpmath.mpf(1)
         if isinstance(raw[0], list):
@@ -80,6 +83,7 @@ class Weights:
 
 
 # -- primitives ---------------------------------------------------------------------------
+
 
 def linear(x: Matrix, w: Matrix, b: Vector | None = None) -> Matrix:
     """Rows y_i = W x_i (+ b)."""
@@ -103,8 +107,11 @@ def activation(name: str, saturated: bool) -> Callable[[Any], Any]:
     if name == "gelu":
         return gelu
     if name == "sigmoid":
-        return (lambda z: mpmath.mpf(1) if z > 0 else (mpmath.mpf(0) if z < 0 else mpmath.mpf(0.5))
-                ) if saturated else (lambda z: 1 / (1 + mpmath.exp(-z)))
+        return (
+            (lambda z: mpmath.mpf(1) if z > 0 else (mpmath.mpf(0) if z < 0 else mpmath.mpf(0.5)))
+            if saturated
+            else (lambda z: 1 / (1 + mpmath.exp(-z)))
+        )
     if name == "tanh":
         return (lambda z: mpmath.mpf(mpmath.sign(z))) if saturated else mpmath.tanh
     raise HomogeneityInputError(f"activation={name!r} is unknown")
@@ -125,7 +132,8 @@ def norm_row(kind: str, x: Vector, eps: Any, gain: Vector | None, bias: Vector |
         if kind == "proof":
             if sq == 0:
                 raise HomogeneityInputError(
-                    "the layer norm of D9 met a constant vector (x − μ = 0): undefined here")
+                    "the layer norm of D9 met a constant vector (x − μ = 0): undefined here"
+                )
             y = [v / mpmath.sqrt(sq) for v in c]
         elif kind == "layernorm":
             if sq == 0 and eps == 0:
@@ -141,8 +149,13 @@ def norm_row(kind: str, x: Vector, eps: Any, gain: Vector | None, bias: Vector |
 
 
 def keep_mask(n: int, padding_mask: Sequence[bool] | None, causal: bool) -> list[list[bool]]:
-    return [[(padding_mask is None or bool(padding_mask[j])) and (not causal or j <= i)
-             for j in range(n)] for i in range(n)]
+    return [
+        [
+            (padding_mask is None or bool(padding_mask[j])) and (not causal or j <= i)
+            for j in range(n)
+        ]
+        for i in range(n)
+    ]
 
 
 def softmax_row(s: Vector, keep: Sequence[bool], saturated: bool) -> Vector:
@@ -152,8 +165,9 @@ def softmax_row(s: Vector, keep: Sequence[bool], saturated: bool) -> Vector:
     m = max(s[j] for j in vis)
     if saturated:
         winners = [j for j in vis if s[j] == m]
-        return [mpmath.mpf(1) / len(winners) if j in winners else mpmath.mpf(0)
-                for j in range(len(s))]
+        return [
+            mpmath.mpf(1) / len(winners) if j in winners else mpmath.mpf(0) for j in range(len(s))
+        ]
     w = [mpmath.exp(s[j] - m) if keep[j] else mpmath.mpf(0) for j in range(len(s))]
     z = mpmath.fsum(w)
     return [v / z for v in w]
@@ -167,10 +181,17 @@ class AttentionTrace:
     weights: list[Matrix]
 
 
-def multi_head_attention(x: Matrix, w: Weights, prefix: str, n_heads: int, d_head: int,
-                         keep: list[list[bool]], saturated: bool,
-                         trace: list[AttentionTrace] | None = None,
-                         output: bool = True) -> Matrix:
+def multi_head_attention(
+    x: Matrix,
+    w: Weights,
+    prefix: str,
+    n_heads: int,
+    d_head: int,
+    keep: list[list[bool]],
+    saturated: bool,
+    trace: list[AttentionTrace] | None = None,
+    output: bool = True,
+) -> Matrix:
     """W^o [H₁; …; H_h] (+ b^o), the heads of D10 side by side (output=False: [H₁; …])."""
     q = linear(x, w.get(f"{prefix}.query.weight"), w.maybe(f"{prefix}.query.bias"))
     k = linear(x, w.get(f"{prefix}.key.weight"), w.maybe(f"{prefix}.key.bias"))
@@ -186,8 +207,10 @@ def multi_head_attention(x: Matrix, w: Weights, prefix: str, n_heads: int, d_hea
         all_scores.append(scores)
         all_weights.append(weights)
         for i in range(n):
-            heads[i].extend(mpmath.fdot(weights[i], [v[j][c] for j in range(n)])
-                            for c in range(sl.start, sl.stop))
+            heads[i].extend(
+                mpmath.fdot(weights[i], [v[j][c] for j in range(n)])
+                for c in range(sl.start, sl.stop)
+            )
     if trace is not None:
         trace.append(AttentionTrace(all_scores, all_weights))
     if not output:
@@ -247,21 +270,28 @@ class MpEncoder:
             x = self.norm(x, "embedding_norm", saturated)
         return x
 
-    def residual(self, x: Matrix, branch: Callable[[Matrix], Matrix], norm_prefix: str,
-                 saturated: bool) -> Matrix:
+    def residual(
+        self, x: Matrix, branch: Callable[[Matrix], Matrix], norm_prefix: str, saturated: bool
+    ) -> Matrix:
         placement = self.cfg.placement
         if placement == "paper-prenorm":
             y = self.norm(branch(x), norm_prefix, saturated)
             return [[a + b for a, b in zip(r1, r2)] for r1, r2 in zip(x, y)]
         if placement == "postnorm":
             y = branch(x)
-            return self.norm([[a + b for a, b in zip(r1, r2)] for r1, r2 in zip(x, y)],
-                             norm_prefix, saturated)
+            return self.norm(
+                [[a + b for a, b in zip(r1, r2)] for r1, r2 in zip(x, y)], norm_prefix, saturated
+            )
         y = branch(self.norm(x, norm_prefix, saturated))
         return [[a + b for a, b in zip(r1, r2)] for r1, r2 in zip(x, y)]
 
-    def run(self, ids: Sequence[int], padding_mask: Sequence[bool] | None = None,
-            saturated: bool = False, trace: list[AttentionTrace] | None = None) -> Matrix:
+    def run(
+        self,
+        ids: Sequence[int],
+        padding_mask: Sequence[bool] | None = None,
+        saturated: bool = False,
+        trace: list[AttentionTrace] | None = None,
+    ) -> Matrix:
         """Hidden states of the last layer (after the final norm), n × d_model."""
         cfg = self.cfg
         x = self.embed(ids, saturated)
@@ -269,22 +299,42 @@ class MpEncoder:
         for i in range(cfg.n_layers):
             pre = f"layers.{i}"
             x = self.residual(
-                x, lambda z: multi_head_attention(z, self.w, f"{pre}.attention.sublayer",
-                                                  cfg.n_heads, self.d_head, keep, saturated,
-                                                  trace),
-                f"{pre}.attention.norm", saturated)
+                x,
+                lambda z: multi_head_attention(
+                    z,
+                    self.w,
+                    f"{pre}.attention.sublayer",
+                    cfg.n_heads,
+                    self.d_head,
+                    keep,
+                    saturated,
+                    trace,
+                ),
+                f"{pre}.attention.norm",
+                saturated,
+            )
             x = self.residual(
-                x, lambda z: feed_forward(z, self.w, f"{pre}.feedforward.sublayer",
-                                          cfg.activation, saturated),
-                f"{pre}.feedforward.norm", saturated)
+                x,
+                lambda z: feed_forward(
+                    z, self.w, f"{pre}.feedforward.sublayer", cfg.activation, saturated
+                ),
+                f"{pre}.feedforward.norm",
+                saturated,
+            )
         if cfg.final_norm:
             x = self.norm(x, "final_norm", saturated)
         return x
 
 
-def classifier(encoder: MpEncoder, head: Weights, ids: Sequence[int],
-               padding_mask: Sequence[bool] | None = None, pooling: str = "first",
-               saturated: bool = False, prefix: str = "head.proj") -> Vector:
+def classifier(
+    encoder: MpEncoder,
+    head: Weights,
+    ids: Sequence[int],
+    padding_mask: Sequence[bool] | None = None,
+    pooling: str = "first",
+    saturated: bool = False,
+    prefix: str = "head.proj",
+) -> Vector:
     """W pool(enc(ids)) (+ b): first-token or masked-mean pooling, then a linear map."""
     h = encoder.run(ids, padding_mask, saturated)
     if pooling == "first":

@@ -61,12 +61,15 @@ Matrix = Sequence[Sequence[Real]]
 
 # -- precision and conversion -----------------------------------------------------------
 
+
 def resolve_digits(digits: int | None) -> int:
     """``digits`` if given, else max(DEFAULT_DIGITS, mpmath.mp.dps)."""
     if digits is None:
         return max(DEFAULT_DIGITS, mpmath.mp.dps)
     if isinstance(digits, bool) or not isinstance(digits, int) or digits < 5:
-        raise HomogeneityInputError(f"digits={digits!r} must be an integer ≥ 5; pass e.g. digits=50")
+        raise HomogeneityInputError(
+            f"digits={digits!r} must be an integer ≥ 5; pass e.g. digits=50"
+        )
     return digits
 
 
@@ -87,7 +90,8 @@ def to_mpf(x: Real, argument: str = "x") -> mpf:
     except (TypeError, ValueError) as exc:
         raise HomogeneityInputError(
             f"{argument}={x!r} is not a real number; pass an int, float, decimal string or "
-            f"mpmath.mpf") from exc
+            f"mpmath.mpf"
+        ) from exc
     if not mpmath.isfinite(value):
         raise HomogeneityInputError(f"{argument}={x!r} is not finite; pass a finite number")
     return value
@@ -96,7 +100,9 @@ def to_mpf(x: Real, argument: str = "x") -> mpf:
 def to_row(a: Row, argument: str = "a") -> list[mpf]:
     """A non-empty sequence of finite reals as mpfs."""
     if isinstance(a, (str, bytes)) or not hasattr(a, "__len__"):
-        raise HomogeneityInputError(f"{argument} must be a sequence of numbers, got {type(a).__name__}")
+        raise HomogeneityInputError(
+            f"{argument} must be a sequence of numbers, got {type(a).__name__}"
+        )
     if len(a) == 0:
         raise HomogeneityInputError(f"{argument} is empty; pass at least one score")
     return [to_mpf(v, f"{argument}[{i}]") for i, v in enumerate(a)]
@@ -124,17 +130,21 @@ def visible_positions(n: int, keep: Sequence[bool] | None, argument: str = "keep
     if keep is None:
         return list(range(n))
     if len(keep) != n:
-        raise HomogeneityInputError(f"{argument} has length {len(keep)} but the row has {n} "
-                                    f"scores; pass one bool per score (True = visible)")
+        raise HomogeneityInputError(
+            f"{argument} has length {len(keep)} but the row has {n} "
+            f"scores; pass one bool per score (True = visible)"
+        )
     vis = [j for j, k in enumerate(keep) if bool(k)]
     if not vis:
         raise HomogeneityInputError(
             f"{argument} masks every position; softmax over an empty set is undefined: keep at "
-            f"least one position visible")
+            f"least one position visible"
+        )
     return vis
 
 
 # -- scalar maps -------------------------------------------------------------------------
+
 
 def sigmoid(z: Real, digits: int | None = None) -> mpf:
     """σ(z) = 1/(1+e^{−z}), evaluated without overflow for any |z|."""
@@ -188,8 +198,10 @@ def tanh_tail_bound(z: Real, rho: Real = 1, digits: int | None = None) -> mpf:
 
 # -- vector maps -------------------------------------------------------------------------
 
-def softmax(a: Row, rho: Real = 1, keep: Sequence[bool] | None = None,
-            digits: int | None = None) -> list[mpf]:
+
+def softmax(
+    a: Row, rho: Real = 1, keep: Sequence[bool] | None = None, digits: int | None = None
+) -> list[mpf]:
     """softmax(ρa) over the visible positions (masked ones get exactly 0)."""
     with working_precision(digits):
         row, r = to_row(a), positive_scale(rho)
@@ -202,8 +214,9 @@ def softmax(a: Row, rho: Real = 1, keep: Sequence[bool] | None = None,
         return [w / z for w in weights]
 
 
-def softmax_deficit(a: Row, rho: Real = 1, keep: Sequence[bool] | None = None,
-                    digits: int | None = None) -> tuple[list[int], list[mpf]]:
+def softmax_deficit(
+    a: Row, rho: Real = 1, keep: Sequence[bool] | None = None, digits: int | None = None
+) -> tuple[list[int], list[mpf]]:
     """(M, δ): the maximisers and the distance of softmax(ρa) from argmax(a), per position,
     computed without cancellation: δ_j = softmax(ρa)_j off M and δ_j = 1/|M| − softmax(ρa)_j
     = R/(|M| Z) on M (R = Σ_{k∉M} e^{ρ(a_k − m)}, Z = |M| + R); masked positions 0.
@@ -225,9 +238,14 @@ def softmax_deficit(a: Row, rho: Real = 1, keep: Sequence[bool] | None = None,
         return winners, delta
 
 
-def softmax_difference(a: Row, b: Row, rho_a: Real = 1, rho_b: Real = 1,
-                       keep: Sequence[bool] | None = None,
-                       digits: int | None = None) -> list[mpf]:
+def softmax_difference(
+    a: Row,
+    b: Row,
+    rho_a: Real = 1,
+    rho_b: Real = 1,
+    keep: Sequence[bool] | None = None,
+    digits: int | None = None,
+) -> list[mpf]:
     """softmax(ρ_a a) − softmax(ρ_b b) without cancellation when a and b share their
     maximisers (via :func:`softmax_deficit`), directly otherwise."""
     with working_precision(digits):
@@ -269,8 +287,9 @@ def argmax_set(a: Row, keep: Sequence[bool] | None = None) -> list[int]:
     return [j for j in vis if row[j] == m]
 
 
-def generalised_argmax(a: Row, keep: Sequence[bool] | None = None,
-                       digits: int | None = None) -> list[mpf]:
+def generalised_argmax(
+    a: Row, keep: Sequence[bool] | None = None, digits: int | None = None
+) -> list[mpf]:
     """D7: 1/|M(a)| on the maximisers, 0 elsewhere (masked positions never win).
 
     This is the exact limit lim_{ρ→∞} softmax(ρa) (see the module docstring)."""
@@ -285,8 +304,7 @@ def generalised_argmax(a: Row, keep: Sequence[bool] | None = None,
 softmax_limit = generalised_argmax
 
 
-def softmax_gap(a: Row, keep: Sequence[bool] | None = None,
-                digits: int | None = None) -> mpf:
+def softmax_gap(a: Row, keep: Sequence[bool] | None = None, digits: int | None = None) -> mpf:
     """γ = max − runner-up over the visible positions (+inf when all visible are tied).
 
     γ is the exact exponential rate: ‖softmax(ρa) − argmax(a)‖ = e^{−ργ + O(1)}."""
@@ -307,8 +325,13 @@ def _tail_constants(a: Row, keep: Sequence[bool] | None) -> tuple[int, int]:
     return len(argmax_set(row, keep)), len(vis)
 
 
-def softmax_tail_bound(a: Row, rho: Real = 1, keep: Sequence[bool] | None = None,
-                       norm: str = "max", digits: int | None = None) -> mpf:
+def softmax_tail_bound(
+    a: Row,
+    rho: Real = 1,
+    keep: Sequence[bool] | None = None,
+    norm: str = "max",
+    digits: int | None = None,
+) -> mpf:
     """Closed-form bound on ‖softmax(ρa) − argmax(a)‖ (``norm`` "max" or "l1").
 
     max: max(1/|M|, (|V|−|M|)/|M|²)·e^{−ργ};  l1: 2(|V|−|M|)/|M|·e^{−ργ}; 0 if all tied.
@@ -324,11 +347,12 @@ def softmax_tail_bound(a: Row, rho: Real = 1, keep: Sequence[bool] | None = None
         decay = mpmath.exp(-r * g)
         if norm == "l1":
             return 2 * mpf(n_vis - n_max) / n_max * decay
-        return max(mpf(1) / n_max, mpf(n_vis - n_max) / n_max ** 2) * decay
+        return max(mpf(1) / n_max, mpf(n_vis - n_max) / n_max**2) * decay
 
 
-def softmax_tail_lower_bound(a: Row, rho: Real = 1, keep: Sequence[bool] | None = None,
-                             digits: int | None = None) -> mpf:
+def softmax_tail_lower_bound(
+    a: Row, rho: Real = 1, keep: Sequence[bool] | None = None, digits: int | None = None
+) -> mpf:
     """e^{−ργ}/|V| ≤ ‖softmax(ρa) − argmax(a)‖_∞ (0 if all visible are tied)."""
     with working_precision(digits):
         r = positive_scale(rho)
@@ -338,8 +362,9 @@ def softmax_tail_lower_bound(a: Row, rho: Real = 1, keep: Sequence[bool] | None 
         return mpmath.exp(-r * softmax_gap(a, keep)) / n_vis
 
 
-def rho_for_bits(a: Row, bits: Real, keep: Sequence[bool] | None = None,
-                 digits: int | None = None) -> mpf:
+def rho_for_bits(
+    a: Row, bits: Real, keep: Sequence[bool] | None = None, digits: int | None = None
+) -> mpf:
     """The smallest ρ at which the tail bound guarantees ‖softmax(ρa) − argmax(a)‖_∞ ≤ 2^{−bits}.
 
     ρ_b = max(0, (b ln 2 + ln C)/γ); 0 means every ρ > 0 already does (all visible tied).
@@ -351,12 +376,17 @@ def rho_for_bits(a: Row, bits: Real, keep: Sequence[bool] | None = None,
         n_max, n_vis = _tail_constants(a, keep)
         if n_max == n_vis:
             return mpf(0)
-        c = max(mpf(1) / n_max, mpf(n_vis - n_max) / n_max ** 2)
+        c = max(mpf(1) / n_max, mpf(n_vis - n_max) / n_max**2)
         return max(mpf(0), (b * mpmath.log(2) + mpmath.log(c)) / softmax_gap(a, keep))
 
 
-def softmax_error(a: Row, rho: Real, keep: Sequence[bool] | None = None, norm: str = "max",
-                  digits: int | None = None) -> mpf:
+def softmax_error(
+    a: Row,
+    rho: Real,
+    keep: Sequence[bool] | None = None,
+    norm: str = "max",
+    digits: int | None = None,
+) -> mpf:
     """‖softmax(ρa) − argmax(a)‖ in the max or ℓ1 norm, computed at ``digits``."""
     with working_precision(digits):
         s, g = softmax(a, rho, keep), generalised_argmax(a, keep)
@@ -402,9 +432,13 @@ def argmax_fractions(a: Row, keep: Sequence[bool] | None = None) -> list[Fractio
     return [Fraction(1, len(winners)) if j in winners else Fraction(0) for j in range(len(a))]
 
 
-def enclose_softmax_deviation(a: Row, rho: Real, limit: Sequence[Fraction | int],
-                              keep: Sequence[bool] | None = None,
-                              digits: int | None = None) -> tuple[mpf, mpf]:
+def enclose_softmax_deviation(
+    a: Row,
+    rho: Real,
+    limit: Sequence[Fraction | int],
+    keep: Sequence[bool] | None = None,
+    digits: int | None = None,
+) -> tuple[mpf, mpf]:
     """Interval enclosure [lo, hi] of max_j |softmax(ρa)_j − L_j| (``mpmath.iv``).
 
     ``limit`` L is any claimed limit, as exact fractions (the generalised argmax from
@@ -420,9 +454,13 @@ def enclose_softmax_deviation(a: Row, rho: Real, limit: Sequence[Fraction | int]
     return lo, hi
 
 
-def softmax_deviation_ratio(a: Row, rho: Real, limit: Sequence[Fraction | int],
-                            keep: Sequence[bool] | None = None,
-                            digits: int | None = None) -> tuple[mpf, mpf]:
+def softmax_deviation_ratio(
+    a: Row,
+    rho: Real,
+    limit: Sequence[Fraction | int],
+    keep: Sequence[bool] | None = None,
+    digits: int | None = None,
+) -> tuple[mpf, mpf]:
     """Enclosure of max_j |softmax(ρa)_j − L_j| / (C e^{−ργ}) (the tail bound's ratio).
 
     Everything is computed relative to the runner-up's weight w_r = e^{−ργ}, from exact
@@ -435,9 +473,14 @@ def softmax_deviation_ratio(a: Row, rho: Real, limit: Sequence[Fraction | int],
     return lo, hi
 
 
-def _deviation_enclosures(a: Row, rho: Real, limit: Sequence[Fraction | int],
-                          keep: Sequence[bool] | None, digits: int | None, relative: bool
-                          ) -> tuple[mpf, mpf, mpf]:
+def _deviation_enclosures(
+    a: Row,
+    rho: Real,
+    limit: Sequence[Fraction | int],
+    keep: Sequence[bool] | None,
+    digits: int | None,
+    relative: bool,
+) -> tuple[mpf, mpf, mpf]:
     """(lo, hi) of the max deviation (or of its ratio to C e^{−ργ}), and the lower end of
     |V|/Z (≥ 1 proves the lower bound e^{−ργ}/|V| for the runner-up)."""
     iv = mpmath.iv
@@ -468,7 +511,7 @@ def _deviation_enclosures(a: Row, rho: Real, limit: Sequence[Fraction | int],
         # weights relative to the reference: e^{ρ(a_j − a_ref)}
         rel = {j: iv.exp(r * (ia[j] - ref)) for j in others}
         inv_ref = iv.exp(r * (ia[winners[0]] - ref))  # 1/w_ref relative to the max weight 1
-        rest = sum(rel.values(), iv.mpf(0))           # R / w_ref
+        rest = sum(rel.values(), iv.mpf(0))  # R / w_ref
         z = n_max + sum((iv.exp(r * (ia[j] - ia[winners[0]])) for j in others), iv.mpf(0))
         hi, lo = mpmath.mpf(0), mpmath.mpf(0)
         for j in range(len(row)):
@@ -477,10 +520,10 @@ def _deviation_enclosures(a: Row, rho: Real, limit: Sequence[Fraction | int],
                 num = frac(1 - lj * n_max) * inv_ref
             else:
                 num = rel.get(j, iv.mpf(0)) - frac(lj * n_max) * inv_ref
-            num = num - frac(lj) * rest                # (softmax_j − L_j)·Z / w_ref
+            num = num - frac(lj) * rest  # (softmax_j − L_j)·Z / w_ref
             diff = abs(num / z)
             if relative and runner is not None:
-                diff = diff / max(iv.mpf(1) / n_max, iv.mpf(n_vis - n_max) / n_max ** 2)
+                diff = diff / max(iv.mpf(1) / n_max, iv.mpf(n_vis - n_max) / n_max**2)
             hi = max(hi, mpmath.mpf(diff.b))
             lo = max(lo, mpmath.mpf(diff.a))
         if relative and runner is None:
@@ -491,8 +534,9 @@ def _deviation_enclosures(a: Row, rho: Real, limit: Sequence[Fraction | int],
     return lo, hi, lower_ratio
 
 
-def certify_softmax_tail(a: Row, rho: Real, keep: Sequence[bool] | None = None,
-                         digits: int | None = None) -> TailCertificate:
+def certify_softmax_tail(
+    a: Row, rho: Real, keep: Sequence[bool] | None = None, digits: int | None = None
+) -> TailCertificate:
     """Prove the two-sided tail bound for this (a, ρ) with ``mpmath.iv`` interval arithmetic.
 
     Proves e^{−ργ}/|V| ≤ ‖softmax(ρa) − argmax(a)‖_∞ ≤ C e^{−ργ}. Scores are converted to
@@ -528,7 +572,8 @@ def layer_norm(x: Row, digits: int | None = None) -> list[mpf]:
         if norm == 0:
             raise HomogeneityInputError(
                 "x is constant, so x − μ(x) = 0 and the layer norm of D9 is undefined; pass a "
-                "non-constant vector (or use standard_layer_norm with eps > 0)")
+                "non-constant vector (or use standard_layer_norm with eps > 0)"
+            )
         return [e / norm for e in centred]
 
 
@@ -560,6 +605,7 @@ def rms_norm(x: Row, eps: Real, digits: int | None = None) -> list[mpf]:
 
 # -- linear algebra and the attention head ------------------------------------------------
 
+
 def matvec(w: Sequence[Sequence[mpf]], x: Sequence[mpf]) -> list[mpf]:
     """W x (W as rows)."""
     return [mpmath.fdot(row, x) for row in w]
@@ -582,18 +628,27 @@ class HeadOutput:
     scores: list[list[mpf]]
 
 
-def attention_keep(n: int, causal: bool = False,
-                   padding: Sequence[bool] | None = None) -> list[list[bool]]:
+def attention_keep(
+    n: int, causal: bool = False, padding: Sequence[bool] | None = None
+) -> list[list[bool]]:
     """``keep[i][j]``: may query i attend to key j (padding: True = real token)."""
     if padding is not None and len(padding) != n:
         raise HomogeneityInputError(f"padding has length {len(padding)}, expected {n}")
-    return [[(padding is None or bool(padding[j])) and (not causal or j <= i)
-             for j in range(n)] for i in range(n)]
+    return [
+        [(padding is None or bool(padding[j])) and (not causal or j <= i) for j in range(n)]
+        for i in range(n)
+    ]
 
 
-def attention_head(x: Matrix, wq: Matrix, wk: Matrix, wv: Matrix,
-                   keep: Sequence[Sequence[bool]] | None = None, saturated: bool = False,
-                   digits: int | None = None) -> HeadOutput:
+def attention_head(
+    x: Matrix,
+    wq: Matrix,
+    wk: Matrix,
+    wv: Matrix,
+    keep: Sequence[Sequence[bool]] | None = None,
+    saturated: bool = False,
+    digits: int | None = None,
+) -> HeadOutput:
     """SPEC D10 with rows as tokens (as in torch): Q_i = W^q x_i, K_j = W^k x_j,
     V_j = W^v x_j, S_ij = Q_i·K_j/√d_head, A = softmax(S) row-wise (argmax if
     ``saturated``), H_i = Σ_j A_ij V_j."""
@@ -605,7 +660,8 @@ def attention_head(x: Matrix, wq: Matrix, wk: Matrix, wv: Matrix,
             if len(w[0]) != d_model:
                 raise HomogeneityInputError(
                     f"{name} has {len(w[0])} columns but x has d_model={d_model}; pass a "
-                    f"(d_head, d_model) matrix")
+                    f"(d_head, d_model) matrix"
+                )
         if len(q_w) != len(k_w):
             raise HomogeneityInputError("wq and wk must have the same number of rows (d_head)")
         n = len(xs)
@@ -617,8 +673,11 @@ def attention_head(x: Matrix, wq: Matrix, wk: Matrix, wv: Matrix,
         weights, h = [], []
         for i in range(n):
             row_keep = None if keep is None else list(keep[i])
-            a = (generalised_argmax(scores[i], row_keep) if saturated
-                 else softmax(scores[i], 1, row_keep))
+            a = (
+                generalised_argmax(scores[i], row_keep)
+                if saturated
+                else softmax(scores[i], 1, row_keep)
+            )
             weights.append(a)
             h.append([mpmath.fdot(a, [v[j][c] for j in range(n)]) for c in range(len(v_w))])
         return HeadOutput(h, weights, scores)

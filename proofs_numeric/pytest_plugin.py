@@ -34,9 +34,12 @@ _RESULTS_KEY = pytest.StashKey[dict]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("proofs_numeric", "numeric proof checker")
     env = os.environ.get("HYPOTHESIS_PROFILE", "ci")
-    group.addoption("--claims-profile", choices=sorted(PROFILES),
-                    default=env if env in PROFILES else "ci",
-                    help="search effort for the claims (default: $HYPOTHESIS_PROFILE or ci)")
+    group.addoption(
+        "--claims-profile",
+        choices=sorted(PROFILES),
+        default=env if env in PROFILES else "ci",
+        help="search effort for the claims (default: $HYPOTHESIS_PROFILE or ci)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -66,8 +69,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         return
     order = list(registry())
     results = sorted(cache.values(), key=lambda r: order.index(r.claim.id))
-    terminalreporter.section(
-        f"claims checked (profile {config.getoption('--claims-profile')})")
+    terminalreporter.section(f"claims checked (profile {config.getoption('--claims-profile')})")
     width = getattr(terminalreporter, "_tw", None)
     full = width.fullwidth if width is not None else 160
     terminalreporter.write_line(report.text_table(results, width=max(120, full)))

@@ -45,8 +45,9 @@ def evidence_text(result: ClaimResult) -> str:
     return "; ".join(parts)
 
 
-def _wrap_table(headers: Sequence[str], rows: Sequence[Sequence[str]],
-                widths: Sequence[int]) -> str:
+def _wrap_table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[int]
+) -> str:
     def cells(row: Sequence[str]) -> list[list[str]]:
         return [textwrap.wrap(str(c), w) or [""] for c, w in zip(row, widths)]
 
@@ -55,8 +56,11 @@ def _wrap_table(headers: Sequence[str], rows: Sequence[Sequence[str]],
     for i, row in enumerate([headers, *rows]):
         wrapped = cells(row)
         for k in range(max(len(c) for c in wrapped)):
-            lines.append("| " + " | ".join(
-                (c[k] if k < len(c) else "").ljust(w) for c, w in zip(wrapped, widths)) + " |")
+            lines.append(
+                "| "
+                + " | ".join((c[k] if k < len(c) else "").ljust(w) for c, w in zip(wrapped, widths))
+                + " |"
+            )
         lines.append(sep if i == 0 or i == len(rows) else sep.replace("-", "-"))
     return "\n".join(lines)
 
@@ -68,14 +72,18 @@ def text_table(results: Sequence[ClaimResult], width: int = 160) -> str:
     statement_w = flexible * 11 // 20
     evidence_w = flexible - statement_w
     widths = [8, statement_w, 22, evidence_w, 12]
-    rows = [[r.claim.id, r.claim.statement, verdict_label(r), evidence_text(r),
-             controls_label(r)] for r in results]
+    rows = [
+        [r.claim.id, r.claim.statement, verdict_label(r), evidence_text(r), controls_label(r)]
+        for r in results
+    ]
     table = _wrap_table(["claim", "statement", "verdict", "evidence", "controls"], rows, widths)
     total = sum(r.seconds for r in results)
     n_bad = sum(not r.ok for r in results)
-    footer = (f"{len(results)} claims checked in {total:.1f} s: "
-              + ("all verdicts as expected, all negative controls rejected" if n_bad == 0
-                 else f"{n_bad} claim(s) NOT as expected"))
+    footer = f"{len(results)} claims checked in {total:.1f} s: " + (
+        "all verdicts as expected, all negative controls rejected"
+        if n_bad == 0
+        else f"{n_bad} claim(s) NOT as expected"
+    )
     return table + "\n" + footer
 
 
@@ -84,8 +92,12 @@ def problems(results: Sequence[ClaimResult]) -> list[str]:
 
 
 def to_json(results: Sequence[ClaimResult], profile: str) -> str:
-    payload = {"profile": profile, "ok": all(r.ok for r in results),
-               "claims": [r.to_dict() for r in results], "problems": problems(results)}
+    payload = {
+        "profile": profile,
+        "ok": all(r.ok for r in results),
+        "claims": [r.to_dict() for r in results],
+        "problems": problems(results),
+    }
     return json.dumps(payload, indent=2, ensure_ascii=False)
 
 
@@ -95,22 +107,33 @@ def _md(text: str) -> str:
 
 def _claim_cell(r: ClaimResult) -> str:
     c, v = r.claim, r.verdict
-    parts = [f"**{c.id}: {_md(c.title)}**", "", f"*Statement.* {_md(c.statement)}", "",
-             f"*Verdict:* **{verdict_label(r)}** (expected: {c.expected})", "",
-             f"*Evidence:* {_md(v.evidence.summary())}. Search: {_md(v.evidence.search)}. "
-             f"Margin: {_md(v.evidence.margin)}."]
+    parts = [
+        f"**{c.id}: {_md(c.title)}**",
+        "",
+        f"*Statement.* {_md(c.statement)}",
+        "",
+        f"*Verdict:* **{verdict_label(r)}** (expected: {c.expected})",
+        "",
+        f"*Evidence:* {_md(v.evidence.summary())}. Search: {_md(v.evidence.search)}. "
+        f"Margin: {_md(v.evidence.margin)}.",
+    ]
     if v.evidence.notes:
         parts += ["", f"*Notes:* {_md(v.evidence.notes)}"]
     if v.counterexample is not None:
         cx = v.counterexample
-        parts += ["", f"*Counterexample* (margin {cx.margin:.3g} at {cx.digits} digits): "
-                      f"{_md(cx.description)} `{_md(json.dumps(cx.case))[:400]}`"]
+        parts += [
+            "",
+            f"*Counterexample* (margin {cx.margin:.3g} at {cx.digits} digits): "
+            f"{_md(cx.description)} `{_md(json.dumps(cx.case))[:400]}`",
+        ]
     if v.reason:
         parts += ["", f"*Reason:* {_md(v.reason)}"]
     if c.explanation:
         parts += ["", f"*Explanation:* {_md(c.explanation)}"]
-    ctl = "; ".join(f"{_md(k.name)}: {'rejected' if o.rejected else 'NOT rejected'} "
-                    f"({_md(o.detail)})" for k, o in r.controls)
+    ctl = "; ".join(
+        f"{_md(k.name)}: {'rejected' if o.rejected else 'NOT rejected'} ({_md(o.detail)})"
+        for k, o in r.controls
+    )
     parts += ["", f"*Negative controls:* {ctl or 'not run'}"]
     return "<br>".join(p if p else "" for p in parts)
 
@@ -137,9 +160,11 @@ def markdown_page(results: Sequence[ClaimResult], profile: str) -> str:
         "|---|---|---|---|---|---|",
     ]
     for r in results:
-        lines.append(f"| {r.claim.id} | {_md(r.claim.title)} | {verdict_label(r)} | "
-                     f"{_md(r.verdict.evidence.summary())} | {controls_label(r)} | "
-                     f"{r.seconds:.1f} |")
+        lines.append(
+            f"| {r.claim.id} | {_md(r.claim.title)} | {verdict_label(r)} | "
+            f"{_md(r.verdict.evidence.summary())} | {controls_label(r)} | "
+            f"{r.seconds:.1f} |"
+        )
     lines += ["", EXIT_STATUS_DOC.replace("\n", "  \n"), ""]
     by_spec: dict[str, list[ClaimResult]] = {}
     for r in results:

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from proofs_numeric.claim import (
-    CheckContext, Claim, ControlOutcome, Counterexample, Evidence, NegativeControl, Verdict,
+    CheckContext,
+    Claim,
+    ControlOutcome,
+    Counterexample,
+    Evidence,
+    NegativeControl,
+    Verdict,
 )
 
 
@@ -45,27 +51,43 @@ class ClaimResult:
         if self.error is not None:
             out.append(f"{self.claim.id}: the check raised: {self.error.strip().splitlines()[-1]}")
         elif self.verdict.status != self.claim.expected:
-            out.append(f"{self.claim.id}: verdict changed: expected {self.claim.expected}, got "
-                       f"{self.verdict.status}"
-                       + (f" ({self.verdict.reason})" if self.verdict.reason else ""))
+            out.append(
+                f"{self.claim.id}: verdict changed: expected {self.claim.expected}, got "
+                f"{self.verdict.status}"
+                + (f" ({self.verdict.reason})" if self.verdict.reason else "")
+            )
         if not self.controls:
             out.append(f"{self.claim.id}: no negative control ran")
         for control, outcome in self.controls:
             if not outcome.rejected:
-                out.append(f"{self.claim.id}: negative control '{control.name}' was NOT "
-                           f"rejected: {outcome.detail}")
+                out.append(
+                    f"{self.claim.id}: negative control '{control.name}' was NOT "
+                    f"rejected: {outcome.detail}"
+                )
         return out
 
     def to_dict(self) -> dict[str, Any]:
         c = self.claim
         return {
-            "id": c.id, "title": c.title, "statement": c.statement, "expected": c.expected,
-            "corrects": c.corrects, "explanation": c.explanation,
-            "verdict": self.verdict.to_dict(), "as_expected": self.as_expected,
-            "controls": [{"name": k.name, "description": k.description,
-                          "rejected": o.rejected, "detail": o.detail}
-                         for k, o in self.controls],
-            "seconds": round(self.seconds, 3), "error": self.error,
+            "id": c.id,
+            "title": c.title,
+            "statement": c.statement,
+            "expected": c.expected,
+            "corrects": c.corrects,
+            "explanation": c.explanation,
+            "verdict": self.verdict.to_dict(),
+            "as_expected": self.as_expected,
+            "controls": [
+                {
+                    "name": k.name,
+                    "description": k.description,
+                    "rejected": o.rejected,
+                    "detail": o.detail,
+                }
+                for k, o in self.controls
+            ],
+            "seconds": round(self.seconds, 3),
+            "error": self.error,
         }
 
 
@@ -88,14 +110,21 @@ def run_claim(claim: Claim, ctx: CheckContext, controls: bool = True) -> ClaimRe
         verdict = claim.check(ctx)
     except Exception:
         error = traceback.format_exc()
-        verdict = Verdict("open", Evidence(0, None, "n/a", "the check raised"),
-                          reason="the check raised an exception (a bug, not a verdict)")
+        verdict = Verdict(
+            "open",
+            Evidence(0, None, "n/a", "the check raised"),
+            reason="the check raised an exception (a bug, not a verdict)",
+        )
     outcomes = run_controls(claim, ctx) if controls else []
     return ClaimResult(claim, verdict, outcomes, time.perf_counter() - start, error)
 
 
-def run_claims(claims: Iterable[Claim], ctx: CheckContext, controls: bool = True,
-               progress: Callable[[ClaimResult], None] | None = None) -> list[ClaimResult]:
+def run_claims(
+    claims: Iterable[Claim],
+    ctx: CheckContext,
+    controls: bool = True,
+    progress: Callable[[ClaimResult], None] | None = None,
+) -> list[ClaimResult]:
     results = []
     for claim in claims:
         result = run_claim(claim, ctx, controls)

@@ -29,7 +29,12 @@ from hypothesis.errors import NoSuchExample, Unsatisfiable
 from hypothesis.strategies import SearchStrategy
 
 from proofs_numeric.claim import (
-    CheckContext, ControlOutcome, Counterexample, Evidence, NegativeControl, Verdict,
+    CheckContext,
+    ControlOutcome,
+    Counterexample,
+    Evidence,
+    NegativeControl,
+    Verdict,
 )
 
 Case = dict[str, Any]
@@ -113,7 +118,9 @@ def run_search(search: PropertySearch, ctx: CheckContext) -> SearchOutcome:
         return bool(m < 0)
 
     hypothesis_settings = settings(
-        max_examples=ctx.examples(search.examples_scale), database=None, deadline=None,
+        max_examples=ctx.examples(search.examples_scale),
+        database=None,
+        deadline=None,
         derandomize=ctx.profile.derandomize,
         suppress_health_check=list(HealthCheck),
     )
@@ -130,55 +137,95 @@ def check_property(search: PropertySearch, ctx: CheckContext, notes: str = "") -
     """Search, shrink, re-check at high precision, and return the verdict."""
     outcome = run_search(search, ctx)
     n_constructions = len(search.constructions)
-    what = (f"{search.search}; {n_constructions} constructed case(s) + Hypothesis "
-            f"(≤{ctx.examples(search.examples_scale)} examples, target → worst margin)")
+    what = (
+        f"{search.search}; {n_constructions} constructed case(s) + Hypothesis "
+        f"(≤{ctx.examples(search.examples_scale)} examples, target → worst margin)"
+    )
     if outcome.failing_case is None and outcome.unsatisfiable:
-        evidence = Evidence(outcome.cases, _float(outcome.worst_margin),
-                            f"{search.precision}, {ctx.digits} digits", what,
-                            search.margin_label, notes, margin_text(outcome.worst_margin))
-        return Verdict("open", evidence, reason=(
-            "the search could not generate enough valid cases (Hypothesis: Unsatisfiable); "
-            "nothing is verified"))
+        evidence = Evidence(
+            outcome.cases,
+            _float(outcome.worst_margin),
+            f"{search.precision}, {ctx.digits} digits",
+            what,
+            search.margin_label,
+            notes,
+            margin_text(outcome.worst_margin),
+        )
+        return Verdict(
+            "open",
+            evidence,
+            reason=(
+                "the search could not generate enough valid cases (Hypothesis: Unsatisfiable); "
+                "nothing is verified"
+            ),
+        )
     if outcome.failing_case is None:
-        evidence = Evidence(outcome.cases, _float(outcome.worst_margin),
-                            f"{search.precision}, {ctx.digits} digits", what,
-                            search.margin_label, notes, margin_text(outcome.worst_margin))
+        evidence = Evidence(
+            outcome.cases,
+            _float(outcome.worst_margin),
+            f"{search.precision}, {ctx.digits} digits",
+            what,
+            search.margin_label,
+            notes,
+            margin_text(outcome.worst_margin),
+        )
         return Verdict("verified", evidence)
     case = outcome.failing_case
     confirmed = evaluate_margin(search.margin, case, ctx.recheck_digits)
     if confirmed < 0:
-        cx = Counterexample(search.claim_id, case, _float(confirmed), ctx.recheck_digits,
-                            search.describe(case))
-        evidence = Evidence(outcome.cases, _float(confirmed),
-                            f"{search.precision}, searched at {ctx.digits} digits, "
-                            f"re-checked at {ctx.recheck_digits}", what, search.margin_label,
-                            notes, margin_text(confirmed))
+        cx = Counterexample(
+            search.claim_id, case, _float(confirmed), ctx.recheck_digits, search.describe(case)
+        )
+        evidence = Evidence(
+            outcome.cases,
+            _float(confirmed),
+            f"{search.precision}, searched at {ctx.digits} digits, "
+            f"re-checked at {ctx.recheck_digits}",
+            what,
+            search.margin_label,
+            notes,
+            margin_text(confirmed),
+        )
         return Verdict("refuted", evidence, cx)
-    evidence = Evidence(outcome.cases, _float(outcome.worst_margin),
-                        f"{search.precision}, {ctx.digits} digits", what, search.margin_label,
-                        notes)
-    return Verdict("open", evidence, reason=(
-        f"a case failed at {ctx.digits} digits but held at {ctx.recheck_digits} "
-        f"(margin {_float(confirmed):.3g}); raise the precision: {case}"))
+    evidence = Evidence(
+        outcome.cases,
+        _float(outcome.worst_margin),
+        f"{search.precision}, {ctx.digits} digits",
+        what,
+        search.margin_label,
+        notes,
+    )
+    return Verdict(
+        "open",
+        evidence,
+        reason=(
+            f"a case failed at {ctx.digits} digits but held at {ctx.recheck_digits} "
+            f"(margin {_float(confirmed):.3g}); raise the precision: {case}"
+        ),
+    )
 
 
-def property_control(name: str, description: str,
-                     make_search: Callable[[], PropertySearch]) -> NegativeControl:
+def property_control(
+    name: str, description: str, make_search: Callable[[], PropertySearch]
+) -> NegativeControl:
     """A control that runs the same search on a mutated statement; rejected iff refuted."""
 
     def run(ctx: CheckContext) -> ControlOutcome:
         verdict = check_property(make_search(), ctx)
-        detail = (f"mutated claim {verdict.status}"
-                  + (f" (margin {verdict.counterexample.margin:.3g} on "
-                     f"{_short(verdict.counterexample.case)})"
-                     if verdict.counterexample else f": {verdict.evidence.summary()}"))
+        detail = f"mutated claim {verdict.status}" + (
+            f" (margin {verdict.counterexample.margin:.3g} on "
+            f"{_short(verdict.counterexample.case)})"
+            if verdict.counterexample
+            else f": {verdict.evidence.summary()}"
+        )
         return ControlOutcome(verdict.status == "refuted", detail)
 
     return NegativeControl(name, description, run)
 
 
-def replay_control(name: str, description: str, case: Mapping[str, Any],
-                   margin: MarginFn) -> NegativeControl:
+def replay_control(
+    name: str, description: str, case: Mapping[str, Any], margin: MarginFn
+) -> NegativeControl:
     """A control for refuted claims: ``case`` is NOT a counterexample (the statement holds
     on it) and the replay must say so (margin ≥ 0). A replay that calls every case a
     violation fails this control."""

@@ -37,21 +37,24 @@ def toward(margin: Any, label: str = "negated margin") -> None:
     target(-max(-_CLIP, min(_CLIP, x)), label=label)
 
 
-def magnitudes(min_log10: float = -6.0, max_log10: float = 6.0, allow_zero: bool = True,
-               signed: bool = True) -> st.SearchStrategy[float]:
+def magnitudes(
+    min_log10: float = -6.0, max_log10: float = 6.0, allow_zero: bool = True, signed: bool = True
+) -> st.SearchStrategy[float]:
     """±10^u with u uniform in [min_log10, max_log10], plus 0 and small integers."""
     if not (math.isfinite(min_log10) and math.isfinite(max_log10)) or min_log10 > max_log10:
         raise HomogeneityInputError(
-            f"min_log10={min_log10}, max_log10={max_log10}: need finite min_log10 ≤ max_log10")
+            f"min_log10={min_log10}, max_log10={max_log10}: need finite min_log10 ≤ max_log10"
+        )
     if max_log10 > 300:
-        raise HomogeneityInputError("max_log10 must be ≤ 300 so the value stays a float64; "
-                                    "draw larger scales with log10_scales")
+        raise HomogeneityInputError(
+            "max_log10 must be ≤ 300 so the value stays a float64; "
+            "draw larger scales with log10_scales"
+        )
     expo = st.floats(min_log10, max_log10, allow_nan=False, allow_infinity=False)
     sign = st.sampled_from([1.0, -1.0]) if signed else st.just(1.0)
-    spread = st.builds(lambda s, u: s * 10.0 ** u, sign, expo)
-    lo = 10.0 ** min_log10
-    ints = st.integers(-3 if signed else 0, 3).map(float).filter(
-        lambda v: v == 0 or abs(v) >= lo)
+    spread = st.builds(lambda s, u: s * 10.0**u, sign, expo)
+    lo = 10.0**min_log10
+    ints = st.integers(-3 if signed else 0, 3).map(float).filter(lambda v: v == 0 or abs(v) >= lo)
     options = [spread, ints]
     if allow_zero:
         options.append(st.just(0.0))
@@ -64,8 +67,10 @@ def log10_scales(max_log10: float = 400.0, near_one: bool = True) -> st.SearchSt
     """log10 c for scales c ≥ 1: uniform in [0, max_log10], plus c = 1 and c slightly above."""
     if not math.isfinite(max_log10) or max_log10 < 0:
         raise HomogeneityInputError(f"max_log10={max_log10} must be finite and ≥ 0")
-    options = [st.floats(0.0, max_log10, allow_nan=False, allow_infinity=False),
-               st.sampled_from([0.0, 0.3010299956639812, 1.0, 3.0, 20.0])]
+    options = [
+        st.floats(0.0, max_log10, allow_nan=False, allow_infinity=False),
+        st.sampled_from([0.0, 0.3010299956639812, 1.0, 3.0, 20.0]),
+    ]
     if near_one:
         options.append(st.floats(1e-12, 1e-2))
     return st.one_of(*options)
@@ -84,18 +89,21 @@ def unit_vectors(dim: int) -> st.SearchStrategy[list[float]]:
     return coords.filter(lambda v: math.sqrt(sum(t * t for t in v)) > 1e-3).map(normalise)
 
 
-def parameter_rays(dim: int, min_norm: float = 1.0, max_norm: float = 100.0
-                   ) -> st.SearchStrategy[dict[str, Any]]:
+def parameter_rays(
+    dim: int, min_norm: float = 1.0, max_norm: float = 100.0
+) -> st.SearchStrategy[dict[str, Any]]:
     """{"direction": θ̂, "norm": r, "log10_c": log10 c}: the point r·θ̂ and a scale c ≥ 1."""
     if not 0 < min_norm <= max_norm:
         raise HomogeneityInputError(f"need 0 < min_norm={min_norm} ≤ max_norm={max_norm}")
-    norms = st.floats(math.log10(min_norm), math.log10(max_norm)).map(lambda u: 10.0 ** u)
-    return st.fixed_dictionaries({"direction": unit_vectors(dim), "norm": norms,
-                                  "log10_c": log10_scales(30.0)})
+    norms = st.floats(math.log10(min_norm), math.log10(max_norm)).map(lambda u: 10.0**u)
+    return st.fixed_dictionaries(
+        {"direction": unit_vectors(dim), "norm": norms, "log10_c": log10_scales(30.0)}
+    )
 
 
-def masks(n: int, min_visible: int = 1, allow_all_masked: bool = False
-          ) -> st.SearchStrategy[list[bool]]:
+def masks(
+    n: int, min_visible: int = 1, allow_all_masked: bool = False
+) -> st.SearchStrategy[list[bool]]:
     """Keep-masks of length n (True = visible) with at least ``min_visible`` visible."""
     if n < 1:
         raise HomogeneityInputError(f"n={n} must be ≥ 1")
@@ -106,11 +114,16 @@ def masks(n: int, min_visible: int = 1, allow_all_masked: bool = False
 
 
 @st.composite
-def score_rows(draw: st.DrawFn, min_size: int = 2, max_size: int = 8,
-               ties: int | st.SearchStrategy[int] | None = None,
-               gap: float | st.SearchStrategy[float] | None = None,
-               offset: float | st.SearchStrategy[float] | None = None,
-               masked: bool = True, allow_all_tied: bool = True) -> dict[str, Any]:
+def score_rows(
+    draw: st.DrawFn,
+    min_size: int = 2,
+    max_size: int = 8,
+    ties: int | st.SearchStrategy[int] | None = None,
+    gap: float | st.SearchStrategy[float] | None = None,
+    offset: float | st.SearchStrategy[float] | None = None,
+    masked: bool = True,
+    allow_all_tied: bool = True,
+) -> dict[str, Any]:
     """A softmax row with chosen structure.
 
     Returns ``{"scores": [...], "keep": [...], "ties": t, "gap": γ, "offset": o}``: the
@@ -136,10 +149,18 @@ def score_rows(draw: st.DrawFn, min_size: int = 2, max_size: int = 8,
         raise HomogeneityInputError(f"ties={t} must lie in [1, number of visible positions]")
     if t == n_vis and not allow_all_tied and n_vis > 1:
         t = n_vis - 1
-    o = draw(offset) if isinstance(offset, st.SearchStrategy) else (
-        draw(st.one_of(st.just(0.0), magnitudes(-3, 6))) if offset is None else float(offset))
-    g = draw(gap) if isinstance(gap, st.SearchStrategy) else (
-        draw(magnitudes(-9, 3, allow_zero=False, signed=False)) if gap is None else float(gap))
+    o = (
+        draw(offset)
+        if isinstance(offset, st.SearchStrategy)
+        else (draw(st.one_of(st.just(0.0), magnitudes(-3, 6))) if offset is None else float(offset))
+    )
+    g = (
+        draw(gap)
+        if isinstance(gap, st.SearchStrategy)
+        else (
+            draw(magnitudes(-9, 3, allow_zero=False, signed=False)) if gap is None else float(gap)
+        )
+    )
     if not g > 0:
         raise HomogeneityInputError(f"gap={g} must be > 0")
     order = draw(st.permutations(visible))
@@ -159,14 +180,22 @@ def score_rows(draw: st.DrawFn, min_size: int = 2, max_size: int = 8,
     top = max(vis_scores)
     winners = sum(1 for s in vis_scores if s == top)
     others = [s for s in vis_scores if s != top]
-    return {"scores": scores, "keep": keep, "ties": winners,
-            "gap": (top - max(others)) if others else None, "offset": top}
+    return {
+        "scores": scores,
+        "keep": keep,
+        "ties": winners,
+        "gap": (top - max(others)) if others else None,
+        "offset": top,
+    }
 
 
-def encoder_configs(placements: Sequence[str] = ("paper-prenorm",),
-                    norms: Sequence[str] = ("proof",), bias: bool | None = False,
-                    max_layers: int = 2, activations: Sequence[str] = ("relu",)
-                    ) -> st.SearchStrategy[EncoderConfig]:
+def encoder_configs(
+    placements: Sequence[str] = ("paper-prenorm",),
+    norms: Sequence[str] = ("proof",),
+    bias: bool | None = False,
+    max_layers: int = 2,
+    activations: Sequence[str] = ("relu",),
+) -> st.SearchStrategy[EncoderConfig]:
     """Small encoders (d_model ≤ 6, ≤ 2 heads, seq ≤ 4 tokens) for exhaustive checks."""
     if max_layers < 1:
         raise HomogeneityInputError(f"max_layers={max_layers} must be ≥ 1")
@@ -177,11 +206,17 @@ def encoder_configs(placements: Sequence[str] = ("paper-prenorm",),
         n_heads = draw(st.integers(1, 2))
         d_head = draw(st.integers(1, 3))
         return EncoderConfig(
-            vocab_size=draw(st.integers(2, 6)), d_model=draw(st.integers(2, 6)),
-            n_heads=n_heads, d_head=d_head, d_ff=draw(st.integers(2, 6)),
-            n_layers=draw(st.integers(1, max_layers)), max_len=draw(st.sampled_from([0, 4])),
+            vocab_size=draw(st.integers(2, 6)),
+            d_model=draw(st.integers(2, 6)),
+            n_heads=n_heads,
+            d_head=d_head,
+            d_ff=draw(st.integers(2, 6)),
+            n_layers=draw(st.integers(1, max_layers)),
+            max_len=draw(st.sampled_from([0, 4])),
             placement=draw(st.sampled_from(list(placements))),
-            norm=draw(st.sampled_from(list(norms))), bias=draw(bias_st),
-            activation=draw(st.sampled_from(list(activations))))
+            norm=draw(st.sampled_from(list(norms))),
+            bias=draw(bias_st),
+            activation=draw(st.sampled_from(list(activations))),
+        )
 
     return build()

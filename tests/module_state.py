@@ -13,8 +13,10 @@ from torch import nn
 def snapshot(module: nn.Module) -> dict:
     """Everything about a module that a check must leave alone."""
     return {
-        "state": {k: (v.dtype, v.device, v.detach().cpu().clone()) for k, v in
-                  module.state_dict(keep_vars=True).items()},
+        "state": {
+            k: (v.dtype, v.device, v.detach().cpu().clone())
+            for k, v in module.state_dict(keep_vars=True).items()
+        },
         "training": [m.training for m in module.modules()],
         "grads": [p.grad for p in module.parameters()],
         "requires_grad": [p.requires_grad for p in module.parameters()],

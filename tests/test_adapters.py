@@ -16,9 +16,21 @@ F64 = torch.float64
 
 
 def bert_like(seed: int = 0, device: str | None = None) -> Encoder:
-    cfg = EncoderConfig(vocab_size=30, d_model=12, n_heads=3, d_ff=24, n_layers=2, max_len=12,
-                        type_vocab_size=2, placement="postnorm", norm="layernorm",
-                        norm_eps=1e-12, bias=True, activation="gelu", embedding_norm=True)
+    cfg = EncoderConfig(
+        vocab_size=30,
+        d_model=12,
+        n_heads=3,
+        d_ff=24,
+        n_layers=2,
+        max_len=12,
+        type_vocab_size=2,
+        placement="postnorm",
+        norm="layernorm",
+        norm_eps=1e-12,
+        bias=True,
+        activation="gelu",
+        embedding_norm=True,
+    )
     enc = Encoder(cfg, dtype=F64, generator=torch.Generator().manual_seed(seed))
     return enc.to(device) if device else enc
 
@@ -28,8 +40,9 @@ def batches() -> list[Batch]:
     a = Batch(torch.randint(0, 30, (2, 7), generator=g), torch.ones(2, 7, dtype=torch.bool))
     mask = torch.ones(3, 11, dtype=torch.bool)
     mask[0, 4:] = False
-    b = Batch(torch.randint(0, 30, (3, 11), generator=g), mask,
-              torch.randint(0, 2, (3, 11), generator=g))
+    b = Batch(
+        torch.randint(0, 30, (3, 11), generator=g), mask, torch.randint(0, 2, (3, 11), generator=g)
+    )
     return [a, b]
 
 
@@ -82,8 +95,10 @@ def test_function_adapter_agrees_with_the_encoder_adapter():
     saturation level as the Encoder adapter."""
     enc = bert_like(1)
     generic = FunctionAdapter(
-        enc, arguments=lambda b: ((b.ids, b.padding_mask), {"token_type_ids": b.token_type_ids}),
-        trace=lambda out: Trace((out,)))
+        enc,
+        arguments=lambda b: ((b.ids, b.padding_mask), {"token_type_ids": b.token_type_ids}),
+        trace=lambda out: Trace((out,)),
+    )
     for b in batches():
         ours = saturation_level(EncoderAdapter(enc), b)
         theirs = saturation_level(generic, b)
@@ -101,10 +116,14 @@ def test_function_adapter_on_a_plain_module():
             h0 = self.emb(ids)
             return h0, torch.tanh(self.lin(h0))
 
-    adapter = FunctionAdapter(TwoLayer(), arguments=lambda b: ((b.ids,), {}),
-                              trace=lambda out: Trace(tuple(out)), parameters=["lin.*"])
+    adapter = FunctionAdapter(
+        TwoLayer(),
+        arguments=lambda b: ((b.ids,), {}),
+        trace=lambda out: Trace(tuple(out)),
+        parameters=["lin.*"],
+    )
     level = saturation_level(adapter, torch.tensor([[1, 2, 3]]), rho=1e3)
-    assert level.layers[0] == pytest.approx(1.0, abs=1e-15)   # embedding not scaled
+    assert level.layers[0] == pytest.approx(1.0, abs=1e-15)  # embedding not scaled
     assert level.scaled == ("lin.weight", "lin.bias")
     with pytest.raises(HomogeneityInputError, match="no exact saturated forward"):
         adapter.ray(Batch.from_ids(torch.tensor([1, 2])), saturated=True)
@@ -128,16 +147,29 @@ def test_adapter_for_and_bad_construction():
         adapter.ray([])
 
 
-@pytest.mark.parametrize("make,message", [
-    (lambda: Batch(torch.ones(2, 3), torch.ones(2, 3, dtype=torch.bool)), "integer"),
-    (lambda: Batch(torch.ones(2, 0, dtype=torch.long), torch.ones(2, 0, dtype=torch.bool)),
-     "at least one"),
-    (lambda: Batch(torch.ones(2, 3, dtype=torch.long), torch.ones(2, 3)), "bool"),
-    (lambda: Batch(torch.ones(2, 3, dtype=torch.long), torch.zeros(2, 3, dtype=torch.bool)),
-     "no real token"),
-    (lambda: Batch(torch.ones(2, 3, dtype=torch.long), torch.ones(2, 3, dtype=torch.bool),
-                   torch.zeros(2, 4, dtype=torch.long)), "token_type_ids"),
-])
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda: Batch(torch.ones(2, 3), torch.ones(2, 3, dtype=torch.bool)), "integer"),
+        (
+            lambda: Batch(torch.ones(2, 0, dtype=torch.long), torch.ones(2, 0, dtype=torch.bool)),
+            "at least one",
+        ),
+        (lambda: Batch(torch.ones(2, 3, dtype=torch.long), torch.ones(2, 3)), "bool"),
+        (
+            lambda: Batch(torch.ones(2, 3, dtype=torch.long), torch.zeros(2, 3, dtype=torch.bool)),
+            "no real token",
+        ),
+        (
+            lambda: Batch(
+                torch.ones(2, 3, dtype=torch.long),
+                torch.ones(2, 3, dtype=torch.bool),
+                torch.zeros(2, 4, dtype=torch.long),
+            ),
+            "token_type_ids",
+        ),
+    ],
+)
 def test_bad_batches(make, message):
     with pytest.raises(HomogeneityInputError, match=message):
         make()

@@ -18,12 +18,24 @@ from torch import nn
 
 from homogeneity import HomogeneityInputError, predict_degree
 from homogeneity.components import (
-    AttentionHead, ClassifierHead, Encoder, EncoderConfig, LayerNorm, Linear, MultiHeadAttention,
+    AttentionHead,
+    ClassifierHead,
+    Encoder,
+    EncoderConfig,
+    LayerNorm,
+    Linear,
+    MultiHeadAttention,
 )
 from homogeneity.components import functional as F
 from homogeneity.degree import (
-    HomogeneityCheckError, check_degree, check_homogeneity, decay_profile, degree_from_ratio,
-    euler, homogeneity_curve, homogeneity_error,
+    HomogeneityCheckError,
+    check_degree,
+    check_homogeneity,
+    decay_profile,
+    degree_from_ratio,
+    euler,
+    homogeneity_curve,
+    homogeneity_error,
 )
 from homogeneity.scaling import Ray
 from module_state import assert_unchanged, snapshot
@@ -31,13 +43,17 @@ from module_state import assert_unchanged, snapshot
 
 # -- the "unchanged" contract ---------------------------------------------------------
 
+
 def gen(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
 def mlp(dtype=torch.float64) -> nn.Sequential:
-    return nn.Sequential(Linear(4, 5, False, dtype=dtype, generator=gen()), nn.ReLU(),
-                         Linear(5, 3, False, dtype=dtype, generator=gen(1)))
+    return nn.Sequential(
+        Linear(4, 5, False, dtype=dtype, generator=gen()),
+        nn.ReLU(),
+        Linear(5, 3, False, dtype=dtype, generator=gen(1)),
+    )
 
 
 def x4(dtype=torch.float64) -> torch.Tensor:
@@ -61,6 +77,7 @@ entry_points = pytest.mark.parametrize("entry", sorted(ENTRY_POINTS))
 
 
 # -- NaN and infinite parameters and inputs -------------------------------------------
+
 
 @entry_points
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
@@ -154,6 +171,7 @@ def test_scales_that_are_not_numbers():
 
 # -- empty sequences, fully masked rows -----------------------------------------------
 
+
 @entry_points
 @pytest.mark.parametrize("shape", [(0, 4), (2, 0, 4)])
 def test_empty_input(entry, shape):
@@ -192,8 +210,9 @@ def test_row_with_every_position_masked(cls, causal):
         with raises_naming("padding_mask"):
             m(x, mask, causal=causal, saturated=saturated)
     with raises_naming("padding_mask"):
-        check_homogeneity(m, x, 1, kwargs={"padding_mask": mask, "causal": causal},
-                          approximate=True)
+        check_homogeneity(
+            m, x, 1, kwargs={"padding_mask": mask, "causal": causal}, approximate=True
+        )
     with raises_naming("padding_mask"):
         check_degree(m, x, kwargs={"padding_mask": mask, "causal": causal})
     assert_unchanged(m, before)
@@ -213,6 +232,7 @@ def test_fully_masked_row_in_the_primitives():
 
 
 # -- parameter selection -------------------------------------------------------------
+
 
 @entry_points
 @pytest.mark.parametrize("patterns", ["weight", ["0.weight", "9.*"], "*.gain", []])
@@ -242,6 +262,7 @@ def test_pattern_message_lists_valid_names():
 
 
 # -- integer dtypes -------------------------------------------------------------------
+
 
 @entry_points
 @pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool])
@@ -274,10 +295,14 @@ def test_integer_parameter(entry):
 
 # -- dropout in training mode --------------------------------------------------------
 
+
 @entry_points
 def test_active_dropout(entry):
-    model = nn.Sequential(Linear(4, 4, False, dtype=torch.float64), nn.Dropout(0.5),
-                          Linear(4, 3, False, dtype=torch.float64))
+    model = nn.Sequential(
+        Linear(4, 4, False, dtype=torch.float64),
+        nn.Dropout(0.5),
+        Linear(4, 3, False, dtype=torch.float64),
+    )
     model.train()
     before = snapshot(model)
     with raises_naming(r"dropout at '1'.*model\.eval\(\)"):
@@ -293,6 +318,7 @@ def test_active_dropout(entry):
 
 # -- the module after successful and failed checks -----------------------------------
 
+
 @entry_points
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("training", [False, True])
@@ -304,8 +330,11 @@ def test_module_unchanged_after_a_successful_call(entry, dtype, training):
 
 
 def test_module_unchanged_after_a_failed_check():
-    model = nn.Sequential(Linear(4, 5, True, dtype=torch.float32, generator=gen()),
-                          nn.ReLU(), Linear(5, 3, True, dtype=torch.float32, generator=gen(1)))
+    model = nn.Sequential(
+        Linear(4, 5, True, dtype=torch.float32, generator=gen()),
+        nn.ReLU(),
+        Linear(5, 3, True, dtype=torch.float32, generator=gen(1)),
+    )
     before = snapshot(model)
     with pytest.raises(HomogeneityCheckError):
         check_homogeneity(model, x4(torch.float32), 2)
@@ -352,6 +381,7 @@ def test_the_unchanged_check_can_fail():
 
 # -- other argument checks -------------------------------------------------------------
 
+
 def test_plain_function_needs_params_and_modules_refuse_them():
     with raises_naming("params="):
         Ray(lambda p, x: x, (x4(),))
@@ -377,11 +407,15 @@ def test_components_refuse_bad_configuration():
         EncoderConfig(d_model=0)
 
 
-@pytest.mark.parametrize("kwargs, argument", [
-    ({"degree": "a"}, "degree"), ({"degree": float("nan")}, "degree"),
-    ({"degree": 1.0, "rtol": -1.0}, "rtol"), ({"degree": 1.0, "euler_rtol": float("inf")},
-                                              "euler_rtol"),
-])
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        ({"degree": "a"}, "degree"),
+        ({"degree": float("nan")}, "degree"),
+        ({"degree": 1.0, "rtol": -1.0}, "rtol"),
+        ({"degree": 1.0, "euler_rtol": float("inf")}, "euler_rtol"),
+    ],
+)
 def test_check_homogeneity_refuses_bad_degree_and_tolerances(kwargs, argument):
     from homogeneity.components import Linear
     from homogeneity.degree import check_homogeneity

@@ -23,7 +23,8 @@ def test_verdict_is_expected(claim_result, claim_id: str) -> None:
     assert result.error is None, result.error
     assert result.verdict.status == result.claim.expected, (
         f"{claim_id}: expected {result.claim.expected}, got {result.verdict.status}: "
-        f"{result.verdict.reason or result.verdict.evidence.summary()}")
+        f"{result.verdict.reason or result.verdict.evidence.summary()}"
+    )
 
 
 @pytest.mark.parametrize("claim_id", IDS)
@@ -45,8 +46,10 @@ def test_fresh_counterexample_replays(claim_result, claim_id: str) -> None:
 @pytest.mark.parametrize("claim_id", REFUTED)
 def test_stored_counterexample_replays(claim_id: str) -> None:
     path = Counterexample.path_for(claim_id)
-    assert path.is_file(), (f"no stored counterexample for {claim_id}; run "
-                            f"`python -m proofs_numeric --claim {claim_id} --save-counterexamples`")
+    assert path.is_file(), (
+        f"no stored counterexample for {claim_id}; run "
+        f"`python -m proofs_numeric --claim {claim_id} --save-counterexamples`"
+    )
     cx = Counterexample.load(path)
     claim = CLAIMS[claim_id]
     assert claim.replay_counterexample(cx, cx.digits) < 0

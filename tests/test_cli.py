@@ -41,6 +41,7 @@ def assert_one_line_error(code, err, *fragments):
 
 # -- help -------------------------------------------------------------------------------
 
+
 def test_top_level_help_lists_every_subcommand(capsys):
     code, out, _ = run(["--help"], capsys)
     assert code == 0
@@ -63,12 +64,24 @@ def test_no_subcommand_prints_help_and_fails(capsys):
 def test_degree_help_documents_options_and_examples(capsys):
     code, out, _ = run(["degree", "--help"], capsys)
     assert code == 0
-    for option in ["--layers", "--placement", "--norm", "--bias", "--heads", "--d-model",
-                   "--table", "--json", "--plot", "--parameters", "examples:"]:
+    for option in [
+        "--layers",
+        "--placement",
+        "--norm",
+        "--bias",
+        "--heads",
+        "--d-model",
+        "--table",
+        "--json",
+        "--plot",
+        "--parameters",
+        "examples:",
+    ]:
         assert option in out
 
 
 # -- degree: one model --------------------------------------------------------------------
+
 
 def test_degree_report_paper_prenorm_is_approximately_one_homogeneous(capsys):
     code, out, _ = run(SMALL, capsys)
@@ -95,8 +108,9 @@ def test_degree_json_matches_check_degree_on_the_same_model(capsys):
     assert report["predicted"]["text"] == str(direct.predicted.degree)
     assert report["measured"]["kind"] == direct.measured.kind == "asymptotic"
     assert report["measured"]["degree"] == direct.measured.value
-    assert report["measured"]["decay"]["rate"] == pytest.approx(direct.measured.profile.fit.rate,
-                                                                rel=1e-9)
+    assert report["measured"]["decay"]["rate"] == pytest.approx(
+        direct.measured.profile.fit.rate, rel=1e-9
+    )
     assert report["agree"] is True
     assert len(report["measured"]["profile"]["rhos"]) == 49
     assert report["predicted"]["steps"][-1]["path"] == "<model>"
@@ -120,8 +134,9 @@ def test_degree_plot_writes_a_png(tmp_path, capsys):
 
 
 def test_degree_component_and_parameter_group(capsys):
-    code, out, _ = run(["degree", "--component", "linear + bias", "--json", "--no-progress"],
-                       capsys)
+    code, out, _ = run(
+        ["degree", "--component", "linear + bias", "--json", "--no-progress"], capsys
+    )
     report = json.loads(out)
     assert code == 0 and report["predicted"]["kind"] == "asymptotic"
     code, out, _ = run(SMALL + ["--parameters", "layers.*", "--json"], capsys)
@@ -138,8 +153,7 @@ def test_disagreement_exits_with_status_one(monkeypatch, capsys):
 
     def off_by_one(model, input_degree=0, parameters=None):
         d = real(model, input_degree, parameters)
-        return DegreeDerivation(Degree.approximate(d.degree.value + 1), d.steps,
-                                d.input_degree)
+        return DegreeDerivation(Degree.approximate(d.degree.value + 1), d.steps, d.input_degree)
 
     monkeypatch.setattr(measurement, "predict_degree", off_by_one)
     code, out, _ = run(SMALL + ["--summary"], capsys)
@@ -147,6 +161,7 @@ def test_disagreement_exits_with_status_one(monkeypatch, capsys):
 
 
 # -- degree: the table ----------------------------------------------------------------------
+
 
 def test_table_cases_are_the_rows_of_the_degree_table_module(monkeypatch):
     captured = []
@@ -172,22 +187,26 @@ def test_table_runs_through_the_cli(monkeypatch, capsys):
 
 # -- user mistakes: one line, no traceback, status 2 ---------------------------------------
 
-@pytest.mark.parametrize("argv, fragment", [
-    (["degree", "--layers", "-1"], "--layers: must be ≥ 0"),
-    (["degree", "--layers", "two"], "'two' is not an integer"),
-    (["degree", "--placement", "sideways"], "invalid choice"),
-    (["degree", "--heads", "3"], "not divisible by n_heads=3"),
-    (["degree", "--parameters", "nothing*"], "selects nothing"),
-    (["degree", "--eps", "1e-3"], "--eps does not apply to --norm proof"),
-    (["degree", "--table", "--layers", "3"], "drop --layers"),
-    (["degree", "--table", "--plot", "x"], "drop --table"),
-    (["degree", "--component", "no such part"], "is unknown"),
-    (["degree", "--component", "relu", "--layers", "2"], "drop --layers"),
-    (["degree", "--rho-range", "10", "1"], "MIN must be below MAX"),
-    (["degree", "--c", "-2"], "must be a finite number > 0"),
-    (["degree", "--frobnicate"], "unrecognized arguments"),
-    (["frobnicate"], "invalid choice"),
-])
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["degree", "--layers", "-1"], "--layers: must be ≥ 0"),
+        (["degree", "--layers", "two"], "'two' is not an integer"),
+        (["degree", "--placement", "sideways"], "invalid choice"),
+        (["degree", "--heads", "3"], "not divisible by n_heads=3"),
+        (["degree", "--parameters", "nothing*"], "selects nothing"),
+        (["degree", "--eps", "1e-3"], "--eps does not apply to --norm proof"),
+        (["degree", "--table", "--layers", "3"], "drop --layers"),
+        (["degree", "--table", "--plot", "x"], "drop --table"),
+        (["degree", "--component", "no such part"], "is unknown"),
+        (["degree", "--component", "relu", "--layers", "2"], "drop --layers"),
+        (["degree", "--rho-range", "10", "1"], "MIN must be below MAX"),
+        (["degree", "--c", "-2"], "must be a finite number > 0"),
+        (["degree", "--frobnicate"], "unrecognized arguments"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
 def test_user_mistakes_give_one_line(argv, fragment, capsys):
     code, _, err = run(argv + ["--no-progress"] if argv[0] == "degree" else argv, capsys)
     assert_one_line_error(code, err, fragment)
@@ -196,13 +215,16 @@ def test_user_mistakes_give_one_line(argv, fragment, capsys):
 def test_plot_into_a_file_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    monkeypatch.setattr("homogeneity.cli.degree_command.measure_case",
-                        lambda *a, **k: pytest.fail("measured before checking --plot"))
+    monkeypatch.setattr(
+        "homogeneity.cli.degree_command.measure_case",
+        lambda *a, **k: pytest.fail("measured before checking --plot"),
+    )
     code, _, err = run(SMALL + ["--summary", "--plot", str(blocker)], capsys)
     assert_one_line_error(code, err, str(blocker), "not a folder")
 
 
 # -- pass-through subcommands ----------------------------------------------------------------
+
 
 @pytest.fixture
 def fake_target(monkeypatch):
@@ -216,6 +238,7 @@ def fake_target(monkeypatch):
             raise SystemExit(4)
         if argv == ["--bad"]:
             from homogeneity.validation import HomogeneityInputError
+
             raise HomogeneityInputError("bad input named here")
         return 3
 
@@ -244,8 +267,9 @@ def test_missing_delegate_module_is_one_line(monkeypatch, capsys):
     gone = delegate.Delegate("gone", "homogeneity.experiments.no_such_module", "x", "y")
     monkeypatch.setitem(delegate.DELEGATES, "gone", gone)
     code, _, err = run(["gone"], capsys)
-    assert_one_line_error(code, err, "not available in this installation",
-                          "homogeneity.experiments.no_such_module")
+    assert_one_line_error(
+        code, err, "not available in this installation", "homogeneity.experiments.no_such_module"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(delegate.DELEGATES))
@@ -261,13 +285,19 @@ def test_every_delegate_target_exists_and_has_help(name, capsys):
 
 # -- the installed entry points ----------------------------------------------------------------
 
+
 def test_python_dash_m_homogeneity_runs_the_cli():
-    done = subprocess.run([sys.executable, "-m", "homogeneity", "degree", "--layers", "x"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "homogeneity", "degree", "--layers", "x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "homogeneity: error: argument --layers: 'x' is not an integer "
-        "(see 'homogeneity degree --help')"]
+        "(see 'homogeneity degree --help')"
+    ]
 
 
 def test_console_script_is_declared():

@@ -15,9 +15,26 @@ from hypothesis import assume, given, settings, strategies as st
 from torch import nn
 
 from homogeneity.components import (
-    AttentionHead, ClassifierHead, Embedding, Encoder, EncoderClassifier, EncoderConfig,
-    FeedForward, GeLU, LayerNorm, Linear, MultiHeadAttention, PLACEMENTS, ProofLayerNorm,
-    ReLU, RMSNorm, Residual, Sigmoid, Tanh, make_activation, make_norm,
+    AttentionHead,
+    ClassifierHead,
+    Embedding,
+    Encoder,
+    EncoderClassifier,
+    EncoderConfig,
+    FeedForward,
+    GeLU,
+    LayerNorm,
+    Linear,
+    MultiHeadAttention,
+    PLACEMENTS,
+    ProofLayerNorm,
+    ReLU,
+    RMSNorm,
+    Residual,
+    Sigmoid,
+    Tanh,
+    make_activation,
+    make_norm,
 )
 from homogeneity.components import functional as F
 from homogeneity.scaling import Ray
@@ -55,6 +72,7 @@ def tol(dtype: torch.dtype) -> dict:
 
 # -- shapes, batching, dtypes, devices ------------------------------------------------
 
+
 def test_linear_shapes_dtype_device(dtype, device):
     lin = Linear(4, 3, dtype=dtype, device=device, generator=gen())
     for shape in [(4,), (5, 4), (2, 5, 4)]:
@@ -78,14 +96,18 @@ def test_parameter_counts_follow_bias(bias):
     assert n_params(Linear(d, dh, bias)) == d * dh + b * dh
     assert n_params(AttentionHead(d, dh, bias)) == 3 * d * dh + 3 * b * dh
     assert n_params(MultiHeadAttention(d, h, dh, bias)) == (
-        3 * d * h * dh + h * dh * d + b * (3 * h * dh + d))
+        3 * d * h * dh + h * dh * d + b * (3 * h * dh + d)
+    )
     assert n_params(FeedForward(d, dff, bias=bias)) == 2 * d * dff + b * (dff + d)
     assert n_params(ClassifierHead(d, 4, bias)) == d * 4 + b * 4
     assert n_params(LayerNorm(d, bias=bias)) == d + b * d
     assert n_params(ProofLayerNorm(d)) == d and n_params(ProofLayerNorm(d, gain=False)) == 0
     assert n_params(RMSNorm(d)) == d
-    has_bias = [n for n, _ in Encoder(EncoderConfig(norm="layernorm", bias=bias)).named_parameters()
-                if n.endswith("bias")]
+    has_bias = [
+        n
+        for n, _ in Encoder(EncoderConfig(norm="layernorm", bias=bias)).named_parameters()
+        if n.endswith("bias")
+    ]
     assert bool(has_bias) == bias
 
 
@@ -93,8 +115,17 @@ def test_encoder_parameter_count():
     cfg = EncoderConfig(vocab_size=10, d_model=8, n_heads=2, d_ff=12, n_layers=3, max_len=6)
     per_layer = (4 * 8 * 8) + 8 + (2 * 8 * 12) + 8  # MHA, gain, FF, gain (bias-free)
     assert n_params(Encoder(cfg)) == 10 * 8 + 6 * 8 + 3 * per_layer
-    cfg_b = EncoderConfig(vocab_size=10, d_model=8, n_heads=2, d_ff=12, n_layers=3, max_len=6,
-                          norm="layernorm", bias=True, type_vocab_size=2)
+    cfg_b = EncoderConfig(
+        vocab_size=10,
+        d_model=8,
+        n_heads=2,
+        d_ff=12,
+        n_layers=3,
+        max_len=6,
+        norm="layernorm",
+        bias=True,
+        type_vocab_size=2,
+    )
     per_layer_b = per_layer + (3 * 8 + 8) + 8 + (12 + 8) + 8  # + q/k/v/o, β, FF, β
     assert n_params(Encoder(cfg_b)) == 10 * 8 + 6 * 8 + 2 * 8 + 3 * per_layer_b
 
@@ -120,15 +151,19 @@ def test_batched_equals_one_by_one(module):
     mask = torch.ones(4, 5, dtype=torch.bool)
     mask[1, 3:] = False
     mask[2, 1:] = False
-    m = {"head": lambda: AttentionHead(d, 4, True, dtype=torch.float64, generator=gen()),
-         "mha": lambda: MultiHeadAttention(d, 2, bias=True, dtype=torch.float64, generator=gen()),
-         "ff": lambda: FeedForward(d, 7, "gelu", True, dtype=torch.float64, generator=gen()),
-         "residual": lambda: Residual(MultiHeadAttention(d, 2, dtype=torch.float64),
-                                      ProofLayerNorm(d, dtype=torch.float64), "paper-prenorm"),
-         }[module]()
+    m = {
+        "head": lambda: AttentionHead(d, 4, True, dtype=torch.float64, generator=gen()),
+        "mha": lambda: MultiHeadAttention(d, 2, bias=True, dtype=torch.float64, generator=gen()),
+        "ff": lambda: FeedForward(d, 7, "gelu", True, dtype=torch.float64, generator=gen()),
+        "residual": lambda: Residual(
+            MultiHeadAttention(d, 2, dtype=torch.float64),
+            ProofLayerNorm(d, dtype=torch.float64),
+            "paper-prenorm",
+        ),
+    }[module]()
     y = m(x, mask)
     for i in range(4):
-        assert torch.allclose(y[i], m(x[i:i + 1], mask[i:i + 1])[0], rtol=1e-12, atol=1e-14)
+        assert torch.allclose(y[i], m(x[i : i + 1], mask[i : i + 1])[0], rtol=1e-12, atol=1e-14)
 
 
 def test_encoder_shapes_dtype_and_collect(dtype, device):
@@ -169,6 +204,7 @@ def test_classifier_head_pooling():
 
 # -- masks -------------------------------------------------------------------------
 
+
 def attention_weights(m: nn.Module, x, mask=None, causal=False, saturated=False):
     sink: list[torch.Tensor] = []
     m(x, mask, causal=causal, saturated=saturated, attention_sink=sink)
@@ -185,8 +221,11 @@ def padding_masks(draw, batch=3, n=6):
 @pytest.mark.parametrize("saturated", [False, True])
 @given(mask=padding_masks(), causal=st.booleans())
 def test_masked_keys_get_zero_weight_and_rows_sum_to_one(cls, saturated, mask, causal):
-    m = (AttentionHead(4, 3, dtype=torch.float64, generator=gen()) if cls == "head"
-         else MultiHeadAttention(4, 2, dtype=torch.float64, generator=gen()))
+    m = (
+        AttentionHead(4, 3, dtype=torch.float64, generator=gen())
+        if cls == "head"
+        else MultiHeadAttention(4, 2, dtype=torch.float64, generator=gen())
+    )
     x = randn(3, 6, 4, seed=1)
     w = attention_weights(m, x, mask, causal, saturated)
     if cls == "head":
@@ -239,6 +278,7 @@ def test_padding_mask_shape_is_checked():
 
 # -- norms (D9 and variants) -------------------------------------------------------
 
+
 @given(n=st.integers(2, 9), seed=st.integers(0, 10_000), scale=st.floats(1e-3, 1e3))
 def test_proof_layer_norm_is_centred_unit_vector(n, seed, scale):
     x = scale * randn(3, n, seed=seed)
@@ -252,8 +292,9 @@ def test_proof_layer_norm_is_centred_unit_vector(n, seed, scale):
     # standard layer norm with ε = 0 and no affine part is √n times the D9 form
     std = LayerNorm(n, eps=0.0, gain=False, bias=False, dtype=torch.float64)
     assert torch.allclose(std(x), math.sqrt(n) * y, rtol=1e-12, atol=1e-13)
-    assert torch.allclose(std(x), torch.nn.functional.layer_norm(x, (n,), eps=0.0),
-                          rtol=1e-10, atol=1e-12)
+    assert torch.allclose(
+        std(x), torch.nn.functional.layer_norm(x, (n,), eps=0.0), rtol=1e-10, atol=1e-12
+    )
     # negative control: they are not equal without the factor (n ≥ 2)
     assert not torch.allclose(std(x), y)
 
@@ -277,7 +318,7 @@ def test_standard_layer_norm_matches_torch(eps, seed):
 def test_rms_norm_formula(eps, seed):
     norm = RMSNorm(5, eps=eps, dtype=torch.float64, generator=gen(seed))
     x = randn(3, 5, seed=seed)
-    expected = x / torch.sqrt((x ** 2).mean(-1, keepdim=True) + eps) * norm.weight
+    expected = x / torch.sqrt((x**2).mean(-1, keepdim=True) + eps) * norm.weight
     assert torch.allclose(norm(x), expected, rtol=1e-12, atol=1e-14)
     # negative control: RMS norm does not centre
     assert not torch.allclose(norm(x), F.standard_layer_norm(x, eps) * norm.weight)
@@ -295,18 +336,21 @@ def test_norm_saturated_form_is_the_large_input_limit(c, seed):
     """With ε > 0, LN(c x) → LN_ε=0(x) as c → ∞, error O(ε/(v c²))."""
     x = randn(2, 5, seed=seed)
     eps = 1e-3
-    for norm, centred in ((LayerNorm(5, eps, gain=False, bias=False, dtype=torch.float64), True),
-                          (RMSNorm(5, eps, gain=False, dtype=torch.float64), False)):
+    for norm, centred in (
+        (LayerNorm(5, eps, gain=False, bias=False, dtype=torch.float64), True),
+        (RMSNorm(5, eps, gain=False, dtype=torch.float64), False),
+    ):
         sat = norm(x, saturated=True)
         v = (x - x.mean(-1, keepdim=True) if centred else x).pow(2).mean(-1).min()
         # z/sqrt(1 + ε/(v c²)) − z with |z_i| ≤ √n: at most √n·ε/(2 v c²)
-        bound = math.sqrt(5) * eps / (2 * float(v) * c ** 2)
+        bound = math.sqrt(5) * eps / (2 * float(v) * c**2)
         assert float((norm(c * x) - sat).abs().max()) <= bound * 1.01 + 1e-14
         # negative control: at c = 1 the ε term is visible
         assert float((norm(x) - sat).abs().max()) > 1e-5
 
 
 # -- activations ------------------------------------------------------------------
+
 
 def test_gelu_matches_torch_erf_form(dtype):
     z = torch.linspace(-8, 8, 401, dtype=dtype)
@@ -319,8 +363,12 @@ def test_gelu_matches_torch_erf_form(dtype):
 
 def test_activation_dtypes_and_names(dtype, device):
     z = randn(3, 4, dtype=dtype, device=device)
-    for name, ref in [("relu", torch.relu), ("gelu", torch.nn.functional.gelu),
-                      ("sigmoid", torch.sigmoid), ("tanh", torch.tanh)]:
+    for name, ref in [
+        ("relu", torch.relu),
+        ("gelu", torch.nn.functional.gelu),
+        ("sigmoid", torch.sigmoid),
+        ("tanh", torch.tanh),
+    ]:
         act = make_activation(name)
         assert torch.allclose(act(z), ref(z), **tol(dtype)) and act(z).dtype == dtype
     with pytest.raises(HomogeneityInputError, match="activation"):
@@ -357,16 +405,19 @@ def test_saturated_activations_at_zero():
 
 # -- hardmax and softmax (D7) -----------------------------------------------------
 
+
 @st.composite
 def score_rows(draw, min_gap=1e-2):
     """Rows (batch 2, 3 queries, n keys) whose top score leads the runner-up by ≥ min_gap,
     with a random keep mask that keeps the top position."""
     n = draw(st.integers(2, 7))
-    vals = draw(st.lists(st.lists(st.floats(-5, 5), min_size=n, max_size=n),
-                         min_size=6, max_size=6))
+    vals = draw(
+        st.lists(st.lists(st.floats(-5, 5), min_size=n, max_size=n), min_size=6, max_size=6)
+    )
     scores = torch.tensor(vals, dtype=torch.float64).reshape(2, 3, n)
-    keep = torch.tensor(draw(st.lists(st.booleans(), min_size=6 * n, max_size=6 * n))
-                        ).reshape(2, 3, n)
+    keep = torch.tensor(draw(st.lists(st.booleans(), min_size=6 * n, max_size=6 * n))).reshape(
+        2, 3, n
+    )
     top = scores.argmax(-1, keepdim=True)
     keep.scatter_(-1, top, True)
     masked = scores.masked_fill(~keep, -math.inf)
@@ -393,11 +444,13 @@ def test_hardmax_is_the_limit_of_softmax(data, c):
     assert torch.all(diff[several] > 1e-7)
 
 
-@given(n_tied=st.integers(2, 5), n_rest=st.integers(0, 4), top=st.floats(-3, 3),
-       c=st.floats(1e3, 1e6))
+@given(
+    n_tied=st.integers(2, 5), n_rest=st.integers(0, 4), top=st.floats(-3, 3), c=st.floats(1e3, 1e6)
+)
 def test_hardmax_splits_ties_equally(n_tied, n_rest, top, c):
-    scores = torch.tensor([top] * n_tied + [top - 1.0 - i for i in range(n_rest)],
-                          dtype=torch.float64)[torch.randperm(n_tied + n_rest, generator=gen())]
+    scores = torch.tensor(
+        [top] * n_tied + [top - 1.0 - i for i in range(n_rest)], dtype=torch.float64
+    )[torch.randperm(n_tied + n_rest, generator=gen())]
     hard = F.hardmax(scores)
     tied = scores == top
     assert torch.allclose(hard[tied], torch.full((n_tied,), 1 / n_tied, dtype=torch.float64))
@@ -419,8 +472,9 @@ def test_masked_position_never_wins():
 def test_hardmax_tie_tolerance():
     scores = torch.tensor([1.0, 1.0 + 1e-14, 0.0], dtype=torch.float64)
     assert torch.equal(F.hardmax(scores), torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64))
-    assert torch.allclose(F.hardmax(scores, tie_tol=1e-12),
-                          torch.tensor([0.5, 0.5, 0.0], dtype=torch.float64))
+    assert torch.allclose(
+        F.hardmax(scores, tie_tol=1e-12), torch.tensor([0.5, 0.5, 0.0], dtype=torch.float64)
+    )
     with pytest.raises(HomogeneityInputError, match="tie_tol"):
         F.hardmax(scores, tie_tol=-1.0)
 
@@ -429,8 +483,9 @@ def test_hardmax_of_an_overflowed_row_is_nan_not_a_guess():
     """+inf scores (a float32 overflow) tie in hardmax but carry no order: the row is NaN.
     A masked non-finite score is harmless; finite rows are untouched (control)."""
     inf, nan = math.inf, math.nan
-    scores = torch.tensor([[inf, inf, 1.0], [2.0, 1.0, 0.0], [nan, 1.0, 0.0], [-inf, 1.0, 0.0]],
-                          dtype=torch.float32)
+    scores = torch.tensor(
+        [[inf, inf, 1.0], [2.0, 1.0, 0.0], [nan, 1.0, 0.0], [-inf, 1.0, 0.0]], dtype=torch.float32
+    )
     hard = F.hardmax(scores)
     assert torch.isnan(hard[0]).all() and torch.isnan(hard[2]).all()
     assert torch.isnan(hard[3]).all()
@@ -450,6 +505,7 @@ def test_fully_masked_row_is_refused():
 
 # -- multi-head vs single head ----------------------------------------------------
 
+
 @pytest.mark.parametrize("bias", [False, True])
 @given(seed=st.integers(0, 10_000), causal=st.booleans(), saturated=st.booleans())
 def test_one_head_with_identity_output_is_the_attention_head(bias, seed, causal, saturated):
@@ -467,8 +523,9 @@ def test_one_head_with_identity_output_is_the_attention_head(bias, seed, causal,
     x = randn(2, 4, d, seed=seed)
     mask = torch.tensor([[True] * 4, [True, True, False, False]])
     y_head = head(x, mask, causal=causal, saturated=saturated)
-    assert torch.allclose(mha(x, mask, causal=causal, saturated=saturated), y_head,
-                          rtol=1e-12, atol=1e-14)
+    assert torch.allclose(
+        mha(x, mask, causal=causal, saturated=saturated), y_head, rtol=1e-12, atol=1e-14
+    )
     # negative control: a non-identity output map breaks the equality
     with torch.no_grad():
         mha.output.weight[0, 0] += 0.5
@@ -485,6 +542,7 @@ def test_attention_head_formula():
 
 
 # -- residual placements (D13) ----------------------------------------------------
+
 
 @given(seed=st.integers(0, 10_000))
 def test_residual_placements_compute_their_formulas(seed):
@@ -556,8 +614,9 @@ def test_saturated_encoder_is_the_limit_of_the_ray(kw, seed):
     c = 1e3 all of these are below 1e-300 unless a score gap Δ or a pre-activation is
     below ~1e-9, which random continuous parameters avoid with probability ≈ 1. What is
     left is float64 rounding amplified by a few layers: we allow 1e-11 relative."""
-    cfg = EncoderConfig(**{**dict(vocab_size=11, d_model=8, n_heads=2, d_ff=12, n_layers=2,
-                                  max_len=8), **kw})
+    cfg = EncoderConfig(
+        **{**dict(vocab_size=11, d_model=8, n_heads=2, d_ff=12, n_layers=2, max_len=8), **kw}
+    )
     enc = Encoder(cfg, dtype=torch.float64, generator=gen(seed))
     ids = torch.randint(0, 11, (2, 5), generator=gen(seed + 1))
     mask = torch.tensor([[True] * 5, [True, True, True, False, False]])
@@ -579,8 +638,9 @@ def test_saturated_forward_is_not_the_limit_for_post_norm():
     """Negative control for the comparison above: post-norm N(X + F(X)) tends to N(F(X))
     (F has the higher degree), not to the saturated forward N(X + F_sat(X)), so the same
     comparison must fail there."""
-    cfg = EncoderConfig(vocab_size=11, d_model=8, n_heads=2, d_ff=12, n_layers=2, max_len=8,
-                        placement="postnorm")
+    cfg = EncoderConfig(
+        vocab_size=11, d_model=8, n_heads=2, d_ff=12, n_layers=2, max_len=8, placement="postnorm"
+    )
     enc = Encoder(cfg, dtype=torch.float64, generator=gen(3))
     ids = torch.randint(0, 11, (2, 5), generator=gen(4))
     sat = enc(ids, saturated=True).detach()

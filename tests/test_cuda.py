@@ -13,7 +13,12 @@ import pytest
 import torch
 
 from homogeneity import (
-    Ray, check_degree, check_homogeneity, decay_profile, euler, homogeneity_error,
+    Ray,
+    check_degree,
+    check_homogeneity,
+    decay_profile,
+    euler,
+    homogeneity_error,
 )
 from homogeneity.components import Encoder, EncoderConfig, FeedForward
 from homogeneity.dynamics.tracker import NormTracker
@@ -33,8 +38,17 @@ def feed_forward(device: str, bias: bool = False, activation: str = "relu") -> F
 
 def encoder(device: str, placement: str = "paper-prenorm", bias: bool = False) -> Encoder:
     """Built on ``device`` from a CPU generator (not built on the CPU and moved)."""
-    cfg = EncoderConfig(vocab_size=11, d_model=8, n_heads=2, d_head=4, d_ff=12, n_layers=2,
-                        max_len=6, placement=placement, bias=bias)
+    cfg = EncoderConfig(
+        vocab_size=11,
+        d_model=8,
+        n_heads=2,
+        d_head=4,
+        d_ff=12,
+        n_layers=2,
+        max_len=6,
+        placement=placement,
+        bias=bias,
+    )
     return Encoder(cfg, dtype=F64, device=device, generator=torch.Generator().manual_seed(1))
 
 
@@ -65,8 +79,9 @@ def test_check_homogeneity_on_cuda_accepts_and_rejects_like_cpu():
     assert report.passed
     biased = feed_forward("cuda", bias=True)
     wrong = check_homogeneity(biased, (inputs("cuda"),), 2.0, raise_exception=False)
-    cpu_wrong = check_homogeneity(feed_forward("cpu", bias=True), (inputs("cpu"),), 2.0,
-                                  raise_exception=False)
+    cpu_wrong = check_homogeneity(
+        feed_forward("cpu", bias=True), (inputs("cpu"),), 2.0, raise_exception=False
+    )
     assert not wrong.passed and not cpu_wrong.passed
     assert_unchanged(model, before)
     assert all(p.device.type == "cuda" for p in model.parameters())
@@ -76,8 +91,9 @@ def test_decay_law_along_the_ray_matches_cpu():
     """A GeLU feed-forward layer is ∼2 with exponential decay on both devices."""
     fits = {}
     for device in ("cpu", "cuda"):
-        fits[device] = decay_profile(Ray(feed_forward(device, activation="gelu"),
-                                         (inputs(device),)), 2.0)
+        fits[device] = decay_profile(
+            Ray(feed_forward(device, activation="gelu"), (inputs(device),)), 2.0
+        )
     assert fits["cuda"].fit.kind == fits["cpu"].fit.kind == "exponential"
     assert fits["cuda"].fit.rate == pytest.approx(fits["cpu"].fit.rate, rel=1e-6)
 

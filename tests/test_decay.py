@@ -29,20 +29,22 @@ def _noise(n: int, sigma: float, seed: int) -> np.ndarray:
     return np.exp(sigma * np.random.default_rng(seed).standard_normal(n))
 
 
-def polynomial_curve(p: float, sigma: float = 0.0, seed: int = 0, n: int = 33,
-                     amplitude: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def polynomial_curve(
+    p: float, sigma: float = 0.0, seed: int = 0, n: int = 33, amplitude: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """e = A ρ^(−p) on ρ ∈ [1, 1000]."""
     rho = np.geomspace(1.0, 1e3, n)
-    return rho, amplitude * rho ** -p * _noise(n, sigma, seed)
+    return rho, amplitude * rho**-p * _noise(n, sigma, seed)
 
 
-def exponential_curve(d: float, m: float, sigma: float = 0.0, seed: int = 0,
-                      n: int = 33) -> tuple[np.ndarray, np.ndarray]:
+def exponential_curve(
+    d: float, m: float, sigma: float = 0.0, seed: int = 0, n: int = 33
+) -> tuple[np.ndarray, np.ndarray]:
     """e = exp(−d ρ^m) on the ρ range where d ρ^m runs from 0.5 to 40 (e from 0.6 to 4e-18),
     so the decay from near its peak to below the floor is always on the grid."""
     lo, hi = (0.5 / d) ** (1 / m), (40.0 / d) ** (1 / m)
     rho = np.geomspace(lo, hi, n)
-    return rho, np.exp(-d * rho ** m) * _noise(n, sigma, seed)
+    return rho, np.exp(-d * rho**m) * _noise(n, sigma, seed)
 
 
 rates = st.floats(0.5, 6.0)
@@ -53,6 +55,7 @@ seeds = st.integers(0, 2**32 - 1)
 
 
 # -- polynomial ------------------------------------------------------------------------
+
 
 @given(p=rates, sigma=sigmas, seed=seeds)
 def test_polynomial_decay_recovers_rate(p, sigma, seed):
@@ -88,9 +91,10 @@ def test_polynomial_with_amplitude_far_below_one():
 
 # -- exponential -----------------------------------------------------------------------
 
+
 @given(ld=log_d, m=exponents, sigma=sigmas, seed=seeds)
 def test_exponential_decay_recovers_exponent_and_rate(ld, m, sigma, seed):
-    d = 10.0 ** ld
+    d = 10.0**ld
     rho, e = exponential_curve(d, m, sigma, seed)
     fit = classify_decay(rho, e, FLOOR)
     assert fit.kind == "exponential", fit
@@ -102,7 +106,7 @@ def test_exponential_decay_recovers_exponent_and_rate(ld, m, sigma, seed):
 @given(ld=log_d, m=exponents, sigma=sigmas, seed=seeds)
 def test_exponential_is_never_called_polynomial(ld, m, sigma, seed):
     """Negative control: exp(−d ρ^m) with m ≥ 0.6 is never reported as a power law."""
-    rho, e = exponential_curve(10.0 ** ld, m, sigma, seed)
+    rho, e = exponential_curve(10.0**ld, m, sigma, seed)
     assert classify_decay(rho, e, FLOOR).kind != "polynomial"
 
 
@@ -131,7 +135,7 @@ def test_stretched_exponential_sits_on_the_threshold():
 def test_errors_far_below_float64_are_fine():
     """mpmath errors below 1e-308 (a saturated softmax at large ρ) still classify."""
     rho = [float(r) for r in np.geomspace(10.0, 100.0, 20)]
-    e = [mpmath.exp(-mpmath.mpf(r) ** 2) for r in rho]  # down to exp(-1e4)
+    e = [mpmath.exp(-(mpmath.mpf(r) ** 2)) for r in rho]  # down to exp(-1e4)
     assert float(e[-1]) == 0.0  # really below the float range
     fit = classify_decay(rho, e, floor=0.0)
     assert fit.kind == "exponential"
@@ -141,10 +145,11 @@ def test_errors_far_below_float64_are_fine():
 
 # -- exact / none / undetermined -------------------------------------------------------
 
+
 @given(level=st.floats(-20.0, math.log10(FLOOR)), seed=seeds)
 def test_at_floor_everywhere_is_exact(level, seed):
     rho = np.geomspace(0.1, 1e3, 33)
-    e = 10.0 ** level * np.random.default_rng(seed).uniform(0.0, 1.0, 33)
+    e = 10.0**level * np.random.default_rng(seed).uniform(0.0, 1.0, 33)
     assert classify_decay(rho, e, FLOOR).kind == "exact"
 
 
@@ -160,7 +165,7 @@ def test_one_point_above_floor_is_not_exact(i):
 @given(level=st.floats(-8.0, 2.0), sigma=sigmas, seed=seeds)
 def test_constant_error_is_none(level, sigma, seed):
     rho = np.geomspace(0.1, 1e3, 33)
-    e = 10.0 ** level * _noise(33, sigma, seed)
+    e = 10.0**level * _noise(33, sigma, seed)
     fit = classify_decay(rho, e, FLOOR)
     assert fit.kind == "none", fit
 
@@ -169,26 +174,26 @@ def test_constant_error_is_none(level, sigma, seed):
 def test_growing_error_is_none(p, seed):
     """The error of a wrong degree grows (or stays): never a decay law."""
     rho = np.geomspace(0.1, 1e3, 33)
-    e = rho ** p * _noise(33, 0.01, seed)
+    e = rho**p * _noise(33, 0.01, seed)
     assert classify_decay(rho, e, FLOOR).kind == "none"
 
 
 def test_too_few_tail_points_is_undetermined_and_refine_grid_fills_the_gap():
     rho = np.geomspace(1.0, 100.0, 5)
-    e = np.exp(-rho ** 2)  # peak to floor between two samples
+    e = np.exp(-(rho**2))  # peak to floor between two samples
     fit = classify_decay(rho, e, FLOOR)
     assert fit.kind == "undetermined"
     extra = refine_grid(rho, e, FLOOR)
     assert extra and all(rho[0] < r < rho[-1] for r in extra)
     grid = np.array(sorted(set(rho) | set(extra)))
-    assert classify_decay(grid, np.exp(-grid ** 2), FLOOR).kind == "exponential"
+    assert classify_decay(grid, np.exp(-(grid**2)), FLOOR).kind == "exponential"
 
 
 def test_tail_is_past_the_peak():
     """A rising transient before the decay (one layer saturating after another) is not
     part of the tail."""
     rho = np.geomspace(0.1, 1e3, 33)
-    e = np.minimum(rho ** 3, rho ** -2.0)  # rises to 1 at ρ = 1, then ρ^-2
+    e = np.minimum(rho**3, rho**-2.0)  # rises to 1 at ρ = 1, then ρ^-2
     data = decay_tail(rho, e, FLOOR)
     assert min(data.indices) > int(np.argmax(e))
     fit = classify_decay(rho, e, FLOOR)
@@ -196,6 +201,7 @@ def test_tail_is_past_the_peak():
 
 
 # -- bad input -------------------------------------------------------------------------
+
 
 def test_nan_errors_are_refused_not_read_as_exact():
     """An overflowing function gives NaN errors; they must never count as 'at the floor'.
@@ -209,12 +215,15 @@ def test_nan_errors_are_refused_not_read_as_exact():
         classify_decay([1.0, 2.0, 3.0, 4.0], [mpmath.nan] * 4)
 
 
-@pytest.mark.parametrize("rhos, errors, needle", [
-    ([1.0, 2.0], [1.0, 0.1], "at least 3"),
-    ([1.0, 2.0, 3.0], [1.0, 0.1], "different lengths"),
-    ([1.0, 3.0, 2.0], [1.0, 0.1, 0.01], "strictly increasing"),
-    ([1.0, 1.0, 2.0], [1.0, 0.1, 0.01], "strictly increasing"),
-])
+@pytest.mark.parametrize(
+    "rhos, errors, needle",
+    [
+        ([1.0, 2.0], [1.0, 0.1], "at least 3"),
+        ([1.0, 2.0, 3.0], [1.0, 0.1], "different lengths"),
+        ([1.0, 3.0, 2.0], [1.0, 0.1, 0.01], "strictly increasing"),
+        ([1.0, 1.0, 2.0], [1.0, 0.1, 0.01], "strictly increasing"),
+    ],
+)
 def test_bad_grids_are_refused(rhos, errors, needle):
     with pytest.raises(HomogeneityInputError, match=needle):
         classify_decay(rhos, errors, FLOOR)

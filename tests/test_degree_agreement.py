@@ -17,7 +17,10 @@ import torch
 from homogeneity import components as C
 from homogeneity.degree import DegreeAgreement, check_degree
 from homogeneity.experiments.degree_table import (
-    component_cases, degree_table, encoder_cases, format_table,
+    component_cases,
+    degree_table,
+    encoder_cases,
+    format_table,
 )
 from homogeneity.rules import Degree, DegreeDerivation, RuleContext
 
@@ -33,8 +36,11 @@ def test_component_prediction_matches_measurement(case):
     assert agreement.agree, str(agreement)
 
 
-@pytest.mark.parametrize("case", ENCODERS + EPS_ENCODERS + CLASSIFIERS,
-                         ids=[c.name for c in ENCODERS + EPS_ENCODERS + CLASSIFIERS])
+@pytest.mark.parametrize(
+    "case",
+    ENCODERS + EPS_ENCODERS + CLASSIFIERS,
+    ids=[c.name for c in ENCODERS + EPS_ENCODERS + CLASSIFIERS],
+)
 def test_encoder_prediction_matches_measurement(case):
     agreement = check_degree(case.build(), case.inputs())
     assert agreement.agree, str(agreement)
@@ -58,6 +64,7 @@ def test_attention_head_is_degree_2_not_1():
 
 # -- negative controls -----------------------------------------------------------------
 
+
 class LinearClaimingNoBias(C.Linear):
     """A mutated component: computes x Wᵀ + b but declares the bias-free rule."""
 
@@ -67,9 +74,10 @@ class LinearClaimingNoBias(C.Linear):
 
 def test_wrong_rule_is_caught():
     g = torch.Generator().manual_seed(0)
-    model = torch.nn.Sequential(C.Linear(6, 6, bias=False, dtype=torch.float64, generator=g),
-                                LinearClaimingNoBias(6, 6, bias=True, dtype=torch.float64,
-                                                     generator=g))
+    model = torch.nn.Sequential(
+        C.Linear(6, 6, bias=False, dtype=torch.float64, generator=g),
+        LinearClaimingNoBias(6, 6, bias=True, dtype=torch.float64, generator=g),
+    )
     x = torch.randn(3, 6, dtype=torch.float64, generator=g)
     agreement = check_degree(model, x)
     assert agreement.predicted.degree == Degree.exact(2)
@@ -78,22 +86,24 @@ def test_wrong_rule_is_caught():
 
 
 def _altered(agreement: DegreeAgreement, degree: Degree) -> DegreeAgreement:
-    derivation = DegreeDerivation(degree, agreement.predicted.steps,
-                                  agreement.predicted.input_degree)
+    derivation = DegreeDerivation(
+        degree, agreement.predicted.steps, agreement.predicted.input_degree
+    )
     return dataclasses.replace(agreement, predicted=derivation)
 
 
-@pytest.mark.parametrize("case", [ENCODERS[0], ENCODERS[2], COMPONENTS[0]],
-                         ids=lambda c: c.name)
+@pytest.mark.parametrize("case", [ENCODERS[0], ENCODERS[2], COMPONENTS[0]], ids=lambda c: c.name)
 def test_altered_predictions_disagree(case):
     agreement = check_degree(case.build(), case.inputs())
     assert agreement.agree
     p = agreement.predicted.degree
     wrong_value = dataclasses.replace(p, value=p.value + 1)
     assert not _altered(agreement, wrong_value).agree
-    other_kinds = {"exact": Degree.approximate(p.value),
-                   "approximate": Degree.exact(p.value),
-                   "asymptotic": Degree.approximate(p.value)}
+    other_kinds = {
+        "exact": Degree.approximate(p.value),
+        "approximate": Degree.exact(p.value),
+        "asymptotic": Degree.approximate(p.value),
+    }
     assert not _altered(agreement, other_kinds[p.kind]).agree
     if p.kind == "asymptotic":
         assert not _altered(agreement, dataclasses.replace(p, order=p.order + 1)).agree

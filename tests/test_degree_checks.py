@@ -18,12 +18,28 @@ from torch import nn
 
 from homogeneity import rules
 from homogeneity.components import (
-    AttentionHead, FeedForward, LayerNorm, Linear, MultiHeadAttention, ProofLayerNorm, RMSNorm,
+    AttentionHead,
+    FeedForward,
+    LayerNorm,
+    Linear,
+    MultiHeadAttention,
+    ProofLayerNorm,
+    RMSNorm,
 )
 from homogeneity.degree import (
-    DegreeAgreement, HomogeneityCheckError, HomogeneityReport, check_degree,
-    check_homogeneity, decay_profile, default_tolerance, degree_from_ratio,
-    directional_derivative, euler, homogeneity_curve, homogeneity_error, measure_degree,
+    DegreeAgreement,
+    HomogeneityCheckError,
+    HomogeneityReport,
+    check_degree,
+    check_homogeneity,
+    decay_profile,
+    default_tolerance,
+    degree_from_ratio,
+    directional_derivative,
+    euler,
+    homogeneity_curve,
+    homogeneity_error,
+    measure_degree,
 )
 from homogeneity.rules import register_rule
 from homogeneity.scaling import Ray
@@ -37,8 +53,14 @@ def randn(*shape, dtype=torch.float64, seed=0) -> torch.Tensor:
     return torch.randn(*shape, dtype=dtype, generator=gen(seed))
 
 
-def linear_chain(depth: int, width: int = 4, bias: bool = False, relu: bool = False,
-                 dtype=torch.float64, seed: int = 0) -> nn.Sequential:
+def linear_chain(
+    depth: int,
+    width: int = 4,
+    bias: bool = False,
+    relu: bool = False,
+    dtype=torch.float64,
+    seed: int = 0,
+) -> nn.Sequential:
     layers: list[nn.Module] = []
     for i in range(depth):
         layers.append(Linear(width, width, bias, dtype=dtype, generator=gen(seed + i)))
@@ -49,8 +71,10 @@ def linear_chain(depth: int, width: int = 4, bias: bool = False, relu: bool = Fa
 
 def ln_after_linear(eps: float = 1e-5, dtype=torch.float64) -> nn.Sequential:
     """LN_ε(W x): degree 0 in W only up to O(ε/ρ²), a polynomial error (order 2k, k = 1)."""
-    return nn.Sequential(Linear(5, 5, False, dtype=dtype, generator=gen(0)),
-                         LayerNorm(5, eps, gain=False, bias=False, dtype=dtype))
+    return nn.Sequential(
+        Linear(5, 5, False, dtype=dtype, generator=gen(0)),
+        LayerNorm(5, eps, gain=False, bias=False, dtype=dtype),
+    )
 
 
 depths = st.integers(1, 4)
@@ -58,6 +82,7 @@ seeds = st.integers(0, 10_000)
 
 
 # -- Euler -----------------------------------------------------------------------------
+
 
 @given(depth=depths, relu=st.booleans(), seed=seeds, rho=st.floats(0.1, 10.0))
 def test_euler_on_bias_free_chains(depth, relu, seed, rho):
@@ -85,8 +110,10 @@ def test_euler_rejects_biased_chains(depth, seed):
 
 def test_euler_on_layer_norm_with_gain():
     """γ LN(W x) (D9): scale-invariant in W, linear in γ: degree 1 in (W, γ), 0 in W."""
-    model = nn.Sequential(Linear(4, 5, False, dtype=torch.float64, generator=gen()),
-                          ProofLayerNorm(5, dtype=torch.float64, generator=gen(1)))
+    model = nn.Sequential(
+        Linear(4, 5, False, dtype=torch.float64, generator=gen()),
+        ProofLayerNorm(5, dtype=torch.float64, generator=gen(1)),
+    )
     x = randn(3, 4)
     res = euler(Ray(model, (x,)))
     assert res.degree_estimate == pytest.approx(1.0, abs=1e-12) and res.residual < 1e-12
@@ -110,6 +137,7 @@ def test_euler_derivative_matches_finite_differences():
 
 def test_euler_on_a_plain_function():
     """f(params, x) = (a·x)² b is 3-homogeneous in (a, b), 2 in a alone."""
+
     def fn(p, x):
         return ((x @ p["a"]) ** 2)[:, None] * p["b"]
 
@@ -146,6 +174,7 @@ def test_euler_of_a_constant_in_theta_is_zero():
 
 # -- homogeneity error and curves -----------------------------------------------------
 
+
 @given(depth=depths, c=st.floats(0.05, 20.0), claimed=st.integers(0, 5))
 def test_homogeneity_error_of_a_claimed_degree(depth, c, claimed):
     """For an exactly depth-homogeneous f claimed of degree k': the relative error
@@ -156,7 +185,7 @@ def test_homogeneity_error_of_a_claimed_degree(depth, c, claimed):
     assert err.relative == pytest.approx(expected, rel=1e-9, abs=1e-12)
     assert err.c == c and err.rho == 1.0
     norm = float(ray(1.0).norm())
-    scale = c ** claimed * norm
+    scale = c**claimed * norm
     assert err.absolute == pytest.approx(expected * scale, rel=1e-9, abs=1e-13 * scale)
 
 
@@ -172,6 +201,7 @@ def test_homogeneity_curve_and_ratio():
 
 
 # -- check_homogeneity: true claims pass ----------------------------------------------
+
 
 @given(depth=depths, relu=st.booleans(), seed=seeds)
 def test_check_homogeneity_passes_on_true_claims(depth, relu, seed):
@@ -192,14 +222,17 @@ def test_check_homogeneity_on_components():
     ff = FeedForward(4, 6, dtype=torch.float64, generator=gen())
     check_homogeneity(ff, x, 2)  # W^f ReLU(W^i x): degree 2
     check_homogeneity(ff, x, 1, parameters="inner.weight")
-    gained = nn.Sequential(Linear(4, 4, False, dtype=torch.float64, generator=gen()),
-                           ProofLayerNorm(4, dtype=torch.float64, generator=gen(1)))
+    gained = nn.Sequential(
+        Linear(4, 4, False, dtype=torch.float64, generator=gen()),
+        ProofLayerNorm(4, dtype=torch.float64, generator=gen(1)),
+    )
     check_homogeneity(gained, x, 1)
     check_homogeneity(gained, x, 0, parameters="0.weight")
     check_homogeneity(nn.Embedding(5, 3).double(), torch.tensor([[0, 4, 1]]), 1)
 
 
 # -- check_homogeneity: false claims raise --------------------------------------------
+
 
 def test_biased_linear_claimed_exactly_homogeneous_fails():
     """W x + b is 1-homogeneous in (W, b) for data x (the affine rule), but not in W alone,
@@ -282,6 +315,7 @@ def test_failed_report_without_exception():
 
 # -- dtypes --------------------------------------------------------------------------
 
+
 def test_float32_check_uses_a_looser_default_tolerance():
     model = linear_chain(3, relu=True, dtype=torch.float32)
     x = randn(3, 4, dtype=torch.float32)
@@ -307,6 +341,7 @@ def test_float32_module_checked_in_float64_by_default():
 
 # -- decay profiles ------------------------------------------------------------------
 
+
 def test_decay_profile_kinds():
     x = randn(2, 5, 4)
     head = AttentionHead(4, 3, dtype=torch.float64, generator=gen())
@@ -324,13 +359,15 @@ def test_decay_profile_kinds():
 def test_measure_degree():
     m = measure_degree(Ray(linear_chain(3, relu=True), (randn(3, 4),)))
     assert (m.kind, m.value) == ("exact", 3.0) and m.euler.residual < 1e-12
-    m = measure_degree(Ray(MultiHeadAttention(4, 2, dtype=torch.float64, generator=gen()),
-                           (randn(2, 5, 4),)))
+    m = measure_degree(
+        Ray(MultiHeadAttention(4, 2, dtype=torch.float64, generator=gen()), (randn(2, 5, 4),))
+    )
     assert (m.kind, m.value) == ("approximate", 2.0)
     assert "approximate" in str(m)
 
 
 # -- check_degree: predictions against numbers ----------------------------------------
+
 
 def test_check_degree_agrees_on_true_rules():
     for model, x, params in [
@@ -352,11 +389,12 @@ class Cube(nn.Module):
         self.a = nn.Parameter(torch.tensor(1.3, dtype=torch.float64))
 
     def forward(self, x):
-        return self.a ** 3 * x
+        return self.a**3 * x
 
 
 def test_check_degree_rejects_a_wrong_rule():
     """Negative control: a user rule that claims degree 1 for a cube must disagree."""
+
     @register_rule(Cube)
     def _wrong(m, d, ctx):
         return ctx.record("cube (wrong)", d, rules.scale_by_parameter(d, ctx.scaled("a")))
@@ -389,7 +427,8 @@ def test_check_degree_rejects_a_wrong_asymptotic_order():
     assert agreement.predicted.degree.order == 2.0 and agreement.agree
     fake = DegreeAgreement(
         rules.DegreeDerivation(rules.Degree.asymptotic(0, 4), [], rules.Degree.exact(0)),
-        agreement.measured)
+        agreement.measured,
+    )
     assert not fake.agree
 
 
@@ -405,8 +444,7 @@ def test_overflowing_function_never_passes_the_approximate_check():
     params = {"w": torch.tensor([1.0, 1.0], dtype=torch.float64)}
     x = torch.tensor([1.0, 2.0], dtype=torch.float64)
     try:
-        report = check_homogeneity(fn, x, 1, approximate=True, params=params,
-                                   raise_exception=False)
+        report = check_homogeneity(fn, x, 1, approximate=True, params=params, raise_exception=False)
     except HomogeneityInputError as exc:
         assert "NaN" in str(exc)
     else:

@@ -41,11 +41,15 @@ def readme_two_commands() -> tuple[str, str]:
 
 
 def ci_commands() -> list[str]:
-    return [line.strip() for line in CI.read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.strip().startswith("#")]
+    return [
+        line.strip()
+        for line in CI.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
 
 
 # -- README and CI ---------------------------------------------------------------------
+
 
 def test_readme_shows_the_two_commands():
     assert readme_two_commands() == (SETUP_AND_MAIN, TESTS)
@@ -62,8 +66,11 @@ def test_ci_runs_the_readme_commands_in_a_fresh_environment():
 
 def test_ci_builds_the_docs_strictly_after_the_tests():
     lines = ci_commands()
-    builds = [i for i, line in enumerate(lines)
-              if "mkdocs build" in line and "--strict" in shlex.split(line)]
+    builds = [
+        i
+        for i, line in enumerate(lines)
+        if "mkdocs build" in line and "--strict" in shlex.split(line)
+    ]
     assert builds, "CI must run '.venv/bin/mkdocs build --strict'"
     assert builds[0] > lines.index(TESTS)
 
@@ -77,6 +84,7 @@ def test_setup_script_installs_what_the_docs_build_needs():
 
 
 # -- the site ----------------------------------------------------------------------------
+
 
 def mkdocs_config() -> dict:
     # mkdocs.yml may use python tags (none today); the safe loader is enough for nav.
@@ -121,7 +129,8 @@ def shown_images() -> dict[Path, list[str]]:
         for target in _IMAGE.findall(page.read_text(encoding="utf-8")):
             if not target.startswith(("http://", "https://")):
                 shown.setdefault((page.parent / target).resolve(), []).append(
-                    str(page.relative_to(ROOT)))
+                    str(page.relative_to(ROOT))
+                )
     return shown
 
 
@@ -132,12 +141,16 @@ def test_every_image_shown_exists():
 
 def test_every_figure_is_shown_somewhere():
     shown = set(shown_images())
-    orphans = [str(p.relative_to(ROOT)) for p in (DOCS / "figures").rglob("*.png")
-               if p.resolve() not in shown]
+    orphans = [
+        str(p.relative_to(ROOT))
+        for p in (DOCS / "figures").rglob("*.png")
+        if p.resolve() not in shown
+    ]
     assert not orphans, f"figures no page shows (delete or show them): {orphans}"
 
 
 # -- the command line is documented --------------------------------------------------------
+
 
 @pytest.mark.parametrize("document", ["docs/usage/cli.md", "README.md"])
 def test_every_subcommand_is_documented(document):

@@ -35,8 +35,7 @@ def without_times(page: str) -> str:
     for line in page.splitlines():
         cells = _CELL_SPLIT.split(line)
         # "| a | … | f |" splits into ['', ' a ', …, ' f ', '']
-        if (len(cells) == 8 and cells[0] == cells[-1] == ""
-                and re.fullmatch(r" [\d.]+ ", cells[6])):
+        if len(cells) == 8 and cells[0] == cells[-1] == "" and re.fullmatch(r" [\d.]+ ", cells[6]):
             cells[6] = " T "
             line = "|".join(cells)
         lines.append(line)
@@ -57,9 +56,14 @@ def test_claims_page_is_the_generated_one(tmp_path):
     fresh = tmp_path / "claims.md"
     done = subprocess.run(
         [sys.executable, "-m", "proofs_numeric", "--quiet", "--markdown", str(fresh)],
-        cwd=ROOT, capture_output=True, text=True, timeout=1800)
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert fresh.is_file(), f"the generator wrote nothing:\n{done.stderr[-2000:]}"
     actual = PAGE.read_text(encoding="utf-8")
     expected = fresh.read_text(encoding="utf-8")
     assert without_times(actual) == without_times(expected), (
-        f"docs/claims.md is stale: regenerate it with {REGENERATE}")
+        f"docs/claims.md is stale: regenerate it with {REGENERATE}"
+    )

@@ -23,8 +23,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-EXECUTED_PAGES = ["README.md", "docs/quickstart.md", "docs/usage/own_model.md",
-                  "docs/usage/limits.md", "docs/usage/strategies.md"]
+EXECUTED_PAGES = [
+    "README.md",
+    "docs/quickstart.md",
+    "docs/usage/own_model.md",
+    "docs/usage/limits.md",
+    "docs/usage/strategies.md",
+]
 
 _FENCE = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```\s*$", re.M | re.S)
 
@@ -46,7 +51,7 @@ def examples(page: Path) -> list[Example]:
             continue
         expected = None
         if i + 1 < len(blocks) and blocks[i + 1][0] == "text":
-            between = text[end:blocks[i + 1][2]]
+            between = text[end : blocks[i + 1][2]]
             if between.strip() == "":
                 expected = blocks[i + 1][1]
         found.append(Example(body, expected, text.count("\n", 0, start) + 1))
@@ -102,7 +107,8 @@ def test_page_examples_print_what_the_page_shows(page):
     for ex, printed in results:
         if ex.expected is not None:
             assert same_output(printed, ex.expected), (
-                f"{page}:{ex.line}: output differs\n--- page\n{ex.expected}--- printed\n{printed}")
+                f"{page}:{ex.line}: output differs\n--- page\n{ex.expected}--- printed\n{printed}"
+            )
 
 
 def write_outputs(page: Path) -> None:
@@ -113,7 +119,7 @@ def write_outputs(page: Path) -> None:
             continue
         code_at = text.index(ex.code)
         out_at = text.index("```text\n", code_at) + len("```text\n")
-        text = text[:out_at] + printed + text[out_at + len(ex.expected):]
+        text = text[:out_at] + printed + text[out_at + len(ex.expected) :]
     page.write_text(text, encoding="utf-8")
 
 

@@ -14,8 +14,14 @@ from proofs_numeric.claims import g2_misaligned_growth as G2
 
 def test_registered_with_the_expected_verdicts():
     reg = registry()
-    expected = {"G1": "verified", "G2": "refuted", "G2*": "verified", "A1": "refuted",
-                "A1*": "verified", "WD": "verified"}
+    expected = {
+        "G1": "verified",
+        "G2": "refuted",
+        "G2*": "verified",
+        "A1": "refuted",
+        "A1*": "verified",
+        "WD": "verified",
+    }
     for cid, status in expected.items():
         assert reg[cid].expected == status, cid
     assert reg["G2*"].corrects == "G2" and reg["A1*"].corrects == "A1"

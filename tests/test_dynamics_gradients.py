@@ -9,7 +9,9 @@ from hypothesis import given, strategies as st
 
 from homogeneity.components import Encoder, EncoderConfig
 from homogeneity.dynamics.gradients import (
-    gradient_scaling, loss_euler, scale_invariance_orthogonality,
+    gradient_scaling,
+    loss_euler,
+    scale_invariance_orthogonality,
 )
 from homogeneity.validation import HomogeneityInputError
 
@@ -22,11 +24,9 @@ GROUPS = {"ff": FF, "vo": VO, "qk": QK, "emb": EMB, "all": None}
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-
 def paper_encoder(seed=0, **kw):
     """The paper's bias-free encoder with the proofs' layer norm (T1)."""
-    cfg = EncoderConfig(vocab_size=11, d_model=8, n_heads=2, d_ff=16, n_layers=2, max_len=8,
-                        **kw)
+    cfg = EncoderConfig(vocab_size=11, d_model=8, n_heads=2, d_ff=16, n_layers=2, max_len=8, **kw)
     return Encoder(cfg, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
 
 
@@ -60,7 +60,7 @@ def test_euler_with_a_wrong_degree_fails():
 def test_euler_estimates_the_degree_of_a_linear_map():
     lin = torch.nn.Linear(5, 3, bias=False).double()
     x = torch.randn(4, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    rep = loss_euler(lin, x, lambda f: (f ** 3).sum(), degrees={"all": 1.0})
+    rep = loss_euler(lin, x, lambda f: (f**3).sum(), degrees={"all": 1.0})
     assert rep.passed and abs(rep.groups["all"].degree_estimate - 1) < 1e-12
 
 

@@ -10,7 +10,10 @@ import torch
 
 from homogeneity.dynamics import predictions as P
 from homogeneity.dynamics.controlled import (
-    NormalisedRegression, RandomSphereObjective, initial_theta, run_normalised_gd,
+    NormalisedRegression,
+    RandomSphereObjective,
+    initial_theta,
+    run_normalised_gd,
     run_optimizer,
 )
 from homogeneity.dynamics.growth_laws import fit_power_law, select_growth_law
@@ -64,9 +67,12 @@ def test_sgd_weight_decay_equilibrium(momentum):
     obj = RandomSphereObjective(n, seed=3)
     g = obj.expected_unit_grad_norm()
     start = P.sgd_momentum_equilibrium_norm(lr, wd, g, momentum)
-    tr = run_optimizer(obj, lambda p: torch.optim.SGD(p, lr=lr, momentum=momentum,
-                                                      weight_decay=wd),
-                       initial_theta(n, start, 0), steps)
+    tr = run_optimizer(
+        obj,
+        lambda p: torch.optim.SGD(p, lr=lr, momentum=momentum, weight_decay=wd),
+        initial_theta(n, start, 0),
+        steps,
+    )
     late = slice(steps // 3, None)
     angle = float(np.mean(tr.angular_updates[late]))
     predicted = P.sgd_momentum_angular_update(lr, wd, momentum)
@@ -82,9 +88,12 @@ def test_adamw_weight_decay_equilibrium(beta1):
     n, lr, wd, steps = 200, 1e-2, 0.1, 1500
     obj = RandomSphereObjective(n, seed=4)
     start = P.adamw_equilibrium_norm(lr, wd, n)
-    tr = run_optimizer(obj, lambda p: torch.optim.AdamW(p, lr=lr, betas=(beta1, 0.999),
-                                                        weight_decay=wd),
-                       initial_theta(n, start, 0), steps)
+    tr = run_optimizer(
+        obj,
+        lambda p: torch.optim.AdamW(p, lr=lr, betas=(beta1, 0.999), weight_decay=wd),
+        initial_theta(n, start, 0),
+        steps,
+    )
     late = slice(steps // 3, None)
     angle = float(np.mean(tr.angular_updates[late]))
     assert abs(angle / P.adamw_angular_update(lr, wd, beta1) - 1) < 0.03
@@ -100,7 +109,7 @@ def _fitted_update_rms(tr, theta0, lr, wd, n):
     steps = np.arange(tr.steps + 1)
 
     def residual(r):
-        return (P.adamw_norms(theta0, lr, wd, n, steps, update_rms=float(r[0])) - tr.norms)
+        return P.adamw_norms(theta0, lr, wd, n, steps, update_rms=float(r[0])) - tr.norms
 
     r = float(optimize.least_squares(residual, [1.0], bounds=(0.1, 2.0)).x[0])
     return r, float(np.max(np.abs(residual([r])) / tr.norms))
@@ -120,9 +129,12 @@ def test_adamw_relaxation_and_critical_weight_decay():
     theta0 = sigma0 * math.sqrt(n)
 
     def run(beta2, decay):
-        return run_optimizer(obj, lambda p: torch.optim.AdamW(
-            p, lr=lr, betas=(0.0, beta2), weight_decay=decay),
-            initial_theta(n, theta0, 0), steps)
+        return run_optimizer(
+            obj,
+            lambda p: torch.optim.AdamW(p, lr=lr, betas=(0.0, beta2), weight_decay=decay),
+            initial_theta(n, theta0, 0),
+            steps,
+        )
 
     fast = run(0.9, wd)
     r_fast, mismatch = _fitted_update_rms(fast, theta0, lr, wd, n)
@@ -157,17 +169,20 @@ def test_g2_pythagoras_and_the_a1_exponent():
         d -= (d @ theta) / (theta @ theta) * theta  # orthogonal to θ
         steps.append(float(np.linalg.norm(d)))
         theta = theta + d
-    assert P.g2_misaligned_norms(theta0, steps)[-1] == pytest.approx(np.linalg.norm(theta),
-                                                                   rel=1e-12)
+    assert P.g2_misaligned_norms(theta0, steps)[-1] == pytest.approx(
+        np.linalg.norm(theta), rel=1e-12
+    )
     with mpmath.workdps(40):
         for kappa in (0.5, 1.0, 1.5):
             lrs = 1 / np.sqrt(np.arange(1, 20001))
             direct = math.log(P.g2_with_a1_norms(1.0, lrs, kappa)[-1])
             closed = float(P.g2_with_a1_log_norm_ratio(20000, kappa))
             assert direct == pytest.approx(closed, rel=1e-9)
-            t1, t2 = mpmath.mpf(10 ** 8), mpmath.mpf(2 * 10 ** 8)
-            local = (P.g2_with_a1_log_norm_ratio(int(t2), kappa)
-                     - P.g2_with_a1_log_norm_ratio(int(t1), kappa)) / mpmath.log(2)
+            t1, t2 = mpmath.mpf(10**8), mpmath.mpf(2 * 10**8)
+            local = (
+                P.g2_with_a1_log_norm_ratio(int(t2), kappa)
+                - P.g2_with_a1_log_norm_ratio(int(t1), kappa)
+            ) / mpmath.log(2)
             assert float(local) == pytest.approx(P.g2_with_a1_exponent(kappa), abs=1e-6)
 
 

@@ -8,7 +8,11 @@ import pytest
 import torch
 
 from homogeneity.dynamics.growth_laws import (
-    LAW_NAMES, fit_law, fit_power_law, lag1_autocorrelation, lr_integral_at,
+    LAW_NAMES,
+    fit_law,
+    fit_power_law,
+    lag1_autocorrelation,
+    lr_integral_at,
     select_growth_law,
 )
 from homogeneity.validation import HomogeneityInputError
@@ -18,7 +22,6 @@ T = np.linspace(0, 10_000, 200)
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-
 def noisy(y, rel, seed):
     return y * (1 + rel * np.random.default_rng(seed).standard_normal(y.shape))
 
@@ -26,7 +29,7 @@ def noisy(y, rel, seed):
 CURVES = {
     "t": 3 + 0.01 * T,
     "sqrt(t)": 3 + 0.5 * np.sqrt(T),
-    "t^(1/4)": 3 + 2 * T ** 0.25,
+    "t^(1/4)": 3 + 2 * T**0.25,
     "saturating-exp": 10 - 7 * np.exp(-T / 2000),
     "(log t)^(1/L)": 1 + 2 * np.log1p(T) ** 0.5,
 }
@@ -86,12 +89,15 @@ def test_lag1_autocorrelation_of_white_and_smooth_series():
     assert lag1_autocorrelation(np.sin(np.linspace(0, 3, 500))) > 0.99
 
 
-@pytest.mark.parametrize("form,curve,p", [
-    ("affine", lambda t: np.sqrt(4 + 0.3 * t), 0.5),
-    ("affine", lambda t: (16 + 0.5 * t) ** 0.25, 0.25),
-    ("offset", lambda t: 3 + 0.5 * np.sqrt(t), 0.5),
-    ("offset", lambda t: 3 + 2 * t ** 0.25, 0.25),
-])
+@pytest.mark.parametrize(
+    "form,curve,p",
+    [
+        ("affine", lambda t: np.sqrt(4 + 0.3 * t), 0.5),
+        ("affine", lambda t: (16 + 0.5 * t) ** 0.25, 0.25),
+        ("offset", lambda t: 3 + 0.5 * np.sqrt(t), 0.5),
+        ("offset", lambda t: 3 + 2 * t**0.25, 0.25),
+    ],
+)
 def test_free_exponent_exact_curves(form, curve, p):
     fit = fit_power_law(T, curve(T), form=form)
     assert abs(fit.exponent - p) < 1e-4
@@ -132,18 +138,22 @@ def test_literal_exp_minus_t_is_constant():
 
 def test_to_dict_is_json_serialisable():
     import json
+
     sel = select_growth_law(T, noisy(CURVES["sqrt(t)"], 0.01, 0))
     text = json.dumps(sel.to_dict())
     assert "sqrt(t)" in text and "affine" in text
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(t=[0, 1, 2], y=[1, 2, 3]), "at least 5"),
-    (dict(t=[0, 1, 2, 3, 4], y=[1, 2, 3, 4]), "different lengths"),
-    (dict(t=[0, 2, 1, 3, 4], y=[1, 2, 3, 4, 5]), "strictly increasing"),
-    (dict(t=[0, 1, 2, 3, 4], y=[1, 2, math.nan, 4, 5]), "NaN"),
-    (dict(t=[0, 1, 2, 3, 4], y=[2, 2, 2, 2, 2]), "constant"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(t=[0, 1, 2], y=[1, 2, 3]), "at least 5"),
+        (dict(t=[0, 1, 2, 3, 4], y=[1, 2, 3, 4]), "different lengths"),
+        (dict(t=[0, 2, 1, 3, 4], y=[1, 2, 3, 4, 5]), "strictly increasing"),
+        (dict(t=[0, 1, 2, 3, 4], y=[1, 2, math.nan, 4, 5]), "NaN"),
+        (dict(t=[0, 1, 2, 3, 4], y=[2, 2, 2, 2, 2]), "constant"),
+    ],
+)
 def test_bad_curves_are_refused(kwargs, match):
     with pytest.raises(HomogeneityInputError, match=match):
         select_growth_law(**kwargs)

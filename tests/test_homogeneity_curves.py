@@ -15,8 +15,23 @@ from homogeneity.cli import main as cli_main
 from homogeneity.experiments import homogeneity_curves as E6
 from homogeneity.saturation import saturation_level
 
-TINY = ["--layers", "1", "--d-model", "8", "--heads", "2", "--d-ff", "16", "--vocab", "20",
-        "--batch", "2", "--seq-len", "5", "--no-progress"]
+TINY = [
+    "--layers",
+    "1",
+    "--d-model",
+    "8",
+    "--heads",
+    "2",
+    "--d-ff",
+    "16",
+    "--vocab",
+    "20",
+    "--batch",
+    "2",
+    "--seq-len",
+    "5",
+    "--no-progress",
+]
 
 
 def tiny_setup(**kw) -> E6.CurveSetup:
@@ -42,8 +57,9 @@ class EmbedThenAffine(nn.Module):
 def test_cosine_matches_the_closed_form_of_a_two_degree_sum():
     """f(cθ) = c² u + c b, so cos(f(cθ), f(Rθ)) = cos(c u + b, R u + b) token by token."""
     model = EmbedThenAffine()
-    adapter = FunctionAdapter(model, arguments=lambda b: ((b.ids,), {}),
-                              trace=lambda out: Trace((out,)))
+    adapter = FunctionAdapter(
+        model, arguments=lambda b: ((b.ids,), {}), trace=lambda out: Trace((out,))
+    )
     ids = torch.tensor([[1, 2, 3], [4, 5, 6]])
     curve = E6.cosine_curve(adapter, Batch.from_ids(ids), cs=[1.0, 3.0, 10.0], reference=50.0)
     u, b = (model.emb[ids] @ model.w.T).detach(), model.b.detach()
@@ -114,8 +130,9 @@ def test_command_json_table_and_plot(tmp_path, capsys):
     assert cli_main(["curves", *TINY, "--json", "--plot", str(tmp_path)]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [c["placement"] for c in out["curves"]] == ["paper-prenorm", "postnorm", "pre-ln"]
-    assert all(len(c["final"]) == 10 and all(-1 <= v <= 1 for v in c["final"])
-               for c in out["curves"])
+    assert all(
+        len(c["final"]) == 10 and all(-1 <= v <= 1 for v in c["final"]) for c in out["curves"]
+    )
     assert out["paper"] == {"pre-norm": [0.73, 0.96], "post-norm": [0.08, 0.97]}
     png = tmp_path / "e6-curves-L1-d8-layernorm-bias-causal-torch.png"
     assert png.read_bytes()[:4] == b"\x89PNG"
@@ -124,12 +141,15 @@ def test_command_json_table_and_plot(tmp_path, capsys):
     assert "paper post-norm: 0.08 → 0.97" in text and "paper pre-norm" in text
 
 
-@pytest.mark.parametrize("extra, fragment", [
-    (["--heads", "3"], "not divisible"),
-    (["--cs", "0"], "must be a finite number > 0"),
-    (["--norm", "proof", "--eps", "0.1"], "--eps does not apply"),
-    (["--placements", "sideways"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [
+        (["--heads", "3"], "not divisible"),
+        (["--cs", "0"], "must be a finite number > 0"),
+        (["--norm", "proof", "--eps", "0.1"], "--eps does not apply"),
+        (["--placements", "sideways"], "invalid choice"),
+    ],
+)
 def test_command_user_mistakes_are_one_line(extra, fragment, capsys):
     assert cli_main(["curves", *TINY, *extra]) == 2
     err = capsys.readouterr().err.strip().splitlines()

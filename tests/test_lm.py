@@ -14,7 +14,10 @@ from homogeneity.experiments.lm_model import CausalLM, LMConfig, lm_loss, parame
 from homogeneity.experiments.lm_training import TrainConfig, effective_lrs, lr_factor
 from homogeneity.experiments.norm_growth import NormGrowthConfig, main, run_norm_growth
 from homogeneity.experiments.weight_decay_grid import (
-    WeightDecayGridConfig, format_grid, outcome, run_weight_decay_grid,
+    WeightDecayGridConfig,
+    format_grid,
+    outcome,
+    run_weight_decay_grid,
 )
 from homogeneity.rules import predict_degree
 from homogeneity.validation import HomogeneityInputError
@@ -23,12 +26,24 @@ from homogeneity.validation import HomogeneityInputError
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-TINY = dict(d_model=16, n_heads=2, d_ff=32, n_layers=2, steps=40, batch_size=4, seq_len=12,
-            corpus_tokens=3000, track_every=2, dense_until=6, saturation_every=10,
-            progress=False)
+TINY = dict(
+    d_model=16,
+    n_heads=2,
+    d_ff=32,
+    n_layers=2,
+    steps=40,
+    batch_size=4,
+    seq_len=12,
+    corpus_tokens=3000,
+    track_every=2,
+    dense_until=6,
+    saturation_every=10,
+    progress=False,
+)
 
 
 # -- corpora -------------------------------------------------------------------------------
+
 
 def test_generated_corpora_are_deterministic_and_well_formed():
     a = C.make_corpus("pcfg", n_tokens=3000, seed=3)
@@ -40,8 +55,12 @@ def test_generated_corpora_are_deterministic_and_well_formed():
         sentence = C.pcfg_sentence(rng)
         assert sentence[-1] == "."
         # subject–verb agreement of the main clause: a plural head noun takes a plural verb
-        verbs = [w for w in sentence if w in C._VI["sg"] + C._VT["sg"] + C._VS["sg"]
-                 + C._VI["pl"] + C._VT["pl"] + C._VS["pl"]]
+        verbs = [
+            w
+            for w in sentence
+            if w
+            in C._VI["sg"] + C._VT["sg"] + C._VS["sg"] + C._VI["pl"] + C._VT["pl"] + C._VS["pl"]
+        ]
         assert verbs
         word = C.dyck_word(rng)
         depth = 0
@@ -73,10 +92,12 @@ def test_text_file_corpus(tmp_path):
 
 # -- the model -----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("placement", PLACEMENTS)
 def test_causal_lm_is_causal_in_every_placement(placement):
-    cfg = LMConfig(vocab_size=9, d_model=8, n_heads=2, d_ff=16, n_layers=2, max_len=10,
-                   placement=placement)
+    cfg = LMConfig(
+        vocab_size=9, d_model=8, n_heads=2, d_ff=16, n_layers=2, max_len=10, placement=placement
+    )
     lm = CausalLM(cfg, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     ids = torch.randint(0, 9, (2, 10), generator=torch.Generator().manual_seed(1))
     changed = ids.clone()
@@ -92,8 +113,16 @@ def test_causal_lm_is_causal_in_every_placement(placement):
 
 def test_paper_setting_predicts_degree_two():
     """C1: the bias-free paper-prenorm LM with the proofs' layer norm is ∼2 in θ."""
-    cfg = LMConfig(vocab_size=9, d_model=8, n_heads=2, d_ff=16, n_layers=2, max_len=10,
-                   norm="proof", bias=False)
+    cfg = LMConfig(
+        vocab_size=9,
+        d_model=8,
+        n_heads=2,
+        d_ff=16,
+        n_layers=2,
+        max_len=10,
+        norm="proof",
+        bias=False,
+    )
     d = predict_degree(CausalLM(cfg)).degree
     assert d.value == 2 and d.kind == "approximate"
 
@@ -103,12 +132,13 @@ def test_schedules():
     assert lr_factor(cfg, 0) == pytest.approx(0.1) and lr_factor(cfg, 9) == pytest.approx(1.0)
     assert lr_factor(cfg, 39) == pytest.approx(0.5)
     ada = TrainConfig(steps=5, optimizer="adafactor", lr=0.5)  # ρ_t = min(lr, 1/√t)
-    assert effective_lrs(ada) == pytest.approx([0.5, 0.5, 0.5, 0.5, 1 / 5 ** 0.5])
+    assert effective_lrs(ada) == pytest.approx([0.5, 0.5, 0.5, 0.5, 1 / 5**0.5])
     with pytest.raises(HomogeneityInputError, match="optimizer"):
         TrainConfig(optimizer="lion")
 
 
 # -- a short run, end to end -------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory):
@@ -118,8 +148,7 @@ def short_run(tmp_path_factory):
 
 def test_short_training_run_end_to_end(short_run):
     out, res = short_run
-    for name in ("dynamics.jsonl", "results.json", "norm.png", "alignment.png",
-                 "saturation.png"):
+    for name in ("dynamics.jsonl", "results.json", "norm.png", "alignment.png", "saturation.png"):
         assert (out / name).is_file(), name
     saved = json.loads((out / "results.json").read_text())
     assert saved["norm"]["law"]["verdict"] in ("selected", "indistinguishable", "no-fit")
@@ -129,8 +158,12 @@ def test_short_training_run_end_to_end(short_run):
     assert res["final_loss"] < res["first_loss"]
     assert res["saturation"]["steps"] == [0, 10, 20, 30, 40]
     assert 0 < res["seconds"] and res["train_seconds"] <= res["seconds"]
-    assert res["alignment"]["verdict"] in ("rise-then-decay", "decay (no early rise)",
-                                           "rise (no decay)", "flat")
+    assert res["alignment"]["verdict"] in (
+        "rise-then-decay",
+        "decay (no early rise)",
+        "rise (no decay)",
+        "flat",
+    )
     # the growth-law fit uses the regular grid only (dense early records left out)
     assert res["curves"]["encoder-no-emb"]["steps"][:4] == [0, 2, 4, 6]
 
@@ -147,15 +180,52 @@ def test_reanalyse_a_finished_run(short_run, capsys):
 
 
 def test_cli_prints_the_figures(tmp_path, capsys):
-    args = ["--placement", "pre-ln", "--steps", "30", "--d-model", "16", "--n-heads", "2",
-            "--d-ff", "32", "--seq-len", "12", "--batch-size", "4", "--corpus", "dyck",
-            "--corpus-tokens", "3000", "--track-every", "2", "--saturation-every", "10",
-            "--out", str(tmp_path / "cli"), "--no-progress"]
+    args = [
+        "--placement",
+        "pre-ln",
+        "--steps",
+        "30",
+        "--d-model",
+        "16",
+        "--n-heads",
+        "2",
+        "--d-ff",
+        "32",
+        "--seq-len",
+        "12",
+        "--batch-size",
+        "4",
+        "--corpus",
+        "dyck",
+        "--corpus-tokens",
+        "3000",
+        "--track-every",
+        "2",
+        "--saturation-every",
+        "10",
+        "--out",
+        str(tmp_path / "cli"),
+        "--no-progress",
+    ]
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "growth law" in text and "alignment" in text and "saturation" in text
-    assert main(["--placement", "pre-ln", "--track-every", "3", "--saturation-every", "10",
-                 "--no-progress", "--out", str(tmp_path / "bad")]) == 2
+    assert (
+        main(
+            [
+                "--placement",
+                "pre-ln",
+                "--track-every",
+                "3",
+                "--saturation-every",
+                "10",
+                "--no-progress",
+                "--out",
+                str(tmp_path / "bad"),
+            ]
+        )
+        == 2
+    )
     capsys.readouterr()
     assert main(["--reanalyse", str(tmp_path / "cli"), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
@@ -178,8 +248,9 @@ class InlineExecutor(Executor):
 
 def test_weight_decay_grid_through_any_executor(tmp_path):
     base = NormGrowthConfig(**{**TINY, "saturation_every": 0, "out": None})
-    cfg = WeightDecayGridConfig(lrs=(1e-2,), weight_decays=(0.0, 30.0), steps=30, base=base,
-                                out=str(tmp_path / "grid"))
+    cfg = WeightDecayGridConfig(
+        lrs=(1e-2,), weight_decays=(0.0, 30.0), steps=30, base=base, out=str(tmp_path / "grid")
+    )
     ex = InlineExecutor()
     res = run_weight_decay_grid(cfg, executor=ex, progress=False)
     assert ex.submitted == 2

@@ -10,7 +10,8 @@ import pytest
 from homogeneity.components.residual import PLACEMENTS
 from homogeneity.experiments.norm_growth import NormGrowthConfig, run_placements
 from homogeneity.experiments.weight_decay_grid import (
-    WeightDecayGridConfig, run_weight_decay_grid,
+    WeightDecayGridConfig,
+    run_weight_decay_grid,
 )
 
 pytestmark = pytest.mark.slow
@@ -20,20 +21,20 @@ def test_default_norm_growth_run(tmp_path):
     results = run_placements(NormGrowthConfig(out=str(tmp_path), progress=False), PLACEMENTS)
     by = {r["config"]["placement"]: r for r in results}
     for placement, r in by.items():
-        assert r["norm"]["ratio"] > 1.05, placement                      # E2
+        assert r["norm"]["ratio"] > 1.05, placement  # E2
         assert r["alignment"]["verdict"] == "rise-then-decay", placement  # E7
         assert r["alignment"]["late_mean"] < 0.01, placement
         later, earlier = r["block_norm_ratios"]["layer.1"], r["block_norm_ratios"]["layer.0"]
-        assert later > earlier, placement                                 # E1, per block
+        assert later > earlier, placement  # E1, per block
     sat = by["paper-prenorm"]["saturation"]
-    assert sat["final"] > sat["initial"] and sat["final"] > 0.98          # E4
+    assert sat["final"] > sat["initial"] and sat["final"] > 0.98  # E4
     assert by["pre-ln"]["norm"]["law"]["best"] == "t^(1/4)"
 
 
 def test_default_weight_decay_grid(tmp_path):
     res = run_weight_decay_grid(WeightDecayGridConfig(out=str(tmp_path)), progress=False)
     cells = {(c["lr"], c["weight_decay"]): c for c in res["cells"]}
-    assert cells[(1e-2, 1e-2)]["outcome"] == "grows"      # λ = 0.01 does not stop growth
-    assert cells[(1e-2, 1e-1)]["outcome"] == "shrinks"    # λ = 0.1 does
+    assert cells[(1e-2, 1e-2)]["outcome"] == "grows"  # λ = 0.01 does not stop growth
+    assert cells[(1e-2, 1e-1)]["outcome"] == "shrinks"  # λ = 0.1 does
     a = res["agreement"]
     assert a["outcome_matches_calibrated_prediction"] == a["calibrated_cells"] == 10

@@ -8,7 +8,11 @@ import pytest
 
 from homogeneity.data import load_sentences, sources_note
 from homogeneity.pretrained import (
-    MINILM_INSTALL_HINT, CheckpointFiles, WordPieceTokenizer, encoder_config, minilm_folder,
+    MINILM_INSTALL_HINT,
+    CheckpointFiles,
+    WordPieceTokenizer,
+    encoder_config,
+    minilm_folder,
     read_config,
 )
 from homogeneity.validation import HomogeneityInputError
@@ -41,13 +45,13 @@ def test_limit():
 
 
 @pytest.mark.pretrained
-@pytest.mark.skipif(minilm_folder() is None,
-                    reason=f"weights package not installed: {MINILM_INSTALL_HINT}")
+@pytest.mark.skipif(
+    minilm_folder() is None, reason=f"weights package not installed: {MINILM_INSTALL_HINT}"
+)
 def test_every_sentence_fits_the_model():
     files = CheckpointFiles.in_folder(minilm_folder())
     cfg = encoder_config(read_config(files.config))
-    tokenizer = WordPieceTokenizer(files.tokenizer, max_len=cfg.max_len,
-                                   vocab_size=cfg.vocab_size)
+    tokenizer = WordPieceTokenizer(files.tokenizer, max_len=cfg.max_len, vocab_size=cfg.vocab_size)
     tok = tokenizer.encode([s.text for s in load_sentences()])
     lengths = tok.batch.lengths
     assert int(lengths.max()) <= cfg.max_len

@@ -18,7 +18,11 @@ from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processor
 
 from homogeneity.components import Encoder
 from homogeneity.pretrained import (
-    CheckpointFileError, bert_random_init, encoder_config, expected_shapes, load_bert,
+    CheckpointFileError,
+    bert_random_init,
+    encoder_config,
+    expected_shapes,
+    load_bert,
     read_header,
 )
 from homogeneity.validation import HomogeneityInputError
@@ -26,11 +30,19 @@ from homogeneity.validation import HomogeneityInputError
 WORDS = ["the", "cat", "sat", "on", "mat", "a", "dog", "ran", ".", ",", "##s", "big"]
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 CONFIG = {
-    "architectures": ["BertModel"], "model_type": "bert", "hidden_act": "gelu",
-    "hidden_size": 8, "intermediate_size": 16, "num_attention_heads": 2,
-    "num_hidden_layers": 2, "max_position_embeddings": 12, "type_vocab_size": 2,
-    "vocab_size": len(SPECIAL) + len(WORDS), "layer_norm_eps": 1e-12,
-    "position_embedding_type": "absolute", "pad_token_id": 0,
+    "architectures": ["BertModel"],
+    "model_type": "bert",
+    "hidden_act": "gelu",
+    "hidden_size": 8,
+    "intermediate_size": 16,
+    "num_attention_heads": 2,
+    "num_hidden_layers": 2,
+    "max_position_embeddings": 12,
+    "type_vocab_size": 2,
+    "vocab_size": len(SPECIAL) + len(WORDS),
+    "layer_norm_eps": 1e-12,
+    "position_embedding_type": "absolute",
+    "pad_token_id": 0,
 }
 
 
@@ -66,16 +78,23 @@ def write_tokenizer(path: Path) -> None:
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", 2), ("[SEP]", 3)],
+    )
     tok.save(str(path))
 
 
-def write_checkpoint(folder: Path, encoder: Encoder, config: dict | None = None,
-                     tensors: dict[str, torch.Tensor] | None = None) -> Path:
+def write_checkpoint(
+    folder: Path,
+    encoder: Encoder,
+    config: dict | None = None,
+    tensors: dict[str, torch.Tensor] | None = None,
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    state = {hf_name(n): p.detach().to(torch.float32).contiguous()
-             for n, p in encoder.named_parameters()}
+    state = {
+        hf_name(n): p.detach().to(torch.float32).contiguous() for n, p in encoder.named_parameters()
+    }
     d = encoder.config.d_model
     state["pooler.dense.weight"] = torch.zeros(d, d)
     state["pooler.dense.bias"] = torch.zeros(d)
@@ -107,8 +126,11 @@ def folder(tmp_path: Path, reference: Encoder) -> Path:
 def test_round_trip_is_exact(folder: Path, reference: Encoder):
     model = load_bert(folder)
     assert model.config == reference.config
-    assert set(model.ignored) == {"pooler.dense.weight", "pooler.dense.bias",
-                                  "embeddings.position_ids"}
+    assert set(model.ignored) == {
+        "pooler.dense.weight",
+        "pooler.dense.bias",
+        "embeddings.position_ids",
+    }
     assert model.source_dtype == "F32"
     ours = dict(model.encoder.named_parameters())
     for name, p in reference.named_parameters():
@@ -124,7 +146,8 @@ def test_round_trip_is_exact(folder: Path, reference: Encoder):
 
 def test_expected_shapes_agree_with_the_built_encoder(reference: Encoder):
     assert expected_shapes(reference.config) == {
-        n: tuple(p.shape) for n, p in reference.named_parameters()}
+        n: tuple(p.shape) for n, p in reference.named_parameters()
+    }
 
 
 def test_prefixed_and_gamma_beta_names_are_accepted(tmp_path: Path, reference: Encoder):
@@ -137,7 +160,8 @@ def test_prefixed_and_gamma_beta_names_are_accepted(tmp_path: Path, reference: E
     for name, t in tensors.items():
         new = "bert." + name
         new = new.replace("LayerNorm.weight", "LayerNorm.gamma").replace(
-            "LayerNorm.bias", "LayerNorm.beta")
+            "LayerNorm.bias", "LayerNorm.beta"
+        )
         renamed[new] = t
     assert len(header) == len(renamed)
     save_file(renamed, str(folder / "model.safetensors"))
@@ -195,13 +219,16 @@ def test_trailing_garbage(folder: Path):
         load_bert(folder)
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("hidden_size", 16, "does not belong to these weights"),
-    ("intermediate_size", 32, "does not belong to these weights"),
-    ("vocab_size", 40, "does not belong to these weights"),
-    ("num_hidden_layers", 3, "missing tensors"),
-    ("num_hidden_layers", 1, "unexpected tensors"),
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("hidden_size", 16, "does not belong to these weights"),
+        ("intermediate_size", 32, "does not belong to these weights"),
+        ("vocab_size", 40, "does not belong to these weights"),
+        ("num_hidden_layers", 3, "missing tensors"),
+        ("num_hidden_layers", 1, "unexpected tensors"),
+    ],
+)
 def test_config_not_matching_weights(folder: Path, field: str, value: int, message: str):
     config = dict(CONFIG, **{field: value})
     if field == "hidden_size":
@@ -211,14 +238,17 @@ def test_config_not_matching_weights(folder: Path, field: str, value: int, messa
         load_bert(folder)
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("model_type", "roberta", "only 'bert'"),
-    ("hidden_act", "relu", "only 'gelu'"),
-    ("position_embedding_type", "relative_key", "only 'absolute'"),
-    ("is_decoder", True, "only encoders"),
-    ("num_attention_heads", 3, "not divisible"),
-    ("layer_norm_eps", "tiny", "must be a float"),
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("model_type", "roberta", "only 'bert'"),
+        ("hidden_act", "relu", "only 'gelu'"),
+        ("position_embedding_type", "relative_key", "only 'absolute'"),
+        ("is_decoder", True, "only encoders"),
+        ("num_attention_heads", 3, "not divisible"),
+        ("layer_norm_eps", "tiny", "must be a float"),
+    ],
+)
 def test_unsupported_config(folder: Path, field: str, value, message: str):
     (folder / "config.json").write_text(json.dumps(dict(CONFIG, **{field: value})))
     with pytest.raises(CheckpointFileError, match=message):
@@ -241,8 +271,9 @@ def test_unknown_tensor_and_integer_parameter(tmp_path: Path, reference: Encoder
 
     folder = write_checkpoint(tmp_path / "a", reference)
     tensors = load_file(str(folder / "model.safetensors"))
-    save_file({**tensors, "cls.predictions.bias": torch.zeros(3)},
-              str(folder / "model.safetensors"))
+    save_file(
+        {**tensors, "cls.predictions.bias": torch.zeros(3)}, str(folder / "model.safetensors")
+    )
     with pytest.raises(CheckpointFileError, match="unexpected tensors.*cls.predictions.bias"):
         load_bert(folder)
     tensors["embeddings.LayerNorm.bias"] = torch.zeros(8, dtype=torch.int64)
@@ -278,12 +309,15 @@ def test_corrupt_tokenizer(folder: Path):
 
 
 # -- bad text ----------------------------------------------------------------------------
-@pytest.mark.parametrize("texts,message", [
-    ([], "texts is empty"),
-    ([""], r"texts\[0\] is empty"),
-    (["the cat", "   \n"], r"texts\[1\] is empty"),
-    ([3], "not a string"),
-])
+@pytest.mark.parametrize(
+    "texts,message",
+    [
+        ([], "texts is empty"),
+        ([""], r"texts\[0\] is empty"),
+        (["the cat", "   \n"], r"texts\[1\] is empty"),
+        ([3], "not a string"),
+    ],
+)
 def test_bad_text(folder: Path, texts, message: str):
     model = load_bert(folder)
     with pytest.raises(HomogeneityInputError, match=message):
@@ -292,7 +326,7 @@ def test_bad_text(folder: Path, texts, message: str):
 
 def test_text_over_max_length(folder: Path):
     model = load_bert(folder)  # max_position_embeddings = 12
-    ok = "the cat sat on the mat the cat sat on"           # 10 words + [CLS] [SEP] = 12
+    ok = "the cat sat on the mat the cat sat on"  # 10 words + [CLS] [SEP] = 12
     assert model.encode([ok]).batch.ids.shape == (1, 12)
     with pytest.raises(HomogeneityInputError, match=r"texts\[1\] is 13 tokens.*max_len=12"):
         model.encode([ok, ok + " mat"])
@@ -310,13 +344,19 @@ def test_padding_and_tokens(folder: Path):
 
 def test_random_init_follows_bert(reference: Encoder):
     enc = bert_random_init(reference.config, seed=3)
-    assert torch.equal(enc.layers[0].attention.sublayer.query.bias,
-                       torch.zeros_like(enc.layers[0].attention.sublayer.query.bias))
-    assert torch.equal(enc.layers[1].feedforward.norm.weight,
-                       torch.ones_like(enc.layers[1].feedforward.norm.weight))
+    assert torch.equal(
+        enc.layers[0].attention.sublayer.query.bias,
+        torch.zeros_like(enc.layers[0].attention.sublayer.query.bias),
+    )
+    assert torch.equal(
+        enc.layers[1].feedforward.norm.weight,
+        torch.ones_like(enc.layers[1].feedforward.norm.weight),
+    )
     assert torch.equal(enc.tokens.weight[0], torch.zeros(8, dtype=torch.float64))
-    big = bert_random_init(encoder_config(dict(CONFIG, hidden_size=64, intermediate_size=256,
-                                                 num_attention_heads=4)), seed=1)
+    big = bert_random_init(
+        encoder_config(dict(CONFIG, hidden_size=64, intermediate_size=256, num_attention_heads=4)),
+        seed=1,
+    )
     w = big.layers[0].feedforward.sublayer.inner.weight
     assert abs(float(w.detach().std()) - 0.02) < 0.001
     again = bert_random_init(reference.config, seed=3)

@@ -15,8 +15,9 @@ from homogeneity.pretrained import MINILM_INSTALL_HINT, load_minilm, minilm_fold
 
 pytestmark = [
     pytest.mark.pretrained,
-    pytest.mark.skipif(minilm_folder() is None,
-                       reason=f"weights package not installed: {MINILM_INSTALL_HINT}"),
+    pytest.mark.skipif(
+        minilm_folder() is None, reason=f"weights package not installed: {MINILM_INSTALL_HINT}"
+    ),
 ]
 TOLERANCE = 1e-10
 
@@ -29,10 +30,15 @@ def minilm():
 @pytest.fixture(scope="module")
 def hf_bert(minilm):
     transformers = pytest.importorskip(
-        "transformers", reason="transformers is needed only for the port-equality test")
+        "transformers", reason="transformers is needed only for the port-equality test"
+    )
     model = transformers.BertModel.from_pretrained(
-        str(minilm.files.folder), local_files_only=True, attn_implementation="eager",
-        torch_dtype=torch.float64, add_pooling_layer=False)
+        str(minilm.files.folder),
+        local_files_only=True,
+        attn_implementation="eager",
+        torch_dtype=torch.float64,
+        add_pooling_layer=False,
+    )
     return model.eval()
 
 
@@ -47,9 +53,13 @@ def batch(minilm):
 def reference(hf_bert, batch):
     """BertModel's hidden states and attentions on ``batch`` (computed once)."""
     with torch.no_grad():
-        out = hf_bert(input_ids=batch.ids, attention_mask=batch.padding_mask.long(),
-                      token_type_ids=batch.token_type_ids, output_hidden_states=True,
-                      output_attentions=True)
+        out = hf_bert(
+            input_ids=batch.ids,
+            attention_mask=batch.padding_mask.long(),
+            token_type_ids=batch.token_type_ids,
+            output_hidden_states=True,
+            output_attentions=True,
+        )
     return out.hidden_states, out.attentions
 
 
@@ -58,13 +68,13 @@ def port_differences(encoder, reference, batch) -> tuple[list[float], list[float
     of real queries, every key: masked keys must be 0 in both)."""
     ref_hidden, ref_attention = reference
     with torch.no_grad():
-        ours = encoder.run(batch.ids, batch.padding_mask, token_type_ids=batch.token_type_ids,
-                           collect=True)
+        ours = encoder.run(
+            batch.ids, batch.padding_mask, token_type_ids=batch.token_type_ids, collect=True
+        )
     real = batch.padding_mask
     hidden = [float((a - b)[real].abs().max()) for a, b in zip(ours.hidden_states, ref_hidden)]
     rows = real[:, None, :].expand(-1, ours.attentions[0].shape[1], -1)
-    attention = [float((a - b)[rows].abs().max()) for a, b in zip(ours.attentions,
-                                                                   ref_attention)]
+    attention = [float((a - b)[rows].abs().max()) for a, b in zip(ours.attentions, ref_attention)]
     return hidden, attention
 
 
@@ -93,11 +103,14 @@ def test_padding_mask_agrees_with_additive_mask(minilm, batch):
         assert float((padded[-1, :short] - single[0]).abs().max()) <= TOLERANCE
 
 
-@pytest.mark.parametrize("name,index", [
-    ("layers.3.attention.sublayer.query.weight", (5, 7)),
-    ("layers.0.feedforward.norm.bias", (11,)),
-    ("positions.weight", (2, 0)),
-])
+@pytest.mark.parametrize(
+    "name,index",
+    [
+        ("layers.3.attention.sublayer.query.weight", (5, 7)),
+        ("layers.0.feedforward.norm.bias", (11,)),
+        ("positions.weight", (2, 0)),
+    ],
+)
 def test_perturbed_port_fails_the_check(minilm, reference, batch, name, index):
     param = dict(minilm.encoder.named_parameters())[name]
     original = float(param.detach()[index])
@@ -114,11 +127,19 @@ def test_perturbed_port_fails_the_check(minilm, reference, batch, name, index):
 
 def test_loaded_model_facts(minilm):
     cfg = minilm.config
-    assert (cfg.n_layers, cfg.n_heads, cfg.d_model, cfg.d_ff, cfg.max_len) == (6, 12, 384,
-                                                                               1536, 512)
+    assert (cfg.n_layers, cfg.n_heads, cfg.d_model, cfg.d_ff, cfg.max_len) == (
+        6,
+        12,
+        384,
+        1536,
+        512,
+    )
     assert cfg.placement == "postnorm" and cfg.norm_eps == 1e-12 and cfg.activation == "gelu"
-    assert set(minilm.ignored) == {"embeddings.position_ids", "pooler.dense.weight",
-                                   "pooler.dense.bias"}
+    assert set(minilm.ignored) == {
+        "embeddings.position_ids",
+        "pooler.dense.weight",
+        "pooler.dense.bias",
+    }
     assert minilm.source_dtype == "F32"
     n = sum(p.numel() for p in minilm.encoder.parameters())
     assert n == 22_565_376  # 22,713,216 in the file minus the 147,840 pooler entries

@@ -8,21 +8,27 @@ import json
 import pytest
 
 from homogeneity.experiments.pretrained_saturation import (
-    format_report, main, report_dict, run_pretrained_saturation, write_report,
+    format_report,
+    main,
+    report_dict,
+    run_pretrained_saturation,
+    write_report,
 )
 from homogeneity.pretrained import MINILM_INSTALL_HINT, minilm_folder
 
 pytestmark = [
     pytest.mark.pretrained,
-    pytest.mark.skipif(minilm_folder() is None,
-                       reason=f"weights package not installed: {MINILM_INSTALL_HINT}"),
+    pytest.mark.skipif(
+        minilm_folder() is None, reason=f"weights package not installed: {MINILM_INSTALL_HINT}"
+    ),
 ]
 
 
 @pytest.fixture(scope="module")
 def report():
-    return run_pretrained_saturation(n_sentences=2, rhos=(1.0, 1000.0), batch_size=2,
-                                     extra_seeds=(1,))
+    return run_pretrained_saturation(
+        n_sentences=2, rhos=(1.0, 1000.0), batch_size=2, extra_seeds=(1,)
+    )
 
 
 def test_report_numbers_are_sane(report):
@@ -50,29 +56,46 @@ def test_report_numbers_are_sane(report):
 
 def test_tables_json_and_figures(report, tmp_path):
     text = format_report(report)
-    for header in ("E3 saturation level", "paper BERT-base", "Convergence along the ray",
-                   "Head types", "Per head (pretrained)", "Dominant location",
-                   "one word piece", "top key token", "Broadcast heads"):
+    for header in (
+        "E3 saturation level",
+        "paper BERT-base",
+        "Convergence along the ray",
+        "Head types",
+        "Per head (pretrained)",
+        "Dominant location",
+        "one word piece",
+        "top key token",
+        "Broadcast heads",
+    ):
         assert header in text
     assert len([l for l in text.splitlines() if l.startswith(("1.", "6.11"))]) >= 12
     paths = write_report(report, tmp_path)
     names = {p.name for p in paths}
-    assert {"report.json", "e3_saturation_per_layer.png", "e5_head_histogram.png",
-            "head_patterns.png", "head_locations.png", "convergence_saturation.png",
-            "convergence_entropy.png", "head_kinds_vs_rho.png"} == names
+    assert {
+        "report.json",
+        "e3_saturation_per_layer.png",
+        "e5_head_histogram.png",
+        "head_patterns.png",
+        "head_locations.png",
+        "convergence_saturation.png",
+        "convergence_entropy.png",
+        "head_kinds_vs_rho.png",
+    } == names
     for p in paths:
         assert p.stat().st_size > 1000
     data = json.loads((tmp_path / "report.json").read_text())
     assert data["n_sentences"] == 2 and len(data["pretrained"]["heads"]["limit"]) == 72
     assert data["pretrained"]["saturation_level"] == pytest.approx(
-        list(report.pretrained.analysis.level.layers))
+        list(report.pretrained.analysis.level.layers)
+    )
     assert report_dict(report)["scaled_parameters"]["all"] is True
     assert set(data["random_seed_levels"]) == {"0", "1"}
 
 
 def test_command_line(tmp_path, capsys):
-    assert main(["--out", str(tmp_path), "--sentences", "1", "--no-convergence",
-                 "--extra-seeds"]) == 0
+    assert (
+        main(["--out", str(tmp_path), "--sentences", "1", "--no-convergence", "--extra-seeds"]) == 0
+    )
     out = capsys.readouterr().out
     assert "E3 saturation level" in out and "wrote" in out
     assert (tmp_path / "report.json").exists()
@@ -82,8 +105,22 @@ def test_command_line(tmp_path, capsys):
 def test_command_line_json_and_progress(tmp_path, capsys):
     """--json prints report.json's content on stdout; --progress draws the stage bar on
     stderr (stdout stays parseable)."""
-    assert main(["--out", str(tmp_path), "--sentences", "1", "--no-convergence",
-                 "--extra-seeds", "1", "--json", "--progress"]) == 0
+    assert (
+        main(
+            [
+                "--out",
+                str(tmp_path),
+                "--sentences",
+                "1",
+                "--no-convergence",
+                "--extra-seeds",
+                "1",
+                "--json",
+                "--progress",
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     data = json.loads(captured.out)
     assert data == json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))

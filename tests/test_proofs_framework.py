@@ -15,12 +15,26 @@ from homogeneity.validation import HomogeneityInputError
 from proofs_numeric import report
 from proofs_numeric.__main__ import main
 from proofs_numeric.claim import (
-    CheckContext, Claim, ControlOutcome, Counterexample, Evidence, NegativeControl, Profile,
-    Verdict, discover_claims, get_profile, registry, select_claims,
+    CheckContext,
+    Claim,
+    ControlOutcome,
+    Counterexample,
+    Evidence,
+    NegativeControl,
+    Profile,
+    Verdict,
+    discover_claims,
+    get_profile,
+    registry,
+    select_claims,
 )
 from proofs_numeric.runner import run_claim
 from proofs_numeric.search import (
-    PropertySearch, check_property, log_margin, property_control, replay_control,
+    PropertySearch,
+    check_property,
+    log_margin,
+    property_control,
+    replay_control,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,9 +42,13 @@ NOOP = NegativeControl("noop", "", lambda ctx: ControlOutcome(True, ""))
 
 
 def _search(margin, constructions=(), strategy=None) -> PropertySearch:
-    return PropertySearch("TOY", strategy if strategy is not None else
-                          st.fixed_dictionaries({"x": st.floats(-10, 10)}),
-                          margin, "toy", constructions)
+    return PropertySearch(
+        "TOY",
+        strategy if strategy is not None else st.fixed_dictionaries({"x": st.floats(-10, 10)}),
+        margin,
+        "toy",
+        constructions,
+    )
 
 
 def test_check_property_verifies_refutes_and_detects_precision_artefacts() -> None:
@@ -39,10 +57,11 @@ def test_check_property_verifies_refutes_and_detects_precision_artefacts() -> No
     assert ok.evidence.worst_margin >= 1
     bad = check_property(_search(lambda c, d: mpmath.mpf(c["x"]) + 5), CheckContext())
     assert bad.status == "refuted" and bad.counterexample.margin < 0
-    assert bad.counterexample.case["x"] < -5       # shrunk toward the boundary
+    assert bad.counterexample.case["x"] < -5  # shrunk toward the boundary
     # negative at 50 digits, positive at 100: a precision artefact, not a refutation
-    artefact = check_property(_search(lambda c, d: -1 if d < 60 else 1, [{"x": 0.0}]),
-                              CheckContext())
+    artefact = check_property(
+        _search(lambda c, d: -1 if d < 60 else 1, [{"x": 0.0}]), CheckContext()
+    )
     assert artefact.status == "open" and "precision" in artefact.reason
 
 
@@ -99,10 +118,34 @@ def test_counterexample_json_roundtrip(tmp_path: Path) -> None:
 def test_registry() -> None:
     reg = registry()
     ids = list(reg)
-    for required in ["D3", "D7", "D16", "P1/P2", "P3", "P4", "P4*", "P5", "P6", "L1", "L2",
-                     "L3", "L4", "L5", "L6", "L7", "L7*", "L8", "T1", "T1*", "C1", "EU"]:
+    for required in [
+        "D3",
+        "D7",
+        "D16",
+        "P1/P2",
+        "P3",
+        "P4",
+        "P4*",
+        "P5",
+        "P6",
+        "L1",
+        "L2",
+        "L3",
+        "L4",
+        "L5",
+        "L6",
+        "L7",
+        "L7*",
+        "L8",
+        "T1",
+        "T1*",
+        "C1",
+        "EU",
+    ]:
         assert required in reg, required
-    assert ids.index("D3") < ids.index("P1/P2") < ids.index("L1") < ids.index("T1") < ids.index("C1")
+    assert (
+        ids.index("D3") < ids.index("P1/P2") < ids.index("L1") < ids.index("T1") < ids.index("C1")
+    )
     assert ids.index("P4") + 1 == ids.index("P4*")
     for claim in reg.values():
         assert claim.negative_controls
@@ -111,7 +154,7 @@ def test_registry() -> None:
     assert [c.id for c in select_claims(["P4"])] == ["P4", "P4*"]
     with pytest.raises(HomogeneityInputError, match="not registered"):
         select_claims(["Z9"])
-    assert discover_claims() .keys() == reg.keys()
+    assert discover_claims().keys() == reg.keys()
 
 
 def test_run_claim_reports_a_crash_as_error_not_verdict() -> None:
@@ -162,7 +205,12 @@ def test_cli_replay_of_a_non_counterexample_fails(tmp_path: Path) -> None:
 
 
 def test_python_dash_m_runs() -> None:
-    proc = subprocess.run([sys.executable, "-m", "proofs_numeric", "--claim", "L6", "--quiet"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "proofs_numeric", "--claim", "L6", "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "L6" in proc.stdout and "verified" in proc.stdout

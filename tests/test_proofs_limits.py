@@ -31,14 +31,17 @@ def test_mpmath_limit_is_wrong_on_the_near_tie() -> None:
     assert value > 1 + mpmath.mpf(10) ** -5
 
 
-@pytest.mark.parametrize("g, exact", [
-    (lambda r: 1 + 1 / r + 1 / r ** 2, lambda: 1),
-    (lambda r: mpmath.atan(r), lambda: mpmath.pi / 2),
-    (lambda r: (1 + 1 / r) ** r, lambda: +mpmath.e),
-    (lambda r: 2 + 1 / mpmath.sqrt(r), lambda: 2),
-    (lambda r: 3 + mpmath.exp(-r), lambda: 3),
-    (lambda r: mpmath.mpf(5), lambda: 5),
-])
+@pytest.mark.parametrize(
+    "g, exact",
+    [
+        (lambda r: 1 + 1 / r + 1 / r**2, lambda: 1),
+        (lambda r: mpmath.atan(r), lambda: mpmath.pi / 2),
+        (lambda r: (1 + 1 / r) ** r, lambda: +mpmath.e),
+        (lambda r: 2 + 1 / mpmath.sqrt(r), lambda: 2),
+        (lambda r: 3 + mpmath.exp(-r), lambda: 3),
+        (lambda r: mpmath.mpf(5), lambda: 5),
+    ],
+)
 def test_known_limits(g, exact) -> None:
     result = limit(g)
     with mpmath.workdps(80):
@@ -48,8 +51,15 @@ def test_known_limits(g, exact) -> None:
     assert abs(result.value - exact) < mpmath.mpf(10) ** -30
 
 
-@pytest.mark.parametrize("g", [lambda r: mpmath.sin(r), lambda r: r, lambda r: mpmath.log(r),
-                               lambda r: mpmath.sin(mpmath.log(r))])
+@pytest.mark.parametrize(
+    "g",
+    [
+        lambda r: mpmath.sin(r),
+        lambda r: r,
+        lambda r: mpmath.log(r),
+        lambda r: mpmath.sin(mpmath.log(r)),
+    ],
+)
 def test_strict_mode_raises_instead_of_guessing(g) -> None:
     with pytest.raises(LimitNotEstablished) as info:
         limit(g, max_points=40)
@@ -65,9 +75,14 @@ def test_precision_not_leaked_and_error_estimate_honest() -> None:
     assert r.digits >= 80 and abs(r.value - 1) <= r.error * 10 + mpmath.mpf(10) ** -70
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"rho0": 0}, "rho0"), ({"growth": 1}, "growth"), ({"window": 1}, "window"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"rho0": 0}, "rho0"),
+        ({"growth": 1}, "growth"),
+        ({"window": 1}, "window"),
+    ],
+)
 def test_bad_input(kwargs, match) -> None:
     with pytest.raises(HomogeneityInputError, match=match):
         limit(lambda r: r, **kwargs)

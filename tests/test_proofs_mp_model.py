@@ -14,14 +14,31 @@ from proofs_numeric.mp_model import MpEncoder, Weights
 
 
 @settings(max_examples=20)
-@given(placement=st.sampled_from(["paper-prenorm", "postnorm", "pre-ln"]),
-       norm=st.sampled_from(["proof", "layernorm", "rmsnorm"]), bias=st.booleans(),
-       activation=st.sampled_from(["relu", "gelu"]), causal=st.booleans(),
-       saturated=st.booleans(), seed=st.integers(0, 1000))
+@given(
+    placement=st.sampled_from(["paper-prenorm", "postnorm", "pre-ln"]),
+    norm=st.sampled_from(["proof", "layernorm", "rmsnorm"]),
+    bias=st.booleans(),
+    activation=st.sampled_from(["relu", "gelu"]),
+    causal=st.booleans(),
+    saturated=st.booleans(),
+    seed=st.integers(0, 1000),
+)
 def test_mp_encoder_matches_torch(placement, norm, bias, activation, causal, saturated, seed):
-    cfg = EncoderConfig(vocab_size=5, d_model=4, n_heads=2, d_head=2, d_ff=6, n_layers=2,
-                        max_len=4, placement=placement, norm=norm, bias=bias,
-                        activation=activation, final_norm=True, causal=causal)
+    cfg = EncoderConfig(
+        vocab_size=5,
+        d_model=4,
+        n_heads=2,
+        d_head=2,
+        d_ff=6,
+        n_layers=2,
+        max_len=4,
+        placement=placement,
+        norm=norm,
+        bias=bias,
+        activation=activation,
+        final_norm=True,
+        causal=causal,
+    )
     enc = Encoder(cfg, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
     ids, pad = [1, 3, 0, 3], [True, True, True, False]
     with torch.no_grad():
@@ -29,16 +46,16 @@ def test_mp_encoder_matches_torch(placement, norm, bias, activation, causal, sat
     try:
         with mpmath.workdps(30):
             ours = MpEncoder.from_torch(enc).run(ids, pad, saturated=saturated)
-    except HomogeneityInputError:          # LN of D9 at a constant row: torch gives NaN
+    except HomogeneityInputError:  # LN of D9 at a constant row: torch gives NaN
         assert torch.isnan(theirs).any()
         return
     assert [float(v) for row in ours for v in row] == pytest.approx(
-        theirs.reshape(-1).tolist(), rel=1e-9, abs=1e-10)
+        theirs.reshape(-1).tolist(), rel=1e-9, abs=1e-10
+    )
 
 
 def test_scaling_a_group_matches_torch_and_reaches_beyond_float64() -> None:
-    cfg = EncoderConfig(vocab_size=4, d_model=3, n_heads=1, d_head=2, d_ff=4, n_layers=1,
-                        max_len=3)
+    cfg = EncoderConfig(vocab_size=4, d_model=3, n_heads=1, d_head=2, d_ff=4, n_layers=1, max_len=3)
     enc = Encoder(cfg, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     mp = MpEncoder.from_torch(enc)
     with torch.no_grad():
@@ -47,8 +64,9 @@ def test_scaling_a_group_matches_torch_and_reaches_beyond_float64() -> None:
     with mpmath.workdps(30):
         ours = mp.at(3, ["layers.*"]).run([0, 1, 2])
         huge = mp.at(mpmath.mpf("1e400")).run([0, 1, 2])
-    assert [float(v) for r in ours for v in r] == pytest.approx(theirs.reshape(-1).tolist(),
-                                                                rel=1e-9)
+    assert [float(v) for r in ours for v in r] == pytest.approx(
+        theirs.reshape(-1).tolist(), rel=1e-9
+    )
     assert all(mpmath.isfinite(v) for r in huge for v in r)
     with pytest.raises(HomogeneityInputError, match="match no parameter"):
         mp.w.at(2, ["nothing.*"])

@@ -68,14 +68,19 @@ def test_scalar_maps_and_norms_match_torch(xs) -> None:
     # so GeLU is compared with an absolute tolerance there
     assert [float(P.gelu(v)) for v in xs] == pytest.approx(F.gelu(x).tolist(), rel=1e-12, abs=1e-15)
     assert [float(P.sigmoid(v)) for v in xs] == pytest.approx(torch.sigmoid(x).tolist(), rel=1e-12)
-    assert [float(P.tanh(v)) for v in xs] == pytest.approx(torch.tanh(x).tolist(), rel=1e-12, abs=1e-300)
+    assert [float(P.tanh(v)) for v in xs] == pytest.approx(
+        torch.tanh(x).tolist(), rel=1e-12, abs=1e-300
+    )
     assert [float(P.rms_norm(xs, 1e-6)[i]) for i in range(len(xs))] == pytest.approx(
-        F.rms_norm(x, 1e-6).tolist(), rel=1e-10, abs=1e-12)
+        F.rms_norm(x, 1e-6).tolist(), rel=1e-10, abs=1e-12
+    )
     if max(xs) - min(xs) > 1e-6:
         assert [float(v) for v in P.layer_norm(xs)] == pytest.approx(
-            F.proof_layer_norm(x).tolist(), rel=1e-10, abs=1e-12)
+            F.proof_layer_norm(x).tolist(), rel=1e-10, abs=1e-12
+        )
         assert [float(v) for v in P.standard_layer_norm(xs, 1e-5)] == pytest.approx(
-            F.standard_layer_norm(x, 1e-5).tolist(), rel=1e-10, abs=1e-12)
+            F.standard_layer_norm(x, 1e-5).tolist(), rel=1e-10, abs=1e-12
+        )
 
 
 def test_layer_norm_is_sqrt_n_times_d9() -> None:
@@ -94,21 +99,34 @@ def test_attention_head_matches_torch(causal: bool) -> None:
     x = torch.randn(4, 3, generator=g, dtype=torch.float64)
     theirs = head(x[None], causal=causal).detach()[0]
     keep = P.attention_keep(4, causal)
-    out = P.attention_head(x.tolist(), head.query.weight.tolist(), head.key.weight.tolist(),
-                           head.value.weight.tolist(), keep)
+    out = P.attention_head(
+        x.tolist(),
+        head.query.weight.tolist(),
+        head.key.weight.tolist(),
+        head.value.weight.tolist(),
+        keep,
+    )
     assert [float(v) for row in out.h for v in row] == pytest.approx(
-        theirs.reshape(-1).tolist(), rel=1e-12)
-    sat = P.attention_head(x.tolist(), head.query.weight.tolist(), head.key.weight.tolist(),
-                           head.value.weight.tolist(), keep, saturated=True)
+        theirs.reshape(-1).tolist(), rel=1e-12
+    )
+    sat = P.attention_head(
+        x.tolist(),
+        head.query.weight.tolist(),
+        head.key.weight.tolist(),
+        head.value.weight.tolist(),
+        keep,
+        saturated=True,
+    )
     theirs_sat = head(x[None], causal=causal, saturated=True).detach()[0]
     assert [float(v) for row in sat.h for v in row] == pytest.approx(
-        theirs_sat.reshape(-1).tolist(), rel=1e-12)
+        theirs_sat.reshape(-1).tolist(), rel=1e-12
+    )
 
 
 def test_softmax_beyond_float_overflow() -> None:
     s = P.softmax([1.0, 0.0, -1.0], "1e400")
     assert s[0] == 1 or 1 - s[0] < mpmath.mpf(10) ** -40
-    assert 0 < s[1] < mpmath.mpf(10) ** (-10 ** 399)
+    assert 0 < s[1] < mpmath.mpf(10) ** (-(10**399))
     assert mpmath.isfinite(mpmath.log(s[1]))
 
 
@@ -127,13 +145,15 @@ def test_tail_bound_rate_is_the_gap() -> None:
     for rho in (10, 100, 1000):
         err = P.softmax_error(a, rho)
         rate = -mpmath.log(err) / rho
-        assert abs(rate - gamma) < mpmath.log(8) / rho   # constants C, 1/|V| only
+        assert abs(rate - gamma) < mpmath.log(8) / rho  # constants C, 1/|V| only
 
 
 def test_wrong_limit_is_not_certified() -> None:
     lo, hi = P.softmax_deviation_ratio([3.0, 3.0, 1.0], 50, [1, 0, 0])
     assert lo > 1
-    assert P.softmax_deviation_ratio([3.0, 3.0, 1.0], 50, P.argmax_fractions([3.0, 3.0, 1.0]))[1] <= 1
+    assert (
+        P.softmax_deviation_ratio([3.0, 3.0, 1.0], 50, P.argmax_fractions([3.0, 3.0, 1.0]))[1] <= 1
+    )
 
 
 def test_rho_for_bits() -> None:
@@ -146,12 +166,15 @@ def test_rho_for_bits() -> None:
 
 def test_deficit_difference_has_no_cancellation() -> None:
     a = [50.0, 0.0]
-    d = P.softmax_difference(a, a, 2, 1, digits=30)     # at 30 digits 1 − e^{−50} rounds to 1
+    d = P.softmax_difference(a, a, 2, 1, digits=30)  # at 30 digits 1 − e^{−50} rounds to 1
     with mpmath.workdps(200):
         exact = mpmath.exp(-50) / (1 + mpmath.exp(-50)) - mpmath.exp(-100) / (1 + mpmath.exp(-100))
         assert abs(d[0] - exact) < abs(exact) * mpmath.mpf(10) ** -25
         diff = P.sigmoid_difference(80, 40, digits=30)
-        assert abs(diff - (P.sigmoid(-40, digits=200) - P.sigmoid(-80, digits=200))) < abs(diff) * mpmath.mpf(10) ** -25
+        assert (
+            abs(diff - (P.sigmoid(-40, digits=200) - P.sigmoid(-80, digits=200)))
+            < abs(diff) * mpmath.mpf(10) ** -25
+        )
 
 
 def test_precision_is_restored_and_configurable() -> None:
@@ -164,16 +187,19 @@ def test_precision_is_restored_and_configurable() -> None:
     assert P.resolve_digits(None) >= 50
 
 
-@pytest.mark.parametrize("call, argument", [
-    (lambda: P.softmax([], 1), "a"),
-    (lambda: P.softmax([1.0, 2.0], 1, [False, False]), "keep"),
-    (lambda: P.softmax([1.0, 2.0], 0), "rho"),
-    (lambda: P.softmax([1.0, float("nan")], 1), "a[1]"),
-    (lambda: P.softmax([1.0, 2.0], 1, [True]), "keep"),
-    (lambda: P.layer_norm([2.0, 2.0]), "constant"),
-    (lambda: P.rho_for_bits([1.0, 0.0], -1), "bits"),
-    (lambda: P.sigmoid(1, digits=2), "digits"),
-])
+@pytest.mark.parametrize(
+    "call, argument",
+    [
+        (lambda: P.softmax([], 1), "a"),
+        (lambda: P.softmax([1.0, 2.0], 1, [False, False]), "keep"),
+        (lambda: P.softmax([1.0, 2.0], 0), "rho"),
+        (lambda: P.softmax([1.0, float("nan")], 1), "a[1]"),
+        (lambda: P.softmax([1.0, 2.0], 1, [True]), "keep"),
+        (lambda: P.layer_norm([2.0, 2.0]), "constant"),
+        (lambda: P.rho_for_bits([1.0, 0.0], -1), "bits"),
+        (lambda: P.sigmoid(1, digits=2), "digits"),
+    ],
+)
 def test_bad_input_names_the_argument(call, argument: str) -> None:
     with pytest.raises(HomogeneityInputError, match=re.escape(argument)):
         call()

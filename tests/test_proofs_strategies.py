@@ -66,11 +66,18 @@ def test_toward_accepts_any_margin(x) -> None:
     S.toward(x)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: S.magnitudes(3, -3), lambda: S.log10_scales(-1), lambda: S.unit_vectors(0),
-    lambda: S.masks(0), lambda: S.masks(2, min_visible=3), lambda: S.parameter_rays(2, 0, 1),
-    lambda: S.encoder_configs(max_layers=0),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: S.magnitudes(3, -3),
+        lambda: S.log10_scales(-1),
+        lambda: S.unit_vectors(0),
+        lambda: S.masks(0),
+        lambda: S.masks(2, min_visible=3),
+        lambda: S.parameter_rays(2, 0, 1),
+        lambda: S.encoder_configs(max_layers=0),
+    ],
+)
 def test_bad_arguments(call) -> None:
     with pytest.raises(HomogeneityInputError):
         call()

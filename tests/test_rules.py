@@ -16,8 +16,17 @@ from torch import nn
 from homogeneity import Degree, DegreeDerivation, HomogeneityInputError, predict_degree
 from homogeneity import rules
 from homogeneity.components import (
-    AttentionHead, EncoderClassifier, EncoderConfig, FeedForward, LayerNorm, Linear,
-    MultiHeadAttention, ProofLayerNorm, ReLU, RMSNorm, Residual,
+    AttentionHead,
+    EncoderClassifier,
+    EncoderConfig,
+    FeedForward,
+    LayerNorm,
+    Linear,
+    MultiHeadAttention,
+    ProofLayerNorm,
+    ReLU,
+    RMSNorm,
+    Residual,
 )
 from homogeneity.degree import HomogeneityCheckError, check_homogeneity
 from homogeneity.rules import RuleContext, register_rule
@@ -51,6 +60,7 @@ def kvo(d: Degree) -> tuple:
 
 # -- the Degree value ------------------------------------------------------------------
 
+
 def test_degree_validation():
     with pytest.raises(HomogeneityInputError, match="kind"):
         Degree("roughly", 1.0)
@@ -74,6 +84,7 @@ def test_degree_printing_and_queries():
 
 
 # -- D16, one rule at a time -----------------------------------------------------------
+
 
 @given(d=degrees())
 def test_weight_multiply_adds_one_when_scaled(d):
@@ -109,16 +120,24 @@ def test_layer_norm_rules(k):
     d = Degree.exact(k)
     assert predict(ProofLayerNorm(4, gain=False), d) == Degree.exact(0)
     assert predict(ProofLayerNorm(4), d) == Degree.exact(1)
-    assert predict(nn.Sequential(Linear(4, 4, bias=False), ProofLayerNorm(4)), d,
-                   "0.weight") == Degree.exact(0)
+    assert predict(
+        nn.Sequential(Linear(4, 4, bias=False), ProofLayerNorm(4)), d, "0.weight"
+    ) == Degree.exact(0)
     # approximate inputs stay approximate (L5)
-    assert kvo(predict(ProofLayerNorm(4, gain=False), Degree.approximate(k))) == ("approximate", 0.0, None)
+    assert kvo(predict(ProofLayerNorm(4, gain=False), Degree.approximate(k))) == (
+        "approximate",
+        0.0,
+        None,
+    )
 
 
 @given(k=st.integers(1, 5).map(float), eps=st.sampled_from([1e-12, 1e-5, 0.1]))
 def test_layer_norm_with_eps_is_asymptotic_of_order_2k(k, eps):
-    for norm in (LayerNorm(4, eps, gain=False, bias=False), RMSNorm(4, eps, gain=False),
-                 nn.LayerNorm(4, eps, elementwise_affine=False)):
+    for norm in (
+        LayerNorm(4, eps, gain=False, bias=False),
+        RMSNorm(4, eps, gain=False),
+        nn.LayerNorm(4, eps, elementwise_affine=False),
+    ):
         out = predict(norm, k)
         assert (out.kind, out.value, out.order) == ("asymptotic", 0.0, 2 * k)
         assert "ε" in out.reason or "eps" in out.reason.lower()
@@ -173,6 +192,7 @@ def test_product_adds_degrees(a, b):
 
 # -- saturating maps and GeLU ---------------------------------------------------------
 
+
 @given(k=st.integers(1, 5).map(float), kind=st.sampled_from(["exact", "approximate"]))
 def test_saturating_maps_give_approximate_zero(k, kind):
     d = Degree(kind, k)
@@ -200,9 +220,14 @@ def test_gelu_is_approximately_relu(k):
 
 # -- the weakness order ---------------------------------------------------------------
 
+
 def test_weakness_order():
-    e, ap, asy, no = (Degree.exact(1), Degree.approximate(1, "a"),
-                      Degree.asymptotic(1, 2, "b"), Degree.none("c"))
+    e, ap, asy, no = (
+        Degree.exact(1),
+        Degree.approximate(1, "a"),
+        Degree.asymptotic(1, 2, "b"),
+        Degree.none("c"),
+    )
     chain = [e, ap, asy, no]
     for i, x in enumerate(chain):
         for j, y in enumerate(chain):
@@ -215,9 +240,15 @@ def test_weakness_order():
 
 # -- torch.nn layers and compositions -------------------------------------------------
 
+
 def test_torch_nn_rules():
-    mlp = nn.Sequential(nn.Linear(3, 5, bias=False), nn.ReLU(), nn.Dropout(0.1),
-                        nn.Linear(5, 2, bias=False), nn.Identity())
+    mlp = nn.Sequential(
+        nn.Linear(3, 5, bias=False),
+        nn.ReLU(),
+        nn.Dropout(0.1),
+        nn.Linear(5, 2, bias=False),
+        nn.Identity(),
+    )
     assert predict(mlp) == Degree.exact(2)
     assert predict(mlp, 0, "0.weight") == Degree.exact(1)
     assert predict(nn.Embedding(5, 3)) == Degree.exact(1)
@@ -254,11 +285,25 @@ def test_components_compose():
 def test_rules_ask_for_exactly_the_parameters_the_model_has():
     """A rule that qualifies a name wrongly would silently treat that parameter as
     unscaled: every name the rules ask about must exist, and every parameter be asked."""
-    cfg = EncoderConfig(vocab_size=7, d_model=4, n_heads=2, d_ff=6, n_layers=2, max_len=5,
-                        norm="layernorm", bias=True, type_vocab_size=2, embedding_norm=True,
-                        final_norm=True, activation="gelu")
-    for model in (EncoderClassifier(cfg, 3), AttentionHead(4, 3, True),
-                  nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4), ReLU(), Linear(4, 2))):
+    cfg = EncoderConfig(
+        vocab_size=7,
+        d_model=4,
+        n_heads=2,
+        d_ff=6,
+        n_layers=2,
+        max_len=5,
+        norm="layernorm",
+        bias=True,
+        type_vocab_size=2,
+        embedding_norm=True,
+        final_norm=True,
+        activation="gelu",
+    )
+    for model in (
+        EncoderClassifier(cfg, 3),
+        AttentionHead(4, 3, True),
+        nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4), ReLU(), Linear(4, 2)),
+    ):
         asked: set[str] = set()
 
         def is_scaled(name: str) -> bool:
@@ -270,6 +315,7 @@ def test_rules_ask_for_exactly_the_parameters_the_model_has():
 
 
 # -- unknown modules and user rules ---------------------------------------------------
+
 
 class Doubler(nn.Module):
     def __init__(self) -> None:
@@ -296,13 +342,16 @@ def test_register_rule_for_a_user_type():
 
     @register_rule(Scaler)
     def _rule(m, d, ctx):
-        return ctx.record("scale", d, rules.multiply(d, rules.parameter_degree(ctx.scaled("scale"))))
+        return ctx.record(
+            "scale", d, rules.multiply(d, rules.parameter_degree(ctx.scaled("scale")))
+        )
 
     try:
         assert predict(Scaler(), 1) == Degree.exact(2)
         assert predict(nn.Sequential(nn.Linear(2, 2, bias=False), Scaler())) == Degree.exact(2)
-        assert predict(nn.Sequential(nn.Linear(2, 2, bias=False), Scaler()), 0,
-                       "1.scale") == Degree.exact(1)
+        assert predict(
+            nn.Sequential(nn.Linear(2, 2, bias=False), Scaler()), 0, "1.scale"
+        ) == Degree.exact(1)
         # the prediction is right: check it numerically
         check_homogeneity(Scaler(), torch.randn(3, dtype=torch.float64), 1)
         # a subclass of a registered type inherits the rule (MRO lookup)
@@ -315,6 +364,7 @@ def test_register_rule_for_a_user_type():
 
 
 # -- parameter selection --------------------------------------------------------------
+
 
 def test_parameters_select_what_is_scaled_in_an_attention_head():
     """Scale only W^q, W^k of a head on data X (degree 0): Q and K have degree 1, the
@@ -347,9 +397,9 @@ def test_parameters_pattern_that_matches_nothing_is_refused():
 
 # -- the printed derivation -----------------------------------------------------------
 
+
 def test_derivation_prints_every_step():
-    model = nn.Sequential(Linear(4, 4, bias=False), ReLU(), LayerNorm(4, 1e-5),
-                          FeedForward(4, 5))
+    model = nn.Sequential(Linear(4, 4, bias=False), ReLU(), LayerNorm(4, 1e-5), FeedForward(4, 5))
     der = predict_degree(model, 0)
     assert isinstance(der, DegreeDerivation)
     text = str(der)

@@ -18,8 +18,13 @@ import torch
 from homogeneity.adapters import Batch, EncoderAdapter, FunctionAdapter, Trace
 from homogeneity.components import Encoder, EncoderConfig
 from homogeneity.saturation import (
-    ConvergenceCurves, NumericalBreakdown, analyse_saturation, convergence_curves,
-    length_buckets, limit_trace, mean_token_cosine,
+    ConvergenceCurves,
+    NumericalBreakdown,
+    analyse_saturation,
+    convergence_curves,
+    length_buckets,
+    limit_trace,
+    mean_token_cosine,
 )
 from homogeneity.validation import HomogeneityInputError
 
@@ -32,9 +37,21 @@ def paper_encoder(seed: int = 0) -> Encoder:
 
 
 def bert_encoder(seed: int = 0, dtype: torch.dtype = F64) -> Encoder:
-    cfg = EncoderConfig(vocab_size=40, d_model=16, n_heads=2, d_ff=32, n_layers=3, max_len=16,
-                        type_vocab_size=2, placement="postnorm", norm="layernorm",
-                        norm_eps=1e-12, bias=True, activation="gelu", embedding_norm=True)
+    cfg = EncoderConfig(
+        vocab_size=40,
+        d_model=16,
+        n_heads=2,
+        d_ff=32,
+        n_layers=3,
+        max_len=16,
+        type_vocab_size=2,
+        placement="postnorm",
+        norm="layernorm",
+        norm_eps=1e-12,
+        bias=True,
+        activation="gelu",
+        embedding_norm=True,
+    )
     return Encoder(cfg, dtype=dtype, generator=torch.Generator().manual_seed(seed))
 
 
@@ -55,8 +72,10 @@ def test_homogeneous_encoder_saturated_forward_is_the_limit(batch):
     # D14 at ρ = ∞ is then cos(f(θ), s(θ)), computed here directly
     adapter = EncoderAdapter(paper_encoder())
     f, s = adapter.run(batch), adapter.run(batch, saturated=True)
-    direct = [mean_token_cosine(a, b, batch.padding_mask)
-              for a, b in zip(f.hidden_states, s.hidden_states)]
+    direct = [
+        mean_token_cosine(a, b, batch.padding_mask)
+        for a, b in zip(f.hidden_states, s.hidden_states)
+    ]
     assert e.level_at_limit == pytest.approx(tuple(direct), abs=1e-12)
 
 
@@ -83,8 +102,9 @@ def test_direction_error_of_the_saturated_forward_is_of_order_one_over_rho(batch
     gaps = {}
     for rho in (1e3, 1e4):
         t = sat(rho)
-        gaps[rho] = 1 - mean_token_cosine(t.hidden_states[-1], limit.hidden_states[-1],
-                                          batch.padding_mask)
+        gaps[rho] = 1 - mean_token_cosine(
+            t.hidden_states[-1], limit.hidden_states[-1], batch.padding_mask
+        )
     ratio = gaps[1e3] / gaps[1e4]
     assert 50 < ratio < 200, gaps
 
@@ -93,11 +113,11 @@ def test_convergence_curves_on_the_homogeneous_encoder(batch):
     rhos = [1.0, 3.0, 10.0, 100.0, 1e3, 1e4]
     c = convergence_curves(paper_encoder(), [batch], rhos)
     assert c.rhos == tuple(rhos) and not c.breakdowns
-    assert c.saturation[0] == pytest.approx([1.0] * 4, abs=1e-14)   # ρ = 1: cos(h, h)
+    assert c.saturation[0] == pytest.approx([1.0] * 4, abs=1e-14)  # ρ = 1: cos(h, h)
     assert c.to_limit[-1] == pytest.approx([1.0] * 4, abs=1e-12)
-    assert c.limit_entropy == pytest.approx([0.0] * 3, abs=1e-12)   # one-hot, no ties
+    assert c.limit_entropy == pytest.approx([0.0] * 3, abs=1e-12)  # one-hot, no ties
     assert c.argmax_to_limit[-1] == pytest.approx([1.0] * 3)
-    assert min(c.argmax_to_limit[0]) < 1.0       # at ρ = 1 some rows still look elsewhere
+    assert min(c.argmax_to_limit[0]) < 1.0  # at ρ = 1 some rows still look elsewhere
     for layer in range(3):
         entropies = [row[layer] for row in c.entropy]
         assert entropies[0] > 0.1 and entropies[-1] < 1e-6
@@ -107,16 +127,20 @@ def test_convergence_curves_on_the_homogeneous_encoder(batch):
 
 
 def test_converged_at_reads_the_tail():
-    c = ConvergenceCurves(rhos=(1.0, 10.0, 100.0, 1000.0),
-                          saturation=[[1.0]] * 4,
-                          to_limit=[[0.5], [0.9999], [0.9], [0.99999]],
-                          entropy=[[1.0], [0.5], [0.003], [0.0]],
-                          limit_entropy=[0.0], reference="test")
-    assert c.converged_at(1e-3) == [1000.0]    # 10 is within tol but 100 is not again
+    c = ConvergenceCurves(
+        rhos=(1.0, 10.0, 100.0, 1000.0),
+        saturation=[[1.0]] * 4,
+        to_limit=[[0.5], [0.9999], [0.9], [0.99999]],
+        entropy=[[1.0], [0.5], [0.003], [0.0]],
+        limit_entropy=[0.0],
+        reference="test",
+    )
+    assert c.converged_at(1e-3) == [1000.0]  # 10 is within tol but 100 is not again
     assert c.converged_at(0.2) == [10.0]
     assert c.entropy_converged_at(0.01) == [100.0]
-    never = ConvergenceCurves((1.0, 2.0), [[1.0]] * 2, [[0.1], [0.2]], [[1.0], [1.0]], [0.0],
-                              "test")
+    never = ConvergenceCurves(
+        (1.0, 2.0), [[1.0]] * 2, [[0.1], [0.2]], [[1.0], [1.0]], [0.0], "test"
+    )
     assert never.converged_at(1e-3) == [None]
 
 
@@ -143,8 +167,8 @@ def test_float64_stays_finite_up_to_the_limit_rho(batch):
 def test_adapters_without_exact_form_use_the_last_grid_rho(batch):
     enc = bert_encoder(0)
     adapter = FunctionAdapter(
-        enc, arguments=lambda b: ((b.ids, b.padding_mask), {}),
-        trace=lambda out: Trace((out,)))
+        enc, arguments=lambda b: ((b.ids, b.padding_mask), {}), trace=lambda out: Trace((out,))
+    )
     c = convergence_curves(adapter, [batch], [1.0, 10.0, 100.0])
     assert c.reference.startswith("largest grid") and c.to_limit[-1] == pytest.approx([1.0])
     an = analyse_saturation(adapter, [batch])

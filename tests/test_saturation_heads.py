@@ -13,7 +13,11 @@ import torch
 
 from homogeneity.adapters import Batch
 from homogeneity.saturation import (
-    HeadStatistics, HeadTypeRule, attention_entropy, head_type_counts, key_locations,
+    HeadStatistics,
+    HeadTypeRule,
+    attention_entropy,
+    head_type_counts,
+    key_locations,
     visible_keys,
 )
 
@@ -52,6 +56,7 @@ def one_hot(k_of):
         r = torch.zeros(m, dtype=torch.float64)
         r[k_of(q, m)] = 1.0
         return r
+
     return row
 
 
@@ -82,8 +87,9 @@ def test_mean_argmax_and_in_between_heads_are_told_apart():
     assert stats[0].visible == pytest.approx(mean_visible)
     assert stats[0].attended_fraction == pytest.approx(1.0)
     assert stats[0].tv_to_uniform == pytest.approx(0.0, abs=1e-15)
-    assert stats[0].entropy == pytest.approx((9 * math.log(9) + 14 * math.log(14)
-                                              + 6 * math.log(6)) / n_queries)
+    assert stats[0].entropy == pytest.approx(
+        (9 * math.log(9) + 14 * math.log(14) + 6 * math.log(6)) / n_queries
+    )
     assert stats[1].attended == 1.0 and stats[1].max_weight == 1.0 and stats[1].entropy == 0
     assert stats[2].attended == 2.0 and stats[2].max_weight == 0.5
 
@@ -91,23 +97,28 @@ def test_mean_argmax_and_in_between_heads_are_told_apart():
 def test_a_peaked_softmax_head_is_not_mean_like_although_it_touches_every_key():
     """Every weight above 1e-5 (the D8 count is 'all keys'), but far from uniform."""
     batch = sentence_batch([12])
+
     def peaked(q: int, m: int) -> torch.Tensor:
         scores = torch.zeros(m, dtype=torch.float64)
         scores[q] = 6.0
         return torch.softmax(scores, 0)
+
     stats = stats_of(batch, head_map(batch, peaked))[0]
     assert stats.attended == 12 and stats.attended_fraction == 1.0
     assert stats.tv_to_uniform > 0.25
     assert stats.kind == "in-between"
 
 
-@pytest.mark.parametrize("name,target", [
-    ("same", lambda q, m: q),
-    ("previous", lambda q, m: max(q - 1, 0)),
-    ("next", lambda q, m: min(q + 1, m - 1)),
-    ("[CLS]", lambda q, m: 0),
-    ("[SEP]", lambda q, m: m - 1),
-])
+@pytest.mark.parametrize(
+    "name,target",
+    [
+        ("same", lambda q, m: q),
+        ("previous", lambda q, m: max(q - 1, 0)),
+        ("next", lambda q, m: min(q + 1, m - 1)),
+        ("[CLS]", lambda q, m: 0),
+        ("[SEP]", lambda q, m: m - 1),
+    ],
+)
 def test_location_heads(name, target):
     batch = sentence_batch([10, 7])
     stats = stats_of(batch, head_map(batch, one_hot(target)))[0]
@@ -138,8 +149,8 @@ def test_key_location_codes():
     assert names == ("[CLS]", "[SEP]", "same", "previous", "next", "far")
     expected = [
         # k: CLS  w    w    w    SEP
-        [0, 4, 5, 5, 1],   # q = 0
-        [0, 2, 4, 5, 1],   # q = 1
+        [0, 4, 5, 5, 1],  # q = 0
+        [0, 2, 4, 5, 1],  # q = 1
         [0, 3, 2, 4, 1],
         [0, 5, 3, 2, 1],
         [0, 5, 5, 3, 1],
@@ -151,11 +162,13 @@ def test_causal_visibility_and_mean_heads():
     batch = sentence_batch([6])
     keep = visible_keys(batch, causal=True)[0]
     assert keep.tolist() == torch.ones(6, 6, dtype=torch.bool).tril().tolist()
+
     # a causal mean head: uniform over keys 0..q
     def causal_uniform(q: int, m: int) -> torch.Tensor:
         r = torch.zeros(m, dtype=torch.float64)
-        r[:q + 1] = 1.0 / (q + 1)
+        r[: q + 1] = 1.0 / (q + 1)
         return r
+
     stats = stats_of(batch, head_map(batch, causal_uniform), causal=True)[0]
     assert stats.kind == "mean-like" and stats.visible == pytest.approx(3.5)
     # the same map judged as bidirectional is no longer uniform over what it could see
@@ -165,7 +178,7 @@ def test_causal_visibility_and_mean_heads():
 def test_padding_queries_and_keys_are_ignored():
     batch = sentence_batch([4, 8])
     a = head_map(batch, uniform)
-    a[0, 0, 4:, :] = 0.37          # rows of padded queries: garbage that must not count
+    a[0, 0, 4:, :] = 0.37  # rows of padded queries: garbage that must not count
     stats = stats_of(batch, a)[0]
     assert stats.attended == pytest.approx((4 * 4 + 8 * 8) / 12)
 
@@ -173,16 +186,16 @@ def test_padding_queries_and_keys_are_ignored():
 def test_rule_thresholds_are_respected():
     batch = sentence_batch([10])
     two = head_map(batch, two_keys)
-    assert stats_of(batch, two, rule=HeadTypeRule(argmax_max_attended=2.0))[0].kind == \
-        "argmax-like"
+    assert stats_of(batch, two, rule=HeadTypeRule(argmax_max_attended=2.0))[0].kind == "argmax-like"
     tiny = head_map(batch, uniform)
-    tiny[..., 0] += 1e-7           # spoils nothing: the extra mass is below any threshold
+    tiny[..., 0] += 1e-7  # spoils nothing: the extra mass is below any threshold
     assert stats_of(batch, tiny)[0].kind == "mean-like"
 
 
 def test_entropy():
-    rows = torch.tensor([[0.25, 0.25, 0.25, 0.25], [1.0, 0.0, 0.0, 0.0], [0.5, 0.5, 0, 0]],
-                        dtype=torch.float64)
+    rows = torch.tensor(
+        [[0.25, 0.25, 0.25, 0.25], [1.0, 0.0, 0.0, 0.0], [0.5, 0.5, 0, 0]], dtype=torch.float64
+    )
     assert attention_entropy(rows).tolist() == pytest.approx([math.log(4), 0.0, math.log(2)])
 
 
@@ -193,7 +206,8 @@ def test_accumulates_over_batches():
     acc.add([head_map(b, uniform)], b)
     whole = sentence_batch([5, 9, 7])
     assert acc.result()[0].attended == pytest.approx(
-        stats_of(whole, head_map(whole, uniform))[0].attended)
+        stats_of(whole, head_map(whole, uniform))[0].attended
+    )
 
 
 def test_top_token_finds_a_punctuation_sink():
@@ -202,7 +216,7 @@ def test_top_token_finds_a_punctuation_sink():
     batch = sentence_batch([9, 12, 6])
     ids = batch.ids.clone()
     for b, m in enumerate(batch.lengths.tolist()):
-        ids[b, m - 2] = 1012                       # '.' before [SEP]
+        ids[b, m - 2] = 1012  # '.' before [SEP]
     batch = Batch(ids, batch.padding_mask)
     stats = stats_of(batch, head_map(batch, one_hot(lambda q, m: m - 2)))[0]
     assert stats.top_token == 1012 and stats.top_token_mass == pytest.approx(1.0)
@@ -220,6 +234,6 @@ def test_top_key_share_finds_broadcast_heads():
     stats = stats_of(batch, broadcast, diagonal)
     assert stats[0].top_key_share == pytest.approx(1.0)
     assert stats[0].top_token_mass < 0.5
-    assert stats[1].top_key_share == pytest.approx(3 / 27)   # one query per key
+    assert stats[1].top_key_share == pytest.approx(3 / 27)  # one query per key
     mean = stats_of(batch, head_map(batch, uniform))[0]
     assert mean.top_key_share == pytest.approx(3 / 27)

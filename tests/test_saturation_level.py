@@ -11,7 +11,10 @@ from torch import nn
 from homogeneity.adapters import Batch
 from homogeneity.components import Encoder, EncoderConfig
 from homogeneity.saturation import (
-    NumericalBreakdown, mean_token_cosine, saturation_level, token_cosine,
+    NumericalBreakdown,
+    mean_token_cosine,
+    saturation_level,
+    token_cosine,
 )
 from homogeneity.scaling import Ray
 from homogeneity.validation import HomogeneityInputError
@@ -24,17 +27,30 @@ class MixedDegree(nn.Module):
 
     def __init__(self, d: int, generator: torch.Generator) -> None:
         super().__init__()
-        self.A, self.B, self.C = (nn.Parameter(torch.randn(d, d, dtype=F64, generator=generator))
-                                  for _ in range(3))
+        self.A, self.B, self.C = (
+            nn.Parameter(torch.randn(d, d, dtype=F64, generator=generator)) for _ in range(3)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x @ self.A.T + (x @ self.B.T) * (x @ self.C.T)
 
 
 def bert_like(n_layers: int = 2, seed: int = 0) -> Encoder:
-    cfg = EncoderConfig(vocab_size=40, d_model=16, n_heads=2, d_ff=32, n_layers=n_layers,
-                        max_len=16, type_vocab_size=2, placement="postnorm", norm="layernorm",
-                        norm_eps=1e-12, bias=True, activation="gelu", embedding_norm=True)
+    cfg = EncoderConfig(
+        vocab_size=40,
+        d_model=16,
+        n_heads=2,
+        d_ff=32,
+        n_layers=n_layers,
+        max_len=16,
+        type_vocab_size=2,
+        placement="postnorm",
+        norm="layernorm",
+        norm_eps=1e-12,
+        bias=True,
+        activation="gelu",
+        embedding_norm=True,
+    )
     return Encoder(cfg, dtype=F64, generator=torch.Generator().manual_seed(seed))
 
 
@@ -62,7 +78,8 @@ def test_mixed_degree_matches_closed_form():
     # scaling only A: f = ρa + b, cos(a + b, ρa + b)
     expected = torch.nn.functional.cosine_similarity(a + b, 7.0 * a + b, dim=-1).mean()
     assert saturation_level(model, x, rho=7.0, parameters="A").value == pytest.approx(
-        float(expected), abs=1e-12)
+        float(expected), abs=1e-12
+    )
 
 
 def test_encoder_reports_every_layer_and_ignores_padding():
@@ -82,8 +99,7 @@ def test_encoder_reports_every_layer_and_ignores_padding():
     # the padded tokens' ids must not matter either
     ids2 = ids.clone()
     ids2[1, 5:] = 0
-    assert saturation_level(enc, Batch(ids2, mask)).layers == pytest.approx(level.layers,
-                                                                            abs=1e-12)
+    assert saturation_level(enc, Batch(ids2, mask)).layers == pytest.approx(level.layers, abs=1e-12)
 
 
 def test_encoder_takes_ids_as_a_tensor_a_one_tuple_or_a_batch():

@@ -31,9 +31,11 @@ def device(request):
 
 def mlp(dtype=torch.float64, device="cpu", seed=0, bias=True) -> nn.Sequential:
     g = torch.Generator().manual_seed(seed)
-    return nn.Sequential(Linear(4, 5, bias, dtype=dtype, generator=g),
-                         nn.ReLU(),
-                         Linear(5, 3, bias, dtype=dtype, generator=g)).to(device)
+    return nn.Sequential(
+        Linear(4, 5, bias, dtype=dtype, generator=g),
+        nn.ReLU(),
+        Linear(5, 3, bias, dtype=dtype, generator=g),
+    ).to(device)
 
 
 def x_for(dtype=torch.float64, device="cpu", seed=1) -> torch.Tensor:
@@ -46,6 +48,7 @@ pattern_sets = st.sampled_from([None, "*.weight", ["0.*"], ["2.bias", "0.weight"
 
 
 # -- the module is never touched -------------------------------------------------------
+
 
 @given(rho=scales, patterns=pattern_sets)
 def test_ray_never_modifies_the_module(rho, patterns):
@@ -74,7 +77,7 @@ def test_snapshot_detects_a_change():
     model = mlp()
     before = snapshot(model)
     with torch.no_grad():
-        model[0].weight.mul_(1.0 + 2 ** -40)  # one ulp-scale change
+        model[0].weight.mul_(1.0 + 2**-40)  # one ulp-scale change
     with pytest.raises(AssertionError):
         assert_unchanged(model, before)
     model = mlp()
@@ -85,6 +88,7 @@ def test_snapshot_detects_a_change():
 
 
 # -- dtype ---------------------------------------------------------------------------
+
 
 def test_float32_module_is_evaluated_in_float64(device):
     model = mlp(torch.float32, device)
@@ -115,6 +119,7 @@ def test_integer_inputs_are_kept():
 
 # -- selection -----------------------------------------------------------------------
 
+
 @given(rho=scales)
 def test_unselected_parameters_stay_unscaled(rho):
     model = mlp()
@@ -140,17 +145,19 @@ def test_scaled_params_scale_exactly_the_selection():
         assert torch.equal(params[n], factor * p.detach())
 
 
-@pytest.mark.parametrize("patterns, expected", [
-    (None, ["0.weight", "0.bias", "2.weight", "2.bias"]),
-    ("*.weight", ["0.weight", "2.weight"]),
-    (["0.*", "2.bias"], ["0.weight", "0.bias", "2.bias"]),
-    ("2.b?as", ["2.bias"]),
-])
+@pytest.mark.parametrize(
+    "patterns, expected",
+    [
+        (None, ["0.weight", "0.bias", "2.weight", "2.bias"]),
+        ("*.weight", ["0.weight", "2.weight"]),
+        (["0.*", "2.bias"], ["0.weight", "0.bias", "2.bias"]),
+        ("2.b?as", ["2.bias"]),
+    ],
+)
 def test_glob_selection(patterns, expected):
     model = mlp()
     assert Ray(model, (x_for(),), patterns).scaled_names == expected
-    assert select_parameter_names([n for n, _ in model.named_parameters()],
-                                  patterns) == expected
+    assert select_parameter_names([n for n, _ in model.named_parameters()], patterns) == expected
 
 
 @pytest.mark.parametrize("patterns", ["weight", ["0.weight", "3.*"], "*.gain", []])
@@ -168,18 +175,22 @@ def test_theta_norm_is_the_norm_of_the_selected_group(patterns):
     assert ray.theta_norm() == pytest.approx(expected, rel=1e-14)
     # negative control: with a proper subset the norm of all parameters is larger
     if len(selected) < len(list(model.parameters())):
-        everything = math.sqrt(sum(float((p.detach().double() ** 2).sum()) for p in model.parameters()))
+        everything = math.sqrt(
+            sum(float((p.detach().double() ** 2).sum()) for p in model.parameters())
+        )
         assert ray.theta_norm() < everything
 
 
 def test_theta_norm_float32_module():
     model = mlp(torch.float32)
     ray = Ray(model, (x_for(torch.float32),), "0.weight")
-    assert ray.theta_norm() == pytest.approx(float(model[0].weight.detach().double().norm()),
-                                             rel=1e-15)
+    assert ray.theta_norm() == pytest.approx(
+        float(model[0].weight.detach().double().norm()), rel=1e-15
+    )
 
 
 # -- plain functions, outputs ---------------------------------------------------------
+
 
 def test_plain_function_with_params():
     w = torch.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=torch.float32)

@@ -23,8 +23,15 @@ def corpus():
 
 
 def small_lm(corpus, placement="paper-prenorm"):
-    cfg = LMConfig(corpus.vocab_size, d_model=16, n_heads=2, d_ff=32, n_layers=2, max_len=12,
-                   placement=placement)
+    cfg = LMConfig(
+        corpus.vocab_size,
+        d_model=16,
+        n_heads=2,
+        d_ff=32,
+        n_layers=2,
+        max_len=12,
+        placement=placement,
+    )
     return CausalLM(cfg, generator=torch.Generator().manual_seed(0))
 
 
@@ -58,10 +65,16 @@ def test_tracked_run_equals_untracked_run_bit_for_bit(corpus, tmp_path, callback
     tracked = small_lm(corpus)
     rng_before = torch.get_rng_state()
     losses_plain = train(plain, corpus, 25)
-    tracker = NormTracker(tracked, groups=parameter_groups(tracked), every=2,
-                          path=tmp_path / "log.jsonl", saturation_inputs=probe(corpus),
-                          saturation_every=4, saturation_kwargs={"layers": True},
-                          saturation_output=lambda out: out)
+    tracker = NormTracker(
+        tracked,
+        groups=parameter_groups(tracked),
+        every=2,
+        path=tmp_path / "log.jsonl",
+        saturation_inputs=probe(corpus),
+        saturation_every=4,
+        saturation_kwargs={"layers": True},
+        saturation_output=lambda out: out,
+    )
     losses_tracked = train(tracked, corpus, 25, tracker, callback)
     tracker.close()
     assert losses_plain == losses_tracked
@@ -90,8 +103,9 @@ def test_measurements_match_a_direct_computation():
         assert rec["step_norm"] == pytest.approx(float(delta.norm()), rel=1e-12)
         assert rec["step_norm"] == pytest.approx(0.5 * float(grad.norm()), rel=1e-12)
         assert abs(rec["alignment"]) < 1e-12
-        assert rec["next_norm"] ** 2 == pytest.approx(rec["norm"] ** 2 + rec["step_norm"] ** 2,
-                                                     rel=1e-12)
+        assert rec["next_norm"] ** 2 == pytest.approx(
+            rec["norm"] ** 2 + rec["step_norm"] ** 2, rel=1e-12
+        )
         assert rec["relative_step"] == pytest.approx(rec["step_norm"] / (0.5 * rec["norm"]))
         assert math.cos(rec["angular_update"]) == pytest.approx(rec["direction_similarity"])
     tracker.close()
@@ -111,8 +125,12 @@ def test_weight_decay_gives_negative_alignment():
 def test_saturation_matches_the_package_definition(corpus):
     model = small_lm(corpus)
     x = probe(corpus)
-    tracker = NormTracker(model, saturation_inputs=x, saturation_kwargs={"layers": True},
-                          saturation_output=lambda out: out)
+    tracker = NormTracker(
+        model,
+        saturation_inputs=x,
+        saturation_kwargs={"layers": True},
+        saturation_output=lambda out: out,
+    )
     rec = tracker.record_state()
     direct = saturation_level(model, (x,), kwargs={"layers": True}, output=lambda out: out)
     assert rec["saturation"]["layers"] == pytest.approx(list(direct.layers), rel=1e-12)
@@ -193,5 +211,6 @@ def test_small_angles_of_float32_models_are_accurate():
     rec = tracker.records[0]["groups"]["all"]
     assert rec["angular_update"] == pytest.approx(expected, rel=1e-4)
     assert rec["direction_similarity"] == pytest.approx(cos, abs=1e-12)
-    assert rec["alignment"] == pytest.approx(float((before * delta).sum()
-                                                   / (before.norm() * delta.norm())), abs=1e-5)
+    assert rec["alignment"] == pytest.approx(
+        float((before * delta).sum() / (before.norm() * delta.norm())), abs=1e-5
+    )

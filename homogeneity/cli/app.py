@@ -38,13 +38,19 @@ Run 'homogeneity COMMAND --help' for the options of a command."""
 
 
 def build_parser() -> OneLineParser:
-    parser = OneLineParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
-                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(
+        prog=PROG,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     degree = sub.add_parser(
-        "degree", help="predicted (rules, SPEC D16) vs measured degree of a model",
-        description=degree_command.DESCRIPTION)
+        "degree",
+        help="predicted (rules, SPEC D16) vs measured degree of a model",
+        description=degree_command.DESCRIPTION,
+    )
     degree_command.add_arguments(degree)
     degree.set_defaults(handler=degree_command.run)
     for d in DELEGATES.values():

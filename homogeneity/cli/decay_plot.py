@@ -65,22 +65,37 @@ def plot_decay_profile(profile: DecayProfile, path: str | Path, title: str = "")
     errors = np.asarray(profile.relative, dtype=float)
     floor = profile.fit.floor
     above = np.isfinite(errors) & (errors > floor)
-    ax.loglog(rhos[above], errors[above], "o", ms=3.5, color="tab:blue",
-              label=f"relative error, c = {profile.c:g}, k = {profile.degree:g}")
+    ax.loglog(
+        rhos[above],
+        errors[above],
+        "o",
+        ms=3.5,
+        color="tab:blue",
+        label=f"relative error, c = {profile.c:g}, k = {profile.degree:g}",
+    )
     if floor > 0:
-        ax.axhline(floor, ls=":", color="grey",
-                   label=f"noise floor {floor:.1e} ({_dtype_name(profile)})")
+        ax.axhline(
+            floor, ls=":", color="grey", label=f"noise floor {floor:.1e} ({_dtype_name(profile)})"
+        )
         below = np.isfinite(errors) & (errors <= floor)
         if below.any():
-            ax.loglog(rhos[below], np.full(int(below.sum()), floor), "v", ms=4,
-                      mfc="none", color="tab:blue", label="at or below the floor (drawn on it)")
+            ax.loglog(
+                rhos[below],
+                np.full(int(below.sum()), floor),
+                "v",
+                ms=4,
+                mfc="none",
+                color="tab:blue",
+                label="at or below the floor (drawn on it)",
+            )
     curve = fitted_curve(profile)
     if curve is not None:
         ax.loglog(curve.rhos, curve.errors, "-", color="tab:red", lw=1.8, label=curve.label)
     ax.set_xlabel(f"ρ  (‖ρθ‖ = ρ · {_theta_norm(profile):.3g})")
     ax.set_ylabel("‖f(cρθ) − c^k f(ρθ)‖ / ‖c^k f(ρθ)‖")
-    ax.set_title("\n".join(textwrap.wrap(title or f"decay along the ray: {profile.kind}", 90)),
-                 fontsize=8)
+    ax.set_title(
+        "\n".join(textwrap.wrap(title or f"decay along the ray: {profile.kind}", 90)), fontsize=8
+    )
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()

@@ -31,11 +31,30 @@ from homogeneity.experiments import degree_table as table
 
 #: model options and their defaults (None on the parser, so --table can refuse them)
 MODEL_DEFAULTS: dict[str, Any] = {
-    "layers": 2, "placement": "paper-prenorm", "norm": "proof", "eps": None, "bias": False,
-    "heads": 2, "d_head": None, "d_model": 8, "d_ff": 16, "vocab": 20, "activation": "relu",
-    "causal": False, "classes": 0, "batch": 2, "seq_len": 6, "seed": 0,
-    "component": None, "parameters": None, "c": 2.0, "rho_range": None, "points": 49,
-    "dtype": "float64", "plot": None, "summary": False,
+    "layers": 2,
+    "placement": "paper-prenorm",
+    "norm": "proof",
+    "eps": None,
+    "bias": False,
+    "heads": 2,
+    "d_head": None,
+    "d_model": 8,
+    "d_ff": 16,
+    "vocab": 20,
+    "activation": "relu",
+    "causal": False,
+    "classes": 0,
+    "batch": 2,
+    "seq_len": 6,
+    "seed": 0,
+    "component": None,
+    "parameters": None,
+    "c": 2.0,
+    "rho_range": None,
+    "points": 49,
+    "dtype": "float64",
+    "plot": None,
+    "summary": False,
 }
 
 DESCRIPTION = """\
@@ -96,66 +115,135 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.epilog = EXAMPLES
     m = p.add_argument_group("model (an encoder built from homogeneity.components)")
     m.add_argument("--layers", type=non_negative_int, metavar="N", help="encoder depth (2)")
-    m.add_argument("--placement", choices=PLACEMENTS,
-                   help="residual placement, SPEC D13 (paper-prenorm: X + LN(F(X)))")
-    m.add_argument("--norm", choices=NORMS,
-                   help="proof: the ε-free layer norm of D9 (default); layernorm; rmsnorm")
-    m.add_argument("--eps", type=positive_float,
-                   help=f"ε of layernorm/rmsnorm (default {table.RESOLVABLE_EPS:g}, large "
-                        f"enough for float64 to resolve its effect)")
-    m.add_argument("--bias", action=argparse.BooleanOptionalAction,
-                   help="biases in every linear map and layer norm (default: --no-bias)")
+    m.add_argument(
+        "--placement",
+        choices=PLACEMENTS,
+        help="residual placement, SPEC D13 (paper-prenorm: X + LN(F(X)))",
+    )
+    m.add_argument(
+        "--norm",
+        choices=NORMS,
+        help="proof: the ε-free layer norm of D9 (default); layernorm; rmsnorm",
+    )
+    m.add_argument(
+        "--eps",
+        type=positive_float,
+        help=f"ε of layernorm/rmsnorm (default {table.RESOLVABLE_EPS:g}, large "
+        f"enough for float64 to resolve its effect)",
+    )
+    m.add_argument(
+        "--bias",
+        action=argparse.BooleanOptionalAction,
+        help="biases in every linear map and layer norm (default: --no-bias)",
+    )
     m.add_argument("--heads", type=positive_int, metavar="H", help="attention heads (2)")
-    m.add_argument("--d-head", type=positive_int, metavar="W",
-                   help="width of each head (default d_model / heads)")
+    m.add_argument(
+        "--d-head",
+        type=positive_int,
+        metavar="W",
+        help="width of each head (default d_model / heads)",
+    )
     m.add_argument("--d-model", type=positive_int, metavar="D", help="model width (8)")
     m.add_argument("--d-ff", type=positive_int, metavar="F", help="feed-forward width (16)")
     m.add_argument("--vocab", type=positive_int, metavar="V", help="vocabulary size (20)")
     m.add_argument("--activation", choices=("relu", "gelu"), help="feed-forward (relu)")
-    m.add_argument("--causal", action=argparse.BooleanOptionalAction,
-                   help="causal attention mask (default: --no-causal)")
-    m.add_argument("--classes", type=non_negative_int, metavar="K",
-                   help="add a linear classifier with K classes, SPEC C1 (default 0: none)")
-    m.add_argument("--component", metavar="NAME",
-                   help="report on one component of the table instead of an encoder: "
-                        + ", ".join(repr(n) for n in component_names()))
+    m.add_argument(
+        "--causal",
+        action=argparse.BooleanOptionalAction,
+        help="causal attention mask (default: --no-causal)",
+    )
+    m.add_argument(
+        "--classes",
+        type=non_negative_int,
+        metavar="K",
+        help="add a linear classifier with K classes, SPEC C1 (default 0: none)",
+    )
+    m.add_argument(
+        "--component",
+        metavar="NAME",
+        help="report on one component of the table instead of an encoder: "
+        + ", ".join(repr(n) for n in component_names()),
+    )
     i = p.add_argument_group("input and ray")
     i.add_argument("--batch", type=positive_int, help="sequences of random token ids (2)")
     i.add_argument("--seq-len", type=positive_int, help="tokens per sequence (6)")
     i.add_argument("--seed", type=non_negative_int, help="seed of weights and input (0)")
-    i.add_argument("--parameters", nargs="+", metavar="GLOB",
-                   help="scale only the parameters matching these glob patterns, e.g. "
-                        "'layers.*' (default: all, the paper's choice)")
-    i.add_argument("-c", "--c", type=positive_float, dest="c",
-                   help="scale factor of the homogeneity error f(cρθ) vs c^k f(ρθ) (2)")
-    i.add_argument("--rho-range", type=positive_float, nargs=2, metavar=("MIN", "MAX"),
-                   help="ray points ρ from MIN to MAX, geometric (0.1 1e5)")
+    i.add_argument(
+        "--parameters",
+        nargs="+",
+        metavar="GLOB",
+        help="scale only the parameters matching these glob patterns, e.g. "
+        "'layers.*' (default: all, the paper's choice)",
+    )
+    i.add_argument(
+        "-c",
+        "--c",
+        type=positive_float,
+        dest="c",
+        help="scale factor of the homogeneity error f(cρθ) vs c^k f(ρθ) (2)",
+    )
+    i.add_argument(
+        "--rho-range",
+        type=positive_float,
+        nargs=2,
+        metavar=("MIN", "MAX"),
+        help="ray points ρ from MIN to MAX, geometric (0.1 1e5)",
+    )
     i.add_argument("--points", type=positive_int, help="number of ray points (49)")
     i.add_argument("--dtype", choices=tuple(DTYPES), help="working dtype (float64)")
     o = p.add_argument_group("output")
-    o.add_argument("--table", action="store_true",
-                   help="print the full table: every component and encoders of depth 1–4 in "
-                        "the three placements, with and without biases, three norms (takes "
-                        "a few minutes)")
+    o.add_argument(
+        "--table",
+        action="store_true",
+        help="print the full table: every component and encoders of depth 1–4 in "
+        "the three placements, with and without biases, three norms (takes "
+        "a few minutes)",
+    )
     o.add_argument("--json", action="store_true", help="print JSON instead of text")
-    o.add_argument("--plot", metavar="DIR",
-                   help="write a PNG of the homogeneity error along the ray with the fitted "
-                        "decay law into DIR (created if missing)")
-    o.add_argument("--summary", action="store_true",
-                   help="omit the step-by-step derivation of the predicted degree")
-    o.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="progress bar (default: only when stderr is a terminal)")
+    o.add_argument(
+        "--plot",
+        metavar="DIR",
+        help="write a PNG of the homogeneity error along the ray with the fitted "
+        "decay law into DIR (created if missing)",
+    )
+    o.add_argument(
+        "--summary",
+        action="store_true",
+        help="omit the step-by-step derivation of the predicted degree",
+    )
+    o.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (default: only when stderr is a terminal)",
+    )
 
 
 #: options that describe the encoder (refused with --component)
-ENCODER_OPTIONS = ("layers", "placement", "norm", "eps", "bias", "heads", "d_head", "d_model",
-                   "d_ff", "vocab", "activation", "causal", "classes", "batch", "seq_len")
+ENCODER_OPTIONS = (
+    "layers",
+    "placement",
+    "norm",
+    "eps",
+    "bias",
+    "heads",
+    "d_head",
+    "d_model",
+    "d_ff",
+    "vocab",
+    "activation",
+    "causal",
+    "classes",
+    "batch",
+    "seq_len",
+)
 
 
 def resolved(args: argparse.Namespace) -> dict[str, Any]:
     """The model options with defaults filled in."""
-    return {k: (d if getattr(args, k) is None else getattr(args, k))
-            for k, d in MODEL_DEFAULTS.items()}
+    return {
+        k: (d if getattr(args, k) is None else getattr(args, k)) for k, d in MODEL_DEFAULTS.items()
+    }
 
 
 def given_options(args: argparse.Namespace) -> list[str]:
@@ -174,19 +262,21 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--plot draws the profile of one model; drop --table to use it")
         refused = [k for k in given if k not in ("plot", "summary")]
         if refused:
-            raise UsageError(f"--table prints a fixed grid of models; drop {as_flags(refused)} "
-                             f"(or run python -m homogeneity.experiments.degree_table "
-                             f"--help for its own options)")
+            raise UsageError(
+                f"--table prints a fixed grid of models; drop {as_flags(refused)} "
+                f"(or run python -m homogeneity.experiments.degree_table "
+                f"--help for its own options)"
+            )
         return run_table(args.json, args.progress)
     if args.component is not None:
         refused = [k for k in given if k in ENCODER_OPTIONS]
         if refused:
-            raise UsageError(f"--component studies a fixed component row; drop "
-                             f"{as_flags(refused)}")
+            raise UsageError(f"--component studies a fixed component row; drop {as_flags(refused)}")
     return run_single(resolved(args), args.json, args.progress)
 
 
 # -- one model -----------------------------------------------------------------------
+
 
 def build_spec(o: dict[str, Any]) -> EncoderSpec | ComponentSpec:
     if o["component"] is not None:
@@ -213,12 +303,14 @@ def run_single(o: dict[str, Any], as_json: bool, progress: bool | None) -> int:
     folder = None if o["plot"] is None else plot_folder(o["plot"])
     rhos = ray_grid(rho_min, rho_max, o["points"])
     case = spec.case(dtype)
-    result = measure_case(case, o["parameters"], c=o["c"], rhos=rhos, dtype=dtype,
-                          progress=progress)
+    result = measure_case(
+        case, o["parameters"], c=o["c"], rhos=rhos, dtype=dtype, progress=progress
+    )
     plot_path = None
     if folder is not None:
-        plot_path = plot_decay_profile(result.agreement.measured.profile,
-                                       folder / plot_file_name(spec), spec.describe())
+        plot_path = plot_decay_profile(
+            result.agreement.measured.profile, folder / plot_file_name(spec), spec.describe()
+        )
     if as_json:
         print(json.dumps(single_json(spec, o, result, plot_path), indent=2, allow_nan=False))
     else:
@@ -231,14 +323,20 @@ def plot_file_name(spec: EncoderSpec | ComponentSpec) -> str:
     if isinstance(spec, ComponentSpec):
         stem = "component-" + spec.name
     else:
-        stem = (f"encoder-L{spec.layers}-{spec.placement}-{spec.norm}-"
-                f"{'bias' if spec.bias else 'nobias'}" + (f"-C{spec.classes}" if spec.classes
-                                                           else ""))
+        stem = (
+            f"encoder-L{spec.layers}-{spec.placement}-{spec.norm}-"
+            f"{'bias' if spec.bias else 'nobias'}" + (f"-C{spec.classes}" if spec.classes else "")
+        )
     return "degree-" + re.sub(r"[^A-Za-z0-9.]+", "-", stem).strip("-").lower() + ".png"
 
 
-def format_single(spec: EncoderSpec | ComponentSpec, o: dict[str, Any], result: Measurement,
-                  plot_path: Path | None, steps: bool = True) -> str:
+def format_single(
+    spec: EncoderSpec | ComponentSpec,
+    o: dict[str, Any],
+    result: Measurement,
+    plot_path: Path | None,
+    steps: bool = True,
+) -> str:
     a, ray = result.agreement, result.ray
     m, p = a.measured, a.predicted
     prof, fit = m.profile, m.profile.fit
@@ -263,10 +361,11 @@ def format_single(spec: EncoderSpec | ComponentSpec, o: dict[str, Any], result: 
     ]
     d3 = prof.d3_rate()
     if d3 is not None:
-        lines.append(f"  in ‖θ‖ (SPEC D3): error ≈ A·exp(−{d3:.3g}·‖ρθ‖^"
-                     f"{fit.exponent:.2f})")
-    lines.append(f"  Euler at ρ = 1: k̂ = {m.euler.degree_estimate:.6g}, "
-                 f"‖θ·∇f − k f‖/‖f‖ = {m.euler.residual:.2e}")
+        lines.append(f"  in ‖θ‖ (SPEC D3): error ≈ A·exp(−{d3:.3g}·‖ρθ‖^{fit.exponent:.2f})")
+    lines.append(
+        f"  Euler at ρ = 1: k̂ = {m.euler.degree_estimate:.6g}, "
+        f"‖θ·∇f − k f‖/‖f‖ = {m.euler.residual:.2e}"
+    )
     if plot_path is not None:
         lines.append(f"  plot: {plot_path}")
     lines += ["", "prediction and measurement " + ("AGREE" if a.agree else "DISAGREE")]
@@ -279,34 +378,64 @@ def _finite(x: Any) -> Any:
     return x
 
 
-def single_json(spec: EncoderSpec | ComponentSpec, o: dict[str, Any], result: Measurement,
-                plot_path: Path | None) -> dict[str, Any]:
+def single_json(
+    spec: EncoderSpec | ComponentSpec,
+    o: dict[str, Any],
+    result: Measurement,
+    plot_path: Path | None,
+) -> dict[str, Any]:
     a, ray = result.agreement, result.ray
     m, p = a.measured, a.predicted
     prof, fit = m.profile, m.profile.fit
 
     def degree(d: Any) -> dict[str, Any]:
-        return {"kind": d.kind, "degree": d.value, "order": d.order, "reason": d.reason,
-                "text": str(d)}
+        return {
+            "kind": d.kind,
+            "degree": d.value,
+            "order": d.order,
+            "reason": d.reason,
+            "text": str(d),
+        }
 
     return {
         "model": spec.describe(),
         "options": {k: v for k, v in o.items() if k not in ("plot", "summary")},
         "scaled_parameters": list(ray.scaled_names),
         "theta_norm": ray.theta_norm(),
-        "predicted": {**degree(p.degree), "steps": [
-            {"path": s.path, "rule": s.rule, "input": str(s.input_degree),
-             "output": str(s.output_degree)} for s in p.steps]},
+        "predicted": {
+            **degree(p.degree),
+            "steps": [
+                {
+                    "path": s.path,
+                    "rule": s.rule,
+                    "input": str(s.input_degree),
+                    "output": str(s.output_degree),
+                }
+                for s in p.steps
+            ],
+        },
         "measured": {
-            "kind": m.kind, "degree": m.value,
-            "decay": {"kind": fit.kind, "rate": fit.rate, "exponent": fit.exponent,
-                      "r2": fit.r2, "n_points": fit.n_points, "floor": fit.floor,
-                      "d3_rate": prof.d3_rate(), "text": str(fit)},
+            "kind": m.kind,
+            "degree": m.value,
+            "decay": {
+                "kind": fit.kind,
+                "rate": fit.rate,
+                "exponent": fit.exponent,
+                "r2": fit.r2,
+                "n_points": fit.n_points,
+                "floor": fit.floor,
+                "d3_rate": prof.d3_rate(),
+                "text": str(fit),
+            },
             "euler": {"k_hat": m.euler.degree_estimate, "residual": m.euler.residual},
-            "profile": {"c": prof.c, "degree": prof.degree, "rhos": prof.rhos,
-                        "theta_norms": prof.theta_norms,
-                        "relative_error": [_finite(e) for e in prof.relative],
-                        "absolute_error": [_finite(e) for e in prof.absolute]},
+            "profile": {
+                "c": prof.c,
+                "degree": prof.degree,
+                "rhos": prof.rhos,
+                "theta_norms": prof.theta_norms,
+                "relative_error": [_finite(e) for e in prof.relative],
+                "absolute_error": [_finite(e) for e in prof.absolute],
+            },
         },
         "agree": a.agree,
         "plot": None if plot_path is None else str(plot_path),
@@ -315,20 +444,23 @@ def single_json(spec: EncoderSpec | ComponentSpec, o: dict[str, Any], result: Me
 
 # -- the table -----------------------------------------------------------------------
 
+
 def table_cases() -> list[table.DegreeCase]:
     """Exactly the rows of ``python -m homogeneity.experiments.degree_table``."""
     depths = [1, 2, 3, 4]
     cases = table.component_cases()
     cases += table.encoder_cases(depths, norms=["proof", "layernorm", "rmsnorm"])
-    cases += table.encoder_cases(depths[:1], biases=(False, True), norms=("proof",),
-                                 classifier=True)
+    cases += table.encoder_cases(
+        depths[:1], biases=(False, True), norms=("proof",), classifier=True
+    )
     return cases
 
 
 def run_table(as_json: bool, progress: bool | None) -> int:
     cases = table_cases()
-    bar = tqdm(cases, desc="degree table", unit="model",
-               disable=None if progress is None else not progress)
+    bar = tqdm(
+        cases, desc="degree table", unit="model", disable=None if progress is None else not progress
+    )
     rows = table.degree_table(bar)
     if as_json:
         print(json.dumps([r.to_dict() for r in rows], indent=2))

@@ -34,11 +34,13 @@ class Delegate:
             if self.module == missing or self.module.startswith(missing + "."):
                 raise UsageError(
                     f"'homogeneity {self.name}' is not available in this installation: the "
-                    f"module {self.module} is missing") from exc
+                    f"module {self.module} is missing"
+                ) from exc
             raise UsageError(
                 f"'homogeneity {self.name}' needs the Python package '{missing}', which is "
                 f"not installed; run the set-up command of the README "
-                f"(bash scripts/setup.sh)") from exc
+                f"(bash scripts/setup.sh)"
+            ) from exc
         main = getattr(target, "main", None)
         if not callable(main):
             raise UsageError(f"'homogeneity {self.name}': {self.module} has no main(argv)")
@@ -73,17 +75,32 @@ def _program_name(name: str) -> Iterator[None]:
             sys.argv[0] = saved
 
 
-DELEGATES: dict[str, Delegate] = {d.name: d for d in (
-    Delegate("claims", "proofs_numeric.__main__",
-             "check every claim of the paper and print the verdicts (proof checker)",
-             "python -m proofs_numeric"),
-    Delegate("saturation", "homogeneity.experiments.pretrained_saturation",
-             "per-layer saturation and head types of the pretrained MiniLM (E3, E5)",
-             "python -m homogeneity.experiments.pretrained_saturation"),
-    Delegate("train", "homogeneity.experiments.norm_growth",
-             "train the small LM and report norm growth, alignment, saturation (E2, E4, E7)",
-             "python -m homogeneity.experiments.norm_growth"),
-    Delegate("curves", "homogeneity.experiments.homogeneity_curves",
-             "cos(f(x; cθ), f(x; 1000θ)) for c = 1..10 on random-init encoders (E6)",
-             "python -m homogeneity.experiments.homogeneity_curves"),
-)}
+DELEGATES: dict[str, Delegate] = {
+    d.name: d
+    for d in (
+        Delegate(
+            "claims",
+            "proofs_numeric.__main__",
+            "check every claim of the paper and print the verdicts (proof checker)",
+            "python -m proofs_numeric",
+        ),
+        Delegate(
+            "saturation",
+            "homogeneity.experiments.pretrained_saturation",
+            "per-layer saturation and head types of the pretrained MiniLM (E3, E5)",
+            "python -m homogeneity.experiments.pretrained_saturation",
+        ),
+        Delegate(
+            "train",
+            "homogeneity.experiments.norm_growth",
+            "train the small LM and report norm growth, alignment, saturation (E2, E4, E7)",
+            "python -m homogeneity.experiments.norm_growth",
+        ),
+        Delegate(
+            "curves",
+            "homogeneity.experiments.homogeneity_curves",
+            "cos(f(x; cθ), f(x; 1000θ)) for c = 1..10 on random-init encoders (E6)",
+            "python -m homogeneity.experiments.homogeneity_curves",
+        ),
+    )
+}

@@ -21,8 +21,13 @@ class UsageError(Exception):
 
 #: exception types whose message is shown as a one-line error
 USER_MISTAKES: tuple[type[BaseException], ...] = (
-    UsageError, HomogeneityInputError, FileNotFoundError, NotADirectoryError,
-    IsADirectoryError, PermissionError, FileExistsError,
+    UsageError,
+    HomogeneityInputError,
+    FileNotFoundError,
+    NotADirectoryError,
+    IsADirectoryError,
+    PermissionError,
+    FileExistsError,
 )
 
 

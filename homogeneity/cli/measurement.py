@@ -45,15 +45,27 @@ class Measurement:
     ray: Ray
 
 
-def measure_case(case: DegreeCase, parameters: Patterns = None, *, c: float = 2.0,
-                 rhos: Sequence[float] | None = None, dtype: torch.dtype = torch.float64,
-                 progress: bool | None = None) -> Measurement:
+def measure_case(
+    case: DegreeCase,
+    parameters: Patterns = None,
+    *,
+    c: float = 2.0,
+    rhos: Sequence[float] | None = None,
+    dtype: torch.dtype = torch.float64,
+    progress: bool | None = None,
+) -> Measurement:
     """Rules and measurement for ``case`` (``progress=None``: a bar only on a terminal)."""
     model, inputs = case.build(), case.inputs()
     predicted = predict_degree(model, 0, parameters)
     n_points = len(rhos) if rhos is not None else 49
-    with tqdm(total=2 * n_points + 2, desc="ray evaluations", unit="eval", leave=False,
-              disable=None if progress is None else not progress) as bar:
+    with tqdm(
+        total=2 * n_points + 2,
+        desc="ray evaluations",
+        unit="eval",
+        leave=False,
+        disable=None if progress is None else not progress,
+    ) as bar:
+
         def tick() -> None:
             if bar.total is not None and bar.n >= bar.total:
                 bar.total += 32  # the grid was refined between the peak and the floor

@@ -15,7 +15,10 @@ from torch import nn
 from homogeneity import components as C
 from homogeneity.cli.errors import UsageError
 from homogeneity.experiments.degree_table import (
-    DegreeCase, RESOLVABLE_EPS, component_cases, encoder_config,
+    DegreeCase,
+    RESOLVABLE_EPS,
+    component_cases,
+    encoder_config,
 )
 
 DTYPES: dict[str, torch.dtype] = {"float64": torch.float64, "float32": torch.float32}
@@ -49,8 +52,10 @@ class EncoderSpec:
 
     def __post_init__(self) -> None:
         if self.norm == "proof" and self.eps is not None:
-            raise UsageError("--eps does not apply to --norm proof (the layer norm of the "
-                             "proofs, SPEC D9, has no ε); use --norm layernorm or rmsnorm")
+            raise UsageError(
+                "--eps does not apply to --norm proof (the layer norm of the "
+                "proofs, SPEC D9, has no ε); use --norm layernorm or rmsnorm"
+            )
 
     @property
     def norm_eps(self) -> float | None:
@@ -61,19 +66,31 @@ class EncoderSpec:
 
     def config(self) -> C.EncoderConfig:
         return encoder_config(
-            self.layers, self.placement, self.bias, self.norm, d_model=self.d_model,
-            n_heads=self.heads, d_head=self.d_head, d_ff=self.d_ff, vocab_size=self.vocab,
-            activation=self.activation, causal=self.causal, norm_eps=self.norm_eps,
-            max_len=max(16, self.seq_len))
+            self.layers,
+            self.placement,
+            self.bias,
+            self.norm,
+            d_model=self.d_model,
+            n_heads=self.heads,
+            d_head=self.d_head,
+            d_ff=self.d_ff,
+            vocab_size=self.vocab,
+            activation=self.activation,
+            causal=self.causal,
+            norm_eps=self.norm_eps,
+            max_len=max(16, self.seq_len),
+        )
 
     def describe(self) -> str:
         eps = "" if self.norm_eps is None else f" ε={self.norm_eps:g}"
         head = f" + linear classifier ({self.classes} classes)" if self.classes else ""
         width = "" if self.d_head is None else f" of width {self.d_head}"
-        return (f"encoder{head}: {self.layers} layer(s), {self.placement}, norm "
-                f"{self.norm}{eps}, {'with' if self.bias else 'no'} biases, d_model "
-                f"{self.d_model}, {self.heads} head(s){width}, d_ff {self.d_ff}, "
-                f"{self.activation}{', causal' if self.causal else ''}, vocabulary {self.vocab}")
+        return (
+            f"encoder{head}: {self.layers} layer(s), {self.placement}, norm "
+            f"{self.norm}{eps}, {'with' if self.bias else 'no'} biases, d_model "
+            f"{self.d_model}, {self.heads} head(s){width}, d_ff {self.d_ff}, "
+            f"{self.activation}{', causal' if self.causal else ''}, vocabulary {self.vocab}"
+        )
 
     def case(self, dtype: torch.dtype) -> DegreeCase:
         cfg = self.config()
@@ -103,8 +120,10 @@ class ComponentSpec:
             raise UsageError("--component rows are built in float64; drop --dtype")
         by_name = {c.name: c for c in component_cases(seed=self.seed)}
         if self.name not in by_name:
-            raise UsageError(f"--component {self.name!r} is unknown; pick one of: "
-                             + ", ".join(repr(n) for n in by_name))
+            raise UsageError(
+                f"--component {self.name!r} is unknown; pick one of: "
+                + ", ".join(repr(n) for n in by_name)
+            )
         return by_name[self.name]
 
     def describe(self) -> str:

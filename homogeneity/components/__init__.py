@@ -8,7 +8,11 @@ inputs, on any device. Biases can be switched off everywhere.
 from homogeneity.components.activations import GeLU, ReLU, Sigmoid, Tanh, make_activation
 from homogeneity.components.attention import AttentionHead, MultiHeadAttention, attend
 from homogeneity.components.encoder import (
-    Encoder, EncoderClassifier, EncoderConfig, EncoderLayer, EncoderOutput,
+    Encoder,
+    EncoderClassifier,
+    EncoderConfig,
+    EncoderLayer,
+    EncoderOutput,
 )
 from homogeneity.components.feedforward import FeedForward
 from homogeneity.components.linear import ClassifierHead, Embedding, Linear
@@ -16,8 +20,27 @@ from homogeneity.components.norms import LayerNorm, ProofLayerNorm, RMSNorm, mak
 from homogeneity.components.residual import PLACEMENTS, Residual
 
 __all__ = [
-    "AttentionHead", "ClassifierHead", "Embedding", "Encoder", "EncoderClassifier",
-    "EncoderConfig", "EncoderLayer", "EncoderOutput", "FeedForward", "GeLU", "LayerNorm",
-    "Linear", "MultiHeadAttention", "PLACEMENTS", "ProofLayerNorm", "RMSNorm", "ReLU",
-    "Residual", "Sigmoid", "Tanh", "attend", "make_activation", "make_norm",
+    "AttentionHead",
+    "ClassifierHead",
+    "Embedding",
+    "Encoder",
+    "EncoderClassifier",
+    "EncoderConfig",
+    "EncoderLayer",
+    "EncoderOutput",
+    "FeedForward",
+    "GeLU",
+    "LayerNorm",
+    "Linear",
+    "MultiHeadAttention",
+    "PLACEMENTS",
+    "ProofLayerNorm",
+    "RMSNorm",
+    "ReLU",
+    "Residual",
+    "Sigmoid",
+    "Tanh",
+    "attend",
+    "make_activation",
+    "make_norm",
 ]

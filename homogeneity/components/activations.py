@@ -56,7 +56,10 @@ class Tanh(nn.Module):
 
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "relu": ReLU, "gelu": GeLU, "sigmoid": Sigmoid, "tanh": Tanh,
+    "relu": ReLU,
+    "gelu": GeLU,
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
 }
 
 

@@ -27,9 +27,14 @@ from homogeneity.rules import Degree, RuleContext
 from homogeneity.validation import check_sequence_not_empty
 
 
-def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, keep: torch.Tensor | None,
-           saturated: bool = False, tie_tol: float = 0.0
-           ) -> tuple[torch.Tensor, torch.Tensor]:
+def attend(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    keep: torch.Tensor | None,
+    saturated: bool = False,
+    tie_tol: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Scaled dot-product attention over the last two dims; returns (A V, A)."""
     scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
     if saturated:
@@ -39,9 +44,17 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, keep: torch.Tensor
     return weights @ v, weights
 
 
-def self_attention(x: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                   padding_mask: torch.Tensor | None, causal: bool, saturated: bool,
-                   tie_tol: float, attention_sink: list[torch.Tensor] | None) -> torch.Tensor:
+def self_attention(
+    x: torch.Tensor,
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    padding_mask: torch.Tensor | None,
+    causal: bool,
+    saturated: bool,
+    tie_tol: float,
+    attention_sink: list[torch.Tensor] | None,
+) -> torch.Tensor:
     """Attend from the queries to the keys of the same sequence ``x`` (batch, seq, d).
 
     Builds the padding/causal mask from ``x``'s length (broadcast over a heads dimension
@@ -58,8 +71,9 @@ def self_attention(x: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.T
     return h
 
 
-def _attention_degree(d: Degree, ctx: RuleContext, q: Linear, k: Linear, v: Linear,
-                      names: tuple[str, str, str]) -> Degree:
+def _attention_degree(
+    d: Degree, ctx: RuleContext, q: Linear, k: Linear, v: Linear, names: tuple[str, str, str]
+) -> Degree:
     dq = q.degree_rule(d, ctx.child(names[0]))
     dk = k.degree_rule(d, ctx.child(names[1]))
     dv = v.degree_rule(d, ctx.child(names[2]))
@@ -71,24 +85,46 @@ def _attention_degree(d: Degree, ctx: RuleContext, q: Linear, k: Linear, v: Line
 class AttentionHead(nn.Module):
     """One head of SPEC D10: H = softmax(Q Kᵀ/√d_k) V."""
 
-    def __init__(self, d_model: int, d_head: int, bias: bool = False, *,
-                 dtype: torch.dtype | None = None, device: torch.device | str | None = None,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        d_model: int,
+        d_head: int,
+        bias: bool = False,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         kw = dict(dtype=dtype, device=device, generator=generator)
         self.query = Linear(d_model, d_head, bias, **kw)
         self.key = Linear(d_model, d_head, bias, **kw)
         self.value = Linear(d_model, d_head, bias, **kw)
 
-    def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None, *,
-                causal: bool = False, saturated: bool = False, tie_tol: float = 0.0,
-                attention_sink: list[torch.Tensor] | None = None) -> torch.Tensor:
-        return self_attention(x, self.query(x), self.key(x), self.value(x), padding_mask,
-                              causal, saturated, tie_tol, attention_sink)
+    def forward(
+        self,
+        x: torch.Tensor,
+        padding_mask: torch.Tensor | None = None,
+        *,
+        causal: bool = False,
+        saturated: bool = False,
+        tie_tol: float = 0.0,
+        attention_sink: list[torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        return self_attention(
+            x,
+            self.query(x),
+            self.key(x),
+            self.value(x),
+            padding_mask,
+            causal,
+            saturated,
+            tie_tol,
+            attention_sink,
+        )
 
     def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
-        out = _attention_degree(d, ctx, self.query, self.key, self.value,
-                                ("query", "key", "value"))
+        out = _attention_degree(d, ctx, self.query, self.key, self.value, ("query", "key", "value"))
         return ctx.record("attention head (D10)", d, out)
 
 
@@ -100,10 +136,17 @@ class MultiHeadAttention(nn.Module):
     to :class:`homogeneity.components.residual.Residual`.
     """
 
-    def __init__(self, d_model: int, n_heads: int, d_head: int | None = None,
-                 bias: bool = False, *, dtype: torch.dtype | None = None,
-                 device: torch.device | str | None = None,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        d_head: int | None = None,
+        bias: bool = False,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         d_head = d_model // n_heads if d_head is None else d_head
         self.n_heads, self.d_head = n_heads, d_head
@@ -116,15 +159,23 @@ class MultiHeadAttention(nn.Module):
     def _split(self, t: torch.Tensor) -> torch.Tensor:
         return t.unflatten(-1, (self.n_heads, self.d_head)).transpose(-2, -3)
 
-    def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None, *,
-                causal: bool = False, saturated: bool = False, tie_tol: float = 0.0,
-                attention_sink: list[torch.Tensor] | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        padding_mask: torch.Tensor | None = None,
+        *,
+        causal: bool = False,
+        saturated: bool = False,
+        tie_tol: float = 0.0,
+        attention_sink: list[torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         q, k, v = (self._split(m(x)) for m in (self.query, self.key, self.value))
         h = self_attention(x, q, k, v, padding_mask, causal, saturated, tie_tol, attention_sink)
         return self.output(h.transpose(-2, -3).flatten(-2))
 
     def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
-        heads = _attention_degree(d, ctx, self.query, self.key, self.value,
-                                  ("query", "key", "value"))
+        heads = _attention_degree(
+            d, ctx, self.query, self.key, self.value, ("query", "key", "value")
+        )
         out = self.output.degree_rule(heads, ctx.child("output"))
         return ctx.record(f"multi-head attention ({self.n_heads} heads)", d, out)

@@ -48,8 +48,8 @@ class EncoderConfig:
     d_head: int | None = None
     d_ff: int = 32
     n_layers: int = 2
-    max_len: int = 64          # 0: no position embedding
-    type_vocab_size: int = 0   # 0: no token-type embedding
+    max_len: int = 64  # 0: no position embedding
+    type_vocab_size: int = 0  # 0: no token-type embedding
     placement: str = "paper-prenorm"
     norm: str = "proof"
     norm_eps: float | None = None
@@ -67,13 +67,15 @@ class EncoderConfig:
             raise HomogeneityInputError("n_layers, max_len and type_vocab_size must be ≥ 0")
         if self.placement not in PLACEMENTS:
             raise HomogeneityInputError(
-                f"placement={self.placement!r} is unknown; pick one of {PLACEMENTS}")
+                f"placement={self.placement!r} is unknown; pick one of {PLACEMENTS}"
+            )
         if self.norm not in NORMS:
             raise HomogeneityInputError(f"norm={self.norm!r} is unknown; pick one of {NORMS}")
         if self.d_head is None and self.d_model % self.n_heads:
             raise HomogeneityInputError(
                 f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}; "
-                f"pass d_head explicitly")
+                f"pass d_head explicitly"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -82,24 +84,46 @@ class EncoderConfig:
 class EncoderLayer(nn.Module):
     """Attention sublayer then feed-forward sublayer, each in the configured placement."""
 
-    def __init__(self, cfg: EncoderConfig, *, dtype: torch.dtype | None = None,
-                 device: torch.device | str | None = None,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        cfg: EncoderConfig,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         kw = dict(dtype=dtype, device=device, generator=generator)
         norm_kw = dict(eps=cfg.norm_eps, bias=cfg.bias, **kw)
         self.attention = Residual(
             MultiHeadAttention(cfg.d_model, cfg.n_heads, cfg.d_head, cfg.bias, **kw),
-            make_norm(cfg.norm, cfg.d_model, **norm_kw), cfg.placement)
+            make_norm(cfg.norm, cfg.d_model, **norm_kw),
+            cfg.placement,
+        )
         self.feedforward = Residual(
             FeedForward(cfg.d_model, cfg.d_ff, cfg.activation, cfg.bias, **kw),
-            make_norm(cfg.norm, cfg.d_model, **norm_kw), cfg.placement)
+            make_norm(cfg.norm, cfg.d_model, **norm_kw),
+            cfg.placement,
+        )
 
-    def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None, *,
-                causal: bool = False, saturated: bool = False, tie_tol: float = 0.0,
-                attention_sink: list[torch.Tensor] | None = None) -> torch.Tensor:
-        x = self.attention(x, padding_mask, causal=causal, saturated=saturated,
-                           tie_tol=tie_tol, attention_sink=attention_sink)
+    def forward(
+        self,
+        x: torch.Tensor,
+        padding_mask: torch.Tensor | None = None,
+        *,
+        causal: bool = False,
+        saturated: bool = False,
+        tie_tol: float = 0.0,
+        attention_sink: list[torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        x = self.attention(
+            x,
+            padding_mask,
+            causal=causal,
+            saturated=saturated,
+            tie_tol=tie_tol,
+            attention_sink=attention_sink,
+        )
         return self.feedforward(x, padding_mask, saturated=saturated)
 
     def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
@@ -120,24 +144,32 @@ class EncoderOutput:
 class Encoder(nn.Module):
     """Token ids (batch, seq) → hidden states (batch, seq, d_model)."""
 
-    def __init__(self, cfg: EncoderConfig, *, dtype: torch.dtype | None = None,
-                 device: torch.device | str | None = None,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        cfg: EncoderConfig,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.config = cfg
         kw = dict(dtype=dtype, device=device, generator=generator)
         self.tokens = Embedding(cfg.vocab_size, cfg.d_model, **kw)
         self.positions = Embedding(cfg.max_len, cfg.d_model, **kw) if cfg.max_len else None
-        self.token_types = (Embedding(cfg.type_vocab_size, cfg.d_model, **kw)
-                            if cfg.type_vocab_size else None)
+        self.token_types = (
+            Embedding(cfg.type_vocab_size, cfg.d_model, **kw) if cfg.type_vocab_size else None
+        )
         norm_kw = dict(eps=cfg.norm_eps, bias=cfg.bias, **kw)
-        self.embedding_norm = (make_norm(cfg.norm, cfg.d_model, **norm_kw)
-                               if cfg.embedding_norm else None)
+        self.embedding_norm = (
+            make_norm(cfg.norm, cfg.d_model, **norm_kw) if cfg.embedding_norm else None
+        )
         self.layers = nn.ModuleList(EncoderLayer(cfg, **kw) for _ in range(cfg.n_layers))
         self.final_norm = make_norm(cfg.norm, cfg.d_model, **norm_kw) if cfg.final_norm else None
 
-    def embed(self, ids: torch.Tensor, token_type_ids: torch.Tensor | None = None,
-              saturated: bool = False) -> torch.Tensor:
+    def embed(
+        self, ids: torch.Tensor, token_type_ids: torch.Tensor | None = None, saturated: bool = False
+    ) -> torch.Tensor:
         check_sequence_not_empty(ids, "ids", seq_dim=-1)
         x = self.tokens(ids)
         if self.positions is not None:
@@ -145,7 +177,8 @@ class Encoder(nn.Module):
             if n > self.config.max_len:
                 raise HomogeneityInputError(
                     f"ids has length {n} > max_len={self.config.max_len}; truncate the "
-                    f"sequence or build the encoder with a larger max_len")
+                    f"sequence or build the encoder with a larger max_len"
+                )
             x = x + self.positions.weight[:n]
         if self.token_types is not None:
             types = torch.zeros_like(ids) if token_type_ids is None else token_type_ids
@@ -154,59 +187,93 @@ class Encoder(nn.Module):
             x = self.embedding_norm(x, saturated=saturated)
         return x
 
-    def run(self, ids: torch.Tensor, padding_mask: torch.Tensor | None = None, *,
-            token_type_ids: torch.Tensor | None = None, saturated: bool = False,
-            tie_tol: float = 0.0, collect: bool = False) -> EncoderOutput:
+    def run(
+        self,
+        ids: torch.Tensor,
+        padding_mask: torch.Tensor | None = None,
+        *,
+        token_type_ids: torch.Tensor | None = None,
+        saturated: bool = False,
+        tie_tol: float = 0.0,
+        collect: bool = False,
+    ) -> EncoderOutput:
         """Forward pass; with ``collect`` also every layer's hidden state and attention."""
         causal = self.config.causal
         x = self.embed(ids, token_type_ids, saturated)
         hidden, attentions = [x], ([] if collect else None)
         for layer in self.layers:
-            x = layer(x, padding_mask, causal=causal, saturated=saturated, tie_tol=tie_tol,
-                      attention_sink=attentions)
+            x = layer(
+                x,
+                padding_mask,
+                causal=causal,
+                saturated=saturated,
+                tie_tol=tie_tol,
+                attention_sink=attentions,
+            )
             if collect:
                 hidden.append(x)
         if self.final_norm is not None:
             x = self.final_norm(x, saturated=saturated)
         return EncoderOutput(x, hidden if collect else [], attentions or [])
 
-    def forward(self, ids: torch.Tensor, padding_mask: torch.Tensor | None = None, *,
-                token_type_ids: torch.Tensor | None = None, saturated: bool = False,
-                tie_tol: float = 0.0) -> torch.Tensor:
-        return self.run(ids, padding_mask, token_type_ids=token_type_ids,
-                        saturated=saturated, tie_tol=tie_tol).last
+    def forward(
+        self,
+        ids: torch.Tensor,
+        padding_mask: torch.Tensor | None = None,
+        *,
+        token_type_ids: torch.Tensor | None = None,
+        saturated: bool = False,
+        tie_tol: float = 0.0,
+    ) -> torch.Tensor:
+        return self.run(
+            ids, padding_mask, token_type_ids=token_type_ids, saturated=saturated, tie_tol=tie_tol
+        ).last
 
     def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
         out = self.tokens.degree_rule(d, ctx.child("tokens"))
         if self.positions is not None:
-            out = rules.add(out, self.positions.degree_rule(d, ctx.child("positions")),
-                            "embedding sum")
+            out = rules.add(
+                out, self.positions.degree_rule(d, ctx.child("positions")), "embedding sum"
+            )
         if self.token_types is not None:
-            out = rules.add(out, self.token_types.degree_rule(d, ctx.child("token_types")),
-                            "embedding sum")
+            out = rules.add(
+                out, self.token_types.degree_rule(d, ctx.child("token_types")), "embedding sum"
+            )
         if self.embedding_norm is not None:
             out = self.embedding_norm.degree_rule(out, ctx.child("embedding_norm"))
         for i, layer in enumerate(self.layers):
             out = layer.degree_rule(out, ctx.child(f"layers.{i}"))
         if self.final_norm is not None:
             out = self.final_norm.degree_rule(out, ctx.child("final_norm"))
-        return ctx.record(f"encoder ({len(self.layers)} layers, {self.config.placement})",
-                          d, out)
+        return ctx.record(f"encoder ({len(self.layers)} layers, {self.config.placement})", d, out)
 
 
 class EncoderClassifier(nn.Module):
     """Encoder followed by :class:`ClassifierHead` (SPEC C1: a ∼1 encoder gives ∼2)."""
 
-    def __init__(self, cfg: EncoderConfig, n_classes: int, pooling: str = "first", *,
-                 dtype: torch.dtype | None = None, device: torch.device | str | None = None,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        cfg: EncoderConfig,
+        n_classes: int,
+        pooling: str = "first",
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         kw = dict(dtype=dtype, device=device, generator=generator)
         self.encoder = Encoder(cfg, **kw)
         self.head = ClassifierHead(cfg.d_model, n_classes, cfg.bias, pooling, **kw)
 
-    def forward(self, ids: torch.Tensor, padding_mask: torch.Tensor | None = None, *,
-                saturated: bool = False, tie_tol: float = 0.0) -> torch.Tensor:
+    def forward(
+        self,
+        ids: torch.Tensor,
+        padding_mask: torch.Tensor | None = None,
+        *,
+        saturated: bool = False,
+        tie_tol: float = 0.0,
+    ) -> torch.Tensor:
         h = self.encoder(ids, padding_mask, saturated=saturated, tie_tol=tie_tol)
         return self.head(h, padding_mask)
 

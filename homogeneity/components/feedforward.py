@@ -17,17 +17,31 @@ from homogeneity import rules
 
 
 class FeedForward(nn.Module):
-    def __init__(self, d_model: int, d_ff: int, activation: str = "relu", bias: bool = False,
-                 *, dtype: torch.dtype | None = None, device: torch.device | str | None = None,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        d_model: int,
+        d_ff: int,
+        activation: str = "relu",
+        bias: bool = False,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         kw = dict(dtype=dtype, device=device, generator=generator)
         self.inner = Linear(d_model, d_ff, bias, **kw)
         self.activation = make_activation(activation)
         self.outer = Linear(d_ff, d_model, bias, **kw)
 
-    def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None, *,
-                saturated: bool = False, **_: object) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        padding_mask: torch.Tensor | None = None,
+        *,
+        saturated: bool = False,
+        **_: object,
+    ) -> torch.Tensor:
         return self.outer(self.activation(self.inner(x), saturated=saturated))
 
     def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:

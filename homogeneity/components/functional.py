@@ -52,8 +52,9 @@ def hardmax(
     instead of a finite but arbitrary choice among the overflowed positions.
     """
     if tie_tol < 0 or not math.isfinite(tie_tol):
-        raise HomogeneityInputError(f"tie_tol={tie_tol!r} must be a finite number ≥ 0; pass 0.0 "
-                                    f"for exact ties")
+        raise HomogeneityInputError(
+            f"tie_tol={tie_tol!r} must be a finite number ≥ 0; pass 0.0 for exact ties"
+        )
     broken = ~torch.isfinite(scores)
     if keep is not None:
         keep = keep.expand_as(scores)

@@ -21,8 +21,11 @@ def _same_device(tensor: torch.Tensor, generator: torch.Generator | None) -> boo
     return a.type == b.type and (a.index or 0) == (b.index or 0)
 
 
-def _draw_(tensor: torch.Tensor, generator: torch.Generator | None,
-           fill: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+def _draw_(
+    tensor: torch.Tensor,
+    generator: torch.Generator | None,
+    fill: Callable[[torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
     """``fill`` (an in-place sampler using ``generator``) applied on the generator's device."""
     if _same_device(tensor, generator):
         return fill(tensor)
@@ -30,13 +33,15 @@ def _draw_(tensor: torch.Tensor, generator: torch.Generator | None,
     return tensor.copy_(fill(draw))
 
 
-def normal_(tensor: torch.Tensor, mean: float, std: float,
-            generator: torch.Generator | None = None) -> torch.Tensor:
+def normal_(
+    tensor: torch.Tensor, mean: float, std: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """``tensor.normal_(mean, std)`` drawn with ``generator`` on the generator's device."""
     return _draw_(tensor, generator, lambda t: t.normal_(mean, std, generator=generator))
 
 
-def uniform_(tensor: torch.Tensor, low: float, high: float,
-             generator: torch.Generator | None = None) -> torch.Tensor:
+def uniform_(
+    tensor: torch.Tensor, low: float, high: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """``tensor.uniform_(low, high)`` drawn with ``generator`` on the generator's device."""
     return _draw_(tensor, generator, lambda t: t.uniform_(low, high, generator=generator))

@@ -16,9 +16,16 @@ from homogeneity.validation import HomogeneityInputError
 class Linear(nn.Module):
     """y = x Wᵀ + b. Degree: k → k+1 from W; a scaled bias adds a degree-1 term (D16)."""
 
-    def __init__(self, d_in: int, d_out: int, bias: bool = True, *,
-                 dtype: torch.dtype | None = None, device: torch.device | str | None = None,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        d_in: int,
+        d_out: int,
+        bias: bool = True,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.empty(d_out, d_in, dtype=dtype, device=device))
         self.bias = nn.Parameter(torch.empty(d_out, dtype=dtype, device=device)) if bias else None
@@ -46,9 +53,15 @@ class Linear(nn.Module):
 class Embedding(nn.Module):
     """Lookup E[ids] into a parameter matrix: degree 1 in E whatever the ids (T1)."""
 
-    def __init__(self, n_embeddings: int, d: int, *, dtype: torch.dtype | None = None,
-                 device: torch.device | str | None = None,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        n_embeddings: int,
+        d: int,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.empty(n_embeddings, d, dtype=dtype, device=device))
         with torch.no_grad():
@@ -77,16 +90,24 @@ class ClassifierHead(nn.Module):
     Pooling is linear and parameter-free, so the degree is that of the linear map (C1).
     """
 
-    def __init__(self, d_model: int, n_classes: int, bias: bool = True,
-                 pooling: str = "first", *, dtype: torch.dtype | None = None,
-                 device: torch.device | str | None = None,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        d_model: int,
+        n_classes: int,
+        bias: bool = True,
+        pooling: str = "first",
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         if pooling not in ("first", "mean"):
             raise HomogeneityInputError(f"pooling={pooling!r} must be 'first' or 'mean'")
         self.pooling = pooling
-        self.proj = Linear(d_model, n_classes, bias, dtype=dtype, device=device,
-                           generator=generator)
+        self.proj = Linear(
+            d_model, n_classes, bias, dtype=dtype, device=device, generator=generator
+        )
 
     def forward(self, h: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
         if self.pooling == "first":

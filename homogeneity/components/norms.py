@@ -24,9 +24,16 @@ class _Norm(nn.Module):
     eps: float = 0.0
     label: str = "norm"
 
-    def __init__(self, d: int, gain: bool, bias: bool, *, dtype: torch.dtype | None,
-                 device: torch.device | str | None,
-                 generator: torch.Generator | None) -> None:
+    def __init__(
+        self,
+        d: int,
+        gain: bool,
+        bias: bool,
+        *,
+        dtype: torch.dtype | None,
+        device: torch.device | str | None,
+        generator: torch.Generator | None,
+    ) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.ones(d, dtype=dtype, device=device)) if gain else None
         self.bias = nn.Parameter(torch.zeros(d, dtype=dtype, device=device)) if bias else None
@@ -61,9 +68,15 @@ class ProofLayerNorm(_Norm):
 
     label = "LN (D9)"
 
-    def __init__(self, d: int, gain: bool = True, *, dtype: torch.dtype | None = None,
-                 device: torch.device | str | None = None,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        d: int,
+        gain: bool = True,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__(d, gain, False, dtype=dtype, device=device, generator=generator)
 
     def normalise(self, x: torch.Tensor, eps: float) -> torch.Tensor:
@@ -75,9 +88,17 @@ class LayerNorm(_Norm):
 
     label = "LayerNorm"
 
-    def __init__(self, d: int, eps: float = 1e-5, gain: bool = True, bias: bool = True, *,
-                 dtype: torch.dtype | None = None, device: torch.device | str | None = None,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        d: int,
+        eps: float = 1e-5,
+        gain: bool = True,
+        bias: bool = True,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
         if eps < 0:
             raise HomogeneityInputError(f"eps={eps!r} must be ≥ 0")
         super().__init__(d, gain, bias, dtype=dtype, device=device, generator=generator)
@@ -92,9 +113,16 @@ class RMSNorm(_Norm):
 
     label = "RMSNorm"
 
-    def __init__(self, d: int, eps: float = 1e-6, gain: bool = True, *,
-                 dtype: torch.dtype | None = None, device: torch.device | str | None = None,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        d: int,
+        eps: float = 1e-6,
+        gain: bool = True,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
         if eps < 0:
             raise HomogeneityInputError(f"eps={eps!r} must be ≥ 0")
         super().__init__(d, gain, False, dtype=dtype, device=device, generator=generator)
@@ -107,9 +135,16 @@ class RMSNorm(_Norm):
 NORMS = ("proof", "layernorm", "rmsnorm")
 
 
-def make_norm(kind: str, d: int, *, eps: float | None = None, bias: bool = True,
-              dtype: torch.dtype | None = None, device: torch.device | str | None = None,
-              generator: torch.Generator | None = None) -> _Norm:
+def make_norm(
+    kind: str,
+    d: int,
+    *,
+    eps: float | None = None,
+    bias: bool = True,
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+    generator: torch.Generator | None = None,
+) -> _Norm:
     """Build a norm by name: ``proof`` (D9), ``layernorm`` or ``rmsnorm``.
 
     ``bias`` only applies to ``layernorm`` (the other two have no β by definition).

@@ -36,8 +36,14 @@ class Residual(nn.Module):
         self.sublayer = sublayer
         self.norm = norm
 
-    def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None, *,
-                saturated: bool = False, **kw: object) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        padding_mask: torch.Tensor | None = None,
+        *,
+        saturated: bool = False,
+        **kw: object,
+    ) -> torch.Tensor:
         def branch(z: torch.Tensor) -> torch.Tensor:
             return self.sublayer(z, padding_mask, saturated=saturated, **kw)
 
@@ -53,12 +59,15 @@ class Residual(nn.Module):
     def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
         sub, nrm = ctx.child("sublayer"), ctx.child("norm")
         if self.placement == "paper-prenorm":
-            out = rules.add(d, self.norm.degree_rule(self.sublayer.degree_rule(d, sub), nrm),
-                            "residual sum")
+            out = rules.add(
+                d, self.norm.degree_rule(self.sublayer.degree_rule(d, sub), nrm), "residual sum"
+            )
         elif self.placement == "postnorm":
             out = self.norm.degree_rule(
-                rules.add(d, self.sublayer.degree_rule(d, sub), "residual sum"), nrm)
+                rules.add(d, self.sublayer.degree_rule(d, sub), "residual sum"), nrm
+            )
         else:
-            out = rules.add(d, self.sublayer.degree_rule(self.norm.degree_rule(d, nrm), sub),
-                            "residual sum")
+            out = rules.add(
+                d, self.sublayer.degree_rule(self.norm.degree_rule(d, nrm), sub), "residual sum"
+            )
         return ctx.record(f"residual ({self.placement})", d, out)

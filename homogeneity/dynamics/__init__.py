@@ -14,21 +14,47 @@ Modules:
 """
 
 from homogeneity.dynamics.gradients import (
-    GradientScalingReport, LossEulerReport, OrthogonalityReport, gradient_scaling, loss_euler,
+    GradientScalingReport,
+    LossEulerReport,
+    OrthogonalityReport,
+    gradient_scaling,
+    loss_euler,
     scale_invariance_orthogonality,
 )
 from homogeneity.dynamics.groups import module_groups, resolve_groups
 from homogeneity.dynamics.growth_laws import (
-    LAW_NAMES, GrowthLawSelection, LawFit, PowerLawFit, fit_law, fit_power_law,
-    lr_integral_at, select_growth_law,
+    LAW_NAMES,
+    GrowthLawSelection,
+    LawFit,
+    PowerLawFit,
+    fit_law,
+    fit_power_law,
+    lr_integral_at,
+    select_growth_law,
 )
 from homogeneity.dynamics.saturation_probe import ProbeResult, SaturationProbe
 from homogeneity.dynamics.tracker import NormTracker, read_records, series
 
 __all__ = [
-    "GradientScalingReport", "GrowthLawSelection", "LAW_NAMES", "LawFit", "LossEulerReport",
-    "NormTracker", "OrthogonalityReport", "PowerLawFit", "ProbeResult", "SaturationProbe",
-    "fit_law", "fit_power_law", "gradient_scaling", "loss_euler", "lr_integral_at",
-    "module_groups", "read_records", "resolve_groups",
-    "scale_invariance_orthogonality", "select_growth_law", "series",
+    "GradientScalingReport",
+    "GrowthLawSelection",
+    "LAW_NAMES",
+    "LawFit",
+    "LossEulerReport",
+    "NormTracker",
+    "OrthogonalityReport",
+    "PowerLawFit",
+    "ProbeResult",
+    "SaturationProbe",
+    "fit_law",
+    "fit_power_law",
+    "gradient_scaling",
+    "loss_euler",
+    "lr_integral_at",
+    "module_groups",
+    "read_records",
+    "resolve_groups",
+    "scale_invariance_orthogonality",
+    "select_growth_law",
+    "series",
 ]

@@ -102,10 +102,13 @@ def _measure(before: torch.Tensor, after: torch.Tensor) -> tuple[float, float, f
     return nd, align, math.acos(max(-1.0, min(1.0, sim)))
 
 
-def run_optimizer(objective: ScaleInvariantObjective,
-                  make_optimizer: Callable[[list[torch.nn.Parameter]], torch.optim.Optimizer],
-                  theta0: torch.Tensor, steps: int,
-                  schedule: Callable[[int], float] | None = None) -> Trajectory:
+def run_optimizer(
+    objective: ScaleInvariantObjective,
+    make_optimizer: Callable[[list[torch.nn.Parameter]], torch.optim.Optimizer],
+    theta0: torch.Tensor,
+    steps: int,
+    schedule: Callable[[int], float] | None = None,
+) -> Trajectory:
     """Train θ (a copy of ``theta0``) for ``steps`` optimizer steps on ``objective``.
 
     ``schedule(t)`` (optional) sets every parameter group's lr before step t; the lr used
@@ -133,12 +136,14 @@ def run_optimizer(objective: ScaleInvariantObjective,
         out["unit"][t] = grad_norm * float(torch.linalg.vector_norm(before))
         out["lr"][t] = float(opt.param_groups[0]["lr"])
         norms[t + 1] = float(torch.linalg.vector_norm(after))
-    return Trajectory(norms, out["step"], out["align"], out["angle"], out["grad"],
-                      out["unit"], out["lr"])
+    return Trajectory(
+        norms, out["step"], out["align"], out["angle"], out["grad"], out["unit"], out["lr"]
+    )
 
 
-def run_normalised_gd(objective: ScaleInvariantObjective, theta0: torch.Tensor, steps: int,
-                      lr: float) -> Trajectory:
+def run_normalised_gd(
+    objective: ScaleInvariantObjective, theta0: torch.Tensor, steps: int, lr: float
+) -> Trajectory:
     """δ_t = −η ∇L_t/‖∇L_t‖ (normalised gradient descent)."""
     if steps < 1 or not lr > 0:
         raise HomogeneityInputError(f"need steps ≥ 1 and lr > 0, got {steps}, {lr}")
@@ -155,5 +160,12 @@ def run_normalised_gd(objective: ScaleInvariantObjective, theta0: torch.Tensor, 
         out["grad"][t], out["unit"][t] = gn, gn * norms[t]
         theta = after
         norms[t + 1] = float(torch.linalg.vector_norm(theta))
-    return Trajectory(norms, out["step"], out["align"], out["angle"], out["grad"], out["unit"],
-                      np.full(steps, float(lr)))
+    return Trajectory(
+        norms,
+        out["step"],
+        out["align"],
+        out["angle"],
+        out["grad"],
+        out["unit"],
+        np.full(steps, float(lr)),
+    )

@@ -38,7 +38,11 @@ from torch import nn
 
 from homogeneity.degree import default_tolerance
 from homogeneity.dynamics.groups import (
-    ResolvedGroups, cosine, group_dot, group_norm, resolve_groups,
+    ResolvedGroups,
+    cosine,
+    group_dot,
+    group_norm,
+    resolve_groups,
 )
 from homogeneity.rules import Degree, predict_degree
 from homogeneity.scaling import OutputSelector, Patterns, Ray, default_output
@@ -49,11 +53,24 @@ Objective = Callable[[torch.Tensor], torch.Tensor]
 
 # -- shared plumbing ------------------------------------------------------------------
 
-def _make_ray(model: nn.Module | Callable[..., Any], inputs: Any, kwargs: Mapping[str, Any] | None,
-              output: OutputSelector, dtype: torch.dtype,
-              params: Mapping[str, torch.Tensor] | None) -> Ray:
-    return Ray(model, inputs if isinstance(inputs, tuple) else (inputs,), None,
-               kwargs or {}, output, dtype, params)
+
+def _make_ray(
+    model: nn.Module | Callable[..., Any],
+    inputs: Any,
+    kwargs: Mapping[str, Any] | None,
+    output: OutputSelector,
+    dtype: torch.dtype,
+    params: Mapping[str, torch.Tensor] | None,
+) -> Ray:
+    return Ray(
+        model,
+        inputs if isinstance(inputs, tuple) else (inputs,),
+        None,
+        kwargs or {},
+        output,
+        dtype,
+        params,
+    )
 
 
 def _parameter_names(ray: Ray) -> list[str]:
@@ -67,7 +84,8 @@ def _scalar(value: torch.Tensor, argument: str) -> torch.Tensor:
         raise HomogeneityInputError(
             f"{argument} must return a scalar tensor (e.g. a mean loss), got "
             f"{type(value).__name__} of shape {getattr(value, 'shape', None)}; reduce it "
-            f"with .sum() or .mean()")
+            f"with .sum() or .mean()"
+        )
     return value.reshape(())
 
 
@@ -86,8 +104,9 @@ def _rule_degree(model: nn.Module, patterns: Sequence[str]) -> Degree:
         return Degree.none(f"no degree rule: {exc}")
 
 
-def _degrees_for(ray: Ray, groups: ResolvedGroups, degrees: Mapping[str, float] | None,
-                 from_rules: bool) -> dict[str, tuple[float | None, str, bool]]:
+def _degrees_for(
+    ray: Ray, groups: ResolvedGroups, degrees: Mapping[str, float] | None, from_rules: bool
+) -> dict[str, tuple[float | None, str, bool]]:
     """(k, where k came from, whether k is exact) per group."""
     out: dict[str, tuple[float | None, str, bool]] = {}
     if degrees is not None:
@@ -95,7 +114,8 @@ def _degrees_for(ray: Ray, groups: ResolvedGroups, degrees: Mapping[str, float] 
         if unknown:
             raise HomogeneityInputError(
                 f"degrees names groups {sorted(unknown)} that are not in groups "
-                f"{sorted(groups)}; use the same keys")
+                f"{sorted(groups)}; use the same keys"
+            )
     for g, names in groups.items():
         if degrees is not None and g in degrees:
             out[g] = (float(degrees[g]), "given", True)
@@ -111,6 +131,7 @@ def _degrees_for(ray: Ray, groups: ResolvedGroups, degrees: Mapping[str, float] 
 
 
 # -- 1. Euler identity for a loss ------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class GroupEuler:
@@ -152,24 +173,35 @@ class LossEulerReport:
         return not self.failures
 
     def __str__(self) -> str:
-        lines = [f"Euler for the loss (θ_G·∇L = k⟨∂ℓ/∂f, f⟩), L = {self.loss:.6g}, "
-                 f"{self.dtype}, rtol {self.rtol:.1e}: {'PASSED' if self.passed else 'FAILED'}"]
+        lines = [
+            f"Euler for the loss (θ_G·∇L = k⟨∂ℓ/∂f, f⟩), L = {self.loss:.6g}, "
+            f"{self.dtype}, rtol {self.rtol:.1e}: {'PASSED' if self.passed else 'FAILED'}"
+        ]
         for r in self.groups.values():
             k = "?" if r.degree is None else f"{r.degree:g}"
             res = "n/a" if r.residual is None else f"{r.residual:.2e}"
             res += "" if r.judged or r.residual is None else " (not judged: approximate)"
-            lines.append(f"  {r.group:<28} k={k:<4} k̂={r.degree_estimate:<12.8g} "
-                         f"θ·∇L={r.theta_dot_grad:<12.5g} residual {res}  ({r.degree_source})")
+            lines.append(
+                f"  {r.group:<28} k={k:<4} k̂={r.degree_estimate:<12.8g} "
+                f"θ·∇L={r.theta_dot_grad:<12.5g} residual {res}  ({r.degree_source})"
+            )
         lines += [f"  failure: {f}" for f in self.failures]
         return "\n".join(lines)
 
 
-def loss_euler(model: nn.Module | Callable[..., Any], inputs: Any, loss: Objective,
-               groups: Mapping[str, Patterns] | None = None,
-               degrees: Mapping[str, float] | None = None, *,
-               kwargs: Mapping[str, Any] | None = None, output: OutputSelector = default_output,
-               params: Mapping[str, torch.Tensor] | None = None,
-               dtype: torch.dtype = torch.float64, rtol: float | None = None) -> LossEulerReport:
+def loss_euler(
+    model: nn.Module | Callable[..., Any],
+    inputs: Any,
+    loss: Objective,
+    groups: Mapping[str, Patterns] | None = None,
+    degrees: Mapping[str, float] | None = None,
+    *,
+    kwargs: Mapping[str, Any] | None = None,
+    output: OutputSelector = default_output,
+    params: Mapping[str, torch.Tensor] | None = None,
+    dtype: torch.dtype = torch.float64,
+    rtol: float | None = None,
+) -> LossEulerReport:
     """θ_G·∇_{θ_G}L and its Euler prediction k_G⟨∂ℓ/∂f, f⟩ for every group G.
 
     Args:
@@ -193,12 +225,12 @@ def loss_euler(model: nn.Module | Callable[..., Any], inputs: Any, loss: Objecti
         f = ray.call(point)
         if not f.requires_grad:
             raise HomogeneityInputError(
-                "the selected output does not depend on the parameters; check output=")
+                "the selected output does not depend on the parameters; check output="
+            )
         value = _scalar(loss(f), "loss")
         grads = torch.autograd.grad(value, [f] + [point[n] for n in wanted], allow_unused=True)
     dl_df = grads[0]
-    g = {n: (torch.zeros_like(point[n]) if gr is None else gr)
-         for n, gr in zip(wanted, grads[1:])}
+    g = {n: (torch.zeros_like(point[n]) if gr is None else gr) for n, gr in zip(wanted, grads[1:])}
     theta = {n: point[n].detach() for n in wanted}
     output_term = float(torch.sum(dl_df.to(torch.float64) * f.detach().to(torch.float64)))
     report = LossEulerReport({}, float(value.detach()), rtol, dtype)
@@ -215,13 +247,26 @@ def loss_euler(model: nn.Module | Callable[..., Any], inputs: Any, loss: Objecti
             if exact and not residual <= rtol:
                 report.failures.append(
                     f"group {name!r}: θ·∇L = {tdg:.6g} but k⟨∂ℓ/∂f, f⟩ = {predicted:.6g} "
-                    f"(k={k:g}, residual {residual:.2e} > rtol {rtol:.1e}); k̂ = {k_hat:.6g}")
-        report.groups[name] = GroupEuler(name, k, source, tdg, output_term, predicted, k_hat,
-                                         residual, tn, gn, exact and predicted is not None)
+                    f"(k={k:g}, residual {residual:.2e} > rtol {rtol:.1e}); k̂ = {k_hat:.6g}"
+                )
+        report.groups[name] = GroupEuler(
+            name,
+            k,
+            source,
+            tdg,
+            output_term,
+            predicted,
+            k_hat,
+            residual,
+            tn,
+            gn,
+            exact and predicted is not None,
+        )
     return report
 
 
 # -- 2. orthogonality of scale-invariant groups -----------------------------------------
+
 
 @dataclass(frozen=True)
 class GroupOrthogonality:
@@ -249,25 +294,38 @@ class OrthogonalityReport:
 
     @property
     def failures(self) -> list[str]:
-        return [f"group {r.group!r}: cos(θ, ∇L) = {r.cosine:.3e} (|cos| > {self.atol:.1e}); "
-                f"the loss is not scale-invariant in this group"
-                for r in self.groups.values() if not r.orthogonal]
+        return [
+            f"group {r.group!r}: cos(θ, ∇L) = {r.cosine:.3e} (|cos| > {self.atol:.1e}); "
+            f"the loss is not scale-invariant in this group"
+            for r in self.groups.values()
+            if not r.orthogonal
+        ]
 
     def __str__(self) -> str:
-        lines = [f"orthogonality of scale-invariant groups, {self.dtype}, atol {self.atol:.1e}:"
-                 f" {'PASSED' if self.passed else 'FAILED'}"]
+        lines = [
+            f"orthogonality of scale-invariant groups, {self.dtype}, atol {self.atol:.1e}:"
+            f" {'PASSED' if self.passed else 'FAILED'}"
+        ]
         for r in self.groups.values():
-            lines.append(f"  {r.group:<28} cos(θ, ∇L) = {r.cosine:+.3e}  "
-                         f"{'orthogonal' if r.orthogonal else 'NOT orthogonal'}")
+            lines.append(
+                f"  {r.group:<28} cos(θ, ∇L) = {r.cosine:+.3e}  "
+                f"{'orthogonal' if r.orthogonal else 'NOT orthogonal'}"
+            )
         return "\n".join(lines)
 
 
 def scale_invariance_orthogonality(
-        model: nn.Module | Callable[..., Any], inputs: Any, loss: Objective,
-        groups: Mapping[str, Patterns] | None = None, *,
-        kwargs: Mapping[str, Any] | None = None, output: OutputSelector = default_output,
-        params: Mapping[str, torch.Tensor] | None = None, dtype: torch.dtype = torch.float64,
-        atol: float | None = None) -> OrthogonalityReport:
+    model: nn.Module | Callable[..., Any],
+    inputs: Any,
+    loss: Objective,
+    groups: Mapping[str, Patterns] | None = None,
+    *,
+    kwargs: Mapping[str, Any] | None = None,
+    output: OutputSelector = default_output,
+    params: Mapping[str, torch.Tensor] | None = None,
+    dtype: torch.dtype = torch.float64,
+    atol: float | None = None,
+) -> OrthogonalityReport:
     """cos(θ_G, ∇_{θ_G}L) for every group: 0 (up to rounding) iff L is scale-invariant in θ_G
     at this point to first order (θ_G·∇L = d/dc L(cθ_G) at c = 1).
 
@@ -294,6 +352,7 @@ def scale_invariance_orthogonality(
 
 
 # -- 3. ∇g(cθ) = c^{k−1}∇g(θ) ---------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class GroupGradientScaling:
@@ -331,36 +390,47 @@ class GradientScalingReport:
         return not self.failures
 
     def __str__(self) -> str:
-        lines = [f"gradient degree ∇g(cθ) = c^(k−1)∇g(θ), g = {self.objective}, {self.dtype}, "
-                 f"rtol {self.rtol:.1e}: {'PASSED' if self.passed else 'FAILED'}"]
+        lines = [
+            f"gradient degree ∇g(cθ) = c^(k−1)∇g(θ), g = {self.objective}, {self.dtype}, "
+            f"rtol {self.rtol:.1e}: {'PASSED' if self.passed else 'FAILED'}"
+        ]
         for r in self.groups.values():
             k = "?" if r.degree is None else f"{r.degree:g}"
             err = "n/a" if r.worst_error is None else f"{r.worst_error:.2e}"
             err += "" if r.judged or r.worst_error is None else " (not judged: approximate)"
             exps = ", ".join(f"{e:.6g}" for e in r.exponents)
-            lines.append(f"  {r.group:<28} k={k:<4} measured k−1: [{exps}]  worst error {err}"
-                         f"  ({r.degree_source})")
+            lines.append(
+                f"  {r.group:<28} k={k:<4} measured k−1: [{exps}]  worst error {err}"
+                f"  ({r.degree_source})"
+            )
         lines += [f"  failure: {f}" for f in self.failures]
         return "\n".join(lines)
 
 
-def random_projection(output_shape: torch.Size, dtype: torch.dtype, device: torch.device,
-                      seed: int) -> torch.Tensor:
+def random_projection(
+    output_shape: torch.Size, dtype: torch.dtype, device: torch.device, seed: int
+) -> torch.Tensor:
     """A fixed unit vector v (seeded, independent of the global RNG) for g = ⟨v, f⟩."""
     gen = torch.Generator().manual_seed(seed)
     v = torch.randn(output_shape, generator=gen, dtype=torch.float64)
     return (v / torch.linalg.vector_norm(v)).to(dtype=dtype, device=device)
 
 
-def gradient_scaling(model: nn.Module | Callable[..., Any], inputs: Any,
-                     groups: Mapping[str, Patterns] | None = None,
-                     degrees: Mapping[str, float] | None = None, *,
-                     objective: Objective | None = None, scales: Sequence[float] = (0.5, 2.0, 10.0),
-                     kwargs: Mapping[str, Any] | None = None,
-                     output: OutputSelector = default_output,
-                     params: Mapping[str, torch.Tensor] | None = None,
-                     dtype: torch.dtype = torch.float64, rtol: float | None = None,
-                     seed: int = 0) -> GradientScalingReport:
+def gradient_scaling(
+    model: nn.Module | Callable[..., Any],
+    inputs: Any,
+    groups: Mapping[str, Patterns] | None = None,
+    degrees: Mapping[str, float] | None = None,
+    *,
+    objective: Objective | None = None,
+    scales: Sequence[float] = (0.5, 2.0, 10.0),
+    kwargs: Mapping[str, Any] | None = None,
+    output: OutputSelector = default_output,
+    params: Mapping[str, torch.Tensor] | None = None,
+    dtype: torch.dtype = torch.float64,
+    rtol: float | None = None,
+    seed: int = 0,
+) -> GradientScalingReport:
     """Check ∇_{θ_G} g(cθ_G) = c^{k−1} ∇_{θ_G} g(θ_G) for each group G and scale c.
 
     g is ``objective(f)`` if given (its degree k_G must then be passed in ``degrees``, or is
@@ -379,8 +449,7 @@ def gradient_scaling(model: nn.Module | Callable[..., Any], inputs: Any,
         v = random_projection(f0.shape, f0.dtype, f0.device, seed)
         fn: Objective = lambda f: torch.sum(v * f)  # noqa: E731
         label = f"⟨v, f⟩ (v random unit, seed {seed})"
-        ks = _degrees_for(ray, resolved, degrees,
-                          from_rules=output is default_output)
+        ks = _degrees_for(ray, resolved, degrees, from_rules=output is default_output)
     else:
         fn, label = objective, "the given objective"
         ks = _degrees_for(ray, resolved, degrees, from_rules=False)
@@ -392,7 +461,8 @@ def gradient_scaling(model: nn.Module | Callable[..., Any], inputs: Any,
             grads = torch.autograd.grad(value, [point[n] for n in names], allow_unused=True)
         return float(value.detach()), {
             n: (torch.zeros_like(point[n]) if gr is None else gr.detach())
-            for n, gr in zip(names, grads)}
+            for n, gr in zip(names, grads)
+        }
 
     report = GradientScalingReport({}, rtol, dtype, label)
     for name, names in resolved.items():
@@ -414,15 +484,22 @@ def gradient_scaling(model: nn.Module | Callable[..., Any], inputs: Any,
                 diff = {n: gc[n] - ref[n] for n in names}
                 denom = group_norm(ref, names)
                 errors.append(group_norm(diff, names) / denom if denom > 0 else math.inf)
-        result = GroupGradientScaling(name, k, source, tuple(cs),
-                                      tuple(errors) if k is not None else None, tuple(exponents),
-                                      exact and k is not None)
+        result = GroupGradientScaling(
+            name,
+            k,
+            source,
+            tuple(cs),
+            tuple(errors) if k is not None else None,
+            tuple(exponents),
+            exact and k is not None,
+        )
         if n0 == 0:
             report.failures.append(f"group {name!r}: the gradient is zero at θ; no evidence")
         elif result.judged and not result.worst_error <= rtol:
             report.failures.append(
                 f"group {name!r}: ‖∇g(cθ) − c^(k−1)∇g(θ)‖/‖c^(k−1)∇g(θ)‖ = "
                 f"{result.worst_error:.2e} > rtol {rtol:.1e} for k={k:g}; measured k−1 = "
-                f"{exponents}")
+                f"{exponents}"
+            )
         report.groups[name] = result
     return report

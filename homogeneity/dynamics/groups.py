@@ -25,8 +25,7 @@ from homogeneity.validation import HomogeneityInputError
 ResolvedGroups = dict[str, list[str]]
 
 
-def resolve_groups(names: Sequence[str],
-                   groups: Mapping[str, Patterns] | None) -> ResolvedGroups:
+def resolve_groups(names: Sequence[str], groups: Mapping[str, Patterns] | None) -> ResolvedGroups:
     """Turn ``{group: patterns}`` into ``{group: [parameter names]}``.
 
     ``None`` gives the single group ``{"all": every parameter}``. A pattern that selects
@@ -38,18 +37,21 @@ def resolve_groups(names: Sequence[str],
     if not isinstance(groups, Mapping) or not groups:
         raise HomogeneityInputError(
             f"groups must be a non-empty mapping {{name: glob patterns}} (or None for one "
-            f"group of all parameters), got {groups!r}")
+            f"group of all parameters), got {groups!r}"
+        )
     resolved: ResolvedGroups = {}
     for group, patterns in groups.items():
         if not isinstance(group, str) or not group:
             raise HomogeneityInputError(
-                f"groups has the key {group!r}; group names must be non-empty strings")
+                f"groups has the key {group!r}; group names must be non-empty strings"
+            )
         resolved[group] = select_parameter_names(list(names), patterns)
     return resolved
 
 
-def module_groups(model: nn.Module, depth: int = 1,
-                  include_all: bool = True) -> dict[str, list[str]]:
+def module_groups(
+    model: nn.Module, depth: int = 1, include_all: bool = True
+) -> dict[str, list[str]]:
     """One group per module prefix of ``depth`` dotted components, plus ``"all"``.
 
     For an LM with parameters ``encoder.layers.0.…``, depth 3 gives ``encoder.layers.0``,
@@ -69,8 +71,9 @@ def module_groups(model: nn.Module, depth: int = 1,
     return out
 
 
-def group_dot(a: Mapping[str, torch.Tensor], b: Mapping[str, torch.Tensor],
-              names: Sequence[str]) -> float:
+def group_dot(
+    a: Mapping[str, torch.Tensor], b: Mapping[str, torch.Tensor], names: Sequence[str]
+) -> float:
     """⟨a, b⟩ over the parameter tensors ``names`` (float64 accumulation)."""
     total = 0.0
     for n in names:

@@ -59,26 +59,33 @@ NESTS: dict[str, tuple[str, ...]] = {"saturating-exp": ("t",)}
 
 # -- data checks ----------------------------------------------------------------------
 
-def _as_curve(t: Sequence[float], y: Sequence[float], min_points: int = 5
-              ) -> tuple[np.ndarray, np.ndarray]:
+
+def _as_curve(
+    t: Sequence[float], y: Sequence[float], min_points: int = 5
+) -> tuple[np.ndarray, np.ndarray]:
     ta = np.asarray(t, dtype=np.float64).reshape(-1)
     ya = np.asarray(y, dtype=np.float64).reshape(-1)
     if ta.shape != ya.shape:
         raise HomogeneityInputError(
-            f"t and y have different lengths ({ta.size} vs {ya.size}); pass one value per step")
+            f"t and y have different lengths ({ta.size} vs {ya.size}); pass one value per step"
+        )
     if ta.size < min_points:
         raise HomogeneityInputError(
-            f"t has {ta.size} points; a growth-law fit needs at least {min_points}")
+            f"t has {ta.size} points; a growth-law fit needs at least {min_points}"
+        )
     if not (np.all(np.isfinite(ta)) and np.all(np.isfinite(ya))):
         raise HomogeneityInputError(
-            "t or y contains NaN or infinite values; drop those steps before fitting")
+            "t or y contains NaN or infinite values; drop those steps before fitting"
+        )
     if np.any(ta < 0) or np.any(np.diff(ta) <= 0):
         raise HomogeneityInputError(
-            "t must be non-negative and strictly increasing (training steps in order)")
+            "t must be non-negative and strictly increasing (training steps in order)"
+        )
     return ta, ya
 
 
 # -- least squares helpers ------------------------------------------------------------
+
 
 def _ols(design: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     coef, *_ = np.linalg.lstsq(design, y, rcond=None)
@@ -113,6 +120,7 @@ def effective_size(n: int, r1: float) -> float:
 
 # -- one fit --------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class LawFit:
     """A fitted family: parameters, residual sum of squares, R² and fitted values."""
@@ -143,20 +151,32 @@ class LawFit:
 
 def _fit_basis(name: str, formula: str, basis: np.ndarray, y: np.ndarray) -> LawFit:
     coef, rss = _affine(basis, y)
-    return LawFit(name, formula, {"a": float(coef[0]), "b": float(coef[1])}, 2, rss,
-                  _r2(y, rss), coef[0] + coef[1] * basis)
+    return LawFit(
+        name,
+        formula,
+        {"a": float(coef[0]), "b": float(coef[1])},
+        2,
+        rss,
+        _r2(y, rss),
+        coef[0] + coef[1] * basis,
+    )
 
 
-def _profile_1d(objective: Callable[[float], float], lo: float, hi: float,
-                n_grid: int = 121) -> float:
+def _profile_1d(
+    objective: Callable[[float], float], lo: float, hi: float, n_grid: int = 121
+) -> float:
     """argmin over [lo, hi] of a 1-d objective: grid, then bounded Brent around the best."""
     grid = np.linspace(lo, hi, n_grid)
     values = np.array([objective(float(x)) for x in grid])
     i = int(np.nanargmin(values))
     a, b = grid[max(i - 1, 0)], grid[min(i + 1, n_grid - 1)]
     if b > a:
-        res = optimize.minimize_scalar(objective, bounds=(a, b), method="bounded",
-                                       options={"xatol": 1e-10 * max(1.0, abs(b - a))})
+        res = optimize.minimize_scalar(
+            objective,
+            bounds=(a, b),
+            method="bounded",
+            options={"xatol": 1e-10 * max(1.0, abs(b - a))},
+        )
         if res.fun <= values[i]:
             return float(res.x)
     return float(grid[i])
@@ -177,9 +197,16 @@ def fit_saturating_exp(t: np.ndarray, y: np.ndarray) -> LawFit:
     note = ""
     if log_tau >= hi - 1e-6:
         note = "τ at the upper search bound: indistinguishable from a straight line"
-    return LawFit("saturating-exp", "a − b·exp(−t/τ)",
-                  {"a": float(coef[0]), "b": float(coef[1]), "tau": math.exp(log_tau)}, 3, rss,
-                  _r2(y, rss), coef[0] + coef[1] * basis, note)
+    return LawFit(
+        "saturating-exp",
+        "a − b·exp(−t/τ)",
+        {"a": float(coef[0]), "b": float(coef[1]), "tau": math.exp(log_tau)},
+        3,
+        rss,
+        _r2(y, rss),
+        coef[0] + coef[1] * basis,
+        note,
+    )
 
 
 def fit_exp_integral(t: np.ndarray, y: np.ndarray, lr_integral: np.ndarray) -> LawFit:
@@ -188,7 +215,8 @@ def fit_exp_integral(t: np.ndarray, y: np.ndarray, lr_integral: np.ndarray) -> L
     if integral.shape != t.shape:
         raise HomogeneityInputError(
             f"lr_integral has {integral.size} values for {t.size} steps; pass ∫η at every "
-            f"fitted step (see lr_integral_at)")
+            f"fitted step (see lr_integral_at)"
+        )
     if np.any(np.diff(integral) < 0) or not np.all(np.isfinite(integral)):
         raise HomogeneityInputError("lr_integral must be finite and non-decreasing (η_t ≥ 0)")
     top = max(float(integral[-1]), 1e-12)
@@ -211,7 +239,8 @@ def lr_integral_at(steps: Sequence[int], lrs: Sequence[float]) -> np.ndarray:
     st = np.asarray(steps, dtype=np.int64).reshape(-1)
     if np.any(st < 0) or (st.size and int(st.max()) > eta.size):
         raise HomogeneityInputError(
-            f"steps must lie in [0, {eta.size}] (one learning rate per step in lrs)")
+            f"steps must lie in [0, {eta.size}] (one learning rate per step in lrs)"
+        )
     cum = np.concatenate([[0.0], np.cumsum(eta)])
     return cum[st]
 
@@ -247,13 +276,23 @@ class PowerLawFit:
     def describe(self) -> str:
         lo = "−∞ (unbounded)" if self.ci_low is None else f"{self.ci_low:.4g}"
         hi = "+∞ (unbounded)" if self.ci_high is None else f"{self.ci_high:.4g}"
-        return (f"free power law ({self.fit.formula}): p̂ = {self.exponent:.4g}, "
-                f"{int(round(self.level * 100))}% CI [{lo}, {hi}], R²={self.fit.r2:.5f}")
+        return (
+            f"free power law ({self.fit.formula}): p̂ = {self.exponent:.4g}, "
+            f"{int(round(self.level * 100))}% CI [{lo}, {hi}], R²={self.fit.r2:.5f}"
+        )
 
     def to_dict(self) -> dict:
-        return {"form": self.form, "formula": self.fit.formula, "exponent": self.exponent,
-                "ci_low": self.ci_low, "ci_high": self.ci_high, "level": self.level,
-                "r2": self.fit.r2, "params": self.fit.params, "n_eff": self.n_eff}
+        return {
+            "form": self.form,
+            "formula": self.fit.formula,
+            "exponent": self.exponent,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "level": self.level,
+            "r2": self.fit.r2,
+            "params": self.fit.params,
+            "n_eff": self.n_eff,
+        }
 
 
 def _affine_power_fit(t: np.ndarray, y: np.ndarray, p: float) -> tuple[float, float, float]:
@@ -269,7 +308,7 @@ def _affine_power_fit(t: np.ndarray, y: np.ndarray, p: float) -> tuple[float, fl
 
     def rss_of(a_: float, b_: float) -> tuple[float, np.ndarray, np.ndarray]:
         u = np.maximum(a_ + b_ * t, floor)
-        r = y - u ** p
+        r = y - u**p
         return float(r @ r), r, u
 
     rss, r, u = rss_of(a, b)
@@ -293,9 +332,15 @@ def _affine_power_fit(t: np.ndarray, y: np.ndarray, p: float) -> tuple[float, fl
     return float(a), float(b), rss
 
 
-def fit_power_law(t: Sequence[float], y: Sequence[float], *, form: str = "affine",
-                  search: tuple[float, float] | None = None, level: float = 0.95,
-                  n_eff: float | None = None) -> PowerLawFit:
+def fit_power_law(
+    t: Sequence[float],
+    y: Sequence[float],
+    *,
+    form: str = "affine",
+    search: tuple[float, float] | None = None,
+    level: float = 0.95,
+    n_eff: float | None = None,
+) -> PowerLawFit:
     """Free exponent p of a power law with a profile-likelihood confidence interval.
 
     ``form="affine"`` (default): y = (a + b·t)^p, i.e. y^{1/p} grows linearly. This is the
@@ -324,13 +369,15 @@ def fit_power_law(t: Sequence[float], y: Sequence[float], *, form: str = "affine
     else:
         if np.any(ya <= 0):
             raise HomogeneityInputError(
-                "the affine power law (a + b·t)^p needs y > 0 (norms); use form='offset'")
+                "the affine power law (a + b·t)^p needs y > 0 (norms); use form='offset'"
+            )
         lo, hi = search if search is not None else (0.02, 3.0)
         if lo <= 0:
             raise HomogeneityInputError("for form='affine' the search must stay in p > 0")
 
         def rss(p: float) -> float:
             return _affine_power_fit(ta, ya, p)[2]
+
     lo, hi = float(lo), float(hi)
     if not lo < hi:
         raise HomogeneityInputError(f"search=({lo}, {hi}) must be an increasing pair")
@@ -366,8 +413,15 @@ def fit_power_law(t: Sequence[float], y: Sequence[float], *, form: str = "affine
 
 # -- selection --------------------------------------------------------------------------
 
-def fit_law(name: str, t: Sequence[float], y: Sequence[float], *, degree: float = 2.0,
-            lr_integral: Sequence[float] | None = None) -> LawFit:
+
+def fit_law(
+    name: str,
+    t: Sequence[float],
+    y: Sequence[float],
+    *,
+    degree: float = 2.0,
+    lr_integral: Sequence[float] | None = None,
+) -> LawFit:
     """Fit one family by name (see :data:`LAW_NAMES`)."""
     ta, ya = _as_curve(t, y)
     if name == "t":
@@ -375,20 +429,27 @@ def fit_law(name: str, t: Sequence[float], y: Sequence[float], *, degree: float 
     if name == "sqrt(t)":
         return _fit_basis(name, "a + b·√t", np.sqrt(ta), ya)
     if name == "t^(1/4)":
-        return _fit_basis(name, "a + b·t^(1/4)", ta ** 0.25, ya)
+        return _fit_basis(name, "a + b·t^(1/4)", ta**0.25, ya)
     if name == "saturating-exp":
         return fit_saturating_exp(ta, ya)
     if name == "(log t)^(1/L)":
         if not degree > 0:
             raise HomogeneityInputError(f"degree={degree} (L) must be > 0")
-        fit = _fit_basis(name, f"a + b·log(1+t)^(1/{degree:g})",
-                         np.log1p(ta) ** (1.0 / degree), ya)
-        return LawFit(fit.name, fit.formula, {**fit.params, "L": float(degree)}, 2, fit.rss,
-                      fit.r2, fit.fitted)
+        fit = _fit_basis(name, f"a + b·log(1+t)^(1/{degree:g})", np.log1p(ta) ** (1.0 / degree), ya)
+        return LawFit(
+            fit.name,
+            fit.formula,
+            {**fit.params, "L": float(degree)},
+            2,
+            fit.rss,
+            fit.r2,
+            fit.fitted,
+        )
     if name == "exp(∫η)":
         if lr_integral is None:
             raise HomogeneityInputError(
-                "the exp(∫η) law needs lr_integral (∫η up to each step; see lr_integral_at)")
+                "the exp(∫η) law needs lr_integral (∫η up to each step; see lr_integral_at)"
+            )
         return fit_exp_integral(ta, ya, np.asarray(lr_integral, dtype=np.float64))
     raise HomogeneityInputError(f"law={name!r} is unknown; pick one of {LAW_NAMES}")
 
@@ -426,37 +487,68 @@ class GrowthLawSelection:
         return self.scores[name][self.criterion] - self.scores[self.best.name][self.criterion]
 
     def to_dict(self) -> dict:
-        fits = [{"name": f.name, "formula": f.formula, "params": f.params, "r2": f.r2,
-                 "rss": f.rss, "note": f.note, **self.scores[f.name],
-                 "delta": self.delta(f.name)} for f in self.fits]
-        out = {"verdict": self.verdict, "best": self.best.name, "contenders": self.contenders,
-               "criterion": self.criterion, "threshold": self.threshold, "n": self.n,
-               "n_eff": self.n_eff, "lag1_autocorrelation": self.lag1, "min_r2": self.min_r2,
-               "fits": fits}
+        fits = [
+            {
+                "name": f.name,
+                "formula": f.formula,
+                "params": f.params,
+                "r2": f.r2,
+                "rss": f.rss,
+                "note": f.note,
+                **self.scores[f.name],
+                "delta": self.delta(f.name),
+            }
+            for f in self.fits
+        ]
+        out = {
+            "verdict": self.verdict,
+            "best": self.best.name,
+            "contenders": self.contenders,
+            "criterion": self.criterion,
+            "threshold": self.threshold,
+            "n": self.n,
+            "n_eff": self.n_eff,
+            "lag1_autocorrelation": self.lag1,
+            "min_r2": self.min_r2,
+            "fits": fits,
+        }
         out["power"] = {form: fit.to_dict() for form, fit in self.powers.items()}
         return out
 
     def __str__(self) -> str:
-        head = {"selected": f"selected: {self.best.name}",
-                "indistinguishable": "indistinguishable: " + ", ".join(self.contenders),
-                "no-fit": f"no-fit: no family reaches R² ≥ {self.min_r2}"}[self.verdict]
-        lines = [f"growth law ({self.criterion.upper()}, threshold Δ ≥ {self.threshold:g}, "
-                 f"n={self.n}, n_eff={self.n_eff:.1f}, r₁={self.lag1:.2f}): {head}"]
+        head = {
+            "selected": f"selected: {self.best.name}",
+            "indistinguishable": "indistinguishable: " + ", ".join(self.contenders),
+            "no-fit": f"no-fit: no family reaches R² ≥ {self.min_r2}",
+        }[self.verdict]
+        lines = [
+            f"growth law ({self.criterion.upper()}, threshold Δ ≥ {self.threshold:g}, "
+            f"n={self.n}, n_eff={self.n_eff:.1f}, r₁={self.lag1:.2f}): {head}"
+        ]
         for f in self.fits:
             delta = self.delta(f.name)
-            lines.append(f"  {f.name:<16} R²={f.r2:.5f}  Δ{self.criterion}={delta:8.2f}"
-                         f"  {f.formula}" + (f"  [{f.note}]" if f.note else ""))
+            lines.append(
+                f"  {f.name:<16} R²={f.r2:.5f}  Δ{self.criterion}={delta:8.2f}"
+                f"  {f.formula}" + (f"  [{f.note}]" if f.note else "")
+            )
         for fit in self.powers.values():
             lines.append("  " + fit.describe())
         return "\n".join(lines)
 
 
-def select_growth_law(t: Sequence[float], y: Sequence[float], *,
-                      laws: Sequence[str] | None = None, degree: float = 2.0,
-                      lr_integral: Sequence[float] | None = None, criterion: str = "bic",
-                      threshold: float = 6.0, min_r2: float = 0.9,
-                      correct_autocorrelation: bool = True,
-                      with_power: bool = True) -> GrowthLawSelection:
+def select_growth_law(
+    t: Sequence[float],
+    y: Sequence[float],
+    *,
+    laws: Sequence[str] | None = None,
+    degree: float = 2.0,
+    lr_integral: Sequence[float] | None = None,
+    criterion: str = "bic",
+    threshold: float = 6.0,
+    min_r2: float = 0.9,
+    correct_autocorrelation: bool = True,
+    with_power: bool = True,
+) -> GrowthLawSelection:
     """Fit every family in ``laws`` and decide which one the data support.
 
     Args:
@@ -491,12 +583,12 @@ def select_growth_law(t: Sequence[float], y: Sequence[float], *,
     scores = {f.name: f.criteria(n_eff, ta.size) for f in fits}
     fits.sort(key=lambda f: scores[f.name][criterion])
     best = fits[0]
-    contenders = [f.name for f in fits
-                  if scores[f.name][criterion] - scores[best.name][criterion] < threshold]
+    contenders = [
+        f.name for f in fits if scores[f.name][criterion] - scores[best.name][criterion] < threshold
+    ]
     # A family that contains the best one as a limit cannot be told apart from it by
     # adding a parameter that buys nothing: parsimony keeps the simpler one.
-    contenders = [c for c in contenders
-                  if c == best.name or best.name not in NESTS.get(c, ())]
+    contenders = [c for c in contenders if c == best.name or best.name not in NESTS.get(c, ())]
     if max(f.r2 for f in fits) < min_r2:
         verdict = "no-fit"
     elif len(contenders) == 1:
@@ -508,6 +600,17 @@ def select_growth_law(t: Sequence[float], y: Sequence[float], *,
         powers["offset"] = fit_power_law(ta, ya, form="offset")
         if np.all(ya > 0):
             powers["affine"] = fit_power_law(ta, ya, form="affine")
-    return GrowthLawSelection(fits, scores, criterion, float(threshold), verdict, best,
-                              contenders, int(ta.size), float(n_eff), float(r1), powers,
-                              float(min_r2))
+    return GrowthLawSelection(
+        fits,
+        scores,
+        criterion,
+        float(threshold),
+        verdict,
+        best,
+        contenders,
+        int(ta.size),
+        float(n_eff),
+        float(r1),
+        powers,
+        float(min_r2),
+    )

@@ -66,7 +66,8 @@ def _positive(value: float, argument: str, allow_zero: bool = False) -> float:
     v = float(value)
     if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         raise HomogeneityInputError(
-            f"{argument}={value!r} must be a finite number {'≥' if allow_zero else '>'} 0")
+            f"{argument}={value!r} must be a finite number {'≥' if allow_zero else '>'} 0"
+        )
     return v
 
 
@@ -74,7 +75,8 @@ def _lrs(lrs: Sequence[float]) -> np.ndarray:
     eta = np.asarray(lrs, dtype=np.float64).reshape(-1)
     if eta.size == 0 or not np.all(np.isfinite(eta)) or np.any(eta < 0):
         raise HomogeneityInputError(
-            "lrs must be a non-empty sequence of finite learning rates ≥ 0 (one per step)")
+            "lrs must be a non-empty sequence of finite learning rates ≥ 0 (one per step)"
+        )
     return eta
 
 
@@ -92,6 +94,7 @@ def lr_integral(lrs: Sequence[float]) -> np.ndarray:
 
 # -- G1 ----------------------------------------------------------------------------------
 
+
 def g1_aligned_norms(theta0_norm: float, lrs: Sequence[float], kappa: float = 1.0) -> np.ndarray:
     """‖θ_t‖ = ‖θ_0‖∏_{s<t}(1 + κη_s): exact under cos(θ, δ) = 1 and ‖δ_t‖ = κη_t‖θ_t‖."""
     n0, k = _positive(theta0_norm, "theta0_norm"), _positive(kappa, "kappa")
@@ -103,24 +106,27 @@ def g1_log_growth_bounds(lrs: Sequence[float], kappa: float = 1.0) -> tuple[np.n
     """(lower, upper) bounds on ln(‖θ_t‖/‖θ_0‖) under G1: κI_t − κ²Ση²/2 and κI_t."""
     eta, k = _lrs(lrs), _positive(kappa, "kappa")
     integral = lr_integral(eta)
-    squares = np.concatenate([[0.0], np.cumsum(eta ** 2)])
+    squares = np.concatenate([[0.0], np.cumsum(eta**2)])
     return k * integral - 0.5 * k * k * squares, k * integral
 
 
-def g1_continuous_norms(theta0_norm: float, integral: Sequence[float],
-                        kappa: float = 1.0) -> np.ndarray:
+def g1_continuous_norms(
+    theta0_norm: float, integral: Sequence[float], kappa: float = 1.0
+) -> np.ndarray:
     """‖θ_0‖exp(κ∫η): the paper's form of G1 (gradient flow)."""
     return _positive(theta0_norm, "theta0_norm") * np.exp(
-        _positive(kappa, "kappa") * np.asarray(integral, dtype=np.float64))
+        _positive(kappa, "kappa") * np.asarray(integral, dtype=np.float64)
+    )
 
 
 # -- G2 ----------------------------------------------------------------------------------
+
 
 def g2_misaligned_norms(theta0_norm: float, step_norms: Sequence[float]) -> np.ndarray:
     """‖θ_t‖ = √(‖θ_0‖² + Σ_{s<t}‖δ_s‖²): exact when every step is orthogonal to θ."""
     n0 = _positive(theta0_norm, "theta0_norm", allow_zero=True)
     s = _lrs(step_norms)
-    return np.sqrt(n0 ** 2 + np.concatenate([[0.0], np.cumsum(s ** 2)]))
+    return np.sqrt(n0**2 + np.concatenate([[0.0], np.cumsum(s**2)]))
 
 
 def g2_with_a1_norms(theta0_norm: float, lrs: Sequence[float], kappa: float = 1.0) -> np.ndarray:
@@ -135,8 +141,7 @@ def g2_with_a1_exponent(kappa: float = 1.0, lr_scale: float = 1.0) -> float:
     return 0.5 * (_positive(kappa, "kappa") * _positive(lr_scale, "lr_scale")) ** 2
 
 
-def g2_with_a1_log_norm_ratio(steps: int, kappa: float = 1.0, lr_scale: float = 1.0
-                              ) -> mpmath.mpf:
+def g2_with_a1_log_norm_ratio(steps: int, kappa: float = 1.0, lr_scale: float = 1.0) -> mpmath.mpf:
     """ln(‖θ_T‖/‖θ_0‖) under G2 + A1 with η_t = c/√t, t = 1..T, in closed form (mpmath,
     at the caller's working precision): ½ ln Γ(T+1+a) − ½ ln Γ(1+a) − ½ ln Γ(T+1), a = κ²c²."""
     if int(steps) != steps or steps < 1:
@@ -148,8 +153,10 @@ def g2_with_a1_log_norm_ratio(steps: int, kappa: float = 1.0, lr_scale: float = 
 
 # -- known results ------------------------------------------------------------------------
 
-def scale_invariant_gd_norms(theta0_norm: float, lr: float,
-                             unit_grad_norms: Sequence[float]) -> np.ndarray:
+
+def scale_invariant_gd_norms(
+    theta0_norm: float, lr: float, unit_grad_norms: Sequence[float]
+) -> np.ndarray:
     """Exact ‖θ_t‖ under plain GD on a scale-invariant loss: x_{t+1} = x_t + η²G_t²/x_t,
     x = ‖θ‖², G_t = ‖∇L(θ_t/‖θ_t‖)‖."""
     x = _positive(theta0_norm, "theta0_norm") ** 2
@@ -163,21 +170,22 @@ def scale_invariant_gd_norms(theta0_norm: float, lr: float,
     return np.sqrt(out)
 
 
-def scale_invariant_gd_asymptotic(theta0_norm: float, lr: float, unit_grad_norm: float,
-                                  steps: Sequence[float]) -> np.ndarray:
+def scale_invariant_gd_asymptotic(
+    theta0_norm: float, lr: float, unit_grad_norm: float, steps: Sequence[float]
+) -> np.ndarray:
     """(‖θ_0‖⁴ + 2η²G²t)^{1/4}: the t^{1/4} law of plain GD on a scale-invariant loss with a
     unit-sphere gradient norm G that stays constant (the gradient-flow solution)."""
     n0 = _positive(theta0_norm, "theta0_norm")
     eta, g = _positive(lr, "lr"), _positive(unit_grad_norm, "unit_grad_norm")
     t = np.asarray(steps, dtype=np.float64)
-    return (n0 ** 4 + 2 * eta ** 2 * g ** 2 * t) ** 0.25
+    return (n0**4 + 2 * eta**2 * g**2 * t) ** 0.25
 
 
 def normalised_gd_norms(theta0_norm: float, lr: float, steps: Sequence[float]) -> np.ndarray:
     """√(‖θ_0‖² + η²t): exact for δ = −η∇L/‖∇L‖ on a scale-invariant loss."""
     n0 = _positive(theta0_norm, "theta0_norm")
     eta = _positive(lr, "lr")
-    return np.sqrt(n0 ** 2 + eta ** 2 * np.asarray(steps, dtype=np.float64))
+    return np.sqrt(n0**2 + eta**2 * np.asarray(steps, dtype=np.float64))
 
 
 def sgd_momentum_angular_update(lr: float, weight_decay: float, momentum: float = 0.0) -> float:
@@ -188,15 +196,19 @@ def sgd_momentum_angular_update(lr: float, weight_decay: float, momentum: float 
     return math.sqrt(2 * _positive(lr, "lr") * _positive(weight_decay, "weight_decay") / (1 + a))
 
 
-def sgd_momentum_equilibrium_norm(lr: float, weight_decay: float, unit_grad_norm: float,
-                                  momentum: float = 0.0) -> float:
+def sgd_momentum_equilibrium_norm(
+    lr: float, weight_decay: float, unit_grad_norm: float, momentum: float = 0.0
+) -> float:
     """(ηG²/(2λ(1−α)))^{1/4}: equilibrium ‖θ‖ of SGD + momentum + coupled weight decay on a
     scale-invariant group with unit-sphere gradient norm G (RMS over steps)."""
     a = float(momentum)
     if not 0 <= a < 1:
         raise HomogeneityInputError(f"momentum={momentum!r} must lie in [0, 1)")
-    return (_positive(lr, "lr") * _positive(unit_grad_norm, "unit_grad_norm") ** 2
-            / (2 * _positive(weight_decay, "weight_decay") * (1 - a))) ** 0.25
+    return (
+        _positive(lr, "lr")
+        * _positive(unit_grad_norm, "unit_grad_norm") ** 2
+        / (2 * _positive(weight_decay, "weight_decay") * (1 - a))
+    ) ** 0.25
 
 
 def adamw_angular_update(lr: float, weight_decay: float, beta1: float = 0.9) -> float:
@@ -204,18 +216,24 @@ def adamw_angular_update(lr: float, weight_decay: float, beta1: float = 0.9) -> 
     b = float(beta1)
     if not 0 <= b < 1:
         raise HomogeneityInputError(f"beta1={beta1!r} must lie in [0, 1)")
-    return math.sqrt(2 * _positive(lr, "lr") * _positive(weight_decay, "weight_decay")
-                     * (1 - b) / (1 + b))
+    return math.sqrt(
+        2 * _positive(lr, "lr") * _positive(weight_decay, "weight_decay") * (1 - b) / (1 + b)
+    )
 
 
-def adamw_equilibrium_norm(lr: float, weight_decay: float, n: int,
-                           update_rms: float = 1.0) -> float:
+def adamw_equilibrium_norm(
+    lr: float, weight_decay: float, n: int, update_rms: float = 1.0
+) -> float:
     """√(η n r²/(2λ)): equilibrium ‖θ‖ of AdamW on a scale-invariant group of n coordinates
     (r: RMS of the Adam update at β₁ = 0, ≈ 1 when the gradient is noise)."""
     if int(n) != n or n < 1:
         raise HomogeneityInputError(f"n={n!r} must be a positive integer (coordinates)")
-    return math.sqrt(_positive(lr, "lr") * n * _positive(update_rms, "update_rms") ** 2
-                     / (2 * _positive(weight_decay, "weight_decay")))
+    return math.sqrt(
+        _positive(lr, "lr")
+        * n
+        * _positive(update_rms, "update_rms") ** 2
+        / (2 * _positive(weight_decay, "weight_decay"))
+    )
 
 
 def adamw_relaxation_steps(lr: float, weight_decay: float) -> float:
@@ -223,27 +241,36 @@ def adamw_relaxation_steps(lr: float, weight_decay: float) -> float:
     return 1.0 / (2 * _positive(lr, "lr") * _positive(weight_decay, "weight_decay"))
 
 
-def adamw_norms(theta0_norm: float, lr: float, weight_decay: float, n: int, steps: Sequence[float],
-                update_rms: float = 1.0) -> np.ndarray:
+def adamw_norms(
+    theta0_norm: float,
+    lr: float,
+    weight_decay: float,
+    n: int,
+    steps: Sequence[float],
+    update_rms: float = 1.0,
+) -> np.ndarray:
     """‖θ_t‖ = √(x* + (x_0 − x*)(1−ηλ)^{2t}), x* the equilibrium ‖θ*‖² (scale-invariant group,
     noise-dominated AdamW updates of RMS r; λ = 0 gives √(x_0 + η²n r² t))."""
     x0 = _positive(theta0_norm, "theta0_norm") ** 2
     eta = _positive(lr, "lr")
     lam = _positive(weight_decay, "weight_decay", allow_zero=True)
     t = np.asarray(steps, dtype=np.float64)
-    per_step = eta ** 2 * n * _positive(update_rms, "update_rms") ** 2
+    per_step = eta**2 * n * _positive(update_rms, "update_rms") ** 2
     if lam == 0:
         return np.sqrt(x0 + per_step * t)
     decay = (1 - eta * lam) ** 2
     x_star = per_step / (1 - decay)
-    return np.sqrt(x_star + (x0 - x_star) * decay ** t)
+    return np.sqrt(x_star + (x0 - x_star) * decay**t)
 
 
 def adamw_critical_weight_decay(lr: float, initial_rms: float, update_rms: float = 1.0) -> float:
     """λ* = η r²/(2σ₀²): below it AdamW's norm grows from its initial value, above it shrinks
     (scale-invariant groups, noise-dominated updates; σ₀ the initial RMS of the weights)."""
-    return (_positive(lr, "lr") * _positive(update_rms, "update_rms") ** 2
-            / (2 * _positive(initial_rms, "initial_rms") ** 2))
+    return (
+        _positive(lr, "lr")
+        * _positive(update_rms, "update_rms") ** 2
+        / (2 * _positive(initial_rms, "initial_rms") ** 2)
+    )
 
 
 def homogeneous_margin_norm_shape(steps: Sequence[float], degree: float) -> np.ndarray:

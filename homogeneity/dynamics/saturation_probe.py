@@ -58,20 +58,30 @@ class SaturationProbe:
         dtype: working dtype (float64 by default).
     """
 
-    def __init__(self, model: nn.Module, inputs: Any, *, kwargs: Mapping[str, Any] | None = None,
-                 output: SaturationOutput = default_output, parameters: Patterns = None,
-                 scale: float = 1000.0, token_mask: torch.Tensor | None = None,
-                 dtype: torch.dtype = torch.float64) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        inputs: Any,
+        *,
+        kwargs: Mapping[str, Any] | None = None,
+        output: SaturationOutput = default_output,
+        parameters: Patterns = None,
+        scale: float = 1000.0,
+        token_mask: torch.Tensor | None = None,
+        dtype: torch.dtype = torch.float64,
+    ) -> None:
         if not isinstance(model, nn.Module):
             raise HomogeneityInputError(
-                f"model must be a torch.nn.Module, got {type(model).__name__}")
+                f"model must be a torch.nn.Module, got {type(model).__name__}"
+            )
         self.scale = check_positive_scale(scale, "scale")
         try:
             self._skeleton = copy.deepcopy(model).eval().requires_grad_(False)
         except Exception as exc:  # noqa: BLE001 - any copy failure is reported the same way
             raise HomogeneityInputError(
                 f"the model cannot be deep-copied for the saturation probe ({exc}); pass "
-                f"saturation_inputs=None to track norms only") from exc
+                f"saturation_inputs=None to track norms only"
+            ) from exc
         self.inputs = inputs if isinstance(inputs, tuple) else (inputs,)
         self.kwargs = dict(kwargs or {})
         self.output = output
@@ -79,7 +89,8 @@ class SaturationProbe:
         self.token_mask = token_mask
         self._model = model
         self.scaled_names = select_parameter_names(
-            [n for n, _ in model.named_parameters()], parameters)
+            [n for n, _ in model.named_parameters()], parameters
+        )
         # Floating buffers (running statistics) travel with the parameters; integer ones
         # (counters) stay as the copy has them.
         self._buffer_names = [n for n, b in model.named_buffers() if b.is_floating_point()]
@@ -92,8 +103,15 @@ class SaturationProbe:
         values = {n: t.detach() for n, t in params.items()}
         buffers = dict(self._model.named_buffers())
         values.update({n: buffers[n].detach() for n in self._buffer_names if n not in values})
-        ray = Ray(self._call, self.inputs, list(self.scaled_names), self.kwargs,
-                  output=self.output, dtype=self.dtype, params=values)
+        ray = Ray(
+            self._call,
+            self.inputs,
+            list(self.scaled_names),
+            self.kwargs,
+            output=self.output,
+            dtype=self.dtype,
+            params=values,
+        )
         try:
             s = saturation_level(ray, rho=self.scale, token_mask=self.token_mask)
         except NumericalBreakdown as exc:

@@ -99,18 +99,29 @@ class NormTracker:
         fsync: force every record to disk (slower; flushing is always done).
     """
 
-    def __init__(self, model: nn.Module, *, groups: Mapping[str, Patterns] | None = None,
-                 every: int = 1, dense_until: int = 0,
-                 path: str | os.PathLike | None = None,
-                 saturation_inputs: Any = None, saturation_every: int | None = None,
-                 saturation_scale: float = 1000.0, saturation_parameters: Patterns = None,
-                 saturation_output: SaturationOutput = default_output,
-                 saturation_kwargs: Mapping[str, Any] | None = None,
-                 saturation_mask: torch.Tensor | None = None, lr_group: int = 0,
-                 keep_in_memory: bool = True, fsync: bool = False) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        groups: Mapping[str, Patterns] | None = None,
+        every: int = 1,
+        dense_until: int = 0,
+        path: str | os.PathLike | None = None,
+        saturation_inputs: Any = None,
+        saturation_every: int | None = None,
+        saturation_scale: float = 1000.0,
+        saturation_parameters: Patterns = None,
+        saturation_output: SaturationOutput = default_output,
+        saturation_kwargs: Mapping[str, Any] | None = None,
+        saturation_mask: torch.Tensor | None = None,
+        lr_group: int = 0,
+        keep_in_memory: bool = True,
+        fsync: bool = False,
+    ) -> None:
         if not isinstance(model, nn.Module):
             raise HomogeneityInputError(
-                f"model must be a torch.nn.Module, got {type(model).__name__}")
+                f"model must be a torch.nn.Module, got {type(model).__name__}"
+            )
         self.model = model
         self._params = dict(model.named_parameters())
         if not self._params:
@@ -121,18 +132,29 @@ class NormTracker:
             raise HomogeneityInputError(f"dense_until={dense_until!r} must be an integer ≥ 0")
         self.dense_until = dense_until
         self.saturation_every = _positive_int(
-            self.every if saturation_every is None else saturation_every, "saturation_every")
+            self.every if saturation_every is None else saturation_every, "saturation_every"
+        )
         if self.saturation_every % self.every:
             raise HomogeneityInputError(
                 f"saturation_every={self.saturation_every} must be a multiple of every="
-                f"{self.every} (saturation is measured on recorded steps)")
+                f"{self.every} (saturation is measured on recorded steps)"
+            )
         if not isinstance(lr_group, int) or lr_group < 0:
             raise HomogeneityInputError(f"lr_group={lr_group!r} must be an integer ≥ 0")
         self.lr_group = lr_group
-        self.probe = None if saturation_inputs is None else SaturationProbe(
-            model, saturation_inputs, kwargs=saturation_kwargs, output=saturation_output,
-            parameters=saturation_parameters, scale=saturation_scale,
-            token_mask=saturation_mask)
+        self.probe = (
+            None
+            if saturation_inputs is None
+            else SaturationProbe(
+                model,
+                saturation_inputs,
+                kwargs=saturation_kwargs,
+                output=saturation_output,
+                parameters=saturation_parameters,
+                scale=saturation_scale,
+                token_mask=saturation_mask,
+            )
+        )
         self.path = None if path is None else Path(path)
         self._file = None
         if self.path is not None:
@@ -162,16 +184,19 @@ class NormTracker:
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise HomogeneityInputError(
                 f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}; "
-                f"for another step function use `with tracker.step(lr=...)`")
+                f"for another step function use `with tracker.step(lr=...)`"
+            )
         owned = {id(p) for g in optimizer.param_groups for p in g["params"]}
         if not any(id(p) in owned for p in self._params.values()):
             raise HomogeneityInputError(
                 "optimizer holds none of the model's parameters; attach the optimizer that "
-                "trains this model")
+                "trains this model"
+            )
         if not 0 <= self.lr_group < len(optimizer.param_groups):
             raise HomogeneityInputError(
                 f"lr_group={self.lr_group} but the optimizer has "
-                f"{len(optimizer.param_groups)} parameter group(s)")
+                f"{len(optimizer.param_groups)} parameter group(s)"
+            )
 
         def pre(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
             self.before_step(lr=_as_float(opt.param_groups[self.lr_group].get("lr")))
@@ -179,8 +204,10 @@ class NormTracker:
         def post(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
             self.after_step()
 
-        self._handles += [optimizer.register_step_pre_hook(pre),
-                          optimizer.register_step_post_hook(post)]
+        self._handles += [
+            optimizer.register_step_pre_hook(pre),
+            optimizer.register_step_post_hook(post),
+        ]
         return self
 
     def detach(self) -> None:
@@ -235,8 +262,11 @@ class NormTracker:
         with torch.no_grad():
             flat = self._flat()
             norms = self._group_sums(flat * flat).sqrt().tolist()  # float64 sums
-            record: dict[str, Any] = {"step": self.step_count, "kind": label, "groups": {
-                g: {"norm": v} for g, v in zip(self.groups, norms)}}
+            record: dict[str, Any] = {
+                "step": self.step_count,
+                "kind": label,
+                "groups": {g: {"norm": v} for g, v in zip(self.groups, norms)},
+            }
             if self.probe is not None:
                 record["saturation"] = self._saturation(flat)
         self._emit(record)
@@ -246,8 +276,10 @@ class NormTracker:
     def _group_sums(self, values: torch.Tensor) -> torch.Tensor:
         """Σ over each group of a per-coordinate quantity (rows of ``values`` or a vector)."""
         stacked = values if values.dim() == 2 else values[None]
-        per_tensor = torch.stack([part.sum(1, dtype=torch.float64)
-                                  for part in torch.split(stacked, self._sizes, 1)], dim=1)
+        per_tensor = torch.stack(
+            [part.sum(1, dtype=torch.float64) for part in torch.split(stacked, self._sizes, 1)],
+            dim=1,
+        )
         if self._membership.device != per_tensor.device:  # parameters on another device
             self._membership = self._membership.to(per_tensor.device)
         out = per_tensor @ self._membership.T
@@ -257,7 +289,7 @@ class NormTracker:
         out, start = {}, 0
         for n in self._names:
             p = self._params[n]
-            out[n] = flat[start:start + p.numel()].reshape(p.shape).to(p.dtype)
+            out[n] = flat[start : start + p.numel()].reshape(p.shape).to(p.dtype)
             start += p.numel()
         return out
 
@@ -275,8 +307,9 @@ class NormTracker:
         # Three products. δ splits into a part along θ̂ (length θᵀδ/‖θ‖) and a part ⊥ θ
         # (length √(‖δ‖² − (θᵀδ/‖θ‖)²)); ‖θ_{t+1}‖, cos(θ_t, θ_{t+1}) and the angle follow
         # from those two lengths without the cancellation of 1 − cos for tiny angles.
-        sq, dsq, dot = self._group_sums(torch.stack([before * before, delta * delta,
-                                                     before * delta])).tolist()
+        sq, dsq, dot = self._group_sums(
+            torch.stack([before * before, delta * delta, before * delta])
+        ).tolist()
         out: dict[str, Any] = {"step": t, "kind": "step", "lr": self._lr, "groups": {}}
         for g, group in enumerate(self.groups):
             n0, dn = math.sqrt(max(sq[g], 0.0)), math.sqrt(max(dsq[g], 0.0))
@@ -289,10 +322,16 @@ class NormTracker:
                 sim = along / n1 if n1 > 0 else math.nan
             else:
                 n1, angle, sim = dn, math.nan, math.nan
-            rel = (dn / (self._lr * n0) if self._lr and n0 > 0 else math.nan)
-            out["groups"][group] = {"norm": n0, "next_norm": n1, "step_norm": dn,
-                                    "alignment": align, "direction_similarity": sim,
-                                    "angular_update": angle, "relative_step": rel}
+            rel = dn / (self._lr * n0) if self._lr and n0 > 0 else math.nan
+            out["groups"][group] = {
+                "norm": n0,
+                "next_norm": n1,
+                "step_norm": dn,
+                "alignment": align,
+                "direction_similarity": sim,
+                "angular_update": angle,
+                "relative_step": rel,
+            }
         if self.probe is not None and t % self.saturation_every == 0:
             out["saturation"] = self._saturation(before)
         return out
@@ -345,12 +384,14 @@ def read_records(path: str | os.PathLike) -> list[dict[str, Any]]:
             if i == len(lines) - 1:
                 break
             raise HomogeneityInputError(
-                f"{path}: line {i + 1} is not JSON; the file is not a tracker log") from None
+                f"{path}: line {i + 1} is not JSON; the file is not a tracker log"
+            ) from None
     return records
 
 
-def series(records: list[dict[str, Any]], group: str, key: str,
-           kind: str = "step") -> tuple[list[int], list[float | None]]:
+def series(
+    records: list[dict[str, Any]], group: str, key: str, kind: str = "step"
+) -> tuple[list[int], list[float | None]]:
     """(steps, values) of one quantity of one group from tracker records."""
     steps, values = [], []
     for r in records:
@@ -359,7 +400,8 @@ def series(records: list[dict[str, Any]], group: str, key: str,
         g = r.get("groups", {}).get(group)
         if g is None:
             raise HomogeneityInputError(
-                f"group={group!r} is not in the records; known: {sorted(r.get('groups', {}))}")
+                f"group={group!r} is not in the records; known: {sorted(r.get('groups', {}))}"
+            )
         if key not in g:
             raise HomogeneityInputError(f"key={key!r} is not recorded; known: {sorted(g)}")
         steps.append(int(r["step"]))

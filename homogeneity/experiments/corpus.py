@@ -54,8 +54,10 @@ class Corpus:
 
 # -- a probabilistic grammar ------------------------------------------------------------
 
-_NOUNS = {"sg": ["dog", "cat", "bird", "child", "teacher", "farmer", "river", "house"],
-          "pl": ["dogs", "cats", "birds", "children", "teachers", "farmers", "rivers", "houses"]}
+_NOUNS = {
+    "sg": ["dog", "cat", "bird", "child", "teacher", "farmer", "river", "house"],
+    "pl": ["dogs", "cats", "birds", "children", "teachers", "farmers", "rivers", "houses"],
+}
 _NAMES = ["alice", "bob", "carol"]
 _ADJ = ["small", "big", "red", "old", "quiet", "happy"]
 _DET = {"sg": ["the", "a", "every", "this"], "pl": ["the", "some", "many", "these"]}
@@ -104,6 +106,7 @@ def pcfg_sentence(rng: random.Random) -> list[str]:
 
 # -- formal languages ----------------------------------------------------------------------
 
+
 def dyck_word(rng: random.Random, max_len: int = 24) -> list[str]:
     """A Dyck-2 word of even length ≤ max_len (random walk that closes before the end)."""
     pairs = {"(": ")", "[": "]"}
@@ -132,8 +135,11 @@ def majority_word(rng: random.Random, max_len: int = 15) -> list[str]:
 
 
 _GENERATORS: dict[str, tuple[Callable[[random.Random], list[str]], str]] = {
-    "pcfg": (pcfg_sentence, "English-like sentences of a probabilistic grammar (agreement, "
-                            "PPs, sentential complements, depth ≤ 3)"),
+    "pcfg": (
+        pcfg_sentence,
+        "English-like sentences of a probabilistic grammar (agreement, "
+        "PPs, sentential complements, depth ≤ 3)",
+    ),
     "dyck": (dyck_word, "Dyck-2 words (balanced () and []), one per line"),
     "counting": (counting_word, "aⁿbⁿ, n uniform in 1..12"),
     "majority": (majority_word, "odd-length words over {a,b}, '=' and the majority symbol"),
@@ -149,13 +155,15 @@ def _stream(tokens: list[str], index: dict[str, int]) -> torch.Tensor:
     return torch.tensor([index.get(w, unk) for w in tokens], dtype=torch.int64)
 
 
-def generated_corpus(kind: str = "pcfg", n_tokens: int = 200_000, seed: int = 0,
-                     valid_fraction: float = 0.05) -> Corpus:
+def generated_corpus(
+    kind: str = "pcfg", n_tokens: int = 200_000, seed: int = 0, valid_fraction: float = 0.05
+) -> Corpus:
     """A corpus of about ``n_tokens`` tokens from one of the generators."""
     if kind not in _GENERATORS:
         raise HomogeneityInputError(
             f"kind={kind!r} is not a generated corpus; pick one of {sorted(_GENERATORS)} "
-            f"(or use text_corpus for a file)")
+            f"(or use text_corpus for a file)"
+        )
     if n_tokens < 1000:
         raise HomogeneityInputError(f"n_tokens={n_tokens} is too small; pass ≥ 1000")
     if not 0 < valid_fraction < 0.5:
@@ -171,8 +179,9 @@ def generated_corpus(kind: str = "pcfg", n_tokens: int = 200_000, seed: int = 0,
     return Corpus(kind, vocab, ids[:cut], ids[cut:], f"{description}; seed {seed}")
 
 
-def text_corpus(path: str | Path, level: str = "word", max_vocab: int = 5000,
-                valid_fraction: float = 0.05) -> Corpus:
+def text_corpus(
+    path: str | Path, level: str = "word", max_vocab: int = 5000, valid_fraction: float = 0.05
+) -> Corpus:
     """A corpus from a UTF-8 text file (word or char level); lines end with ``<eos>``."""
     p = Path(path)
     if not p.is_file():
@@ -189,19 +198,31 @@ def text_corpus(path: str | Path, level: str = "word", max_vocab: int = 5000,
             tokens += (line.split() if level == "word" else list(line)) + [EOS]
     if len(tokens) < 200:
         raise HomogeneityInputError(
-            f"{path} has only {len(tokens)} tokens; a language model needs ≥ 200")
+            f"{path} has only {len(tokens)} tokens; a language model needs ≥ 200"
+        )
     counts = Counter(tokens)
     keep = {w for w, _ in counts.most_common(max_vocab - 2)} | {EOS}
     vocab = tuple(sorted(keep | {UNK}))
     ids = _stream(tokens, {w: i for i, w in enumerate(vocab)})
     cut = int(len(ids) * (1 - valid_fraction))
-    return Corpus("text", vocab, ids[:cut], ids[cut:],
-                  f"{p.name}, {level} level, {len(vocab)} types, {len(tokens)} tokens")
+    return Corpus(
+        "text",
+        vocab,
+        ids[:cut],
+        ids[cut:],
+        f"{p.name}, {level} level, {len(vocab)} types, {len(tokens)} tokens",
+    )
 
 
-def make_corpus(kind: str = "pcfg", *, n_tokens: int = 200_000, seed: int = 0,
-                text_file: str | Path | None = None, level: str = "word",
-                max_vocab: int = 5000) -> Corpus:
+def make_corpus(
+    kind: str = "pcfg",
+    *,
+    n_tokens: int = 200_000,
+    seed: int = 0,
+    text_file: str | Path | None = None,
+    level: str = "word",
+    max_vocab: int = 5000,
+) -> Corpus:
     """``text`` needs ``text_file``; every other kind is generated."""
     if kind not in CORPORA:
         raise HomogeneityInputError(f"corpus={kind!r} is unknown; pick one of {CORPORA}")
@@ -211,16 +232,19 @@ def make_corpus(kind: str = "pcfg", *, n_tokens: int = 200_000, seed: int = 0,
         return text_corpus(text_file, level, max_vocab)
     if text_file is not None:
         raise HomogeneityInputError(
-            f"text_file is only used with corpus='text' (got corpus={kind!r}); drop one")
+            f"text_file is only used with corpus='text' (got corpus={kind!r}); drop one"
+        )
     return generated_corpus(kind, n_tokens, seed)
 
 
-def sample_batch(stream: torch.Tensor, batch_size: int, seq_len: int,
-                 generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def sample_batch(
+    stream: torch.Tensor, batch_size: int, seq_len: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Random windows: inputs ``stream[i:i+n]`` and targets ``stream[i+1:i+n+1]``."""
     if stream.numel() < seq_len + 2:
         raise HomogeneityInputError(
-            f"the stream has {stream.numel()} tokens, fewer than seq_len + 2 = {seq_len + 2}")
+            f"the stream has {stream.numel()} tokens, fewer than seq_len + 2 = {seq_len + 2}"
+        )
     starts = torch.randint(0, stream.numel() - seq_len - 1, (batch_size,), generator=generator)
     offsets = torch.arange(seq_len)
     idx = starts[:, None] + offsets[None, :]

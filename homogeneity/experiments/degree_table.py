@@ -53,14 +53,21 @@ class DegreeRow:
         p, m = self.agreement.predicted.degree, self.agreement.measured
         fit = m.profile.fit
         return {
-            "case": self.case.name, "paper": self.case.paper,
-            "predicted": {"kind": p.kind, "degree": p.value, "order": p.order,
-                          "reason": p.reason},
-            "measured": {"kind": m.kind, "degree": m.value, "decay": fit.kind,
-                         "rate": fit.rate, "exponent": fit.exponent, "r2": fit.r2,
-                         "euler_k_hat": m.euler.degree_estimate,
-                         "euler_residual": m.euler.residual},
-            "agree": self.agree, "seconds": self.seconds,
+            "case": self.case.name,
+            "paper": self.case.paper,
+            "predicted": {"kind": p.kind, "degree": p.value, "order": p.order, "reason": p.reason},
+            "measured": {
+                "kind": m.kind,
+                "degree": m.value,
+                "decay": fit.kind,
+                "rate": fit.rate,
+                "exponent": fit.exponent,
+                "r2": fit.r2,
+                "euler_k_hat": m.euler.degree_estimate,
+                "euler_residual": m.euler.residual,
+            },
+            "agree": self.agree,
+            "seconds": self.seconds,
         }
 
 
@@ -68,8 +75,7 @@ def _seeded(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def component_cases(d: int = 8, seq: int = 5, batch: int = 2, seed: int = 0
-                    ) -> list[DegreeCase]:
+def component_cases(d: int = 8, seq: int = 5, batch: int = 2, seed: int = 0) -> list[DegreeCase]:
     """Every component behind a bias-free input map W₀x (so its input has degree 1)."""
     dt = torch.float64
 
@@ -77,6 +83,7 @@ def component_cases(d: int = 8, seq: int = 5, batch: int = 2, seed: int = 0
         def build() -> nn.Module:
             g = _seeded(seed)
             return nn.Sequential(C.Linear(d, d, bias=False, dtype=dt, generator=g), part(g))
+
         return build
 
     def data() -> tuple:
@@ -85,15 +92,17 @@ def component_cases(d: int = 8, seq: int = 5, batch: int = 2, seed: int = 0
     kw = lambda g: dict(dtype=dt, generator=g)  # noqa: E731
     parts: list[tuple[str, Callable[[torch.Generator], nn.Module], str]] = [
         ("linear", lambda g: C.Linear(d, d, bias=False, **kw(g)), "D16: k → k+1"),
-        ("linear + bias", lambda g: C.Linear(d, d, bias=True, **kw(g)),
-         "D16: a bias needs input degree 0"),
+        (
+            "linear + bias",
+            lambda g: C.Linear(d, d, bias=True, **kw(g)),
+            "D16: a bias needs input degree 0",
+        ),
         ("relu", lambda g: C.ReLU(), "L2: ∼k"),
         ("gelu", lambda g: C.GeLU(), ""),
         ("sigmoid", lambda g: C.Sigmoid(), "P3: ∼0"),
         ("tanh", lambda g: C.Tanh(), "P3: ∼0"),
         ("layer norm D9 + gain", lambda g: C.ProofLayerNorm(d, **kw(g)), "D16: k → 1"),
-        ("layer norm D9, no gain", lambda g: C.ProofLayerNorm(d, gain=False, **kw(g)),
-         "L5: ∼0"),
+        ("layer norm D9, no gain", lambda g: C.ProofLayerNorm(d, gain=False, **kw(g)), "L5: ∼0"),
         ("layer norm ε=1e-5 + gain + bias", lambda g: C.LayerNorm(d, 1e-5, **kw(g)), ""),
         ("RMS norm ε=1e-6 + gain", lambda g: C.RMSNorm(d, 1e-6, **kw(g)), ""),
         ("attention head", lambda g: C.AttentionHead(d, 4, bias=False, **kw(g)), "P4: ∼1"),
@@ -101,18 +110,42 @@ def component_cases(d: int = 8, seq: int = 5, batch: int = 2, seed: int = 0
         ("multi-head W·H", lambda g: C.MultiHeadAttention(d, 2, bias=False, **kw(g)), ""),
         ("feed-forward relu", lambda g: C.FeedForward(d, 2 * d, "relu", False, **kw(g)), ""),
         ("feed-forward gelu", lambda g: C.FeedForward(d, 2 * d, "gelu", False, **kw(g)), ""),
-        ("MSA = X + LN(W·H) (D11)", lambda g: C.Residual(
-            C.MultiHeadAttention(d, 2, bias=False, **kw(g)), C.ProofLayerNorm(d, **kw(g)),
-            "paper-prenorm"), "P5: ∼1"),
-        ("FF = X + LN(FF(X)) (D12)", lambda g: C.Residual(
-            C.FeedForward(d, 2 * d, "relu", False, **kw(g)), C.ProofLayerNorm(d, **kw(g)),
-            "paper-prenorm"), "P6: ∼1"),
-        ("post-norm LN(X + W·H)", lambda g: C.Residual(
-            C.MultiHeadAttention(d, 2, bias=False, **kw(g)), C.ProofLayerNorm(d, **kw(g)),
-            "postnorm"), ""),
-        ("Pre-LN X + W·H(LN X)", lambda g: C.Residual(
-            C.MultiHeadAttention(d, 2, bias=False, **kw(g)), C.ProofLayerNorm(d, **kw(g)),
-            "pre-ln"), ""),
+        (
+            "MSA = X + LN(W·H) (D11)",
+            lambda g: C.Residual(
+                C.MultiHeadAttention(d, 2, bias=False, **kw(g)),
+                C.ProofLayerNorm(d, **kw(g)),
+                "paper-prenorm",
+            ),
+            "P5: ∼1",
+        ),
+        (
+            "FF = X + LN(FF(X)) (D12)",
+            lambda g: C.Residual(
+                C.FeedForward(d, 2 * d, "relu", False, **kw(g)),
+                C.ProofLayerNorm(d, **kw(g)),
+                "paper-prenorm",
+            ),
+            "P6: ∼1",
+        ),
+        (
+            "post-norm LN(X + W·H)",
+            lambda g: C.Residual(
+                C.MultiHeadAttention(d, 2, bias=False, **kw(g)),
+                C.ProofLayerNorm(d, **kw(g)),
+                "postnorm",
+            ),
+            "",
+        ),
+        (
+            "Pre-LN X + W·H(LN X)",
+            lambda g: C.Residual(
+                C.MultiHeadAttention(d, 2, bias=False, **kw(g)),
+                C.ProofLayerNorm(d, **kw(g)),
+                "pre-ln",
+            ),
+            "",
+        ),
     ]
     return [DegreeCase(name, with_input(part), data, paper) for name, part, paper in parts]
 
@@ -120,8 +153,9 @@ def component_cases(d: int = 8, seq: int = 5, batch: int = 2, seed: int = 0
 RESOLVABLE_EPS = 1e-2
 
 
-def encoder_config(n_layers: int, placement: str, bias: bool, norm: str,
-                   **overrides: object) -> C.EncoderConfig:
+def encoder_config(
+    n_layers: int, placement: str, bias: bool, norm: str, **overrides: object
+) -> C.EncoderConfig:
     """The small encoder used in the table (and the agreement tests).
 
     Norms with ε use ε = 1e-2 (:data:`RESOLVABLE_EPS`): the relative error that ε causes
@@ -129,18 +163,30 @@ def encoder_config(n_layers: int, placement: str, bias: bool, norm: str,
     the float64 noise floor (≈2e-13) by the time the softmax error has decayed, so float64
     cannot see it (the arbitrary-precision checks in proofs_numeric can).
     """
-    base = dict(vocab_size=20, d_model=8, n_heads=2, d_ff=16, n_layers=n_layers, max_len=16,
-                placement=placement, norm=norm, bias=bias,
-                norm_eps=None if norm == "proof" else RESOLVABLE_EPS)
+    base = dict(
+        vocab_size=20,
+        d_model=8,
+        n_heads=2,
+        d_ff=16,
+        n_layers=n_layers,
+        max_len=16,
+        placement=placement,
+        norm=norm,
+        bias=bias,
+        norm_eps=None if norm == "proof" else RESOLVABLE_EPS,
+    )
     base.update(overrides)
     return C.EncoderConfig(**base)
 
 
-def encoder_cases(depths: Sequence[int] = (1, 2, 3, 4),
-                  placements: Sequence[str] = C.PLACEMENTS,
-                  biases: Sequence[bool] = (False, True),
-                  norms: Sequence[str] = ("proof",), classifier: bool = False,
-                  seed: int = 0) -> list[DegreeCase]:
+def encoder_cases(
+    depths: Sequence[int] = (1, 2, 3, 4),
+    placements: Sequence[str] = C.PLACEMENTS,
+    biases: Sequence[bool] = (False, True),
+    norms: Sequence[str] = ("proof",),
+    classifier: bool = False,
+    seed: int = 0,
+) -> list[DegreeCase]:
     """Encoders (optionally with a classifier head, SPEC C1) over a grid of variants."""
     cases = []
     for n, placement, bias, norm in product(depths, placements, biases, norms):
@@ -149,8 +195,10 @@ def encoder_cases(depths: Sequence[int] = (1, 2, 3, 4),
         if placement == "paper-prenorm" and not bias and norm == "proof":
             paper = "C1: ∼2" if classifier else "T1: ∼1"
         norm_label = norm if norm == "proof" else f"{norm} ε={RESOLVABLE_EPS:g}"
-        name = (f"{'classifier' if classifier else 'encoder'} L={n} {placement:<13} "
-                f"{'bias' if bias else 'no-bias':<7} {norm_label}")
+        name = (
+            f"{'classifier' if classifier else 'encoder'} L={n} {placement:<13} "
+            f"{'bias' if bias else 'no-bias':<7} {norm_label}"
+        )
 
         def build(cfg: C.EncoderConfig = cfg) -> nn.Module:
             g = _seeded(seed)
@@ -177,8 +225,9 @@ def degree_table(cases: Iterable[DegreeCase]) -> list[DegreeRow]:
 
 def format_table(rows: Sequence[DegreeRow]) -> str:
     """A plain-text table: case, paper's claim, predicted, measured, agreement."""
-    header = (f"{'case':<44} {'paper':<10} {'predicted':<34} {'measured (decay of the error)':<46}"
-              f" agree")
+    header = (
+        f"{'case':<44} {'paper':<10} {'predicted':<34} {'measured (decay of the error)':<46} agree"
+    )
     lines = [header, "-" * len(header)]
     for r in rows:
         m = r.agreement.measured
@@ -191,9 +240,11 @@ def format_table(rows: Sequence[DegreeRow]) -> str:
             decay = fit.kind
         value = "?" if m.value is None else f"{m.value:g}"
         measured = f"{m.kind} {value}, {decay}"
-        lines.append(f"{r.case.name:<44} {r.case.paper:<10} "
-                     f"{str(r.agreement.predicted.degree):<34} {measured:<46} "
-                     f"{'yes' if r.agree else 'NO'}")
+        lines.append(
+            f"{r.case.name:<44} {r.case.paper:<10} "
+            f"{str(r.agreement.predicted.degree):<34} {measured:<46} "
+            f"{'yes' if r.agree else 'NO'}"
+        )
     n_agree = sum(r.agree for r in rows)
     lines.append(f"{n_agree}/{len(rows)} cases: prediction and measurement agree")
     return "\n".join(lines)
@@ -203,11 +254,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m homogeneity.experiments.degree_table",
         description="Predicted (degree rules, SPEC D16) against measured degree along the "
-                    "ray, for every component and for encoders of several depths, residual "
-                    "placements, with and without biases.")
+        "ray, for every component and for encoders of several depths, residual "
+        "placements, with and without biases.",
+    )
     p.add_argument("--depths", type=int, nargs="+", default=[1, 2, 3, 4])
-    p.add_argument("--norms", nargs="+", default=["proof", "layernorm", "rmsnorm"],
-                   choices=["proof", "layernorm", "rmsnorm"])
+    p.add_argument(
+        "--norms",
+        nargs="+",
+        default=["proof", "layernorm", "rmsnorm"],
+        choices=["proof", "layernorm", "rmsnorm"],
+    )
     p.add_argument("--no-components", action="store_true", help="skip the component rows")
     p.add_argument("--no-classifier", action="store_true", help="skip the C1 classifier rows")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -219,8 +275,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     cases: list[DegreeCase] = [] if args.no_components else component_cases()
     cases += encoder_cases(args.depths, norms=args.norms)
     if not args.no_classifier:
-        cases += encoder_cases(args.depths[:1], biases=(False, True), norms=("proof",),
-                               classifier=True)
+        cases += encoder_cases(
+            args.depths[:1], biases=(False, True), norms=("proof",), classifier=True
+        )
     rows = degree_table(cases)
     if args.json:
         print(json.dumps([r.to_dict() for r in rows], indent=2))

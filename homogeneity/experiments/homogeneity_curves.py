@@ -33,7 +33,14 @@ from tqdm import tqdm
 
 from homogeneity.adapters import Batch, EncoderAdapter, ModelAdapter
 from homogeneity.components import (
-    PLACEMENTS, Embedding, Encoder, EncoderConfig, LayerNorm, Linear, ProofLayerNorm, RMSNorm,
+    PLACEMENTS,
+    Embedding,
+    Encoder,
+    EncoderConfig,
+    LayerNorm,
+    Linear,
+    ProofLayerNorm,
+    RMSNorm,
 )
 from homogeneity.cli.parser import OneLineParser
 from homogeneity.components.init import normal_, uniform_
@@ -44,13 +51,17 @@ from homogeneity.validation import HomogeneityInputError, check_positive_scales
 #: the paper's numbers (SPEC E6): cosine at c = 1 and at c = 10
 PAPER_E6: dict[str, tuple[float, float]] = {"pre-norm": (0.73, 0.96), "post-norm": (0.08, 0.97)}
 #: which of the paper's two curves each placement is compared with
-PAPER_CURVE_FOR: dict[str, str] = {"paper-prenorm": "pre-norm", "pre-ln": "pre-norm",
-                                   "postnorm": "post-norm"}
+PAPER_CURVE_FOR: dict[str, str] = {
+    "paper-prenorm": "pre-norm",
+    "pre-ln": "pre-norm",
+    "postnorm": "post-norm",
+}
 INITS = ("torch", "bert", "components")
 DEFAULT_CS: tuple[float, ...] = tuple(float(c) for c in range(1, 11))
 
 
 # -- initialisations -------------------------------------------------------------------
+
 
 def initialise(encoder: Encoder, scheme: str, generator: torch.Generator) -> Encoder:
     """Re-draw ``encoder``'s parameters in place with a named scheme and return it.
@@ -91,6 +102,7 @@ def initialise(encoder: Encoder, scheme: str, generator: torch.Generator) -> Enc
 
 # -- the curve -------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CosineCurve:
     """s(c) for one model: ``layers[i][l]`` is the token-mean cosine of layer l at cs[i]
@@ -106,10 +118,16 @@ class CosineCurve:
         return tuple(row[-1] for row in self.layers)
 
 
-def cosine_curve(adapter: ModelAdapter, batch: Batch, cs: Sequence[float] = DEFAULT_CS,
-                 reference: float = PAPER_RHO, *, name: str = "",
-                 dtype: torch.dtype = torch.float64,
-                 progress: tqdm | None = None) -> CosineCurve:
+def cosine_curve(
+    adapter: ModelAdapter,
+    batch: Batch,
+    cs: Sequence[float] = DEFAULT_CS,
+    reference: float = PAPER_RHO,
+    *,
+    name: str = "",
+    dtype: torch.dtype = torch.float64,
+    progress: tqdm | None = None,
+) -> CosineCurve:
     """cos(f(x; cθ), f(x; reference·θ)) averaged over the real tokens, per layer, per c.
 
     Works for any :class:`~homogeneity.adapters.ModelAdapter` (our encoders, ported
@@ -131,12 +149,17 @@ def cosine_curve(adapter: ModelAdapter, batch: Batch, cs: Sequence[float] = DEFA
     rows = []
     for c in cs:
         states = evaluate(c)
-        rows.append(tuple(mean_token_cosine(a, b, mask, where=f"at layer {l}, c={c:g}")
-                          for l, (a, b) in enumerate(zip(states, target))))
+        rows.append(
+            tuple(
+                mean_token_cosine(a, b, mask, where=f"at layer {l}, c={c:g}")
+                for l, (a, b) in enumerate(zip(states, target))
+            )
+        )
     return CosineCurve(name, tuple(cs), reference, tuple(rows))
 
 
 # -- the experiment --------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CurveSetup:
@@ -158,11 +181,20 @@ class CurveSetup:
     seed: int = 0
 
     def config(self, placement: str) -> EncoderConfig:
-        return EncoderConfig(vocab_size=self.vocab, d_model=self.d_model, n_heads=self.heads,
-                             d_ff=self.d_ff, n_layers=self.layers,
-                             max_len=max(self.seq_len, 16), placement=placement,
-                             norm=self.norm, norm_eps=self.eps, bias=self.bias,
-                             activation=self.activation, causal=self.causal)
+        return EncoderConfig(
+            vocab_size=self.vocab,
+            d_model=self.d_model,
+            n_heads=self.heads,
+            d_ff=self.d_ff,
+            n_layers=self.layers,
+            max_len=max(self.seq_len, 16),
+            placement=placement,
+            norm=self.norm,
+            norm_eps=self.eps,
+            bias=self.bias,
+            activation=self.activation,
+            causal=self.causal,
+        )
 
     def model(self, placement: str) -> Encoder:
         g = torch.Generator().manual_seed(self.seed)
@@ -171,59 +203,89 @@ class CurveSetup:
 
     def inputs(self) -> Batch:
         g = torch.Generator().manual_seed(self.seed + 1)
-        return Batch.from_ids(torch.randint(0, self.vocab, (self.batch, self.seq_len),
-                                            generator=g))
+        return Batch.from_ids(torch.randint(0, self.vocab, (self.batch, self.seq_len), generator=g))
 
     def describe(self) -> str:
         default_eps = {"layernorm": 1e-5, "rmsnorm": 1e-6}
-        norm = self.norm if self.norm == "proof" else (
-            f"{self.norm} ε={self.eps if self.eps is not None else default_eps[self.norm]:g}")
-        return (f"{self.layers} layers, d_model {self.d_model}, {self.heads} heads, d_ff "
-                f"{self.d_ff}, {self.activation}, {norm}, {'with' if self.bias else 'no'} "
-                f"biases, {'causal' if self.causal else 'bidirectional'}, init {self.init}; "
-                f"input {self.batch} × {self.seq_len} random token ids (seed {self.seed})")
+        norm = (
+            self.norm
+            if self.norm == "proof"
+            else (f"{self.norm} ε={self.eps if self.eps is not None else default_eps[self.norm]:g}")
+        )
+        return (
+            f"{self.layers} layers, d_model {self.d_model}, {self.heads} heads, d_ff "
+            f"{self.d_ff}, {self.activation}, {norm}, {'with' if self.bias else 'no'} "
+            f"biases, {'causal' if self.causal else 'bidirectional'}, init {self.init}; "
+            f"input {self.batch} × {self.seq_len} random token ids (seed {self.seed})"
+        )
 
 
-def run_curves(setup: CurveSetup, placements: Sequence[str] = PLACEMENTS,
-               cs: Sequence[float] = DEFAULT_CS, reference: float = PAPER_RHO,
-               progress: bool | None = None) -> list[CosineCurve]:
+def run_curves(
+    setup: CurveSetup,
+    placements: Sequence[str] = PLACEMENTS,
+    cs: Sequence[float] = DEFAULT_CS,
+    reference: float = PAPER_RHO,
+    progress: bool | None = None,
+) -> list[CosineCurve]:
     """One curve per placement, on the same input."""
     unknown = [p for p in placements if p not in PLACEMENTS]
     if unknown:
         raise HomogeneityInputError(f"placements {unknown} are unknown; pick from {PLACEMENTS}")
     batch = setup.inputs()
     curves = []
-    with tqdm(total=len(placements) * (len(cs) + 1), desc="E6 curves", unit="forward",
-              disable=None if progress is None else not progress) as bar:
+    with tqdm(
+        total=len(placements) * (len(cs) + 1),
+        desc="E6 curves",
+        unit="forward",
+        disable=None if progress is None else not progress,
+    ) as bar:
         for placement in placements:
             adapter = EncoderAdapter(setup.model(placement))
-            curves.append(cosine_curve(adapter, batch, cs, reference, name=placement,
-                                       progress=bar))
+            curves.append(cosine_curve(adapter, batch, cs, reference, name=placement, progress=bar))
     return curves
 
 
 def format_curves(setup: CurveSetup, curves: Sequence[CosineCurve]) -> str:
     """The table of s(c) per placement, with the paper's numbers under it."""
     ref = curves[0].reference if curves else PAPER_RHO
-    lines = [f"E6: mean over tokens of cos(f(x; cθ), f(x; {ref:g}θ)), last layer, all "
-             f"parameters scaled", f"model: {setup.describe()}", ""]
+    lines = [
+        f"E6: mean over tokens of cos(f(x; cθ), f(x; {ref:g}θ)), last layer, all parameters scaled",
+        f"model: {setup.describe()}",
+        "",
+    ]
     lines.append(f"{'c':>6}  " + "  ".join(f"{c.name:>13}" for c in curves))
     for i, c in enumerate(curves[0].cs if curves else ()):
         lines.append(f"{c:>6g}  " + "  ".join(f"{cur.final[i]:>13.4f}" for cur in curves))
     lines.append("")
     for name, (lo, hi) in PAPER_E6.items():
-        ours = [f"{cur.name} {cur.final[0]:.2f} → {cur.final[-1]:.2f}" for cur in curves
-                if PAPER_CURVE_FOR[cur.name] == name]
-        lines.append(f"paper {name}: {lo:.2f} → {hi:.2f} (c = 1 → 10); here: "
-                     + ("; ".join(ours) or "not run"))
+        ours = [
+            f"{cur.name} {cur.final[0]:.2f} → {cur.final[-1]:.2f}"
+            for cur in curves
+            if PAPER_CURVE_FOR[cur.name] == name
+        ]
+        lines.append(
+            f"paper {name}: {lo:.2f} → {hi:.2f} (c = 1 → 10); here: "
+            + ("; ".join(ours) or "not run")
+        )
     return "\n".join(lines)
 
 
 def curves_json(setup: CurveSetup, curves: Sequence[CosineCurve]) -> dict:
-    return {"setup": asdict(setup), "paper": {k: list(v) for k, v in PAPER_E6.items()},
-            "curves": [{"placement": c.name, "compared_with": PAPER_CURVE_FOR[c.name],
-                        "cs": list(c.cs), "reference": c.reference, "final": list(c.final),
-                        "layers": [list(row) for row in c.layers]} for c in curves]}
+    return {
+        "setup": asdict(setup),
+        "paper": {k: list(v) for k, v in PAPER_E6.items()},
+        "curves": [
+            {
+                "placement": c.name,
+                "compared_with": PAPER_CURVE_FOR[c.name],
+                "cs": list(c.cs),
+                "reference": c.reference,
+                "final": list(c.final),
+                "layers": [list(row) for row in c.layers],
+            }
+            for c in curves
+        ],
+    }
 
 
 def plot_curves(setup: CurveSetup, curves: Sequence[CosineCurve], path: str | Path) -> Path:
@@ -238,12 +300,22 @@ def plot_curves(setup: CurveSetup, curves: Sequence[CosineCurve], path: str | Pa
     ax = fig.add_subplot()
     colours = {"paper-prenorm": "tab:blue", "pre-ln": "tab:green", "postnorm": "tab:red"}
     for cur in curves:
-        ax.plot(cur.cs, cur.final, "o-", ms=3.5, color=colours.get(cur.name),
-                label=f"{cur.name} (ours)")
-    for name, (lo, hi), colour in (("pre-norm", PAPER_E6["pre-norm"], "tab:blue"),
-                                   ("post-norm", PAPER_E6["post-norm"], "tab:red")):
-        ax.plot([1, 10], [lo, hi], "s", mfc="none", ms=8, color=colour,
-                label=f"paper {name} (reported at c = 1 and 10)")
+        ax.plot(
+            cur.cs, cur.final, "o-", ms=3.5, color=colours.get(cur.name), label=f"{cur.name} (ours)"
+        )
+    for name, (lo, hi), colour in (
+        ("pre-norm", PAPER_E6["pre-norm"], "tab:blue"),
+        ("post-norm", PAPER_E6["post-norm"], "tab:red"),
+    ):
+        ax.plot(
+            [1, 10],
+            [lo, hi],
+            "s",
+            mfc="none",
+            ms=8,
+            color=colour,
+            label=f"paper {name} (reported at c = 1 and 10)",
+        )
     ax.set_xlabel("c")
     ax.set_ylabel(f"cos(f(x; cθ), f(x; {curves[0].reference:g}θ))" if curves else "cosine")
     ax.set_ylim(min(-0.05, *(min(c.final) for c in curves)) if curves else -0.05, 1.05)
@@ -257,9 +329,11 @@ def plot_curves(setup: CurveSetup, curves: Sequence[CosineCurve], path: str | Pa
 
 def plot_file_name(setup: CurveSetup) -> str:
     """``e6-curves-L12-d768-layernorm-bias-causal-torch.png``: says which setup it shows."""
-    return (f"e6-curves-L{setup.layers}-d{setup.d_model}-{setup.norm}-"
-            f"{'bias' if setup.bias else 'nobias'}-{'causal' if setup.causal else 'bidir'}-"
-            f"{setup.init}.png")
+    return (
+        f"e6-curves-L{setup.layers}-d{setup.d_model}-{setup.norm}-"
+        f"{'bias' if setup.bias else 'nobias'}-{'causal' if setup.causal else 'bidir'}-"
+        f"{setup.init}.png"
+    )
 
 
 def _wrap(text: str, width: int) -> list[str]:
@@ -270,39 +344,64 @@ def _wrap(text: str, width: int) -> list[str]:
 
 # -- command line ----------------------------------------------------------------------
 
+
 def build_parser(prog: str | None = None) -> OneLineParser:
     d = CurveSetup()
     p = OneLineParser(
-        prog=prog, description="E6: cos(f(x; cθ), f(x; 1000θ)) for c = 1..10 on randomly "
+        prog=prog,
+        description="E6: cos(f(x; cθ), f(x; 1000θ)) for c = 1..10 on randomly "
         "initialised encoders in the three residual placements, against the paper's "
-        "0.73 → 0.96 (pre-norm) and 0.08 → 0.97 (post-norm).")
+        "0.73 → 0.96 (pre-norm) and 0.08 → 0.97 (post-norm).",
+    )
     p.add_argument("--placements", nargs="+", choices=PLACEMENTS, default=list(PLACEMENTS))
     p.add_argument("--layers", type=_positive_int, default=d.layers)
     p.add_argument("--d-model", type=_positive_int, default=d.d_model)
     p.add_argument("--heads", type=_positive_int, default=d.heads)
     p.add_argument("--d-ff", type=_positive_int, default=d.d_ff)
     p.add_argument("--vocab", type=_positive_int, default=d.vocab)
-    p.add_argument("--norm", choices=NORMS, default=d.norm,
-                   help="layernorm (default, ε=1e-5), rmsnorm (ε=1e-6) or proof (D9, no ε)")
+    p.add_argument(
+        "--norm",
+        choices=NORMS,
+        default=d.norm,
+        help="layernorm (default, ε=1e-5), rmsnorm (ε=1e-6) or proof (D9, no ε)",
+    )
     p.add_argument("--eps", type=float, default=None, help="ε of layernorm/rmsnorm")
     p.add_argument("--bias", action=argparse.BooleanOptionalAction, default=d.bias)
     p.add_argument("--activation", choices=("relu", "gelu"), default=d.activation)
     p.add_argument("--causal", action=argparse.BooleanOptionalAction, default=d.causal)
-    p.add_argument("--init", choices=INITS, default=d.init,
-                   help="torch: PyTorch defaults (default); bert: N(0, 0.02²), zero biases; "
-                        "components: the package's own")
+    p.add_argument(
+        "--init",
+        choices=INITS,
+        default=d.init,
+        help="torch: PyTorch defaults (default); bert: N(0, 0.02²), zero biases; "
+        "components: the package's own",
+    )
     p.add_argument("--batch", type=_positive_int, default=d.batch)
     p.add_argument("--seq-len", type=_positive_int, default=d.seq_len)
     p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--cs", type=float, nargs="+", default=list(DEFAULT_CS),
-                   help="the scales c (default 1 2 … 10)")
-    p.add_argument("--reference", type=float, default=PAPER_RHO,
-                   help="the scale of the reference direction (default 1000, as the paper)")
+    p.add_argument(
+        "--cs",
+        type=float,
+        nargs="+",
+        default=list(DEFAULT_CS),
+        help="the scales c (default 1 2 … 10)",
+    )
+    p.add_argument(
+        "--reference",
+        type=float,
+        default=PAPER_RHO,
+        help="the scale of the reference direction (default 1000, as the paper)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--plot", metavar="DIR",
-                   help="write a PNG of the curves into DIR (named after the setup)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="progress bar (default: only when stderr is a terminal)")
+    p.add_argument(
+        "--plot", metavar="DIR", help="write a PNG of the curves into DIR (named after the setup)"
+    )
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (default: only when stderr is a terminal)",
+    )
     return p
 
 
@@ -320,9 +419,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.norm == "proof" and args.eps is not None:
         raise HomogeneityInputError("--eps does not apply to --norm proof (D9 has no ε)")
-    setup = CurveSetup(args.layers, args.d_model, args.heads, args.d_ff, args.vocab,
-                       args.norm, args.eps, args.bias, args.activation, args.causal,
-                       args.init, args.batch, args.seq_len, args.seed)
+    setup = CurveSetup(
+        args.layers,
+        args.d_model,
+        args.heads,
+        args.d_ff,
+        args.vocab,
+        args.norm,
+        args.eps,
+        args.bias,
+        args.activation,
+        args.causal,
+        args.init,
+        args.batch,
+        args.seq_len,
+        args.seed,
+    )
     setup.config(args.placements[0])  # validate (e.g. heads dividing d_model) before work
     curves = run_curves(setup, args.placements, args.cs, args.reference, args.progress)
     if args.json:

@@ -42,17 +42,27 @@ class LMConfig:
     def __post_init__(self) -> None:
         if self.placement not in PLACEMENTS:
             raise HomogeneityInputError(
-                f"placement={self.placement!r} is unknown; pick one of {PLACEMENTS}")
+                f"placement={self.placement!r} is unknown; pick one of {PLACEMENTS}"
+            )
         if self.vocab_size < 2:
             raise HomogeneityInputError(f"vocab_size={self.vocab_size} must be ≥ 2")
 
     def encoder_config(self) -> EncoderConfig:
         final = self.placement == "pre-ln" if self.final_norm is None else self.final_norm
-        return EncoderConfig(vocab_size=self.vocab_size, d_model=self.d_model,
-                             n_heads=self.n_heads, d_ff=self.d_ff, n_layers=self.n_layers,
-                             max_len=self.max_len, placement=self.placement, norm=self.norm,
-                             bias=self.bias, activation=self.activation, final_norm=final,
-                             causal=True)
+        return EncoderConfig(
+            vocab_size=self.vocab_size,
+            d_model=self.d_model,
+            n_heads=self.n_heads,
+            d_ff=self.d_ff,
+            n_layers=self.n_layers,
+            max_len=self.max_len,
+            placement=self.placement,
+            norm=self.norm,
+            bias=self.bias,
+            activation=self.activation,
+            final_norm=final,
+            causal=True,
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -65,17 +75,21 @@ class CausalLM(nn.Module):
     output, then the logits), which is what the saturation level is measured on per layer.
     """
 
-    def __init__(self, cfg: LMConfig, *, dtype: torch.dtype | None = None,
-                 device: torch.device | str | None = None,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        cfg: LMConfig,
+        *,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.config = cfg
         kw = dict(dtype=dtype, device=device, generator=generator)
         self.encoder = Encoder(cfg.encoder_config(), **kw)
         self.head = Linear(cfg.d_model, cfg.vocab_size, cfg.bias, **kw)
 
-    def forward(self, ids: torch.Tensor, layers: bool = False
-                ) -> torch.Tensor | list[torch.Tensor]:
+    def forward(self, ids: torch.Tensor, layers: bool = False) -> torch.Tensor | list[torch.Tensor]:
         if not layers:
             return self.head(self.encoder(ids))
         out = self.encoder.run(ids, collect=True)
@@ -102,8 +116,9 @@ def parameter_groups(model: CausalLM) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {"all": ["*"], "encoder-no-emb": ["encoder.layers.*"]}
     if any(n.startswith("encoder.final_norm.") for n in names):
         groups["encoder-no-emb"].append("encoder.final_norm.*")
-    groups["embeddings"] = [p for p in ("encoder.tokens.weight", "encoder.positions.weight")
-                            if p in names]
+    groups["embeddings"] = [
+        p for p in ("encoder.tokens.weight", "encoder.positions.weight") if p in names
+    ]
     groups["head"] = ["head.*"]
     for i in range(model.config.n_layers):
         groups[f"layer.{i}"] = [f"encoder.layers.{i}.*"]

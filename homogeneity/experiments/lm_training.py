@@ -54,10 +54,12 @@ class TrainConfig:
                 raise HomogeneityInputError(f"{name}={getattr(self, name)} must be ≥ 1")
         if self.optimizer not in OPTIMIZERS:
             raise HomogeneityInputError(
-                f"optimizer={self.optimizer!r} is unknown; pick one of {OPTIMIZERS}")
+                f"optimizer={self.optimizer!r} is unknown; pick one of {OPTIMIZERS}"
+            )
         if self.schedule not in SCHEDULES:
             raise HomogeneityInputError(
-                f"schedule={self.schedule!r} is unknown; pick one of {SCHEDULES}")
+                f"schedule={self.schedule!r} is unknown; pick one of {SCHEDULES}"
+            )
         if self.dtype not in DTYPES:
             raise HomogeneityInputError(f"dtype={self.dtype!r} must be one of {sorted(DTYPES)}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
@@ -82,12 +84,12 @@ def lr_factor(cfg: TrainConfig, step: int) -> float:
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     params = list(model.parameters())
     if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
-                                 weight_decay=cfg.weight_decay)
+        return torch.optim.AdamW(
+            params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay
+        )
     if cfg.optimizer == "adafactor":
         return torch.optim.Adafactor(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
-                           weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
 
 def effective_lrs(cfg: TrainConfig) -> list[float]:
@@ -107,8 +109,11 @@ class TrainResult:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"losses": self.losses, "valid": [list(v) for v in self.valid],
-                "seconds": self.seconds}
+        return {
+            "losses": self.losses,
+            "valid": [list(v) for v in self.valid],
+            "seconds": self.seconds,
+        }
 
 
 @torch.no_grad()
@@ -125,9 +130,16 @@ def evaluate(model: nn.Module, corpus: Corpus, cfg: TrainConfig) -> float:
     return total / cfg.eval_batches
 
 
-def train_lm(model: nn.Module, corpus: Corpus, cfg: TrainConfig, *,
-             tracker: NormTracker | None = None, progress: bool = True, desc: str = "train",
-             position: int = 0) -> TrainResult:
+def train_lm(
+    model: nn.Module,
+    corpus: Corpus,
+    cfg: TrainConfig,
+    *,
+    tracker: NormTracker | None = None,
+    progress: bool = True,
+    desc: str = "train",
+    position: int = 0,
+) -> TrainResult:
     """Train ``model`` in place for ``cfg.steps`` steps; returns losses and time."""
     from tqdm.auto import tqdm
 
@@ -139,8 +151,14 @@ def train_lm(model: nn.Module, corpus: Corpus, cfg: TrainConfig, *,
     result = TrainResult([])
     start = time.perf_counter()
     model.train()
-    bar = tqdm(range(cfg.steps), desc=desc, disable=not progress, position=position,
-               leave=True, mininterval=1.0)
+    bar = tqdm(
+        range(cfg.steps),
+        desc=desc,
+        disable=not progress,
+        position=position,
+        leave=True,
+        mininterval=1.0,
+    )
     try:
         for step in bar:
             x, y = sample_batch(corpus.train, cfg.batch_size, cfg.seq_len, gen)
@@ -152,7 +170,8 @@ def train_lm(model: nn.Module, corpus: Corpus, cfg: TrainConfig, *,
             result.losses.append(float(loss.detach()))
             if not math.isfinite(result.losses[-1]):
                 raise FloatingPointError(
-                    f"the training loss became {result.losses[-1]} at step {step}; lower lr")
+                    f"the training loss became {result.losses[-1]} at step {step}; lower lr"
+                )
             if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
                 result.valid.append((step + 1, evaluate(model, corpus, cfg)))
                 bar.set_postfix(loss=f"{result.losses[-1]:.3f}", valid=f"{result.valid[-1][1]:.3f}")

@@ -36,7 +36,8 @@ def _step_records(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     steps = [r for r in records if r.get("kind", "step") == "step"]
     if len(steps) < 5:
         raise HomogeneityInputError(
-            f"only {len(steps)} step records; track more steps (lower every=) to analyse a run")
+            f"only {len(steps)} step records; track more steps (lower every=) to analyse a run"
+        )
     return steps
 
 
@@ -58,8 +59,9 @@ def regular_spacing(steps: Sequence[int]) -> int:
     return int(values[np.argmax(counts)])
 
 
-def norm_curve(records: Sequence[dict[str, Any]], group: str,
-               uniform: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def norm_curve(
+    records: Sequence[dict[str, Any]], group: str, uniform: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """(steps, ‖θ_t‖) from step records, plus the final state record if present.
 
     ``uniform`` keeps only steps on the regular grid (multiples of the tracker's ``every``),
@@ -77,19 +79,29 @@ def norm_curve(records: Sequence[dict[str, Any]], group: str,
     return np.asarray(t, dtype=np.float64), np.asarray(y, dtype=np.float64)
 
 
-def growth_summary(records: Sequence[dict[str, Any]], group: str,
-                   lrs: Sequence[float] | None = None, degree: float = 2.0) -> dict[str, Any]:
+def growth_summary(
+    records: Sequence[dict[str, Any]],
+    group: str,
+    lrs: Sequence[float] | None = None,
+    degree: float = 2.0,
+) -> dict[str, Any]:
     """E2 for one group: initial/final norm and the selected growth law."""
     t, y = norm_curve(records, group)
     integral = None if lrs is None else lr_integral_at(t.astype(int), lrs)
     selection = select_growth_law(t, y, degree=degree, lr_integral=integral)
-    return {"group": group, "initial": float(y[0]), "final": float(y[-1]),
-            "ratio": float(y[-1] / y[0]), "law": selection.to_dict(),
-            "summary": str(selection)}
+    return {
+        "group": group,
+        "initial": float(y[0]),
+        "final": float(y[-1]),
+        "ratio": float(y[-1] / y[0]),
+        "law": selection.to_dict(),
+        "summary": str(selection),
+    }
 
 
-def log_binned(t: np.ndarray, x: np.ndarray, n_bins: int = 12, min_count: int = 3
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def log_binned(
+    t: np.ndarray, x: np.ndarray, n_bins: int = 12, min_count: int = 3
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Means of x over bins of t spaced evenly in log(1 + t) (training dynamics are fastest
     early), consecutive bins merged until each holds ≥ ``min_count`` finite points (a
     short tail is merged into the last bin). Returns (bin centre steps, means, standard
@@ -118,8 +130,9 @@ def log_binned(t: np.ndarray, x: np.ndarray, n_bins: int = 12, min_count: int = 
     return np.asarray(centres), np.asarray(means), np.asarray(ses), np.asarray(counts)
 
 
-def alignment_summary(records: Sequence[dict[str, Any]], group: str,
-                      n_bins: int = 12) -> dict[str, Any]:
+def alignment_summary(
+    records: Sequence[dict[str, Any]], group: str, n_bins: int = 12
+) -> dict[str, Any]:
     """E7 for one group: alignment rise and decay, step-size constancy, growth split."""
     steps = _step_records(records)
     t = np.asarray([int(r["step"]) for r in steps], dtype=np.float64)
@@ -131,15 +144,15 @@ def alignment_summary(records: Sequence[dict[str, Any]], group: str,
     usable = np.isfinite(ses)
     i_peak = int(np.argmax(np.where(usable, means, -np.inf)))
     i_first = int(np.argmax(usable))
-    late = align[int(0.75 * t.size):]
+    late = align[int(0.75 * t.size) :]
     late = late[np.isfinite(late)]
     late_mean = float(late.mean())
     late_se = float(late.std(ddof=1) / math.sqrt(late.size))
     peak, peak_se = float(means[i_peak]), float(ses[i_peak])
-    rises = (i_peak > i_first
-             and peak - means[i_first] > 3 * math.hypot(peak_se, ses[i_first]))
-    decays = peak > 0 and late_mean < 0.5 * peak and peak - late_mean > 3 * math.hypot(
-        peak_se, late_se)
+    rises = i_peak > i_first and peak - means[i_first] > 3 * math.hypot(peak_se, ses[i_first])
+    decays = (
+        peak > 0 and late_mean < 0.5 * peak and peak - late_mean > 3 * math.hypot(peak_se, late_se)
+    )
     if rises and decays:
         verdict = "rise-then-decay"
     elif decays:
@@ -151,17 +164,29 @@ def alignment_summary(records: Sequence[dict[str, Any]], group: str,
     half = slice(t.size // 2, None)
     sn = step_norm[half]
     positive = (t[half] > 0) & np.isfinite(sn) & (sn > 0)
-    step_slope = (float(np.polyfit(np.log(t[half][positive]), np.log(sn[positive]), 1)[0])
-                  if positive.sum() >= 3 else math.nan)
+    step_slope = (
+        float(np.polyfit(np.log(t[half][positive]), np.log(sn[positive]), 1)[0])
+        if positive.sum() >= 3
+        else math.nan
+    )
     aligned_term = 2 * norm * step_norm * align
-    total = aligned_term + step_norm ** 2
+    total = aligned_term + step_norm**2
     finite = np.isfinite(aligned_term) & np.isfinite(total)
     share = float(aligned_term[finite].sum() / total[finite].sum()) if finite.any() else math.nan
     return {
-        "group": group, "bins": {"steps": centres.tolist(), "mean": means.tolist(),
-                                 "se": ses.tolist(), "count": counts.tolist()},
-        "peak": peak, "peak_step": int(round(centres[i_peak])), "initial": float(means[i_first]),
-        "late_mean": late_mean, "late_se": late_se, "verdict": verdict,
+        "group": group,
+        "bins": {
+            "steps": centres.tolist(),
+            "mean": means.tolist(),
+            "se": ses.tolist(),
+            "count": counts.tolist(),
+        },
+        "peak": peak,
+        "peak_step": int(round(centres[i_peak])),
+        "initial": float(means[i_first]),
+        "late_mean": late_mean,
+        "late_se": late_se,
+        "verdict": verdict,
         "step_norm_late_mean": float(np.nanmean(sn)),
         "step_norm_late_cv": float(np.nanstd(sn) / np.nanmean(sn)),
         "step_norm_late_loglog_slope": step_slope,
@@ -171,8 +196,9 @@ def alignment_summary(records: Sequence[dict[str, Any]], group: str,
     }
 
 
-def a1_summary(records: Sequence[dict[str, Any]], group: str,
-               lrs: Sequence[float]) -> dict[str, Any]:
+def a1_summary(
+    records: Sequence[dict[str, Any]], group: str, lrs: Sequence[float]
+) -> dict[str, Any]:
     """A1 on a run: slope of log(‖δ_t‖/η_t) against log‖θ_t‖ over the second half, and the
     ratio κ_t = ‖δ_t‖/(η_t‖θ_t‖) at the end. A1 says the slope is 1 (κ constant)."""
     steps = _step_records(records)
@@ -186,11 +212,18 @@ def a1_summary(records: Sequence[dict[str, Any]], group: str,
     slope = float(np.polyfit(x, z, 1)[0]) if ok.sum() >= 3 and np.ptp(x) > 0 else math.nan
     kappa = dn / (eta * n)
     growth = float(n[-1] / n[t.size // 2])
-    return {"group": group, "slope": slope, "kappa_late_mean": float(np.nanmean(kappa[half])),
-            "kappa_late_cv": float(np.nanstd(kappa[half]) / np.nanmean(kappa[half])),
-            "norm_growth_over_window": growth,
-            "note": ("slope is uninformative when the norm barely moves over the window"
-                     if growth < 1.05 else "")}
+    return {
+        "group": group,
+        "slope": slope,
+        "kappa_late_mean": float(np.nanmean(kappa[half])),
+        "kappa_late_cv": float(np.nanstd(kappa[half]) / np.nanmean(kappa[half])),
+        "norm_growth_over_window": growth,
+        "note": (
+            "slope is uninformative when the norm barely moves over the window"
+            if growth < 1.05
+            else ""
+        ),
+    }
 
 
 def saturation_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
@@ -202,9 +235,13 @@ def saturation_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any] | No
     levels = [s.get("level") for _, s in rows]
     layers = [s.get("layers") for _, s in rows]
     finite = [(s, v) for s, v in zip(steps, levels) if v is not None]
-    return {"steps": steps, "levels": levels, "layers": layers,
-            "initial": finite[0][1] if finite else None,
-            "final": finite[-1][1] if finite else None,
-            "max": max(v for _, v in finite) if finite else None,
-            "final_layers": layers[-1],
-            "rising": bool(finite and finite[-1][1] > finite[0][1])}
+    return {
+        "steps": steps,
+        "levels": levels,
+        "layers": layers,
+        "initial": finite[0][1] if finite else None,
+        "final": finite[-1][1] if finite else None,
+        "max": max(v for _, v in finite) if finite else None,
+        "final_layers": layers[-1],
+        "rising": bool(finite and finite[-1][1] > finite[0][1]),
+    }

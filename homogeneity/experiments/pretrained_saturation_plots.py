@@ -53,17 +53,39 @@ def plot_layers(report: "PretrainedSaturationReport", path: Path) -> Path:
     lo, hi = PAPER_BERT_BASE["random_range"]
     ax.axhspan(lo, hi, color="tab:gray", alpha=0.15, label="paper: random-init range")
     ax.plot(x, p.level.layers, "o-", color="tab:blue", label=f"MiniLM pretrained, ρ={report.rho:g}")
-    ax.plot(x, r.level.layers, "s-", color="tab:orange", label=f"MiniLM random init, ρ={report.rho:g}")
+    ax.plot(
+        x, r.level.layers, "s-", color="tab:orange", label=f"MiniLM random init, ρ={report.rho:g}"
+    )
     if len(report.random_seed_levels) > 1:
         levels = np.array(list(report.random_seed_levels.values()), dtype=float)
-        ax.fill_between(x, levels.min(axis=0), levels.max(axis=0), color="tab:orange",
-                        alpha=0.2, label=f"random init, {len(levels)} seeds (min–max)")
+        ax.fill_between(
+            x,
+            levels.min(axis=0),
+            levels.max(axis=0),
+            color="tab:orange",
+            alpha=0.2,
+            label=f"random init, {len(levels)} seeds (min–max)",
+        )
     if p.exact:
-        ax.plot(x, p.exact.level_at_limit, "o:", color="tab:blue", mfc="none", ms=11,
-                label="pretrained, ρ=∞ (exact limit)")
+        ax.plot(
+            x,
+            p.exact.level_at_limit,
+            "o:",
+            color="tab:blue",
+            mfc="none",
+            ms=11,
+            label="pretrained, ρ=∞ (exact limit)",
+        )
     if r.exact:
-        ax.plot(x, r.exact.level_at_limit, "s:", color="tab:orange", mfc="none", ms=11,
-                label="random, ρ=∞ (exact limit)")
+        ax.plot(
+            x,
+            r.exact.level_at_limit,
+            "s:",
+            color="tab:orange",
+            mfc="none",
+            ms=11,
+            label="random, ρ=∞ (exact limit)",
+        )
     ax.set_xticks(x, _layer_labels(len(x)))
     ax.set_xlabel("layer")
     ax.set_ylabel("saturation level (mean token cosine)")
@@ -83,8 +105,9 @@ def plot_convergence(report: "PretrainedSaturationReport", path: Path) -> Path:
         for l in range(sat.shape[1]):
             label = _layer_labels(sat.shape[1])[l]
             axes[row, 0].plot(c.rhos, sat[:, l], marker=".", label=f"layer {label}")
-            axes[row, 1].plot(c.rhos, np.clip(gap[:, l], 1e-17, None), marker=".",
-                              label=f"layer {label}")
+            axes[row, 1].plot(
+                c.rhos, np.clip(gap[:, l], 1e-17, None), marker=".", label=f"layer {label}"
+            )
         axes[row, 0].set_xscale("log")
         axes[row, 0].set_ylabel("cos(h(θ), h(ρθ))")
         axes[row, 0].set_title(f"{m.name}: saturation level D14 as a function of ρ")
@@ -121,7 +144,7 @@ def plot_entropy(report: "PretrainedSaturationReport", path: Path) -> Path:
         c = m.convergence
         ent = np.array(c.entropy, dtype=float)
         for l in range(ent.shape[1]):
-            line, = ax.plot(c.rhos, ent[:, l], marker=".", label=f"layer {l + 1}")
+            (line,) = ax.plot(c.rhos, ent[:, l], marker=".", label=f"layer {l + 1}")
             ax.axhline(c.limit_entropy[l], color=line.get_color(), ls=":", lw=0.8)
         ax.set_xscale("log")
         ax.set_xlabel("ρ")
@@ -150,8 +173,12 @@ def plot_head_kinds(report: "PretrainedSaturationReport", path: Path) -> Path:
 
 def plot_histogram(report: "PretrainedSaturationReport", path: Path) -> Path:
     p, r = report.pretrained.analysis, report.random.analysis
-    panels = [("pretrained, ρ=1", p.heads_at_one), (f"pretrained, ρ={report.rho:g}", p.heads_at_rho),
-              ("pretrained, limit", p.heads_at_limit), ("random, ρ=1", r.heads_at_one)]
+    panels = [
+        ("pretrained, ρ=1", p.heads_at_one),
+        (f"pretrained, ρ={report.rho:g}", p.heads_at_rho),
+        ("pretrained, limit", p.heads_at_limit),
+        ("random, ρ=1", r.heads_at_one),
+    ]
     panels = [(t, h) for t, h in panels if h]
     fig = Figure(figsize=(3.3 * len(panels), 3.4))
     axes = fig.subplots(1, len(panels))
@@ -185,9 +212,12 @@ def plot_patterns(report: "PretrainedSaturationReport", path: Path) -> Path:
                 ax.set_ylabel(f"layer {l + 1}", fontsize=8)
             if l == 0:
                 ax.set_title(f"head {h}", fontsize=8)
-    text = report.example_text if len(report.example_text) < 110 else report.example_text[:107] + "…"
-    fig.suptitle(f"Limit (saturated) attention, rows = queries, columns = keys: “{text}”",
-                 fontsize=9)
+    text = (
+        report.example_text if len(report.example_text) < 110 else report.example_text[:107] + "…"
+    )
+    fig.suptitle(
+        f"Limit (saturated) attention, rows = queries, columns = keys: “{text}”", fontsize=9
+    )
     return _save(fig, path)
 
 
@@ -201,10 +231,16 @@ def plot_locations(report: "PretrainedSaturationReport", path: Path) -> Path:
     for i, n in enumerate(names):
         ax.bar(np.arange(len(heads)), mass[:, i], bottom=bottom, label=n, width=0.9)
         bottom += mass[:, i]
-    ax.plot(np.arange(len(heads)), [h.top_key_share for h in heads], "k.", ms=5,
-            label="one-key share (broadcast)")
-    ax.set_xticks(np.arange(len(heads)), [f"{h.layer}.{h.head}" for h in heads], rotation=90,
-                  fontsize=6)
+    ax.plot(
+        np.arange(len(heads)),
+        [h.top_key_share for h in heads],
+        "k.",
+        ms=5,
+        label="one-key share (broadcast)",
+    )
+    ax.set_xticks(
+        np.arange(len(heads)), [f"{h.layer}.{h.head}" for h in heads], rotation=90, fontsize=6
+    )
     ax.set_ylabel("attention mass")
     ax.set_xlabel("layer.head")
     ax.set_title("Where the limit attention of each pretrained head goes")
@@ -214,12 +250,16 @@ def plot_locations(report: "PretrainedSaturationReport", path: Path) -> Path:
 
 def write_figures(report: "PretrainedSaturationReport", out: Path) -> list[Path]:
     """All figures of the report (the convergence ones only if the sweep was run)."""
-    paths = [plot_layers(report, out / "e3_saturation_per_layer.png"),
-             plot_histogram(report, out / "e5_head_histogram.png"),
-             plot_patterns(report, out / "head_patterns.png"),
-             plot_locations(report, out / "head_locations.png")]
+    paths = [
+        plot_layers(report, out / "e3_saturation_per_layer.png"),
+        plot_histogram(report, out / "e5_head_histogram.png"),
+        plot_patterns(report, out / "head_patterns.png"),
+        plot_locations(report, out / "head_locations.png"),
+    ]
     if report.pretrained.convergence and report.random.convergence:
-        paths += [plot_convergence(report, out / "convergence_saturation.png"),
-                  plot_entropy(report, out / "convergence_entropy.png"),
-                  plot_head_kinds(report, out / "head_kinds_vs_rho.png")]
+        paths += [
+            plot_convergence(report, out / "convergence_saturation.png"),
+            plot_entropy(report, out / "convergence_entropy.png"),
+            plot_head_kinds(report, out / "head_kinds_vs_rho.png"),
+        ]
     return paths

@@ -45,8 +45,11 @@ class WeightDecayGridConfig:
     weight_decays: tuple[float, ...] = (0.0, 1e-3, 1e-2, 1e-1, 1.0)
     steps: int = 600
     tolerance: float = 0.01
-    base: NormGrowthConfig = field(default_factory=lambda: NormGrowthConfig(
-        steps=600, track_every=10, saturation_every=0, out=None, progress=False))
+    base: NormGrowthConfig = field(
+        default_factory=lambda: NormGrowthConfig(
+            steps=600, track_every=10, saturation_every=0, out=None, progress=False
+        )
+    )
     out: str | None = "runs/weight_decay"
 
     def __post_init__(self) -> None:
@@ -60,9 +63,19 @@ class WeightDecayGridConfig:
             raise HomogeneityInputError(f"tolerance={self.tolerance} must lie in (0, 1)")
 
     def cells(self) -> list[NormGrowthConfig]:
-        return [replace(self.base, optimizer="adamw", lr=lr, weight_decay=wd, steps=self.steps,
-                        out=None, progress=False)
-                for lr in self.lrs for wd in self.weight_decays]
+        return [
+            replace(
+                self.base,
+                optimizer="adamw",
+                lr=lr,
+                weight_decay=wd,
+                steps=self.steps,
+                out=None,
+                progress=False,
+            )
+            for lr in self.lrs
+            for wd in self.weight_decays
+        ]
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -80,15 +93,25 @@ def outcome(ratio: float, tolerance: float) -> str:
 
 def _cell(cfg: NormGrowthConfig) -> dict[str, Any]:
     r = run_norm_growth(cfg)
-    return {"lr": cfg.lr, "weight_decay": cfg.weight_decay, "seconds": r["seconds"],
-            "final_loss": r["final_loss"], "norm": r["curves"][MAIN_GROUP],
-            "ratio": r["norm"]["ratio"], "initial_rms": r["initial_rms"][MAIN_GROUP],
-            "alignment_late_mean": r["alignment"]["late_mean"]}
+    return {
+        "lr": cfg.lr,
+        "weight_decay": cfg.weight_decay,
+        "seconds": r["seconds"],
+        "final_loss": r["final_loss"],
+        "norm": r["curves"][MAIN_GROUP],
+        "ratio": r["norm"]["ratio"],
+        "initial_rms": r["initial_rms"][MAIN_GROUP],
+        "alignment_late_mean": r["alignment"]["late_mean"],
+    }
 
 
-def run_weight_decay_grid(cfg: WeightDecayGridConfig, *, executor: Executor | None = None,
-                          max_workers: int | None = None, progress: bool = True
-                          ) -> dict[str, Any]:
+def run_weight_decay_grid(
+    cfg: WeightDecayGridConfig,
+    *,
+    executor: Executor | None = None,
+    max_workers: int | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Run every (η, λ) cell through ``executor``; returns (and writes) the grid results."""
     from tqdm.auto import tqdm
 
@@ -110,8 +133,13 @@ def run_weight_decay_grid(cfg: WeightDecayGridConfig, *, executor: Executor | No
     return results
 
 
-def analyse_grid(cells: list[dict[str, Any]], steps: int, tolerance: float,
-                 lrs: Sequence[float], config: dict[str, Any]) -> dict[str, Any]:
+def analyse_grid(
+    cells: list[dict[str, Any]],
+    steps: int,
+    tolerance: float,
+    lrs: Sequence[float],
+    config: dict[str, Any],
+) -> dict[str, Any]:
     """Outcomes, predictions (r = 1 and r fitted on each η's λ = 0 cell), thresholds."""
     rows = [{k: v for k, v in c.items() if k in _MEASURED} for c in cells]
     calibrated = _calibrated_update_rms(rows, steps)
@@ -124,8 +152,7 @@ def analyse_grid(cells: list[dict[str, Any]], steps: int, tolerance: float,
                 row[key + "predicted_outcome"] = None
                 row[key + "critical_weight_decay"] = None if r is None else 0.0
                 continue
-            pred = adamw_norms(sigma0, row["lr"], row["weight_decay"], 1, [0, steps],
-                               update_rms=r)
+            pred = adamw_norms(sigma0, row["lr"], row["weight_decay"], 1, [0, steps], update_rms=r)
             row[key + "predicted_ratio"] = float(pred[-1] / pred[0])
             row[key + "predicted_outcome"] = outcome(row[key + "predicted_ratio"], tolerance)
             row[key + "critical_weight_decay"] = adamw_critical_weight_decay(row["lr"], sigma0, r)
@@ -134,10 +161,15 @@ def analyse_grid(cells: list[dict[str, Any]], steps: int, tolerance: float,
     judged = [r for r in rows if r["calibrated_predicted_outcome"] is not None]
     agree_cal = sum(r["outcome"] == r["calibrated_predicted_outcome"] for r in judged)
     return {
-        "experiment": "weight_decay_grid (E8)", "config": config, "cells": rows,
-        "agreement": {"cells": len(rows), "outcome_matches_prediction": agree,
-                      "calibrated_cells": len(judged),
-                      "outcome_matches_calibrated_prediction": agree_cal},
+        "experiment": "weight_decay_grid (E8)",
+        "config": config,
+        "cells": rows,
+        "agreement": {
+            "cells": len(rows),
+            "outcome_matches_prediction": agree,
+            "calibrated_cells": len(judged),
+            "outcome_matches_calibrated_prediction": agree_cal,
+        },
         "threshold_by_lr": _thresholds(rows, lrs),
     }
 
@@ -145,8 +177,11 @@ def analyse_grid(cells: list[dict[str, Any]], steps: int, tolerance: float,
 def write_grid_outputs(results: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     from homogeneity.experiments.weight_decay_plots import plot_curves, plot_grid
-    results["plots"] = [str(plot_grid(results, out / "grid.png")),
-                        str(plot_curves(results, out / "curves.png"))]
+
+    results["plots"] = [
+        str(plot_grid(results, out / "grid.png")),
+        str(plot_curves(results, out / "curves.png")),
+    ]
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
 
 
@@ -162,8 +197,16 @@ def reanalyse_grid(out_dir: str | Path) -> dict[str, Any]:
 
 
 #: what a cell measured (everything else is derived by analyse_grid)
-_MEASURED = ("lr", "weight_decay", "seconds", "final_loss", "norm", "ratio", "initial_rms",
-             "alignment_late_mean")
+_MEASURED = (
+    "lr",
+    "weight_decay",
+    "seconds",
+    "final_loss",
+    "norm",
+    "ratio",
+    "initial_rms",
+    "alignment_late_mean",
+)
 
 
 def _calibrated_update_rms(rows: list[dict[str, Any]], steps: int) -> dict[float, float]:
@@ -198,10 +241,15 @@ def _thresholds(rows: list[dict[str, Any]], lrs: Sequence[float]) -> dict[str, A
 def format_grid(results: dict[str, Any]) -> str:
     cfg = results["config"]
     wds = cfg["weight_decays"]
-    head = ("η \\ λ".ljust(10) + "".join(f"{w:>16g}" for w in wds)
-            + "   λ* (r=1)   r fitted at λ=0   λ* (fitted r)")
-    lines = ["E8: ‖θ_T‖/‖θ_0‖ (encoder, no embeddings) and outcome; prediction with r = 1 "
-             "in brackets", head]
+    head = (
+        "η \\ λ".ljust(10)
+        + "".join(f"{w:>16g}" for w in wds)
+        + "   λ* (r=1)   r fitted at λ=0   λ* (fitted r)"
+    )
+    lines = [
+        "E8: ‖θ_T‖/‖θ_0‖ (encoder, no embeddings) and outcome; prediction with r = 1 in brackets",
+        head,
+    ]
     for lr in cfg["lrs"]:
         cells = {r["weight_decay"]: r for r in results["cells"] if r["lr"] == lr}
         row = f"{lr:<10g}"
@@ -216,17 +264,21 @@ def format_grid(results: dict[str, Any]) -> str:
         row += f"   {th['predicted_critical_lambda']:<10.3g} {r_txt:<17} {cal_txt}"
         lines.append(row)
     a = results["agreement"]
-    lines.append(f"outcome = prediction (r = 1) in {a['outcome_matches_prediction']}/{a['cells']} "
-                 f"cells; = prediction with r fitted on the λ = 0 cell in "
-                 f"{a['outcome_matches_calibrated_prediction']}/{a['calibrated_cells']} "
-                 f"(gr = grows, sh = shrinks, fl = flat); total {results['seconds']:.0f} s")
+    lines.append(
+        f"outcome = prediction (r = 1) in {a['outcome_matches_prediction']}/{a['cells']} "
+        f"cells; = prediction with r fitted on the λ = 0 cell in "
+        f"{a['outcome_matches_calibrated_prediction']}/{a['calibrated_cells']} "
+        f"(gr = grows, sh = shrinks, fl = flat); total {results['seconds']:.0f} s"
+    )
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     d = WeightDecayGridConfig()
-    p = argparse.ArgumentParser(prog="python -m homogeneity.experiments.weight_decay_grid",
-                                description="E8: η × λ grid of AdamW runs of the small LM.")
+    p = argparse.ArgumentParser(
+        prog="python -m homogeneity.experiments.weight_decay_grid",
+        description="E8: η × λ grid of AdamW runs of the small LM.",
+    )
     p.add_argument("--lrs", type=float, nargs="+", default=list(d.lrs))
     p.add_argument("--weight-decays", type=float, nargs="+", default=list(d.weight_decays))
     p.add_argument("--steps", type=int, default=d.steps)
@@ -238,20 +290,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--out", default=d.out)
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--reanalyse", metavar="GRID_DIR", default=None,
-                   help="recompute predictions, table and plots of a finished grid (no training)")
+    p.add_argument(
+        "--reanalyse",
+        metavar="GRID_DIR",
+        default=None,
+        help="recompute predictions, table and plots of a finished grid (no training)",
+    )
     args = p.parse_args(argv)
     if args.reanalyse:
         print(format_grid(reanalyse_grid(args.reanalyse)))
         return 0
     try:
-        base = replace(d.base, placement=args.placement, corpus=args.corpus,
-                       text_file=args.text_file, seed=args.seed)
-        cfg = WeightDecayGridConfig(lrs=tuple(args.lrs), weight_decays=tuple(args.weight_decays),
-                                    steps=args.steps, tolerance=args.tolerance, base=base,
-                                    out=args.out)
-        results = run_weight_decay_grid(cfg, max_workers=args.workers,
-                                        progress=not args.no_progress)
+        base = replace(
+            d.base,
+            placement=args.placement,
+            corpus=args.corpus,
+            text_file=args.text_file,
+            seed=args.seed,
+        )
+        cfg = WeightDecayGridConfig(
+            lrs=tuple(args.lrs),
+            weight_decays=tuple(args.weight_decays),
+            steps=args.steps,
+            tolerance=args.tolerance,
+            base=base,
+            out=args.out,
+        )
+        results = run_weight_decay_grid(
+            cfg, max_workers=args.workers, progress=not args.no_progress
+        )
     except HomogeneityInputError as exc:
         print(f"error: {exc}")
         return 2

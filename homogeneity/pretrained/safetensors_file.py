@@ -23,9 +23,15 @@ from homogeneity.pretrained.files import CheckpointFileError
 
 #: safetensors dtype code → (torch dtype, bytes per element)
 DTYPES: dict[str, tuple[torch.dtype, int]] = {
-    "F64": (torch.float64, 8), "F32": (torch.float32, 4), "F16": (torch.float16, 2),
-    "BF16": (torch.bfloat16, 2), "I64": (torch.int64, 8), "I32": (torch.int32, 4),
-    "I16": (torch.int16, 2), "I8": (torch.int8, 1), "U8": (torch.uint8, 1),
+    "F64": (torch.float64, 8),
+    "F32": (torch.float32, 4),
+    "F16": (torch.float16, 2),
+    "BF16": (torch.bfloat16, 2),
+    "I64": (torch.int64, 8),
+    "I32": (torch.int32, 4),
+    "I16": (torch.int16, 2),
+    "I8": (torch.int8, 1),
+    "U8": (torch.uint8, 1),
     "BOOL": (torch.bool, 1),
 }
 FLOAT_CODES = ("F64", "F32", "F16", "BF16")
@@ -58,17 +64,20 @@ def read_header(path: str | Path) -> dict[str, TensorEntry]:
         if len(head) < 8:
             raise CheckpointFileError(
                 f"weights file {str(path)!r} is truncated ({size} bytes, shorter than the "
-                f"8-byte header length); {fix}")
+                f"8-byte header length); {fix}"
+            )
         (n,) = struct.unpack("<Q", head)
         if n > min(_MAX_HEADER, size - 8):
             raise CheckpointFileError(
                 f"weights file {str(path)!r} is truncated or not safetensors: its header "
-                f"claims {n} bytes but the file has {size - 8} after the length field; {fix}")
+                f"claims {n} bytes but the file has {size - 8} after the length field; {fix}"
+            )
         try:
             raw = json.loads(f.read(n))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise CheckpointFileError(
-                f"weights file {str(path)!r} has a corrupt header ({exc}); {fix}") from exc
+                f"weights file {str(path)!r} has a corrupt header ({exc}); {fix}"
+            ) from exc
     if not isinstance(raw, dict):
         raise CheckpointFileError(f"weights file {str(path)!r} has a corrupt header; {fix}")
     entries: dict[str, TensorEntry] = {}
@@ -79,15 +88,18 @@ def read_header(path: str | Path) -> dict[str, TensorEntry]:
             code, shape, (begin, end) = info["dtype"], tuple(info["shape"]), info["data_offsets"]
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointFileError(
-                f"weights file {str(path)!r}: header entry {name!r} is malformed; {fix}") from exc
+                f"weights file {str(path)!r}: header entry {name!r} is malformed; {fix}"
+            ) from exc
         if code not in DTYPES:
             raise CheckpointFileError(
-                f"weights file {str(path)!r}: tensor {name!r} has unsupported dtype {code!r}")
+                f"weights file {str(path)!r}: tensor {name!r} has unsupported dtype {code!r}"
+            )
         need = math.prod(shape) * DTYPES[code][1]
         if end - begin != need or begin < 0:
             raise CheckpointFileError(
                 f"weights file {str(path)!r}: tensor {name!r} ({code}, shape {list(shape)}) "
-                f"needs {need} bytes but its offsets span {end - begin}; {fix}")
+                f"needs {need} bytes but its offsets span {end - begin}; {fix}"
+            )
         entries[name] = TensorEntry(name, code, shape, begin, end)
     data = size - 8 - n
     spans = sorted((e.begin, e.end) for e in entries.values())
@@ -95,18 +107,21 @@ def read_header(path: str | Path) -> dict[str, TensorEntry]:
     if covered > data:
         raise CheckpointFileError(
             f"weights file {str(path)!r} is truncated: its tensors need {covered} bytes of "
-            f"data after the header but the file holds {data}; {fix}")
+            f"data after the header but the file holds {data}; {fix}"
+        )
     position = 0
     for begin, end in spans:
         if begin != position:
             raise CheckpointFileError(
                 f"weights file {str(path)!r}: tensor data overlaps or leaves a gap at byte "
-                f"{begin}; the file is corrupt; {fix}")
+                f"{begin}; the file is corrupt; {fix}"
+            )
         position = end
     if position != data:
         raise CheckpointFileError(
             f"weights file {str(path)!r} has {data - position} unexplained bytes after its "
-            f"tensors; the file is corrupt; {fix}")
+            f"tensors; the file is corrupt; {fix}"
+        )
     return entries
 
 

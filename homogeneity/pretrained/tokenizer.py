@@ -52,7 +52,8 @@ class WordPieceTokenizer:
         except Exception as exc:  # the library raises a bare Exception on bad files
             raise CheckpointFileError(
                 f"tokenizer file {str(path)!r} cannot be read ({exc}); restore the "
-                f"checkpoint's original tokenizer.json") from exc
+                f"checkpoint's original tokenizer.json"
+            ) from exc
         tok.no_truncation()
         tok.no_padding()
         ids = {}
@@ -61,13 +62,15 @@ class WordPieceTokenizer:
             if tid is None:
                 raise CheckpointFileError(
                     f"tokenizer file {str(path)!r} has no {token} token; it is not a BERT "
-                    f"WordPiece tokenizer")
+                    f"WordPiece tokenizer"
+                )
             ids[role] = tid
         if tok.get_vocab_size(with_added_tokens=True) > vocab_size:
             raise CheckpointFileError(
                 f"tokenizer file {str(path)!r} has {tok.get_vocab_size()} tokens but the "
                 f"config's vocab_size is {vocab_size}: the tokenizer does not belong to "
-                f"these weights")
+                f"these weights"
+            )
         self._tok = tok
         self.max_len = max_len
         self.special = SpecialTokens(**ids)
@@ -77,8 +80,9 @@ class WordPieceTokenizer:
         text = self._tok.id_to_token(int(token_id))
         return "?" if text is None else text
 
-    def encode(self, texts: Sequence[str], *, device: torch.device | str | None = None
-               ) -> Tokenized:
+    def encode(
+        self, texts: Sequence[str], *, device: torch.device | str | None = None
+    ) -> Tokenized:
         """``[CLS] text [SEP]`` for every text, right-padded with [PAD] to the longest.
 
         Raises :class:`HomogeneityInputError` for an empty list, a non-string, an empty
@@ -92,25 +96,29 @@ class WordPieceTokenizer:
         for i, t in enumerate(texts):
             if not isinstance(t, str):
                 raise HomogeneityInputError(
-                    f"texts[{i}] is a {type(t).__name__}, not a string; pass plain text")
+                    f"texts[{i}] is a {type(t).__name__}, not a string; pass plain text"
+                )
             if not t.strip():
                 raise HomogeneityInputError(
-                    f"texts[{i}] is empty (or only whitespace); remove it or give it words")
+                    f"texts[{i}] is empty (or only whitespace); remove it or give it words"
+                )
         encodings = self._tok.encode_batch(texts)
         for i, enc in enumerate(encodings):
             if len(enc.ids) <= 2:
                 raise HomogeneityInputError(
-                    f"texts[{i}]={texts[i][:40]!r} gives no word pieces; remove it")
+                    f"texts[{i}]={texts[i][:40]!r} gives no word pieces; remove it"
+                )
             if len(enc.ids) > self.max_len:
                 raise HomogeneityInputError(
                     f"texts[{i}] is {len(enc.ids)} tokens long with [CLS] and [SEP], more "
-                    f"than the model's max_len={self.max_len}; shorten or split that text")
+                    f"than the model's max_len={self.max_len}; shorten or split that text"
+                )
         n = max(len(e.ids) for e in encodings)
         ids = torch.full((len(texts), n), self.special.pad, dtype=torch.long)
         mask = torch.zeros((len(texts), n), dtype=torch.bool)
         for i, enc in enumerate(encodings):
-            ids[i, :len(enc.ids)] = torch.tensor(enc.ids, dtype=torch.long)
-            mask[i, :len(enc.ids)] = True
+            ids[i, : len(enc.ids)] = torch.tensor(enc.ids, dtype=torch.long)
+            mask[i, : len(enc.ids)] = True
         batch = Batch(ids, mask, torch.zeros_like(ids))
         if device is not None:
             batch = batch.to(device)

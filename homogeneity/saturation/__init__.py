@@ -21,25 +21,60 @@ applies to our components, to ported checkpoints and to any ``torch.nn.Module``.
 from homogeneity.saturation.attention import attention_entropy, visible_keys
 from homogeneity.saturation.batching import length_buckets
 from homogeneity.saturation.convergence import (
-    DEFAULT_RHOS, LIMIT_RHO, ConvergenceCurves, convergence_curves, limit_trace,
+    DEFAULT_RHOS,
+    LIMIT_RHO,
+    ConvergenceCurves,
+    convergence_curves,
+    limit_trace,
 )
 from homogeneity.saturation.exact import (
-    SaturatedComparison, SaturationAnalysis, analyse_saturation,
+    SaturatedComparison,
+    SaturationAnalysis,
+    analyse_saturation,
 )
 from homogeneity.saturation.heads import (
-    ATTENDED_THRESHOLD, HEAD_KINDS, POSITION_KINDS, HeadStatistics, HeadStats, HeadTypeRule,
-    head_type_counts, key_locations,
+    ATTENDED_THRESHOLD,
+    HEAD_KINDS,
+    POSITION_KINDS,
+    HeadStatistics,
+    HeadStats,
+    HeadTypeRule,
+    head_type_counts,
+    key_locations,
 )
 from homogeneity.saturation.level import (
-    PAPER_RHO, NumericalBreakdown, SaturationLevel, mean_token_cosine, saturation_level,
+    PAPER_RHO,
+    NumericalBreakdown,
+    SaturationLevel,
+    mean_token_cosine,
+    saturation_level,
     token_cosine,
 )
 
 __all__ = [
-    "ATTENDED_THRESHOLD", "ConvergenceCurves", "DEFAULT_RHOS", "HEAD_KINDS", "HeadStatistics",
-    "HeadStats", "HeadTypeRule", "LIMIT_RHO", "NumericalBreakdown", "PAPER_RHO",
-    "POSITION_KINDS", "SaturatedComparison", "SaturationAnalysis", "SaturationLevel",
-    "analyse_saturation", "attention_entropy", "convergence_curves", "head_type_counts",
-    "key_locations", "length_buckets", "limit_trace", "mean_token_cosine",
-    "saturation_level", "token_cosine", "visible_keys",
+    "ATTENDED_THRESHOLD",
+    "ConvergenceCurves",
+    "DEFAULT_RHOS",
+    "HEAD_KINDS",
+    "HeadStatistics",
+    "HeadStats",
+    "HeadTypeRule",
+    "LIMIT_RHO",
+    "NumericalBreakdown",
+    "PAPER_RHO",
+    "POSITION_KINDS",
+    "SaturatedComparison",
+    "SaturationAnalysis",
+    "SaturationLevel",
+    "analyse_saturation",
+    "attention_entropy",
+    "convergence_curves",
+    "head_type_counts",
+    "key_locations",
+    "length_buckets",
+    "limit_trace",
+    "mean_token_cosine",
+    "saturation_level",
+    "token_cosine",
+    "visible_keys",
 ]

@@ -24,13 +24,15 @@ def attention_entropy(attn: torch.Tensor) -> torch.Tensor:
     ``attn``: (..., q, k) probabilities; returns (..., q). A one-hot row has entropy 0, a
     uniform row over n positions ln n.
     """
-    logs = torch.where(attn > 0, torch.log(attn.clamp_min(torch.finfo(attn.dtype).tiny)),
-                       torch.zeros_like(attn))
+    logs = torch.where(
+        attn > 0, torch.log(attn.clamp_min(torch.finfo(attn.dtype).tiny)), torch.zeros_like(attn)
+    )
     return -(attn * logs).sum(dim=-1)
 
 
-def argmax_on_support(attentions: Sequence[torch.Tensor], reference: Sequence[torch.Tensor],
-                       query_mask: torch.Tensor) -> list[float]:
+def argmax_on_support(
+    attentions: Sequence[torch.Tensor], reference: Sequence[torch.Tensor], query_mask: torch.Tensor
+) -> list[float]:
     """Per layer, the fraction of (head, real query) rows whose largest weight lies on a
     key where the reference row is maximal (its hardmax support)."""
     out = []
@@ -42,12 +44,13 @@ def argmax_on_support(attentions: Sequence[torch.Tensor], reference: Sequence[to
     return out
 
 
-def mean_entropy_per_layer(attentions: Sequence[torch.Tensor], query_mask: torch.Tensor
-                      ) -> list[float]:
+def mean_entropy_per_layer(
+    attentions: Sequence[torch.Tensor], query_mask: torch.Tensor
+) -> list[float]:
     """Mean attention entropy per layer over heads and real queries."""
     out = []
     for attn in attentions:
-        h = attention_entropy(attn)                         # (B, H, Q)
+        h = attention_entropy(attn)  # (B, H, Q)
         m = query_mask[:, None, :].expand_as(h)
         out.append(float(h[m].mean()))
     return out

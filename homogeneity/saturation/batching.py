@@ -19,8 +19,10 @@ def length_buckets(batch: Batch, batch_size: int = 16) -> list[tuple[torch.Tenso
     if batch_size < 1:
         raise HomogeneityInputError(f"batch_size={batch_size} must be ≥ 1")
     order = torch.argsort(batch.lengths.cpu(), stable=True)
-    return [(order[i:i + batch_size], batch.select(order[i:i + batch_size]))
-            for i in range(0, len(order), batch_size)]
+    return [
+        (order[i : i + batch_size], batch.select(order[i : i + batch_size]))
+        for i in range(0, len(order), batch_size)
+    ]
 
 
 class TokenMean:
@@ -40,10 +42,13 @@ class TokenMean:
         return tuple(s / self.count for s in self.sums)
 
 
-def layer_cosines(a: list[torch.Tensor], b: list[torch.Tensor], mask: torch.Tensor,
-             where: str) -> list[float]:
-    return [mean_token_cosine(x, y, mask, where=f"{where}, layer {l}")
-            for l, (x, y) in enumerate(zip(a, b))]
+def layer_cosines(
+    a: list[torch.Tensor], b: list[torch.Tensor], mask: torch.Tensor, where: str
+) -> list[float]:
+    return [
+        mean_token_cosine(x, y, mask, where=f"{where}, layer {l}")
+        for l, (x, y) in enumerate(zip(a, b))
+    ]
 
 
 def check_finite_trace(trace: Trace) -> str | None:

@@ -57,8 +57,7 @@ class ConvergenceCurves:
     def converged_at(self, tol: float = 1e-3) -> list[float | None]:
         """Per layer, the smallest grid ρ from which on 1 − cos(h(ρθ), h^∞) ≤ ``tol`` at
         every larger grid ρ (None: not within the grid)."""
-        return _first_from_which(self.rhos, [[1 - c for c in row] for row in self.to_limit],
-                                 tol)
+        return _first_from_which(self.rhos, [[1 - c for c in row] for row in self.to_limit], tol)
 
     def entropy_converged_at(self, tol: float = 1e-2) -> list[float | None]:
         """Per attention layer, the smallest grid ρ from which on the mean entropy stays
@@ -76,8 +75,9 @@ class ConvergenceCurves:
         return _first_from_which(self.rhos, gaps, tol)
 
 
-def _first_from_which(rhos: Sequence[float], gaps: list[list[float]], tol: float
-                      ) -> list[float | None]:
+def _first_from_which(
+    rhos: Sequence[float], gaps: list[list[float]], tol: float
+) -> list[float | None]:
     n_layers = len(gaps[0]) if gaps else 0
     out: list[float | None] = []
     for l in range(n_layers):
@@ -92,8 +92,14 @@ def _first_from_which(rhos: Sequence[float], gaps: list[list[float]], tol: float
     return out
 
 
-def limit_trace(adapter: ModelAdapter, batch: Batch, *, limit_rho: float = LIMIT_RHO,
-                tie_tol: float = 0.0, dtype: torch.dtype = torch.float64) -> Trace:
+def limit_trace(
+    adapter: ModelAdapter,
+    batch: Batch,
+    *,
+    limit_rho: float = LIMIT_RHO,
+    tie_tol: float = 0.0,
+    dtype: torch.dtype = torch.float64,
+) -> Trace:
     """The ρ → ∞ limit direction of every layer, from the exact saturated forward.
 
     The saturated forward s (hardmax attention, ReLU for GeLU, ε = 0) removes every
@@ -107,10 +113,15 @@ def limit_trace(adapter: ModelAdapter, batch: Batch, *, limit_rho: float = LIMIT
     return adapter.ray(batch, saturated=True, tie_tol=tie_tol, dtype=dtype)(limit_rho)
 
 
-def convergence_curves(model: ModelAdapter | Encoder, batches: Sequence[Batch],
-                       rhos: Sequence[float] = DEFAULT_RHOS, *,
-                       limit_rho: float = LIMIT_RHO, rule: HeadTypeRule | None = None,
-                       dtype: torch.dtype = torch.float64) -> ConvergenceCurves:
+def convergence_curves(
+    model: ModelAdapter | Encoder,
+    batches: Sequence[Batch],
+    rhos: Sequence[float] = DEFAULT_RHOS,
+    *,
+    limit_rho: float = LIMIT_RHO,
+    rule: HeadTypeRule | None = None,
+    dtype: torch.dtype = torch.float64,
+) -> ConvergenceCurves:
     """Saturation level, distance to the limit and attention entropy along the ray.
 
     For each ρ in ``rhos`` (increasing) and each layer: D14 against ρ = 1, the cosine to
@@ -148,13 +159,15 @@ def convergence_curves(model: ModelAdapter | Encoder, batches: Sequence[Batch],
         if problem:
             raise NumericalBreakdown(
                 f"the reference evaluation at rho={limit_rho if exact else rhos[-1]:g} broke "
-                f"down: {problem}")
+                f"down: {problem}"
+            )
         lim_ent.add(mean_entropy_per_layer(reference.attentions, mask), n_tok)
     for i, rho in enumerate(rhos):
         traces = ray(rho)
         where = f"rho={rho:g}"
         for batch, base, trace, reference, mask, n_tok in zip(
-                batches, bases, traces, references, masks, n_toks):
+            batches, bases, traces, references, masks, n_toks
+        ):
             problem = check_finite_trace(trace)
             n_l, n_a = len(trace.hidden_states), len(trace.attentions)
             if problem:
@@ -165,17 +178,24 @@ def convergence_curves(model: ModelAdapter | Encoder, batches: Sequence[Batch],
                 switched[i].add([math.nan] * n_a, n_tok)
                 continue
             sat[i].add(layer_cosines(base.hidden_states, trace.hidden_states, mask, where), n_tok)
-            lim[i].add(layer_cosines(trace.hidden_states, reference.hidden_states, mask, where),
-                       n_tok)
+            lim[i].add(
+                layer_cosines(trace.hidden_states, reference.hidden_states, mask, where), n_tok
+            )
             ent[i].add(mean_entropy_per_layer(trace.attentions, mask), n_tok)
-            switched[i].add(argmax_on_support(trace.attentions, reference.attentions, mask),
-                            n_tok)
+            switched[i].add(argmax_on_support(trace.attentions, reference.attentions, mask), n_tok)
             kinds[i].add(trace.attentions, batch)
         del traces
     head_kinds = [head_type_counts(k.result()) if k.has_data else {} for k in kinds]
     return ConvergenceCurves(
-        tuple(rhos), [list(s.means()) for s in sat], [list(s.means()) for s in lim],
-        [list(s.means()) for s in ent], list(lim_ent.means()),
-        f"limit (exact saturated forward at rho={limit_rho:g})" if exact
-        else f"largest grid rho={rhos[-1]:g}", [list(s.means()) for s in switched],
-        head_kinds, breakdowns)
+        tuple(rhos),
+        [list(s.means()) for s in sat],
+        [list(s.means()) for s in lim],
+        [list(s.means()) for s in ent],
+        list(lim_ent.means()),
+        f"limit (exact saturated forward at rho={limit_rho:g})"
+        if exact
+        else f"largest grid rho={rhos[-1]:g}",
+        [list(s.means()) for s in switched],
+        head_kinds,
+        breakdowns,
+    )

@@ -55,13 +55,16 @@ class SaturatedComparison:
     tied: tuple[float, ...]
 
 
-def _attention_agreement(proxy: Sequence[torch.Tensor], saturated: Sequence[torch.Tensor],
-                         limit: Sequence[torch.Tensor], query_mask: torch.Tensor
-                         ) -> tuple[list[float], list[float], list[float], list[float]]:
+def _attention_agreement(
+    proxy: Sequence[torch.Tensor],
+    saturated: Sequence[torch.Tensor],
+    limit: Sequence[torch.Tensor],
+    query_mask: torch.Tensor,
+) -> tuple[list[float], list[float], list[float], list[float]]:
     """Per layer: summed agreement, max |diff|, unresolved rows, tied rows (sums over rows)."""
     agree, diff, unresolved, tied = [], [], [], []
     for a_f, a_s, a_l in zip(proxy, saturated, limit):
-        rows = query_mask[:, None, :].expand(a_f.shape[:-1])          # (B, H, Q)
+        rows = query_mask[:, None, :].expand(a_f.shape[:-1])  # (B, H, Q)
         top = a_f.argmax(dim=-1, keepdim=True)
         on_support = torch.gather(a_s, -1, top).squeeze(-1) > 0
         agree.append(float(on_support[rows].sum()))
@@ -88,11 +91,18 @@ class SaturationAnalysis:
     exact: SaturatedComparison | None
 
 
-def analyse_saturation(model: ModelAdapter | Encoder, batches: Sequence[Batch], *,
-                       rho: float = PAPER_RHO, special_tokens: Mapping[str, int] | None = None,
-                       exact: bool = True, limit_rho: float = LIMIT_RHO,
-                       rule: HeadTypeRule = HeadTypeRule(), tie_tol: float = 0.0,
-                       dtype: torch.dtype = torch.float64) -> SaturationAnalysis:
+def analyse_saturation(
+    model: ModelAdapter | Encoder,
+    batches: Sequence[Batch],
+    *,
+    rho: float = PAPER_RHO,
+    special_tokens: Mapping[str, int] | None = None,
+    exact: bool = True,
+    limit_rho: float = LIMIT_RHO,
+    rule: HeadTypeRule = HeadTypeRule(),
+    tie_tol: float = 0.0,
+    dtype: torch.dtype = torch.float64,
+) -> SaturationAnalysis:
     """D14 per layer, head types at ρ = 1, at ``rho`` and in the limit, and the comparison
     of the finite-ρ proxy with the exact saturated forward, in one pass over ``batches``.
 
@@ -104,12 +114,13 @@ def analyse_saturation(model: ModelAdapter | Encoder, batches: Sequence[Batch], 
     rho = check_positive_scale(rho, "rho")
     exact = exact and adapter.supports_saturated
     level_mean = TokenMean()
-    comp = {k: TokenMean() for k in ("sat_rho", "limit", "sat_theta", "theta_limit",
-                                      "level_limit")}
+    comp = {k: TokenMean() for k in ("sat_rho", "limit", "sat_theta", "theta_limit", "level_limit")}
     att_sums: list[list[float]] = [[], [], [], []]
     rows = 0
-    stats = {name: HeadStatistics(rule, special_tokens, adapter.causal)
-             for name in ("one", "rho", "limit")}
+    stats = {
+        name: HeadStatistics(rule, special_tokens, adapter.causal)
+        for name in ("one", "rho", "limit")
+    }
     batches = [b.to(adapter.device) for b in batches]
     if not batches:
         raise HomogeneityInputError("batches is empty; pass at least one Batch")
@@ -117,35 +128,44 @@ def analyse_saturation(model: ModelAdapter | Encoder, batches: Sequence[Batch], 
     evaluations = {"f(1)": ray(1.0), f"f({rho:g})": ray(rho)}
     if exact:
         sat = adapter.ray(batches, saturated=True, tie_tol=tie_tol, dtype=dtype)
-        evaluations.update({"s(1)": sat(1.0), f"s({rho:g})": sat(rho),
-                            f"s({limit_rho:g})": sat(limit_rho)})
+        evaluations.update(
+            {"s(1)": sat(1.0), f"s({rho:g})": sat(rho), f"s({limit_rho:g})": sat(limit_rho)}
+        )
     for name, traces in evaluations.items():
         for trace in traces:
             problem = check_finite_trace(trace)
             if problem:
                 raise NumericalBreakdown(
-                    f"{name} is not finite ({problem}); use float64 or a smaller rho")
+                    f"{name} is not finite ({problem}); use float64 or a smaller rho"
+                )
     traces = list(evaluations.values())
     for i, batch in enumerate(batches):
         mask = batch.padding_mask
         n_tok = int(mask.sum())
         base, scaled = traces[0][i], traces[1][i]
-        level_mean.add(layer_cosines(base.hidden_states, scaled.hidden_states, mask,
-                                f"rho={rho:g}"), n_tok)
+        level_mean.add(
+            layer_cosines(base.hidden_states, scaled.hidden_states, mask, f"rho={rho:g}"), n_tok
+        )
         stats["one"].add(base.attentions, batch)
         stats["rho"].add(scaled.attentions, batch)
         if exact:
             s_theta, s_rho, limit = traces[2][i], traces[3][i], traces[4][i]
-            f, s1, sr, sl = (scaled.hidden_states, s_theta.hidden_states,
-                             s_rho.hidden_states, limit.hidden_states)
+            f, s1, sr, sl = (
+                scaled.hidden_states,
+                s_theta.hidden_states,
+                s_rho.hidden_states,
+                limit.hidden_states,
+            )
             comp["sat_rho"].add(layer_cosines(f, sr, mask, "proxy vs s(rho)"), n_tok)
             comp["limit"].add(layer_cosines(f, sl, mask, "proxy vs limit"), n_tok)
             comp["sat_theta"].add(layer_cosines(f, s1, mask, "proxy vs s(theta)"), n_tok)
             comp["theta_limit"].add(layer_cosines(s1, sl, mask, "s(theta) vs limit"), n_tok)
-            comp["level_limit"].add(layer_cosines(base.hidden_states, sl, mask, "D14 at limit"),
-                                    n_tok)
-            parts = _attention_agreement(scaled.attentions, s_rho.attentions,
-                                         limit.attentions, mask)
+            comp["level_limit"].add(
+                layer_cosines(base.hidden_states, sl, mask, "D14 at limit"), n_tok
+            )
+            parts = _attention_agreement(
+                scaled.attentions, s_rho.attentions, limit.attentions, mask
+            )
             n_rows = n_tok * (scaled.attentions[0].shape[1] if scaled.attentions else 0)
             for acc, part in zip(att_sums, parts):
                 if not acc:
@@ -158,15 +178,32 @@ def analyse_saturation(model: ModelAdapter | Encoder, batches: Sequence[Batch], 
             stats["limit"].add(limit.attentions, batch)
     ray_names = adapter.scaled_names()
     all_names = [n for n, _ in adapter.module.named_parameters()]
-    level = SaturationLevel(level_mean.means(), rho, level_mean.count, tuple(ray_names),
-                            len(ray_names) == len(all_names))
+    level = SaturationLevel(
+        level_mean.means(),
+        rho,
+        level_mean.count,
+        tuple(ray_names),
+        len(ray_names) == len(all_names),
+    )
     comparison = None
     if exact:
         comparison = SaturatedComparison(
-            rho, limit_rho, comp["sat_rho"].means(), comp["limit"].means(),
-            comp["sat_theta"].means(), comp["theta_limit"].means(),
+            rho,
+            limit_rho,
+            comp["sat_rho"].means(),
+            comp["limit"].means(),
+            comp["sat_theta"].means(),
+            comp["theta_limit"].means(),
             comp["level_limit"].means(),
-            tuple(a / rows for a in att_sums[0]), tuple(att_sums[1]),
-            tuple(u / rows for u in att_sums[2]), tuple(t / rows for t in att_sums[3]))
-    return SaturationAnalysis(level, stats["one"].result(), stats["rho"].result(),
-                              stats["limit"].result() if exact else None, comparison)
+            tuple(a / rows for a in att_sums[0]),
+            tuple(att_sums[1]),
+            tuple(u / rows for u in att_sums[2]),
+            tuple(t / rows for t in att_sums[3]),
+        )
+    return SaturationAnalysis(
+        level,
+        stats["one"].result(),
+        stats["rho"].result(),
+        stats["limit"].result() if exact else None,
+        comparison,
+    )

@@ -86,8 +86,9 @@ class HeadStats:
         return max(self.locations, key=self.locations.get) if self.locations else "n/a"
 
 
-def key_locations(batch: Batch, special_tokens: Mapping[str, int] | None = None
-                  ) -> tuple[torch.Tensor, tuple[str, ...]]:
+def key_locations(
+    batch: Batch, special_tokens: Mapping[str, int] | None = None
+) -> tuple[torch.Tensor, tuple[str, ...]]:
     """(batch, q, k) int codes of where key k lies for query q, and the code names.
 
     Keys that are special tokens (``special_tokens``: name → id, e.g. {"[CLS]": 101,
@@ -98,9 +99,10 @@ def key_locations(batch: Batch, special_tokens: Mapping[str, int] | None = None
     names = tuple(special_tokens) + POSITION_KINDS
     n = batch.ids.shape[1]
     q = torch.arange(n, device=batch.ids.device)
-    offset = q[None, :] - q[:, None]                         # k − q, (q, k)
-    by_offset = torch.full((n, n), len(special_tokens) + 3, dtype=torch.long,
-                           device=batch.ids.device)
+    offset = q[None, :] - q[:, None]  # k − q, (q, k)
+    by_offset = torch.full(
+        (n, n), len(special_tokens) + 3, dtype=torch.long, device=batch.ids.device
+    )
     for code, off in ((0, 0), (1, -1), (2, 1)):
         by_offset[offset == off] = len(special_tokens) + code
     codes = by_offset[None].expand(batch.ids.shape[0], -1, -1).clone()
@@ -117,42 +119,50 @@ class HeadStatistics:
     classify heads; used along the ρ grid).
     """
 
-    def __init__(self, rule: HeadTypeRule = HeadTypeRule(),
-                 special_tokens: Mapping[str, int] | None = None, causal: bool = False,
-                 detail: bool = True) -> None:
+    def __init__(
+        self,
+        rule: HeadTypeRule = HeadTypeRule(),
+        special_tokens: Mapping[str, int] | None = None,
+        causal: bool = False,
+        detail: bool = True,
+    ) -> None:
         self.rule = rule
         self.special_tokens = dict(special_tokens or {})
         self.causal = causal
         self.detail = detail
         self._sums: dict[str, list[torch.Tensor]] = {}
         self._queries = 0
-        self._token_mass: list[torch.Tensor] = []   # per layer (heads, max token id + 1)
+        self._token_mass: list[torch.Tensor] = []  # per layer (heads, max token id + 1)
         self.location_names: tuple[str, ...] = tuple(self.special_tokens) + POSITION_KINDS
 
     def add(self, attentions: Sequence[torch.Tensor], batch: Batch) -> None:
         """Add one batch: ``attentions[l]`` is (batch, heads, q, k) for layer l + 1."""
-        keep = visible_keys(batch, self.causal)[:, None]          # (B, 1, Q, K)
+        keep = visible_keys(batch, self.causal)[:, None]  # (B, 1, Q, K)
         qmask = batch.padding_mask[:, None, :].to(torch.float64)  # (B, 1, Q)
         codes = key_locations(batch, self.special_tokens)[0][:, None] if self.detail else None
         n_kinds = len(self.location_names)
         for l, attn in enumerate(attentions):
             a = attn.to(torch.float64)
-            n_visible = keep.sum(-1).to(a.dtype)                   # (B, 1, Q)
+            n_visible = keep.sum(-1).to(a.dtype)  # (B, 1, Q)
             attended = (a > self.rule.threshold) & keep
             n_att = attended.sum(-1).to(a.dtype)
             tv = 0.5 * (a - keep.to(a.dtype) / n_visible[..., None]).abs().sum(-1)
             per_row = {
-                "attended": n_att, "visible": n_visible.expand_as(n_att),
-                "attended_fraction": n_att / n_visible, "max_weight": a.amax(-1),
-                "tv_to_uniform": tv, "entropy": attention_entropy(a),
+                "attended": n_att,
+                "visible": n_visible.expand_as(n_att),
+                "attended_fraction": n_att / n_visible,
+                "max_weight": a.amax(-1),
+                "tv_to_uniform": tv,
+                "entropy": attention_entropy(a),
             }
-            totals = {k: (v * qmask).sum(dim=(0, 2)) for k, v in per_row.items()}   # (H,)
+            totals = {k: (v * qmask).sum(dim=(0, 2)) for k, v in per_row.items()}  # (H,)
             if self.detail:
                 index = codes.expand(a.shape)
                 for key, values in (("loc", a), ("att", attended.to(a.dtype))):
-                    split = torch.zeros(*a.shape[:-1], n_kinds, dtype=a.dtype,
-                                        device=a.device).scatter_add_(-1, index, values)
-                    totals[key] = (split * qmask[..., None]).sum(dim=(0, 2))     # (H, kinds)
+                    split = torch.zeros(
+                        *a.shape[:-1], n_kinds, dtype=a.dtype, device=a.device
+                    ).scatter_add_(-1, index, values)
+                    totals[key] = (split * qmask[..., None]).sum(dim=(0, 2))  # (H, kinds)
                 self._add_token_mass(l, a, batch, qmask)
             for key, total in totals.items():
                 layers = self._sums.setdefault(key, [])
@@ -162,13 +172,14 @@ class HeadStatistics:
                     layers[l] = layers[l] + total
         self._queries += int(batch.padding_mask.sum())
 
-    def _add_token_mass(self, layer: int, a: torch.Tensor, batch: Batch,
-                        qmask: torch.Tensor) -> None:
+    def _add_token_mass(
+        self, layer: int, a: torch.Tensor, batch: Batch, qmask: torch.Tensor
+    ) -> None:
         """Attention mass per key token id, summed over real queries: (heads, ids)."""
-        mass = (a * qmask[..., None]).sum(dim=-2)                   # (B, H, K)
+        mass = (a * qmask[..., None]).sum(dim=-2)  # (B, H, K)
         n_heads = mass.shape[1]
         share = self._sums.setdefault("sink", [])
-        top = mass.amax(dim=-1).sum(dim=0)                          # (H,)
+        top = mass.amax(dim=-1).sum(dim=0)  # (H,)
         if layer == len(share):
             share.append(top)
         else:
@@ -176,8 +187,9 @@ class HeadStatistics:
         ids = batch.ids.reshape(-1)
         size = int(ids.max()) + 1
         if layer == len(self._token_mass):
-            self._token_mass.append(torch.zeros(n_heads, size, dtype=mass.dtype,
-                                                device=mass.device))
+            self._token_mass.append(
+                torch.zeros(n_heads, size, dtype=mass.dtype, device=mass.device)
+            )
         table = self._token_mass[layer]
         if table.shape[1] < size:
             table = torch.nn.functional.pad(table, (0, size - table.shape[1]))
@@ -199,10 +211,12 @@ class HeadStatistics:
         for l in range(n_layers):
             n_heads = self._sums["attended"][l].shape[0]
             for h in range(n_heads):
-                m = {k: float(v[l][h]) / self._queries for k, v in self._sums.items()
-                     if k not in ("loc", "att", "sink")}
-                kind = self.rule.classify(m["attended"], m["attended_fraction"],
-                                          m["tv_to_uniform"])
+                m = {
+                    k: float(v[l][h]) / self._queries
+                    for k, v in self._sums.items()
+                    if k not in ("loc", "att", "sink")
+                }
+                kind = self.rule.classify(m["attended"], m["attended_fraction"], m["tv_to_uniform"])
                 if self.detail:
                     loc, att = (self._sums[k][l][h] / self._queries for k in ("loc", "att"))
                     locations = {n: float(loc[i]) for i, n in enumerate(self.location_names)}
@@ -213,10 +227,24 @@ class HeadStatistics:
                     sink = float(self._sums["sink"][l][h]) / self._queries
                 else:
                     locations, attended_at, top, top_mass, sink = {}, {}, -1, 0.0, 0.0
-                out.append(HeadStats(
-                    l + 1, h, m["attended"], m["visible"], m["attended_fraction"],
-                    m["max_weight"], m["tv_to_uniform"], m["entropy"], locations,
-                    attended_at, kind, top, top_mass, sink))
+                out.append(
+                    HeadStats(
+                        l + 1,
+                        h,
+                        m["attended"],
+                        m["visible"],
+                        m["attended_fraction"],
+                        m["max_weight"],
+                        m["tv_to_uniform"],
+                        m["entropy"],
+                        locations,
+                        attended_at,
+                        kind,
+                        top,
+                        top_mass,
+                        sink,
+                    )
+                )
         return out
 
 

@@ -39,7 +39,8 @@ def token_cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """
     if a.shape != b.shape:
         raise HomogeneityInputError(
-            f"cannot compare hidden states of shapes {tuple(a.shape)} and {tuple(b.shape)}")
+            f"cannot compare hidden states of shapes {tuple(a.shape)} and {tuple(b.shape)}"
+        )
     tiny = torch.finfo(a.dtype).tiny
 
     def unit(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -55,8 +56,9 @@ def token_cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.where(defined, cos, torch.full_like(cos, float("nan")))
 
 
-def mean_token_cosine(a: torch.Tensor, b: torch.Tensor, token_mask: torch.Tensor | None = None,
-                      *, where: str = "") -> float:
+def mean_token_cosine(
+    a: torch.Tensor, b: torch.Tensor, token_mask: torch.Tensor | None = None, *, where: str = ""
+) -> float:
     """Mean of :func:`token_cosine` over the tokens with ``token_mask`` True (all if None).
 
     Raises :class:`NumericalBreakdown` if a selected token has a non-finite entry or a zero
@@ -67,7 +69,8 @@ def mean_token_cosine(a: torch.Tensor, b: torch.Tensor, token_mask: torch.Tensor
         if token_mask.shape != cos.shape:
             raise HomogeneityInputError(
                 f"token_mask has shape {tuple(token_mask.shape)}, expected {tuple(cos.shape)} "
-                f"(the hidden state's shape without its feature dimension)")
+                f"(the hidden state's shape without its feature dimension)"
+            )
         cos = cos[token_mask.bool()]
     if cos.numel() == 0:
         raise HomogeneityInputError("token_mask selects no token; keep at least one")
@@ -77,7 +80,8 @@ def mean_token_cosine(a: torch.Tensor, b: torch.Tensor, token_mask: torch.Tensor
         what = "a zero hidden vector" if finite_inputs else "NaN/inf hidden values (overflow)"
         raise NumericalBreakdown(
             f"{int(bad.sum())} token cosine(s) are undefined {where}: {what}; use float64, "
-            f"a smaller ρ, or exclude those tokens with token_mask")
+            f"a smaller ρ, or exclude those tokens with token_mask"
+        )
     return float(cos.mean())
 
 
@@ -114,11 +118,16 @@ def _as_layers(out: Any) -> list[torch.Tensor]:
         return list(out)
     raise HomogeneityInputError(
         f"the model output selected for the saturation level is a {type(out).__name__}; it "
-        f"must be a tensor (…, d) or a list of them (one per layer): pass output=…")
+        f"must be a tensor (…, d) or a list of them (one per layer): pass output=…"
+    )
 
 
-def _layer_levels(base: list[torch.Tensor], scaled: list[torch.Tensor],
-                  token_mask: torch.Tensor | None, rho: float) -> tuple[float, ...]:
+def _layer_levels(
+    base: list[torch.Tensor],
+    scaled: list[torch.Tensor],
+    token_mask: torch.Tensor | None,
+    rho: float,
+) -> tuple[float, ...]:
     levels = []
     for l, (a, b) in enumerate(zip(base, scaled)):
         mask = token_mask
@@ -128,32 +137,46 @@ def _layer_levels(base: list[torch.Tensor], scaled: list[torch.Tensor],
     return tuple(levels)
 
 
-def _ray_for(model: Any, inputs: Any, parameters: Patterns, kwargs: dict | None,
-             output: Callable[[Any], Any] | None, dtype: torch.dtype
-             ) -> tuple[Ray, torch.Tensor | None, list[str]]:
+def _ray_for(
+    model: Any,
+    inputs: Any,
+    parameters: Patterns,
+    kwargs: dict | None,
+    output: Callable[[Any], Any] | None,
+    dtype: torch.dtype,
+) -> tuple[Ray, torch.Tensor | None, list[str]]:
     """A ray and the token mask to average over, for any of the accepted model kinds."""
     if isinstance(model, Ray):
         if inputs is not None or parameters is not None or kwargs or output is not None:
             raise HomogeneityInputError(
                 "model is already a Ray: it fixes inputs, parameters, kwargs and output; "
-                "drop those arguments")
+                "drop those arguments"
+            )
         return model, None, list(model.scaled_names)
     if isinstance(model, (ModelAdapter, Encoder)):
         if kwargs or output is not None:
             raise HomogeneityInputError(
                 "kwargs/output are for plain modules; an adapter decides how to call the "
-                "model and where its hidden states are")
+                "model and where its hidden states are"
+            )
         adapter = adapter_for(model, parameters)
         batch = _as_batch(inputs)
         ray = adapter.ray(batch, dtype=dtype)
         return ray, batch.padding_mask.to(adapter.device), adapter.scaled_names()
     if isinstance(model, nn.Module):
         args = () if inputs is None else (inputs if isinstance(inputs, tuple) else (inputs,))
-        ray = Ray(model, inputs=args, parameters=parameters, kwargs=dict(kwargs or {}),
-                  output=output or default_output, dtype=dtype)
+        ray = Ray(
+            model,
+            inputs=args,
+            parameters=parameters,
+            kwargs=dict(kwargs or {}),
+            output=output or default_output,
+            dtype=dtype,
+        )
         return ray, None, list(ray.scaled_names)
     raise HomogeneityInputError(
-        f"model must be a torch.nn.Module, a ModelAdapter or a Ray, got {type(model).__name__}")
+        f"model must be a torch.nn.Module, a ModelAdapter or a Ray, got {type(model).__name__}"
+    )
 
 
 def _as_batch(inputs: Any) -> Batch:
@@ -161,12 +184,16 @@ def _as_batch(inputs: Any) -> Batch:
         return inputs
     if isinstance(inputs, torch.Tensor):
         return Batch.from_ids(inputs)
-    if (isinstance(inputs, (tuple, list)) and len(inputs) == 1
-            and isinstance(inputs[0], (Batch, torch.Tensor))):
+    if (
+        isinstance(inputs, (tuple, list))
+        and len(inputs) == 1
+        and isinstance(inputs[0], (Batch, torch.Tensor))
+    ):
         return _as_batch(inputs[0])  # (ids,), the form the module-level API takes
     raise HomogeneityInputError(
         f"inputs for an adapter must be a homogeneity.adapters.Batch or a tensor of token "
-        f"ids, got {type(inputs).__name__}")
+        f"ids, got {type(inputs).__name__}"
+    )
 
 
 def saturation_level(

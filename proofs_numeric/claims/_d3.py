@@ -24,13 +24,19 @@ MAX_RATE = 8.0
 
 def digits_for(digits: int, r: float, log10_c: float = 0.0, degree: float = 0.0) -> int:
     """Working digits that resolve e^{−MAX_RATE·r} relative to values of size (c r)^degree."""
-    return digits + int(MAX_RATE * float(r) / math.log(10)) + int(
-        abs(degree) * (float(log10_c) + math.log10(max(float(r), 1.0)))) + 30
+    return (
+        digits
+        + int(MAX_RATE * float(r) / math.log(10))
+        + int(abs(degree) * (float(log10_c) + math.log10(max(float(r), 1.0))))
+        + 30
+    )
 
 
 def radii(min_r: float = 1.0, max_r: float = 200.0) -> st.SearchStrategy[float]:
-    return st.one_of(st.floats(math.log10(min_r), math.log10(max_r)).map(lambda u: 10.0 ** u),
-                     st.sampled_from([min_r, max_r]))
+    return st.one_of(
+        st.floats(math.log10(min_r), math.log10(max_r)).map(lambda u: 10.0**u),
+        st.sampled_from([min_r, max_r]),
+    )
 
 
 def probe_margin(error: Any, r: Any) -> Any:

@@ -15,8 +15,19 @@ from homogeneity.validation import HomogeneityInputError
 from proofs_numeric.mp_model import AttentionTrace, MpEncoder, Weights, linear
 from proofs_numeric.claims._transformer import gap_digits
 
-_CFG_FIELDS = ("vocab_size", "d_model", "n_heads", "d_head", "d_ff", "n_layers", "max_len",
-               "placement", "norm", "bias", "activation")
+_CFG_FIELDS = (
+    "vocab_size",
+    "d_model",
+    "n_heads",
+    "d_head",
+    "d_ff",
+    "n_layers",
+    "max_len",
+    "placement",
+    "norm",
+    "bias",
+    "activation",
+)
 
 
 def config(case: Mapping[str, Any]) -> EncoderConfig:
@@ -35,15 +46,19 @@ def mp_encoder(case: Mapping[str, Any]) -> MpEncoder:
 def head_weights(case: Mapping[str, Any], bias: bool = False) -> Weights:
     """A classifier head W (n_classes × d_model) from the seed (after the encoder's draws)."""
     g = torch.Generator().manual_seed(int(case["seed"]) + 1)
-    head = ClassifierHead(int(case["cfg"]["d_model"]), int(case.get("n_classes", 2)), bias,
-                          dtype=torch.float64, generator=g)
+    head = ClassifierHead(
+        int(case["cfg"]["d_model"]),
+        int(case.get("n_classes", 2)),
+        bias,
+        dtype=torch.float64,
+        generator=g,
+    )
     return Weights.from_module(head)
 
 
 def is_homogeneous_config(cfg: Mapping[str, Any]) -> bool:
     """The paper's T1 setting: bias-free, proof norm (D9), paper pre-norm placement."""
-    return (cfg["placement"] == "paper-prenorm" and cfg["norm"] == "proof"
-            and not cfg["bias"])
+    return cfg["placement"] == "paper-prenorm" and cfg["norm"] == "proof" and not cfg["bias"]
 
 
 def score_digits(enc: MpEncoder, ids, rho: Any, digits: int) -> int:
@@ -68,20 +83,34 @@ def configs(homogeneous_only: bool = False) -> st.SearchStrategy[dict[str, Any]]
             norm = draw(st.sampled_from(["proof", "layernorm", "rmsnorm"]))
             bias = draw(st.booleans())
         n_heads = draw(st.integers(1, 2))
-        return {"vocab_size": 4, "d_model": draw(st.integers(2, 4)), "n_heads": n_heads,
-                "d_head": draw(st.integers(1, 2)), "d_ff": draw(st.integers(4, 6)),
-                "n_layers": draw(st.integers(1, 2)), "max_len": draw(st.sampled_from([0, 3])),
-                "placement": placement, "norm": norm, "bias": bias,
-                "activation": draw(st.sampled_from(["relu", "gelu"]))}
+        return {
+            "vocab_size": 4,
+            "d_model": draw(st.integers(2, 4)),
+            "n_heads": n_heads,
+            "d_head": draw(st.integers(1, 2)),
+            "d_ff": draw(st.integers(4, 6)),
+            "n_layers": draw(st.integers(1, 2)),
+            "max_len": draw(st.sampled_from([0, 3])),
+            "placement": placement,
+            "norm": norm,
+            "bias": bias,
+            "activation": draw(st.sampled_from(["relu", "gelu"])),
+        }
 
     return build()
 
 
-def encoder_cases(homogeneous_only: bool, rho: st.SearchStrategy[float]
-                  ) -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries({
-        "seed": st.integers(0, 2 ** 20), "cfg": configs(homogeneous_only),
-        "ids": st.lists(st.integers(0, 3), min_size=2, max_size=3), "rho": rho})
+def encoder_cases(
+    homogeneous_only: bool, rho: st.SearchStrategy[float]
+) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries(
+        {
+            "seed": st.integers(0, 2**20),
+            "cfg": configs(homogeneous_only),
+            "ids": st.lists(st.integers(0, 3), min_size=2, max_size=3),
+            "rho": rho,
+        }
+    )
 
 
 def pooled_logits(enc: MpEncoder, head: Weights, ids) -> list[Any]:

@@ -51,9 +51,15 @@ def saturation_margin(phi: Phi, d: float) -> Callable[[Mapping[str, Any], int], 
 
 def saturation_search(claim_id: str, phi: Phi, d: float, name: str) -> PropertySearch:
     return PropertySearch(
-        claim_id=claim_id, strategy=cases(), margin=saturation_margin(phi, d),
-        search=(f"x = ±10^u (u ∈ [−8, 3]) or small integers or 0, c = 10^v (v ∈ [0, 400]) "
-                f"incl. c → 1⁺; {name}"),
-        constructions=CONSTRUCTIONS, margin_label="ln(bound) − ln(|φ(cx) − φ(x)|)",
+        claim_id=claim_id,
+        strategy=cases(),
+        margin=saturation_margin(phi, d),
+        search=(
+            f"x = ±10^u (u ∈ [−8, 3]) or small integers or 0, c = 10^v (v ∈ [0, 400]) "
+            f"incl. c → 1⁺; {name}"
+        ),
+        constructions=CONSTRUCTIONS,
+        margin_label="ln(bound) − ln(|φ(cx) − φ(x)|)",
         precision="mpmath (digits raised by |x|/ln 10 to resolve e^{−|x|})",
-        describe=lambda case: f"x = {case['x']!r}, c = 10^{case['log10_c']!r}")
+        describe=lambda case: f"x = {case['x']!r}, c = 10^{case['log10_c']!r}",
+    )

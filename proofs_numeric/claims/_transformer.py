@@ -19,7 +19,12 @@ from hypothesis import strategies as st
 from homogeneity.components import FeedForward, MultiHeadAttention, ProofLayerNorm
 from homogeneity.validation import HomogeneityInputError
 from proofs_numeric.mp_model import (
-    Weights, feed_forward, keep_mask, multi_head_attention, norm_row, tensor_to_lists,
+    Weights,
+    feed_forward,
+    keep_mask,
+    multi_head_attention,
+    norm_row,
+    tensor_to_lists,
 )
 
 
@@ -28,19 +33,26 @@ def sublayer_weights(case: Mapping[str, Any], kind: str, value_bias: bool = Fals
     the norm gain γ, all drawn from ``case["seed"]``."""
     g = torch.Generator().manual_seed(int(case["seed"]))
     n, d = int(case["n"]), int(case["d_model"])
-    values: dict[str, Any] = {"x": tensor_to_lists(torch.randn(n, d, generator=g,
-                                                               dtype=torch.float64))}
+    values: dict[str, Any] = {
+        "x": tensor_to_lists(torch.randn(n, d, generator=g, dtype=torch.float64))
+    }
     if kind == "mha":
-        m = MultiHeadAttention(d, int(case["n_heads"]), int(case["d_head"]), bias=False,
-                               dtype=torch.float64, generator=g)
+        m = MultiHeadAttention(
+            d,
+            int(case["n_heads"]),
+            int(case["d_head"]),
+            bias=False,
+            dtype=torch.float64,
+            generator=g,
+        )
         values.update({f"sub.{k}": tensor_to_lists(v) for k, v in m.named_parameters()})
         if value_bias:
             hd = int(case["n_heads"]) * int(case["d_head"])
             values["sub.value.bias"] = tensor_to_lists(
-                torch.randn(hd, generator=g, dtype=torch.float64))
+                torch.randn(hd, generator=g, dtype=torch.float64)
+            )
     elif kind == "ff":
-        m = FeedForward(d, int(case["d_ff"]), "relu", bias=False, dtype=torch.float64,
-                        generator=g)
+        m = FeedForward(d, int(case["d_ff"]), "relu", bias=False, dtype=torch.float64, generator=g)
         values.update({f"sub.{k}": tensor_to_lists(v) for k, v in m.named_parameters()})
     else:
         raise HomogeneityInputError(f"kind={kind!r} must be 'mha' or 'ff'")
@@ -59,34 +71,36 @@ def theta_norm(w: Weights) -> Any:
     return mpmath.sqrt(total)
 
 
-def head_outputs(w: Weights, case: Mapping[str, Any], trace: list | None = None
-                 ) -> list[list[Any]]:
+def head_outputs(w: Weights, case: Mapping[str, Any], trace: list | None = None) -> list[list[Any]]:
     """[H₁; …; H_h] of D10 for the input X = w["x"] (rows = tokens)."""
     x = w.get("x")
     keep = keep_mask(len(x), None, bool(case.get("causal", False)))
-    return multi_head_attention(x, w, "sub", int(case["n_heads"]), int(case["d_head"]), keep,
-                                False, trace, output=False)
+    return multi_head_attention(
+        x, w, "sub", int(case["n_heads"]), int(case["d_head"]), keep, False, trace, output=False
+    )
 
 
 def with_tempered_queries(w: Weights, temperature: float) -> Weights:
     """The same θ₀ with W^q divided by ``temperature`` (softmax(S/T) in every head)."""
     values = dict(w.values)
-    values["sub.query.weight"] = [[v / temperature for v in row]
-                                  for row in w.values["sub.query.weight"]]
+    values["sub.query.weight"] = [
+        [v / temperature for v in row] for row in w.values["sub.query.weight"]
+    ]
     return Weights(values, w.rho, w.scaled)
 
 
-def msa(w: Weights, case: Mapping[str, Any], gain: bool = True, saturated: bool = False
-        ) -> list[list[Any]]:
+def msa(
+    w: Weights, case: Mapping[str, Any], gain: bool = True, saturated: bool = False
+) -> list[list[Any]]:
     """D11: MSA(X) = γ ⊙ LN(W^o [H₁; …; H_h]) + X (LN of D9, γ omitted if not ``gain``;
     ``saturated``: argmax attention, the exactly 1-homogeneous limit map)."""
     x = w.get("x")
     keep = keep_mask(len(x), None, bool(case.get("causal", False)))
-    z = multi_head_attention(x, w, "sub", int(case["n_heads"]), int(case["d_head"]), keep,
-                             saturated)
+    z = multi_head_attention(
+        x, w, "sub", int(case["n_heads"]), int(case["d_head"]), keep, saturated
+    )
     g = w.get("norm.weight") if gain else None
-    return [[a + b for a, b in zip(norm_row("proof", zi, 0, g, None), xi)]
-            for zi, xi in zip(z, x)]
+    return [[a + b for a, b in zip(norm_row("proof", zi, 0, g, None), xi)] for zi, xi in zip(z, x)]
 
 
 def ff_sublayer(w: Weights, activation: str = "relu") -> list[list[Any]]:
@@ -94,16 +108,20 @@ def ff_sublayer(w: Weights, activation: str = "relu") -> list[list[Any]]:
     x = w.get("x")
     z = feed_forward(x, w, "sub", activation, False)
     g = w.get("norm.weight")
-    return [[a + b for a, b in zip(norm_row("proof", zi, 0, g, None), xi)]
-            for zi, xi in zip(z, x)]
+    return [[a + b for a, b in zip(norm_row("proof", zi, 0, g, None), xi)] for zi, xi in zip(z, x)]
 
 
-def sublayer_cases(kind: str, rho: st.SearchStrategy[float],
-                   log10_c: st.SearchStrategy[float]) -> st.SearchStrategy[dict[str, Any]]:
+def sublayer_cases(
+    kind: str, rho: st.SearchStrategy[float], log10_c: st.SearchStrategy[float]
+) -> st.SearchStrategy[dict[str, Any]]:
     fields: dict[str, st.SearchStrategy[Any]] = {
-        "seed": st.integers(0, 2 ** 20), "n": st.integers(2, 4),
-        "d_model": st.integers(2, 4), "rho": rho, "log10_c": log10_c,
-        "causal": st.booleans()}
+        "seed": st.integers(0, 2**20),
+        "n": st.integers(2, 4),
+        "d_model": st.integers(2, 4),
+        "rho": rho,
+        "log10_c": log10_c,
+        "causal": st.booleans(),
+    }
     if kind == "mha":
         fields.update(n_heads=st.integers(1, 2), d_head=st.integers(1, 3))
     else:
@@ -115,8 +133,12 @@ def max_abs_diff(a: Sequence[Sequence[Any]], b: Sequence[Sequence[Any]]) -> Any:
     return max(abs(x - y) for ra, rb in zip(a, b) for x, y in zip(ra, rb))
 
 
-def adaptive(evaluate: Callable[[int], Any], digits: int, resolved: Callable[[Any, int], bool],
-             max_digits: int = 800) -> Any:
+def adaptive(
+    evaluate: Callable[[int], Any],
+    digits: int,
+    resolved: Callable[[Any, int], bool],
+    max_digits: int = 800,
+) -> Any:
     """Run ``evaluate(d)`` at d = digits, 2·digits, … until ``resolved(value, d)`` says the
     working precision resolves the quantity (it lies well above the rounding noise).
 
@@ -139,9 +161,11 @@ def adaptive(evaluate: Callable[[int], Any], digits: int, resolved: Callable[[An
 def resolved_above_noise(margin_digits: int = 25) -> Callable[[Any, int], bool]:
     """A (small, relative) quantity is resolved when it lies above 10^{−(d − margin_digits)};
     0 is not resolved (it may be a value below the working precision)."""
+
     def check(value: Any, d: int) -> bool:
         small = value[0] if isinstance(value, tuple) else value
         return small > mpmath.mpf(10) ** (-(d - margin_digits))
+
     return check
 
 

@@ -35,7 +35,10 @@ from hypothesis import strategies as st
 from homogeneity.dynamics.controlled import RandomSphereObjective, initial_theta, run_optimizer
 from proofs_numeric.claim import CheckContext, Claim, Verdict
 from proofs_numeric.search import (
-    PropertySearch, check_property, property_control, replay_control,
+    PropertySearch,
+    check_property,
+    property_control,
+    replay_control,
 )
 
 #: allowed deviation of the fitted slope from its prediction
@@ -68,9 +71,12 @@ def measured_slope(case: Mapping[str, Any]) -> tuple[float, float]:
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        tr = run_optimizer(RandomSphereObjective(DIM, seed=int(case["seed"])), _optimizer(case),
-                           initial_theta(DIM, float(case["theta0_norm"]), int(case["seed"])),
-                           STEPS)
+        tr = run_optimizer(
+            RandomSphereObjective(DIM, seed=int(case["seed"])),
+            _optimizer(case),
+            initial_theta(DIM, float(case["theta0_norm"]), int(case["seed"])),
+            STEPS,
+        )
     finally:
         torch.set_num_threads(previous)
     eta = _applied_lrs(case, tr.lrs)
@@ -109,9 +115,14 @@ LR_RANGES = {"adafactor": (0.05, 0.2), "adam": (0.05, 0.15), "sgd": (0.3, 2.0)}
 def cases(optimizers=("adafactor", "adam", "sgd")) -> st.SearchStrategy[dict[str, Any]]:
     def for_optimizer(name: str) -> st.SearchStrategy[dict[str, Any]]:
         lo, hi = LR_RANGES[name]
-        return st.fixed_dictionaries({
-            "optimizer": st.just(name), "lr": st.floats(lo, hi), "seed": st.integers(0, 1000),
-            "theta0_norm": st.just(2.0)})
+        return st.fixed_dictionaries(
+            {
+                "optimizer": st.just(name),
+                "lr": st.floats(lo, hi),
+                "seed": st.integers(0, 1000),
+                "theta0_norm": st.just(2.0),
+            }
+        )
 
     return st.one_of(*(for_optimizer(o) for o in optimizers))
 
@@ -121,29 +132,44 @@ A1_CONSTRUCTIONS = (
     {"optimizer": "adam", "lr": 0.05, "seed": 2, "theta0_norm": 2.0},
 )
 A1_STAR_CONSTRUCTIONS = A1_CONSTRUCTIONS + (
-    {"optimizer": "sgd", "lr": 1.0, "seed": 2, "theta0_norm": 2.0},)
+    {"optimizer": "sgd", "lr": 1.0, "seed": 2, "theta0_norm": 2.0},
+)
 
 
 def a1_search() -> PropertySearch:
     return PropertySearch(
-        claim_id="A1", strategy=cases(), margin=a1_margin, constructions=A1_CONSTRUCTIONS,
-        search=(f"Adafactor / Adam / SGD runs on ⟨ξ_t, θ/‖θ‖⟩, n = {DIM}, {STEPS} steps, "
-                "slope of ln(‖δ‖/η) on ln‖θ‖ after the first tenth"),
-        margin_label=f"{SLOPE_TOL} − |s − 1|", precision="float64 torch runs (deterministic)",
+        claim_id="A1",
+        strategy=cases(),
+        margin=a1_margin,
+        constructions=A1_CONSTRUCTIONS,
+        search=(
+            f"Adafactor / Adam / SGD runs on ⟨ξ_t, θ/‖θ‖⟩, n = {DIM}, {STEPS} steps, "
+            "slope of ln(‖δ‖/η) on ln‖θ‖ after the first tenth"
+        ),
+        margin_label=f"{SLOPE_TOL} − |s − 1|",
+        precision="float64 torch runs (deterministic)",
         examples_scale=0.2,
-        describe=lambda case: (f"{case['optimizer']} lr={case['lr']}: ‖δ_t‖/η_t does not "
-                               f"scale with ‖θ_t‖"))
+        describe=lambda case: (
+            f"{case['optimizer']} lr={case['lr']}: ‖δ_t‖/η_t does not scale with ‖θ_t‖"
+        ),
+    )
 
 
 def a1_star_search(predicted: Mapping[str, float] = PREDICTED, label: str = "") -> PropertySearch:
     return PropertySearch(
-        claim_id="A1*", strategy=cases(), margin=a1_star_margin(predicted),
+        claim_id="A1*",
+        strategy=cases(),
+        margin=a1_star_margin(predicted),
         constructions=A1_STAR_CONSTRUCTIONS,
-        search=(f"Adafactor / Adam / SGD runs on ⟨ξ_t, θ/‖θ‖⟩, n = {DIM}, {STEPS} steps; "
-                f"slope vs the per-optimizer prediction{label}"),
+        search=(
+            f"Adafactor / Adam / SGD runs on ⟨ξ_t, θ/‖θ‖⟩, n = {DIM}, {STEPS} steps; "
+            f"slope vs the per-optimizer prediction{label}"
+        ),
         margin_label=f"{SLOPE_TOL} − |s − s_pred| (Adam: {SLOPE_TOL} − max(0, s))",
-        precision="float64 torch runs (deterministic)", examples_scale=0.2,
-        describe=lambda case: repr(dict(case)))
+        precision="float64 torch runs (deterministic)",
+        examples_scale=0.2,
+        describe=lambda case: repr(dict(case)),
+    )
 
 
 def check_a1(ctx: CheckContext) -> Verdict:
@@ -156,39 +182,51 @@ def check_a1_star(ctx: CheckContext) -> Verdict:
 
 CLAIMS = (
     Claim(
-        id="A1", title="Step size proportional to η‖θ‖",
+        id="A1",
+        title="Step size proportional to η‖θ‖",
         statement=(
             "For the optimizers used to train transformers (Adafactor, Adam, SGD), on runs "
             "where ‖θ_t‖ grows: ‖δ_t‖ ≈ κη_t‖θ_t‖ for large t, i.e. the slope s of "
-            f"ln(‖δ_t‖/η_t) on ln‖θ_t‖ (after the first tenth) is 1 (within {SLOPE_TOL})."),
-        expected="refuted", check=check_a1, replay=a1_margin,
+            f"ln(‖δ_t‖/η_t) on ln‖θ_t‖ (after the first tenth) is 1 (within {SLOPE_TOL})."
+        ),
+        expected="refuted",
+        check=check_a1,
+        replay=a1_margin,
         explanation=(
             "An assumption about the optimizer. It holds for Adafactor's relative step (T5) "
             "and fails for Adam (s ≈ 0 or below) and SGD (s = −1 on scale-invariant "
-            "losses). Measure it on your run with NormTracker's relative_step."),
+            "losses). Measure it on your run with NormTracker's relative_step."
+        ),
         negative_controls=(
             replay_control(
                 "an Adafactor run is not a counterexample",
                 "Adafactor scales its step by RMS(θ): A1 holds there, the replay must agree",
                 {"optimizer": "adafactor", "lr": 0.1, "seed": 2, "theta0_norm": 2.0},
-                a1_margin),
+                a1_margin,
+            ),
         ),
     ),
     Claim(
-        id="A1*", corrects="A1", title="Step-size scaling per optimizer",
+        id="A1*",
+        corrects="A1",
+        title="Step-size scaling per optimizer",
         statement=(
             "On runs where ‖θ_t‖ grows ≥ 1.5× on a scale-invariant noise objective, the "
             "slope s of ln(‖δ_t‖/η_t) on ln‖θ_t‖ (after the first tenth) is 1 for Adafactor (A1 "
             "holds), ≤ 0 for Adam (the step does not grow with ‖θ‖), −1 for SGD (the "
-            f"gradient shrinks like 1/‖θ‖), each within {SLOPE_TOL}."),
-        expected="verified", check=check_a1_star,
+            f"gradient shrinks like 1/‖θ‖), each within {SLOPE_TOL}."
+        ),
+        expected="verified",
+        check=check_a1_star,
         explanation="A1 is a property of relative-step optimizers, not of training in general.",
         negative_controls=(
             property_control(
                 "A1 for every optimizer",
                 "predicting s = 1 for all three families must be refuted",
-                lambda: a1_star_search({"adafactor": 1.0, "adam": 1.0, "sgd": 1.0},
-                                       "; mutated: s = 1 for all")),
+                lambda: a1_star_search(
+                    {"adafactor": 1.0, "adam": 1.0, "sgd": 1.0}, "; mutated: s = 1 for all"
+                ),
+            ),
         ),
     ),
 )

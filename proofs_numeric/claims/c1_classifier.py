@@ -22,10 +22,18 @@ from homogeneity.validation import HomogeneityInputError
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
 from proofs_numeric.claims._encoders import (
-    encoder_cases, head_weights, mp_encoder, pooled_logits, score_digits,
+    encoder_cases,
+    head_weights,
+    mp_encoder,
+    pooled_logits,
+    score_digits,
 )
 from proofs_numeric.search import (
-    PropertySearch, check_property, log_margin, property_control, scale_from_log10,
+    PropertySearch,
+    check_property,
+    log_margin,
+    property_control,
+    scale_from_log10,
 )
 
 
@@ -54,43 +62,73 @@ def margin_for(degree: int = 2, bias: bool = False):
 
 
 def cases() -> st.SearchStrategy[dict[str, Any]]:
-    return st.builds(lambda base, lc: dict(base, log10_c=lc),
-                     encoder_cases(True, st.floats(0.5, 2.0)), st.floats(0.0, 12.0))
+    return st.builds(
+        lambda base, lc: dict(base, log10_c=lc),
+        encoder_cases(True, st.floats(0.5, 2.0)),
+        st.floats(0.0, 12.0),
+    )
 
 
 CONSTRUCTIONS = (
-    {"seed": 0, "cfg": {"vocab_size": 4, "d_model": 3, "n_heads": 1, "d_head": 2, "d_ff": 5,
-                        "n_layers": 2, "max_len": 3, "placement": "paper-prenorm",
-                        "norm": "proof", "bias": False, "activation": "relu"},
-     "ids": [1, 2, 0], "rho": 1.0, "log10_c": 0.3},
+    {
+        "seed": 0,
+        "cfg": {
+            "vocab_size": 4,
+            "d_model": 3,
+            "n_heads": 1,
+            "d_head": 2,
+            "d_ff": 5,
+            "n_layers": 2,
+            "max_len": 3,
+            "placement": "paper-prenorm",
+            "norm": "proof",
+            "bias": False,
+            "activation": "relu",
+        },
+        "ids": [1, 2, 0],
+        "rho": 1.0,
+        "log10_c": 0.3,
+    },
 )
 
 
 def search(degree: int = 2, bias: bool = False, what: str = "") -> PropertySearch:
     return PropertySearch(
-        claim_id="C1", strategy=cases(), margin=margin_for(degree, bias),
-        search=("bias-free paper-pre-norm encoders (1–2 layers, ReLU/GeLU) with a linear "
-                "classifier on the first token, θ = ρθ₀ (all parameters), ρ ∈ [0.5, 2], "
-                "c = 10^v, v ∈ [0, 12]" + (f"; {what}" if what else "")),
-        constructions=CONSTRUCTIONS, examples_scale=0.3,
+        claim_id="C1",
+        strategy=cases(),
+        margin=margin_for(degree, bias),
+        search=(
+            "bias-free paper-pre-norm encoders (1–2 layers, ReLU/GeLU) with a linear "
+            "classifier on the first token, θ = ρθ₀ (all parameters), ρ ∈ [0.5, 2], "
+            "c = 10^v, v ∈ [0, 12]" + (f"; {what}" if what else "")
+        ),
+        constructions=CONSTRUCTIONS,
+        examples_scale=0.3,
         margin_label="ln(‖W‖_F ‖f₀(cθ)/c − f₀(θ)‖ + rounding) − ln ‖C(cθ)/c² − C(θ)‖",
-        describe=lambda c: f"seed {c['seed']}, cfg {c['cfg']}, ρ = {c['rho']}")
+        describe=lambda c: f"seed {c['seed']}, cfg {c['cfg']}, ρ = {c['rho']}",
+    )
 
 
 CLAIMS = (
     Claim(
-        id="C1", title="Classifier on a ∼1 encoder is ∼2",
-        statement=("If the encoder f is ∼1 in θ, the classifier C(θ) = W f₀(θ) (W ∈ θ, no "
-                   "bias, first-token pooling) is ∼2: for all c ≥ 1, ‖C(cθ)/c² − C(θ)‖ ≤ "
-                   "‖W‖_F ‖f₀(cθ)/c − f₀(θ)‖ (relative form), and C is exactly 2-homogeneous "
-                   "wherever f is exactly 1-homogeneous (D3, by the collapse)."),
-        expected="verified", check=lambda ctx: check_property(search(), ctx),
+        id="C1",
+        title="Classifier on a ∼1 encoder is ∼2",
+        statement=(
+            "If the encoder f is ∼1 in θ, the classifier C(θ) = W f₀(θ) (W ∈ θ, no "
+            "bias, first-token pooling) is ∼2: for all c ≥ 1, ‖C(cθ)/c² − C(θ)‖ ≤ "
+            "‖W‖_F ‖f₀(cθ)/c − f₀(θ)‖ (relative form), and C is exactly 2-homogeneous "
+            "wherever f is exactly 1-homogeneous (D3, by the collapse)."
+        ),
+        expected="verified",
+        check=lambda ctx: check_property(search(), ctx),
         replay=margin_for(),
         negative_controls=(
             property_control("wrong degree 1", "C is not ∼1", lambda: search(1)),
-            property_control("mutated component: classifier bias",
-                             "a bias adds b(1/c − 1) and must break the transfer",
-                             lambda: search(2, True, "classifier bias")),
+            property_control(
+                "mutated component: classifier bias",
+                "a bias adds b(1/c − 1) and must break the transfer",
+                lambda: search(2, True, "classifier bias"),
+            ),
         ),
     ),
 )

@@ -39,7 +39,11 @@ from proofs_numeric.claim import Claim
 from proofs_numeric.claims import l2_relu, l3_sum, l4_product, l5_layer_norm
 from proofs_numeric.claims._d3 import digits_for, radii, rounding_allowance
 from proofs_numeric.search import (
-    PropertySearch, check_property, log_margin, property_control, replay_control,
+    PropertySearch,
+    check_property,
+    log_margin,
+    property_control,
+    replay_control,
     scale_from_log10,
 )
 from proofs_numeric.strategies import log10_scales, unit_vectors
@@ -48,6 +52,7 @@ DIM = 3
 
 
 # -- the weight rule (the only rule without its own lemma) ---------------------------------
+
 
 def weight_margin(relative: bool = True, degree_shift: int = 0):
     """W f with W ∈ θ: exact inputs must give exactly degree k + 1; ∼ inputs obey
@@ -59,7 +64,7 @@ def weight_margin(relative: bool = True, degree_shift: int = 0):
         with mpmath.workdps(digits_for(digits, r, case["log10_c"], k)):
             theta = fam.point(case["direction"], r)
             c = scale_from_log10(case["log10_c"])
-            w = [[mpmath.mpf(v) * r for v in row] for row in case["w"]]   # W = r·W₀ ∈ θ
+            w = [[mpmath.mpf(v) * r for v in row] for row in case["w"]]  # W = r·W₀ ∈ θ
             f1 = [fam.evaluate(s, theta) for s in specs]
             fc = [fam.evaluate(s, [c * t for t in theta]) for s in specs]
             y1 = [mpmath.fdot(row, f1) for row in w]
@@ -78,15 +83,37 @@ def weight_margin(relative: bool = True, degree_shift: int = 0):
 
 def weight_cases(exact_only: bool) -> st.SearchStrategy[dict[str, Any]]:
     k = st.sampled_from([1, 2])
-    members = k.flatmap(lambda d: st.lists(
-        fam.polys(DIM, (d,)) if exact_only else st.one_of(
-            fam.polys(DIM, (d,)), st.builds(lambda p, s: {"kind": "polysat", "poly": p, "sat": s},
-                                            fam.polys(DIM, (d,)), fam.sats(DIM))),
-        min_size=2, max_size=3))
-    return members.flatmap(lambda f: st.fixed_dictionaries({
-        "f": st.just(f), "w": st.lists(st.lists(st.floats(-1, 1), min_size=len(f),
-                                                max_size=len(f)), min_size=1, max_size=3),
-        "direction": unit_vectors(DIM), "r": radii(), "log10_c": log10_scales(20)}))
+    members = k.flatmap(
+        lambda d: st.lists(
+            fam.polys(DIM, (d,))
+            if exact_only
+            else st.one_of(
+                fam.polys(DIM, (d,)),
+                st.builds(
+                    lambda p, s: {"kind": "polysat", "poly": p, "sat": s},
+                    fam.polys(DIM, (d,)),
+                    fam.sats(DIM),
+                ),
+            ),
+            min_size=2,
+            max_size=3,
+        )
+    )
+    return members.flatmap(
+        lambda f: st.fixed_dictionaries(
+            {
+                "f": st.just(f),
+                "w": st.lists(
+                    st.lists(st.floats(-1, 1), min_size=len(f), max_size=len(f)),
+                    min_size=1,
+                    max_size=3,
+                ),
+                "direction": unit_vectors(DIM),
+                "r": radii(),
+                "log10_c": log10_scales(20),
+            }
+        )
+    )
 
 
 # -- rule dispatch ---------------------------------------------------------------------
@@ -118,13 +145,24 @@ def dispatch(rules: Mapping[str, Any], overrides: Mapping[str, Any] | None = Non
 
 
 def rule_cases(rules: Mapping[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
-    return st.one_of(*[strategy().map(lambda c, n=name: {"rule": n, "case": c})
-                       for name, (_, strategy) in rules.items()])
+    return st.one_of(
+        *[
+            strategy().map(lambda c, n=name: {"rule": n, "case": c})
+            for name, (_, strategy) in rules.items()
+        ]
+    )
 
 
-_W_CASE = {"f": [{"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]},
-                 {"kind": "poly", "a": 2.0, "ws": [[0.0, 1.0, 1.0]]}],
-           "w": [[0.5, -1.0]], "direction": [1.0, 2.0, 3.0], "r": 50.0, "log10_c": 10.0}
+_W_CASE = {
+    "f": [
+        {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]},
+        {"kind": "poly", "a": 2.0, "ws": [[0.0, 1.0, 1.0]]},
+    ],
+    "w": [[0.5, -1.0]],
+    "direction": [1.0, 2.0, 3.0],
+    "r": 50.0,
+    "log10_c": 10.0,
+}
 CONSTRUCTIONS = (
     {"rule": "weight", "case": _W_CASE},
     {"rule": "sum", "case": l3_sum.CONSTRUCTIONS[0]},
@@ -141,63 +179,89 @@ CORRECTED_CONSTRUCTIONS = (
 
 def paper_search() -> PropertySearch:
     return PropertySearch(
-        claim_id="D16", strategy=rule_cases(PAPER_RULES), margin=dispatch(PAPER_RULES),
-        search=("each rule of Table 1 on family inputs: a weight in θ times exact products; "
-                "ReLU, sums, products and LN of exact and ∼0 members (the searches of L2–L5), "
-                "D3 read with the probe d = 0.01 where it has no constants"),
-        constructions=CONSTRUCTIONS, examples_scale=0.5,
+        claim_id="D16",
+        strategy=rule_cases(PAPER_RULES),
+        margin=dispatch(PAPER_RULES),
+        search=(
+            "each rule of Table 1 on family inputs: a weight in θ times exact products; "
+            "ReLU, sums, products and LN of exact and ∼0 members (the searches of L2–L5), "
+            "D3 read with the probe d = 0.01 where it has no constants"
+        ),
+        constructions=CONSTRUCTIONS,
+        examples_scale=0.5,
         margin_label="the margin of the rule's own check (see L2–L5)",
-        describe=lambda c: f"rule '{c['rule']}' on ∼ inputs: {c['case']}")
+        describe=lambda c: f"rule '{c['rule']}' on ∼ inputs: {c['case']}",
+    )
 
 
 def corrected_search(overrides: Mapping[str, Any] | None = None, what: str = "") -> PropertySearch:
     return PropertySearch(
-        claim_id="D16*", strategy=rule_cases(CORRECTED_RULES),
+        claim_id="D16*",
+        strategy=rule_cases(CORRECTED_RULES),
         margin=dispatch(CORRECTED_RULES, overrides),
-        search=("each rule of Table 1 with its error-propagation bound, on family inputs "
-                "(exact products, ∼0 members, poly × sat of degree 1–2)"
-                + (f"; {what}" if what else "")),
-        constructions=CORRECTED_CONSTRUCTIONS, examples_scale=0.5,
+        search=(
+            "each rule of Table 1 with its error-propagation bound, on family inputs "
+            "(exact products, ∼0 members, poly × sat of degree 1–2)" + (f"; {what}" if what else "")
+        ),
+        constructions=CORRECTED_CONSTRUCTIONS,
+        examples_scale=0.5,
         margin_label="ln(propagated bound + rounding) − ln(output error), per rule",
-        describe=lambda c: f"rule '{c['rule']}': {c['case']}")
+        describe=lambda c: f"rule '{c['rule']}': {c['case']}",
+    )
 
 
 CLAIMS = (
     Claim(
-        id="D16", title="Table 1 degree rules hold for approximate homogeneity too",
-        statement=("Weight k → k+1, ReLU k → k, sum of two degree-k terms → k, product "
-                   "k₁, k₂ → k₁ + k₂, LN k → 0 (with gain → 1) hold for exactly homogeneous "
-                   "inputs, and (the paper) the same rules hold for ∼ inputs in the sense of D3."),
-        expected="refuted", check=lambda ctx: check_property(paper_search(), ctx),
+        id="D16",
+        title="Table 1 degree rules hold for approximate homogeneity too",
+        statement=(
+            "Weight k → k+1, ReLU k → k, sum of two degree-k terms → k, product "
+            "k₁, k₂ → k₁ + k₂, LN k → 0 (with gain → 1) hold for exactly homogeneous "
+            "inputs, and (the paper) the same rules hold for ∼ inputs in the sense of D3."
+        ),
+        expected="refuted",
+        check=lambda ctx: check_property(paper_search(), ctx),
         replay=dispatch(PAPER_RULES),
-        explanation=("True for exact homogeneity; for ∼ the LN rule fails (L5) and so does the "
-                     "product rule (L4). D16* gives the rules with their error propagation."),
+        explanation=(
+            "True for exact homogeneity; for ∼ the LN rule fails (L5) and so does the "
+            "product rule (L4). D16* gives the rules with their error propagation."
+        ),
         negative_controls=(
-            replay_control("a non-counterexample is not replayed as one",
-                           "the weight rule on exact inputs holds; the replay must agree",
-                           {"rule": "weight", "case": _W_CASE}, dispatch(PAPER_RULES)),
+            replay_control(
+                "a non-counterexample is not replayed as one",
+                "the weight rule on exact inputs holds; the replay must agree",
+                {"rule": "weight", "case": _W_CASE},
+                dispatch(PAPER_RULES),
+            ),
         ),
     ),
     Claim(
-        id="D16*", title="Table 1 with explicit error propagation (relative form)",
+        id="D16*",
+        title="Table 1 with explicit error propagation (relative form)",
         corrects="D16",
-        statement=("If |f(cθ)/c^{k_f} − f(θ)| ≤ ε_f(θ) (and likewise g) for all c ≥ 1, then for "
-                   "all c ≥ 1 the output of each rule is within: weight W ∈ θ: ‖W‖_F‖ε_f‖; "
-                   "ReLU: ε_f; sum (k_f = k_g): ε_f + ε_g; product: |f|ε_g + |g|ε_f + ε_fε_g; "
-                   "LN (D9): 2‖ε_f‖/‖f − μ(f)‖ — of the same expression at θ scaled by the "
-                   "rule's degree (k_f + 1, k_f, k_f, k_f + k_g, 0)."),
-        expected="verified", check=lambda ctx: check_property(corrected_search(), ctx),
+        statement=(
+            "If |f(cθ)/c^{k_f} − f(θ)| ≤ ε_f(θ) (and likewise g) for all c ≥ 1, then for "
+            "all c ≥ 1 the output of each rule is within: weight W ∈ θ: ‖W‖_F‖ε_f‖; "
+            "ReLU: ε_f; sum (k_f = k_g): ε_f + ε_g; product: |f|ε_g + |g|ε_f + ε_fε_g; "
+            "LN (D9): 2‖ε_f‖/‖f − μ(f)‖ — of the same expression at θ scaled by the "
+            "rule's degree (k_f + 1, k_f, k_f, k_f + k_g, 0)."
+        ),
+        expected="verified",
+        check=lambda ctx: check_property(corrected_search(), ctx),
         replay=dispatch(CORRECTED_RULES),
         negative_controls=(
-            property_control("wrong LN rule: no division by the spread",
-                             "the LN bound 2‖ε‖ (the paper's reading) must be refuted",
-                             lambda: corrected_search(
-                                 {"layer norm": l5_layer_norm.corrected_margin(True)},
-                                 "LN bound 2‖ε‖")),
-            property_control("wrong weight rule: degree k instead of k + 1",
-                             "a scaled weight adds one degree: must be refuted",
-                             lambda: corrected_search({"weight": weight_margin(True, -1)},
-                                                      "weight rule k → k")),
+            property_control(
+                "wrong LN rule: no division by the spread",
+                "the LN bound 2‖ε‖ (the paper's reading) must be refuted",
+                lambda: corrected_search(
+                    {"layer norm": l5_layer_norm.corrected_margin(True)}, "LN bound 2‖ε‖"
+                ),
+            ),
+            property_control(
+                "wrong weight rule: degree k instead of k + 1",
+                "a scaled weight adds one degree: must be refuted",
+                lambda: corrected_search({"weight": weight_margin(True, -1)}, "weight rule k → k"),
+            ),
         ),
     ),
 )

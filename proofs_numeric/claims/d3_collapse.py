@@ -33,7 +33,7 @@ from proofs_numeric.search import PropertySearch, check_property, property_contr
 from proofs_numeric.strategies import unit_vectors
 
 DIM = 3
-MAX_DOUBLINGS = 12   # c up to 2^(2^11): the error reaches 1 once c^k ≳ e^{z(θ)}
+MAX_DOUBLINGS = 12  # c up to 2^(2^11): the error reaches 1 once c^k ≳ e^{z(θ)}
 
 
 def collapse_margin(case: Mapping[str, Any], digits: int) -> Any:
@@ -59,51 +59,67 @@ def cases(degrees: tuple[int, ...]) -> st.SearchStrategy[dict[str, Any]]:
     if degrees == (0,):
         member = fam.sats(DIM)
     else:
-        member = st.builds(lambda p, s: {"kind": "polysat", "poly": p, "sat": s},
-                           fam.polys(DIM, degrees), fam.sats(DIM))
-    return st.fixed_dictionaries({"f": member, "direction": unit_vectors(DIM),
-                                  "r": radii(1.0, 100.0)})
+        member = st.builds(
+            lambda p, s: {"kind": "polysat", "poly": p, "sat": s},
+            fam.polys(DIM, degrees),
+            fam.sats(DIM),
+        )
+    return st.fixed_dictionaries(
+        {"f": member, "direction": unit_vectors(DIM), "r": radii(1.0, 100.0)}
+    )
 
 
 _LIN = {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]}
 _SAT = {"kind": "sat", "a": 1.0, "b": 1.0, "u": [0.0, 0.0, 0.0], "o": 0.0}
 CONSTRUCTIONS = (
-    {"f": {"kind": "polysat", "poly": _LIN, "sat": _SAT}, "direction": [1.0, 0.0, 0.0],
-     "r": 100.0},
-    {"f": {"kind": "polysat", "poly": _LIN, "sat": _SAT}, "direction": [1.0, 1.0, 0.0],
-     "r": 1.0},
+    {"f": {"kind": "polysat", "poly": _LIN, "sat": _SAT}, "direction": [1.0, 0.0, 0.0], "r": 100.0},
+    {"f": {"kind": "polysat", "poly": _LIN, "sat": _SAT}, "direction": [1.0, 1.0, 0.0], "r": 1.0},
 )
 
 
 def search(degrees: tuple[int, ...] = (1, 2), what: str = "") -> PropertySearch:
     return PropertySearch(
-        claim_id="D3", strategy=cases(degrees), margin=collapse_margin,
-        search=(f"f = p·(a σ(b‖θ‖ + u·θ) + o), p an exact product of degree "
-                f"{'/'.join(map(str, degrees))} in ℝ³, ‖θ‖ ∈ [1, 100]; c = 2^(2^j), "
-                f"j < {MAX_DOUBLINGS}" + (f"; {what}" if what else "")),
-        constructions=CONSTRUCTIONS if degrees != (0,) else (
-            {"f": _SAT, "direction": [1.0, 0.0, 0.0], "r": 10.0},),
+        claim_id="D3",
+        strategy=cases(degrees),
+        margin=collapse_margin,
+        search=(
+            f"f = p·(a σ(b‖θ‖ + u·θ) + o), p an exact product of degree "
+            f"{'/'.join(map(str, degrees))} in ℝ³, ‖θ‖ ∈ [1, 100]; c = 2^(2^j), "
+            f"j < {MAX_DOUBLINGS}" + (f"; {what}" if what else "")
+        ),
+        constructions=CONSTRUCTIONS
+        if degrees != (0,)
+        else ({"f": _SAT, "direction": [1.0, 0.0, 0.0], "r": 10.0},),
         margin_label="ln max_c |f(cθ) − c^k f(θ)| (≥ 0: D3 fails at θ for every d > 0)",
-        describe=lambda c: f"f = {c['f']}, θ = {c['r']}·{c['direction']}")
+        describe=lambda c: f"f = {c['f']}, θ = {c['r']}·{c['direction']}",
+    )
 
 
 CLAIMS = (
     Claim(
-        id="D3", title="Approximate homogeneity with k > 0 collapses to exact homogeneity",
-        statement=("For every f and k > 0: if there are d > 0 and ρ with |f(cθ) − c^k f(θ)| "
-                   "≤ e^{−d‖θ‖} for all c ≥ 1 and ‖θ‖ ≥ ρ (D3), then f(cθ) = c^k f(θ) for all "
-                   "c ≥ 1 and ‖θ‖ ≥ ρ. Checked in contrapositive form: wherever f(θ) ≠ "
-                   "lim_c f(cθ)/c^k, some c ≥ 1 gives |f(cθ) − c^k f(θ)| ≥ 1."),
-        expected="verified", check=lambda ctx: check_property(search(), ctx),
+        id="D3",
+        title="Approximate homogeneity with k > 0 collapses to exact homogeneity",
+        statement=(
+            "For every f and k > 0: if there are d > 0 and ρ with |f(cθ) − c^k f(θ)| "
+            "≤ e^{−d‖θ‖} for all c ≥ 1 and ‖θ‖ ≥ ρ (D3), then f(cθ) = c^k f(θ) for all "
+            "c ≥ 1 and ‖θ‖ ≥ ρ. Checked in contrapositive form: wherever f(θ) ≠ "
+            "lim_c f(cθ)/c^k, some c ≥ 1 gives |f(cθ) − c^k f(θ)| ≥ 1."
+        ),
+        expected="verified",
+        check=lambda ctx: check_property(search(), ctx),
         replay=collapse_margin,
-        explanation=("Consequence: D3 as written cannot express 'approximately 1-homogeneous' "
-                     "for maps containing softmax, σ or GeLU; the corrected claims use the "
-                     "relative form |f(cθ)/c^k − f(θ)| ≤ e^{−d‖θ‖} (D3*)."),
+        explanation=(
+            "Consequence: D3 as written cannot express 'approximately 1-homogeneous' "
+            "for maps containing softmax, σ or GeLU; the corrected claims use the "
+            "relative form |f(cθ)/c^k − f(θ)| ≤ e^{−d‖θ‖} (D3*)."
+        ),
         negative_controls=(
-            property_control("wrong degree: the collapse for k = 0",
-                             "σ(b‖θ‖ + u·θ) is ∼0 but not constant along rays: for k = 0 the "
-                             "error stays below |a| ≤ 1 and the check must refute the collapse",
-                             lambda: search((0,), "k = 0")),
+            property_control(
+                "wrong degree: the collapse for k = 0",
+                "σ(b‖θ‖ + u·θ) is ∼0 but not constant along rays: for k = 0 the "
+                "error stays below |a| ≤ 1 and the check must refute the collapse",
+                lambda: search((0,), "k = 0"),
+            ),
         ),
     ),
 )

@@ -22,7 +22,11 @@ from hypothesis import strategies as st
 from proofs_numeric.claim import CheckContext, Claim, Verdict
 from proofs_numeric.precision import argmax_fractions, softmax_deviation_ratio
 from proofs_numeric.search import (
-    PropertySearch, check_property, log_margin, property_control, scale_from_log10,
+    PropertySearch,
+    check_property,
+    log_margin,
+    property_control,
+    scale_from_log10,
 )
 from proofs_numeric.strategies import score_rows
 
@@ -65,49 +69,64 @@ CONSTRUCTIONS = (
 
 
 def cases() -> st.SearchStrategy[dict[str, Any]]:
-    return st.builds(lambda row, lr: {"scores": row["scores"], "keep": row["keep"],
-                                      "log10_rho": lr},
-                     score_rows(max_size=6), st.floats(-1.0, 400.0))
+    return st.builds(
+        lambda row, lr: {"scores": row["scores"], "keep": row["keep"], "log10_rho": lr},
+        score_rows(max_size=6),
+        st.floats(-1.0, 400.0),
+    )
 
 
 def search(limit: LimitFn, what: str) -> PropertySearch:
     return PropertySearch(
-        claim_id="D7", strategy=cases(), margin=limit_margin(limit),
+        claim_id="D7",
+        strategy=cases(),
+        margin=limit_margin(limit),
         search=f"score rows (1–6 positions, chosen ties, gaps 1e−9…1e3, offsets to 1e6, "
-               f"masks), ρ = 10^u with u ∈ [−1, 400]; claimed limit: {what}",
+        f"masks), ρ = 10^u with u ∈ [−1, 400]; claimed limit: {what}",
         constructions=CONSTRUCTIONS,
         margin_label="−ln(max_j |softmax(ρa)_j − L_j| / (C e^{−ργ})), upper end of an "
-                     "interval enclosure",
+        "interval enclosure",
         precision="mpmath.iv interval arithmetic",
-        describe=lambda c: f"scores {c['scores']}, keep {c['keep']}, ρ = 10^{c['log10_rho']}")
+        describe=lambda c: f"scores {c['scores']}, keep {c['keep']}, ρ = 10^{c['log10_rho']}",
+    )
 
 
 def check(ctx: CheckContext) -> Verdict:
-    return check_property(search(argmax_fractions, "generalised argmax (D7)"), ctx,
-                          notes="Interval enclosures prove the bound for every case tried; "
-                                "the bound → 0 as ρ → ∞ because γ > 0.")
+    return check_property(
+        search(argmax_fractions, "generalised argmax (D7)"),
+        ctx,
+        notes="Interval enclosures prove the bound for every case tried; "
+        "the bound → 0 as ρ → ∞ because γ > 0.",
+    )
 
 
 CLAIMS = (
     Claim(
-        id="D7", title="Generalised argmax is the limit of softmax(ρa)",
-        statement=("For every row a ∈ ℝⁿ and mask with at least one visible position, "
-                   "lim_{ρ→∞} softmax(ρa) = argmax(a), the uniform distribution on the "
-                   "visible maximisers M(a); masked positions get weight 0 at every ρ and "
-                   "in the limit. Checked in the quantitative form: for all ρ > 0, "
-                   "max_j |softmax(ρa)_j − argmax(a)_j| ≤ max(1/|M|, (|V|−|M|)/|M|²)·e^{−ργ} "
-                   "with γ the gap between the maximum and the runner-up."),
-        expected="verified", check=check, replay=limit_margin(argmax_fractions),
+        id="D7",
+        title="Generalised argmax is the limit of softmax(ρa)",
+        statement=(
+            "For every row a ∈ ℝⁿ and mask with at least one visible position, "
+            "lim_{ρ→∞} softmax(ρa) = argmax(a), the uniform distribution on the "
+            "visible maximisers M(a); masked positions get weight 0 at every ρ and "
+            "in the limit. Checked in the quantitative form: for all ρ > 0, "
+            "max_j |softmax(ρa)_j − argmax(a)_j| ≤ max(1/|M|, (|V|−|M|)/|M|²)·e^{−ργ} "
+            "with γ the gap between the maximum and the runner-up."
+        ),
+        expected="verified",
+        check=check,
+        replay=limit_margin(argmax_fractions),
         negative_controls=(
             property_control(
                 "first-index argmax",
                 "a limit that gives all weight to the first maximiser (torch.argmax) must "
                 "be refuted on tied rows",
-                lambda: search(first_index_argmax, "one-hot first maximiser")),
+                lambda: search(first_index_argmax, "one-hot first maximiser"),
+            ),
             property_control(
                 "mask-blind argmax",
                 "an argmax that lets masked positions win must be refuted",
-                lambda: search(mask_blind_argmax, "argmax over all positions")),
+                lambda: search(mask_blind_argmax, "argmax over all positions"),
+            ),
         ),
     ),
 )

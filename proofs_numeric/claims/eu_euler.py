@@ -36,19 +36,27 @@ from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import D_PROBE, RHO_PROBE, probe_margin
 from proofs_numeric.claims._transformer import (
-    gap_digits, head_outputs, sublayer_cases, sublayer_weights,
+    gap_digits,
+    head_outputs,
+    sublayer_cases,
+    sublayer_weights,
 )
 from proofs_numeric.mp_model import keep_mask, linear
 from proofs_numeric.precision import argmax_set, softmax_gap
 from proofs_numeric.search import (
-    PropertySearch, check_property, log_margin, property_control, replay_control,
+    PropertySearch,
+    check_property,
+    log_margin,
+    property_control,
+    replay_control,
 )
 from proofs_numeric.strategies import unit_vectors
 
-TOL = 1e-9   # float64 autograd through a few layers
+TOL = 1e-9  # float64 autograd through a few layers
 
 
 # -- EU: exact functions -------------------------------------------------------------------
+
 
 def _torch_model(case: Mapping[str, Any], mutated: bool) -> tuple[nn.Module, tuple, dict, int]:
     g = torch.Generator().manual_seed(int(case["seed"]))
@@ -59,18 +67,22 @@ def _torch_model(case: Mapping[str, Any], mutated: bool) -> tuple[nn.Module, tup
         return m, (torch.randn(3, d, generator=g, dtype=torch.float64),), {}, 2
     if kind == "mlp":
         act = GeLU if mutated else ReLU
-        m = nn.Sequential(Linear(d, int(case["h"]), False, **kw), act(),
-                          Linear(int(case["h"]), int(case["h"]), False, **kw), act(),
-                          Linear(int(case["h"]), 2, False, **kw))
+        m = nn.Sequential(
+            Linear(d, int(case["h"]), False, **kw),
+            act(),
+            Linear(int(case["h"]), int(case["h"]), False, **kw),
+            act(),
+            Linear(int(case["h"]), 2, False, **kw),
+        )
         return m, (torch.randn(3, d, generator=g, dtype=torch.float64),), {}, 3
-    cfg = EncoderConfig(vocab_size=4, d_model=d, n_heads=1, d_head=2, d_ff=int(case["h"]) + 3,
-                        n_layers=2, max_len=3)
+    cfg = EncoderConfig(
+        vocab_size=4, d_model=d, n_heads=1, d_head=2, d_ff=int(case["h"]) + 3, n_layers=2, max_len=3
+    )
     m = Encoder(cfg, **kw)
     return m, (torch.tensor([[1, 2, 0]]),), {"saturated": not mutated}, 1
 
 
-def _torch_residual(case: Mapping[str, Any], degree_shift: int = 0, mutated: bool = False
-                    ) -> float:
+def _torch_residual(case: Mapping[str, Any], degree_shift: int = 0, mutated: bool = False) -> float:
     model, args, kwargs, k = _torch_model(case, mutated)
     k += degree_shift
     params = {n: p.detach() * float(case["rho"]) for n, p in model.named_parameters()}
@@ -112,8 +124,11 @@ def exact_margin(degree_shift: int = 0, mutated: bool = False):
         if case["model"] == "family":
             spec = case["f"]
             if mutated:
-                spec = {"kind": "polysat", "poly": spec,
-                        "sat": {"kind": "sat", "a": 1.0, "b": 1.0, "u": [0.0, 0.0, 0.0], "o": 0.0}}
+                spec = {
+                    "kind": "polysat",
+                    "poly": spec,
+                    "sat": {"kind": "sat", "a": 1.0, "b": 1.0, "u": [0.0, 0.0, 0.0], "o": 0.0},
+                }
             res = _mp_residual(dict(case, f=spec), digits, degree_shift)
             return log_margin(mpmath.mpf(10) ** (-(digits - 10)), res)
         res = _torch_residual(case, degree_shift, mutated)
@@ -123,36 +138,59 @@ def exact_margin(degree_shift: int = 0, mutated: bool = False):
 
 
 def exact_cases() -> st.SearchStrategy[dict[str, Any]]:
-    torch_models = st.fixed_dictionaries({
-        "model": st.sampled_from(["ff", "mlp", "encoder"]), "seed": st.integers(0, 2 ** 20),
-        "d": st.integers(2, 4), "h": st.integers(2, 5), "rho": st.floats(0.2, 5.0),
-        "log10_c": st.floats(0.0, 6.0)})
-    families = st.fixed_dictionaries({
-        "model": st.just("family"), "f": fam.polys(3, (1, 2, 3)),
-        "direction": unit_vectors(3), "rho": st.floats(0.5, 50.0)})
+    torch_models = st.fixed_dictionaries(
+        {
+            "model": st.sampled_from(["ff", "mlp", "encoder"]),
+            "seed": st.integers(0, 2**20),
+            "d": st.integers(2, 4),
+            "h": st.integers(2, 5),
+            "rho": st.floats(0.2, 5.0),
+            "log10_c": st.floats(0.0, 6.0),
+        }
+    )
+    families = st.fixed_dictionaries(
+        {
+            "model": st.just("family"),
+            "f": fam.polys(3, (1, 2, 3)),
+            "direction": unit_vectors(3),
+            "rho": st.floats(0.5, 50.0),
+        }
+    )
     return st.one_of(torch_models, families)
 
 
 EXACT_CONSTRUCTIONS = (
     {"model": "encoder", "seed": 0, "d": 3, "h": 3, "rho": 1.0, "log10_c": 2.0},
     {"model": "ff", "seed": 1, "d": 3, "h": 4, "rho": 2.0, "log10_c": 3.0},
-    {"model": "family", "f": {"kind": "poly", "a": 1.0, "ws": [[1.0, 2.0, 0.0], [0.0, 1.0, -1.0]]},
-     "direction": [1.0, 1.0, 1.0], "rho": 10.0},
+    {
+        "model": "family",
+        "f": {"kind": "poly", "a": 1.0, "ws": [[1.0, 2.0, 0.0], [0.0, 1.0, -1.0]]},
+        "direction": [1.0, 1.0, 1.0],
+        "rho": 10.0,
+    },
 )
 
 
 def exact_search(degree_shift: int = 0, mutated: bool = False, what: str = "") -> PropertySearch:
     return PropertySearch(
-        claim_id="EU", strategy=exact_cases(), margin=exact_margin(degree_shift, mutated),
-        search=("bias-free ReLU feed-forward cores (k = 2), 3-layer ReLU MLPs (k = 3), "
-                "saturated paper-pre-norm encoders (k = 1) at θ = ρθ₀, ρ ∈ [0.2, 5], "
-                "c = 10^v, v ∈ [0, 6] (float64 autograd: jvp and grad); products of linear "
-                "forms of degree 1–3 in mpmath" + (f"; {what}" if what else "")),
-        constructions=EXACT_CONSTRUCTIONS, examples_scale=0.5,
-        margin_label=(f"ln(tolerance) − ln(max(‖θ·∇f − kf‖/‖f‖, ‖∇f(cθ) − c^(k−1)∇f(θ)‖/"
-                      f"‖c^(k−1)∇f(θ)‖)); tolerance {TOL:g} (float64) or 10^−(digits−10)"),
+        claim_id="EU",
+        strategy=exact_cases(),
+        margin=exact_margin(degree_shift, mutated),
+        search=(
+            "bias-free ReLU feed-forward cores (k = 2), 3-layer ReLU MLPs (k = 3), "
+            "saturated paper-pre-norm encoders (k = 1) at θ = ρθ₀, ρ ∈ [0.2, 5], "
+            "c = 10^v, v ∈ [0, 6] (float64 autograd: jvp and grad); products of linear "
+            "forms of degree 1–3 in mpmath" + (f"; {what}" if what else "")
+        ),
+        constructions=EXACT_CONSTRUCTIONS,
+        examples_scale=0.5,
+        margin_label=(
+            f"ln(tolerance) − ln(max(‖θ·∇f − kf‖/‖f‖, ‖∇f(cθ) − c^(k−1)∇f(θ)‖/"
+            f"‖c^(k−1)∇f(θ)‖)); tolerance {TOL:g} (float64) or 10^−(digits−10)"
+        ),
         precision="float64 autograd (torch.func) and mpmath central differences at 3× digits",
-        describe=lambda c: f"{c}")
+        describe=lambda c: f"{c}",
+    )
 
 
 # -- EU~: approximate functions ----------------------------------------------------------
@@ -174,11 +212,13 @@ def wiggle_margin(case: Mapping[str, Any], digits: int) -> Any:
 
 
 def wiggle_cases() -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries({"a": st.floats(0.1, 1.0), "b": st.floats(0.2, 2.0),
-                                  "r": st.floats(RHO_PROBE, 200.0)})
+    return st.fixed_dictionaries(
+        {"a": st.floats(0.1, 1.0), "b": st.floats(0.2, 2.0), "r": st.floats(RHO_PROBE, 200.0)}
+    )
 
 
 # -- EU~*: the attention head ------------------------------------------------------------
+
 
 def head_euler_margin(degree: int = 2, value_bias: bool = False):
     def margin(case: Mapping[str, Any], digits: int) -> Any:
@@ -205,21 +245,27 @@ def head_euler_margin(degree: int = 2, value_bias: bool = False):
                 for hd in range(n_heads):
                     sl = slice(hd * d_head, (hd + 1) * d_head)
                     deriv = [(a - b) / (2 * hstep) for a, b in zip(up[i][sl], down[i][sl])]
-                    lhs_sq += mpmath.fsum((dv - degree * hv) ** 2
-                                          for dv, hv in zip(deriv, h1[i][sl]))
+                    lhs_sq += mpmath.fsum(
+                        (dv - degree * hv) ** 2 for dv, hv in zip(deriv, h1[i][sl])
+                    )
                     row = trace[0].scores[hd][i]
                     n_vis, n_max = sum(keep[i]), len(argmax_set(row, keep[i]))
                     if n_vis > n_max:
                         gamma = softmax_gap(row, keep[i])
                         phi = gamma * mpmath.exp(-gamma) if gamma >= 1 else mpmath.exp(-1)
-                        vmax = max(mpmath.sqrt(mpmath.fsum(t * t for t in v[j][sl]))
-                                   for j in range(len(x)) if keep[i][j])
+                        vmax = max(
+                            mpmath.sqrt(mpmath.fsum(t * t for t in v[j][sl]))
+                            for j in range(len(x))
+                            if keep[i][j]
+                        )
                         b = 12 * mpmath.mpf(n_vis - n_max) / n_max * phi * vmax
                         bound_sq += b * b
-                allowance = mpmath.mpf(10) ** (-(work - 10)) * (1 + mpmath.fsum(
-                    abs(t) for t in h1[i]))
-                worst = min(worst, log_margin(mpmath.sqrt(bound_sq) + allowance,
-                                              mpmath.sqrt(lhs_sq)))
+                allowance = mpmath.mpf(10) ** (-(work - 10)) * (
+                    1 + mpmath.fsum(abs(t) for t in h1[i])
+                )
+                worst = min(
+                    worst, log_margin(mpmath.sqrt(bound_sq) + allowance, mpmath.sqrt(lhs_sq))
+                )
             return worst
 
     return margin
@@ -227,72 +273,120 @@ def head_euler_margin(degree: int = 2, value_bias: bool = False):
 
 def head_search(degree: int = 2, value_bias: bool = False, what: str = "") -> PropertySearch:
     return PropertySearch(
-        claim_id="EU~*", strategy=sublayer_cases("mha", st.floats(0.3, 2.5), st.just(0.0)),
+        claim_id="EU~*",
+        strategy=sublayer_cases("mha", st.floats(0.3, 2.5), st.just(0.0)),
         margin=head_euler_margin(degree, value_bias),
-        search=("heads (1–2, d_model 2–4, 2–4 tokens, causal or not) at θ = ρθ₀, ρ ∈ [0.3, "
-                "2.5]; θ·∇H by central differences at 3× the working digits"
-                + (f"; {what}" if what else "")),
-        constructions=({"seed": 11, "n": 3, "d_model": 3, "n_heads": 1, "d_head": 2,
-                        "rho": 1.5, "log10_c": 0.0, "causal": False},),
+        search=(
+            "heads (1–2, d_model 2–4, 2–4 tokens, causal or not) at θ = ρθ₀, ρ ∈ [0.3, "
+            "2.5]; θ·∇H by central differences at 3× the working digits"
+            + (f"; {what}" if what else "")
+        ),
+        constructions=(
+            {
+                "seed": 11,
+                "n": 3,
+                "d_model": 3,
+                "n_heads": 1,
+                "d_head": 2,
+                "rho": 1.5,
+                "log10_c": 0.0,
+                "causal": False,
+            },
+        ),
         examples_scale=0.3,
         margin_label="min over rows of ln(bound + rounding) − ln ‖(θ·∇H)_i − 2H_i‖",
-        describe=lambda c: f"seed {c['seed']}, ρ = {c['rho']}")
+        describe=lambda c: f"seed {c['seed']}, ρ = {c['rho']}",
+    )
 
 
 CLAIMS = (
     Claim(
-        id="EU", title="Euler's theorem for homogeneous functions",
-        statement=("For every f exactly k-homogeneous in θ, all θ and c > 0: ∇f(cθ) = "
-                   "c^{k−1}∇f(θ) and θ·∇f(θ) = k f(θ)."),
-        expected="verified", check=lambda ctx: check_property(exact_search(), ctx),
+        id="EU",
+        title="Euler's theorem for homogeneous functions",
+        statement=(
+            "For every f exactly k-homogeneous in θ, all θ and c > 0: ∇f(cθ) = "
+            "c^{k−1}∇f(θ) and θ·∇f(θ) = k f(θ)."
+        ),
+        expected="verified",
+        check=lambda ctx: check_property(exact_search(), ctx),
         replay=exact_margin(),
         negative_controls=(
-            property_control("wrong degree k + 1", "must be refuted",
-                             lambda: exact_search(1, what="claimed degree k + 1")),
-            property_control("mutated component: GeLU / softmax attention",
-                             "approximately homogeneous variants (GeLU, unsaturated softmax, "
-                             "poly × sat) violate the exact identities",
-                             lambda: exact_search(0, True, "mutated to non-exact")),
+            property_control(
+                "wrong degree k + 1",
+                "must be refuted",
+                lambda: exact_search(1, what="claimed degree k + 1"),
+            ),
+            property_control(
+                "mutated component: GeLU / softmax attention",
+                "approximately homogeneous variants (GeLU, unsaturated softmax, "
+                "poly × sat) violate the exact identities",
+                lambda: exact_search(0, True, "mutated to non-exact"),
+            ),
         ),
     ),
     Claim(
-        id="EU~", title="Approximate Euler identity for ∼k functions",
-        statement=("If f is ∼k (D3), then there are d′ > 0 and ρ′ with |θ·∇f(θ) − k f(θ)| ≤ "
-                   "e^{−d′‖θ‖} for ‖θ‖ ≥ ρ′ (the Euler identity holds up to exponentially small "
-                   "terms)."),
+        id="EU~",
+        title="Approximate Euler identity for ∼k functions",
+        statement=(
+            "If f is ∼k (D3), then there are d′ > 0 and ρ′ with |θ·∇f(θ) − k f(θ)| ≤ "
+            "e^{−d′‖θ‖} for ‖θ‖ ≥ ρ′ (the Euler identity holds up to exponentially small "
+            "terms)."
+        ),
         expected="refuted",
-        check=lambda ctx: check_property(PropertySearch(
-            claim_id="EU~", strategy=wiggle_cases(), margin=wiggle_margin,
-            search=(f"f = a e^{{−b‖θ‖}} sin(e^{{2b‖θ‖}}), a ∈ [0.1, 1], b ∈ [0.2, 2], ‖θ‖ ∈ "
-                    f"[{RHO_PROBE:g}, 200] (∼0 with d = b/2); probe d′ = {D_PROBE}"),
-            constructions=({"a": 1.0, "b": 1.0, "r": 100.0},),
-            margin_label="−d′‖θ‖ − ln|θ·∇f − 0·f|, probe d′",
-            describe=lambda c: (f"f = {c['a']} e^{{−{c['b']}‖θ‖}} sin(e^{{2·{c['b']}‖θ‖}}) at "
-                                f"‖θ‖ = {c['r']}: ∼0, but θ·∇f grows like e^{{b‖θ‖}}")), ctx),
+        check=lambda ctx: check_property(
+            PropertySearch(
+                claim_id="EU~",
+                strategy=wiggle_cases(),
+                margin=wiggle_margin,
+                search=(
+                    f"f = a e^{{−b‖θ‖}} sin(e^{{2b‖θ‖}}), a ∈ [0.1, 1], b ∈ [0.2, 2], ‖θ‖ ∈ "
+                    f"[{RHO_PROBE:g}, 200] (∼0 with d = b/2); probe d′ = {D_PROBE}"
+                ),
+                constructions=({"a": 1.0, "b": 1.0, "r": 100.0},),
+                margin_label="−d′‖θ‖ − ln|θ·∇f − 0·f|, probe d′",
+                describe=lambda c: (
+                    f"f = {c['a']} e^{{−{c['b']}‖θ‖}} sin(e^{{2·{c['b']}‖θ‖}}) at "
+                    f"‖θ‖ = {c['r']}: ∼0, but θ·∇f grows like e^{{b‖θ‖}}"
+                ),
+            ),
+            ctx,
+        ),
         replay=wiggle_margin,
-        explanation=("D3 bounds values, not derivatives: a ∼0 function may oscillate "
-                     "exponentially fast with an exponentially small amplitude."),
+        explanation=(
+            "D3 bounds values, not derivatives: a ∼0 function may oscillate "
+            "exponentially fast with an exponentially small amplitude."
+        ),
         negative_controls=(
-            replay_control("a non-counterexample is not replayed as one",
-                           "at ‖θ‖ = ln(π/2 + 10⁸⁶π)/2 (b = 1) cos(e^{2b‖θ‖}) = 0, so θ·∇f is "
-                           "tiny there and the replay must find the bound holds",
-                           {"a": 1.0, "b": 1.0, "r": ZERO_OF_COS}, wiggle_margin),
+            replay_control(
+                "a non-counterexample is not replayed as one",
+                "at ‖θ‖ = ln(π/2 + 10⁸⁶π)/2 (b = 1) cos(e^{2b‖θ‖}) = 0, so θ·∇f is "
+                "tiny there and the replay must find the bound holds",
+                {"a": 1.0, "b": 1.0, "r": ZERO_OF_COS},
+                wiggle_margin,
+            ),
         ),
     ),
     Claim(
-        id="EU~*", title="Approximate Euler identity for the attention head", corrects="EU~",
-        statement=("If X is exactly 1-homogeneous in θ, then for every θ, head and query row i: "
-                   "‖(θ·∇H)_i − 2H_i‖ ≤ 12(|V_i| − |M_i|)/|M_i|·φ(γ_i)·max_j ‖V_j‖, with "
-                   "φ(γ) = γe^{−γ} for γ ≥ 1 and e^{−1} otherwise (γ_i the gap of score row i); "
-                   "so along rays the Euler identity of degree 2 holds up to ‖θ‖⁴e^{−γ(θ̂)‖θ‖⁴} "
-                   "terms."),
-        expected="verified", check=lambda ctx: check_property(head_search(), ctx),
+        id="EU~*",
+        title="Approximate Euler identity for the attention head",
+        corrects="EU~",
+        statement=(
+            "If X is exactly 1-homogeneous in θ, then for every θ, head and query row i: "
+            "‖(θ·∇H)_i − 2H_i‖ ≤ 12(|V_i| − |M_i|)/|M_i|·φ(γ_i)·max_j ‖V_j‖, with "
+            "φ(γ) = γe^{−γ} for γ ≥ 1 and e^{−1} otherwise (γ_i the gap of score row i); "
+            "so along rays the Euler identity of degree 2 holds up to ‖θ‖⁴e^{−γ(θ̂)‖θ‖⁴} "
+            "terms."
+        ),
+        expected="verified",
+        check=lambda ctx: check_property(head_search(), ctx),
         replay=head_euler_margin(),
         negative_controls=(
             property_control("wrong degree 1", "must be refuted", lambda: head_search(1)),
-            property_control("mutated component: value bias",
-                             "V = W^v X + b is not 2-homogeneous: must be refuted",
-                             lambda: head_search(2, True, "value bias")),
+            property_control(
+                "mutated component: value bias",
+                "V = W^v X + b is not 2-homogeneous: must be refuted",
+                lambda: head_search(2, True, "value bias"),
+            ),
         ),
     ),
 )

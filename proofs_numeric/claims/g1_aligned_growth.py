@@ -42,8 +42,9 @@ def log_growth(case: Mapping[str, Any], alignment: float = 1.0) -> Any:
     ‖θ_{t+1}‖² = ‖θ_t‖²(1 + 2aκη + κ²η²)."""
     kappa = mpmath.mpf(case["kappa"])
     a = mpmath.mpf(alignment)
-    return mpmath.fsum(mpmath.log1p(2 * a * kappa * eta + (kappa * eta) ** 2) / 2
-                       for eta in _lrs(case))
+    return mpmath.fsum(
+        mpmath.log1p(2 * a * kappa * eta + (kappa * eta) ** 2) / 2 for eta in _lrs(case)
+    )
 
 
 def margin_for(alignment: float, upper_factor: float = 1.0):
@@ -53,22 +54,24 @@ def margin_for(alignment: float, upper_factor: float = 1.0):
         kappa = mpmath.mpf(case["kappa"])
         lrs = _lrs(case)
         integral = mpmath.fsum(lrs)
-        squares = mpmath.fsum(eta ** 2 for eta in lrs)
+        squares = mpmath.fsum(eta**2 for eta in lrs)
         growth = log_growth(case, alignment)
         upper = upper_factor * kappa * integral
-        lower = kappa * integral - kappa ** 2 * squares / 2
+        lower = kappa * integral - kappa**2 * squares / 2
         return min(upper - growth, growth - lower)
 
     return margin
 
 
 def cases() -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries({
-        "kappa": st.floats(0.05, 3.0),
-        "log10_c": st.floats(-3.0, 0.5),
-        "schedule": st.sampled_from(SCHEDULES),
-        "steps": st.integers(1, 3000),
-    })
+    return st.fixed_dictionaries(
+        {
+            "kappa": st.floats(0.05, 3.0),
+            "log10_c": st.floats(-3.0, 0.5),
+            "schedule": st.sampled_from(SCHEDULES),
+            "steps": st.integers(1, 3000),
+        }
+    )
 
 
 CONSTRUCTIONS = (
@@ -81,46 +84,64 @@ CONSTRUCTIONS = (
 
 def search(alignment: float = 1.0, upper_factor: float = 1.0, label: str = "") -> PropertySearch:
     return PropertySearch(
-        claim_id="G1", strategy=cases(), margin=margin_for(alignment, upper_factor),
-        search=("κ ∈ [0.05, 3], η_t = c/√(t+1) or c (c = 10^u, u ∈ [−3, 0.5]), T ≤ 3000 "
-                f"steps, the product ∏(1+κη_t) evaluated exactly{label}"),
-        constructions=CONSTRUCTIONS, examples_scale=0.5,
+        claim_id="G1",
+        strategy=cases(),
+        margin=margin_for(alignment, upper_factor),
+        search=(
+            "κ ∈ [0.05, 3], η_t = c/√(t+1) or c (c = 10^u, u ∈ [−3, 0.5]), T ≤ 3000 "
+            f"steps, the product ∏(1+κη_t) evaluated exactly{label}"
+        ),
+        constructions=CONSTRUCTIONS,
+        examples_scale=0.5,
         margin_label="min(κI_T − ln ratio, ln ratio − (κI_T − κ²S_T/2))",
         precision="mpmath",
-        describe=lambda case: f"κ={case['kappa']}, c=10^{case['log10_c']}, "
-                              f"{case['schedule']}, T={case['steps']}")
+        describe=lambda case: (
+            f"κ={case['kappa']}, c=10^{case['log10_c']}, {case['schedule']}, T={case['steps']}"
+        ),
+    )
 
 
 def check(ctx: CheckContext) -> Verdict:
-    return check_property(search(), ctx, notes=(
-        "S_T/I_T → 0 for every schedule with η_t → 0 and Ση = ∞, so the two-sided bound "
-        "gives ln‖θ_T‖ ~ κ∫η; for η = c/√(t+1) the gap is (κ²c²/2) ln T + O(1)."))
+    return check_property(
+        search(),
+        ctx,
+        notes=(
+            "S_T/I_T → 0 for every schedule with η_t → 0 and Ση = ∞, so the two-sided bound "
+            "gives ln‖θ_T‖ ~ κ∫η; for η = c/√(t+1) the gap is (κ²c²/2) ln T + O(1)."
+        ),
+    )
 
 
 CLAIMS = (
     Claim(
-        id="G1", title="Aligned growth is exp(κ∫η) (under its assumptions)",
+        id="G1",
+        title="Aligned growth is exp(κ∫η) (under its assumptions)",
         statement=(
             "For every κ > 0 and every schedule η_t ≥ 0: if cos(θ_t, δ_t) = 1 and "
             "‖δ_t‖ = κη_t‖θ_t‖ for all t (aligned steps + A1), then for all T, "
             "κI_T − κ²S_T/2 ≤ ln(‖θ_T‖/‖θ_0‖) ≤ κI_T with I_T = Σ_{t<T}η_t, "
             "S_T = Σ_{t<T}η_t². Hence ln‖θ_T‖ ~ κ∫η when S_T = o(I_T); for η_t = 1/√(t+1) "
-            "and κ = 1, ‖θ_T‖ = exp(2√T)·Θ(T^(−1/2))."),
-        expected="verified", check=check,
+            "and κ = 1, ‖θ_T‖ = exp(2√T)·Θ(T^(−1/2))."
+        ),
+        expected="verified",
+        check=check,
         explanation=(
             "Holds exactly as stated once its assumptions are explicit; 'grows like "
             "exp(2√t)' is true in the exponent, with a polynomial factor T^(−κ²c²/2). The "
-            "assumption of aligned steps is what fails on real runs (E7: cos(θ, δ) ≈ 0)."),
+            "assumption of aligned steps is what fails on real runs (E7: cos(θ, δ) ≈ 0)."
+        ),
         negative_controls=(
             property_control(
                 "orthogonal steps (cos = 0) under the same A1",
                 "misaligned steps grow only polynomially, so the exp(κ∫η) lower bound must "
                 "be refuted",
-                lambda: search(alignment=0.0, label="; steps orthogonal to θ")),
+                lambda: search(alignment=0.0, label="; steps orthogonal to θ"),
+            ),
             property_control(
                 "upper bound 0.9·κI_T",
                 "a bound 10% below the true exponent must be refuted",
-                lambda: search(upper_factor=0.9, label="; upper bound 0.9κI_T")),
+                lambda: search(upper_factor=0.9, label="; upper bound 0.9κI_T"),
+            ),
         ),
     ),
 )

@@ -27,7 +27,10 @@ from hypothesis import strategies as st
 
 from proofs_numeric.claim import CheckContext, Claim, Verdict
 from proofs_numeric.search import (
-    PropertySearch, check_property, property_control, replay_control,
+    PropertySearch,
+    check_property,
+    property_control,
+    replay_control,
 )
 
 #: tolerance on the growth exponent for "grows like √t" (and a constant step)
@@ -54,6 +57,7 @@ def _T(case: Mapping[str, Any]) -> Any:
 
 # -- G2 as the paper states it ----------------------------------------------------------
 
+
 def sqrt_margin(case: Mapping[str, Any], digits: int) -> Any:
     """tolerance − |p_T − ½| at η_t = 1/√t: ≥ 0 iff the norm grows like √t at T (and so the
     step κη_t‖θ_t‖ ∝ t^{p−1/2} is constant up to the same tolerance)."""
@@ -63,18 +67,24 @@ def sqrt_margin(case: Mapping[str, Any], digits: int) -> Any:
 def g2_search() -> PropertySearch:
     return PropertySearch(
         claim_id="G2",
-        strategy=st.fixed_dictionaries({"kappa": st.floats(0.05, 3.0),
-                                        "log10_T": st.floats(3.0, 12.0)}),
-        margin=sqrt_margin, constructions=({"kappa": 1.0, "log10_T": 6.0},
-                                           {"kappa": 0.5, "log10_T": 6.0}),
+        strategy=st.fixed_dictionaries(
+            {"kappa": st.floats(0.05, 3.0), "log10_T": st.floats(3.0, 12.0)}
+        ),
+        margin=sqrt_margin,
+        constructions=({"kappa": 1.0, "log10_T": 6.0}, {"kappa": 0.5, "log10_T": 6.0}),
         search="A1 constant κ ∈ [0.05, 3], η_t = 1/√t, T = 10^u (u ∈ [3, 12]); exact Γ form",
-        margin_label=f"{EXPONENT_TOL} − |local exponent − 1/2|", precision="mpmath (log-gamma)",
-        describe=lambda case: (f"κ = {case['kappa']}, η_t = 1/√t: ‖θ_t‖ ∝ "
-                               f"t^{case['kappa'] ** 2 / 2:.4g}, not √t "
-                               f"(T = 10^{case['log10_T']})"))
+        margin_label=f"{EXPONENT_TOL} − |local exponent − 1/2|",
+        precision="mpmath (log-gamma)",
+        describe=lambda case: (
+            f"κ = {case['kappa']}, η_t = 1/√t: ‖θ_t‖ ∝ "
+            f"t^{case['kappa'] ** 2 / 2:.4g}, not √t "
+            f"(T = 10^{case['log10_T']})"
+        ),
+    )
 
 
 # -- the corrected version ---------------------------------------------------------------
+
 
 def exponent_margin(case: Mapping[str, Any], digits: int, exponent=None) -> Any:
     """bound − |p_T − a/2| with the bound a(a+1)/T + 10^(−digits/2) (the 1/T correction of
@@ -117,13 +127,23 @@ def corrected_margin(exponent=None, along: float = 0.0):
 
 
 def corrected_cases() -> st.SearchStrategy[dict[str, Any]]:
-    exponent = st.fixed_dictionaries({
-        "part": st.just("exponent"), "kappa": st.floats(0.05, 3.0), "c": st.floats(0.1, 3.0),
-        "log10_T": st.floats(6.0, 14.0)})
-    pythagoras = st.fixed_dictionaries({
-        "part": st.just("pythagoras"), "seed": st.integers(0, 10 ** 6),
-        "dim": st.integers(2, 6), "steps": st.integers(1, 40),
-        "step_scale": st.floats(1e-3, 10.0)})
+    exponent = st.fixed_dictionaries(
+        {
+            "part": st.just("exponent"),
+            "kappa": st.floats(0.05, 3.0),
+            "c": st.floats(0.1, 3.0),
+            "log10_T": st.floats(6.0, 14.0),
+        }
+    )
+    pythagoras = st.fixed_dictionaries(
+        {
+            "part": st.just("pythagoras"),
+            "seed": st.integers(0, 10**6),
+            "dim": st.integers(2, 6),
+            "steps": st.integers(1, 40),
+            "step_scale": st.floats(1e-3, 10.0),
+        }
+    )
     return st.one_of(exponent, pythagoras)
 
 
@@ -137,13 +157,19 @@ CORRECTED_CONSTRUCTIONS = (
 
 def corrected_search(exponent=None, along: float = 0.0, label: str = "") -> PropertySearch:
     return PropertySearch(
-        claim_id="G2*", strategy=corrected_cases(),
-        margin=corrected_margin(exponent, along), constructions=CORRECTED_CONSTRUCTIONS,
-        search=("(i) ‖θ_T‖² = ‖θ_0‖² + Σ‖δ‖² for random orthogonal steps (dim ≤ 6, ≤ 40 "
-                "steps); (ii) local exponent of ∏(1+κ²c²/t) at T = 10^u, u ∈ [6, 14], "
-                f"κ ∈ [0.05, 3], c ∈ [0.1, 3]{label}"),
-        margin_label="tolerance − |deviation|", precision="mpmath",
-        describe=lambda case: repr(dict(case)))
+        claim_id="G2*",
+        strategy=corrected_cases(),
+        margin=corrected_margin(exponent, along),
+        constructions=CORRECTED_CONSTRUCTIONS,
+        search=(
+            "(i) ‖θ_T‖² = ‖θ_0‖² + Σ‖δ‖² for random orthogonal steps (dim ≤ 6, ≤ 40 "
+            "steps); (ii) local exponent of ∏(1+κ²c²/t) at T = 10^u, u ∈ [6, 14], "
+            f"κ ∈ [0.05, 3], c ∈ [0.1, 3]{label}"
+        ),
+        margin_label="tolerance − |deviation|",
+        precision="mpmath",
+        describe=lambda case: repr(dict(case)),
+    )
 
 
 def check_g2(ctx: CheckContext) -> Verdict:
@@ -156,45 +182,63 @@ def check_g2_star(ctx: CheckContext) -> Verdict:
 
 CLAIMS = (
     Claim(
-        id="G2", title="Misaligned growth with A1 and η = 1/√t is √t",
+        id="G2",
+        title="Misaligned growth with A1 and η = 1/√t is √t",
         statement=(
             "If θ_tᵀδ_t = 0 for all t then ‖θ_T‖² = ‖θ_0‖² + Σ‖δ_t‖²; and with A1 "
             "(‖δ_t‖ = κη_t‖θ_t‖ for a constant κ > 0) and η_t = 1/√t, for every κ the norm "
             f"grows like √t: |d ln‖θ‖/d ln t − ½| ≤ {EXPONENT_TOL} at large t (and the step "
-            "size is constant)."),
-        expected="refuted", check=check_g2, replay=sqrt_margin,
+            "size is constant)."
+        ),
+        expected="refuted",
+        check=check_g2,
+        replay=sqrt_margin,
         explanation=(
             "The identity is exact, but with A1 the exponent is κ²/2, not ½: √t needs κ = 1 "
-            "(κc = 1 for η = c/√t). Counterexample κ = ½: ‖θ_t‖ ∝ t^{1/8}."),
+            "(κc = 1 for η = c/√t). Counterexample κ = ½: ‖θ_t‖ ∝ t^{1/8}."
+        ),
         negative_controls=(
             replay_control(
                 "κ = 1 is not a counterexample",
-                "at κ = 1 the norm does grow like √t, so the replay must not call it a "
-                "violation", {"kappa": 1.0, "log10_T": 8.0}, sqrt_margin),
+                "at κ = 1 the norm does grow like √t, so the replay must not call it a violation",
+                {"kappa": 1.0, "log10_T": 8.0},
+                sqrt_margin,
+            ),
         ),
     ),
     Claim(
-        id="G2*", corrects="G2", title="Misaligned growth: Pythagoras, and exponent κ²c²/2",
+        id="G2*",
+        corrects="G2",
+        title="Misaligned growth: Pythagoras, and exponent κ²c²/2",
         statement=(
             "(i) For all sequences with θ_tᵀδ_t = 0: ‖θ_T‖² = ‖θ_0‖² + Σ_{t<T}‖δ_t‖². (ii) If "
             "moreover ‖δ_t‖ = κη_t‖θ_t‖ and η_t = c/√t, then ‖θ_T‖/‖θ_0‖ = [Γ(T+1+a)/"
             "(Γ(1+a)Γ(T+1))]^{1/2} with a = κ²c², whose local exponent satisfies "
             "|p_T − a/2| ≤ a(a+1)/T: ‖θ_t‖ ∝ t^{κ²c²/2} and ‖δ_t‖ ∝ t^{(κ²c²−1)/2}. √t growth "
-            "with a constant step holds iff κc = 1."),
-        expected="verified", check=check_g2_star,
-        explanation=("With a relative step of exactly η_t‖θ_t‖ (κ = 1, T5's AdaFactor in "
-                     "spirit) and η_t = 1/√t the paper's √t follows."),
+            "with a constant step holds iff κc = 1."
+        ),
+        expected="verified",
+        check=check_g2_star,
+        explanation=(
+            "With a relative step of exactly η_t‖θ_t‖ (κ = 1, T5's AdaFactor in "
+            "spirit) and η_t = 1/√t the paper's √t follows."
+        ),
         negative_controls=(
             property_control(
                 "exponent κc/2 instead of κ²c²/2",
                 "a wrong exponent must be refuted by the closed form",
-                lambda: corrected_search(exponent=lambda case: mpmath.mpf(case["kappa"])
-                                         * mpmath.mpf(case.get("c", 1.0)) / 2,
-                                         label="; mutated exponent κc/2")),
+                lambda: corrected_search(
+                    exponent=lambda case: (
+                        mpmath.mpf(case["kappa"]) * mpmath.mpf(case.get("c", 1.0)) / 2
+                    ),
+                    label="; mutated exponent κc/2",
+                ),
+            ),
             property_control(
                 "steps with a component along θ",
                 "Pythagoras must fail once δ has a component 0.1‖δ‖ along θ̂",
-                lambda: corrected_search(along=0.1, label="; steps tilted toward θ")),
+                lambda: corrected_search(along=0.1, label="; steps tilted toward θ"),
+            ),
         ),
     ),
 )

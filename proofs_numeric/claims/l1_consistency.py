@@ -26,7 +26,11 @@ from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import digits_for
 from proofs_numeric.search import (
-    PropertySearch, check_property, log_margin, property_control, replay_control,
+    PropertySearch,
+    check_property,
+    log_margin,
+    property_control,
+    replay_control,
 )
 from proofs_numeric.strategies import unit_vectors
 
@@ -89,70 +93,105 @@ def corrected_margin(factor: float = 2.0):
 def cases() -> st.SearchStrategy[dict[str, Any]]:
     member = st.one_of(fam.exps(), fam.sats(DIM), fam.polys(DIM, (1, 2)))
     deg = st.integers(-2, 2)
-    return st.fixed_dictionaries({"f": member, "k1": deg, "k2": deg,
-                                  "direction": unit_vectors(DIM)})
+    return st.fixed_dictionaries(
+        {"f": member, "k1": deg, "k2": deg, "direction": unit_vectors(DIM)}
+    )
 
 
 _EXP = {"kind": "exp", "a": 0.5, "b": 1.0}
 CONSTRUCTIONS = (
     {"f": _EXP, "k1": 0, "k2": -1, "direction": [1.0, 0.0]},
-    {"f": {"kind": "poly", "a": 0.0, "ws": [[1.0, 0.0]]}, "k1": 1, "k2": 2,
-     "direction": [0.6, 0.8]},
+    {
+        "f": {"kind": "poly", "a": 0.0, "ws": [[1.0, 0.0]]},
+        "k1": 1,
+        "k2": 2,
+        "direction": [0.6, 0.8],
+    },
 )
 
 
 def paper_search() -> PropertySearch:
     return PropertySearch(
-        claim_id="L1", strategy=cases(), margin=paper_margin,
-        search=("f from a e^{−b‖θ‖}, a σ(b‖θ‖ + u·θ) + o and exact products in ℝ², degrees "
-                f"k₁, k₂ ∈ {{−2..2}}, D3 tested on c ∈ {{{', '.join(GRID_C)}}} × ‖θ‖ ∈ ρ + "
-                f"{{{', '.join(str(x) for x in GRID_DR)}}}"),
-        constructions=CONSTRUCTIONS, examples_scale=0.5,
+        claim_id="L1",
+        strategy=cases(),
+        margin=paper_margin,
+        search=(
+            "f from a e^{−b‖θ‖}, a σ(b‖θ‖ + u·θ) + o and exact products in ℝ², degrees "
+            f"k₁, k₂ ∈ {{−2..2}}, D3 tested on c ∈ {{{', '.join(GRID_C)}}} × ‖θ‖ ∈ ρ + "
+            f"{{{', '.join(str(x) for x in GRID_DR)}}}"
+        ),
+        constructions=CONSTRUCTIONS,
+        examples_scale=0.5,
         margin_label="max over the grid and both degrees of ln|f(cθ) − c^k f(θ)| + d‖θ‖",
-        describe=lambda c: (f"f = {c['f']} satisfies D3 with degree {c['k1']} and with "
-                            f"degree {c['k2']} (d = 1, ρ = 0; proof in the claim module)"))
+        describe=lambda c: (
+            f"f = {c['f']} satisfies D3 with degree {c['k1']} and with "
+            f"degree {c['k2']} (d = 1, ρ = 0; proof in the claim module)"
+        ),
+    )
 
 
 def corrected_search(factor: float = 2.0) -> PropertySearch:
     return PropertySearch(
-        claim_id="L1*", strategy=cases(), margin=corrected_margin(factor),
+        claim_id="L1*",
+        strategy=cases(),
+        margin=corrected_margin(factor),
         search="as L1; on cases where D3 holds for both degrees, test the bound on |f(θ)|",
-        constructions=CONSTRUCTIONS, examples_scale=0.5,
+        constructions=CONSTRUCTIONS,
+        examples_scale=0.5,
         margin_label="ln(2e^{−d‖θ‖}/|c^{k₁} − c^{k₂}|) − ln|f(θ)| over the grid",
-        describe=lambda c: f"f = {c['f']}, k₁ = {c['k1']}, k₂ = {c['k2']}")
+        describe=lambda c: f"f = {c['f']}, k₁ = {c['k1']}, k₂ = {c['k2']}",
+    )
 
 
 CLAIMS = (
     Claim(
-        id="L1", title="Consistency: the approximate degree is unique",
-        statement=("For every f: if f satisfies D3 with degree k₁ and with degree k₂, then "
-                   "k₁ = k₂."),
-        expected="refuted", check=lambda ctx: check_property(paper_search(), ctx),
+        id="L1",
+        title="Consistency: the approximate degree is unique",
+        statement=(
+            "For every f: if f satisfies D3 with degree k₁ and with degree k₂, then k₁ = k₂."
+        ),
+        expected="refuted",
+        check=lambda ctx: check_property(paper_search(), ctx),
         replay=paper_margin,
-        explanation=("e^{−‖θ‖}/2 is ∼0 and ∼(−1) with d = 1, ρ = 0 (and 0 is exactly "
-                     "homogeneous of every degree). The degree is unique only for functions "
-                     "that are not exponentially small (L1*)."),
+        explanation=(
+            "e^{−‖θ‖}/2 is ∼0 and ∼(−1) with d = 1, ρ = 0 (and 0 is exactly "
+            "homogeneous of every degree). The degree is unique only for functions "
+            "that are not exponentially small (L1*)."
+        ),
         negative_controls=(
-            replay_control("a non-counterexample is not replayed as one",
-                           "f = θ₁ is ∼1 but not ∼2: the replay must find no violation",
-                           {"f": {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0]]}, "k1": 1,
-                            "k2": 2, "direction": [1.0, 0.0]}, paper_margin),
+            replay_control(
+                "a non-counterexample is not replayed as one",
+                "f = θ₁ is ∼1 but not ∼2: the replay must find no violation",
+                {
+                    "f": {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0]]},
+                    "k1": 1,
+                    "k2": 2,
+                    "direction": [1.0, 0.0],
+                },
+                paper_margin,
+            ),
         ),
     ),
     Claim(
-        id="L1*", title="Two degrees force f to be exponentially small", corrects="L1",
-        statement=("If f satisfies D3 with degrees k₁ ≠ k₂ and common constants (d, ρ), then "
-                   "for all ‖θ‖ ≥ ρ and c ≥ 1: |f(θ)| ≤ 2e^{−d‖θ‖}/|c^{k₁} − c^{k₂}|; hence "
-                   "f = 0 on ‖θ‖ ≥ ρ if max(k₁, k₂) > 0, and the degree is unique for every f "
-                   "that is not exponentially small."),
+        id="L1*",
+        title="Two degrees force f to be exponentially small",
+        corrects="L1",
+        statement=(
+            "If f satisfies D3 with degrees k₁ ≠ k₂ and common constants (d, ρ), then "
+            "for all ‖θ‖ ≥ ρ and c ≥ 1: |f(θ)| ≤ 2e^{−d‖θ‖}/|c^{k₁} − c^{k₂}|; hence "
+            "f = 0 on ‖θ‖ ≥ ρ if max(k₁, k₂) > 0, and the degree is unique for every f "
+            "that is not exponentially small."
+        ),
         expected="verified",
         check=lambda ctx: check_property(corrected_search(), ctx),
         replay=corrected_margin(),
         negative_controls=(
-            property_control("wrong bound with factor 1/4",
-                             "e^{−‖θ‖}/2 has |f| = e^{−d‖θ‖}/2 with sup|1 − 1/c| = 1, so a "
-                             "factor below 1/2 must be refuted",
-                             lambda: corrected_search(0.25)),
+            property_control(
+                "wrong bound with factor 1/4",
+                "e^{−‖θ‖}/2 has |f| = e^{−d‖θ‖}/2 with sup|1 − 1/c| = 1, so a "
+                "factor below 1/2 must be refuted",
+                lambda: corrected_search(0.25),
+            ),
         ),
     ),
 )

@@ -17,7 +17,11 @@ from proofs_numeric import families as fam
 from proofs_numeric.claim import CheckContext, Claim, Verdict
 from proofs_numeric.claims._d3 import digits_for, radii
 from proofs_numeric.search import (
-    PropertySearch, check_property, log_margin, property_control, scale_from_log10,
+    PropertySearch,
+    check_property,
+    log_margin,
+    property_control,
+    scale_from_log10,
 )
 from proofs_numeric.strategies import log10_scales, unit_vectors
 
@@ -33,8 +37,9 @@ def shifted_relu(z: Any) -> Any:
     return relu(z - 1)
 
 
-def margin_for(phi: Callable[[Any], Any], degree_shift: int = 0
-               ) -> Callable[[Mapping[str, Any], int], Any]:
+def margin_for(
+    phi: Callable[[Any], Any], degree_shift: int = 0
+) -> Callable[[Mapping[str, Any], int], Any]:
     def margin(case: Mapping[str, Any], digits: int) -> Any:
         f = case["f"]
         d, rho = fam.d3_constants(f)
@@ -52,30 +57,49 @@ def margin_for(phi: Callable[[Any], Any], degree_shift: int = 0
 
 def cases() -> st.SearchStrategy[dict[str, Any]]:
     f = st.one_of(fam.degree0_members(DIM), fam.polys(DIM, (1, 2, 3)))
-    return st.fixed_dictionaries({"f": f, "direction": unit_vectors(DIM), "r": radii(),
-                                  "log10_c": log10_scales(30)})
+    return st.fixed_dictionaries(
+        {"f": f, "direction": unit_vectors(DIM), "r": radii(), "log10_c": log10_scales(30)}
+    )
 
 
 CONSTRUCTIONS = (
-    {"f": {"kind": "sat", "a": 1.0, "b": 1.0, "u": [0.0, 0.0, 0.0], "o": -0.75},
-     "direction": [1.0, 0.0, 0.0], "r": 1.0, "log10_c": 3.0},
-    {"f": {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]},
-     "direction": [1.0, 1.0, 0.0], "r": 50.0, "log10_c": 2.0},
-    {"f": {"kind": "poly", "a": -1.0, "ws": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]},
-     "direction": [1.0, 1.0, 0.0], "r": 10.0, "log10_c": 1.0},
+    {
+        "f": {"kind": "sat", "a": 1.0, "b": 1.0, "u": [0.0, 0.0, 0.0], "o": -0.75},
+        "direction": [1.0, 0.0, 0.0],
+        "r": 1.0,
+        "log10_c": 3.0,
+    },
+    {
+        "f": {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]},
+        "direction": [1.0, 1.0, 0.0],
+        "r": 50.0,
+        "log10_c": 2.0,
+    },
+    {
+        "f": {"kind": "poly", "a": -1.0, "ws": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]},
+        "direction": [1.0, 1.0, 0.0],
+        "r": 10.0,
+        "log10_c": 1.0,
+    },
 )
 
 
-def search(phi: Callable[[Any], Any] = relu, degree_shift: int = 0, what: str = "ReLU"
-           ) -> PropertySearch:
+def search(
+    phi: Callable[[Any], Any] = relu, degree_shift: int = 0, what: str = "ReLU"
+) -> PropertySearch:
     return PropertySearch(
-        claim_id="L2", strategy=cases(), margin=margin_for(phi, degree_shift),
-        search=("f from the ∼0 families (a σ(b‖θ‖+u·θ)+o, a e^{−b‖θ‖}) and exactly "
-                f"homogeneous products of degree 1–3 in θ ∈ ℝ³, ‖θ‖ ∈ [1, 200], c = 10^v, "
-                f"v ∈ [0, 30]; map: {what}"),
+        claim_id="L2",
+        strategy=cases(),
+        margin=margin_for(phi, degree_shift),
+        search=(
+            "f from the ∼0 families (a σ(b‖θ‖+u·θ)+o, a e^{−b‖θ‖}) and exactly "
+            f"homogeneous products of degree 1–3 in θ ∈ ℝ³, ‖θ‖ ∈ [1, 200], c = 10^v, "
+            f"v ∈ [0, 30]; map: {what}"
+        ),
         constructions=CONSTRUCTIONS,
         margin_label="ln e^{−d‖θ‖} − ln |φ(f(cθ)) − c^k φ(f(θ))| with f's own (d, ρ)",
-        describe=lambda c: f"f = {c['f']}, θ = {c['r']}·{c['direction']}, c = 10^{c['log10_c']}")
+        describe=lambda c: f"f = {c['f']}, θ = {c['r']}·{c['direction']}, c = 10^{c['log10_c']}",
+    )
 
 
 def check(ctx: CheckContext) -> Verdict:
@@ -84,18 +108,27 @@ def check(ctx: CheckContext) -> Verdict:
 
 CLAIMS = (
     Claim(
-        id="L2", title="ReLU of a ∼k function is ∼k",
-        statement=("For every f with |f(cθ) − c^k f(θ)| ≤ e^{−d‖θ‖} for all c ≥ 1 and "
-                   "‖θ‖ ≥ ρ (D3), the same inequality holds for ReLU∘f with the same d and ρ."),
-        expected="verified", check=check, replay=margin_for(relu),
+        id="L2",
+        title="ReLU of a ∼k function is ∼k",
+        statement=(
+            "For every f with |f(cθ) − c^k f(θ)| ≤ e^{−d‖θ‖} for all c ≥ 1 and "
+            "‖θ‖ ≥ ρ (D3), the same inequality holds for ReLU∘f with the same d and ρ."
+        ),
+        expected="verified",
+        check=check,
+        replay=margin_for(relu),
         explanation="ReLU is 1-Lipschitz and positively homogeneous; constants are kept.",
         negative_controls=(
-            property_control("mutated component ReLU(z − 1)",
-                             "1-Lipschitz but not homogeneous: must fail on homogeneous f",
-                             lambda: search(shifted_relu, 0, "ReLU(z − 1)")),
-            property_control("wrong degree k + 1",
-                             "ReLU∘f is not ∼(k+1): must be refuted",
-                             lambda: search(relu, 1, "ReLU, claimed degree k + 1")),
+            property_control(
+                "mutated component ReLU(z − 1)",
+                "1-Lipschitz but not homogeneous: must fail on homogeneous f",
+                lambda: search(shifted_relu, 0, "ReLU(z − 1)"),
+            ),
+            property_control(
+                "wrong degree k + 1",
+                "ReLU∘f is not ∼(k+1): must be refuted",
+                lambda: search(relu, 1, "ReLU, claimed degree k + 1"),
+            ),
         ),
     ),
 )

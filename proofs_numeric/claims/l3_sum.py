@@ -19,15 +19,20 @@ from proofs_numeric import families as fam
 from proofs_numeric.claim import CheckContext, Claim, Verdict
 from proofs_numeric.claims._d3 import digits_for, radii
 from proofs_numeric.search import (
-    PropertySearch, check_property, log_margin, property_control, scale_from_log10,
+    PropertySearch,
+    check_property,
+    log_margin,
+    property_control,
+    scale_from_log10,
 )
 from proofs_numeric.strategies import log10_scales, unit_vectors
 
 DIM = 3
 
 
-def sum_constants(f: Mapping[str, Any], g: Mapping[str, Any], lossless: bool = False
-                  ) -> tuple[float, float]:
+def sum_constants(
+    f: Mapping[str, Any], g: Mapping[str, Any], lossless: bool = False
+) -> tuple[float, float]:
     (df, rf), (dg, rg) = fam.d3_constants(f), fam.d3_constants(g)
     m = min(df, dg)
     if lossless:
@@ -47,8 +52,12 @@ def margin_for(lossless: bool = False, degree_shift: int = 0):
             ct = [c * t for t in theta]
             if degree_shift == 0 and fam.degree(f) == 0:
                 # the constant parts cancel exactly: difference the deviations
-                err = abs(fam.split(f, ct)[1] + fam.split(g, ct)[1]
-                          - fam.split(f, theta)[1] - fam.split(g, theta)[1])
+                err = abs(
+                    fam.split(f, ct)[1]
+                    + fam.split(g, ct)[1]
+                    - fam.split(f, theta)[1]
+                    - fam.split(g, theta)[1]
+                )
             else:
                 s1 = fam.evaluate(f, theta) + fam.evaluate(g, theta)
                 sc = fam.evaluate(f, ct) + fam.evaluate(g, ct)
@@ -61,36 +70,55 @@ def margin_for(lossless: bool = False, degree_shift: int = 0):
 def _pairs() -> st.SearchStrategy[tuple[dict, dict]]:
     zero = st.tuples(fam.degree0_members(DIM), fam.degree0_members(DIM))
     hom = st.sampled_from([1, 2]).flatmap(
-        lambda k: st.tuples(fam.polys(DIM, (k,)), fam.polys(DIM, (k,))))
+        lambda k: st.tuples(fam.polys(DIM, (k,)), fam.polys(DIM, (k,)))
+    )
     return st.one_of(zero, hom)
 
 
 def cases() -> st.SearchStrategy[dict[str, Any]]:
-    return st.builds(lambda fg, dr, r, lc: {"f": fg[0], "g": fg[1], "direction": dr, "r": r,
-                                            "log10_c": lc},
-                     _pairs(), unit_vectors(DIM), radii(), log10_scales(30))
+    return st.builds(
+        lambda fg, dr, r, lc: {"f": fg[0], "g": fg[1], "direction": dr, "r": r, "log10_c": lc},
+        _pairs(),
+        unit_vectors(DIM),
+        radii(),
+        log10_scales(30),
+    )
 
 
 _SAT = {"kind": "sat", "a": 1.0, "b": 1.0, "u": [0.0, 0.0, 0.0], "o": 0.0}
 CONSTRUCTIONS = (
     {"f": _SAT, "g": _SAT, "direction": [1.0, 0.0, 0.0], "r": 50.0, "log10_c": 10.0},
-    {"f": _SAT, "g": dict(_SAT, a=-1.0, o=1.0), "direction": [0.0, 1.0, 0.0], "r": 5.0,
-     "log10_c": 3.0},
-    {"f": {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]},
-     "g": {"kind": "poly", "a": -1.0, "ws": [[1.0, 0.0, 0.0]]},
-     "direction": [1.0, 2.0, 0.0], "r": 100.0, "log10_c": 20.0},
+    {
+        "f": _SAT,
+        "g": dict(_SAT, a=-1.0, o=1.0),
+        "direction": [0.0, 1.0, 0.0],
+        "r": 5.0,
+        "log10_c": 3.0,
+    },
+    {
+        "f": {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]},
+        "g": {"kind": "poly", "a": -1.0, "ws": [[1.0, 0.0, 0.0]]},
+        "direction": [1.0, 2.0, 0.0],
+        "r": 100.0,
+        "log10_c": 20.0,
+    },
 )
 
 
 def search(lossless: bool = False, degree_shift: int = 0, what: str = "") -> PropertySearch:
     return PropertySearch(
-        claim_id="L3", strategy=cases(), margin=margin_for(lossless, degree_shift),
-        search=("pairs of ∼0 family members, or of exactly homogeneous products of the same "
-                "degree, θ ∈ ℝ³ with ‖θ‖ ∈ [1, 200], c = 10^v, v ∈ [0, 30]"
-                + (f"; {what}" if what else "")),
+        claim_id="L3",
+        strategy=cases(),
+        margin=margin_for(lossless, degree_shift),
+        search=(
+            "pairs of ∼0 family members, or of exactly homogeneous products of the same "
+            "degree, θ ∈ ℝ³ with ‖θ‖ ∈ [1, 200], c = 10^v, v ∈ [0, 30]"
+            + (f"; {what}" if what else "")
+        ),
         constructions=CONSTRUCTIONS,
         margin_label="ln e^{−d‖θ‖} − ln |(f+g)(cθ) − c^k (f+g)(θ)| with d = min(d_f, d_g)/2",
-        describe=lambda c: f"f = {c['f']}, g = {c['g']}, ‖θ‖ = {c['r']}, c = 10^{c['log10_c']}")
+        describe=lambda c: f"f = {c['f']}, g = {c['g']}, ‖θ‖ = {c['r']}, c = 10^{c['log10_c']}",
+    )
 
 
 def check(ctx: CheckContext) -> Verdict:
@@ -99,19 +127,31 @@ def check(ctx: CheckContext) -> Verdict:
 
 CLAIMS = (
     Claim(
-        id="L3", title="Sum of two ∼k functions is ∼k",
-        statement=("If f satisfies D3 with degree k and constants (d_f, ρ_f) and g with "
-                   "(d_g, ρ_g), then for all c ≥ 1 and ‖θ‖ ≥ max(ρ_f, ρ_g, 2 ln 2/m): "
-                   "|(f+g)(cθ) − c^k (f+g)(θ)| ≤ e^{−(m/2)‖θ‖}, m = min(d_f, d_g)."),
-        expected="verified", check=check, replay=margin_for(),
-        explanation=("Triangle inequality; cancellation between f and g is harmless because "
-                     "D3's bound is absolute. The constant must degrade (control)."),
+        id="L3",
+        title="Sum of two ∼k functions is ∼k",
+        statement=(
+            "If f satisfies D3 with degree k and constants (d_f, ρ_f) and g with "
+            "(d_g, ρ_g), then for all c ≥ 1 and ‖θ‖ ≥ max(ρ_f, ρ_g, 2 ln 2/m): "
+            "|(f+g)(cθ) − c^k (f+g)(θ)| ≤ e^{−(m/2)‖θ‖}, m = min(d_f, d_g)."
+        ),
+        expected="verified",
+        check=check,
+        replay=margin_for(),
+        explanation=(
+            "Triangle inequality; cancellation between f and g is harmless because "
+            "D3's bound is absolute. The constant must degrade (control)."
+        ),
         negative_controls=(
-            property_control("wrong bound: constants kept (d = m)",
-                             "two errors of size e^{−m‖θ‖} add up to 2e^{−m‖θ‖}: must fail",
-                             lambda: search(True, 0, "claimed d = min(d_f, d_g)")),
-            property_control("wrong degree k + 1", "f + g is not ∼(k+1)",
-                             lambda: search(False, 1, "claimed degree k + 1")),
+            property_control(
+                "wrong bound: constants kept (d = m)",
+                "two errors of size e^{−m‖θ‖} add up to 2e^{−m‖θ‖}: must fail",
+                lambda: search(True, 0, "claimed d = min(d_f, d_g)"),
+            ),
+            property_control(
+                "wrong degree k + 1",
+                "f + g is not ∼(k+1)",
+                lambda: search(False, 1, "claimed degree k + 1"),
+            ),
         ),
     ),
 )

@@ -29,10 +29,19 @@ from hypothesis import strategies as st
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import (
-    D_PROBE, RHO_PROBE, digits_for, probe_margin, radii, rounding_allowance,
+    D_PROBE,
+    RHO_PROBE,
+    digits_for,
+    probe_margin,
+    radii,
+    rounding_allowance,
 )
 from proofs_numeric.search import (
-    PropertySearch, check_property, log_margin, property_control, replay_control,
+    PropertySearch,
+    check_property,
+    log_margin,
+    property_control,
+    replay_control,
     scale_from_log10,
 )
 from proofs_numeric.strategies import log10_scales, unit_vectors
@@ -47,8 +56,10 @@ def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
         theta = fam.point(case["direction"], r)
         c = scale_from_log10(case["log10_c"])
         ct = [c * t for t in theta]
-        err = abs(fam.evaluate(f, ct) * fam.evaluate(g, ct)
-                  - mpmath.power(c, k) * fam.evaluate(f, theta) * fam.evaluate(g, theta))
+        err = abs(
+            fam.evaluate(f, ct) * fam.evaluate(g, ct)
+            - mpmath.power(c, k) * fam.evaluate(f, theta) * fam.evaluate(g, theta)
+        )
         return probe_margin(err, r)
 
 
@@ -73,15 +84,28 @@ def relative_margin(drop_factors: bool = False):
 
 def paper_cases() -> st.SearchStrategy[dict[str, Any]]:
     member = st.one_of(fam.degree0_members(DIM), fam.polys(DIM, (1, 2)))
-    return st.fixed_dictionaries({"f": member, "g": member, "direction": unit_vectors(DIM),
-                                  "r": radii(RHO_PROBE, 200.0),
-                                  "log10_c": st.floats(0.0, 120.0)})
+    return st.fixed_dictionaries(
+        {
+            "f": member,
+            "g": member,
+            "direction": unit_vectors(DIM),
+            "r": radii(RHO_PROBE, 200.0),
+            "log10_c": st.floats(0.0, 120.0),
+        }
+    )
 
 
 def relative_cases() -> st.SearchStrategy[dict[str, Any]]:
     member = fam.members(DIM, degrees=(1, 2))
-    return st.fixed_dictionaries({"f": member, "g": member, "direction": unit_vectors(DIM),
-                                  "r": radii(), "log10_c": log10_scales(30)})
+    return st.fixed_dictionaries(
+        {
+            "f": member,
+            "g": member,
+            "direction": unit_vectors(DIM),
+            "r": radii(),
+            "log10_c": log10_scales(30),
+        }
+    )
 
 
 _LIN = {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]}
@@ -92,67 +116,106 @@ PAPER_CONSTRUCTIONS = (
 RELATIVE_CONSTRUCTIONS = (
     {"f": _LIN, "g": _SAT, "direction": [1.0, 0.0, 0.0], "r": 100.0, "log10_c": 60.0},
     {"f": _LIN, "g": _SAT, "direction": [1.0, 0.0, 0.0], "r": 20.0, "log10_c": 0.5},
-    {"f": {"kind": "polysat", "poly": _LIN, "sat": _SAT}, "g": _SAT,
-     "direction": [1.0, 1.0, 0.0], "r": 30.0, "log10_c": 5.0},
+    {
+        "f": {"kind": "polysat", "poly": _LIN, "sat": _SAT},
+        "g": _SAT,
+        "direction": [1.0, 1.0, 0.0],
+        "r": 30.0,
+        "log10_c": 5.0,
+    },
 )
 
 
 def paper_search() -> PropertySearch:
     return PropertySearch(
-        claim_id="L4", strategy=paper_cases(), margin=paper_margin,
-        search=(f"f, g from the ∼0 families and exact products of degree 1–2 in ℝ³, "
-                f"‖θ‖ ∈ [{RHO_PROBE:g}, 200], c = 10^v with v ∈ [0, 120]; probe d = {D_PROBE}"),
+        claim_id="L4",
+        strategy=paper_cases(),
+        margin=paper_margin,
+        search=(
+            f"f, g from the ∼0 families and exact products of degree 1–2 in ℝ³, "
+            f"‖θ‖ ∈ [{RHO_PROBE:g}, 200], c = 10^v with v ∈ [0, 120]; probe d = {D_PROBE}"
+        ),
         constructions=PAPER_CONSTRUCTIONS,
         margin_label="−d‖θ‖ − ln |(fg)(cθ) − c^{k_f+k_g}(fg)(θ)|, probe d",
-        describe=lambda c: (f"f = {c['f']}, g = {c['g']}, θ = {c['r']}·{c['direction']}, "
-                            f"c = 10^{c['log10_c']}: the error grows like c·f(θ)·σ(−‖θ‖) "
-                            f"without bound in c, at every ‖θ‖, so no (d, ρ) works"))
+        describe=lambda c: (
+            f"f = {c['f']}, g = {c['g']}, θ = {c['r']}·{c['direction']}, "
+            f"c = 10^{c['log10_c']}: the error grows like c·f(θ)·σ(−‖θ‖) "
+            f"without bound in c, at every ‖θ‖, so no (d, ρ) works"
+        ),
+    )
 
 
 def relative_search(drop_factors: bool = False) -> PropertySearch:
     return PropertySearch(
-        claim_id="L4*", strategy=relative_cases(), margin=relative_margin(drop_factors),
-        search=("f, g from all families (incl. products poly × sat of positive degree) in "
-                "ℝ³, ‖θ‖ ∈ [1, 200], c = 10^v, v ∈ [0, 30]"
-                + ("; bound without |f|, |g|" if drop_factors else "")),
+        claim_id="L4*",
+        strategy=relative_cases(),
+        margin=relative_margin(drop_factors),
+        search=(
+            "f, g from all families (incl. products poly × sat of positive degree) in "
+            "ℝ³, ‖θ‖ ∈ [1, 200], c = 10^v, v ∈ [0, 30]"
+            + ("; bound without |f|, |g|" if drop_factors else "")
+        ),
         constructions=RELATIVE_CONSTRUCTIONS,
-        margin_label=("ln(|f|ε_g + |g|ε_f + ε_f ε_g + rounding allowance) − "
-                      "ln |(fg)(cθ)/c^k − (fg)(θ)|"),
-        describe=lambda c: f"f = {c['f']}, g = {c['g']}, ‖θ‖ = {c['r']}, c = 10^{c['log10_c']}")
+        margin_label=(
+            "ln(|f|ε_g + |g|ε_f + ε_f ε_g + rounding allowance) − ln |(fg)(cθ)/c^k − (fg)(θ)|"
+        ),
+        describe=lambda c: f"f = {c['f']}, g = {c['g']}, ‖θ‖ = {c['r']}, c = 10^{c['log10_c']}",
+    )
 
 
 CLAIMS = (
     Claim(
-        id="L4", title="Product of ∼k_f and ∼k_g is ∼(k_f + k_g)",
-        statement=("If f satisfies D3 with degree k_f and g with degree k_g, then there are "
-                   "d > 0 and ρ with |(fg)(cθ) − c^{k_f+k_g}(fg)(θ)| ≤ e^{−d‖θ‖} for all "
-                   "c ≥ 1 and ‖θ‖ ≥ ρ."),
-        expected="refuted", check=lambda ctx: check_property(paper_search(), ctx),
+        id="L4",
+        title="Product of ∼k_f and ∼k_g is ∼(k_f + k_g)",
+        statement=(
+            "If f satisfies D3 with degree k_f and g with degree k_g, then there are "
+            "d > 0 and ρ with |(fg)(cθ) − c^{k_f+k_g}(fg)(θ)| ≤ e^{−d‖θ‖} for all "
+            "c ≥ 1 and ‖θ‖ ≥ ρ."
+        ),
+        expected="refuted",
+        check=lambda ctx: check_property(paper_search(), ctx),
         replay=paper_margin,
-        explanation=("f = w·θ (exact, k = 1) times g = σ(‖θ‖) (∼0): the error is "
-                     "c·f(θ)(σ(c‖θ‖) − σ(‖θ‖)), unbounded in c. Under D3 a positive degree "
-                     "forces exact homogeneity (claim D3), which fg lacks."),
+        explanation=(
+            "f = w·θ (exact, k = 1) times g = σ(‖θ‖) (∼0): the error is "
+            "c·f(θ)(σ(c‖θ‖) − σ(‖θ‖)), unbounded in c. Under D3 a positive degree "
+            "forces exact homogeneity (claim D3), which fg lacks."
+        ),
         negative_controls=(
-            replay_control("a non-counterexample is not replayed as one",
-                           "two exactly homogeneous factors: the product is exact, the "
-                           "replay must find the bound holds",
-                           {"f": _LIN, "g": dict(_LIN, a=-2.0), "direction": [1.0, 0.0, 0.0],
-                            "r": 150.0, "log10_c": 60.0}, paper_margin),
+            replay_control(
+                "a non-counterexample is not replayed as one",
+                "two exactly homogeneous factors: the product is exact, the "
+                "replay must find the bound holds",
+                {
+                    "f": _LIN,
+                    "g": dict(_LIN, a=-2.0),
+                    "direction": [1.0, 0.0, 0.0],
+                    "r": 150.0,
+                    "log10_c": 60.0,
+                },
+                paper_margin,
+            ),
         ),
     ),
     Claim(
-        id="L4*", title="Product rule in the relative form (D3*)", corrects="L4",
-        statement=("If |f(cθ)/c^{k_f} − f(θ)| ≤ ε_f(θ) and |g(cθ)/c^{k_g} − g(θ)| ≤ ε_g(θ) "
-                   "for all c ≥ 1, then for all c ≥ 1: |(fg)(cθ)/c^{k_f+k_g} − (fg)(θ)| ≤ "
-                   "|f(θ)|ε_g(θ) + |g(θ)|ε_f(θ) + ε_f(θ)ε_g(θ). With ε = e^{−d‖θ‖} and "
-                   "polynomially bounded f, g, fg is ∼(k_f+k_g) in the relative sense with "
-                   "any d′ < d."),
-        expected="verified", check=lambda ctx: check_property(relative_search(), ctx),
+        id="L4*",
+        title="Product rule in the relative form (D3*)",
+        corrects="L4",
+        statement=(
+            "If |f(cθ)/c^{k_f} − f(θ)| ≤ ε_f(θ) and |g(cθ)/c^{k_g} − g(θ)| ≤ ε_g(θ) "
+            "for all c ≥ 1, then for all c ≥ 1: |(fg)(cθ)/c^{k_f+k_g} − (fg)(θ)| ≤ "
+            "|f(θ)|ε_g(θ) + |g(θ)|ε_f(θ) + ε_f(θ)ε_g(θ). With ε = e^{−d‖θ‖} and "
+            "polynomially bounded f, g, fg is ∼(k_f+k_g) in the relative sense with "
+            "any d′ < d."
+        ),
+        expected="verified",
+        check=lambda ctx: check_property(relative_search(), ctx),
         replay=relative_margin(),
         negative_controls=(
-            property_control("wrong bound ε_f + ε_g",
-                             "dropping the factors |f(θ)|, |g(θ)| must be refuted",
-                             lambda: relative_search(drop_factors=True)),
+            property_control(
+                "wrong bound ε_f + ε_g",
+                "dropping the factors |f(θ)|, |g(θ)| must be refuted",
+                lambda: relative_search(drop_factors=True),
+            ),
         ),
     ),
 )

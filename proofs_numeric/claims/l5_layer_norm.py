@@ -30,10 +30,19 @@ from hypothesis import strategies as st
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import (
-    D_PROBE, RHO_PROBE, digits_for, probe_margin, radii, rounding_allowance,
+    D_PROBE,
+    RHO_PROBE,
+    digits_for,
+    probe_margin,
+    radii,
+    rounding_allowance,
 )
 from proofs_numeric.search import (
-    PropertySearch, check_property, log_margin, property_control, replay_control,
+    PropertySearch,
+    check_property,
+    log_margin,
+    property_control,
+    replay_control,
     scale_from_log10,
 )
 from proofs_numeric.strategies import log10_scales, unit_vectors
@@ -51,8 +60,9 @@ def centred(specs: Sequence[Mapping[str, Any]], theta: Sequence[Any]) -> list[An
     return [(p[0] - mean_l) + (p[1] - mean_d) for p in parts]
 
 
-def layer_norm(specs: Sequence[Mapping[str, Any]], theta: Sequence[Any], eps: Any = 0
-               ) -> list[Any] | None:
+def layer_norm(
+    specs: Sequence[Mapping[str, Any]], theta: Sequence[Any], eps: Any = 0
+) -> list[Any] | None:
     """D9 of f(θ) (None where f(θ) is constant); with eps > 0 the standard layer norm."""
     u = centred(specs, theta)
     sq = mpmath.fsum(t * t for t in u)
@@ -110,101 +120,172 @@ def _sat(a: float, b: float, u: Sequence[float], o: float = 0.0) -> dict[str, An
 
 def degenerate_case(r: float = 500.0, log10_c: float = 3.0) -> dict[str, Any]:
     """The counterexample family: f = (σ(2r + θ₁), σ(2r), 1) at θ = (1, √(r²−1), 0)."""
-    return {"f": [_sat(1.0, 2.0, [1.0, 0.0, 0.0]), _sat(1.0, 2.0, [0.0, 0.0, 0.0]),
-                  _sat(0.0, 1.0, [0.0, 0.0, 0.0], 1.0)],
-            "direction": [1.0 / r, math.sqrt(1.0 - 1.0 / r ** 2), 0.0], "r": r,
-            "log10_c": log10_c}
+    return {
+        "f": [
+            _sat(1.0, 2.0, [1.0, 0.0, 0.0]),
+            _sat(1.0, 2.0, [0.0, 0.0, 0.0]),
+            _sat(0.0, 1.0, [0.0, 0.0, 0.0], 1.0),
+        ],
+        "direction": [1.0 / r, math.sqrt(1.0 - 1.0 / r**2), 0.0],
+        "r": r,
+        "log10_c": log10_c,
+    }
 
 
 def _vectors(min_r: float) -> st.SearchStrategy[dict[str, Any]]:
     zero = st.lists(fam.degree0_members(DIM), min_size=2, max_size=4)
-    hom = st.sampled_from([1, 2]).flatmap(lambda k: st.lists(
-        st.one_of(fam.polys(DIM, (k,)),
-                  st.builds(lambda p, s: {"kind": "polysat", "poly": p, "sat": s},
-                            fam.polys(DIM, (k,)), fam.sats(DIM))), min_size=2, max_size=4))
-    return st.fixed_dictionaries({"f": st.one_of(zero, hom), "direction": unit_vectors(DIM),
-                                  "r": radii(min_r, 200.0), "log10_c": log10_scales(30)})
+    hom = st.sampled_from([1, 2]).flatmap(
+        lambda k: st.lists(
+            st.one_of(
+                fam.polys(DIM, (k,)),
+                st.builds(
+                    lambda p, s: {"kind": "polysat", "poly": p, "sat": s},
+                    fam.polys(DIM, (k,)),
+                    fam.sats(DIM),
+                ),
+            ),
+            min_size=2,
+            max_size=4,
+        )
+    )
+    return st.fixed_dictionaries(
+        {
+            "f": st.one_of(zero, hom),
+            "direction": unit_vectors(DIM),
+            "r": radii(min_r, 200.0),
+            "log10_c": log10_scales(30),
+        }
+    )
 
 
 def paper_vectors() -> st.SearchStrategy[dict[str, Any]]:
     zero = st.lists(fam.degree0_members(DIM), min_size=2, max_size=4)
     hom = st.sampled_from([1, 2]).flatmap(
-        lambda k: st.lists(fam.polys(DIM, (k,)), min_size=2, max_size=4))
-    return st.fixed_dictionaries({"f": st.one_of(zero, hom), "direction": unit_vectors(DIM),
-                                  "r": radii(RHO_PROBE, 600.0), "log10_c": log10_scales(30)})
+        lambda k: st.lists(fam.polys(DIM, (k,)), min_size=2, max_size=4)
+    )
+    return st.fixed_dictionaries(
+        {
+            "f": st.one_of(zero, hom),
+            "direction": unit_vectors(DIM),
+            "r": radii(RHO_PROBE, 600.0),
+            "log10_c": log10_scales(30),
+        }
+    )
 
 
 CORRECTED_CONSTRUCTIONS = (
     degenerate_case(),
     degenerate_case(20.0, 1.0),
-    {"f": [{"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]},
-           {"kind": "poly", "a": 1.0, "ws": [[1.0, 1e-9, 0.0]]}],
-     "direction": [1.0, 1.0, 1.0], "r": 10.0, "log10_c": 5.0},
+    {
+        "f": [
+            {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]},
+            {"kind": "poly", "a": 1.0, "ws": [[1.0, 1e-9, 0.0]]},
+        ],
+        "direction": [1.0, 1.0, 1.0],
+        "r": 10.0,
+        "log10_c": 5.0,
+    },
 )
 
 
 def paper_search() -> PropertySearch:
     return PropertySearch(
-        claim_id="L5", strategy=paper_vectors(), margin=paper_margin,
-        search=(f"vectors of 2–4 ∼0 family members or exact products of a common degree, "
-                f"‖θ‖ ∈ [{RHO_PROBE:g}, 600]; probe d = {D_PROBE}"),
+        claim_id="L5",
+        strategy=paper_vectors(),
+        margin=paper_margin,
+        search=(
+            f"vectors of 2–4 ∼0 family members or exact products of a common degree, "
+            f"‖θ‖ ∈ [{RHO_PROBE:g}, 600]; probe d = {D_PROBE}"
+        ),
         constructions=(degenerate_case(),),
         margin_label="−d‖θ‖ − ln max_i |LN(f(cθ))_i − LN(f(θ))_i|, probe d",
-        describe=lambda c: ("f = (σ(2r+θ₁), σ(2r), 1) at θ = (1, √(r²−1), 0), r = "
-                            f"{c['r']}, c = 10^{c['log10_c']}: the deviation stays ≈ 0.28 for "
-                            f"every r, so no (d, ρ) works"))
+        describe=lambda c: (
+            "f = (σ(2r+θ₁), σ(2r), 1) at θ = (1, √(r²−1), 0), r = "
+            f"{c['r']}, c = 10^{c['log10_c']}: the deviation stays ≈ 0.28 for "
+            f"every r, so no (d, ρ) works"
+        ),
+    )
 
 
-def corrected_search(drop_denominator: bool = False, eps: float = 0.0, what: str = ""
-                     ) -> PropertySearch:
+def corrected_search(
+    drop_denominator: bool = False, eps: float = 0.0, what: str = ""
+) -> PropertySearch:
     return PropertySearch(
-        claim_id="L5*", strategy=_vectors(1.0), margin=corrected_margin(drop_denominator, eps),
-        search=("vectors of 2–4 members of a common degree (∼0 families; exact products and "
-                "poly × sat of degree 1–2), ‖θ‖ ∈ [1, 200], c = 10^v, v ∈ [0, 30]; "
-                "degenerate constructions with ‖f − μ(f)‖ ≈ e^{−2‖θ‖}" + (f"; {what}" if what else "")),
+        claim_id="L5*",
+        strategy=_vectors(1.0),
+        margin=corrected_margin(drop_denominator, eps),
+        search=(
+            "vectors of 2–4 members of a common degree (∼0 families; exact products and "
+            "poly × sat of degree 1–2), ‖θ‖ ∈ [1, 200], c = 10^v, v ∈ [0, 30]; "
+            "degenerate constructions with ‖f − μ(f)‖ ≈ e^{−2‖θ‖}" + (f"; {what}" if what else "")
+        ),
         constructions=CORRECTED_CONSTRUCTIONS,
         margin_label="ln(2‖ε‖/‖f − μ(f)‖ + rounding allowance) − ln ‖LN(f(cθ)) − LN(f(θ))‖",
-        describe=lambda c: f"f = {c['f']}, ‖θ‖ = {c['r']}, c = 10^{c['log10_c']}")
+        describe=lambda c: f"f = {c['f']}, ‖θ‖ = {c['r']}, c = 10^{c['log10_c']}",
+    )
 
 
 CLAIMS = (
     Claim(
-        id="L5", title="Layer norm of a ∼k function is ∼0",
-        statement=("If every coordinate of f: θ ↦ ℝⁿ satisfies D3 with degree k, then there "
-                   "are d > 0 and ρ such that for all c ≥ 1, ‖θ‖ ≥ ρ and every i: "
-                   "|LN(f(cθ))_i − LN(f(θ))_i| ≤ e^{−d‖θ‖} (LN of D9)."),
-        expected="refuted", check=lambda ctx: check_property(paper_search(), ctx),
+        id="L5",
+        title="Layer norm of a ∼k function is ∼0",
+        statement=(
+            "If every coordinate of f: θ ↦ ℝⁿ satisfies D3 with degree k, then there "
+            "are d > 0 and ρ such that for all c ≥ 1, ‖θ‖ ≥ ρ and every i: "
+            "|LN(f(cθ))_i − LN(f(θ))_i| ≤ e^{−d‖θ‖} (LN of D9)."
+        ),
+        expected="refuted",
+        check=lambda ctx: check_property(paper_search(), ctx),
         replay=paper_margin,
-        explanation=("f = (σ(2r+θ₁), σ(2r), 1): ∼0 coordinates whose spread ‖f − μ(f)‖ ≈ "
-                     "e^{−2r} is as small as their approximation error, so the direction "
-                     "LN(f) moves by ≈ 0.28 between θ and cθ at every r."),
+        explanation=(
+            "f = (σ(2r+θ₁), σ(2r), 1): ∼0 coordinates whose spread ‖f − μ(f)‖ ≈ "
+            "e^{−2r} is as small as their approximation error, so the direction "
+            "LN(f) moves by ≈ 0.28 between θ and cθ at every r."
+        ),
         negative_controls=(
-            replay_control("a non-counterexample is not replayed as one",
-                           "an exactly homogeneous f: LN∘f is exactly scale-invariant and "
-                           "the replay must find the bound holds",
-                           {"f": [{"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]},
-                                  {"kind": "poly", "a": -1.0, "ws": [[0.0, 1.0, 0.0]]}],
-                            "direction": [1.0, 2.0, 0.0], "r": 150.0, "log10_c": 10.0},
-                           paper_margin),
+            replay_control(
+                "a non-counterexample is not replayed as one",
+                "an exactly homogeneous f: LN∘f is exactly scale-invariant and "
+                "the replay must find the bound holds",
+                {
+                    "f": [
+                        {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]},
+                        {"kind": "poly", "a": -1.0, "ws": [[0.0, 1.0, 0.0]]},
+                    ],
+                    "direction": [1.0, 2.0, 0.0],
+                    "r": 150.0,
+                    "log10_c": 10.0,
+                },
+                paper_margin,
+            ),
         ),
     ),
     Claim(
-        id="L5*", title="Layer norm: error divided by the spread of f", corrects="L5",
-        statement=("If |f_i(cθ)/c^k − f_i(θ)| ≤ ε_i(θ) for all c ≥ 1 and every i, then for "
-                   "all c ≥ 1 and every θ with f(θ) not constant: ‖LN(f(cθ)) − LN(f(θ))‖₂ ≤ "
-                   "2‖ε(θ)‖₂/‖f(θ) − μ(f(θ))‖₂. Hence LN∘f is ∼0 on every set where "
-                   "‖f(θ) − μ(f(θ))‖ ≥ e^{−d′‖θ‖}, d′ < d."),
-        expected="verified", check=lambda ctx: check_property(corrected_search(), ctx),
+        id="L5*",
+        title="Layer norm: error divided by the spread of f",
+        corrects="L5",
+        statement=(
+            "If |f_i(cθ)/c^k − f_i(θ)| ≤ ε_i(θ) for all c ≥ 1 and every i, then for "
+            "all c ≥ 1 and every θ with f(θ) not constant: ‖LN(f(cθ)) − LN(f(θ))‖₂ ≤ "
+            "2‖ε(θ)‖₂/‖f(θ) − μ(f(θ))‖₂. Hence LN∘f is ∼0 on every set where "
+            "‖f(θ) − μ(f(θ))‖ ≥ e^{−d′‖θ‖}, d′ < d."
+        ),
+        expected="verified",
+        check=lambda ctx: check_property(corrected_search(), ctx),
         replay=corrected_margin(),
         negative_controls=(
-            property_control("wrong bound 2‖ε‖ (spread dropped)",
-                             "the paper's form, without the division by ‖f − μ(f)‖, must be "
-                             "refuted on the degenerate family",
-                             lambda: corrected_search(True, 0.0, "bound 2‖ε‖")),
-            property_control("mutated component: LayerNorm with ε = 1e−3",
-                             "the standard layer norm with ε is not scale-invariant: exactly "
-                             "homogeneous f must violate the bound",
-                             lambda: corrected_search(False, 1e-3, "LN with ε = 1e−3")),
+            property_control(
+                "wrong bound 2‖ε‖ (spread dropped)",
+                "the paper's form, without the division by ‖f − μ(f)‖, must be "
+                "refuted on the degenerate family",
+                lambda: corrected_search(True, 0.0, "bound 2‖ε‖"),
+            ),
+            property_control(
+                "mutated component: LayerNorm with ε = 1e−3",
+                "the standard layer norm with ε is not scale-invariant: exactly "
+                "homogeneous f must violate the bound",
+                lambda: corrected_search(False, 1e-3, "LN with ε = 1e−3"),
+            ),
         ),
     ),
 )

@@ -30,25 +30,32 @@ def check(ctx: CheckContext) -> Verdict:
 
 CLAIMS = (
     Claim(
-        id="L6", title="Sigmoid saturates exponentially",
-        statement=("For all c ≥ 1 and all real x: |σ(cx) − σ(x)| ≤ exp(−d|x|), where the "
-                   "paper's exp(−Θ(|x|)) is made explicit as d = 1 (the best uniform "
-                   "constant)."),
-        expected="verified", check=check,
+        id="L6",
+        title="Sigmoid saturates exponentially",
+        statement=(
+            "For all c ≥ 1 and all real x: |σ(cx) − σ(x)| ≤ exp(−d|x|), where the "
+            "paper's exp(−Θ(|x|)) is made explicit as d = 1 (the best uniform "
+            "constant)."
+        ),
+        expected="verified",
+        check=check,
         replay=saturation_margin(_sigma, 1.0),
-        explanation=("Proof: for x ≥ 0, |σ(cx) − σ(x)| ≤ 1 − σ(x) = 1/(1+e^x) ≤ e^{−x}; "
-                     "x < 0 by symmetry. Any d > 1 fails as c → ∞ at large |x|."),
+        explanation=(
+            "Proof: for x ≥ 0, |σ(cx) − σ(x)| ≤ 1 − σ(x) = 1/(1+e^x) ≤ e^{−x}; "
+            "x < 0 by symmetry. Any d > 1 fails as c → ∞ at large |x|."
+        ),
         negative_controls=(
             property_control(
                 "wrong bound d = 1.05",
                 "the same statement with d = 1.05 > 1 must be refuted (c → ∞, large |x|)",
-                lambda: saturation_search("L6", _sigma, 1.05, "σ, bound e^{−1.05|x|}")),
+                lambda: saturation_search("L6", _sigma, 1.05, "σ, bound e^{−1.05|x|}"),
+            ),
             property_control(
                 "mutated component σ(x/2)",
                 "a sigmoid with half the slope saturates at rate 1/2, so the d = 1 bound "
                 "must be refuted",
-                lambda: saturation_search("L6", _half_slope_sigma, 1.0,
-                                          "σ(·/2), bound e^{−|x|}")),
+                lambda: saturation_search("L6", _half_slope_sigma, 1.0, "σ(·/2), bound e^{−|x|}"),
+            ),
         ),
     ),
 )

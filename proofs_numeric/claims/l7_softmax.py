@@ -24,7 +24,11 @@ from hypothesis import strategies as st
 from proofs_numeric.claim import CheckContext, Claim, Verdict
 from proofs_numeric.precision import softmax_difference, softmax_gap, softmax_tail_bound
 from proofs_numeric.search import (
-    PropertySearch, check_property, log_margin, property_control, replay_control,
+    PropertySearch,
+    check_property,
+    log_margin,
+    property_control,
+    replay_control,
     scale_from_log10,
 )
 from proofs_numeric.strategies import log10_scales, magnitudes, score_rows
@@ -56,8 +60,9 @@ def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
         return log_margin(mpmath.exp(-D_PROBE * norm), _max_deviation(x, None, c))
 
 
-def gap_margin(rate: float = 1.0, component: Callable[[Any], Any] = lambda x: x
-               ) -> Callable[[Mapping[str, Any], int], Any]:
+def gap_margin(
+    rate: float = 1.0, component: Callable[[Any], Any] = lambda x: x
+) -> Callable[[Mapping[str, Any], int], Any]:
     """ln(C e^{−rate·γ}) − ln max_i |softmax(c·φ(x))_i − softmax(φ(x))_i| (φ a mutation)."""
 
     def margin(case: Mapping[str, Any], digits: int) -> Any:
@@ -66,8 +71,11 @@ def gap_margin(rate: float = 1.0, component: Callable[[Any], Any] = lambda x: x
             y = [component(mpmath.mpf(v)) for v in x]
             c = scale_from_log10(case["log10_c"])
             g = softmax_gap(x, keep)
-            bound = softmax_tail_bound(x, 1, keep) if rate == 1.0 else (
-                softmax_tail_bound(x, 1, keep) * mpmath.exp(-(rate - 1) * g))
+            bound = (
+                softmax_tail_bound(x, 1, keep)
+                if rate == 1.0
+                else (softmax_tail_bound(x, 1, keep) * mpmath.exp(-(rate - 1) * g))
+            )
             return log_margin(bound, _max_deviation(y, keep, c))
 
     return margin
@@ -95,31 +103,50 @@ def paper_cases() -> st.SearchStrategy[dict[str, Any]]:
 
 
 def gap_cases() -> st.SearchStrategy[dict[str, Any]]:
-    return st.builds(lambda r, lc: {"x": r["scores"], "keep": r["keep"], "log10_c": lc},
-                     score_rows(max_size=6), log10_scales(400))
+    return st.builds(
+        lambda r, lc: {"x": r["scores"], "keep": r["keep"], "log10_c": lc},
+        score_rows(max_size=6),
+        log10_scales(400),
+    )
 
 
 def paper_search() -> PropertySearch:
     return PropertySearch(
-        claim_id="L7", strategy=paper_cases(), margin=paper_margin,
-        search=(f"rows with chosen ties/gaps/offsets, c = 10^v; the Θ made checkable as "
-                f"d = {D_PROBE} on ‖x‖ ≥ {RHO_PROBE:g}"),
+        claim_id="L7",
+        strategy=paper_cases(),
+        margin=paper_margin,
+        search=(
+            f"rows with chosen ties/gaps/offsets, c = 10^v; the Θ made checkable as "
+            f"d = {D_PROBE} on ‖x‖ ≥ {RHO_PROBE:g}"
+        ),
         constructions=PAPER_CONSTRUCTIONS,
         margin_label="−d‖x‖ − ln max_i |softmax(cx)_i − softmax(x)_i|",
-        describe=lambda c: (f"x = {c['x']}, c = 10^{c['log10_c']}: the deviation does not "
-                            f"shrink along x + t·1 (softmax is shift-invariant) while ‖x‖ → ∞, "
-                            f"so no d > 0 works"))
+        describe=lambda c: (
+            f"x = {c['x']}, c = 10^{c['log10_c']}: the deviation does not "
+            f"shrink along x + t·1 (softmax is shift-invariant) while ‖x‖ → ∞, "
+            f"so no d > 0 works"
+        ),
+    )
 
 
-def gap_search(claim_id: str = "L7*", rate: float = 1.0,
-               component: Callable[[Any], Any] = lambda x: x, what: str = "") -> PropertySearch:
+def gap_search(
+    claim_id: str = "L7*",
+    rate: float = 1.0,
+    component: Callable[[Any], Any] = lambda x: x,
+    what: str = "",
+) -> PropertySearch:
     return PropertySearch(
-        claim_id=claim_id, strategy=gap_cases(), margin=gap_margin(rate, component),
-        search=("rows of 1–6 positions with chosen ties, gaps 1e−9…1e3, offsets to 1e6 and "
-                "masks; c = 10^v, v ∈ [0, 400] incl. c → 1⁺" + (f"; {what}" if what else "")),
+        claim_id=claim_id,
+        strategy=gap_cases(),
+        margin=gap_margin(rate, component),
+        search=(
+            "rows of 1–6 positions with chosen ties, gaps 1e−9…1e3, offsets to 1e6 and "
+            "masks; c = 10^v, v ∈ [0, 400] incl. c → 1⁺" + (f"; {what}" if what else "")
+        ),
         constructions=GAP_CONSTRUCTIONS,
         margin_label="ln(C e^{−γ}) − ln max_i |softmax(cx)_i − softmax(x)_i|",
-        describe=lambda c: f"x = {c['x']}, keep = {c['keep']}, c = 10^{c['log10_c']}")
+        describe=lambda c: f"x = {c['x']}, keep = {c['keep']}, c = 10^{c['log10_c']}",
+    )
 
 
 def check_paper(ctx: CheckContext) -> Verdict:
@@ -132,41 +159,60 @@ def check_gap(ctx: CheckContext) -> Verdict:
 
 CLAIMS = (
     Claim(
-        id="L7", title="Softmax saturates exponentially in ‖x‖",
-        statement=("There are d > 0 and ρ such that for all n, all x ∈ ℝⁿ with ‖x‖ ≥ ρ, all "
-                   "c ≥ 1 and every i: |softmax(cx)_i − softmax(x)_i| ≤ exp(−d‖x‖) (the "
-                   "paper's exp(−Θ(‖x‖)) with its quantifiers)."),
-        expected="refuted", check=check_paper, replay=paper_margin,
-        explanation=("softmax(x + t·1) = softmax(x): the deviation at x = (t+1, t) is "
-                     "σ(c) − σ(1) → 0.27 for every t while ‖x‖ → ∞. Near-ties (t, t − ε) "
-                     "fail the same way. The norm is the wrong quantity: the gap γ(x) is "
-                     "the right one (L7*)."),
+        id="L7",
+        title="Softmax saturates exponentially in ‖x‖",
+        statement=(
+            "There are d > 0 and ρ such that for all n, all x ∈ ℝⁿ with ‖x‖ ≥ ρ, all "
+            "c ≥ 1 and every i: |softmax(cx)_i − softmax(x)_i| ≤ exp(−d‖x‖) (the "
+            "paper's exp(−Θ(‖x‖)) with its quantifiers)."
+        ),
+        expected="refuted",
+        check=check_paper,
+        replay=paper_margin,
+        explanation=(
+            "softmax(x + t·1) = softmax(x): the deviation at x = (t+1, t) is "
+            "σ(c) − σ(1) → 0.27 for every t while ‖x‖ → ∞. Near-ties (t, t − ε) "
+            "fail the same way. The norm is the wrong quantity: the gap γ(x) is "
+            "the right one (L7*)."
+        ),
         negative_controls=(
             replay_control(
                 "a non-counterexample is not replayed as one",
                 "x = (150, 0) has gap 150 = Θ(‖x‖): the replay must find the bound holds",
-                {"x": [150.0, 0.0], "log10_c": 3.0}, paper_margin),
+                {"x": [150.0, 0.0], "log10_c": 3.0},
+                paper_margin,
+            ),
         ),
     ),
     Claim(
-        id="L7*", title="Softmax saturates exponentially in the gap", corrects="L7",
-        statement=("For all n, every x ∈ ℝⁿ, every mask with a visible position, all c ≥ 1 "
-                   "and every i: |softmax(cx)_i − softmax(x)_i| ≤ max(1/|M|, (|V|−|M|)/|M|²)"
-                   "·exp(−γ(x)), with M the visible maximisers, V the visible positions and "
-                   "γ(x) the gap between the maximum and the runner-up (0 when all tie). "
-                   "Hence the paper's exp(−Θ(‖x‖)) holds on every set where γ(x) ≥ κ‖x‖."),
-        expected="verified", check=check_gap, replay=gap_margin(),
-        explanation=("Both softmax(cx)_i and softmax(x)_i lie between argmax(x)_i and the "
-                     "tail bound at ρ = 1. The rate 1 in γ is sharp."),
+        id="L7*",
+        title="Softmax saturates exponentially in the gap",
+        corrects="L7",
+        statement=(
+            "For all n, every x ∈ ℝⁿ, every mask with a visible position, all c ≥ 1 "
+            "and every i: |softmax(cx)_i − softmax(x)_i| ≤ max(1/|M|, (|V|−|M|)/|M|²)"
+            "·exp(−γ(x)), with M the visible maximisers, V the visible positions and "
+            "γ(x) the gap between the maximum and the runner-up (0 when all tie). "
+            "Hence the paper's exp(−Θ(‖x‖)) holds on every set where γ(x) ≥ κ‖x‖."
+        ),
+        expected="verified",
+        check=check_gap,
+        replay=gap_margin(),
+        explanation=(
+            "Both softmax(cx)_i and softmax(x)_i lie between argmax(x)_i and the "
+            "tail bound at ρ = 1. The rate 1 in γ is sharp."
+        ),
         negative_controls=(
             property_control(
                 "wrong rate e^{−1.05γ}",
                 "a faster rate than the true one must be refuted (large gaps)",
-                lambda: gap_search(rate=1.05, what="claimed rate 1.05γ")),
+                lambda: gap_search(rate=1.05, what="claimed rate 1.05γ"),
+            ),
             property_control(
                 "mutated component softmax(x/2)",
                 "a softmax at temperature 2 converges at rate γ/2 and must violate the bound",
-                lambda: gap_search(component=lambda v: v / 2, what="softmax(x/2)")),
+                lambda: gap_search(component=lambda v: v / 2, what="softmax(x/2)"),
+            ),
         ),
     ),
 )

@@ -29,22 +29,31 @@ def check(ctx: CheckContext) -> Verdict:
 
 CLAIMS = (
     Claim(
-        id="L8", title="tanh saturates exponentially",
-        statement=("For all c ≥ 1 and all real x: |tanh(cx) − tanh(x)| ≤ exp(−d|x|), with "
-                   "the paper's exp(−Θ(|x|)) made explicit as d = 1 (the best uniform "
-                   "constant, although the asymptotic rate is 2)."),
-        expected="verified", check=check, replay=saturation_margin(_tanh, 1.0),
-        explanation=("Proof: |tanh(cx) − tanh(x)| ≤ 1 − tanh|x| = 2/(e^{2|x|}+1) ≤ e^{−|x|} "
-                     "since (e^{|x|} − 1)² ≥ 0. Any d > 1 fails near x = 0 as c → ∞."),
+        id="L8",
+        title="tanh saturates exponentially",
+        statement=(
+            "For all c ≥ 1 and all real x: |tanh(cx) − tanh(x)| ≤ exp(−d|x|), with "
+            "the paper's exp(−Θ(|x|)) made explicit as d = 1 (the best uniform "
+            "constant, although the asymptotic rate is 2)."
+        ),
+        expected="verified",
+        check=check,
+        replay=saturation_margin(_tanh, 1.0),
+        explanation=(
+            "Proof: |tanh(cx) − tanh(x)| ≤ 1 − tanh|x| = 2/(e^{2|x|}+1) ≤ e^{−|x|} "
+            "since (e^{|x|} − 1)² ≥ 0. Any d > 1 fails near x = 0 as c → ∞."
+        ),
         negative_controls=(
             property_control(
                 "wrong bound d = 1.05",
                 "d = 1.05 must be refuted (small x > 0, c → ∞)",
-                lambda: saturation_search("L8", _tanh, 1.05, "tanh, bound e^{−1.05|x|}")),
+                lambda: saturation_search("L8", _tanh, 1.05, "tanh, bound e^{−1.05|x|}"),
+            ),
             property_control(
                 "mutated component tanh(x/2)",
                 "tanh with half the slope must violate the d = 1 bound",
-                lambda: saturation_search("L8", _slow_tanh, 1.0, "tanh(·/2), bound e^{−|x|}")),
+                lambda: saturation_search("L8", _slow_tanh, 1.0, "tanh(·/2), bound e^{−|x|}"),
+            ),
         ),
     ),
 )

@@ -26,14 +26,22 @@ from hypothesis import assume, strategies as st
 
 from proofs_numeric.claim import Claim
 from proofs_numeric.precision import (
-    argmax_set, generalised_argmax, softmax, softmax_deficit, softmax_gap,
+    argmax_set,
+    generalised_argmax,
+    softmax,
+    softmax_deficit,
+    softmax_gap,
 )
 from proofs_numeric.search import (
-    PropertySearch, check_property, log_margin, property_control, replay_control,
+    PropertySearch,
+    check_property,
+    log_margin,
+    property_control,
+    replay_control,
 )
 
 DELTA_PROBE = mpmath.mpf("0.1")
-T_GRID = (6, 9, 12)   # log10 t
+T_GRID = (6, 9, 12)  # log10 t
 
 
 def _scores(w: Sequence[Any], us: Sequence[Sequence[Any]]) -> list[Any]:
@@ -44,8 +52,10 @@ def perturbed_scores(w, us, ew, eus, c) -> list[Any]:
     """S_j(cθ′ + e) = c² S′_j + c(w′·e_j + e_w·u′_j) + e_w·e_j, expanded so that exact ties
     of S′ stay exact under the c² factor (no rounding tie-break)."""
     base = _scores(w, us)
-    return [c * c * s0 + c * (mpmath.fdot(w, ej) + mpmath.fdot(ew, uj)) + mpmath.fdot(ew, ej)
-            for s0, uj, ej in zip(base, us, eus)]
+    return [
+        c * c * s0 + c * (mpmath.fdot(w, ej) + mpmath.fdot(ew, uj)) + mpmath.fdot(ew, ej)
+        for s0, uj, ej in zip(base, us, eus)
+    ]
 
 
 def _norm(v: Sequence[Any]) -> Any:
@@ -72,8 +82,9 @@ def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
         for lt in T_GRID:
             t = mpmath.power(10, lt)
             eps = mpmath.power(t, -mpmath.mpf(case.get("alpha", 0.5)))
-            scores = perturbed_scores(w, us, [eps * b for b in vw],
-                                      [[eps * b for b in v] for v in vus], t)
+            scores = perturbed_scores(
+                w, us, [eps * b for b in vw], [[eps * b for b in v] for v in vus], t
+            )
             dev = deviation_from_limit(scores, _scores(w, us))
             worst = min(worst, dev)
         return log_margin(DELTA_PROBE, worst)
@@ -89,16 +100,17 @@ def corrected_margin(allow_ties: bool = False, ignore_perturbation: bool = False
                 return mpmath.inf  # a tie: outside P1*
             gamma = softmax_gap(s)
             c, big_e = mpmath.power(10, mpmath.mpf(case["log10_c"])), mpmath.mpf(case["E"])
-            delta = c * big_e * (_norm(w) + max(_norm(u) for u in us)) + big_e ** 2
+            delta = c * big_e * (_norm(w) + max(_norm(u) for u in us)) + big_e**2
             eff = c * c * gamma - (0 if ignore_perturbation else 2 * delta)
             if not eff > 0:
                 return mpmath.inf  # c too small for the bound: vacuous
             vw = [mpmath.mpf(x) for x in case["vw"]]
             vus = [[mpmath.mpf(x) for x in u] for u in case["vus"]]
             biggest = max(_norm(vw), max(_norm(v) for v in vus))
-            scale = big_e / biggest if biggest > 0 else mpmath.mpf(0)   # ‖e‖ ≤ E per block
-            scores = perturbed_scores(w, us, [scale * b for b in vw],
-                                      [[scale * b for b in v] for v in vus], c)
+            scale = big_e / biggest if biggest > 0 else mpmath.mpf(0)  # ‖e‖ ≤ E per block
+            scores = perturbed_scores(
+                w, us, [scale * b for b in vw], [[scale * b for b in v] for v in vus], c
+            )
             dev = deviation_from_limit(scores, s)
             # the exponent c²γ − 2Δ carries a relative rounding error ~10^{−dps}; where the
             # bound is attained (E = 0, two positions) that decides the sign of the margin,
@@ -112,9 +124,6 @@ def corrected_margin(allow_ties: bool = False, ignore_perturbation: bool = False
 
 def _vec(d: int) -> st.SearchStrategy[list[float]]:
     return st.lists(st.floats(-1.0, 1.0), min_size=d, max_size=d)
-
-
-
 
 
 def _dyadic_vec(d: int) -> st.SearchStrategy[list[float]]:
@@ -132,13 +141,18 @@ def tied_cases(draw: st.DrawFn) -> dict[str, Any]:
     w = [1.0] + draw(_dyadic_vec(d - 1))
     u1 = draw(_dyadic_vec(d))
     z = [0.0] + draw(_dyadic_vec(d - 1))
-    z[0] = -sum(a * b for a, b in zip(w[1:], z[1:]))       # exact: dyadic arithmetic
+    z[0] = -sum(a * b for a, b in zip(w[1:], z[1:]))  # exact: dyadic arithmetic
     u2 = [a + b for a, b in zip(u1, z)]
     top = sum(a * b for a, b in zip(w, u1))
     others = [[x - 3.0 * wi for x, wi in zip(draw(_dyadic_vec(d)), w)] for _ in range(n - 2)]
     others = [u for u in others if sum(a * b for a, b in zip(w, u)) < top]
-    case = {"w": w, "us": [u1, u2] + others, "vw": draw(_vec(d)),
-            "vus": [draw(_vec(d)) for _ in range(2 + len(others))], "alpha": 0.5}
+    case = {
+        "w": w,
+        "us": [u1, u2] + others,
+        "vw": draw(_vec(d)),
+        "vus": [draw(_vec(d)) for _ in range(2 + len(others))],
+        "alpha": 0.5,
+    }
     assume(all(x != 0 for x in w + [y for u in case["us"] for y in u]))
     return case
 
@@ -146,87 +160,147 @@ def tied_cases(draw: st.DrawFn) -> dict[str, Any]:
 @st.composite
 def perturbed_cases(draw: st.DrawFn, ties: bool = False) -> dict[str, Any]:
     base = draw(tied_cases()) if ties else None
-    d, n = (len(base["w"]), len(base["us"])) if base else (draw(st.integers(2, 3)),
-                                                            draw(st.integers(2, 4)))
-    case = base or {"w": draw(_vec(d)), "us": [draw(_vec(d)) for _ in range(n)],
-                    "vw": draw(_vec(d)), "vus": [draw(_vec(d)) for _ in range(n)]}
+    d, n = (
+        (len(base["w"]), len(base["us"]))
+        if base
+        else (draw(st.integers(2, 3)), draw(st.integers(2, 4)))
+    )
+    case = base or {
+        "w": draw(_vec(d)),
+        "us": [draw(_vec(d)) for _ in range(n)],
+        "vw": draw(_vec(d)),
+        "vus": [draw(_vec(d)) for _ in range(n)],
+    }
     case.update(E=draw(st.floats(0.0, 2.0)), log10_c=draw(st.floats(0.0, 3.0)))
     return case
 
 
 PAPER_CONSTRUCTIONS = (
-    {"w": [1.0, 1.0], "us": [[1.0, 1.0], [1.5, 0.5]], "vw": [0.0, 0.0],
-     "vus": [[1.0, 0.0], [0.0, 0.0]], "alpha": 0.5},
+    {
+        "w": [1.0, 1.0],
+        "us": [[1.0, 1.0], [1.5, 0.5]],
+        "vw": [0.0, 0.0],
+        "vus": [[1.0, 0.0], [0.0, 0.0]],
+        "alpha": 0.5,
+    },
 )
 CORRECTED_CONSTRUCTIONS = (
-    {"w": [1.0, 0.5], "us": [[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]], "vw": [1.0, -1.0],
-     "vus": [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], "E": 1.0, "log10_c": 1.0},
-    {"w": [1.0, 1.0], "us": [[1.0, 1.0], [2.0, -0.5]], "vw": [0.0, 1.0],
-     "vus": [[1.0, 0.0], [0.0, -1.0]], "E": 0.5, "log10_c": 2.0},
+    {
+        "w": [1.0, 0.5],
+        "us": [[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]],
+        "vw": [1.0, -1.0],
+        "vus": [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]],
+        "E": 1.0,
+        "log10_c": 1.0,
+    },
+    {
+        "w": [1.0, 1.0],
+        "us": [[1.0, 1.0], [2.0, -0.5]],
+        "vw": [0.0, 1.0],
+        "vus": [[1.0, 0.0], [0.0, -1.0]],
+        "E": 0.5,
+        "log10_c": 2.0,
+    },
 )
 
 
 def paper_search() -> PropertySearch:
     return PropertySearch(
-        claim_id="P1/P2", strategy=tied_cases(), margin=paper_margin,
-        search=("θ′ = (w, u₁..u_n) in ℝ²–ℝ³ with an exact top tie, θ_t = tθ′ + t^{−1/2}v, "
-                f"t = 10^{{{', '.join(map(str, T_GRID))}}}; probe δ = {DELTA_PROBE}"),
+        claim_id="P1/P2",
+        strategy=tied_cases(),
+        margin=paper_margin,
+        search=(
+            "θ′ = (w, u₁..u_n) in ℝ²–ℝ³ with an exact top tie, θ_t = tθ′ + t^{−1/2}v, "
+            f"t = 10^{{{', '.join(map(str, T_GRID))}}}; probe δ = {DELTA_PROBE}"
+        ),
         constructions=PAPER_CONSTRUCTIONS,
         margin_label="ln δ − ln min_t ‖f(θ_t) − s_f(θ′)‖_∞ (< 0: the deviation stays ≥ δ)",
-        describe=lambda c: (f"w = {c['w']}, u = {c['us']}, tie at the top; θ_t = tθ′ + "
-                            f"t^(−1/2)·v with v = ({c['vw']}, {c['vus']}): f(θ_t) → one-hot, "
-                            f"s_f(θ′) = (½, ½, …)"))
+        describe=lambda c: (
+            f"w = {c['w']}, u = {c['us']}, tie at the top; θ_t = tθ′ + "
+            f"t^(−1/2)·v with v = ({c['vw']}, {c['vus']}): f(θ_t) → one-hot, "
+            f"s_f(θ′) = (½, ½, …)"
+        ),
+    )
 
 
-def corrected_search(allow_ties: bool = False, ignore_perturbation: bool = False,
-                     what: str = "") -> PropertySearch:
+def corrected_search(
+    allow_ties: bool = False, ignore_perturbation: bool = False, what: str = ""
+) -> PropertySearch:
     return PropertySearch(
-        claim_id="P1*", strategy=perturbed_cases(allow_ties),
+        claim_id="P1*",
+        strategy=perturbed_cases(allow_ties),
         margin=corrected_margin(allow_ties, ignore_perturbation),
-        search=("θ′ = (w, u₁..u_n) in ℝ²–ℝ³ with random scores, perturbations of norm ≤ E ∈ "
-                "[0, 2] per block, c = 10^v, v ∈ [0, 3]" + (f"; {what}" if what else "")),
+        search=(
+            "θ′ = (w, u₁..u_n) in ℝ²–ℝ³ with random scores, perturbations of norm ≤ E ∈ "
+            "[0, 2] per block, c = 10^v, v ∈ [0, 3]" + (f"; {what}" if what else "")
+        ),
         constructions=CORRECTED_CONSTRUCTIONS,
-        margin_label=("ln((n−1)e^{−(c²γ − 2Δ)}) − ln ‖f(cθ′ + e) − s_f(θ′)‖_∞, exponent widened "
-                      "by its rounding allowance"),
-        describe=lambda c: f"{c}")
+        margin_label=(
+            "ln((n−1)e^{−(c²γ − 2Δ)}) − ln ‖f(cθ′ + e) − s_f(θ′)‖_∞, exponent widened "
+            "by its rounding allowance"
+        ),
+        describe=lambda c: f"{c}",
+    )
 
 
 CLAIMS = (
     Claim(
-        id="P1/P2", title="Norm growth implies saturation",
-        statement=("If θ_t → c(t)θ′ with c(t) → ∞ (read strongly: ‖θ_t − c(t)θ′‖ → 0) and θ′ "
-                   "has non-zero coordinates, then f(x; θ_t) → s_f(x; θ′) pointwise. Instance: "
-                   "f = softmax of bilinear scores w·u_j (the attention core)."),
-        expected="refuted", check=lambda ctx: check_property(paper_search(), ctx),
+        id="P1/P2",
+        title="Norm growth implies saturation",
+        statement=(
+            "If θ_t → c(t)θ′ with c(t) → ∞ (read strongly: ‖θ_t − c(t)θ′‖ → 0) and θ′ "
+            "has non-zero coordinates, then f(x; θ_t) → s_f(x; θ′) pointwise. Instance: "
+            "f = softmax of bilinear scores w·u_j (the attention core)."
+        ),
+        expected="refuted",
+        check=lambda ctx: check_property(paper_search(), ctx),
         replay=paper_margin,
-        explanation=("At a tie of s_f's scores an o(1) perturbation, amplified by the degree-2 "
-                     "scores (c·‖e‖ ≫ 1), decides the argmax: f(θ_t) → one-hot ≠ s_f(θ′). "
-                     "The saturated network is discontinuous there."),
+        explanation=(
+            "At a tie of s_f's scores an o(1) perturbation, amplified by the degree-2 "
+            "scores (c·‖e‖ ≫ 1), decides the argmax: f(θ_t) → one-hot ≠ s_f(θ′). "
+            "The saturated network is discontinuous there."
+        ),
         negative_controls=(
-            replay_control("a non-counterexample is not replayed as one",
-                           "without a tie (u₂ scored lower) f(θ_t) → s_f(θ′) and the replay must "
-                           "find the deviation small",
-                           {"w": [1.0, 1.0], "us": [[1.0, 1.0], [2.0, -0.5]], "vw": [0.0, 0.0],
-                            "vus": [[1.0, 0.0], [0.0, 0.0]], "alpha": 0.5}, paper_margin),
+            replay_control(
+                "a non-counterexample is not replayed as one",
+                "without a tie (u₂ scored lower) f(θ_t) → s_f(θ′) and the replay must "
+                "find the deviation small",
+                {
+                    "w": [1.0, 1.0],
+                    "us": [[1.0, 1.0], [2.0, -0.5]],
+                    "vw": [0.0, 0.0],
+                    "vus": [[1.0, 0.0], [0.0, 0.0]],
+                    "alpha": 0.5,
+                },
+                paper_margin,
+            ),
         ),
     ),
     Claim(
-        id="P1*", title="Saturation under norm growth: unique maximisers, explicit rate",
+        id="P1*",
+        title="Saturation under norm growth: unique maximisers, explicit rate",
         corrects="P1/P2",
-        statement=("If every score row of θ′ has a unique maximiser with gap γ > 0, then for "
-                   "every c ≥ 1 and perturbation e with ‖e‖ ≤ E per block, Δ = cE(‖w′‖ + "
-                   "max_j‖u′_j‖) + E², and c²γ > 2Δ: ‖f(cθ′ + e) − s_f(θ′)‖_∞ ≤ (n − 1)·"
-                   "e^{−(c²γ − 2Δ)}; in particular f(θ_t) → s_f(θ′) whenever ‖θ_t − c(t)θ′‖ = "
-                   "o(c(t))."),
-        expected="verified", check=lambda ctx: check_property(corrected_search(), ctx),
+        statement=(
+            "If every score row of θ′ has a unique maximiser with gap γ > 0, then for "
+            "every c ≥ 1 and perturbation e with ‖e‖ ≤ E per block, Δ = cE(‖w′‖ + "
+            "max_j‖u′_j‖) + E², and c²γ > 2Δ: ‖f(cθ′ + e) − s_f(θ′)‖_∞ ≤ (n − 1)·"
+            "e^{−(c²γ − 2Δ)}; in particular f(θ_t) → s_f(θ′) whenever ‖θ_t − c(t)θ′‖ = "
+            "o(c(t))."
+        ),
+        expected="verified",
+        check=lambda ctx: check_property(corrected_search(), ctx),
         replay=corrected_margin(),
         negative_controls=(
-            property_control("mutated premise: ties allowed",
-                             "with a tied maximiser the bound must fail",
-                             lambda: corrected_search(True, False, "ties allowed")),
-            property_control("wrong bound: perturbation ignored (e^{−c²γ})",
-                             "the perturbation's 2Δ cannot be dropped",
-                             lambda: corrected_search(False, True, "bound e^{−c²γ}")),
+            property_control(
+                "mutated premise: ties allowed",
+                "with a tied maximiser the bound must fail",
+                lambda: corrected_search(True, False, "ties allowed"),
+            ),
+            property_control(
+                "wrong bound: perturbation ignored (e^{−c²γ})",
+                "the perturbation's 2Δ cannot be dropped",
+                lambda: corrected_search(False, True, "bound e^{−c²γ}"),
+            ),
         ),
     ),
 )

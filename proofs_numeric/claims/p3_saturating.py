@@ -26,13 +26,24 @@ from hypothesis import strategies as st
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import (
-    D_PROBE, RHO_PROBE, probe_margin, radii, rounding_allowance,
+    D_PROBE,
+    RHO_PROBE,
+    probe_margin,
+    radii,
+    rounding_allowance,
 )
 from proofs_numeric.precision import (
-    sigmoid_difference, softmax_difference, softmax_tail_bound, tanh_difference,
+    sigmoid_difference,
+    softmax_difference,
+    softmax_tail_bound,
+    tanh_difference,
 )
 from proofs_numeric.search import (
-    PropertySearch, check_property, log_margin, property_control, replay_control,
+    PropertySearch,
+    check_property,
+    log_margin,
+    property_control,
+    replay_control,
     scale_from_log10,
 )
 from proofs_numeric.strategies import log10_scales, unit_vectors
@@ -85,24 +96,35 @@ def corrected_margin(paper_bound: bool = False):
     return margin
 
 
-def cases(min_r: float, max_r: float, approximate: bool = False
-          ) -> st.SearchStrategy[dict[str, Any]]:
+def cases(
+    min_r: float, max_r: float, approximate: bool = False
+) -> st.SearchStrategy[dict[str, Any]]:
     """Maps of exact products (or, with ``approximate``, of poly × sat members)."""
 
     def member(k: int) -> st.SearchStrategy[dict[str, Any]]:
         if not approximate:
             return fam.polys(DIM, (k,))
-        return st.builds(lambda p, s: {"kind": "polysat", "poly": p, "sat": s},
-                         fam.polys(DIM, (k,)), fam.sats(DIM))
+        return st.builds(
+            lambda p, s: {"kind": "polysat", "poly": p, "sat": s},
+            fam.polys(DIM, (k,)),
+            fam.sats(DIM),
+        )
 
     def build(name: str) -> st.SearchStrategy[dict[str, Any]]:
         n = st.just(1) if name != "softmax" else st.integers(2, 4)
         k = st.sampled_from([1, 2, 3])
         specs = st.tuples(n, k).flatmap(
-            lambda nk: st.lists(member(nk[1]), min_size=nk[0], max_size=nk[0]))
-        return st.fixed_dictionaries({"map": st.just(name), "f": specs,
-                                      "direction": unit_vectors(DIM),
-                                      "r": radii(min_r, max_r), "log10_c": log10_scales(12)})
+            lambda nk: st.lists(member(nk[1]), min_size=nk[0], max_size=nk[0])
+        )
+        return st.fixed_dictionaries(
+            {
+                "map": st.just(name),
+                "f": specs,
+                "direction": unit_vectors(DIM),
+                "r": radii(min_r, max_r),
+                "log10_c": log10_scales(12),
+            }
+        )
 
     return st.sampled_from(MAPS).flatmap(build)
 
@@ -114,87 +136,144 @@ _X2 = {"kind": "poly", "a": 1.0, "ws": [[0.0, 1.0, 0.0]]}
 
 def _shifted(name: str, t: float, log10_c: float = 6.0) -> dict[str, Any]:
     f = [_X1, _X2] if name == "softmax" else [_DIFF]
-    return {"map": name, "f": f, "direction": [t + 1.0, t, 0.0],
-            "r": ((t + 1.0) ** 2 + t ** 2) ** 0.5, "log10_c": log10_c}
+    return {
+        "map": name,
+        "f": f,
+        "direction": [t + 1.0, t, 0.0],
+        "r": ((t + 1.0) ** 2 + t**2) ** 0.5,
+        "log10_c": log10_c,
+    }
 
 
 PAPER_CONSTRUCTIONS = tuple(_shifted(m, 500.0) for m in MAPS)
-CORRECTED_CONSTRUCTIONS = PAPER_CONSTRUCTIONS + tuple(_shifted(m, 3.0, 1.0) for m in MAPS) + (
-    {"map": "softmax", "f": [_X1, _X2, _X1], "direction": [1.0, 0.5, 0.0], "r": 8.0,
-     "log10_c": 3.0},
-    {"map": "sigmoid", "f": [_DIFF], "direction": [0.5, 1.0, 0.0], "r": 2.0, "log10_c": 0.0},
+CORRECTED_CONSTRUCTIONS = (
+    PAPER_CONSTRUCTIONS
+    + tuple(_shifted(m, 3.0, 1.0) for m in MAPS)
+    + (
+        {
+            "map": "softmax",
+            "f": [_X1, _X2, _X1],
+            "direction": [1.0, 0.5, 0.0],
+            "r": 8.0,
+            "log10_c": 3.0,
+        },
+        {"map": "sigmoid", "f": [_DIFF], "direction": [0.5, 1.0, 0.0], "r": 2.0, "log10_c": 0.0},
+    )
 )
 
 
 def paper_search() -> PropertySearch:
     return PropertySearch(
-        claim_id="P3", strategy=cases(RHO_PROBE, 300.0), margin=paper_margin,
-        search=(f"σ, tanh, softmax of exact products of degree 1–3 in θ ∈ ℝ³, ‖θ‖ ∈ "
-                f"[{RHO_PROBE:g}, 300], c = 10^v; probe d = {D_PROBE}"),
+        claim_id="P3",
+        strategy=cases(RHO_PROBE, 300.0),
+        margin=paper_margin,
+        search=(
+            f"σ, tanh, softmax of exact products of degree 1–3 in θ ∈ ℝ³, ‖θ‖ ∈ "
+            f"[{RHO_PROBE:g}, 300], c = 10^v; probe d = {D_PROBE}"
+        ),
         constructions=PAPER_CONSTRUCTIONS,
         margin_label="−d‖θ‖ − ln max_i |φ(f(cθ))_i − φ(f(θ))_i|, probe d",
-        describe=lambda c: (f"{c['map']} of f = {c['f']} at θ = {c['direction']}, c = "
-                            f"10^{c['log10_c']}: f(θ) = 1 along θ = (t+1, t, 0) for every t, so "
-                            f"the deviation stays ≈ σ(∞) − σ(1) while ‖θ‖ → ∞"))
+        describe=lambda c: (
+            f"{c['map']} of f = {c['f']} at θ = {c['direction']}, c = "
+            f"10^{c['log10_c']}: f(θ) = 1 along θ = (t+1, t, 0) for every t, so "
+            f"the deviation stays ≈ σ(∞) − σ(1) while ‖θ‖ → ∞"
+        ),
+    )
 
 
 #: f = θ₁·(σ(0.01‖θ‖) − 3/4) at θ = (100, 0, 0): f(θ) ≈ −1.9 but f(cθ)/c → +25, so σ∘f
 #: jumps from 0.13 to 1 while e^{−|f(θ)|} ≈ 0.15 (an approximately homogeneous f).
 APPROXIMATE_CONSTRUCTION = {
     "map": "sigmoid",
-    "f": [{"kind": "polysat", "poly": _X1,
-           "sat": {"kind": "sat", "a": 1.0, "b": 1.01, "u": [-1.0, 0.0, 0.0], "o": -0.75}}],
-    "direction": [1.0, 0.0, 0.0], "r": 100.0, "log10_c": 6.0}
+    "f": [
+        {
+            "kind": "polysat",
+            "poly": _X1,
+            "sat": {"kind": "sat", "a": 1.0, "b": 1.01, "u": [-1.0, 0.0, 0.0], "o": -0.75},
+        }
+    ],
+    "direction": [1.0, 0.0, 0.0],
+    "r": 100.0,
+    "log10_c": 6.0,
+}
 
 
-def corrected_search(paper_bound: bool = False, approximate: bool = False, what: str = ""
-                     ) -> PropertySearch:
+def corrected_search(
+    paper_bound: bool = False, approximate: bool = False, what: str = ""
+) -> PropertySearch:
     constructions = CORRECTED_CONSTRUCTIONS + ((APPROXIMATE_CONSTRUCTION,) if approximate else ())
     return PropertySearch(
-        claim_id="P3*", strategy=cases(1.0, 60.0, approximate),
+        claim_id="P3*",
+        strategy=cases(1.0, 60.0, approximate),
         margin=corrected_margin(paper_bound),
-        search=("σ, tanh, softmax of exactly homogeneous products of degree 1–3 in θ ∈ ℝ³, "
-                "‖θ‖ ∈ [1, 60], c = 10^v, v ∈ [0, 12]" + (f"; {what}" if what else "")),
+        search=(
+            "σ, tanh, softmax of exactly homogeneous products of degree 1–3 in θ ∈ ℝ³, "
+            "‖θ‖ ∈ [1, 60], c = 10^v, v ∈ [0, 12]" + (f"; {what}" if what else "")
+        ),
         constructions=constructions,
         margin_label="ln(e^{−|f(θ)|} or C e^{−γ(f(θ))}) − ln |φ(f(cθ)) − φ(f(θ))|",
-        describe=lambda c: f"{c['map']}, f = {c['f']}, θ = {c['r']}·{c['direction']}")
+        describe=lambda c: f"{c['map']}, f = {c['f']}, θ = {c['r']}·{c['direction']}",
+    )
 
 
 CLAIMS = (
     Claim(
-        id="P3", title="Saturating maps of a ∼k function are ∼0",
-        statement=("If f satisfies D3 with degree k (here: k ≥ 1), then σ∘f, tanh∘f and "
-                   "softmax∘f satisfy D3 with degree 0: there are d > 0 and ρ with "
-                   "|φ(f(cθ)) − φ(f(θ))| ≤ e^{−d‖θ‖} for all c ≥ 1 and ‖θ‖ ≥ ρ."),
-        expected="refuted", check=lambda ctx: check_property(paper_search(), ctx),
+        id="P3",
+        title="Saturating maps of a ∼k function are ∼0",
+        statement=(
+            "If f satisfies D3 with degree k (here: k ≥ 1), then σ∘f, tanh∘f and "
+            "softmax∘f satisfy D3 with degree 0: there are d > 0 and ρ with "
+            "|φ(f(cθ)) − φ(f(θ))| ≤ e^{−d‖θ‖} for all c ≥ 1 and ‖θ‖ ≥ ρ."
+        ),
+        expected="refuted",
+        check=lambda ctx: check_property(paper_search(), ctx),
         replay=paper_margin,
-        explanation=("f = θ₁ − θ₂ is exactly 1-homogeneous but f(θ) = 1 on the whole line "
-                     "θ = (t+1, t, 0): the saturation error σ(c) − σ(1) does not shrink as "
-                     "‖θ‖ → ∞. The rate is governed by |f(θ)|, not ‖θ‖ (P3*)."),
+        explanation=(
+            "f = θ₁ − θ₂ is exactly 1-homogeneous but f(θ) = 1 on the whole line "
+            "θ = (t+1, t, 0): the saturation error σ(c) − σ(1) does not shrink as "
+            "‖θ‖ → ∞. The rate is governed by |f(θ)|, not ‖θ‖ (P3*)."
+        ),
         negative_controls=(
-            replay_control("a non-counterexample is not replayed as one",
-                           "σ(θ₁) at θ = (150, 0, 0): |f(θ)| = ‖θ‖, the bound holds",
-                           {"map": "sigmoid", "f": [_X1], "direction": [1.0, 0.0, 0.0],
-                            "r": 150.0, "log10_c": 6.0}, paper_margin),
+            replay_control(
+                "a non-counterexample is not replayed as one",
+                "σ(θ₁) at θ = (150, 0, 0): |f(θ)| = ‖θ‖, the bound holds",
+                {
+                    "map": "sigmoid",
+                    "f": [_X1],
+                    "direction": [1.0, 0.0, 0.0],
+                    "r": 150.0,
+                    "log10_c": 6.0,
+                },
+                paper_margin,
+            ),
         ),
     ),
     Claim(
-        id="P3*", title="Saturating maps of exactly homogeneous f: rate |f(θ)|", corrects="P3",
-        statement=("For every f exactly k-homogeneous in θ with k ≥ 1, all c ≥ 1 and all θ: "
-                   "|σ(f(cθ)) − σ(f(θ))| ≤ e^{−|f(θ)|}, |tanh(f(cθ)) − tanh(f(θ))| ≤ "
-                   "e^{−|f(θ)|}, and |softmax(f(cθ))_i − softmax(f(θ))_i| ≤ C(f(θ))"
-                   "e^{−γ(f(θ))}. Hence these maps are ∼0 uniformly on each cone "
-                   "{θ : |f(θ/‖θ‖)| ≥ m} (gap ≥ m for softmax), with rate m‖θ‖^k."),
-        expected="verified", check=lambda ctx: check_property(corrected_search(), ctx),
+        id="P3*",
+        title="Saturating maps of exactly homogeneous f: rate |f(θ)|",
+        corrects="P3",
+        statement=(
+            "For every f exactly k-homogeneous in θ with k ≥ 1, all c ≥ 1 and all θ: "
+            "|σ(f(cθ)) − σ(f(θ))| ≤ e^{−|f(θ)|}, |tanh(f(cθ)) − tanh(f(θ))| ≤ "
+            "e^{−|f(θ)|}, and |softmax(f(cθ))_i − softmax(f(θ))_i| ≤ C(f(θ))"
+            "e^{−γ(f(θ))}. Hence these maps are ∼0 uniformly on each cone "
+            "{θ : |f(θ/‖θ‖)| ≥ m} (gap ≥ m for softmax), with rate m‖θ‖^k."
+        ),
+        expected="verified",
+        check=lambda ctx: check_property(corrected_search(), ctx),
         replay=corrected_margin(),
         negative_controls=(
-            property_control("wrong bound e^{−0.01‖θ‖} (the paper's form)",
-                             "a bound in ‖θ‖ instead of |f(θ)| must be refuted",
-                             lambda: corrected_search(True, False, "bound e^{−0.01‖θ‖}")),
-            property_control("mutated component: f only approximately homogeneous",
-                             "for f = poly × (a σ(z) + o) the sign of f(θ) can differ from "
-                             "that of its limit direction, so the bound in |f(θ)| must fail",
-                             lambda: corrected_search(False, True, "f = poly × sat")),
+            property_control(
+                "wrong bound e^{−0.01‖θ‖} (the paper's form)",
+                "a bound in ‖θ‖ instead of |f(θ)| must be refuted",
+                lambda: corrected_search(True, False, "bound e^{−0.01‖θ‖}"),
+            ),
+            property_control(
+                "mutated component: f only approximately homogeneous",
+                "for f = poly × (a σ(z) + o) the sign of f(θ) can differ from "
+                "that of its limit direction, so the bound in |f(θ)| must fail",
+                lambda: corrected_search(False, True, "f = poly × sat"),
+            ),
         ),
     ),
 )

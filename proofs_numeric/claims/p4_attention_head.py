@@ -30,12 +30,20 @@ from homogeneity.rules import predict_degree
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
 from proofs_numeric.claims._transformer import (
-    gap_digits, head_outputs, sublayer_cases, sublayer_weights, with_tempered_queries,
+    gap_digits,
+    head_outputs,
+    sublayer_cases,
+    sublayer_weights,
+    with_tempered_queries,
 )
 from proofs_numeric.mp_model import keep_mask, linear
 from proofs_numeric.precision import argmax_set, softmax_gap
 from proofs_numeric.search import (
-    PropertySearch, check_property, log_margin, property_control, replay_control,
+    PropertySearch,
+    check_property,
+    log_margin,
+    property_control,
+    replay_control,
     scale_from_log10,
 )
 
@@ -65,8 +73,11 @@ def corrected_margin(degree: int = 2, value_bias: bool = False, temperature: flo
         trace: list = []
         with mpmath.workdps(digits):
             head_outputs(w0.at(rho), case, trace)
-        work = digits + gap_digits([r for h in trace[0].scores for r in h]) + int(
-            degree * float(log10_c))
+        work = (
+            digits
+            + gap_digits([r for h in trace[0].scores for r in h])
+            + int(degree * float(log10_c))
+        )
         with mpmath.workdps(work):
             c = scale_from_log10(log10_c)
             w = w0.at(rho)
@@ -88,58 +99,112 @@ def corrected_margin(degree: int = 2, value_bias: bool = False, temperature: flo
                     n_vis = sum(vis_keep)
                     n_max = len(argmax_set(row, vis_keep))
                     if n_vis > n_max:
-                        vmax = max(mpmath.sqrt(mpmath.fsum(t * t for t in v[j][sl]))
-                                   for j in range(len(x)) if vis_keep[j])
-                        b = 4 * mpmath.mpf(n_vis - n_max) / n_max * mpmath.exp(
-                            -softmax_gap(row, vis_keep)) * vmax
+                        vmax = max(
+                            mpmath.sqrt(mpmath.fsum(t * t for t in v[j][sl]))
+                            for j in range(len(x))
+                            if vis_keep[j]
+                        )
+                        b = (
+                            4
+                            * mpmath.mpf(n_vis - n_max)
+                            / n_max
+                            * mpmath.exp(-softmax_gap(row, vis_keep))
+                            * vmax
+                        )
                         bound_sq += b * b
                 allowance = rounding_allowance(*[t for r in h1 for t in r])
-                worst = min(worst, log_margin(mpmath.sqrt(bound_sq) + allowance,
-                                              mpmath.sqrt(lhs_sq)))
+                worst = min(
+                    worst, log_margin(mpmath.sqrt(bound_sq) + allowance, mpmath.sqrt(lhs_sq))
+                )
             return worst
 
     return margin
 
 
 PAPER_CONSTRUCTIONS = (
-    {"seed": 0, "n": 3, "d_model": 3, "n_heads": 1, "d_head": 2, "rho": 2.0, "log10_c": 3.0,
-     "causal": False},
+    {
+        "seed": 0,
+        "n": 3,
+        "d_model": 3,
+        "n_heads": 1,
+        "d_head": 2,
+        "rho": 2.0,
+        "log10_c": 3.0,
+        "causal": False,
+    },
 )
 CORRECTED_CONSTRUCTIONS = (
-    {"seed": 1, "n": 3, "d_model": 3, "n_heads": 1, "d_head": 2, "rho": 2.5, "log10_c": 6.0,
-     "causal": False},
-    {"seed": 2, "n": 4, "d_model": 2, "n_heads": 2, "d_head": 1, "rho": 1.5, "log10_c": 0.5,
-     "causal": True},
-    {"seed": 3, "n": 2, "d_model": 4, "n_heads": 1, "d_head": 3, "rho": 0.5, "log10_c": 12.0,
-     "causal": False},
+    {
+        "seed": 1,
+        "n": 3,
+        "d_model": 3,
+        "n_heads": 1,
+        "d_head": 2,
+        "rho": 2.5,
+        "log10_c": 6.0,
+        "causal": False,
+    },
+    {
+        "seed": 2,
+        "n": 4,
+        "d_model": 2,
+        "n_heads": 2,
+        "d_head": 1,
+        "rho": 1.5,
+        "log10_c": 0.5,
+        "causal": True,
+    },
+    {
+        "seed": 3,
+        "n": 2,
+        "d_model": 4,
+        "n_heads": 1,
+        "d_head": 3,
+        "rho": 0.5,
+        "log10_c": 12.0,
+        "causal": False,
+    },
 )
 
 
 def paper_search() -> PropertySearch:
     return PropertySearch(
-        claim_id="P4", strategy=sublayer_cases("mha", st.floats(0.3, 3.0), st.floats(1.0, 30.0)),
+        claim_id="P4",
+        strategy=sublayer_cases("mha", st.floats(0.3, 3.0), st.floats(1.0, 30.0)),
         margin=paper_margin,
-        search=("heads with 1–2 heads, d_model 2–4, 2–4 tokens (causal or not), θ = ρθ₀ with "
-                "θ₀ the package initialisation and X a parameter, ρ ∈ [0.3, 3], c = 10^v"),
+        search=(
+            "heads with 1–2 heads, d_model 2–4, 2–4 tokens (causal or not), θ = ρθ₀ with "
+            "θ₀ the package initialisation and X a parameter, ρ ∈ [0.3, 3], c = 10^v"
+        ),
         constructions=PAPER_CONSTRUCTIONS,
         margin_label="−ln max|H(cθ) − cH(θ)| (< 0: error ≥ 1, above e^{−d‖θ‖} for every d)",
-        precision="mpmath", examples_scale=0.5,
-        describe=lambda c: (f"seed {c['seed']}, ρ = {c['rho']}, c = 10^{c['log10_c']}: the "
-                            f"error grows like (c² − c)‖H(θ)‖ along the whole ray ρθ₀"))
+        precision="mpmath",
+        examples_scale=0.5,
+        describe=lambda c: (
+            f"seed {c['seed']}, ρ = {c['rho']}, c = 10^{c['log10_c']}: the "
+            f"error grows like (c² − c)‖H(θ)‖ along the whole ray ρθ₀"
+        ),
+    )
 
 
-def corrected_search(degree: int = 2, value_bias: bool = False, temperature: float = 1.0,
-                     what: str = "") -> PropertySearch:
+def corrected_search(
+    degree: int = 2, value_bias: bool = False, temperature: float = 1.0, what: str = ""
+) -> PropertySearch:
     return PropertySearch(
-        claim_id="P4*", strategy=sublayer_cases("mha", st.floats(0.3, 3.0), st.floats(0.0, 30.0)),
+        claim_id="P4*",
+        strategy=sublayer_cases("mha", st.floats(0.3, 3.0), st.floats(0.0, 30.0)),
         margin=corrected_margin(degree, value_bias, temperature),
-        search=("heads with 1–2 heads, d_model 2–4, 2–4 tokens (causal or not), θ = ρθ₀, "
-                "ρ ∈ [0.3, 3] (score gaps up to ~10³), c = 10^v, v ∈ [0, 30]"
-                + (f"; {what}" if what else "")),
-        constructions=CORRECTED_CONSTRUCTIONS, examples_scale=0.5,
+        search=(
+            "heads with 1–2 heads, d_model 2–4, 2–4 tokens (causal or not), θ = ρθ₀, "
+            "ρ ∈ [0.3, 3] (score gaps up to ~10³), c = 10^v, v ∈ [0, 30]"
+            + (f"; {what}" if what else "")
+        ),
+        constructions=CORRECTED_CONSTRUCTIONS,
+        examples_scale=0.5,
         margin_label="min over query rows of ln(bound + rounding) − ln ‖H(cθ)_i/c² − H(θ)_i‖",
         precision="mpmath (digits raised by the score spread / ln 10)",
-        describe=lambda c: f"seed {c['seed']}, ρ = {c['rho']}, c = 10^{c['log10_c']}")
+        describe=lambda c: f"seed {c['seed']}, ρ = {c['rho']}, c = 10^{c['log10_c']}",
+    )
 
 
 def _rules_note() -> str:
@@ -149,40 +214,60 @@ def _rules_note() -> str:
 
 CLAIMS = (
     Claim(
-        id="P4", title="Attention head of a ∼1 input is ∼1",
-        statement=("If the input X is ∼1 in θ (D3), then the head H = softmax(QKᵀ/√d_k) V of "
-                   "D10 is ∼1 in (θ, W^k, W^q, W^v): there are d > 0, ρ with |H(cθ) − c H(θ)| "
-                   "≤ e^{−d‖θ‖} (entrywise) for all c ≥ 1, ‖θ‖ ≥ ρ."),
+        id="P4",
+        title="Attention head of a ∼1 input is ∼1",
+        statement=(
+            "If the input X is ∼1 in θ (D3), then the head H = softmax(QKᵀ/√d_k) V of "
+            "D10 is ∼1 in (θ, W^k, W^q, W^v): there are d > 0, ρ with |H(cθ) − c H(θ)| "
+            "≤ e^{−d‖θ‖} (entrywise) for all c ≥ 1, ‖θ‖ ≥ ρ."
+        ),
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx, notes=_rules_note()),
         replay=paper_margin,
-        explanation=("V = X W^vᵀ already has degree 2, so H has degree 2: H(cθ) ≈ c²H(θ). "
-                     "The package's degree rules predict ∼2 as well."),
+        explanation=(
+            "V = X W^vᵀ already has degree 2, so H has degree 2: H(cθ) ≈ c²H(θ). "
+            "The package's degree rules predict ∼2 as well."
+        ),
         negative_controls=(
-            replay_control("a non-counterexample is not replayed as one",
-                           "at c = 1 the error is exactly 0: the replay must find no violation",
-                           dict(PAPER_CONSTRUCTIONS[0], log10_c=0.0), paper_margin),
+            replay_control(
+                "a non-counterexample is not replayed as one",
+                "at c = 1 the error is exactly 0: the replay must find no violation",
+                dict(PAPER_CONSTRUCTIONS[0], log10_c=0.0),
+                paper_margin,
+            ),
         ),
     ),
     Claim(
-        id="P4*", title="Attention head: ∼2 with a gap-controlled error", corrects="P4",
-        statement=("If X is exactly 1-homogeneous in θ (e.g. an embedding), then for all "
-                   "c ≥ 1, every θ and every query row i (visible keys V_i, maximisers M_i of "
-                   "the score row S_i(θ), gap γ_i(θ)): ‖H(cθ)_i/c² − H(θ)_i‖₂ ≤ 4(|V_i| − "
-                   "|M_i|)/|M_i|·e^{−γ_i(θ)}·max_j ‖V_j(θ)‖₂ per head. Since γ_i(ρθ̂) = "
-                   "ρ⁴γ_i(θ̂), H is ∼2 (relative form) along every ray, uniformly on cones with "
-                   "gaps bounded below."),
-        expected="verified", check=lambda ctx: check_property(corrected_search(), ctx),
+        id="P4*",
+        title="Attention head: ∼2 with a gap-controlled error",
+        corrects="P4",
+        statement=(
+            "If X is exactly 1-homogeneous in θ (e.g. an embedding), then for all "
+            "c ≥ 1, every θ and every query row i (visible keys V_i, maximisers M_i of "
+            "the score row S_i(θ), gap γ_i(θ)): ‖H(cθ)_i/c² − H(θ)_i‖₂ ≤ 4(|V_i| − "
+            "|M_i|)/|M_i|·e^{−γ_i(θ)}·max_j ‖V_j(θ)‖₂ per head. Since γ_i(ρθ̂) = "
+            "ρ⁴γ_i(θ̂), H is ∼2 (relative form) along every ray, uniformly on cones with "
+            "gaps bounded below."
+        ),
+        expected="verified",
+        check=lambda ctx: check_property(corrected_search(), ctx),
         replay=corrected_margin(),
         negative_controls=(
-            property_control("wrong degree 1", "the paper's degree must be refuted",
-                             lambda: corrected_search(1, what="claimed degree 1")),
-            property_control("mutated component: value bias",
-                             "V = W^v X + b breaks the degree of V; the bound must fail",
-                             lambda: corrected_search(value_bias=True, what="value bias")),
-            property_control("mutated component: softmax(S/2)",
-                             "a head at temperature 2 converges at rate γ/2: must fail",
-                             lambda: corrected_search(temperature=2.0, what="temperature 2")),
+            property_control(
+                "wrong degree 1",
+                "the paper's degree must be refuted",
+                lambda: corrected_search(1, what="claimed degree 1"),
+            ),
+            property_control(
+                "mutated component: value bias",
+                "V = W^v X + b breaks the degree of V; the bound must fail",
+                lambda: corrected_search(value_bias=True, what="value bias"),
+            ),
+            property_control(
+                "mutated component: softmax(S/2)",
+                "a head at temperature 2 converges at rate γ/2: must fail",
+                lambda: corrected_search(temperature=2.0, what="temperature 2"),
+            ),
         ),
     ),
 )

@@ -25,14 +25,23 @@ from hypothesis import strategies as st
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
 from proofs_numeric.claims._transformer import (
-    gap_digits, head_outputs, msa, sublayer_cases, sublayer_weights,
+    gap_digits,
+    head_outputs,
+    msa,
+    sublayer_cases,
+    sublayer_weights,
 )
 from proofs_numeric.mp_model import keep_mask, linear
 from proofs_numeric.precision import argmax_set, softmax_gap
 from proofs_numeric.search import (
-    PropertySearch, check_property, log_margin, property_control, replay_control,
+    PropertySearch,
+    check_property,
+    log_margin,
+    property_control,
+    replay_control,
     scale_from_log10,
 )
+
 
 def _work_digits(w0, case, digits: int) -> int:
     trace: list = []
@@ -87,10 +96,18 @@ def corrected_margin(degree: int = 1, gain: bool = True):
                     row = trace[0].scores[h][i]
                     n_vis, n_max = sum(keep[i]), len(argmax_set(row, keep[i]))
                     if n_vis > n_max:
-                        vmax = max(mpmath.sqrt(mpmath.fsum(t * t for t in v[j][sl]))
-                                   for j in range(len(x)) if keep[i][j])
-                        b = 4 * mpmath.mpf(n_vis - n_max) / n_max * mpmath.exp(
-                            -softmax_gap(row, keep[i])) * vmax
+                        vmax = max(
+                            mpmath.sqrt(mpmath.fsum(t * t for t in v[j][sl]))
+                            for j in range(len(x))
+                            if keep[i][j]
+                        )
+                        b = (
+                            4
+                            * mpmath.mpf(n_vis - n_max)
+                            / n_max
+                            * mpmath.exp(-softmax_gap(row, keep[i]))
+                            * vmax
+                        )
                         bound_sq += b * b
                 mu = mpmath.fsum(z[i]) / len(z[i])
                 spread = mpmath.sqrt(mpmath.fsum((t - mu) ** 2 for t in z[i]))
@@ -103,75 +120,134 @@ def corrected_margin(degree: int = 1, gain: bool = True):
 
 
 PAPER_CONSTRUCTIONS = (
-    {"seed": 0, "n": 3, "d_model": 3, "n_heads": 2, "d_head": 2, "rho": 1.5, "log10_c": 0.0,
-     "causal": False},
+    {
+        "seed": 0,
+        "n": 3,
+        "d_model": 3,
+        "n_heads": 2,
+        "d_head": 2,
+        "rho": 1.5,
+        "log10_c": 0.0,
+        "causal": False,
+    },
 )
 CORRECTED_CONSTRUCTIONS = (
-    {"seed": 4, "n": 3, "d_model": 3, "n_heads": 2, "d_head": 2, "rho": 2.0, "log10_c": 5.0,
-     "causal": False},
-    {"seed": 5, "n": 4, "d_model": 2, "n_heads": 1, "d_head": 2, "rho": 1.0, "log10_c": 0.3,
-     "causal": True},
+    {
+        "seed": 4,
+        "n": 3,
+        "d_model": 3,
+        "n_heads": 2,
+        "d_head": 2,
+        "rho": 2.0,
+        "log10_c": 5.0,
+        "causal": False,
+    },
+    {
+        "seed": 5,
+        "n": 4,
+        "d_model": 2,
+        "n_heads": 1,
+        "d_head": 2,
+        "rho": 1.0,
+        "log10_c": 0.3,
+        "causal": True,
+    },
 )
 
 
 def paper_search() -> PropertySearch:
     return PropertySearch(
-        claim_id="P5", strategy=sublayer_cases("mha", st.floats(0.5, 2.5), st.just(0.0)),
+        claim_id="P5",
+        strategy=sublayer_cases("mha", st.floats(0.5, 2.5), st.just(0.0)),
         margin=paper_margin,
-        search=("multi-head sublayers (1–2 heads, d_model 2–4, 2–4 tokens), θ = ρθ₀ with X "
-                "and γ in θ, ρ ∈ [0.5, 2.5]; c = 4/‖MSA_sat(θ) − MSA(θ)‖_∞"),
-        constructions=PAPER_CONSTRUCTIONS, examples_scale=0.3,
+        search=(
+            "multi-head sublayers (1–2 heads, d_model 2–4, 2–4 tokens), θ = ρθ₀ with X "
+            "and γ in θ, ρ ∈ [0.5, 2.5]; c = 4/‖MSA_sat(θ) − MSA(θ)‖_∞"
+        ),
+        constructions=PAPER_CONSTRUCTIONS,
+        examples_scale=0.3,
         margin_label="−ln max|MSA(cθ) − c MSA(θ)| at the chosen c (< 0: error ≥ 1)",
-        describe=lambda c: (f"seed {c['seed']}, ρ = {c['rho']}: |MSA(cθ) − c MSA(θ)| grows "
-                            f"linearly in c (never exactly saturated softmax), so no d > 0 "
-                            f"works at any ‖θ‖"))
+        describe=lambda c: (
+            f"seed {c['seed']}, ρ = {c['rho']}: |MSA(cθ) − c MSA(θ)| grows "
+            f"linearly in c (never exactly saturated softmax), so no d > 0 "
+            f"works at any ‖θ‖"
+        ),
+    )
 
 
 def corrected_search(degree: int = 1, gain: bool = True, what: str = "") -> PropertySearch:
     return PropertySearch(
-        claim_id="P5*", strategy=sublayer_cases("mha", st.floats(0.3, 2.5), st.floats(0.0, 30.0)),
+        claim_id="P5*",
+        strategy=sublayer_cases("mha", st.floats(0.3, 2.5), st.floats(0.0, 30.0)),
         margin=corrected_margin(degree, gain),
-        search=("multi-head sublayers (1–2 heads, d_model 2–4, 2–4 tokens, causal or not), "
-                "θ = ρθ₀, ρ ∈ [0.3, 2.5], c = 10^v, v ∈ [0, 30]" + (f"; {what}" if what else "")),
-        constructions=CORRECTED_CONSTRUCTIONS, examples_scale=0.4,
+        search=(
+            "multi-head sublayers (1–2 heads, d_model 2–4, 2–4 tokens, causal or not), "
+            "θ = ρθ₀, ρ ∈ [0.3, 2.5], c = 10^v, v ∈ [0, 30]" + (f"; {what}" if what else "")
+        ),
+        constructions=CORRECTED_CONSTRUCTIONS,
+        examples_scale=0.4,
         margin_label="min over tokens of ln(bound + rounding) − ln ‖MSA(cθ)_i/c − MSA(θ)_i‖",
-        describe=lambda c: f"seed {c['seed']}, ρ = {c['rho']}, c = 10^{c['log10_c']}")
+        describe=lambda c: f"seed {c['seed']}, ρ = {c['rho']}, c = 10^{c['log10_c']}",
+    )
 
 
 CLAIMS = (
     Claim(
-        id="P5", title="Multi-head sublayer of a ∼1 input is ∼1",
-        statement=("If X is ∼1 in θ (D3), then MSA(X) = γ ⊙ LN(W^o[H₁;…;H_h]) + X (D11) is "
-                   "∼1 in all parameters: there are d > 0, ρ with |MSA(cθ) − c MSA(θ)| ≤ "
-                   "e^{−d‖θ‖} for all c ≥ 1, ‖θ‖ ≥ ρ."),
-        expected="refuted", check=lambda ctx: check_property(paper_search(), ctx),
+        id="P5",
+        title="Multi-head sublayer of a ∼1 input is ∼1",
+        statement=(
+            "If X is ∼1 in θ (D3), then MSA(X) = γ ⊙ LN(W^o[H₁;…;H_h]) + X (D11) is "
+            "∼1 in all parameters: there are d > 0, ρ with |MSA(cθ) − c MSA(θ)| ≤ "
+            "e^{−d‖θ‖} for all c ≥ 1, ‖θ‖ ≥ ρ."
+        ),
+        expected="refuted",
+        check=lambda ctx: check_property(paper_search(), ctx),
         replay=paper_margin,
-        explanation=("c γ ⊙ (LN(Z(cθ)) − LN(Z(θ))) grows linearly in c because the softmax is "
-                     "never exactly saturated; D3's c-uniform absolute bound cannot hold (D3 "
-                     "collapse). The relative form holds with the bound of P5*."),
+        explanation=(
+            "c γ ⊙ (LN(Z(cθ)) − LN(Z(θ))) grows linearly in c because the softmax is "
+            "never exactly saturated; D3's c-uniform absolute bound cannot hold (D3 "
+            "collapse). The relative form holds with the bound of P5*."
+        ),
         negative_controls=(
-            replay_control("a non-counterexample is not replayed as one",
-                           "a single token: the attention is exactly one-hot at every scale, "
-                           "MSA is exactly 1-homogeneous and the replay must find no violation",
-                           {"seed": 0, "n": 1, "d_model": 3, "n_heads": 2, "d_head": 2,
-                            "rho": 1.5, "log10_c": 0.0, "causal": False}, paper_margin),
+            replay_control(
+                "a non-counterexample is not replayed as one",
+                "a single token: the attention is exactly one-hot at every scale, "
+                "MSA is exactly 1-homogeneous and the replay must find no violation",
+                {
+                    "seed": 0,
+                    "n": 1,
+                    "d_model": 3,
+                    "n_heads": 2,
+                    "d_head": 2,
+                    "rho": 1.5,
+                    "log10_c": 0.0,
+                    "causal": False,
+                },
+                paper_margin,
+            ),
         ),
     ),
     Claim(
-        id="P5*", title="Multi-head sublayer: ∼1 with a bound through P4* and L5*",
+        id="P5*",
+        title="Multi-head sublayer: ∼1 with a bound through P4* and L5*",
         corrects="P5",
-        statement=("If X is exactly 1-homogeneous in θ, then for all c ≥ 1, every θ and every "
-                   "token i: ‖MSA(cθ)_i/c − MSA(θ)_i‖ ≤ 2‖γ‖_∞‖W^o‖_F (Σ_h B_{h,i}²)^{1/2}/"
-                   "‖Z_i(θ) − μ(Z_i(θ))‖, with Z = W^o H and B_{h,i} the P4* bound of head h; "
-                   "so MSA is ∼1 (relative form) along rays where the score gaps grow and Z_i "
-                   "is not constant."),
-        expected="verified", check=lambda ctx: check_property(corrected_search(), ctx),
+        statement=(
+            "If X is exactly 1-homogeneous in θ, then for all c ≥ 1, every θ and every "
+            "token i: ‖MSA(cθ)_i/c − MSA(θ)_i‖ ≤ 2‖γ‖_∞‖W^o‖_F (Σ_h B_{h,i}²)^{1/2}/"
+            "‖Z_i(θ) − μ(Z_i(θ))‖, with Z = W^o H and B_{h,i} the P4* bound of head h; "
+            "so MSA is ∼1 (relative form) along rays where the score gaps grow and Z_i "
+            "is not constant."
+        ),
+        expected="verified",
+        check=lambda ctx: check_property(corrected_search(), ctx),
         replay=corrected_margin(),
         negative_controls=(
             property_control("wrong degree 2", "MSA is not ∼2", lambda: corrected_search(2)),
-            property_control("mutated component: no gain γ",
-                             "LN(Z) + X adds a degree-0 to a degree-1 term: must fail",
-                             lambda: corrected_search(1, False, "γ removed")),
+            property_control(
+                "mutated component: no gain γ",
+                "LN(Z) + X adds a degree-0 to a degree-1 term: must fail",
+                lambda: corrected_search(1, False, "γ removed"),
+            ),
         ),
     ),
 )

@@ -19,9 +19,18 @@ from hypothesis import strategies as st
 
 from homogeneity.validation import HomogeneityInputError
 from proofs_numeric.claim import Claim
-from proofs_numeric.claims._transformer import ff_sublayer, sublayer_cases, sublayer_weights, theta_norm
+from proofs_numeric.claims._transformer import (
+    ff_sublayer,
+    sublayer_cases,
+    sublayer_weights,
+    theta_norm,
+)
 from proofs_numeric.search import (
-    PropertySearch, check_property, log_margin, property_control, scale_from_log10,
+    PropertySearch,
+    check_property,
+    log_margin,
+    property_control,
+    scale_from_log10,
 )
 
 
@@ -55,35 +64,48 @@ CONSTRUCTIONS = (
 
 def search(degree: int = 1, activation: str = "relu", what: str = "") -> PropertySearch:
     return PropertySearch(
-        claim_id="P6", strategy=sublayer_cases("ff", st.floats(0.3, 3.0), st.floats(0.0, 30.0)),
+        claim_id="P6",
+        strategy=sublayer_cases("ff", st.floats(0.3, 3.0), st.floats(0.0, 30.0)),
         margin=margin_for(degree, activation),
-        search=("feed-forward sublayers (d_model 2–4, d_ff 2–5, 2–4 tokens), θ = ρθ₀ with X "
-                "and γ in θ, ρ ∈ [0.3, 3], c = 10^v, v ∈ [0, 30]; θ where FF is undefined are "
-                "skipped" + (f"; {what}" if what else "")),
-        constructions=CONSTRUCTIONS, examples_scale=0.5,
+        search=(
+            "feed-forward sublayers (d_model 2–4, d_ff 2–5, 2–4 tokens), θ = ρθ₀ with X "
+            "and γ in θ, ρ ∈ [0.3, 3], c = 10^v, v ∈ [0, 30]; θ where FF is undefined are "
+            "skipped" + (f"; {what}" if what else "")
+        ),
+        constructions=CONSTRUCTIONS,
+        examples_scale=0.5,
         margin_label="ln e^{−‖θ‖} − ln max|FF(cθ) − c FF(θ)|",
         precision="mpmath (digits raised by ‖θ‖/ln 10 + log10 c)",
-        describe=lambda c: f"seed {c['seed']}, ρ = {c['rho']}, c = 10^{c['log10_c']}")
+        describe=lambda c: f"seed {c['seed']}, ρ = {c['rho']}, c = 10^{c['log10_c']}",
+    )
 
 
 CLAIMS = (
     Claim(
-        id="P6", title="Feed-forward sublayer of a ∼1 input is ∼1",
-        statement=("If X is ∼1 in θ (D3), then FF(X) = γ ⊙ LN(W^f ReLU(W^i X)) + X (D12) is "
-                   "∼1 in all parameters: for all c ≥ 1 and every θ with ‖θ‖ ≥ ρ at which FF is "
-                   "defined, |FF(cθ) − c FF(θ)| ≤ e^{−d‖θ‖} (here with d = 1; in fact the "
-                   "error is exactly 0)."),
-        expected="verified", check=lambda ctx: check_property(search(), ctx),
+        id="P6",
+        title="Feed-forward sublayer of a ∼1 input is ∼1",
+        statement=(
+            "If X is ∼1 in θ (D3), then FF(X) = γ ⊙ LN(W^f ReLU(W^i X)) + X (D12) is "
+            "∼1 in all parameters: for all c ≥ 1 and every θ with ‖θ‖ ≥ ρ at which FF is "
+            "defined, |FF(cθ) − c FF(θ)| ≤ e^{−d‖θ‖} (here with d = 1; in fact the "
+            "error is exactly 0)."
+        ),
+        expected="verified",
+        check=lambda ctx: check_property(search(), ctx),
         replay=margin_for(),
-        explanation=("Exact: ReLU, bias-free linear maps and the ε-free LN are exactly "
-                     "homogeneous, and a ∼1 input is exactly 1-homogeneous (D3 collapse). "
-                     "FF is undefined where a row of W^f ReLU(W^i X) is constant."),
+        explanation=(
+            "Exact: ReLU, bias-free linear maps and the ε-free LN are exactly "
+            "homogeneous, and a ∼1 input is exactly 1-homogeneous (D3 collapse). "
+            "FF is undefined where a row of W^f ReLU(W^i X) is constant."
+        ),
         negative_controls=(
             property_control("wrong degree 2", "FF is not ∼2", lambda: search(2)),
-            property_control("mutated component: GeLU instead of ReLU",
-                             "GeLU is not exactly homogeneous; with D3's c-uniform bound the "
-                             "error grows with c and must exceed e^{−‖θ‖}",
-                             lambda: search(1, "gelu", "GeLU")),
+            property_control(
+                "mutated component: GeLU instead of ReLU",
+                "GeLU is not exactly homogeneous; with D3's c-uniform bound the "
+                "error grows with c and must exceed e^{−‖θ‖}",
+                lambda: search(1, "gelu", "GeLU"),
+            ),
         ),
     ),
 )

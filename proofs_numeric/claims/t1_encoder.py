@@ -36,11 +36,19 @@ from homogeneity.validation import HomogeneityInputError
 from proofs_numeric.claim import Claim
 from homogeneity.rules import predict_degree
 from proofs_numeric.claims._encoders import (
-    encoder_cases, is_homogeneous_config, mp_encoder, score_digits, torch_encoder,
+    encoder_cases,
+    is_homogeneous_config,
+    mp_encoder,
+    score_digits,
+    torch_encoder,
 )
 from proofs_numeric.claims._transformer import adaptive, resolved_above_noise
 from proofs_numeric.search import (
-    PropertySearch, check_property, log_margin, property_control, replay_control,
+    PropertySearch,
+    check_property,
+    log_margin,
+    property_control,
+    replay_control,
 )
 
 FAST_Q, SLOW_Q = 1.5, 1.25
@@ -80,8 +88,9 @@ def relative_error(enc, ids, rho: Any, digits: int, degree: float = 1.0) -> Any:
     def evaluate(d: int) -> Any:
         f1 = enc.at(rho).run(ids)
         f2 = enc.at(2 * rho).run(ids)
-        num = mpmath.sqrt(mpmath.fsum((a / scale - b) ** 2 for ra, rb in zip(f2, f1)
-                                      for a, b in zip(ra, rb)))
+        num = mpmath.sqrt(
+            mpmath.fsum((a / scale - b) ** 2 for ra, rb in zip(f2, f1) for a, b in zip(ra, rb))
+        )
         den = mpmath.sqrt(mpmath.fsum(b * b for rb in f1 for b in rb))
         return num / den
 
@@ -89,9 +98,9 @@ def relative_error(enc, ids, rho: Any, digits: int, degree: float = 1.0) -> Any:
 
 
 FAST_STEP = mpmath.mpf(2) ** (mpmath.mpf(1) / 4)
-START_ERROR = mpmath.mpf("1e-6")   # start the fast schedule past the transient
+START_ERROR = mpmath.mpf("1e-6")  # start the fast schedule past the transient
 SLOW_STEP = mpmath.mpf(2)
-SLOW_START = 256   # the other settings: measure at 256a, 512a, 1024a, past the transients
+SLOW_START = 256  # the other settings: measure at 256a, 512a, 1024a, past the transients
 
 
 def decay_ratio(case: Mapping[str, Any], digits: int) -> Any:
@@ -119,7 +128,7 @@ def decay_ratio(case: Mapping[str, Any], digits: int) -> Any:
         else:
             a *= SLOW_START
             step, e0 = SLOW_STEP, relative_error(enc, ids, a, digits, k)
-        errs = [e0] + [relative_error(enc, ids, a * step ** j, digits, k) for j in (1, 2)]
+        errs = [e0] + [relative_error(enc, ids, a * step**j, digits, k) for j in (1, 2)]
     except HomogeneityInputError:
         return None
     if any(e == 0 for e in errs):
@@ -146,9 +155,19 @@ def corrected_margin(fast: Callable[[Mapping[str, Any]], bool] = is_homogeneous_
 
 
 def _cfg(**kw: Any) -> dict[str, Any]:
-    base = {"vocab_size": 4, "d_model": 3, "n_heads": 1, "d_head": 2, "d_ff": 5, "n_layers": 2,
-            "max_len": 3, "placement": "paper-prenorm", "norm": "proof", "bias": False,
-            "activation": "relu"}
+    base = {
+        "vocab_size": 4,
+        "d_model": 3,
+        "n_heads": 1,
+        "d_head": 2,
+        "d_ff": 5,
+        "n_layers": 2,
+        "max_len": 3,
+        "placement": "paper-prenorm",
+        "norm": "proof",
+        "bias": False,
+        "activation": "relu",
+    }
     base.update(kw)
     return base
 
@@ -165,80 +184,114 @@ CORRECTED_CONSTRUCTIONS = (
 def _corrected_cases() -> st.SearchStrategy[dict[str, Any]]:
     fast = encoder_cases(True, st.floats(0.5, 1.0))
     slow = encoder_cases(False, st.floats(16.0, 24.0)).filter(
-        lambda c: not is_homogeneous_config(c["cfg"]) and c["cfg"]["d_model"] >= 3)
+        lambda c: not is_homogeneous_config(c["cfg"]) and c["cfg"]["d_model"] >= 3
+    )
     return st.one_of(fast, slow)
 
 
 def paper_search() -> PropertySearch:
     return PropertySearch(
-        claim_id="T1", strategy=encoder_cases(True, st.floats(0.5, 1.5)), margin=paper_margin,
-        search=("bias-free paper-pre-norm encoders with the LN of D9 (1–2 layers, d_model 2–4, "
-                "1–2 heads, ReLU/GeLU), θ = ρθ₀, ρ ∈ [0.5, 1.5]; c = 4/‖f_sat(θ) − f(θ)‖_∞ "
-                "with f_sat the saturated encoder"),
-        constructions=PAPER_CONSTRUCTIONS, examples_scale=0.2,
+        claim_id="T1",
+        strategy=encoder_cases(True, st.floats(0.5, 1.5)),
+        margin=paper_margin,
+        search=(
+            "bias-free paper-pre-norm encoders with the LN of D9 (1–2 layers, d_model 2–4, "
+            "1–2 heads, ReLU/GeLU), θ = ρθ₀, ρ ∈ [0.5, 1.5]; c = 4/‖f_sat(θ) − f(θ)‖_∞ "
+            "with f_sat the saturated encoder"
+        ),
+        constructions=PAPER_CONSTRUCTIONS,
+        examples_scale=0.2,
         margin_label="−ln max|f(cθ) − c f(θ)| at the chosen c (< 0: error ≥ 1)",
-        describe=lambda c: (f"seed {c['seed']}, cfg {c['cfg']}, ids {c['ids']}, ρ = "
-                            f"{c['rho']}: f(cθ) − c f(θ) grows linearly in c at every θ"))
+        describe=lambda c: (
+            f"seed {c['seed']}, cfg {c['cfg']}, ids {c['ids']}, ρ = "
+            f"{c['rho']}: f(cθ) − c f(θ) grows linearly in c at every θ"
+        ),
+    )
 
 
-def corrected_search(fast: Callable[[Mapping[str, Any]], bool] = is_homogeneous_config,
-                     what: str = "") -> PropertySearch:
+def corrected_search(
+    fast: Callable[[Mapping[str, Any]], bool] = is_homogeneous_config, what: str = ""
+) -> PropertySearch:
     return PropertySearch(
-        claim_id="T1*", strategy=_corrected_cases(), margin=corrected_margin(fast),
-        search=("encoders of every placement × norm × bias × ReLU/GeLU, 1–2 layers; the "
-                "paper's setting from ρ ∈ [0.5, 1] on, ratio 2^{1/4}, starting where e ≤ 1e−6; the "
-                "others at ρ = 256a, 512a, 1024a, a ∈ [16, 24]; k from homogeneity.rules"
-                + (f"; {what}" if what else "")),
-        constructions=CORRECTED_CONSTRUCTIONS, examples_scale=0.3,
-        margin_label=(f"ln(q/{FAST_Q}) for the paper's setting, ln({SLOW_Q}/q) otherwise; "
-                      "q the ratio of successive log-differences of e(ρ)"),
+        claim_id="T1*",
+        strategy=_corrected_cases(),
+        margin=corrected_margin(fast),
+        search=(
+            "encoders of every placement × norm × bias × ReLU/GeLU, 1–2 layers; the "
+            "paper's setting from ρ ∈ [0.5, 1] on, ratio 2^{1/4}, starting where e ≤ 1e−6; the "
+            "others at ρ = 256a, 512a, 1024a, a ∈ [16, 24]; k from homogeneity.rules"
+            + (f"; {what}" if what else "")
+        ),
+        constructions=CORRECTED_CONSTRUCTIONS,
+        examples_scale=0.3,
+        margin_label=(
+            f"ln(q/{FAST_Q}) for the paper's setting, ln({SLOW_Q}/q) otherwise; "
+            "q the ratio of successive log-differences of e(ρ)"
+        ),
         precision="mpmath (adaptive: digits doubled until e(ρ) is resolved)",
-        describe=lambda c: f"seed {c['seed']}, cfg {c['cfg']}, ids {c['ids']}, a = {c['rho']}")
+        describe=lambda c: f"seed {c['seed']}, cfg {c['cfg']}, ids {c['ids']}, a = {c['rho']}",
+    )
 
 
 CLAIMS = (
     Claim(
-        id="T1", title="Bias-free pre-norm encoder is ∼1 at any depth",
-        statement=("For every bias-free encoder with the paper's pre-norm (X + γ⊙LN(F(X)), LN "
-                   "of D9) and embedding input, at any depth, there are d > 0 and ρ with "
-                   "|f(cθ) − c f(θ)| ≤ e^{−d‖θ‖} for all c ≥ 1 and ‖θ‖ ≥ ρ (D3, all "
-                   "parameters)."),
-        expected="refuted", check=lambda ctx: check_property(paper_search(), ctx),
+        id="T1",
+        title="Bias-free pre-norm encoder is ∼1 at any depth",
+        statement=(
+            "For every bias-free encoder with the paper's pre-norm (X + γ⊙LN(F(X)), LN "
+            "of D9) and embedding input, at any depth, there are d > 0 and ρ with "
+            "|f(cθ) − c f(θ)| ≤ e^{−d‖θ‖} for all c ≥ 1 and ‖θ‖ ≥ ρ (D3, all "
+            "parameters)."
+        ),
+        expected="refuted",
+        check=lambda ctx: check_property(paper_search(), ctx),
         replay=paper_margin,
-        explanation=("The D3 collapse: f(cθ)/c − f(θ) is a fixed non-zero vector, so the "
-                     "absolute error grows linearly in c. T1* gives what holds."),
+        explanation=(
+            "The D3 collapse: f(cθ)/c − f(θ) is a fixed non-zero vector, so the "
+            "absolute error grows linearly in c. T1* gives what holds."
+        ),
         negative_controls=(
-            replay_control("a non-counterexample is not replayed as one",
-                           "a one-token input makes every attention exactly one-hot: the "
-                           "encoder is exactly 1-homogeneous and the replay must find no "
-                           "violation", {"seed": 0, "cfg": _cfg(), "ids": [2], "rho": 1.0},
-                           paper_margin),
+            replay_control(
+                "a non-counterexample is not replayed as one",
+                "a one-token input makes every attention exactly one-hot: the "
+                "encoder is exactly 1-homogeneous and the replay must find no "
+                "violation",
+                {"seed": 0, "cfg": _cfg(), "ids": [2], "rho": 1.0},
+                paper_margin,
+            ),
         ),
     ),
     Claim(
-        id="T1*", title="Encoders along rays: super-exponential (paper's setting) vs polynomial",
+        id="T1*",
+        title="Encoders along rays: super-exponential (paper's setting) vs polynomial",
         corrects="T1",
-        statement=("Along rays θ = ρθ₀ through the initialisation, the relative error "
-                   "e(ρ) = ‖f(2ρθ₀)/2^k − f(ρθ₀)‖/‖f(ρθ₀)‖ (k the degree predicted by "
-                   "homogeneity.rules) of a bias-free paper-pre-norm encoder "
-                   "with the LN of D9 (any depth, ReLU or GeLU) decays faster than "
-                   f"exponentially (ratio of successive log-differences q ≥ {FAST_Q} on "
-                   "ρ = a, 2^{1/4}a, 2^{1/2}a, i.e. −ln e grows like ρ^m, m ≥ 2.3): ∼1 in the "
-                   "relative, ray-wise sense. With post-norm or Pre-LN placement, biases, or "
-                   f"ε in the norm (and d_model ≥ 3) its tail decays only polynomially (q ≤ "
-                   f"{SLOW_Q} on ρ = 256a, 512a, 1024a, a ∈ [16, 24]): asymptotically "
-                   "homogeneous, not approximately."),
-        expected="verified", check=lambda ctx: check_property(corrected_search(), ctx),
+        statement=(
+            "Along rays θ = ρθ₀ through the initialisation, the relative error "
+            "e(ρ) = ‖f(2ρθ₀)/2^k − f(ρθ₀)‖/‖f(ρθ₀)‖ (k the degree predicted by "
+            "homogeneity.rules) of a bias-free paper-pre-norm encoder "
+            "with the LN of D9 (any depth, ReLU or GeLU) decays faster than "
+            f"exponentially (ratio of successive log-differences q ≥ {FAST_Q} on "
+            "ρ = a, 2^{1/4}a, 2^{1/2}a, i.e. −ln e grows like ρ^m, m ≥ 2.3): ∼1 in the "
+            "relative, ray-wise sense. With post-norm or Pre-LN placement, biases, or "
+            f"ε in the norm (and d_model ≥ 3) its tail decays only polynomially (q ≤ "
+            f"{SLOW_Q} on ρ = 256a, 512a, 1024a, a ∈ [16, 24]): asymptotically "
+            "homogeneous, not approximately."
+        ),
+        expected="verified",
+        check=lambda ctx: check_property(corrected_search(), ctx),
         replay=corrected_margin(),
         negative_controls=(
-            property_control("mutated component: post-norm/bias/ε claimed fast",
-                             "claiming super-exponential decay for the other placements, "
-                             "biases and ε must be refuted",
-                             lambda: corrected_search(lambda cfg: True, "all claimed fast")),
-            property_control("wrong kind: paper's setting claimed polynomial",
-                             "claiming only polynomial decay for the paper's setting must be "
-                             "refuted", lambda: corrected_search(lambda cfg: False,
-                                                                 "all claimed polynomial")),
+            property_control(
+                "mutated component: post-norm/bias/ε claimed fast",
+                "claiming super-exponential decay for the other placements, "
+                "biases and ε must be refuted",
+                lambda: corrected_search(lambda cfg: True, "all claimed fast"),
+            ),
+            property_control(
+                "wrong kind: paper's setting claimed polynomial",
+                "claiming only polynomial decay for the paper's setting must be refuted",
+                lambda: corrected_search(lambda cfg: False, "all claimed polynomial"),
+            ),
         ),
     ),
 )

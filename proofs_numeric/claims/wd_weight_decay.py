@@ -61,8 +61,9 @@ def _angle_adamw(lr: float, wd: float, beta1: float) -> float:
 
 
 @_one_thread
-def equilibrium_deviation(case: Mapping[str, Any], angle_sgd=_angle_sgd,
-                          angle_adamw=_angle_adamw) -> float:
+def equilibrium_deviation(
+    case: Mapping[str, Any], angle_sgd=_angle_sgd, angle_adamw=_angle_adamw
+) -> float:
     """max relative deviation of the measured angular update and norm from (i)."""
     lr, wd, m = float(case["lr"]), float(case["wd"]), float(case["momentum"])
     obj = RandomSphereObjective(N, seed=int(case["seed"]))
@@ -73,20 +74,30 @@ def equilibrium_deviation(case: Mapping[str, Any], angle_sgd=_angle_sgd,
     else:
         norm = P.adamw_equilibrium_norm(lr, wd, N)
         angle = angle_adamw(lr, wd, m)
-        make = lambda p: torch.optim.AdamW(p, lr=lr, betas=(m, 0.999),  # noqa: E731
-                                           weight_decay=wd)
+        make = lambda p: torch.optim.AdamW(
+            p,
+            lr=lr,
+            betas=(m, 0.999),  # noqa: E731
+            weight_decay=wd,
+        )
     tr = run_optimizer(obj, make, initial_theta(N, norm, int(case["seed"])), EQ_STEPS)
     late = slice(EQ_STEPS // 3, None)
-    return max(abs(float(np.mean(tr.angular_updates[late])) / angle - 1),
-               abs(float(np.mean(tr.norms[late])) / norm - 1))
+    return max(
+        abs(float(np.mean(tr.angular_updates[late])) / angle - 1),
+        abs(float(np.mean(tr.norms[late])) / norm - 1),
+    )
 
 
 @_one_thread
 def log_growth(lr: float, wd: float, sigma0: float, seed: int) -> float:
     """ln(‖θ_T‖/‖θ_0‖) of AdamW on the noise objective from initial RMS σ₀."""
     obj = RandomSphereObjective(N, seed=seed)
-    tr = run_optimizer(obj, lambda p: torch.optim.AdamW(p, lr=lr, weight_decay=wd),
-                       initial_theta(N, sigma0 * math.sqrt(N), seed), GROWTH_STEPS)
+    tr = run_optimizer(
+        obj,
+        lambda p: torch.optim.AdamW(p, lr=lr, weight_decay=wd),
+        initial_theta(N, sigma0 * math.sqrt(N), seed),
+        GROWTH_STEPS,
+    )
     return math.log(tr.norms[-1] / tr.norms[0])
 
 
@@ -109,28 +120,50 @@ def margin_for(angle_sgd=_angle_sgd, angle_adamw=_angle_adamw, critical_factor: 
 
 
 def cases() -> st.SearchStrategy[dict[str, Any]]:
-    sgd = st.fixed_dictionaries({
-        "part": st.just("equilibrium"), "optimizer": st.just("sgd"),
-        "lr": st.floats(0.02, 0.2), "wd": st.floats(2e-3, 2e-2),
-        "momentum": st.sampled_from([0.0, 0.5, 0.9]), "seed": st.integers(0, 1000)})
-    adamw = st.fixed_dictionaries({
-        "part": st.just("equilibrium"), "optimizer": st.just("adamw"),
-        "lr": st.floats(3e-3, 2e-2), "wd": st.floats(0.05, 0.2),
-        "momentum": st.sampled_from([0.0, 0.5, 0.9]), "seed": st.integers(0, 1000)})
-    threshold = st.fixed_dictionaries({
-        "part": st.just("threshold"), "lr": st.floats(1e-3, 1e-2),
-        "sigma0": st.floats(0.02, 0.2), "factor": st.sampled_from([0.25, 4.0]),
-        "seed": st.integers(0, 1000)})
+    sgd = st.fixed_dictionaries(
+        {
+            "part": st.just("equilibrium"),
+            "optimizer": st.just("sgd"),
+            "lr": st.floats(0.02, 0.2),
+            "wd": st.floats(2e-3, 2e-2),
+            "momentum": st.sampled_from([0.0, 0.5, 0.9]),
+            "seed": st.integers(0, 1000),
+        }
+    )
+    adamw = st.fixed_dictionaries(
+        {
+            "part": st.just("equilibrium"),
+            "optimizer": st.just("adamw"),
+            "lr": st.floats(3e-3, 2e-2),
+            "wd": st.floats(0.05, 0.2),
+            "momentum": st.sampled_from([0.0, 0.5, 0.9]),
+            "seed": st.integers(0, 1000),
+        }
+    )
+    threshold = st.fixed_dictionaries(
+        {
+            "part": st.just("threshold"),
+            "lr": st.floats(1e-3, 1e-2),
+            "sigma0": st.floats(0.02, 0.2),
+            "factor": st.sampled_from([0.25, 4.0]),
+            "seed": st.integers(0, 1000),
+        }
+    )
     return st.one_of(sgd, adamw, threshold)
 
 
 CONSTRUCTIONS = (
     {"part": "common", "lr": 1e-3, "sigma0": 0.02, "wd": 0.01, "seed": 0},
     {"part": "common", "lr": 1e-3, "sigma0": 0.02, "wd": 5.0, "seed": 0},
-    {"part": "equilibrium", "optimizer": "sgd", "lr": 0.1, "wd": 1e-2, "momentum": 0.9,
-     "seed": 0},
-    {"part": "equilibrium", "optimizer": "adamw", "lr": 1e-2, "wd": 0.1, "momentum": 0.9,
-     "seed": 0},
+    {"part": "equilibrium", "optimizer": "sgd", "lr": 0.1, "wd": 1e-2, "momentum": 0.9, "seed": 0},
+    {
+        "part": "equilibrium",
+        "optimizer": "adamw",
+        "lr": 1e-2,
+        "wd": 0.1,
+        "momentum": 0.9,
+        "seed": 0,
+    },
     {"part": "threshold", "lr": 3e-3, "sigma0": 0.05, "factor": 0.25, "seed": 0},
     {"part": "threshold", "lr": 3e-3, "sigma0": 0.05, "factor": 4.0, "seed": 0},
 )
@@ -138,14 +171,20 @@ CONSTRUCTIONS = (
 
 def search(label: str = "", **mutations: Any) -> PropertySearch:
     return PropertySearch(
-        claim_id="WD", strategy=cases(), margin=margin_for(**mutations),
+        claim_id="WD",
+        strategy=cases(),
+        margin=margin_for(**mutations),
         constructions=CONSTRUCTIONS,
-        search=(f"SGD(+momentum) and AdamW runs on ⟨ξ_t, θ/‖θ‖⟩, n = {N}: equilibrium "
-                f"angle and norm ({EQ_STEPS} steps), growth vs λ* ({GROWTH_STEPS} steps)"
-                f"{label}"),
+        search=(
+            f"SGD(+momentum) and AdamW runs on ⟨ξ_t, θ/‖θ‖⟩, n = {N}: equilibrium "
+            f"angle and norm ({EQ_STEPS} steps), growth vs λ* ({GROWTH_STEPS} steps)"
+            f"{label}"
+        ),
         margin_label=f"{TOL} − relative deviation; signed log norm ratio",
-        precision="float64 torch runs (deterministic)", examples_scale=0.1,
-        describe=lambda case: repr(dict(case)))
+        precision="float64 torch runs (deterministic)",
+        examples_scale=0.1,
+        describe=lambda case: repr(dict(case)),
+    )
 
 
 def check(ctx: CheckContext) -> Verdict:
@@ -154,37 +193,46 @@ def check(ctx: CheckContext) -> Verdict:
 
 CLAIMS = (
     Claim(
-        id="WD", title="Weight decay stops norm growth above λ* = η/(2σ₀²)",
+        id="WD",
+        title="Weight decay stops norm growth above λ* = η/(2σ₀²)",
         statement=(
             "For scale-invariant groups with noise-dominated gradients: (i) AdamW reaches "
             "‖θ‖ = √(ηn/(2λ)) with angular update √(2ηλ(1−β₁)/(1+β₁)); SGD with momentum α "
             "reaches ‖θ‖ = (ηG²/(2λ(1−α)))^{1/4} with angular update √(2ηλ/(1+α)) (each "
             f"within {int(TOL * 100)}%); (ii) AdamW's norm grows over a run iff λ < "
             "λ* = η/(2σ₀²): with η = 1e-3 and initial RMS σ₀ = 0.02, λ = 0.01 does not stop "
-            "growth and λ = 5 does."),
-        expected="verified", check=check,
+            "growth and λ = 5 does."
+        ),
+        expected="verified",
+        check=check,
         explanation=(
             "'Large enough' depends on η and the initial scale, not on λ alone: the "
             "threshold λ* = η r²/(2σ₀²) (r ≈ 1 the update RMS). The paper's E8 finding "
             "(threshold between 1e-3 and 1e-2, mostly independent of η) is not what this "
-            "mechanism predicts; see docs/experiments/e8_weight_decay.md."),
+            "mechanism predicts; see docs/experiments/e8_weight_decay.md."
+        ),
         negative_controls=(
             property_control(
                 "SGD angular update without the momentum factor",
                 "√(2ηλ) instead of √(2ηλ/(1+α)) must be refuted (α = 0.9)",
-                lambda: search("; mutated SGD angle √(2ηλ)",
-                               angle_sgd=lambda lr, wd, m: math.sqrt(2 * lr * wd))),
+                lambda: search(
+                    "; mutated SGD angle √(2ηλ)", angle_sgd=lambda lr, wd, m: math.sqrt(2 * lr * wd)
+                ),
+            ),
             property_control(
                 "AdamW angular update with (1+β₁)/(1−β₁)",
                 "the inverted momentum factor must be refuted (β₁ = 0.9)",
-                lambda: search("; mutated AdamW angle",
-                               angle_adamw=lambda lr, wd, b: math.sqrt(
-                                   2 * lr * wd * (1 + b) / (1 - b)))),
+                lambda: search(
+                    "; mutated AdamW angle",
+                    angle_adamw=lambda lr, wd, b: math.sqrt(2 * lr * wd * (1 + b) / (1 - b)),
+                ),
+            ),
             property_control(
                 "threshold 100× too high",
                 "with λ* mutated to 100λ*, λ = 100λ*/4 = 25λ* is predicted to grow but "
                 "shrinks: the mutated threshold must be refuted",
-                lambda: search("; mutated λ* ×100", critical_factor=100.0)),
+                lambda: search("; mutated λ* ×100", critical_factor=100.0),
+            ),
         ),
     ),
 )
