@@ -23,11 +23,10 @@ Run with ``python -m pytest benchmarks/bench_dynamics_tracker.py --benchmark-ena
 from __future__ import annotations
 
 import copy
-
-import torch
-
 import statistics
 import time
+
+import torch
 
 from benchmarks.conftest import paired_medians
 from homogeneity.dynamics.tracker import NormTracker

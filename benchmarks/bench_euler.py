@@ -46,7 +46,7 @@ def _ray() -> Ray:
 def _torch_func_jvp(ray: Ray) -> tuple[torch.Tensor, torch.Tensor]:
     names = ray.scaled_names
     point = tuple(ray.theta[n] for n in names)
-    return jvp(lambda *v: ray.at(dict(zip(names, v))), point, point)
+    return jvp(lambda *v: ray.at(dict(zip(names, v, strict=True))), point, point)
 
 
 def _finite_difference(ray: Ray, h: float) -> torch.Tensor:
@@ -106,7 +106,7 @@ def test_euler_vs_finite_difference(benchmark, report_ratio, single_thread):
         "finite difference / jvp time",
         fd_time / jvp_time,
         "",
-        f"FD needs 2 forwards; jvp is exact to rounding",
+        "FD needs 2 forwards; jvp is exact to rounding",
     )
     for h, err in errors.items():
         report_ratio(

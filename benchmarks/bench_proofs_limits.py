@@ -46,7 +46,7 @@ def mpmath_limits() -> list[mpmath.mpf]:
 
 
 def _wrong(values, exact) -> int:
-    return sum(1 for v, e in zip(values, exact) if abs(v - e) > 1e-10)
+    return sum(1 for v, e in zip(values, exact, strict=True) if abs(v - e) > 1e-10)
 
 
 def test_exact_limit_vs_mpmath_limit(benchmark, report_ratio):

@@ -64,7 +64,7 @@ def measured_rates_float64(rows) -> list[float]:
         s, k = torch.tensor(scores, dtype=torch.float64), torch.tensor(keep)
         limit = F.hardmax(s, k)
 
-        def err(rho: float) -> float:
+        def err(rho: float, s=s, k=k, limit=limit) -> float:
             return float((F.masked_softmax(s * rho, k) - limit).abs().max())
 
         r1, r2 = 10 / gamma, 20 / gamma

@@ -29,8 +29,9 @@ caller's module), on the module's device: CUDA works when the module lives there
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -85,7 +86,7 @@ class Batch:
         ids: torch.Tensor,
         padding_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
-    ) -> "Batch":
+    ) -> Batch:
         """A batch from ids alone (no padding when ``padding_mask`` is None)."""
         ids = ids if ids.dim() == 2 else ids.reshape(1, -1)
         if padding_mask is None:
@@ -97,11 +98,11 @@ class Batch:
         """Number of real tokens per sequence."""
         return self.padding_mask.sum(dim=1)
 
-    def to(self, device: torch.device | str) -> "Batch":
+    def to(self, device: torch.device | str) -> Batch:
         types = None if self.token_type_ids is None else self.token_type_ids.to(device)
         return Batch(self.ids.to(device), self.padding_mask.to(device), types)
 
-    def select(self, rows: Sequence[int] | torch.Tensor) -> "Batch":
+    def select(self, rows: Sequence[int] | torch.Tensor) -> Batch:
         """The sub-batch of the given rows, trimmed to its longest sequence."""
         rows = torch.as_tensor(rows, dtype=torch.long, device=self.ids.device)
         mask = self.padding_mask[rows]

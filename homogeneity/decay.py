@@ -21,8 +21,9 @@ float64 range are fine: logarithms are taken with mpmath when needed).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Sequence
+from typing import Literal
 
 import mpmath
 import numpy as np
@@ -205,9 +206,9 @@ def classify_decay(
         )
     ls, lm = np.log(-slopes[falling]), mid[falling]
     if len(ls) >= 2 and np.ptp(lm) > 0:
-        m_hat, c_hat = np.polyfit(lm, ls, 1)
+        m_hat = float(np.polyfit(lm, ls, 1)[0])
     else:
-        m_hat, c_hat = 0.0, float(ls.mean())
+        m_hat = 0.0
     if m_hat >= exponent_threshold:
         # fit ln e = a − d ρ^m with m = m̂ (least squares in ln e)
         x = np.exp(m_hat * lr)

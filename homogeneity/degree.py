@@ -5,7 +5,8 @@ Definitions (θ the selected parameter group, f evaluated at fixed inputs x):
 
 * **Euler.** If f is k-homogeneous in θ then θ·∇_θ f = k f (differentiate f(cθ) = c^k f(θ)
   at c = 1). One forward-mode pass gives D = θ·∇_θ f = d/dρ f(ρθ)|_{ρ=1} (a Jacobian-
-  vector product with the tangent θ). The degree estimate is the least-squares k̂ = ⟨f, D⟩ / ⟨f, f⟩ and the Euler
+  vector product with the tangent θ). The degree estimate is the least-squares
+  k̂ = ⟨f, D⟩ / ⟨f, f⟩ and the Euler
   residual is ‖D − k f‖ / ‖f‖.
 * **Homogeneity error.** ‖f(x; cθ) − c^k f(x; θ)‖ (absolute) and the same divided by
   ‖c^k f(x; θ)‖ (relative), for a scale c > 0.
@@ -18,13 +19,14 @@ Definitions (θ the selected parameter group, f evaluated at fixed inputs x):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 import torch.autograd.forward_ad as fwAD
+from torch import nn
 
 from homogeneity.decay import DecayFit, classify_decay, refine_grid
 from homogeneity.rules import Degree, DegreeDerivation, predict_degree
@@ -42,7 +44,7 @@ class HomogeneityCheckError(AssertionError):
     ``report`` holds the full :class:`HomogeneityReport`.
     """
 
-    def __init__(self, report: "HomogeneityReport") -> None:
+    def __init__(self, report: HomogeneityReport) -> None:
         super().__init__(str(report))
         self.report = report
 

@@ -36,10 +36,10 @@ layers have rules registered here; :func:`predict_degree` composes them and retu
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Literal, Protocol, Sequence, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
-import torch
 from torch import nn
 
 from homogeneity.scaling import select_parameter_names
@@ -80,19 +80,19 @@ class Degree:
 
     # -- constructors -------------------------------------------------------------
     @classmethod
-    def exact(cls, k: float) -> "Degree":
+    def exact(cls, k: float) -> Degree:
         return cls("exact", float(k))
 
     @classmethod
-    def approximate(cls, k: float, reason: str = "") -> "Degree":
+    def approximate(cls, k: float, reason: str = "") -> Degree:
         return cls("approximate", float(k), reason)
 
     @classmethod
-    def asymptotic(cls, k: float, order: float, reason: str = "") -> "Degree":
+    def asymptotic(cls, k: float, order: float, reason: str = "") -> Degree:
         return cls("asymptotic", float(k), reason, float(order))
 
     @classmethod
-    def none(cls, reason: str) -> "Degree":
+    def none(cls, reason: str) -> Degree:
         return cls("none", None, reason)
 
     # -- queries ------------------------------------------------------------------
@@ -101,7 +101,7 @@ class Degree:
         """True for exact (D2) or approximate (D3) homogeneity."""
         return self.kind in ("exact", "approximate")
 
-    def with_value(self, value: float) -> "Degree":
+    def with_value(self, value: float) -> Degree:
         return Degree(self.kind, float(value), self.reason, self.order)
 
     def __str__(self) -> str:
@@ -255,7 +255,7 @@ class RuleContext:
     def qualify(self, local_name: str) -> str:
         return f"{self.prefix}.{local_name}" if self.prefix else local_name
 
-    def child(self, name: str) -> "RuleContext":
+    def child(self, name: str) -> RuleContext:
         return RuleContext(self.is_scaled, self.qualify(name), self.steps)
 
     def record(self, rule: str, din: Degree, dout: Degree) -> Degree:

@@ -13,8 +13,9 @@ working dtype (float64 by default) and on the module's device.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -197,7 +198,7 @@ class Ray:
         """f(x; params): the selected output tensor for a full parameter dict."""
         if isinstance(self.model, nn.Module):
             out = functional_call(
-                self.model, dict(params), self.inputs, dict(self.kwargs), strict=False
+                self.model, dict(params), self.inputs, dict(self.kwargs), strict=True
             )
         else:
             out = self.model(dict(params), *self.inputs, **self.kwargs)

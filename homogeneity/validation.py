@@ -7,7 +7,7 @@ the offending argument and says how to fix it. Nothing here mutates its argument
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 

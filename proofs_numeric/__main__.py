@@ -20,8 +20,8 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from homogeneity.validation import HomogeneityInputError
 from proofs_numeric import report

@@ -54,10 +54,11 @@ import importlib
 import json
 import math
 import pkgutil
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 from homogeneity.validation import HomogeneityInputError
 
@@ -204,7 +205,7 @@ class Counterexample:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Counterexample":
+    def from_dict(cls, data: Mapping[str, Any]) -> Counterexample:
         missing = {"claim_id", "case", "margin", "digits"} - set(data)
         if missing:
             raise HomogeneityInputError(
@@ -221,7 +222,7 @@ class Counterexample:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> "Counterexample":
+    def from_json(cls, text: str) -> Counterexample:
         return cls.from_dict(json.loads(text))
 
     @staticmethod
@@ -236,7 +237,7 @@ class Counterexample:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Counterexample":
+    def load(cls, path: str | Path) -> Counterexample:
         p = Path(path)
         if not p.is_file():
             raise HomogeneityInputError(

@@ -25,7 +25,8 @@ an approximately k-homogeneous function with k > 0 is exactly homogeneous.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import mpmath
 from hypothesis import strategies as st

@@ -25,13 +25,14 @@ decay in a recognised pattern, which is why it gets the limit 1 where ``mpmath.l
 
 ``strict=True`` (default) raises :class:`LimitNotEstablished` when no pattern is
 established, when the values diverge, or when the error estimate stays above ``tol``;
-``strict=False`` returns the best estimate with ``converged=False``.
+``strict=True`` returns the best estimate with ``converged=False``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import mpmath
 from mpmath import mpf
@@ -46,7 +47,7 @@ class LimitNotEstablished(ArithmeticError):
     """Raised in strict mode when the limit could not be established; ``result`` holds
     what was computed (the sequence, the best estimate and why it was not accepted)."""
 
-    def __init__(self, message: str, result: "LimitResult") -> None:
+    def __init__(self, message: str, result: LimitResult) -> None:
         super().__init__(message)
         self.result = result
 

@@ -16,8 +16,9 @@ Everything runs at the current mpmath precision (callers wrap it in ``workdps``)
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import mpmath
 import torch
@@ -48,7 +49,7 @@ class Weights:
     scaled: Sequence[str] | None = None
 
     @classmethod
-    def from_module(cls, module: nn.Module) -> "Weights":
+    def from_module(cls, module: nn.Module) -> Weights:
         return cls({n: tensor_to_lists(p) for n, p in module.named_parameters()})
 
     def has(self, name: str) -> bool:
@@ -57,7 +58,7 @@ class Weights:
     def is_scaled(self, name: str) -> bool:
         return self.scaled is None or any(fnmatch.fnmatchcase(name, p) for p in self.scaled)
 
-    def at(self, rho: Any, scaled: Sequence[str] | None = None) -> "Weights":
+    def at(self, rho: Any, scaled: Sequence[str] | None = None) -> Weights:
         """The same weights on the ray point ρθ (θ the selected group)."""
         if scaled is not None:
             unknown = [p for p in scaled if not any(fnmatch.fnmatchcase(n, p) for n in self.values)]
@@ -89,7 +90,7 @@ def linear(x: Matrix, w: Matrix, b: Vector | None = None) -> Matrix:
     """Rows y_i = W x_i (+ b)."""
     out = [[mpmath.fdot(row, xi) for row in w] for xi in x]
     if b is not None:
-        out = [[v + bj for v, bj in zip(row, b)] for row in out]
+        out = [[v + bj for v, bj in zip(row, b, strict=True)] for row in out]
     return out
 
 
@@ -142,9 +143,9 @@ def norm_row(kind: str, x: Vector, eps: Any, gain: Vector | None, bias: Vector |
         else:
             raise HomogeneityInputError(f"norm={kind!r} is unknown")
     if gain is not None:
-        y = [v * g for v, g in zip(y, gain)]
+        y = [v * g for v, g in zip(y, gain, strict=True)]
     if bias is not None:
-        y = [v + b for v, b in zip(y, bias)]
+        y = [v + b for v, b in zip(y, bias, strict=True)]
     return y
 
 
@@ -234,13 +235,13 @@ class MpEncoder:
         self.d_head = cfg.d_head or cfg.d_model // cfg.n_heads
 
     @classmethod
-    def from_torch(cls, encoder: nn.Module) -> "MpEncoder":
+    def from_torch(cls, encoder: nn.Module) -> MpEncoder:
         cfg = getattr(encoder, "config", None)
         if not isinstance(cfg, EncoderConfig):
             raise HomogeneityInputError("encoder must be a homogeneity.components.Encoder")
         return cls(cfg, Weights.from_module(encoder))
 
-    def at(self, rho: Any, scaled: Sequence[str] | None = None) -> "MpEncoder":
+    def at(self, rho: Any, scaled: Sequence[str] | None = None) -> MpEncoder:
         return MpEncoder(self.cfg, self.w.at(rho, scaled))
 
     def _eps(self, saturated: bool) -> Any:
@@ -262,10 +263,10 @@ class MpEncoder:
             if len(ids) > self.cfg.max_len:
                 raise HomogeneityInputError(f"ids longer than max_len={self.cfg.max_len}")
             pos = self.w.get("positions.weight")
-            x = [[a + b for a, b in zip(row, pos[i])] for i, row in enumerate(x)]
+            x = [[a + b for a, b in zip(row, pos[i], strict=True)] for i, row in enumerate(x)]
         if self.w.has("token_types.weight"):
             t0 = self.w.get("token_types.weight")[0]
-            x = [[a + b for a, b in zip(row, t0)] for row in x]
+            x = [[a + b for a, b in zip(row, t0, strict=True)] for row in x]
         if self.w.has("embedding_norm.weight") or self.cfg.embedding_norm:
             x = self.norm(x, "embedding_norm", saturated)
         return x
@@ -276,14 +277,18 @@ class MpEncoder:
         placement = self.cfg.placement
         if placement == "paper-prenorm":
             y = self.norm(branch(x), norm_prefix, saturated)
-            return [[a + b for a, b in zip(r1, r2)] for r1, r2 in zip(x, y)]
+            return [
+                [a + b for a, b in zip(r1, r2, strict=True)] for r1, r2 in zip(x, y, strict=True)
+            ]
         if placement == "postnorm":
             y = branch(x)
             return self.norm(
-                [[a + b for a, b in zip(r1, r2)] for r1, r2 in zip(x, y)], norm_prefix, saturated
+                [[a + b for a, b in zip(r1, r2, strict=True)] for r1, r2 in zip(x, y, strict=True)],
+                norm_prefix,
+                saturated,
             )
         y = branch(self.norm(x, norm_prefix, saturated))
-        return [[a + b for a, b in zip(r1, r2)] for r1, r2 in zip(x, y)]
+        return [[a + b for a, b in zip(r1, r2, strict=True)] for r1, r2 in zip(x, y, strict=True)]
 
     def run(
         self,
@@ -300,7 +305,7 @@ class MpEncoder:
             pre = f"layers.{i}"
             x = self.residual(
                 x,
-                lambda z: multi_head_attention(
+                lambda z, pre=pre: multi_head_attention(
                     z,
                     self.w,
                     f"{pre}.attention.sublayer",
@@ -315,7 +320,7 @@ class MpEncoder:
             )
             x = self.residual(
                 x,
-                lambda z: feed_forward(
+                lambda z, pre=pre: feed_forward(
                     z, self.w, f"{pre}.feedforward.sublayer", cfg.activation, saturated
                 ),
                 f"{pre}.feedforward.norm",
@@ -341,5 +346,5 @@ def classifier(
         pooled = h[0]
     else:
         rows = [r for j, r in enumerate(h) if padding_mask is None or padding_mask[j]]
-        pooled = [mpmath.fsum(col) / len(rows) for col in zip(*rows)]
+        pooled = [mpmath.fsum(col) / len(rows) for col in zip(*rows, strict=True)]
     return linear([pooled], head.get(f"{prefix}.weight"), head.maybe(f"{prefix}.bias"))[0]

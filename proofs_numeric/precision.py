@@ -41,10 +41,10 @@ Other saturations: |σ(ρz) − step(z)| = σ(−ρ|z|) ≤ e^{−ρ|z|};
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterator, Sequence
 
 import mpmath
 from mpmath import mpf
@@ -253,7 +253,7 @@ def softmax_difference(
         mb, db = softmax_deficit(b, rho_b, keep)
         if ma != mb:
             sa, sb = softmax(a, rho_a, keep), softmax(b, rho_b, keep)
-            return [x - y for x, y in zip(sa, sb)]
+            return [x - y for x, y in zip(sa, sb, strict=True)]
         win = set(ma)
         return [(db[j] - da[j]) if j in win else (da[j] - db[j]) for j in range(len(da))]
 
@@ -390,7 +390,7 @@ def softmax_error(
     """‖softmax(ρa) − argmax(a)‖ in the max or ℓ1 norm, computed at ``digits``."""
     with working_precision(digits):
         s, g = softmax(a, rho, keep), generalised_argmax(a, keep)
-        diffs = [abs(x - y) for x, y in zip(s, g)]
+        diffs = [abs(x - y) for x, y in zip(s, g, strict=True)]
         return max(diffs) if norm == "max" else mpmath.fsum(diffs)
 
 

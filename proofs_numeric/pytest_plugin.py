@@ -20,7 +20,7 @@ an unrejected control fails.
 from __future__ import annotations
 
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import textwrap
-from typing import Sequence
+from collections.abc import Sequence
 
 from proofs_numeric.runner import ClaimResult
 
@@ -49,7 +49,7 @@ def _wrap_table(
     headers: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[int]
 ) -> str:
     def cells(row: Sequence[str]) -> list[list[str]]:
-        return [textwrap.wrap(str(c), w) or [""] for c, w in zip(row, widths)]
+        return [textwrap.wrap(str(c), w) or [""] for c, w in zip(row, widths, strict=True)]
 
     sep = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
     lines = [sep]
@@ -58,7 +58,10 @@ def _wrap_table(
         for k in range(max(len(c) for c in wrapped)):
             lines.append(
                 "| "
-                + " | ".join((c[k] if k < len(c) else "").ljust(w) for c, w in zip(wrapped, widths))
+                + " | ".join(
+                    (c[k] if k < len(c) else "").ljust(w)
+                    for c, w in zip(wrapped, widths, strict=True)
+                )
                 + " |"
             )
         lines.append(sep if i == 0 or i == len(rows) else sep.replace("-", "-"))

@@ -20,8 +20,9 @@ mathematician would try: ties, near-ties, zero, huge norms).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import mpmath
 from hypothesis import HealthCheck, find, settings, target

@@ -18,7 +18,8 @@ drawn as base-10 logarithms; convert with ``mpmath.mpf(10) ** log10``.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis import target

@@ -54,14 +54,14 @@ def test_encoder_adapter_trace_is_encoder_run():
     with torch.no_grad():
         out = enc.run(b.ids, b.padding_mask, token_type_ids=b.token_type_ids, collect=True)
     assert len(trace.hidden_states) == 3 and len(trace.attentions) == 2
-    for x, y in zip(trace.hidden_states, out.hidden_states):
+    for x, y in zip(trace.hidden_states, out.hidden_states, strict=True):
         assert torch.equal(x, y)
     scaled = adapter.run(b, 7.0)
     with torch.no_grad():
         for p in enc.parameters():
             p.mul_(7.0)
         ref = enc.run(b.ids, b.padding_mask, token_type_ids=b.token_type_ids, collect=True)
-    for x, y in zip(scaled.hidden_states, ref.hidden_states):
+    for x, y in zip(scaled.hidden_states, ref.hidden_states, strict=True):
         assert torch.allclose(x, y, rtol=1e-12, atol=1e-12)
 
 
@@ -70,9 +70,11 @@ def test_several_batches_in_one_ray_equal_one_ray_each():
     bs = batches()
     together = adapter.ray(bs)(1000.0)
     assert isinstance(together, list) and len(together) == 2
-    for b, t in zip(bs, together):
+    for b, t in zip(bs, together, strict=True):
         alone = adapter.ray(b)(1000.0)
-        for x, y in zip(t.hidden_states + t.attentions, alone.hidden_states + alone.attentions):
+        for x, y in zip(
+            t.hidden_states + t.attentions, alone.hidden_states + alone.attentions, strict=True
+        ):
             assert torch.equal(x, y)
     sat = adapter.ray(bs, saturated=True)(1.0)
     assert all(float(a.max()) <= 1.0 for t in sat for a in t.attentions)

@@ -50,7 +50,9 @@ def test_bert_model_through_function_adapter_matches_our_port():
     assert theirs.level.all_scaled and mine.level.all_scaled
     assert theirs.level.layers == pytest.approx(mine.level.layers, abs=1e-9)
     for a, b in zip(
-        theirs.heads_at_rho + theirs.heads_at_one, mine.heads_at_rho + mine.heads_at_one
+        theirs.heads_at_rho + theirs.heads_at_one,
+        mine.heads_at_rho + mine.heads_at_one,
+        strict=True,
     ):
         assert (a.layer, a.head, a.kind) == (b.layer, b.head, b.kind)
         assert a.attended == pytest.approx(b.attended, abs=1e-9)

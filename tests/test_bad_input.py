@@ -13,7 +13,9 @@ import math
 
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
+from module_state import assert_unchanged, snapshot
 from torch import nn
 
 from homogeneity import HomogeneityInputError, predict_degree
@@ -38,8 +40,6 @@ from homogeneity.degree import (
     homogeneity_error,
 )
 from homogeneity.scaling import Ray
-from module_state import assert_unchanged, snapshot
-
 
 # -- the "unchanged" contract ---------------------------------------------------------
 

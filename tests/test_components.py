@@ -11,10 +11,12 @@ import math
 
 import pytest
 import torch
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from homogeneity.components import (
+    PLACEMENTS,
     AttentionHead,
     ClassifierHead,
     Embedding,
@@ -26,11 +28,10 @@ from homogeneity.components import (
     LayerNorm,
     Linear,
     MultiHeadAttention,
-    PLACEMENTS,
     ProofLayerNorm,
     ReLU,
-    RMSNorm,
     Residual,
+    RMSNorm,
     Sigmoid,
     Tanh,
     make_activation,
@@ -610,7 +611,8 @@ def test_saturated_encoder_is_the_limit_of_the_ray(kw, seed):
 
     Tolerance: at scale c every attention row differs from its argmax by about
     n·exp(−c⁴Δ/√d_k) (first-layer scores have degree 4), GeLU(cz)/c from ReLU by
-    exp(−c²z²/2), σ(c²z) and tanh(c²z) from step and sign by exp(−c²|z|), and the ε of a norm whose input has degree ≥ 3 by O(ε c^-6). At
+    exp(−c²z²/2), σ(c²z) and tanh(c²z) from step and sign by exp(−c²|z|), and the ε of a
+    norm whose input has degree ≥ 3 by O(ε c^-6). At
     c = 1e3 all of these are below 1e-300 unless a score gap Δ or a pre-activation is
     below ~1e-9, which random continuous parameters avoid with probability ≈ 1. What is
     left is float64 rounding amplified by a few layers: we allow 1e-11 relative."""

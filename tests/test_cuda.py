@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from module_state import assert_unchanged, snapshot
 
 from homogeneity import (
     Ray,
@@ -23,7 +24,6 @@ from homogeneity import (
 from homogeneity.components import Encoder, EncoderConfig, FeedForward
 from homogeneity.dynamics.tracker import NormTracker
 from homogeneity.saturation import saturation_level
-from module_state import assert_unchanged, snapshot
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -131,7 +131,7 @@ def test_tracker_records_match_cpu():
             opt.step()
         records[device] = [r["groups"]["all"] for r in tracker.records]
         tracker.close()
-    for a, b in zip(records["cpu"], records["cuda"]):
+    for a, b in zip(records["cpu"], records["cuda"], strict=True):
         for key in ("norm", "step_norm", "alignment"):
             assert b[key] == pytest.approx(a[key], rel=1e-9, abs=1e-12)
 
@@ -139,5 +139,5 @@ def test_tracker_records_match_cpu():
 def test_seeded_components_are_the_same_numbers_on_cuda():
     """A CPU generator initialises a CUDA model with the CPU model's very numbers."""
     cpu, gpu = encoder("cpu", "postnorm", True), encoder("cuda", "postnorm", True)
-    for (n, a), (_, b) in zip(cpu.named_parameters(), gpu.named_parameters()):
+    for (n, a), (_, b) in zip(cpu.named_parameters(), gpu.named_parameters(), strict=True):
         assert b.device.type == "cuda" and torch.equal(a, b.cpu()), n

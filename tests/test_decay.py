@@ -17,7 +17,8 @@ import math
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from homogeneity.decay import classify_decay, decay_tail, refine_grid
 from homogeneity.validation import HomogeneityInputError

@@ -10,10 +10,10 @@ approximately scale-invariant.
 
 from __future__ import annotations
 
-
 import pytest
 import torch
-from hypothesis import assume, given, strategies as st
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from torch import nn
 
 from homogeneity import rules

@@ -79,7 +79,7 @@ def same_output(printed: str, expected: str) -> bool:
         return True
     if _NUMBER.split(printed) != _NUMBER.split(expected):
         return False
-    for a, b in zip(_NUMBER.findall(printed), _NUMBER.findall(expected)):
+    for a, b in zip(_NUMBER.findall(printed), _NUMBER.findall(expected), strict=True):
         if a == b:
             continue
         x, y = abs(float(a)), abs(float(b))

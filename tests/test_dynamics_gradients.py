@@ -5,7 +5,8 @@ import copy
 
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from homogeneity.components import Encoder, EncoderConfig
 from homogeneity.dynamics.gradients import (

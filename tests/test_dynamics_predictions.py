@@ -19,7 +19,6 @@ from homogeneity.dynamics.controlled import (
 from homogeneity.dynamics.growth_laws import fit_power_law, select_growth_law
 from homogeneity.validation import HomogeneityInputError
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

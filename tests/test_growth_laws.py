@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from homogeneity.dynamics.growth_laws import (
     LAW_NAMES,

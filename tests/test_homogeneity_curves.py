@@ -63,7 +63,7 @@ def test_cosine_matches_the_closed_form_of_a_two_degree_sum():
     ids = torch.tensor([[1, 2, 3], [4, 5, 6]])
     curve = E6.cosine_curve(adapter, Batch.from_ids(ids), cs=[1.0, 3.0, 10.0], reference=50.0)
     u, b = (model.emb[ids] @ model.w.T).detach(), model.b.detach()
-    for c, got in zip(curve.cs, curve.final):
+    for c, got in zip(curve.cs, curve.final, strict=True):
         a, r = c * u + b, 50.0 * u + b
         expected = float(torch.nn.functional.cosine_similarity(a, r, dim=-1).mean())
         assert got == pytest.approx(expected, abs=1e-12)

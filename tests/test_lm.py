@@ -10,7 +10,7 @@ import torch
 
 from homogeneity.components.residual import PLACEMENTS
 from homogeneity.experiments import corpus as C
-from homogeneity.experiments.lm_model import CausalLM, LMConfig, lm_loss, parameter_groups
+from homogeneity.experiments.lm_model import CausalLM, LMConfig, parameter_groups
 from homogeneity.experiments.lm_training import TrainConfig, effective_lrs, lr_factor
 from homogeneity.experiments.norm_growth import NormGrowthConfig, main, run_norm_growth
 from homogeneity.experiments.weight_decay_grid import (
@@ -21,7 +21,6 @@ from homogeneity.experiments.weight_decay_grid import (
 )
 from homogeneity.rules import predict_degree
 from homogeneity.validation import HomogeneityInputError
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -33,7 +33,7 @@ def test_at_least_one_hundred_sentences_with_provenance():
     for source in prefixes:
         assert f"`{source}`" in note
     assert "Project Gutenberg" in note and "#1342" in note and "#84" in note
-    for source, prefix in prefixes.items():
+    for source in prefixes:
         numbers = [int(s.id.split("-")[1]) for s in sentences if s.source == source]
         assert numbers == list(range(1, len(numbers) + 1))
 

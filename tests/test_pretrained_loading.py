@@ -139,7 +139,7 @@ def test_round_trip_is_exact(folder: Path, reference: Encoder):
     tok = model.encode(["The cat sat.", "A big dog ran, the cats sat."])
     out_a = model.encoder.run(tok.batch.ids, tok.batch.padding_mask, collect=True)
     out_b = reference.run(tok.batch.ids, tok.batch.padding_mask, collect=True)
-    for a, b in zip(out_a.hidden_states, out_b.hidden_states):
+    for a, b in zip(out_a.hidden_states, out_b.hidden_states, strict=True):
         assert torch.equal(a, b)
     assert not model.encoder.training
 
@@ -360,7 +360,7 @@ def test_random_init_follows_bert(reference: Encoder):
     w = big.layers[0].feedforward.sublayer.inner.weight
     assert abs(float(w.detach().std()) - 0.02) < 0.001
     again = bert_random_init(reference.config, seed=3)
-    assert all(torch.equal(a, b) for a, b in zip(enc.parameters(), again.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(enc.parameters(), again.parameters(), strict=True))
     with pytest.raises(HomogeneityInputError, match="pad_id"):
         bert_random_init(reference.config, pad_id=10_000)
 

@@ -72,9 +72,15 @@ def port_differences(encoder, reference, batch) -> tuple[list[float], list[float
             batch.ids, batch.padding_mask, token_type_ids=batch.token_type_ids, collect=True
         )
     real = batch.padding_mask
-    hidden = [float((a - b)[real].abs().max()) for a, b in zip(ours.hidden_states, ref_hidden)]
+    hidden = [
+        float((a - b)[real].abs().max())
+        for a, b in zip(ours.hidden_states, ref_hidden, strict=True)
+    ]
     rows = real[:, None, :].expand(-1, ours.attentions[0].shape[1], -1)
-    attention = [float((a - b)[rows].abs().max()) for a, b in zip(ours.attentions, ref_attention)]
+    attention = [
+        float((a - b)[rows].abs().max())
+        for a, b in zip(ours.attentions, ref_attention, strict=True)
+    ]
     return hidden, attention
 
 
@@ -99,7 +105,7 @@ def test_padding_mask_agrees_with_additive_mask(minilm, batch):
     alone = minilm.encode(["Hello."]).batch
     with torch.no_grad():
         solo = minilm.encoder.run(alone.ids, alone.padding_mask, collect=True)
-    for padded, single in zip(ours.hidden_states, solo.hidden_states):
+    for padded, single in zip(ours.hidden_states, solo.hidden_states, strict=True):
         assert float((padded[-1, :short] - single[0]).abs().max()) <= TOLERANCE
 
 

@@ -68,7 +68,7 @@ def test_tables_json_and_figures(report, tmp_path):
         "Broadcast heads",
     ):
         assert header in text
-    assert len([l for l in text.splitlines() if l.startswith(("1.", "6.11"))]) >= 12
+    assert len([layer for layer in text.splitlines() if layer.startswith(("1.", "6.11"))]) >= 12
     paths = write_report(report, tmp_path)
     names = {p.name for p in paths}
     assert {

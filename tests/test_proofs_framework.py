@@ -87,7 +87,9 @@ def test_log_margin() -> None:
 
 
 def test_claim_validation() -> None:
-    check = lambda ctx: Verdict("verified", Evidence(1, 0.0, "p", "s"))
+    def check(ctx: CheckContext) -> Verdict:
+        return Verdict("verified", Evidence(1, 0.0, "p", "s"))
+
     with pytest.raises(HomogeneityInputError, match="negative control"):
         Claim("X1", "t", "s", "verified", check, ())
     with pytest.raises(HomogeneityInputError, match="expected"):

@@ -6,11 +6,12 @@ from __future__ import annotations
 import mpmath
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from homogeneity.components import Encoder, EncoderConfig
 from homogeneity.validation import HomogeneityInputError
-from proofs_numeric.mp_model import MpEncoder, Weights
+from proofs_numeric.mp_model import MpEncoder
 
 
 @settings(max_examples=20)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import re
 
 import mpmath
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from homogeneity.components import AttentionHead
 from homogeneity.components import functional as F
@@ -26,7 +26,7 @@ def softmax_tolerance(scores, keep, rho) -> float:
     ρ·s_j (absolute error ≤ ε·ρ·max|s|), and d log softmax_i = dx_i − Σ_j p_j dx_j moves the
     result by at most twice that, relative; exp and the sum add a few ε per position."""
     eps = torch.finfo(torch.float64).eps
-    scale = max(abs(s) for s, k in zip(scores, keep) if k)
+    scale = max(abs(s) for s, k in zip(scores, keep, strict=True) if k)
     return 2 * eps * rho * scale + 4 * eps * len(scores) + 1e-15
 
 
@@ -38,7 +38,7 @@ def test_softmax_matches_torch(row, rho) -> None:
     ours = [float(v) for v in P.softmax(scores, rho, keep)]
     theirs = F.masked_softmax(_t(scores) * rho, torch.tensor(keep)).tolist()
     rel = softmax_tolerance(scores, keep, rho)
-    for a, b in zip(ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
         assert a == pytest.approx(b, rel=rel, abs=1e-300)
 
 
@@ -88,7 +88,7 @@ def test_layer_norm_is_sqrt_n_times_d9() -> None:
     with mpmath.workdps(60):
         a = P.standard_layer_norm(x, 0, digits=60)
         b = P.layer_norm(x, digits=60)
-        for u, v in zip(a, b):
+        for u, v in zip(a, b, strict=True):
             assert abs(u - mpmath.sqrt(4) * v) < mpmath.mpf(10) ** -55
 
 

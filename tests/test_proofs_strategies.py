@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from homogeneity.components import EncoderConfig
 from homogeneity.validation import HomogeneityInputError
@@ -16,7 +17,7 @@ from proofs_numeric import strategies as S
 def test_score_rows_structure(row) -> None:
     scores, keep = row["scores"], row["keep"]
     assert len(scores) == len(keep) and any(keep)
-    vis = [s for s, k in zip(scores, keep) if k]
+    vis = [s for s, k in zip(scores, keep, strict=True) if k]
     top = max(vis)
     assert sum(1 for s in vis if s == top) == row["ties"]
     others = [s for s in vis if s != top]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from torch import nn
 
-from homogeneity import Degree, DegreeDerivation, HomogeneityInputError, predict_degree
-from homogeneity import rules
+from homogeneity import Degree, DegreeDerivation, HomogeneityInputError, predict_degree, rules
 from homogeneity.components import (
     AttentionHead,
     EncoderClassifier,
@@ -25,8 +25,8 @@ from homogeneity.components import (
     MultiHeadAttention,
     ProofLayerNorm,
     ReLU,
-    RMSNorm,
     Residual,
+    RMSNorm,
 )
 from homogeneity.degree import HomogeneityCheckError, check_homogeneity
 from homogeneity.rules import RuleContext, register_rule
@@ -306,7 +306,7 @@ def test_rules_ask_for_exactly_the_parameters_the_model_has():
     ):
         asked: set[str] = set()
 
-        def is_scaled(name: str) -> bool:
+        def is_scaled(name: str, asked: set[str] = asked) -> bool:
             asked.add(name)
             return True
 
@@ -409,7 +409,7 @@ def test_derivation_prints_every_step():
     assert len(lines) == 2 + len(der.steps)
     paths = [s.path for s in der.steps]
     assert paths == ["0", "1", "2", "3.inner", "3.activation", "3.outer", "3"]
-    for step, line in zip(der.steps, lines[2:]):
+    for step, line in zip(der.steps, lines[2:], strict=True):
         assert step.path in line and step.rule in line
         assert str(step.output_degree) in line
     assert "LayerNorm(ε=1e-05)" in text

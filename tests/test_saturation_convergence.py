@@ -74,7 +74,7 @@ def test_homogeneous_encoder_saturated_forward_is_the_limit(batch):
     f, s = adapter.run(batch), adapter.run(batch, saturated=True)
     direct = [
         mean_token_cosine(a, b, batch.padding_mask)
-        for a, b in zip(f.hidden_states, s.hidden_states)
+        for a, b in zip(f.hidden_states, s.hidden_states, strict=True)
     ]
     assert e.level_at_limit == pytest.approx(tuple(direct), abs=1e-12)
 

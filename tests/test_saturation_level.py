@@ -93,9 +93,9 @@ def test_encoder_reports_every_layer_and_ignores_padding():
     # the padded batch equals the token-weighted mean of the two sequences run alone
     first = saturation_level(enc, Batch.from_ids(ids[0]))
     second = saturation_level(enc, Batch.from_ids(ids[1, :5]))
-    for l in range(3):
-        combined = (9 * first.layers[l] + 5 * second.layers[l]) / 14
-        assert level.layers[l] == pytest.approx(combined, abs=1e-12)
+    for layer in range(3):
+        combined = (9 * first.layers[layer] + 5 * second.layers[layer]) / 14
+        assert level.layers[layer] == pytest.approx(combined, abs=1e-12)
     # the padded tokens' ids must not matter either
     ids2 = ids.clone()
     ids2[1, 5:] = 0

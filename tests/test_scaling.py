@@ -12,14 +12,15 @@ from dataclasses import dataclass
 
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
+from module_state import assert_unchanged, snapshot
 from torch import nn
 from torch.func import functional_call
 
 from homogeneity.components import AttentionHead, Encoder, EncoderConfig, Linear, ProofLayerNorm
 from homogeneity.scaling import Ray, default_output, select_parameter_names
 from homogeneity.validation import HomogeneityInputError
-from module_state import assert_unchanged, snapshot
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

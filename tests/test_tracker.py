@@ -13,7 +13,6 @@ from homogeneity.experiments.lm_model import CausalLM, LMConfig, lm_loss, parame
 from homogeneity.saturation import saturation_level
 from homogeneity.validation import HomogeneityInputError
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
@@ -78,7 +77,9 @@ def test_tracked_run_equals_untracked_run_bit_for_bit(corpus, tmp_path, callback
     losses_tracked = train(tracked, corpus, 25, tracker, callback)
     tracker.close()
     assert losses_plain == losses_tracked
-    for (n, a), (_, b) in zip(plain.state_dict().items(), tracked.state_dict().items()):
+    for (n, a), (_, b) in zip(
+        plain.state_dict().items(), tracked.state_dict().items(), strict=True
+    ):
         assert torch.equal(a, b), n
     assert torch.equal(torch.get_rng_state(), rng_before)  # nobody drew global randomness
     assert len(tracker.records) == 13 and tracker.records[0]["saturation"]["level"] is not None

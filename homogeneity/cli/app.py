@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from homogeneity.cli import degree_command
 from homogeneity.cli.delegate import DELEGATES

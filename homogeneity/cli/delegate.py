@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
 
 from homogeneity.cli.errors import UsageError
 

@@ -7,8 +7,8 @@ on a tqdm bar, since a large model takes a while over ~100 ray points.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 import torch

@@ -15,8 +15,8 @@ from torch import nn
 from homogeneity import components as C
 from homogeneity.cli.errors import UsageError
 from homogeneity.experiments.degree_table import (
-    DegreeCase,
     RESOLVABLE_EPS,
+    DegreeCase,
     component_cases,
     encoder_config,
 )

@@ -10,10 +10,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from homogeneity import rules
 from homogeneity.components.activations import make_activation
 from homogeneity.components.linear import Linear
 from homogeneity.rules import Degree, RuleContext
-from homogeneity import rules
 
 
 class FeedForward(nn.Module):

@@ -16,8 +16,9 @@ Everything is float64 and seeded with private generators (no global RNG is used)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 import torch

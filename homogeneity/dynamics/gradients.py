@@ -30,8 +30,9 @@ group without an exact or approximate degree is reported as such.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -230,7 +231,10 @@ def loss_euler(
         value = _scalar(loss(f), "loss")
         grads = torch.autograd.grad(value, [f] + [point[n] for n in wanted], allow_unused=True)
     dl_df = grads[0]
-    g = {n: (torch.zeros_like(point[n]) if gr is None else gr) for n, gr in zip(wanted, grads[1:])}
+    g = {
+        n: (torch.zeros_like(point[n]) if gr is None else gr)
+        for n, gr in zip(wanted, grads[1:], strict=True)
+    }
     theta = {n: point[n].detach() for n in wanted}
     output_term = float(torch.sum(dl_df.to(torch.float64) * f.detach().to(torch.float64)))
     report = LossEulerReport({}, float(value.detach()), rtol, dtype)
@@ -340,7 +344,10 @@ def scale_invariance_orthogonality(
     with torch.enable_grad():
         value = _scalar(loss(ray.call(point)), "loss")
         grads = torch.autograd.grad(value, [point[n] for n in wanted], allow_unused=True)
-    g = {n: (torch.zeros_like(point[n]) if gr is None else gr) for n, gr in zip(wanted, grads)}
+    g = {
+        n: (torch.zeros_like(point[n]) if gr is None else gr)
+        for n, gr in zip(wanted, grads, strict=True)
+    }
     theta = {n: point[n].detach() for n in wanted}
     out: dict[str, GroupOrthogonality] = {}
     for name, names in resolved.items():
@@ -461,7 +468,7 @@ def gradient_scaling(
             grads = torch.autograd.grad(value, [point[n] for n in names], allow_unused=True)
         return float(value.detach()), {
             n: (torch.zeros_like(point[n]) if gr is None else gr.detach())
-            for n, gr in zip(names, grads)
+            for n, gr in zip(names, grads, strict=True)
         }
 
     report = GradientScalingReport({}, rtol, dtype, label)

@@ -13,7 +13,7 @@ Sums are accumulated in float64 whatever the parameters' dtype.
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn

@@ -42,8 +42,8 @@ that does not cross inside the search range is reported as None (unbounded).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 from scipy import optimize, stats

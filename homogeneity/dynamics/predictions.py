@@ -54,7 +54,7 @@ exponential-type loss has ‖θ_t‖ = Θ((log t)^{1/L}).
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import mpmath
 import numpy as np

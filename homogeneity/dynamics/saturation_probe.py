@@ -15,8 +15,9 @@ parameter values it is handed. No random number generator is used.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -96,7 +97,7 @@ class SaturationProbe:
         self._buffer_names = [n for n, b in model.named_buffers() if b.is_floating_point()]
 
     def _call(self, params: dict[str, torch.Tensor], *inputs: Any, **kwargs: Any) -> Any:
-        return functional_call(self._skeleton, params, inputs, kwargs, strict=False)
+        return functional_call(self._skeleton, params, inputs, kwargs, strict=True)
 
     def measure(self, params: Mapping[str, torch.Tensor]) -> ProbeResult:
         """D14 at the parameter values ``params`` (name → tensor; only read)."""

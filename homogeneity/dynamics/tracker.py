@@ -44,8 +44,9 @@ import contextlib
 import json
 import math
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -179,7 +180,7 @@ class NormTracker:
                 self._membership[g, index[n]] = 1.0
 
     # -- wiring --------------------------------------------------------------------
-    def attach(self, optimizer: torch.optim.Optimizer) -> "NormTracker":
+    def attach(self, optimizer: torch.optim.Optimizer) -> NormTracker:
         """Register step pre/post hooks on ``optimizer`` (any torch.optim.Optimizer)."""
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise HomogeneityInputError(
@@ -265,7 +266,7 @@ class NormTracker:
             record: dict[str, Any] = {
                 "step": self.step_count,
                 "kind": label,
-                "groups": {g: {"norm": v} for g, v in zip(self.groups, norms)},
+                "groups": {g: {"norm": v} for g, v in zip(self.groups, norms, strict=True)},
             }
             if self.probe is not None:
                 record["saturation"] = self._saturation(flat)
@@ -353,7 +354,7 @@ class NormTracker:
             self._file.close()
             self._file = None
 
-    def __enter__(self) -> "NormTracker":
+    def __enter__(self) -> NormTracker:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -18,9 +18,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import product
-from typing import Callable, Iterable, Sequence
 
 import torch
 from torch import nn

@@ -24,14 +24,15 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
 
 import torch
 from tqdm import tqdm
 
 from homogeneity.adapters import Batch, EncoderAdapter, ModelAdapter
+from homogeneity.cli.parser import OneLineParser
 from homogeneity.components import (
     PLACEMENTS,
     Embedding,
@@ -42,7 +43,6 @@ from homogeneity.components import (
     ProofLayerNorm,
     RMSNorm,
 )
-from homogeneity.cli.parser import OneLineParser
 from homogeneity.components.init import normal_, uniform_
 from homogeneity.components.norms import NORMS
 from homogeneity.saturation import PAPER_RHO, mean_token_cosine
@@ -151,8 +151,8 @@ def cosine_curve(
         states = evaluate(c)
         rows.append(
             tuple(
-                mean_token_cosine(a, b, mask, where=f"at layer {l}, c={c:g}")
-                for l, (a, b) in enumerate(zip(states, target))
+                mean_token_cosine(a, b, mask, where=f"at layer {layer}, c={c:g}")
+                for layer, (a, b) in enumerate(zip(states, target, strict=True))
             )
         )
     return CosineCurve(name, tuple(cs), reference, tuple(rows))

@@ -26,10 +26,11 @@ import argparse
 import json
 import os
 import time
+from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
@@ -241,7 +242,9 @@ def analyse(
             g: _ratio(records, g) for g in records[0]["groups"] if g.startswith("layer.")
         },
         "curves": {
-            g: dict(zip(("steps", "norms"), (c.tolist() for c in norm_curve(records, g))))
+            g: dict(
+                zip(("steps", "norms"), (c.tolist() for c in norm_curve(records, g)), strict=True)
+            )
             for g in (MAIN_GROUP, "all")
         },
     }

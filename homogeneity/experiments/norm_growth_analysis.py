@@ -24,7 +24,8 @@ Given the JSON-lines records of :class:`~homogeneity.dynamics.tracker.NormTracke
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -110,7 +111,7 @@ def log_binned(
     finite = np.isfinite(x)
     groups: list[np.ndarray] = []
     current = np.zeros_like(finite)
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         current = current | ((t >= lo) & (t < hi) & finite)
         if current.sum() >= min_count:
             groups.append(current)
@@ -234,7 +235,7 @@ def saturation_summary(records: Sequence[dict[str, Any]]) -> dict[str, Any] | No
     steps = [s for s, _ in rows]
     levels = [s.get("level") for _, s in rows]
     layers = [s.get("layers") for _, s in rows]
-    finite = [(s, v) for s, v in zip(steps, levels) if v is not None]
+    finite = [(s, v) for s, v in zip(steps, levels, strict=True) if v is not None]
     return {
         "steps": steps,
         "levels": levels,

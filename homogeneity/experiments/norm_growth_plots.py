@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import matplotlib
 
@@ -119,7 +120,7 @@ def plot_placements(
 ) -> Path:
     """Norm, alignment and saturation of several runs side by side."""
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    for res, recs in zip(all_results, all_records):
+    for res, recs in zip(all_results, all_records, strict=True):
         label = res["label"]
         t, y = norm_curve(recs, res["norm"]["group"])
         axes[0].plot(t, y / y[0], label=label)

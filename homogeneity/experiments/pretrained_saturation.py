@@ -30,9 +30,10 @@ import math
 import platform
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from tqdm import tqdm
@@ -302,13 +303,13 @@ def layer_table(report: PretrainedSaturationReport) -> str:
         f"random ρ=∞ (exact) | random, {len(report.random_seed_levels)} seeds (min–max) | "
         "paper BERT-base pretrained | paper random",
     ]
-    for l, (a, b) in enumerate(zip(p.level.layers, r.level.layers)):
-        la = p.exact.level_at_limit[l] if p.exact else None
-        lb = r.exact.level_at_limit[l] if r.exact else None
-        name = "emb" if l == 0 else str(l)
-        paper = PAPER_BERT_BASE["pretrained"] if l == 1 else ""
-        paper_r = PAPER_BERT_BASE["random"] if l == 1 else ""
-        spread = [v[l] for v in report.random_seed_levels.values()]
+    for layer, (a, b) in enumerate(zip(p.level.layers, r.level.layers, strict=True)):
+        la = p.exact.level_at_limit[layer] if p.exact else None
+        lb = r.exact.level_at_limit[layer] if r.exact else None
+        name = "emb" if layer == 0 else str(layer)
+        paper = PAPER_BERT_BASE["pretrained"] if layer == 1 else ""
+        paper_r = PAPER_BERT_BASE["random"] if layer == 1 else ""
+        spread = [v[layer] for v in report.random_seed_levels.values()]
         span = f"{_f(min(spread))} – {_f(max(spread))}" if spread else "—"
         lines.append(
             f"{name:>5} | {_f(a):>24} | {_f(la):>22} | {_f(b):>13} | {_f(lb):>18} | "
@@ -332,27 +333,27 @@ def convergence_table(report: PretrainedSaturationReport) -> str:
         )
         conv = c.converged_at(DIRECTION_TOL) if c else [None] * len(m.analysis.level.layers)
         ent = ([None] + c.entropy_converged_at(ENTROPY_TOL)) if c else [None] * len(conv)
-        for l in range(len(m.analysis.level.layers)):
-            name = "emb" if l == 0 else str(l)
+        for layer in range(len(m.analysis.level.layers)):
+            name = "emb" if layer == 0 else str(layer)
             out.append(
-                f"{name:>5} | {_rho(conv[l]) if c else '—':>30} | "
-                f"{(_rho(ent[l]) if l else 'n/a') if c else '—':>34} | "
-                f"{_f(e.proxy_vs_saturated_at_rho[l], 6) if e else '—':>24} | "
-                f"{_f(e.proxy_vs_limit[l], 4) if e else '—':>20} | "
-                f"{_f(e.proxy_vs_saturated_at_theta[l], 4) if e else '—':>19} | "
-                f"{_f(e.saturated_at_theta_vs_limit[l], 4) if e else '—':>16} | "
-                f"{_switched(c, report.rho, l)}"
+                f"{name:>5} | {_rho(conv[layer]) if c else '—':>30} | "
+                f"{(_rho(ent[layer]) if layer else 'n/a') if c else '—':>34} | "
+                f"{_f(e.proxy_vs_saturated_at_rho[layer], 6) if e else '—':>24} | "
+                f"{_f(e.proxy_vs_limit[layer], 4) if e else '—':>20} | "
+                f"{_f(e.proxy_vs_saturated_at_theta[layer], 4) if e else '—':>19} | "
+                f"{_f(e.saturated_at_theta_vs_limit[layer], 4) if e else '—':>16} | "
+                f"{_switched(c, report.rho, layer)}"
             )
         if e:
             out.append(
                 "attention layer | proxy argmax on exact support | max |A_f − A_s| at ρ "
                 "| rows not yet one-hot at ρ | rows tied in the limit"
             )
-            for l in range(len(e.argmax_agreement)):
+            for layer in range(len(e.argmax_agreement)):
                 out.append(
-                    f"{l + 1:>15} | {_f(e.argmax_agreement[l], 4):>29} | "
-                    f"{_f(e.max_abs_diff[l], 4):>20} | {_f(e.unresolved[l], 4):>25} | "
-                    f"{_f(e.tied[l], 4)}"
+                    f"{layer + 1:>15} | {_f(e.argmax_agreement[layer], 4):>29} | "
+                    f"{_f(e.max_abs_diff[layer], 4):>20} | {_f(e.unresolved[layer], 4):>25} | "
+                    f"{_f(e.tied[layer], 4)}"
                 )
         if c and c.breakdowns:
             out.append(f"non-finite evaluations: {c.breakdowns}")
@@ -414,7 +415,7 @@ def head_table(report: PretrainedSaturationReport) -> str:
         + " | ".join(f"{n:>8}" for n in names)
         + " | one-key share | top key token (mass)",
     ]
-    for h1, hr, hl in zip(a.heads_at_one, a.heads_at_rho, limit):
+    for h1, hr, hl in zip(a.heads_at_one, a.heads_at_rho, limit, strict=True):
         lines.append(
             f"{h1.layer}.{h1.head:<2} | {h1.attended:>7.2f} | {hr.attended:>10.2f} | "
             f"{hl.attended:>7.2f} | {h1.kind:<11} | {hr.kind:<11} | {hl.kind:<11} | "
@@ -460,8 +461,8 @@ def format_report(report: PretrainedSaturationReport) -> str:
         "Broadcast heads (in each sentence ≥ 50% of all queries' limit attention goes to "
         "one key), per layer: "
         + ", ".join(
-            f"layer {l}: {sum(1 for h in limit if h.layer == l and h.top_key_share >= 0.5)}"
-            for l in sorted({h.layer for h in limit})
+            f"layer {layer}: {sum(1 for h in limit if h.layer == layer and h.top_key_share >= 0.5)}"
+            for layer in sorted({h.layer for h in limit})
         ),
         "Heads whose limit attention gives ≥ 50% of its mass to one word piece: "
         + (

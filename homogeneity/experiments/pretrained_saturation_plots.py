@@ -41,7 +41,7 @@ def _layer_labels(n: int) -> list[str]:
     return ["emb"] + [str(i) for i in range(1, n)]
 
 
-def plot_layers(report: "PretrainedSaturationReport", path: Path) -> Path:
+def plot_layers(report: PretrainedSaturationReport, path: Path) -> Path:
     from homogeneity.experiments.pretrained_saturation import PAPER_BERT_BASE
 
     fig = Figure(figsize=(7, 4.2))
@@ -95,18 +95,18 @@ def plot_layers(report: "PretrainedSaturationReport", path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_convergence(report: "PretrainedSaturationReport", path: Path) -> Path:
+def plot_convergence(report: PretrainedSaturationReport, path: Path) -> Path:
     fig = Figure(figsize=(11, 7))
     axes = fig.subplots(2, 2)
     for row, m in enumerate((report.pretrained, report.random)):
         c = m.convergence
         sat = np.array(c.saturation, dtype=float)
         gap = 1 - np.array(c.to_limit, dtype=float)
-        for l in range(sat.shape[1]):
-            label = _layer_labels(sat.shape[1])[l]
-            axes[row, 0].plot(c.rhos, sat[:, l], marker=".", label=f"layer {label}")
+        for layer in range(sat.shape[1]):
+            label = _layer_labels(sat.shape[1])[layer]
+            axes[row, 0].plot(c.rhos, sat[:, layer], marker=".", label=f"layer {label}")
             axes[row, 1].plot(
-                c.rhos, np.clip(gap[:, l], 1e-17, None), marker=".", label=f"layer {label}"
+                c.rhos, np.clip(gap[:, layer], 1e-17, None), marker=".", label=f"layer {label}"
             )
         axes[row, 0].set_xscale("log")
         axes[row, 0].set_ylabel("cos(h(θ), h(ρθ))")
@@ -125,14 +125,14 @@ def plot_convergence(report: "PretrainedSaturationReport", path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_entropy(report: "PretrainedSaturationReport", path: Path) -> Path:
+def plot_entropy(report: PretrainedSaturationReport, path: Path) -> Path:
     fig = Figure(figsize=(11, 7.2))
     axes = fig.subplots(2, 2)
-    for ax, m in zip(axes[1], (report.pretrained, report.random)):
+    for ax, m in zip(axes[1], (report.pretrained, report.random), strict=True):
         c = m.convergence
         switched = np.array(c.argmax_to_limit, dtype=float)
-        for l in range(switched.shape[1]):
-            ax.plot(c.rhos, 1 - switched[:, l] + 1e-6, marker=".", label=f"layer {l + 1}")
+        for layer in range(switched.shape[1]):
+            ax.plot(c.rhos, 1 - switched[:, layer] + 1e-6, marker=".", label=f"layer {layer + 1}")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.axvline(report.rho, color="gray", ls="--", lw=0.8)
@@ -140,12 +140,12 @@ def plot_entropy(report: "PretrainedSaturationReport", path: Path) -> Path:
         ax.set_ylabel("rows not on their limit argmax (+1e-6)")
         ax.set_title(f"{m.name}: attention argmax switches along the ray")
         ax.legend(fontsize=7)
-    for ax, m in zip(axes[0], (report.pretrained, report.random)):
+    for ax, m in zip(axes[0], (report.pretrained, report.random), strict=True):
         c = m.convergence
         ent = np.array(c.entropy, dtype=float)
-        for l in range(ent.shape[1]):
-            (line,) = ax.plot(c.rhos, ent[:, l], marker=".", label=f"layer {l + 1}")
-            ax.axhline(c.limit_entropy[l], color=line.get_color(), ls=":", lw=0.8)
+        for layer in range(ent.shape[1]):
+            (line,) = ax.plot(c.rhos, ent[:, layer], marker=".", label=f"layer {layer + 1}")
+            ax.axhline(c.limit_entropy[layer], color=line.get_color(), ls=":", lw=0.8)
         ax.set_xscale("log")
         ax.set_xlabel("ρ")
         ax.set_ylabel("mean attention entropy (nats)")
@@ -155,10 +155,10 @@ def plot_entropy(report: "PretrainedSaturationReport", path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_head_kinds(report: "PretrainedSaturationReport", path: Path) -> Path:
+def plot_head_kinds(report: PretrainedSaturationReport, path: Path) -> Path:
     fig = Figure(figsize=(11, 3.8))
     axes = fig.subplots(1, 2)
-    for ax, m in zip(axes, (report.pretrained, report.random)):
+    for ax, m in zip(axes, (report.pretrained, report.random), strict=True):
         c = m.convergence
         for kind in HEAD_KINDS:
             ax.plot(c.rhos, [k.get(kind, 0) for k in c.head_kinds], marker=".", label=kind)
@@ -171,7 +171,7 @@ def plot_head_kinds(report: "PretrainedSaturationReport", path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_histogram(report: "PretrainedSaturationReport", path: Path) -> Path:
+def plot_histogram(report: PretrainedSaturationReport, path: Path) -> Path:
     p, r = report.pretrained.analysis, report.random.analysis
     panels = [
         ("pretrained, ρ=1", p.heads_at_one),
@@ -184,7 +184,7 @@ def plot_histogram(report: "PretrainedSaturationReport", path: Path) -> Path:
     axes = fig.subplots(1, len(panels))
     visible = float(np.mean([h.visible for h in p.heads_at_one]))
     bins = np.linspace(0, max(visible * 1.6, 2), 41)
-    for ax, (title, heads) in zip(np.atleast_1d(axes), panels):
+    for ax, (title, heads) in zip(np.atleast_1d(axes), panels, strict=True):
         ax.hist([h.attended for h in heads], bins=bins, color="tab:blue")
         ax.axvline(visible, color="tab:red", ls="--", lw=1, label="mean visible keys")
         ax.axvline(1, color="black", ls=":", lw=1, label="one key")
@@ -197,20 +197,20 @@ def plot_histogram(report: "PretrainedSaturationReport", path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_patterns(report: "PretrainedSaturationReport", path: Path) -> Path:
+def plot_patterns(report: PretrainedSaturationReport, path: Path) -> Path:
     att = report.example_attention.numpy()
     n_layers, n_heads = att.shape[:2]
     fig = Figure(figsize=(1.4 * n_heads, 1.5 * n_layers + 0.6))
     axes = fig.subplots(n_layers, n_heads, squeeze=False)
-    for l in range(n_layers):
+    for layer in range(n_layers):
         for h in range(n_heads):
-            ax = axes[l, h]
-            ax.imshow(att[l, h], cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
+            ax = axes[layer, h]
+            ax.imshow(att[layer, h], cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
             if h == 0:
-                ax.set_ylabel(f"layer {l + 1}", fontsize=8)
-            if l == 0:
+                ax.set_ylabel(f"layer {layer + 1}", fontsize=8)
+            if layer == 0:
                 ax.set_title(f"head {h}", fontsize=8)
     text = (
         report.example_text if len(report.example_text) < 110 else report.example_text[:107] + "…"
@@ -221,7 +221,7 @@ def plot_patterns(report: "PretrainedSaturationReport", path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_locations(report: "PretrainedSaturationReport", path: Path) -> Path:
+def plot_locations(report: PretrainedSaturationReport, path: Path) -> Path:
     heads = report.pretrained.analysis.heads_at_limit or report.pretrained.analysis.heads_at_rho
     names = list(heads[0].locations)
     mass = np.array([[h.locations[n] for n in names] for h in heads])
@@ -248,7 +248,7 @@ def plot_locations(report: "PretrainedSaturationReport", path: Path) -> Path:
     return _save(fig, path)
 
 
-def write_figures(report: "PretrainedSaturationReport", out: Path) -> list[Path]:
+def write_figures(report: PretrainedSaturationReport, out: Path) -> list[Path]:
     """All figures of the report (the convergence ones only if the sweep was run)."""
     paths = [
         plot_layers(report, out / "e3_saturation_per_layer.png"),

@@ -29,10 +29,11 @@ import json
 import math
 import os
 import time
+from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from homogeneity.dynamics.predictions import adamw_critical_weight_decay, adamw_norms
 from homogeneity.experiments.norm_growth import MAIN_GROUP, NormGrowthConfig, run_norm_growth

@@ -9,8 +9,9 @@ activations, decoders, cross-attention) is refused, naming the field.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from homogeneity.components.encoder import EncoderConfig
 from homogeneity.pretrained.files import CheckpointFileError

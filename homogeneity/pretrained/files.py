@@ -36,7 +36,7 @@ class CheckpointFiles:
     tokenizer: Path
 
     @classmethod
-    def in_folder(cls, folder: str | Path) -> "CheckpointFiles":
+    def in_folder(cls, folder: str | Path) -> CheckpointFiles:
         """The files of ``folder``; a clear error names every missing one."""
         folder = Path(folder)
         if not folder.is_dir():

@@ -8,9 +8,9 @@ sequence. Every sequence is ``[CLS] text [SEP]``, segment 0.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import torch
 from tokenizers import Tokenizer

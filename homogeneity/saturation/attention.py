@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -36,7 +36,7 @@ def argmax_on_support(
     """Per layer, the fraction of (head, real query) rows whose largest weight lies on a
     key where the reference row is maximal (its hardmax support)."""
     out = []
-    for a, r in zip(attentions, reference):
+    for a, r in zip(attentions, reference, strict=True):
         top = a.argmax(dim=-1, keepdim=True)
         hit = torch.gather(r, -1, top).squeeze(-1) >= r.amax(dim=-1) * (1 - 1e-12)
         rows = query_mask[:, None, :].expand_as(hit)

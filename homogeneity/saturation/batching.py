@@ -3,7 +3,7 @@ finiteness check every evaluation along the ray goes through."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -35,7 +35,7 @@ class TokenMean:
     def add(self, values: Sequence[float], n: int) -> None:
         if not self.sums:
             self.sums = [0.0] * len(values)
-        self.sums = [s + v * n for s, v in zip(self.sums, values)]
+        self.sums = [s + v * n for s, v in zip(self.sums, values, strict=True)]
         self.count += n
 
     def means(self) -> tuple[float, ...]:
@@ -46,17 +46,17 @@ def layer_cosines(
     a: list[torch.Tensor], b: list[torch.Tensor], mask: torch.Tensor, where: str
 ) -> list[float]:
     return [
-        mean_token_cosine(x, y, mask, where=f"{where}, layer {l}")
-        for l, (x, y) in enumerate(zip(a, b))
+        mean_token_cosine(x, y, mask, where=f"{where}, layer {layer}")
+        for layer, (x, y) in enumerate(zip(a, b, strict=True))
     ]
 
 
 def check_finite_trace(trace: Trace) -> str | None:
     """None if every hidden state and attention map is finite, else what is not."""
-    for l, h in enumerate(trace.hidden_states):
+    for layer, h in enumerate(trace.hidden_states):
         if not bool(torch.isfinite(h).all()):
-            return f"hidden state {l} has NaN/inf"
-    for l, a in enumerate(trace.attentions):
+            return f"hidden state {layer} has NaN/inf"
+    for layer, a in enumerate(trace.attentions):
         if not bool(torch.isfinite(a).all()):
-            return f"attention of layer {l + 1} has NaN/inf"
+            return f"attention of layer {layer + 1} has NaN/inf"
     return None

@@ -4,8 +4,8 @@ attention entropy, argmax switches and head types, as functions of ρ."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import torch
 
@@ -71,7 +71,7 @@ class ConvergenceCurves:
         the tie size while the ray's goes to 0. ``limit_entropy`` is reported beside it.
         """
         last = self.entropy[-1]
-        gaps = [[abs(h - h0) for h, h0 in zip(row, last)] for row in self.entropy]
+        gaps = [[abs(h - h0) for h, h0 in zip(row, last, strict=True)] for row in self.entropy]
         return _first_from_which(self.rhos, gaps, tol)
 
 
@@ -80,10 +80,10 @@ def _first_from_which(
 ) -> list[float | None]:
     n_layers = len(gaps[0]) if gaps else 0
     out: list[float | None] = []
-    for l in range(n_layers):
+    for layer in range(n_layers):
         first = None
         for i in range(len(rhos) - 1, -1, -1):
-            g = gaps[i][l]
+            g = gaps[i][layer]
             if math.isfinite(g) and g <= tol:
                 first = rhos[i]
             else:
@@ -131,7 +131,7 @@ def convergence_curves(
     """
     adapter = adapter_for(model)
     rhos = [check_positive_scale(r, "rhos") for r in rhos]
-    if not rhos or any(b <= a for a, b in zip(rhos, rhos[1:])):
+    if not rhos or any(b <= a for a, b in zip(rhos, rhos[1:], strict=False)):
         raise HomogeneityInputError("rhos must be a non-empty increasing sequence of ρ > 0")
     check_positive_scale(limit_rho, "limit_rho")
     sat = [TokenMean() for _ in rhos]
@@ -154,7 +154,7 @@ def convergence_curves(
         references = adapter.ray(batches, saturated=True, dtype=dtype)(limit_rho)
     else:
         references = ray(rhos[-1])
-    for reference, mask, n_tok in zip(references, masks, n_toks):
+    for reference, mask, n_tok in zip(references, masks, n_toks, strict=True):
         problem = check_finite_trace(reference)
         if problem:
             raise NumericalBreakdown(
@@ -166,7 +166,7 @@ def convergence_curves(
         traces = ray(rho)
         where = f"rho={rho:g}"
         for batch, base, trace, reference, mask, n_tok in zip(
-            batches, bases, traces, references, masks, n_toks
+            batches, bases, traces, references, masks, n_toks, strict=True
         ):
             problem = check_finite_trace(trace)
             n_l, n_a = len(trace.hidden_states), len(trace.attentions)

@@ -3,8 +3,8 @@ E3/E5 need: D14 per layer, head statistics at ρ = 1, at ρ and in the limit."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import torch
 
@@ -63,7 +63,7 @@ def _attention_agreement(
 ) -> tuple[list[float], list[float], list[float], list[float]]:
     """Per layer: summed agreement, max |diff|, unresolved rows, tied rows (sums over rows)."""
     agree, diff, unresolved, tied = [], [], [], []
-    for a_f, a_s, a_l in zip(proxy, saturated, limit):
+    for a_f, a_s, a_l in zip(proxy, saturated, limit, strict=True):
         rows = query_mask[:, None, :].expand(a_f.shape[:-1])  # (B, H, Q)
         top = a_f.argmax(dim=-1, keepdim=True)
         on_support = torch.gather(a_s, -1, top).squeeze(-1) > 0
@@ -167,13 +167,13 @@ def analyse_saturation(
                 scaled.attentions, s_rho.attentions, limit.attentions, mask
             )
             n_rows = n_tok * (scaled.attentions[0].shape[1] if scaled.attentions else 0)
-            for acc, part in zip(att_sums, parts):
+            for acc, part in zip(att_sums, parts, strict=True):
                 if not acc:
                     acc.extend(part)
                 elif acc is att_sums[1]:
-                    acc[:] = [max(a, b) for a, b in zip(acc, part)]
+                    acc[:] = [max(a, b) for a, b in zip(acc, part, strict=True)]
                 else:
-                    acc[:] = [a + b for a, b in zip(acc, part)]
+                    acc[:] = [a + b for a, b in zip(acc, part, strict=True)]
             rows += n_rows
             stats["limit"].add(limit.attentions, batch)
     ray_names = adapter.scaled_names()

@@ -3,8 +3,8 @@ mean-like classification, and where the attended keys lie."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import torch
 
@@ -136,12 +136,12 @@ class HeadStatistics:
         self.location_names: tuple[str, ...] = tuple(self.special_tokens) + POSITION_KINDS
 
     def add(self, attentions: Sequence[torch.Tensor], batch: Batch) -> None:
-        """Add one batch: ``attentions[l]`` is (batch, heads, q, k) for layer l + 1."""
+        """Add one batch: ``attentions[i]`` is (batch, heads, q, k) for attention layer i + 1."""
         keep = visible_keys(batch, self.causal)[:, None]  # (B, 1, Q, K)
         qmask = batch.padding_mask[:, None, :].to(torch.float64)  # (B, 1, Q)
         codes = key_locations(batch, self.special_tokens)[0][:, None] if self.detail else None
         n_kinds = len(self.location_names)
-        for l, attn in enumerate(attentions):
+        for layer, attn in enumerate(attentions):
             a = attn.to(torch.float64)
             n_visible = keep.sum(-1).to(a.dtype)  # (B, 1, Q)
             attended = (a > self.rule.threshold) & keep
@@ -163,13 +163,13 @@ class HeadStatistics:
                         *a.shape[:-1], n_kinds, dtype=a.dtype, device=a.device
                     ).scatter_add_(-1, index, values)
                     totals[key] = (split * qmask[..., None]).sum(dim=(0, 2))  # (H, kinds)
-                self._add_token_mass(l, a, batch, qmask)
+                self._add_token_mass(layer, a, batch, qmask)
             for key, total in totals.items():
                 layers = self._sums.setdefault(key, [])
-                if l == len(layers):
+                if layer == len(layers):
                     layers.append(total)
                 else:
-                    layers[l] = layers[l] + total
+                    layers[layer] = layers[layer] + total
         self._queries += int(batch.padding_mask.sum())
 
     def _add_token_mass(
@@ -208,28 +208,28 @@ class HeadStatistics:
             return []
         out = []
         n_layers = len(self._sums["attended"])
-        for l in range(n_layers):
-            n_heads = self._sums["attended"][l].shape[0]
+        for layer in range(n_layers):
+            n_heads = self._sums["attended"][layer].shape[0]
             for h in range(n_heads):
                 m = {
-                    k: float(v[l][h]) / self._queries
+                    k: float(v[layer][h]) / self._queries
                     for k, v in self._sums.items()
                     if k not in ("loc", "att", "sink")
                 }
                 kind = self.rule.classify(m["attended"], m["attended_fraction"], m["tv_to_uniform"])
                 if self.detail:
-                    loc, att = (self._sums[k][l][h] / self._queries for k in ("loc", "att"))
+                    loc, att = (self._sums[k][layer][h] / self._queries for k in ("loc", "att"))
                     locations = {n: float(loc[i]) for i, n in enumerate(self.location_names)}
                     attended_at = {n: float(att[i]) for i, n in enumerate(self.location_names)}
-                    tokens = self._token_mass[l][h]
+                    tokens = self._token_mass[layer][h]
                     top = int(tokens.argmax())
                     top_mass = float(tokens[top]) / self._queries
-                    sink = float(self._sums["sink"][l][h]) / self._queries
+                    sink = float(self._sums["sink"][layer][h]) / self._queries
                 else:
                     locations, attended_at, top, top_mass, sink = {}, {}, -1, 0.0, 0.0
                 out.append(
                     HeadStats(
-                        l + 1,
+                        layer + 1,
                         h,
                         m["attended"],
                         m["visible"],

@@ -11,8 +11,9 @@ is already at its limit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -129,11 +130,11 @@ def _layer_levels(
     rho: float,
 ) -> tuple[float, ...]:
     levels = []
-    for l, (a, b) in enumerate(zip(base, scaled)):
+    for layer, (a, b) in enumerate(zip(base, scaled, strict=True)):
         mask = token_mask
         if mask is not None and mask.shape != a.shape[:-1]:
             mask = None if a.shape[:-1] == () else mask  # scalar outputs have no tokens
-        levels.append(mean_token_cosine(a, b, mask, where=f"at layer {l}, rho={rho:g}"))
+        levels.append(mean_token_cosine(a, b, mask, where=f"at layer {layer}, rho={rho:g}"))
     return tuple(levels)
 
 

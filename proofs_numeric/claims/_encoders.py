@@ -4,7 +4,8 @@ ray point), the weights θ₀ are the package initialisation drawn from the seed
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import mpmath
 import torch
@@ -12,8 +13,8 @@ from hypothesis import strategies as st
 
 from homogeneity.components import ClassifierHead, Encoder, EncoderConfig
 from homogeneity.validation import HomogeneityInputError
-from proofs_numeric.mp_model import AttentionTrace, MpEncoder, Weights, linear
 from proofs_numeric.claims._transformer import gap_digits
+from proofs_numeric.mp_model import AttentionTrace, MpEncoder, Weights, linear
 
 _CFG_FIELDS = (
     "vocab_size",

@@ -9,7 +9,8 @@ the O(x²) margins at tiny |x|.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import mpmath
 from hypothesis import strategies as st

@@ -10,7 +10,8 @@ from its JSON alone.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import mpmath
 import torch
@@ -100,7 +101,10 @@ def msa(
         x, w, "sub", int(case["n_heads"]), int(case["d_head"]), keep, saturated
     )
     g = w.get("norm.weight") if gain else None
-    return [[a + b for a, b in zip(norm_row("proof", zi, 0, g, None), xi)] for zi, xi in zip(z, x)]
+    return [
+        [a + b for a, b in zip(norm_row("proof", zi, 0, g, None), xi, strict=True)]
+        for zi, xi in zip(z, x, strict=True)
+    ]
 
 
 def ff_sublayer(w: Weights, activation: str = "relu") -> list[list[Any]]:
@@ -108,7 +112,10 @@ def ff_sublayer(w: Weights, activation: str = "relu") -> list[list[Any]]:
     x = w.get("x")
     z = feed_forward(x, w, "sub", activation, False)
     g = w.get("norm.weight")
-    return [[a + b for a, b in zip(norm_row("proof", zi, 0, g, None), xi)] for zi, xi in zip(z, x)]
+    return [
+        [a + b for a, b in zip(norm_row("proof", zi, 0, g, None), xi, strict=True)]
+        for zi, xi in zip(z, x, strict=True)
+    ]
 
 
 def sublayer_cases(
@@ -130,7 +137,7 @@ def sublayer_cases(
 
 
 def max_abs_diff(a: Sequence[Sequence[Any]], b: Sequence[Sequence[Any]]) -> Any:
-    return max(abs(x - y) for ra, rb in zip(a, b) for x, y in zip(ra, rb))
+    return max(abs(x - y) for ra, rb in zip(a, b, strict=True) for x, y in zip(ra, rb, strict=True))
 
 
 def adaptive(

@@ -26,7 +26,8 @@ a reproducibility check, not a precision check (mpmath digits do not apply).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch

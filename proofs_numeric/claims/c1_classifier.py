@@ -13,7 +13,8 @@ C is then not ∼2 (negative control).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import mpmath
 from hypothesis import strategies as st
@@ -52,10 +53,12 @@ def margin_for(degree: int = 2, bias: bool = False):
             c1 = pooled_logits(enc.at(rho), head.at(rho), case["ids"])
             cc = pooled_logits(enc.at(rho * c), head.at(rho * c), case["ids"])
             ck = mpmath.power(c, degree)
-            lhs = mpmath.sqrt(mpmath.fsum((a / ck - b) ** 2 for a, b in zip(cc, c1)))
+            lhs = mpmath.sqrt(mpmath.fsum((a / ck - b) ** 2 for a, b in zip(cc, c1, strict=True)))
             w = head.at(rho).get("proj.weight")
             w_f = mpmath.sqrt(mpmath.fsum(t * t for row in w for t in row))
-            rhs = w_f * mpmath.sqrt(mpmath.fsum((a / c - b) ** 2 for a, b in zip(hc, h1)))
+            rhs = w_f * mpmath.sqrt(
+                mpmath.fsum((a / c - b) ** 2 for a, b in zip(hc, h1, strict=True))
+            )
             return log_margin(rhs + rounding_allowance(*c1), lhs)
 
     return margin

@@ -29,7 +29,8 @@ polynomially bounded factors and a spread bounded below. This is the bookkeeping
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import mpmath
 from hypothesis import strategies as st
@@ -71,11 +72,13 @@ def weight_margin(relative: bool = True, degree_shift: int = 0):
             yc = [c * mpmath.fdot(row, fc) for row in w]
             ck = mpmath.power(c, k)
             if relative:
-                lhs = mpmath.sqrt(mpmath.fsum((a / ck - b) ** 2 for a, b in zip(yc, y1)))
+                lhs = mpmath.sqrt(
+                    mpmath.fsum((a / ck - b) ** 2 for a, b in zip(yc, y1, strict=True))
+                )
                 w_f = mpmath.sqrt(mpmath.fsum(t * t for row in w for t in row))
                 eps = mpmath.sqrt(mpmath.fsum(fam.envelope(s, theta) ** 2 for s in specs))
                 return log_margin(w_f * eps + rounding_allowance(*y1), lhs)
-            lhs = max(abs(a - ck * b) for a, b in zip(yc, y1))
+            lhs = max(abs(a - ck * b) for a, b in zip(yc, y1, strict=True))
             return log_margin(mpmath.exp(-mpmath.mpf("0.01") * r) + rounding_allowance(*y1), lhs)
 
     return margin

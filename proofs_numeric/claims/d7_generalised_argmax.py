@@ -13,8 +13,9 @@ to 0, so argmax(a) is the limit; masked positions carry weight exactly 0 at ever
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import mpmath
 from hypothesis import strategies as st

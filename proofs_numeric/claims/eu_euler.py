@@ -23,7 +23,8 @@ for γ ≥ 1 and e^{−1} otherwise, Σ_j p_j |S_j − S̄| ≤ 3T, so per head 
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import mpmath
 import torch
@@ -31,7 +32,7 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.func import functional_call, grad, jvp
 
-from homogeneity.components import Encoder, EncoderConfig, FeedForward, Linear, ReLU, GeLU
+from homogeneity.components import Encoder, EncoderConfig, FeedForward, GeLU, Linear, ReLU
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import D_PROBE, RHO_PROBE, probe_margin
@@ -196,7 +197,12 @@ def exact_search(degree_shift: int = 0, mutated: bool = False, what: str = "") -
 # -- EU~: approximate functions ----------------------------------------------------------
 
 #: ln(π/2 + 10⁸⁶π)/2 to 250 digits: a radius where cos(e^{2‖θ‖}) = 0 (b = 1).
-ZERO_OF_COS = "99.58352394166866449984534622710419028267101141749489375518991127734169110106856969003969395399047168255561961993265768581613369776252241883028989741065275606040320691513202422148463786420746250561552228810092362090004634303885617206096751841169040261"
+ZERO_OF_COS = (
+    "99.58352394166866449984534622710419028267101141749489375518991127734169110106856"
+    "96900396939539904716825556196199326576858161336977625224188302898974106527560604"
+    "03206915132024221484637864207462505615522288100923620900046343038856172060967518"
+    "41169040261"
+)
 
 
 def wiggle_margin(case: Mapping[str, Any], digits: int) -> Any:
@@ -244,9 +250,11 @@ def head_euler_margin(degree: int = 2, value_bias: bool = False):
                 lhs_sq, bound_sq = mpmath.mpf(0), mpmath.mpf(0)
                 for hd in range(n_heads):
                     sl = slice(hd * d_head, (hd + 1) * d_head)
-                    deriv = [(a - b) / (2 * hstep) for a, b in zip(up[i][sl], down[i][sl])]
+                    deriv = [
+                        (a - b) / (2 * hstep) for a, b in zip(up[i][sl], down[i][sl], strict=True)
+                    ]
                     lhs_sq += mpmath.fsum(
-                        (dv - degree * hv) ** 2 for dv, hv in zip(deriv, h1[i][sl])
+                        (dv - degree * hv) ** 2 for dv, hv in zip(deriv, h1[i][sl], strict=True)
                     )
                     row = trace[0].scores[hd][i]
                     n_vis, n_max = sum(keep[i]), len(argmax_set(row, keep[i]))

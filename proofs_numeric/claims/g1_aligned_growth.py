@@ -18,7 +18,8 @@ do not give exp(κ∫η) growth.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import mpmath
 from hypothesis import strategies as st

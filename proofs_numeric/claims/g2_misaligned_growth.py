@@ -20,7 +20,8 @@ the local exponent at T is p_T = ln(‖θ_{2T}‖/‖θ_T‖)/ln 2.
 from __future__ import annotations
 
 import random
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import mpmath
 from hypothesis import strategies as st
@@ -106,13 +107,13 @@ def pythagoras_margin(case: Mapping[str, Any], digits: int, along: float = 0.0) 
     for _ in range(int(case["steps"])):
         d = [mpmath.mpf(rng.gauss(0, 1)) * mpmath.mpf(case["step_scale"]) for _ in range(dim)]
         nt = mpmath.fsum(x * x for x in theta)
-        proj = mpmath.fsum(x * y for x, y in zip(theta, d)) / nt
-        d = [y - proj * x for x, y in zip(theta, d)]  # orthogonal part
+        proj = mpmath.fsum(x * y for x, y in zip(theta, d, strict=True)) / nt
+        d = [y - proj * x for x, y in zip(theta, d, strict=True)]  # orthogonal part
         if along:
             size = mpmath.sqrt(mpmath.fsum(y * y for y in d)) / mpmath.sqrt(nt)
-            d = [y + along * size * x for x, y in zip(theta, d)]
+            d = [y + along * size * x for x, y in zip(theta, d, strict=True)]
         total += mpmath.fsum(y * y for y in d)
-        theta = [x + y for x, y in zip(theta, d)]
+        theta = [x + y for x, y in zip(theta, d, strict=True)]
     final = mpmath.fsum(x * x for x in theta)
     return mpmath.power(10, -mpmath.mpf(digits) / 2) - abs(final - total) / final
 

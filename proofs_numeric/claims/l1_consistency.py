@@ -17,7 +17,8 @@ degree is unique for every f that is not exponentially small.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import mpmath
 from hypothesis import strategies as st

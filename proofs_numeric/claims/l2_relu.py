@@ -8,7 +8,8 @@ families of :mod:`proofs_numeric.families` that satisfy D3 with known (d, ρ).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import mpmath
 from hypothesis import strategies as st

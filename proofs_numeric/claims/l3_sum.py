@@ -10,7 +10,8 @@ absolute. The constants must degrade: keeping d = m is refuted (negative control
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import mpmath
 from hypothesis import strategies as st

@@ -13,7 +13,8 @@ function with k > 0 must be exactly homogeneous, and fg is not.)
 L4* uses the relative form D3*: if |f(cθ)/c^{k_f} − f(θ)| ≤ ε_f(θ) and likewise for g,
 then writing f(cθ)/c^{k_f} = f(θ) + e_f, g(cθ)/c^{k_g} = g(θ) + e_g,
 
-    |(fg)(cθ)/c^{k_f+k_g} − (fg)(θ)| = |f e_g + g e_f + e_f e_g| ≤ |f(θ)| ε_g + |g(θ)| ε_f + ε_f ε_g.
+    |(fg)(cθ)/c^{k_f+k_g} − (fg)(θ)| = |f e_g + g e_f + e_f e_g|
+        ≤ |f(θ)| ε_g + |g(θ)| ε_f + ε_f ε_g.
 
 With ε = e^{−d‖θ‖} and |f|, |g| ≤ A‖θ‖^p this is ≤ e^{−d′‖θ‖} for every d′ < d and large
 ‖θ‖; the factors |f|, |g| cannot be dropped (negative control).
@@ -21,7 +22,8 @@ With ε = e^{−d‖θ‖} and |f|, |g| ≤ A‖θ‖^p this is ≤ e^{−d′�
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import mpmath
 from hypothesis import strategies as st

@@ -22,7 +22,8 @@ is constant.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import mpmath
 from hypothesis import strategies as st
@@ -90,7 +91,7 @@ def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
         if pair is None:
             return mpmath.inf  # LN undefined: outside the statement
         a, b = pair
-        return probe_margin(max(abs(x - y) for x, y in zip(a, b)), r)
+        return probe_margin(max(abs(x - y) for x, y in zip(a, b, strict=True)), r)
 
 
 def corrected_margin(drop_denominator: bool = False, eps: float = 0.0):
@@ -104,7 +105,7 @@ def corrected_margin(drop_denominator: bool = False, eps: float = 0.0):
             if pair is None:
                 return mpmath.inf
             a, b = pair
-            lhs = mpmath.sqrt(mpmath.fsum((x - y) ** 2 for x, y in zip(a, b)))
+            lhs = mpmath.sqrt(mpmath.fsum((x - y) ** 2 for x, y in zip(a, b, strict=True)))
             eps_norm = mpmath.sqrt(mpmath.fsum(fam.envelope(s, theta) ** 2 for s in specs))
             u = centred(specs, theta)
             spread = mpmath.sqrt(mpmath.fsum(t * t for t in u))

@@ -16,7 +16,8 @@ exactly on sets where γ(x) ≥ κ‖x‖ for some κ > 0.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import mpmath
 from hypothesis import strategies as st

@@ -19,10 +19,12 @@ has a unique maximiser with gap γ > 0 and c²γ > 2Δ(c):
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import mpmath
-from hypothesis import assume, strategies as st
+from hypothesis import assume
+from hypothesis import strategies as st
 
 from proofs_numeric.claim import Claim
 from proofs_numeric.precision import (
@@ -54,7 +56,7 @@ def perturbed_scores(w, us, ew, eus, c) -> list[Any]:
     base = _scores(w, us)
     return [
         c * c * s0 + c * (mpmath.fdot(w, ej) + mpmath.fdot(ew, uj)) + mpmath.fdot(ew, ej)
-        for s0, uj, ej in zip(base, us, eus)
+        for s0, uj, ej in zip(base, us, eus, strict=True)
     ]
 
 
@@ -68,7 +70,9 @@ def deviation_from_limit(scores: Sequence[Any], limit_scores: Sequence[Any]) -> 
     winners, deficit = softmax_deficit(scores)
     if winners == argmax_set(limit_scores):
         return max(deficit)
-    return max(abs(x - y) for x, y in zip(softmax(scores), generalised_argmax(limit_scores)))
+    return max(
+        abs(x - y) for x, y in zip(softmax(scores), generalised_argmax(limit_scores), strict=True)
+    )
 
 
 def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
@@ -141,11 +145,13 @@ def tied_cases(draw: st.DrawFn) -> dict[str, Any]:
     w = [1.0] + draw(_dyadic_vec(d - 1))
     u1 = draw(_dyadic_vec(d))
     z = [0.0] + draw(_dyadic_vec(d - 1))
-    z[0] = -sum(a * b for a, b in zip(w[1:], z[1:]))  # exact: dyadic arithmetic
-    u2 = [a + b for a, b in zip(u1, z)]
-    top = sum(a * b for a, b in zip(w, u1))
-    others = [[x - 3.0 * wi for x, wi in zip(draw(_dyadic_vec(d)), w)] for _ in range(n - 2)]
-    others = [u for u in others if sum(a * b for a, b in zip(w, u)) < top]
+    z[0] = -sum(a * b for a, b in zip(w[1:], z[1:], strict=True))  # exact: dyadic arithmetic
+    u2 = [a + b for a, b in zip(u1, z, strict=True)]
+    top = sum(a * b for a, b in zip(w, u1, strict=True))
+    others = [
+        [x - 3.0 * wi for x, wi in zip(draw(_dyadic_vec(d)), w, strict=True)] for _ in range(n - 2)
+    ]
+    others = [u for u in others if sum(a * b for a, b in zip(w, u, strict=True)) < top]
     case = {
         "w": w,
         "us": [u1, u2] + others,

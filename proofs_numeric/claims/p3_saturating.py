@@ -18,7 +18,8 @@ with |f(θ̂)| ≥ m > 0 (gap γ(f(θ̂)) ≥ m for softmax), with rate m‖θ�
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import mpmath
 from hypothesis import strategies as st

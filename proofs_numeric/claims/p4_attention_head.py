@@ -20,7 +20,8 @@ bounded below, and not uniformly near ties.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import mpmath
 from hypothesis import strategies as st
@@ -60,7 +61,11 @@ def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
         rho, c = mpmath.mpf(case["rho"]), scale_from_log10(case["log10_c"])
         h1 = head_outputs(w0.at(rho), case)
         hc = head_outputs(w0.at(rho * c), case)
-        err = max(abs(a - c * b) for ra, rb in zip(hc, h1) for a, b in zip(ra, rb))
+        err = max(
+            abs(a - c * b)
+            for ra, rb in zip(hc, h1, strict=True)
+            for a, b in zip(ra, rb, strict=True)
+        )
         return log_margin(mpmath.mpf(1), err)
 
 
@@ -94,7 +99,9 @@ def corrected_margin(degree: int = 2, value_bias: bool = False, temperature: flo
                 lhs_sq, bound_sq = mpmath.mpf(0), mpmath.mpf(0)
                 for h in range(n_heads):
                     sl = slice(h * d_head, (h + 1) * d_head)
-                    lhs_sq += mpmath.fsum((a / ck - b) ** 2 for a, b in zip(hc[i][sl], h1m[i][sl]))
+                    lhs_sq += mpmath.fsum(
+                        (a / ck - b) ** 2 for a, b in zip(hc[i][sl], h1m[i][sl], strict=True)
+                    )
                     row, vis_keep = trace[0].scores[h][i], keep[i]
                     n_vis = sum(vis_keep)
                     n_max = len(argmax_set(row, vis_keep))
@@ -209,7 +216,8 @@ def corrected_search(
 
 def _rules_note() -> str:
     head = AttentionHead(3, 2, bias=False)
-    return f"homogeneity.rules.predict_degree(AttentionHead, input degree 1): {predict_degree(head, 1).degree}"
+    degree = predict_degree(head, 1).degree
+    return f"homogeneity.rules.predict_degree(AttentionHead, input degree 1): {degree}"
 
 
 CLAIMS = (

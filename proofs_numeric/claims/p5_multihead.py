@@ -17,7 +17,8 @@ Z_i: the sublayer is ∼1 along rays where Z_i is not (nearly) constant.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import mpmath
 from hypothesis import strategies as st
@@ -60,12 +61,18 @@ def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
         rho = mpmath.mpf(case["rho"])
         m1 = msa(w0.at(rho), case)
         ms = msa(w0.at(rho), case, saturated=True)
-        gap = max(abs(a - b) for ra, rb in zip(ms, m1) for a, b in zip(ra, rb))
+        gap = max(
+            abs(a - b) for ra, rb in zip(ms, m1, strict=True) for a, b in zip(ra, rb, strict=True)
+        )
         if gap == 0:
             return mpmath.inf  # exactly saturated: exactly 1-homogeneous at θ
         c = max(mpmath.mpf(2), 4 / gap)
         mc = msa(w0.at(rho * c), case)
-        err = max(abs(a - c * b) for ra, rb in zip(mc, m1) for a, b in zip(ra, rb))
+        err = max(
+            abs(a - c * b)
+            for ra, rb in zip(mc, m1, strict=True)
+            for a, b in zip(ra, rb, strict=True)
+        )
         return log_margin(mpmath.mpf(1), err)
 
 
@@ -112,7 +119,9 @@ def corrected_margin(degree: int = 1, gain: bool = True):
                 mu = mpmath.fsum(z[i]) / len(z[i])
                 spread = mpmath.sqrt(mpmath.fsum((t - mu) ** 2 for t in z[i]))
                 bound = 2 * g_inf * wo_f * mpmath.sqrt(bound_sq) / spread
-                lhs = mpmath.sqrt(mpmath.fsum((a / ck - b) ** 2 for a, b in zip(mc[i], m1[i])))
+                lhs = mpmath.sqrt(
+                    mpmath.fsum((a / ck - b) ** 2 for a, b in zip(mc[i], m1[i], strict=True))
+                )
                 worst = min(worst, log_margin(bound + rounding_allowance(*m1[i]), lhs))
             return worst
 

@@ -12,7 +12,8 @@ are outside the statement.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import mpmath
 from hypothesis import strategies as st
@@ -50,7 +51,11 @@ def margin_for(degree: int = 1, activation: str = "relu"):
             except HomogeneityInputError:
                 return mpmath.inf  # LN(constant row): FF undefined here, outside the claim
             ck = mpmath.power(c, degree)
-            err = max(abs(a - ck * b) for ra, rb in zip(fc, f1) for a, b in zip(ra, rb))
+            err = max(
+                abs(a - ck * b)
+                for ra, rb in zip(fc, f1, strict=True)
+                for a, b in zip(ra, rb, strict=True)
+            )
             return log_margin(mpmath.exp(-theta_norm(w0.at(rho))), err)
 
     return margin

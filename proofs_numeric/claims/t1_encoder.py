@@ -27,14 +27,15 @@ exactly homogeneous, biases or not (the thorough search found this: e(ρ) = 0 ex
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import mpmath
 from hypothesis import strategies as st
 
+from homogeneity.rules import predict_degree
 from homogeneity.validation import HomogeneityInputError
 from proofs_numeric.claim import Claim
-from homogeneity.rules import predict_degree
 from proofs_numeric.claims._encoders import (
     encoder_cases,
     is_homogeneous_config,
@@ -67,12 +68,18 @@ def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
             fs = enc.at(rho).run(case["ids"], saturated=True)
         except HomogeneityInputError:
             return mpmath.inf  # LN of a constant row: the encoder is undefined here
-        gap = max(abs(a - b) for ra, rb in zip(fs, f1) for a, b in zip(ra, rb))
+        gap = max(
+            abs(a - b) for ra, rb in zip(fs, f1, strict=True) for a, b in zip(ra, rb, strict=True)
+        )
         if gap == 0:
             return mpmath.inf  # exactly saturated: exactly 1-homogeneous at θ
         c = max(mpmath.mpf(2), 4 / gap)
         fc = enc.at(rho * c).run(case["ids"])
-        err = max(abs(a - c * b) for ra, rb in zip(fc, f1) for a, b in zip(ra, rb))
+        err = max(
+            abs(a - c * b)
+            for ra, rb in zip(fc, f1, strict=True)
+            for a, b in zip(ra, rb, strict=True)
+        )
         return log_margin(mpmath.mpf(1), err)
 
 
@@ -89,7 +96,11 @@ def relative_error(enc, ids, rho: Any, digits: int, degree: float = 1.0) -> Any:
         f1 = enc.at(rho).run(ids)
         f2 = enc.at(2 * rho).run(ids)
         num = mpmath.sqrt(
-            mpmath.fsum((a / scale - b) ** 2 for ra, rb in zip(f2, f1) for a, b in zip(ra, rb))
+            mpmath.fsum(
+                (a / scale - b) ** 2
+                for ra, rb in zip(f2, f1, strict=True)
+                for a, b in zip(ra, rb, strict=True)
+            )
         )
         den = mpmath.sqrt(mpmath.fsum(b * b for rb in f1 for b in rb))
         return num / den

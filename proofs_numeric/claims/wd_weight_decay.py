@@ -23,7 +23,8 @@ claim requires.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -70,16 +71,16 @@ def equilibrium_deviation(
     if case["optimizer"] == "sgd":
         norm = P.sgd_momentum_equilibrium_norm(lr, wd, obj.expected_unit_grad_norm(), m)
         angle = angle_sgd(lr, wd, m)
-        make = lambda p: torch.optim.SGD(p, lr=lr, momentum=m, weight_decay=wd)  # noqa: E731
+
+        def make(p):
+            return torch.optim.SGD(p, lr=lr, momentum=m, weight_decay=wd)
     else:
         norm = P.adamw_equilibrium_norm(lr, wd, N)
         angle = angle_adamw(lr, wd, m)
-        make = lambda p: torch.optim.AdamW(
-            p,
-            lr=lr,
-            betas=(m, 0.999),  # noqa: E731
-            weight_decay=wd,
-        )
+
+        def make(p):
+            return torch.optim.AdamW(p, lr=lr, betas=(m, 0.999), weight_decay=wd)
+
     tr = run_optimizer(obj, make, initial_theta(N, norm, int(case["seed"])), EQ_STEPS)
     late = slice(EQ_STEPS // 3, None)
     return max(
