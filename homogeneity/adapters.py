@@ -37,8 +37,9 @@ import torch
 from torch import nn
 
 from homogeneity.components.encoder import Encoder, EncoderOutput
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.scaling import Patterns, Ray, select_parameter_names
-from homogeneity.validation import HomogeneityInputError, check_float_dtype
+from homogeneity.validation import check_float_dtype
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from typing import Literal
 import mpmath
 import numpy as np
 
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 
 DecayKind = Literal["exact", "exponential", "polynomial", "none", "undetermined"]
 

@@ -29,10 +29,10 @@ import torch.autograd.forward_ad as fwAD
 from torch import nn
 
 from homogeneity.decay import DecayFit, classify_decay, refine_grid
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.rules import Degree, DegreeDerivation, predict_degree
 from homogeneity.scaling import OutputSelector, Patterns, Ray, default_output
 from homogeneity.validation import (
-    HomogeneityInputError,
     check_positive_scale,
     check_positive_scales,
 )

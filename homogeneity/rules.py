@@ -42,8 +42,8 @@ from typing import Literal, Protocol, runtime_checkable
 
 from torch import nn
 
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.scaling import select_parameter_names
-from homogeneity.validation import HomogeneityInputError
 
 DegreeKind = Literal["exact", "approximate", "asymptotic", "none"]
 _STRENGTH: dict[str, int] = {"exact": 3, "approximate": 2, "asymptotic": 1, "none": 0}

@@ -21,8 +21,8 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.validation import (
-    HomogeneityInputError,
     check_finite,
     check_float_dtype,
     check_positive_scale,

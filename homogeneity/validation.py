@@ -11,12 +11,7 @@ from collections.abc import Iterable
 
 import torch
 
-
-class HomogeneityInputError(ValueError):
-    """Bad input to a homogeneity, saturation or degree check.
-
-    The message always names the argument at fault and the fix.
-    """
+from homogeneity.errors import HomogeneityInputError
 
 
 def check_positive_scale(value: float, argument: str) -> float:

@@ -60,7 +60,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 
 Status = Literal["verified", "refuted", "open"]
 STATUSES: tuple[str, ...] = ("verified", "refuted", "open")

@@ -31,7 +31,7 @@ from typing import Any
 import mpmath
 from hypothesis import strategies as st
 
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 from proofs_numeric.strategies import unit_vectors
 
 Spec = Mapping[str, Any]

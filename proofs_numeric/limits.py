@@ -37,7 +37,7 @@ from typing import Any, Literal
 import mpmath
 from mpmath import mpf
 
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 from proofs_numeric.precision import resolve_digits
 
 LimitKind = Literal["exact", "exponential", "polynomial", "unknown"]

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from homogeneity.components import EncoderConfig
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 
 Matrix = list[list[Any]]
 Vector = list[Any]

@@ -49,7 +49,7 @@ from fractions import Fraction
 import mpmath
 from mpmath import mpf
 
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 
 #: Default working precision in decimal digits.
 DEFAULT_DIGITS = 50

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from hypothesis import target
 
 from homogeneity.components import EncoderConfig
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 
 _CLIP = 1e300
 

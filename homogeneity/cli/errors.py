@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 
 #: exit status of a user mistake (the same as argparse's)
 USAGE_ERROR = 2

@@ -68,7 +68,7 @@ def make_activation(name: str) -> nn.Module:
     try:
         return ACTIVATIONS[name]()
     except KeyError:
-        from homogeneity.validation import HomogeneityInputError
+        from homogeneity.errors import HomogeneityInputError
 
         raise HomogeneityInputError(
             f"activation={name!r} is unknown; pick one of {sorted(ACTIVATIONS)}"

@@ -34,8 +34,9 @@ from homogeneity.components.feedforward import FeedForward
 from homogeneity.components.linear import ClassifierHead, Embedding
 from homogeneity.components.norms import NORMS, make_norm
 from homogeneity.components.residual import PLACEMENTS, Residual
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.rules import Degree, RuleContext
-from homogeneity.validation import HomogeneityInputError, check_sequence_not_empty
+from homogeneity.validation import check_sequence_not_empty
 
 
 @dataclass(frozen=True)

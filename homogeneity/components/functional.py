@@ -21,7 +21,8 @@ import math
 
 import torch
 
-from homogeneity.validation import HomogeneityInputError, check_mask_rows
+from homogeneity.errors import HomogeneityInputError
+from homogeneity.validation import check_mask_rows
 
 
 def masked_softmax(scores: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:

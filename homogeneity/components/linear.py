@@ -9,8 +9,8 @@ from torch import nn
 
 from homogeneity import rules
 from homogeneity.components.init import normal_
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.rules import Degree, RuleContext
-from homogeneity.validation import HomogeneityInputError
 
 
 class Linear(nn.Module):

@@ -16,8 +16,8 @@ from torch import nn
 
 from homogeneity import rules
 from homogeneity.components import functional as F
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.rules import Degree, RuleContext
-from homogeneity.validation import HomogeneityInputError
 
 
 class _Norm(nn.Module):

@@ -19,8 +19,8 @@ import torch
 from torch import nn
 
 from homogeneity import rules
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.rules import Degree, RuleContext
-from homogeneity.validation import HomogeneityInputError
 
 PLACEMENTS = ("paper-prenorm", "postnorm", "pre-ln")
 

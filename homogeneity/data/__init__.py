@@ -33,7 +33,7 @@ def load_sentences(limit: int | None = None) -> list[Sentence]:
     rows = [Sentence(r["id"], r["source"], r["location"], r["text"]) for r in reader]
     if limit is not None:
         if limit < 1:
-            from homogeneity.validation import HomogeneityInputError
+            from homogeneity.errors import HomogeneityInputError
 
             raise HomogeneityInputError(f"limit={limit} must be ≥ 1 (or None for all)")
         rows = rows[:limit]

@@ -23,7 +23,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 
 
 class ScaleInvariantObjective(Protocol):

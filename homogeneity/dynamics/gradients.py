@@ -45,9 +45,10 @@ from homogeneity.dynamics.groups import (
     group_norm,
     resolve_groups,
 )
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.rules import Degree, predict_degree
 from homogeneity.scaling import OutputSelector, Patterns, Ray, default_output
-from homogeneity.validation import HomogeneityInputError, check_positive_scales
+from homogeneity.validation import check_positive_scales
 
 Objective = Callable[[torch.Tensor], torch.Tensor]
 

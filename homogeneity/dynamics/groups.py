@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.scaling import Patterns, select_parameter_names
-from homogeneity.validation import HomogeneityInputError
 
 #: Groups as resolved names: group name -> parameter names (in model order).
 ResolvedGroups = dict[str, list[str]]

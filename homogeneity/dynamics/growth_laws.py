@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize, stats
 
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 
 LAW_NAMES = ("t", "sqrt(t)", "t^(1/4)", "saturating-exp", "(log t)^(1/L)", "exp(∫η)")
 

@@ -59,7 +59,7 @@ from collections.abc import Sequence
 import mpmath
 import numpy as np
 
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 
 
 def _positive(value: float, argument: str, allow_zero: bool = False) -> float:

@@ -23,9 +23,10 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.saturation import NumericalBreakdown, saturation_level
 from homogeneity.scaling import Patterns, Ray, default_output, select_parameter_names
-from homogeneity.validation import HomogeneityInputError, check_positive_scale
+from homogeneity.validation import check_positive_scale
 
 #: Picks what to compare from the model output: a tensor, or a list of tensors (layers).
 SaturationOutput = Callable[[Any], Any]

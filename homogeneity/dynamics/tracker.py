@@ -53,8 +53,8 @@ from torch import nn
 
 from homogeneity.dynamics.groups import cosine, resolve_groups
 from homogeneity.dynamics.saturation_probe import SaturationOutput, SaturationProbe
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.scaling import Patterns, default_output
-from homogeneity.validation import HomogeneityInputError
 
 
 def _clean(x: Any) -> Any:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 
 EOS = "<eos>"
 UNK = "<unk>"

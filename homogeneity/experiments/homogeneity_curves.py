@@ -45,8 +45,9 @@ from homogeneity.components import (
 )
 from homogeneity.components.init import normal_, uniform_
 from homogeneity.components.norms import NORMS
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.saturation import PAPER_RHO, mean_token_cosine
-from homogeneity.validation import HomogeneityInputError, check_positive_scales
+from homogeneity.validation import check_positive_scales
 
 #: the paper's numbers (SPEC E6): cosine at c = 1 and at c = 10
 PAPER_E6: dict[str, tuple[float, float]] = {"pre-norm": (0.73, 0.96), "post-norm": (0.08, 0.97)}

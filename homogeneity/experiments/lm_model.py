@@ -18,8 +18,8 @@ from torch import nn
 
 from homogeneity.components import Encoder, EncoderConfig, Linear
 from homogeneity.components.residual import PLACEMENTS
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.rules import Degree, RuleContext
-from homogeneity.validation import HomogeneityInputError
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ import torch
 from torch import nn
 
 from homogeneity.dynamics.tracker import NormTracker
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.experiments.corpus import Corpus, sample_batch
 from homogeneity.experiments.lm_model import lm_loss
-from homogeneity.validation import HomogeneityInputError
 
 OPTIMIZERS = ("adamw", "adafactor", "sgd")
 SCHEDULES = ("constant", "inverse-sqrt")

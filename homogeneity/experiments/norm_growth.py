@@ -36,6 +36,7 @@ import torch
 
 from homogeneity.components.residual import PLACEMENTS
 from homogeneity.dynamics.tracker import NormTracker, read_records
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.experiments.corpus import CORPORA, make_corpus, sample_batch
 from homogeneity.experiments.lm_model import CausalLM, LMConfig, parameter_groups
 from homogeneity.experiments.lm_training import (
@@ -53,7 +54,6 @@ from homogeneity.experiments.norm_growth_analysis import (
     norm_curve,
     saturation_summary,
 )
-from homogeneity.validation import HomogeneityInputError
 
 MAIN_GROUP = "encoder-no-emb"
 

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from homogeneity.dynamics.growth_laws import lr_integral_at, select_growth_law
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 
 
 def _step_records(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

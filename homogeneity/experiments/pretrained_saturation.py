@@ -40,6 +40,7 @@ from tqdm import tqdm
 
 from homogeneity.adapters import Batch, EncoderAdapter
 from homogeneity.data import load_sentences
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.pretrained import (
     BERT_INITIALIZER_RANGE,
     PretrainedModel,
@@ -60,7 +61,6 @@ from homogeneity.saturation import (
     head_type_counts,
     length_buckets,
 )
-from homogeneity.validation import HomogeneityInputError
 
 #: SPEC E3, as the paper reports BERT-base (12 layers) on 100 Brown-corpus sentences
 PAPER_BERT_BASE = {

@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from homogeneity.dynamics.predictions import adamw_critical_weight_decay, adamw_norms
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.experiments.norm_growth import MAIN_GROUP, NormGrowthConfig, run_norm_growth
-from homogeneity.validation import HomogeneityInputError
 
 
 @dataclass(frozen=True)

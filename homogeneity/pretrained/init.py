@@ -15,7 +15,8 @@ import torch
 from homogeneity.components.encoder import Encoder, EncoderConfig
 from homogeneity.components.linear import Embedding, Linear
 from homogeneity.components.norms import LayerNorm
-from homogeneity.validation import HomogeneityInputError, check_float_dtype
+from homogeneity.errors import HomogeneityInputError
+from homogeneity.validation import check_float_dtype
 
 BERT_INITIALIZER_RANGE = 0.02
 

@@ -16,8 +16,8 @@ import torch
 from tokenizers import Tokenizer
 
 from homogeneity.adapters import Batch
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.pretrained.files import CheckpointFileError
-from homogeneity.validation import HomogeneityInputError
 
 
 @dataclass(frozen=True)

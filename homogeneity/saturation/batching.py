@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import torch
 
 from homogeneity.adapters import Batch, Trace
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.saturation.level import mean_token_cosine
-from homogeneity.validation import HomogeneityInputError
 
 
 def length_buckets(batch: Batch, batch_size: int = 16) -> list[tuple[torch.Tensor, Batch]]:

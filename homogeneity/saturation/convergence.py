@@ -11,11 +11,12 @@ import torch
 
 from homogeneity.adapters import Batch, ModelAdapter, Trace, adapter_for
 from homogeneity.components.encoder import Encoder
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.saturation.attention import argmax_on_support, mean_entropy_per_layer
 from homogeneity.saturation.batching import TokenMean, check_finite_trace, layer_cosines
 from homogeneity.saturation.heads import HeadStatistics, HeadTypeRule, head_type_counts
 from homogeneity.saturation.level import NumericalBreakdown
-from homogeneity.validation import HomogeneityInputError, check_positive_scale
+from homogeneity.validation import check_positive_scale
 
 #: ρ grid of the convergence diagnostics: 1 to 10⁴, three points per decade
 DEFAULT_RHOS: tuple[float, ...] = tuple(float(10 ** (k / 3)) for k in range(13))

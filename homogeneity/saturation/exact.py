@@ -10,11 +10,12 @@ import torch
 
 from homogeneity.adapters import Batch, ModelAdapter, adapter_for
 from homogeneity.components.encoder import Encoder
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.saturation.batching import TokenMean, check_finite_trace, layer_cosines
 from homogeneity.saturation.convergence import LIMIT_RHO
 from homogeneity.saturation.heads import HeadStatistics, HeadStats, HeadTypeRule
 from homogeneity.saturation.level import PAPER_RHO, NumericalBreakdown, SaturationLevel
-from homogeneity.validation import HomogeneityInputError, check_positive_scale
+from homogeneity.validation import check_positive_scale
 
 
 @dataclass

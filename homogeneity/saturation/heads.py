@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import torch
 
 from homogeneity.adapters import Batch
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.saturation.attention import attention_entropy, visible_keys
-from homogeneity.validation import HomogeneityInputError
 
 #: D8's proxy: a key counts as attended when its weight exceeds this
 ATTENDED_THRESHOLD = 1e-5

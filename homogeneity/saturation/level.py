@@ -20,16 +20,12 @@ from torch import nn
 
 from homogeneity.adapters import Batch, ModelAdapter, Trace, adapter_for
 from homogeneity.components.encoder import Encoder
+from homogeneity.errors import HomogeneityInputError, NumericalBreakdown
 from homogeneity.scaling import Patterns, Ray, default_output
-from homogeneity.validation import HomogeneityInputError, check_positive_scale
+from homogeneity.validation import check_positive_scale
 
 #: ρ of the paper's saturation level (D14)
 PAPER_RHO = 1000.0
-
-
-class NumericalBreakdown(ArithmeticError):
-    """A forward pass along the ray produced NaN/inf, or a zero vector whose direction (and
-    so whose cosine) is undefined. The message says where (ρ, layer) and what to try."""
 
 
 # -- cosines ---------------------------------------------------------------------------

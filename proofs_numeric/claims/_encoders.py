@@ -12,7 +12,7 @@ import torch
 from hypothesis import strategies as st
 
 from homogeneity.components import ClassifierHead, Encoder, EncoderConfig
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 from proofs_numeric.claims._transformer import gap_digits
 from proofs_numeric.mp_model import AttentionTrace, MpEncoder, Weights, linear
 

@@ -18,7 +18,7 @@ import torch
 from hypothesis import strategies as st
 
 from homogeneity.components import FeedForward, MultiHeadAttention, ProofLayerNorm
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 from proofs_numeric.mp_model import (
     Weights,
     feed_forward,

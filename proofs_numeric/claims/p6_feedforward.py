@@ -18,7 +18,7 @@ from typing import Any
 import mpmath
 from hypothesis import strategies as st
 
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._transformer import (
     ff_sublayer,

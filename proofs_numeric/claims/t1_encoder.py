@@ -33,8 +33,8 @@ from typing import Any
 import mpmath
 from hypothesis import strategies as st
 
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.rules import predict_degree
-from homogeneity.validation import HomogeneityInputError
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._encoders import (
     encoder_cases,
