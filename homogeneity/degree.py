@@ -23,11 +23,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 import torch.autograd.forward_ad as fwAD
 from torch import nn
 
+from homogeneity.constants import DEGREE_TOLERANCE, ORDER_RELATIVE_TOLERANCE, RAY_RHOS
 from homogeneity.decay import DecayFit, classify_decay, refine_grid
 from homogeneity.errors import HomogeneityInputError
 from homogeneity.rules import Degree, DegreeDerivation, predict_degree
@@ -184,14 +184,14 @@ def check_tolerance(value: float, argument: str) -> float:
     return float(value)
 
 
-def round_degree(k: float, tol: float = 0.05) -> float:
+def round_degree(k: float, tol: float = DEGREE_TOLERANCE) -> float:
     """Snap a measured degree to the nearest integer when within ``tol``."""
     return float(round(k)) if abs(k - round(k)) < tol else k
 
 
 # -- decay along the ray -------------------------------------------------------------
 
-DEFAULT_RHOS: tuple[float, ...] = tuple(float(r) for r in np.geomspace(0.1, 1e5, 49))
+DEFAULT_RHOS: tuple[float, ...] = RAY_RHOS
 
 
 @dataclass
@@ -320,10 +320,10 @@ class DegreeAgreement:
             return False
         if p.kind == "none":
             return True
-        if m.value is None or abs(p.value - m.value) >= 0.05:
+        if m.value is None or abs(p.value - m.value) >= DEGREE_TOLERANCE:
             return False
         if p.kind == "asymptotic":
-            return abs(m.profile.fit.rate - p.order) <= 0.15 * p.order
+            return abs(m.profile.fit.rate - p.order) <= ORDER_RELATIVE_TOLERANCE * p.order
         return True
 
     def __str__(self) -> str:

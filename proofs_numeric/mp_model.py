@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from homogeneity.components import EncoderConfig
+from homogeneity.constants import NORM_EPS
 from homogeneity.errors import HomogeneityInputError
 
 Matrix = list[list[Any]]
@@ -247,7 +248,7 @@ class MpEncoder:
     def _eps(self, saturated: bool) -> Any:
         if saturated or self.cfg.norm == "proof":
             return mpmath.mpf(0)
-        default = 1e-5 if self.cfg.norm == "layernorm" else 1e-6
+        default = NORM_EPS[self.cfg.norm]
         return mpmath.mpf(self.cfg.norm_eps if self.cfg.norm_eps is not None else default)
 
     def norm(self, x: Matrix, prefix: str, saturated: bool) -> Matrix:

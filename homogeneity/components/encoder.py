@@ -34,6 +34,7 @@ from homogeneity.components.feedforward import FeedForward
 from homogeneity.components.linear import ClassifierHead, Embedding
 from homogeneity.components.norms import NORMS, make_norm
 from homogeneity.components.residual import PLACEMENTS, Residual
+from homogeneity.constants import NormKind, Placement
 from homogeneity.errors import HomogeneityInputError
 from homogeneity.rules import Degree, RuleContext
 from homogeneity.validation import check_sequence_not_empty
@@ -51,8 +52,8 @@ class EncoderConfig:
     n_layers: int = 2
     max_len: int = 64  # 0: no position embedding
     type_vocab_size: int = 0  # 0: no token-type embedding
-    placement: str = "paper-prenorm"
-    norm: str = "proof"
+    placement: str = Placement.PAPER_PRENORM
+    norm: str = NormKind.PROOF
     norm_eps: float | None = None
     bias: bool = False
     activation: str = "relu"

@@ -16,6 +16,7 @@ from torch import nn
 
 from homogeneity import rules
 from homogeneity.components import functional as F
+from homogeneity.constants import NORM_EPS, NORMS, NormKind
 from homogeneity.errors import HomogeneityInputError
 from homogeneity.rules import Degree, RuleContext
 
@@ -91,7 +92,7 @@ class LayerNorm(_Norm):
     def __init__(
         self,
         d: int,
-        eps: float = 1e-5,
+        eps: float = NORM_EPS[NormKind.LAYERNORM],
         gain: bool = True,
         bias: bool = True,
         *,
@@ -116,7 +117,7 @@ class RMSNorm(_Norm):
     def __init__(
         self,
         d: int,
-        eps: float = 1e-6,
+        eps: float = NORM_EPS[NormKind.RMSNORM],
         gain: bool = True,
         *,
         dtype: torch.dtype | None = None,
@@ -130,9 +131,6 @@ class RMSNorm(_Norm):
 
     def normalise(self, x: torch.Tensor, eps: float) -> torch.Tensor:
         return F.rms_norm(x, eps)
-
-
-NORMS = ("proof", "layernorm", "rmsnorm")
 
 
 def make_norm(
@@ -150,10 +148,10 @@ def make_norm(
     ``bias`` only applies to ``layernorm`` (the other two have no β by definition).
     """
     kw = dict(dtype=dtype, device=device, generator=generator)
-    if kind == "proof":
+    if kind == NormKind.PROOF:
         return ProofLayerNorm(d, **kw)
-    if kind == "layernorm":
-        return LayerNorm(d, 1e-5 if eps is None else eps, bias=bias, **kw)
-    if kind == "rmsnorm":
-        return RMSNorm(d, 1e-6 if eps is None else eps, **kw)
+    if kind == NormKind.LAYERNORM:
+        return LayerNorm(d, NORM_EPS[kind] if eps is None else eps, bias=bias, **kw)
+    if kind == NormKind.RMSNORM:
+        return RMSNorm(d, NORM_EPS[kind] if eps is None else eps, **kw)
     raise HomogeneityInputError(f"norm={kind!r} is unknown; pick one of {NORMS}")

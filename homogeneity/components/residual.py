@@ -19,10 +19,9 @@ import torch
 from torch import nn
 
 from homogeneity import rules
+from homogeneity.constants import PLACEMENTS, Placement
 from homogeneity.errors import HomogeneityInputError
 from homogeneity.rules import Degree, RuleContext
-
-PLACEMENTS = ("paper-prenorm", "postnorm", "pre-ln")
 
 
 class Residual(nn.Module):
@@ -50,19 +49,19 @@ class Residual(nn.Module):
         def norm(z: torch.Tensor) -> torch.Tensor:
             return self.norm(z, saturated=saturated)
 
-        if self.placement == "paper-prenorm":
+        if self.placement == Placement.PAPER_PRENORM:
             return x + norm(branch(x))
-        if self.placement == "postnorm":
+        if self.placement == Placement.POSTNORM:
             return norm(x + branch(x))
         return x + branch(norm(x))
 
     def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
         sub, nrm = ctx.child("sublayer"), ctx.child("norm")
-        if self.placement == "paper-prenorm":
+        if self.placement == Placement.PAPER_PRENORM:
             out = rules.add(
                 d, self.norm.degree_rule(self.sublayer.degree_rule(d, sub), nrm), "residual sum"
             )
-        elif self.placement == "postnorm":
+        elif self.placement == Placement.POSTNORM:
             out = self.norm.degree_rule(
                 rules.add(d, self.sublayer.degree_rule(d, sub), "residual sum"), nrm
             )

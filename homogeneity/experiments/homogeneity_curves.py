@@ -45,6 +45,7 @@ from homogeneity.components import (
 )
 from homogeneity.components.init import normal_, uniform_
 from homogeneity.components.norms import NORMS
+from homogeneity.constants import NORM_EPS
 from homogeneity.errors import HomogeneityInputError
 from homogeneity.saturation import PAPER_RHO, mean_token_cosine
 from homogeneity.validation import check_positive_scales
@@ -207,7 +208,7 @@ class CurveSetup:
         return Batch.from_ids(torch.randint(0, self.vocab, (self.batch, self.seq_len), generator=g))
 
     def describe(self) -> str:
-        default_eps = {"layernorm": 1e-5, "rmsnorm": 1e-6}
+        default_eps = NORM_EPS
         norm = (
             self.norm
             if self.norm == "proof"

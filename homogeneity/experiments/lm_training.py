@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from homogeneity.constants import EVAL_SEED
 from homogeneity.dynamics.tracker import NormTracker
 from homogeneity.errors import HomogeneityInputError
 from homogeneity.experiments.corpus import Corpus, sample_batch
@@ -118,8 +119,9 @@ class TrainResult:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, corpus: Corpus, cfg: TrainConfig) -> float:
-    """Mean validation loss on ``eval_batches`` fixed windows (own generator, seed 12345)."""
-    gen = torch.Generator().manual_seed(12345)
+    """Mean validation loss on ``eval_batches`` fixed windows (own generator, seeded with
+    :data:`~homogeneity.constants.EVAL_SEED`)."""
+    gen = torch.Generator().manual_seed(EVAL_SEED)
     was_training = model.training
     model.eval()
     total = 0.0

@@ -35,6 +35,7 @@ from typing import Any
 import torch
 
 from homogeneity.components.residual import PLACEMENTS
+from homogeneity.constants import PROBE_SEED
 from homogeneity.dynamics.tracker import NormTracker, read_records
 from homogeneity.errors import HomogeneityInputError
 from homogeneity.experiments.corpus import CORPORA, make_corpus, sample_batch
@@ -166,7 +167,7 @@ def _run(cfg: NormGrowthConfig, position: int) -> dict[str, Any]:
     model_initial = _group_sizes(model)
     train_cfg = cfg.train_config()
     probe, _ = sample_batch(
-        corpus.valid, cfg.probe_sequences, cfg.seq_len, torch.Generator().manual_seed(999)
+        corpus.valid, cfg.probe_sequences, cfg.seq_len, torch.Generator().manual_seed(PROBE_SEED)
     )
     out_dir = None if cfg.out is None else Path(cfg.out)
     log_path = None

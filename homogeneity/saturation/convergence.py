@@ -11,6 +11,7 @@ import torch
 
 from homogeneity.adapters import Batch, ModelAdapter, Trace, adapter_for
 from homogeneity.components.encoder import Encoder
+from homogeneity.constants import CONVERGENCE_RHOS, LIMIT_RHO
 from homogeneity.errors import HomogeneityInputError
 from homogeneity.saturation.attention import argmax_on_support, mean_entropy_per_layer
 from homogeneity.saturation.batching import TokenMean, check_finite_trace, layer_cosines
@@ -19,10 +20,9 @@ from homogeneity.saturation.level import NumericalBreakdown
 from homogeneity.validation import check_positive_scale
 
 #: ρ grid of the convergence diagnostics: 1 to 10⁴, three points per decade
-DEFAULT_RHOS: tuple[float, ...] = tuple(float(10 ** (k / 3)) for k in range(13))
+DEFAULT_RHOS: tuple[float, ...] = CONVERGENCE_RHOS
 #: ρ at which the exact saturated forward stands in for its own ρ → ∞ limit (see
 #: :func:`limit_trace`)
-LIMIT_RHO = 1e8
 
 
 @dataclass

@@ -10,6 +10,7 @@ import torch
 
 from homogeneity.adapters import Batch, ModelAdapter, adapter_for
 from homogeneity.components.encoder import Encoder
+from homogeneity.constants import RESOLVED_WEIGHT
 from homogeneity.errors import HomogeneityInputError
 from homogeneity.saturation.batching import TokenMean, check_finite_trace, layer_cosines
 from homogeneity.saturation.convergence import LIMIT_RHO
@@ -39,7 +40,8 @@ class SaturatedComparison:
     Attention, per attention layer, over (real query, head) rows:
     ``argmax_agreement``: the proxy's largest weight is on a key of the hardmax support of
     s(ρθ); ``max_abs_diff``: max |A_f(ρθ) − A_s(ρθ)|; ``unresolved``: fraction of rows
-    whose proxy weights are not yet one-hot (largest weight < 1 − 10⁻⁵);
+    whose proxy weights are not yet one-hot (largest weight below
+    :data:`~homogeneity.constants.RESOLVED_WEIGHT` = 1 − 10⁻⁵);
     ``tied``: fraction of rows whose limit attention has two or more maximal keys.
     """
 
@@ -70,7 +72,7 @@ def _attention_agreement(
         on_support = torch.gather(a_s, -1, top).squeeze(-1) > 0
         agree.append(float(on_support[rows].sum()))
         diff.append(float((a_f - a_s).abs().amax(-1)[rows].max()))
-        unresolved.append(float((a_f.amax(-1) < 1 - 1e-5)[rows].sum()))
+        unresolved.append(float((a_f.amax(-1) < RESOLVED_WEIGHT)[rows].sum()))
         tied.append(float(((a_l > 0).sum(-1) > 1)[rows].sum()))
     return agree, diff, unresolved, tied
 

@@ -9,11 +9,10 @@ from dataclasses import dataclass
 import torch
 
 from homogeneity.adapters import Batch
+from homogeneity.constants import ATTENDED_THRESHOLD
 from homogeneity.errors import HomogeneityInputError
 from homogeneity.saturation.attention import attention_entropy, visible_keys
 
-#: D8's proxy: a key counts as attended when its weight exceeds this
-ATTENDED_THRESHOLD = 1e-5
 #: where an attended key lies relative to its query (special tokens take precedence)
 POSITION_KINDS = ("same", "previous", "next", "far")
 HEAD_KINDS = ("argmax-like", "in-between", "mean-like")

@@ -20,12 +20,10 @@ from torch import nn
 
 from homogeneity.adapters import Batch, ModelAdapter, Trace, adapter_for
 from homogeneity.components.encoder import Encoder
+from homogeneity.constants import PAPER_RHO
 from homogeneity.errors import HomogeneityInputError, NumericalBreakdown
 from homogeneity.scaling import Patterns, Ray, default_output
 from homogeneity.validation import check_positive_scale
-
-#: ρ of the paper's saturation level (D14)
-PAPER_RHO = 1000.0
 
 
 # -- cosines ---------------------------------------------------------------------------
