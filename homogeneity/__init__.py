@@ -20,18 +20,18 @@ _EXPORTS: dict[str, str] = {
     "DecayFit": "homogeneity.decay",
     "classify_decay": "homogeneity.decay",
     "DecayProfile": "homogeneity.degree",
-    "DegreeAgreement": "homogeneity.degree",
-    "EulerResult": "homogeneity.degree",
-    "HomogeneityCheckError": "homogeneity.degree",
-    "HomogeneityReport": "homogeneity.degree",
+    "DegreeAgreement": "homogeneity.agreement",
+    "EulerResult": "homogeneity.euler",
+    "HomogeneityCheckError": "homogeneity.check",
+    "HomogeneityReport": "homogeneity.check",
     "MeasuredDegree": "homogeneity.degree",
-    "check_degree": "homogeneity.degree",
-    "check_homogeneity": "homogeneity.degree",
+    "check_degree": "homogeneity.agreement",
+    "check_homogeneity": "homogeneity.check",
     "decay_profile": "homogeneity.degree",
-    "degree_from_ratio": "homogeneity.degree",
-    "euler": "homogeneity.degree",
-    "homogeneity_curve": "homogeneity.degree",
-    "homogeneity_error": "homogeneity.degree",
+    "degree_from_ratio": "homogeneity.scale_error",
+    "euler": "homogeneity.euler",
+    "homogeneity_curve": "homogeneity.scale_error",
+    "homogeneity_error": "homogeneity.scale_error",
     "measure_degree": "homogeneity.degree",
     "Degree": "homogeneity.rules",
     "DegreeDerivation": "homogeneity.rules",
@@ -59,26 +59,26 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from homogeneity.agreement import DegreeAgreement as DegreeAgreement
+    from homogeneity.agreement import check_degree as check_degree
+    from homogeneity.check import HomogeneityCheckError as HomogeneityCheckError
+    from homogeneity.check import HomogeneityReport as HomogeneityReport
+    from homogeneity.check import check_homogeneity as check_homogeneity
     from homogeneity.decay import DecayFit as DecayFit
     from homogeneity.decay import classify_decay as classify_decay
     from homogeneity.degree import DecayProfile as DecayProfile
-    from homogeneity.degree import DegreeAgreement as DegreeAgreement
-    from homogeneity.degree import EulerResult as EulerResult
-    from homogeneity.degree import HomogeneityCheckError as HomogeneityCheckError
-    from homogeneity.degree import HomogeneityReport as HomogeneityReport
     from homogeneity.degree import MeasuredDegree as MeasuredDegree
-    from homogeneity.degree import check_degree as check_degree
-    from homogeneity.degree import check_homogeneity as check_homogeneity
     from homogeneity.degree import decay_profile as decay_profile
-    from homogeneity.degree import degree_from_ratio as degree_from_ratio
-    from homogeneity.degree import euler as euler
-    from homogeneity.degree import homogeneity_curve as homogeneity_curve
-    from homogeneity.degree import homogeneity_error as homogeneity_error
     from homogeneity.degree import measure_degree as measure_degree
     from homogeneity.errors import HomogeneityInputError as HomogeneityInputError
     from homogeneity.errors import NumericalBreakdown as NumericalBreakdown
+    from homogeneity.euler import EulerResult as EulerResult
+    from homogeneity.euler import euler as euler
     from homogeneity.rules import Degree as Degree
     from homogeneity.rules import DegreeDerivation as DegreeDerivation
     from homogeneity.rules import predict_degree as predict_degree
     from homogeneity.rules import register_rule as register_rule
+    from homogeneity.scale_error import degree_from_ratio as degree_from_ratio
+    from homogeneity.scale_error import homogeneity_curve as homogeneity_curve
+    from homogeneity.scale_error import homogeneity_error as homogeneity_error
     from homogeneity.scaling import Ray as Ray

@@ -19,6 +19,8 @@ from module_state import assert_unchanged, snapshot
 from torch import nn
 
 from homogeneity import HomogeneityInputError, predict_degree
+from homogeneity.agreement import check_degree
+from homogeneity.check import HomogeneityCheckError, check_homogeneity
 from homogeneity.components import (
     AttentionHead,
     ClassifierHead,
@@ -29,16 +31,9 @@ from homogeneity.components import (
     MultiHeadAttention,
 )
 from homogeneity.components import functional as F
-from homogeneity.degree import (
-    HomogeneityCheckError,
-    check_degree,
-    check_homogeneity,
-    decay_profile,
-    degree_from_ratio,
-    euler,
-    homogeneity_curve,
-    homogeneity_error,
-)
+from homogeneity.degree import decay_profile
+from homogeneity.euler import euler
+from homogeneity.scale_error import degree_from_ratio, homogeneity_curve, homogeneity_error
 from homogeneity.scaling import Ray
 
 # -- the "unchanged" contract ---------------------------------------------------------
@@ -417,8 +412,8 @@ def test_components_refuse_bad_configuration():
     ],
 )
 def test_check_homogeneity_refuses_bad_degree_and_tolerances(kwargs, argument):
+    from homogeneity.check import check_homogeneity
     from homogeneity.components import Linear
-    from homogeneity.degree import check_homogeneity
     from homogeneity.validation import HomogeneityInputError
 
     with pytest.raises(HomogeneityInputError, match=argument):

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from homogeneity import components as C
+from homogeneity.agreement import check_degree
 from homogeneity.cli import app, delegate, measurement
 from homogeneity.cli.degree_command import table_cases
-from homogeneity.degree import check_degree
 from homogeneity.experiments import degree_table
 from homogeneity.experiments.degree_table import encoder_config
 from homogeneity.rules import Degree, DegreeDerivation

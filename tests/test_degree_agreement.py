@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from homogeneity import components as C
-from homogeneity.degree import DegreeAgreement, check_degree
+from homogeneity.agreement import DegreeAgreement, check_degree
 from homogeneity.experiments.degree_table import (
     component_cases,
     degree_table,

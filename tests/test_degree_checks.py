@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from torch import nn
 
 from homogeneity import rules
+from homogeneity.agreement import DegreeAgreement, check_degree
+from homogeneity.check import HomogeneityCheckError, HomogeneityReport, check_homogeneity
 from homogeneity.components import (
     AttentionHead,
     FeedForward,
@@ -26,23 +28,12 @@ from homogeneity.components import (
     ProofLayerNorm,
     RMSNorm,
 )
-from homogeneity.degree import (
-    DegreeAgreement,
-    HomogeneityCheckError,
-    HomogeneityReport,
-    check_degree,
-    check_homogeneity,
-    decay_profile,
-    default_tolerance,
-    degree_from_ratio,
-    directional_derivative,
-    euler,
-    homogeneity_curve,
-    homogeneity_error,
-    measure_degree,
-)
+from homogeneity.degree import decay_profile, measure_degree
+from homogeneity.euler import directional_derivative, euler
 from homogeneity.rules import register_rule
+from homogeneity.scale_error import degree_from_ratio, homogeneity_curve, homogeneity_error
 from homogeneity.scaling import Ray
+from homogeneity.tolerances import default_tolerance
 
 
 def gen(seed: int = 0) -> torch.Generator:

@@ -79,7 +79,7 @@ def test_setup_script_installs_what_the_docs_build_needs():
     setup = (ROOT / "scripts" / "setup.sh").read_text(encoding="utf-8")
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert re.search(r'-e "\.\[(all|docs)[^"]*\]"', setup), "setup.sh must install the docs extra"
-    for package in ("mkdocs", "mkdocs-material", "mkdocstrings[python]"):
+    for package in ("mkdocs==", "mkdocs-material==", "mkdocstrings==", "mkdocstrings-python=="):
         assert package in pyproject
 
 

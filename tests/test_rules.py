@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from homogeneity import Degree, DegreeDerivation, HomogeneityInputError, predict_degree, rules
+from homogeneity.check import HomogeneityCheckError, check_homogeneity
 from homogeneity.components import (
     AttentionHead,
     EncoderClassifier,
@@ -28,7 +29,6 @@ from homogeneity.components import (
     Residual,
     RMSNorm,
 )
-from homogeneity.degree import HomogeneityCheckError, check_homogeneity
 from homogeneity.rules import RuleContext, register_rule
 
 KINDS = ["exact", "approximate", "asymptotic", "none"]

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from homogeneity.degree import DegreeAgreement, measure_degree
+from homogeneity.agreement import DegreeAgreement
+from homogeneity.degree import measure_degree
 from homogeneity.experiments.degree_table import DegreeCase
 from homogeneity.rules import predict_degree
 from homogeneity.scaling import Patterns, Ray

@@ -37,7 +37,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from homogeneity.degree import default_tolerance
 from homogeneity.dynamics.groups import (
     ResolvedGroups,
     cosine,
@@ -48,6 +47,7 @@ from homogeneity.dynamics.groups import (
 from homogeneity.errors import HomogeneityInputError
 from homogeneity.rules import Degree, predict_degree
 from homogeneity.scaling import OutputSelector, Patterns, Ray, default_output
+from homogeneity.tolerances import default_tolerance
 from homogeneity.validation import check_positive_scales
 
 Objective = Callable[[torch.Tensor], torch.Tensor]

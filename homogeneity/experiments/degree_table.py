@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from homogeneity import components as C
-from homogeneity.degree import DegreeAgreement, check_degree
+from homogeneity.agreement import DegreeAgreement, check_degree
 
 
 @dataclass(frozen=True)

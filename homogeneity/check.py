@@ -1,0 +1,172 @@
+"""``check_homogeneity``: the gradcheck-style entry point of the degree checks.
+
+In the style of :func:`torch.autograd.gradcheck`: float64 by default, named tolerances,
+raises :class:`HomogeneityCheckError` on failure unless ``raise_exception=False``, and
+returns a :class:`HomogeneityReport` that prints well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from homogeneity.degree import DecayProfile, decay_profile
+from homogeneity.euler import EulerResult, euler
+from homogeneity.scale_error import ScaleError, homogeneity_curve
+from homogeneity.scaling import OutputSelector, Patterns, Ray, default_output
+from homogeneity.tolerances import (
+    check_degree_value,
+    check_tolerance,
+    default_tolerance,
+    noise_floor,
+    round_degree,
+)
+
+
+class HomogeneityCheckError(AssertionError):
+    """Raised by :func:`check_homogeneity` when the check fails and raise_exception=True.
+
+    ``report`` holds the full :class:`HomogeneityReport`.
+    """
+
+    def __init__(self, report: HomogeneityReport) -> None:
+        super().__init__(str(report))
+        self.report = report
+
+
+@dataclass
+class HomogeneityReport:
+    """Everything :func:`check_homogeneity` measured, and whether the check passed."""
+
+    passed: bool
+    degree: float
+    approximate: bool
+    euler: EulerResult
+    curve: list[ScaleError]
+    rtol: float
+    dtype: torch.dtype
+    parameters: list[str]
+    profile: DecayProfile | None = None
+    failures: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        mode = "approximately (D3)" if self.approximate else "exactly (D2)"
+        head = "PASSED" if self.passed else "FAILED"
+        names = ", ".join(self.parameters[:6]) + (" …" if len(self.parameters) > 6 else "")
+        lines = [
+            f"homogeneity check {head}: {self.degree:g}-homogeneous {mode} in "
+            f"{len(self.parameters)} parameter tensor(s) [{names}], dtype {self.dtype}",
+            f"  Euler at ρ={self.euler.rho:g}: k̂ = {self.euler.degree_estimate:.10g}, "
+            f"‖θ·∇f − k f‖/‖f‖ = {self.euler.residual:.3e}",
+        ]
+        for e in self.curve:
+            lines.append(
+                f"  c = {e.c:<8g} ‖f(cθ) − c^k f(θ)‖ = {e.absolute:.3e} (relative {e.relative:.3e})"
+            )
+        if self.profile is not None:
+            lines.append(f"  decay along the ray (c={self.profile.c:g}): {self.profile.fit}")
+            d3 = self.profile.d3_rate()
+            if d3 is not None:
+                lines.append(
+                    f"  D3 rate: error ≈ exp(−{d3:.3g}·‖θ‖^{self.profile.fit.exponent:.2f})"
+                )
+        lines.append(f"  tolerance rtol = {self.rtol:.1e}")
+        lines += [f"  failure: {f}" for f in self.failures]
+        return "\n".join(lines)
+
+
+def check_homogeneity(
+    model: nn.Module | Callable[..., Any],
+    inputs: Any = (),
+    degree: float | None = None,
+    *,
+    approximate: bool = False,
+    parameters: Patterns = None,
+    kwargs: Mapping[str, Any] | None = None,
+    params: Mapping[str, torch.Tensor] | None = None,
+    output: OutputSelector = default_output,
+    cs: Sequence[float] = (0.5, 2.0, 3.0),
+    rho: float = 1.0,
+    rtol: float | None = None,
+    euler_rtol: float | None = None,
+    dtype: torch.dtype = torch.float64,
+    raise_exception: bool = True,
+) -> HomogeneityReport:
+    """Check that ``model`` is ``degree``-homogeneous in the selected parameters.
+
+    In the style of :func:`torch.autograd.gradcheck`: float64 by default, named
+    tolerances, raises :class:`HomogeneityCheckError` on failure unless
+    ``raise_exception=False``, and returns a :class:`HomogeneityReport` that prints well.
+
+    Exact mode (default, SPEC D2): passes when the relative error
+    ‖f(cθ) − c^k f(θ)‖/‖c^k f(θ)‖ ≤ ``rtol`` for every c in ``cs`` and the Euler residual
+    ‖θ·∇f − k f‖/‖f‖ ≤ ``euler_rtol``.
+
+    Approximate mode (``approximate=True``, SPEC D3): passes when the error along the ray
+    decays exponentially (or is exact) for the given degree; polynomial decay fails.
+
+    Args:
+        model: a Module, or a function ``fn(params, *inputs, **kwargs)`` with ``params``.
+        inputs: forward inputs (a tensor or a tuple).
+        degree: k; None estimates it by Euler (k̂) and checks the rounded value.
+        parameters: glob patterns selecting θ (None: all parameters).
+        rtol, euler_rtol: default 1e3·eps of ``dtype`` (1e-10 in float64). In approximate
+            mode ``rtol`` is the noise floor of the decay fit (default 1e3·eps).
+        dtype: working dtype (floating only); the caller's module is not converted.
+    """
+    ray = Ray(
+        model,
+        inputs if isinstance(inputs, tuple) else (inputs,),
+        parameters,
+        kwargs or {},
+        output,
+        dtype,
+        params,
+    )
+    floor = noise_floor(dtype) if rtol is None else rtol
+    rtol = default_tolerance(dtype) if rtol is None else check_tolerance(rtol, "rtol")
+    if euler_rtol is not None:
+        check_tolerance(euler_rtol, "euler_rtol")
+    euler_rtol = rtol if euler_rtol is None else euler_rtol
+    if degree is None:
+        degree = round_degree(euler(ray, None, rho).degree_estimate)
+    degree = check_degree_value(degree)
+    eul = euler(ray, degree, rho)
+    curve = homogeneity_curve(ray, cs, degree, rho)
+    failures: list[str] = []
+    profile = None
+    if approximate:
+        profile = decay_profile(ray, degree, max(max(cs), 1.5), floor=floor)
+        if profile.fit.kind not in ("exact", "exponential"):
+            failures.append(f"error along the ray is not exponentially decaying: {profile.fit}")
+    else:
+        bad = [e for e in curve if not e.relative <= rtol]
+        if bad:
+            worst = max(bad, key=lambda e: e.relative)
+            failures.append(
+                f"relative error {worst.relative:.3e} at c={worst.c:g} exceeds rtol={rtol:.1e}"
+            )
+        if not eul.residual <= euler_rtol:
+            failures.append(
+                f"Euler residual {eul.residual:.3e} exceeds euler_rtol="
+                f"{euler_rtol:.1e} (θ·∇f ≠ {degree:g}·f)"
+            )
+    report = HomogeneityReport(
+        not failures,
+        degree,
+        approximate,
+        eul,
+        curve,
+        rtol,
+        dtype,
+        ray.scaled_names,
+        profile,
+        failures,
+    )
+    if failures and raise_exception:
+        raise HomogeneityCheckError(report)
+    return report
