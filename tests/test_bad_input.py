@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from module_state import assert_unchanged, snapshot
 from torch import nn
 
-from homogeneity import HomogeneityInputError, predict_degree
+from homogeneity import HomogeneityInputError, NumericalBreakdown, predict_degree
 from homogeneity.agreement import check_degree
 from homogeneity.check import HomogeneityCheckError, check_homogeneity
 from homogeneity.components import (
@@ -389,8 +389,11 @@ def test_plain_function_needs_params_and_modules_refuse_them():
 
 
 def test_zero_output_has_no_degree():
-    with raises_naming("identically zero"):
+    """An exactly zero output is a numerical breakdown (no direction to read a degree
+    from), not bad input; it names the first module whose output was zero."""
+    with pytest.raises(NumericalBreakdown, match="exactly zero") as info:
         euler(Ray(mlp(), (torch.zeros(3, 4, dtype=torch.float64),)))
+    assert info.value.rho == 1.0 and info.value.where == "module '0' (Linear)"
 
 
 def test_components_refuse_bad_configuration():
