@@ -38,7 +38,11 @@ from homogeneity.constants import LowPrecision
 from homogeneity.errors import HomogeneityInputError, NumericalBreakdown
 from homogeneity.execution.breakdown import non_finite_breakdown, zero_output_breakdown
 from homogeneity.execution.executor import CheckedExecution
-from homogeneity.execution.input_diagnosis import input_kind_diagnosis, named_inputs
+from homogeneity.execution.input_diagnosis import (
+    diagnose_failure,
+    input_kind_diagnosis,
+    named_inputs,
+)
 from homogeneity.execution.model_inputs import (
     TokenMask,
     causality,
@@ -251,11 +255,13 @@ class Ray:
         self.kwargs = kwargs
         self._restore_hooks = hugging_face and bool(kwargs.get("output_hidden_states"))
         self._token_mask: TokenMask | None = token_mask_from_keywords(kwargs)
+        leaves = named_inputs(self.inputs, self.kwargs)
         self._execution = CheckedExecution(
             self.model if isinstance(self.model, nn.Module) else None,
             self.dtype,
             self.low_precision,
-            input_kind_diagnosis(named_inputs(self.inputs, self.kwargs)),
+            input_kind_diagnosis(leaves),
+            lambda exc: diagnose_failure(exc, leaves),
         )
         self._output_description = ""
 

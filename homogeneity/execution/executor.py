@@ -43,6 +43,8 @@ class CheckedExecution:
         dtype: the working dtype.
         low_precision: ``"lift"`` (default) or ``"keep"``.
         diagnosis: turns a failing torch call of the first pass into a clear error.
+        failure: turns any other exception of the first pass into a clear error (or None
+            to let it through).
     """
 
     def __init__(
@@ -51,11 +53,13 @@ class CheckedExecution:
         dtype: torch.dtype,
         low_precision: str = LowPrecision.LIFT,
         diagnosis: Diagnosis | None = None,
+        failure: Callable[[BaseException], Exception | None] | None = None,
     ) -> None:
         self.root = root
         self.dtype = dtype
         self.lift = low_precision == LowPrecision.LIFT
         self.diagnosis = diagnosis
+        self.failure = failure
         self.probed = False
         self.low_precision_ops: tuple[LowPrecisionOp, ...] = ()
         self.attention_calls: tuple[AttentionCall, ...] = ()
@@ -80,8 +84,14 @@ class CheckedExecution:
         tracker = ModulePathTracker(self.root)
         precision = LowPrecisionMode(self.dtype, lift=self.lift, tracker=tracker)
         observer = CallObserver(tracker, self.diagnosis)
-        with tracker, observer, precision:
-            out = forward()
+        try:
+            with tracker, observer, precision:
+                out = forward()
+        except Exception as exc:
+            clear = self.failure(exc) if self.failure is not None else None
+            if clear is None:
+                raise
+            raise clear from exc
         # one entry per site: a forward-mode pass runs each cast for the value and again
         # for its tangent
         self.low_precision_ops = tuple(dict.fromkeys(precision.ops))

@@ -9,7 +9,8 @@ and the module where it happened, and says what to pass instead:
 
 * integer tensors (token ids) reaching a floating computation such as ``F.linear``;
 * floating tensors reaching ``F.embedding`` as indices;
-* a list (or another non-tensor) where a tensor was needed.
+* a list (or another non-tensor) where a tensor was needed, also when the model's Python
+  code trips on it before any torch function sees it (:func:`diagnose_failure`).
 """
 
 from __future__ import annotations
@@ -96,8 +97,9 @@ def input_kind_diagnosis(inputs: Sequence[NamedInput]) -> Diagnosis:
             arg = _which(value, inputs, "")
             if arg is not None and isinstance(value, (list, tuple)):
                 return HomogeneityInputError(
-                    f"{arg} is a {type(value).__name__} but {name}{at} needs a tensor there "
-                    f"({raw}); pass a torch.Tensor (e.g. torch.stack or torch.tensor)"
+                    f"{arg} is a {type(value).__name__} but the model needs a tensor there "
+                    f"({name}{at}: {raw}); pass a torch.Tensor (e.g. torch.stack or "
+                    f"torch.tensor)"
                 )
         tensors = tensors_in(list(args) + list(kwargs.values()))
         ints = [t for t in tensors if _is_integer(t)]
@@ -113,3 +115,18 @@ def input_kind_diagnosis(inputs: Sequence[NamedInput]) -> Diagnosis:
         return None
 
     return diagnose
+
+
+def diagnose_failure(exc: BaseException, inputs: Sequence[NamedInput]) -> Exception | None:
+    """A clear error for a first pass that raised ``TypeError`` on a list or tuple input
+    outside any torch function (``[x, y] @ w``), or None."""
+    if not isinstance(exc, TypeError):
+        return None
+    for name, value in inputs:
+        kind = type(value).__name__
+        if isinstance(value, (list, tuple)) and f"'{kind}'" in str(exc):
+            return HomogeneityInputError(
+                f"{name} is a {kind} but the model needs a tensor there ({exc}); pass a "
+                f"torch.Tensor (e.g. torch.stack or torch.tensor)"
+            )
+    return None
