@@ -203,7 +203,7 @@ class Ray:
                     "used: drop params="
                 )
             _check_no_active_dropout(self.model)
-            named = dict(self.model.named_parameters())
+            named: dict[str, torch.Tensor] = dict(self.model.named_parameters())
             buffers = dict(self.model.named_buffers())
             check_not_meta(named, "parameter")
             check_not_meta(buffers, "buffer")
@@ -273,7 +273,8 @@ class Ray:
 
     def theta_norm(self) -> float:
         """‖θ‖₂ over the selected group."""
-        return float(torch.sqrt(sum((t.double() ** 2).sum() for t in self.theta.values())))
+        squares = [(t.double() ** 2).sum() for t in self.theta.values()]
+        return float(torch.sqrt(torch.stack(squares).sum()))
 
     def scaled_params(
         self, rho: float | torch.Tensor, theta: Mapping[str, torch.Tensor] | None = None

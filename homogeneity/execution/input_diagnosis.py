@@ -94,20 +94,20 @@ def input_kind_diagnosis(inputs: Sequence[NamedInput]) -> Diagnosis:
         for value in list(args) + list(kwargs.values()):
             if value is None or isinstance(value, torch.Tensor):
                 continue
-            arg = _which(value, inputs, "")
-            if arg is not None and isinstance(value, (list, tuple)):
+            container = _which(value, inputs, "")
+            if container is not None and isinstance(value, (list, tuple)):
                 return HomogeneityInputError(
-                    f"{arg} is a {type(value).__name__} but the model needs a tensor there "
+                    f"{container} is a {type(value).__name__} but the model needs a tensor there "
                     f"({name}{at}: {raw}); pass a torch.Tensor (e.g. torch.stack or "
                     f"torch.tensor)"
                 )
         tensors = tensors_in(list(args) + list(kwargs.values()))
         ints = [t for t in tensors if _is_integer(t)]
         if ints and any(t.is_floating_point() for t in tensors):
-            arg = _which(ints[0], inputs, "integer")
-            if arg is not None:
+            ids = _which(ints[0], inputs, "integer")
+            if ids is not None:
                 return HomogeneityInputError(
-                    f"{arg} has integer dtype {ints[0].dtype} but reaches {name}{at}, which "
+                    f"{ids} has integer dtype {ints[0].dtype} but reaches {name}{at}, which "
                     f"computes in floating point ({raw}); pass a floating tensor (x.double()), "
                     f"or token ids to a model that embeds them: integer inputs are kept as "
                     f"they are"
