@@ -16,7 +16,7 @@ from torch import nn
 
 from homogeneity.constants import LowPrecision
 from homogeneity.degree import DecayProfile, decay_profile
-from homogeneity.euler import EulerResult, euler
+from homogeneity.euler_identity import EulerResult, euler
 from homogeneity.execution.report import ExecutionReport
 from homogeneity.scale_error import ScaleError, homogeneity_curve
 from homogeneity.scaling import OutputSelector, Patterns, Ray, default_output

@@ -32,7 +32,7 @@ from homogeneity.components import (
 )
 from homogeneity.components import functional as F
 from homogeneity.degree import decay_profile
-from homogeneity.euler import euler
+from homogeneity.euler_identity import euler
 from homogeneity.scale_error import degree_from_ratio, homogeneity_curve, homogeneity_error
 from homogeneity.scaling import Ray
 

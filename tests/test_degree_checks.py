@@ -30,7 +30,7 @@ from homogeneity.components import (
 )
 from homogeneity.degree import decay_profile, measure_degree
 from homogeneity.errors import NumericalBreakdown
-from homogeneity.euler import directional_derivative, euler
+from homogeneity.euler_identity import directional_derivative, euler
 from homogeneity.rules import register_rule
 from homogeneity.scale_error import degree_from_ratio, homogeneity_curve, homogeneity_error
 from homogeneity.scaling import Ray

@@ -19,7 +19,7 @@ from torch import nn
 from homogeneity.check import check_homogeneity
 from homogeneity.components import EncoderOutput
 from homogeneity.errors import HomogeneityInputError, NumericalBreakdown
-from homogeneity.euler import euler
+from homogeneity.euler_identity import euler
 from homogeneity.execution import (
     CheckedExecution,
     ExecutionReport,

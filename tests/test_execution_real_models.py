@@ -27,7 +27,7 @@ from torch.func import functional_call
 
 from homogeneity.check import check_homogeneity
 from homogeneity.errors import NumericalBreakdown
-from homogeneity.euler import euler
+from homogeneity.euler_identity import euler
 from homogeneity.execution.module_hooks import HOOK_TABLES
 from homogeneity.scale_error import homogeneity_error
 from homogeneity.scaling import Ray
