@@ -37,8 +37,8 @@ How to add a claim
    and, if it is refuted, the corrected version beside it with id ``"<ID>*"`` and
    ``corrects="<ID>"``.
 3. A :class:`Claim` needs ``id``, ``title``, ``statement`` (quantifiers explicit: "for all
-   c ≥ 1 and every θ with ‖θ‖ ≥ ρ ..."), ``expected`` ("verified" / "refuted" / "open"),
-   ``check`` (a function ``CheckContext -> Verdict``) and ``negative_controls`` (at least
+   c ≥ 1 and every θ with ‖θ‖ ≥ ρ ..."), ``expected`` ("proved" / "verified" / "refuted" /
+   "open"), ``check`` (a function ``CheckContext -> Verdict``) and ``negative_controls`` (at least
    one :class:`NegativeControl`, whose ``run(ctx)`` returns a :class:`ControlOutcome`
    with ``rejected=True`` when the checker rejected the wrong variant).
    A claim that can be refuted also gives ``replay(case, digits) -> margin`` so a stored
@@ -51,7 +51,13 @@ How to add a claim
    refute) or :func:`proofs_numeric.search.replay_control` (a stored case that is *not* a
    counterexample must be rejected by the replay). Size the search from
    ``ctx.profile`` (``max_examples``, ``digits``) so ``--profile thorough`` searches harder.
-5. Run ``python -m proofs_numeric --claim G1``; ``pytest`` runs every registered claim and
+5. A claim proved by a certificate (``expected="proved"``) takes its check and controls
+   from :mod:`proofs_numeric.claims._certified`: ``certified_check(name, id, theorem,
+   parameters)`` re-verifies ``proofs_numeric/certificates/data/<name>.json`` with the
+   independent checker, and ``certificate_controls`` makes the forgeries it must reject.
+   The certificate itself is specified in :mod:`proofs_numeric.certificates.specs` and
+   built by ``python -m proofs_numeric.certificates.prover <name>``.
+6. Run ``python -m proofs_numeric --claim G1``; ``pytest`` runs every registered claim and
    its controls (``tests/test_claims.py``) without further wiring. A refuted claim's
    counterexample is written with ``python -m proofs_numeric --save-counterexamples``
    into ``proofs_numeric/counterexamples/<ID>.json`` and replayed by the tests.

@@ -99,10 +99,15 @@ class CheckReport:
 
     def line(self, name: str) -> str:
         return (
-            f"OK   {name}: claim {self.claim} proved ({self.theorem}; {self.parts} parts, "
-            f"{self.boxes} boxes, smallest lower bound {self.min_lower:.3g}, "
+            f"OK   {name}: claim {self.claim} proved ({self.theorem}; "
+            f"{_count(self.parts, 'part')}, {_count(self.boxes, 'box')}, "
+            f"smallest lower bound {self.min_lower:.3g}, "
             f"{self.precision_bits}-bit arb; sha256 {self.sha256[:12]}…) in {self.seconds:.2f} s"
         )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith('x') else 's'}"
 
 
 # -- hashing and rational endpoints ------------------------------------------------------
