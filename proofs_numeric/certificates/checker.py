@@ -299,12 +299,12 @@ def _check_part(
         enc = b.get("enclosure")
         if not (isinstance(enc, list) and len(enc) == 2):
             raise CertificateRejected(f"part {name!r}, box {b['path']!r}: no enclosure")
-        lo = arb(to_rational(enc[0], "enclosure"))
-        if not lo >= 0:
+        stored_lo = arb(to_rational(enc[0], "enclosure"))
+        if not stored_lo >= 0:
             raise CertificateRejected(
                 f"part {name!r}, box {b['path']!r}: stored lower bound {enc[0]} is negative"
             )
-        if not value.lo >= lo or (
+        if not value.lo >= stored_lo or (
             enc[1] is not None and not value.hi <= arb(to_rational(enc[1], "enclosure"))
         ):
             raise CertificateRejected(

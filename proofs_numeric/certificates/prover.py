@@ -200,7 +200,7 @@ def build(spec: Spec, progress: Callable[[str], None] | None = None) -> dict[str
     """Prove ``spec`` and return the certificate (a JSON-ready dict with its sha256)."""
     theorem = THEOREMS[spec.theorem]
     start = time.perf_counter()
-    parts = []
+    parts: list[dict[str, Any]] = []
     by_form: dict[str, int] = {}
     with arb_precision(spec.precision_bits):
         try:
