@@ -4,9 +4,18 @@
 ``pytest`` run does the same through :mod:`proofs_numeric.pytest_plugin`. See
 :mod:`proofs_numeric.claim` for how claims, verdicts and the registry work and how to add
 a claim.
+
+Importing the package points Hypothesis's files (``.hypothesis/``) at a per-user cache
+instead of the working directory (:mod:`proofs_numeric.storage`); the checker core
+(this package, ``claim``, ``search``, ``runner``, ``report``, ``strategies``,
+``precision``, ``limits``) does not import torch.
 """
 
-from proofs_numeric.claim import (
+from proofs_numeric.storage import keep_hypothesis_files_out_of_cwd
+
+keep_hypothesis_files_out_of_cwd()
+
+from proofs_numeric.claim import (  # noqa: E402
     COUNTEREXAMPLE_DIR,
     PROFILES,
     CheckContext,
