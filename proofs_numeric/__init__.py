@@ -11,6 +11,8 @@ instead of the working directory (:mod:`proofs_numeric.storage`); the checker co
 ``precision``, ``limits``) does not import torch.
 """
 
+from collections.abc import Sequence
+
 from proofs_numeric.storage import keep_hypothesis_files_out_of_cwd
 
 keep_hypothesis_files_out_of_cwd()
@@ -49,4 +51,14 @@ __all__ = [
 
 from proofs_numeric.limits import LimitNotEstablished, LimitResult, limit  # noqa: E402
 
-__all__ += ["LimitNotEstablished", "LimitResult", "limit"]
+__all__ += ["LimitNotEstablished", "LimitResult", "limit", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m proofs_numeric`` as a function: check the claims and print the table
+    (the options and exit status of ``python -m proofs_numeric --help``). Other front
+    doors (``homogeneity claims``) call this instead of importing the ``__main__`` module
+    by name."""
+    from proofs_numeric.__main__ import main as run
+
+    return run(argv)

@@ -8,23 +8,21 @@ d > 1 exists: near x = 0, 1 − tanh x = 1 − x + O(x²) exceeds e^{−dx} = 1 
 
 from __future__ import annotations
 
-import mpmath
+from typing import Any
 
 from proofs_numeric.claim import CheckContext, Claim, Verdict
 from proofs_numeric.claims._scalar_saturation import saturation_margin, saturation_search
+from proofs_numeric.precision import tanh
 from proofs_numeric.search import check_property, property_control
 
 
-def _tanh(z):
-    return mpmath.tanh(z)
-
-
-def _slow_tanh(z):
-    return mpmath.tanh(z / 2)
+def _slow_tanh(z: Any, digits: int) -> Any:
+    """Negative control: tanh(z/2), half the slope."""
+    return tanh(z / 2, digits)
 
 
 def check(ctx: CheckContext) -> Verdict:
-    return check_property(saturation_search("L8", _tanh, 1.0, "tanh, bound e^{−|x|}"), ctx)
+    return check_property(saturation_search("L8", tanh, 1.0, "tanh, bound e^{−|x|}"), ctx)
 
 
 CLAIMS = (
@@ -38,7 +36,7 @@ CLAIMS = (
         ),
         expected="verified",
         check=check,
-        replay=saturation_margin(_tanh, 1.0),
+        replay=saturation_margin(tanh, 1.0),
         explanation=(
             "Proof: |tanh(cx) − tanh(x)| ≤ 1 − tanh|x| = 2/(e^{2|x|}+1) ≤ e^{−|x|} "
             "since (e^{|x|} − 1)² ≥ 0. Any d > 1 fails near x = 0 as c → ∞."
@@ -47,7 +45,7 @@ CLAIMS = (
             property_control(
                 "wrong bound d = 1.05",
                 "d = 1.05 must be refuted (small x > 0, c → ∞)",
-                lambda: saturation_search("L8", _tanh, 1.05, "tanh, bound e^{−1.05|x|}"),
+                lambda: saturation_search("L8", tanh, 1.05, "tanh, bound e^{−1.05|x|}"),
             ),
             property_control(
                 "mutated component tanh(x/2)",
