@@ -121,13 +121,36 @@ def _fraction(num: Numeric, value: Any, argument: str) -> Any:
 
 def inverse_sqrt_lr(t: int, scale: Any = 1.0, start: int = 1, num: Numeric = FLOAT64) -> Any:
     """η_t = scale/√(t + start) (T5's schedule has scale 1, start 1)."""
-    if int(t) != t or t < 0 or int(start) != start or start < 1:
-        raise HomogeneityInputError(f"need an integer t ≥ 0 and start ≥ 1, got t={t}, {start=}")
+    return inverse_sqrt_lrs(int(t) + 1, scale, start, num, first=int(t))[0]
+
+
+def inverse_sqrt_lrs(
+    steps: int, scale: Any = 1.0, start: int = 1, num: Numeric = FLOAT64, first: int = 0
+) -> list[Any]:
+    """[η_first, …, η_{steps−1}] of :func:`inverse_sqrt_lr` (one precision context)."""
+    if int(first) != first or first < 0 or int(start) != start or start < 1 or steps < first:
+        raise HomogeneityInputError(
+            f"need integers 0 ≤ first ≤ steps and start ≥ 1, got {first=}, {steps=}, {start=}"
+        )
     with num.precision():
-        return _checked(num, scale, "scale") / num.sqrt(num.number(int(t) + int(start)))
+        c = _checked(num, scale, "scale")
+        return [c / num.sqrt(num.number(t + int(start))) for t in range(int(first), int(steps))]
 
 
 # -- G1 ----------------------------------------------------------------------------------
+
+
+def _step_log_growth(eta: Any, k: Any, a: Any, num: Numeric) -> Any:
+    if a == 1:
+        return num.log1p(k * eta)
+    return num.log1p(2 * a * k * eta + (k * eta) ** 2) / 2
+
+
+def _alignment(num: Numeric, alignment: Any) -> Any:
+    a = num.number(alignment)
+    if not -1 <= a <= 1:
+        raise HomogeneityInputError(f"alignment={alignment!r} must lie in [−1, 1]")
+    return a
 
 
 def step_log_growth(lr: Any, kappa: Any, alignment: Any = 1, num: Numeric = FLOAT64) -> Any:
@@ -135,19 +158,21 @@ def step_log_growth(lr: Any, kappa: Any, alignment: Any = 1, num: Numeric = FLOA
     ½ ln(1 + 2ακη + κ²η²) (= ln(1 + κη) when aligned)."""
     with num.precision():
         eta, k = _checked(num, lr, "lr", allow_zero=True), _checked(num, kappa, "kappa")
-        a = num.number(alignment)
-        if not -1 <= a <= 1:
-            raise HomogeneityInputError(f"alignment={alignment!r} must lie in [−1, 1]")
-        if a == 1:
-            return num.log1p(k * eta)
-        return num.log1p(2 * a * k * eta + (k * eta) ** 2) / 2
+        return _step_log_growth(eta, k, _alignment(num, alignment), num)
 
 
 def log_growth(lrs: Iterable[Any], kappa: Any, alignment: Any = 1, num: Numeric = FLOAT64) -> Any:
     """ln(‖θ_T‖/‖θ_0‖) = Σ_t :func:`step_log_growth` (η_t, κ, α): exact for steps of size
     κη_t‖θ_t‖ at a constant cosine α with θ_t."""
     with num.precision():
-        return num.fsum(step_log_growth(eta, kappa, alignment, num) for eta in lrs)
+        k, a = _checked(num, kappa, "kappa"), _alignment(num, alignment)
+        terms = []
+        for i, eta in enumerate(lrs):
+            e = num.number(eta)
+            if not e >= 0:
+                raise HomogeneityInputError(f"lrs[{i}]={eta!r} must be a learning rate ≥ 0")
+            terms.append(_step_log_growth(e, k, a, num))
+        return num.fsum(terms)
 
 
 def g1_log_growth_bounds(

@@ -130,6 +130,11 @@ ROWS: dict[str, Row] = {
         # q = (1 − ηλ)^{2t} through expm1/log1p: the rounding of ηλ is amplified by 2tηλ
         lambda a: 16 + 4 * a[4] * a[1] * a[2],
     ),
+    "inverse_sqrt_lrs": Row(
+        lambda steps, c, num: G.inverse_sqrt_lrs(steps, c, 1, num)[-1],
+        st.tuples(st.integers(1, 500), floats(1e-3, 10)),
+        lambda a: 4,
+    ),
     "inverse_sqrt_lr": Row(
         lambda t, c, num: G.inverse_sqrt_lr(t, c, 1, num),
         st.tuples(st.integers(0, 10**6), floats(1e-3, 10)),

@@ -94,7 +94,7 @@ def inverse_sqrt_schedule(steps: int, scale: float = 1.0, start: int = 1) -> np.
     """η_t = scale/√(t + start) for t = 0..steps−1 (T5's schedule has scale 1)."""
     if steps < 1 or start < 1:
         raise HomogeneityInputError("steps and start must be ≥ 1")
-    return np.array([G.inverse_sqrt_lr(t, scale, start) for t in range(steps)])
+    return np.array(G.inverse_sqrt_lrs(steps, scale, start))
 
 
 def lr_integral(lrs: Sequence[float]) -> np.ndarray:

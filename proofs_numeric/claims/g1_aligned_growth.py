@@ -38,7 +38,7 @@ def _lrs(case: Mapping[str, Any], num: Numeric) -> list[Any]:
     steps = int(case["steps"])
     if case["schedule"] == "constant":
         return [c] * steps
-    return [G.inverse_sqrt_lr(t, c, 1, num) for t in range(steps)]
+    return G.inverse_sqrt_lrs(steps, c, 1, num)
 
 
 def log_growth(case: Mapping[str, Any], digits: int, alignment: float = 1.0) -> Any:
