@@ -7,12 +7,16 @@ a claim.
 
 The names below are loaded on first use (PEP 562), so the independent certificate
 checker, ``python -m proofs_numeric.certificates``, loads nothing of the package but
-itself.
+itself. The checker core (``claim``, ``search``, ``runner``, ``report``, ``strategies``,
+``precision``, ``limits``) does not import torch; importing ``proofs_numeric.claim``
+points Hypothesis's files (``.hypothesis/``) at a per-user cache instead of the working
+directory (:mod:`proofs_numeric.storage`).
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 #: public name -> the module that defines it
@@ -39,7 +43,17 @@ _EXPORTS: dict[str, str] = {
     **{name: "proofs_numeric.limits" for name in ("LimitNotEstablished", "LimitResult", "limit")},
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "main"])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m proofs_numeric`` as a function: check the claims and print the table
+    (the options and exit status of ``python -m proofs_numeric --help``). Other front
+    doors (``homogeneity claims``) call this instead of importing the ``__main__`` module
+    by name."""
+    from proofs_numeric.__main__ import main as run
+
+    return run(argv)
 
 
 def __getattr__(name: str) -> Any:

@@ -76,6 +76,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from homogeneity.errors import HomogeneityInputError
+from proofs_numeric.profiles import PROFILES, Profile, selected_profile
+from proofs_numeric.profiles import get_profile as get_profile
+from proofs_numeric.storage import keep_hypothesis_files_out_of_cwd
+
+# every claim search starts from this module: point Hypothesis's files away from the
+# user's working directory before it first touches its storage
+keep_hypothesis_files_out_of_cwd()
 
 Status = Literal["proved", "verified", "refuted", "open"]
 STATUSES: tuple[str, ...] = ("proved", "verified", "refuted", "open")
@@ -97,59 +104,23 @@ def file_stem(claim_id: str) -> str:
     return "_".join(part for part in out.split("_") if part) if "_" in out else out
 
 
-# -- search profiles --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Profile:
-    """How hard to search: Hypothesis examples per search, working and re-check precision.
-
-    ``digits`` is the mpmath working precision (decimal digits) of the search,
-    ``recheck_digits`` the precision at which a counterexample is confirmed.
-    ``derandomize`` makes the search reproducible (the ``ci`` profile).
-    """
-
-    name: str
-    max_examples: int
-    digits: int
-    recheck_digits: int
-    derandomize: bool
-
-    def __post_init__(self) -> None:
-        if self.max_examples < 1:
-            raise HomogeneityInputError(f"max_examples={self.max_examples} must be ≥ 1")
-        if self.digits < 15 or self.recheck_digits < self.digits:
-            raise HomogeneityInputError(
-                f"digits={self.digits}, recheck_digits={self.recheck_digits}: need digits ≥ 15 "
-                f"and recheck_digits ≥ digits (the re-check must not be less precise)"
-            )
-
-
-PROFILES: dict[str, Profile] = {
-    "ci": Profile("ci", max_examples=30, digits=50, recheck_digits=100, derandomize=True),
-    "thorough": Profile(
-        "thorough", max_examples=300, digits=60, recheck_digits=150, derandomize=False
-    ),
-}
-
-
-def get_profile(name: str | Profile) -> Profile:
-    """Look a profile up by name (``ci`` or ``thorough``); a Profile passes through."""
-    if isinstance(name, Profile):
-        return name
-    try:
-        return PROFILES[name]
-    except KeyError:
-        raise HomogeneityInputError(
-            f"profile={name!r} is unknown; pass one of {sorted(PROFILES)}"
-        ) from None
+# Search profiles (Profile, PROFILES, get_profile) are defined in proofs_numeric.profiles
+# and re-exported here, where claims have always found them.
 
 
 @dataclass(frozen=True)
 class CheckContext:
-    """What a claim's check receives: the search profile (and nothing global)."""
+    """What a claim's check receives: the search profile (and nothing global).
+
+    ``CheckContext()`` uses the ``ci`` profile; ``CheckContext.selected()`` the one that
+    ``$HYPOTHESIS_PROFILE`` names."""
 
     profile: Profile = PROFILES["ci"]
+
+    @classmethod
+    def selected(cls) -> CheckContext:
+        """The context of the profile selected by ``$HYPOTHESIS_PROFILE``."""
+        return cls(selected_profile())
 
     @property
     def digits(self) -> int:
@@ -158,6 +129,10 @@ class CheckContext:
     @property
     def recheck_digits(self) -> int:
         return self.profile.recheck_digits
+
+    @property
+    def min_cases(self) -> int:
+        return self.profile.min_cases
 
     def examples(self, scale: float = 1.0, minimum: int = 5) -> int:
         """A per-search example budget: ``scale`` × the profile's ``max_examples``."""

@@ -3,7 +3,7 @@
 The checker is deliberately a second implementation of the maps it needs; these tests
 are what makes that worth something: at random points of each certificate's domain the
 checker's margin (evaluated on a degenerate box) must agree with the same quantity
-computed from ``proofs_numeric.precision`` / ``proofs_numeric.mp_model`` (softmax,
+computed from ``proofs_numeric.precision`` (softmax,
 sigmoid, tanh, the attention head, digamma), and the lemmas the reductions rest on are
 spot-checked numerically (worst corners, the ψ bounds, the fundamental theorem of
 calculus, the Euler identity of the head).
@@ -25,7 +25,6 @@ from proofs_numeric.certificates.specs import HEAD_CASE, P1_INSTANCE, head_insta
 from proofs_numeric.certificates.theorems import THEOREMS
 from proofs_numeric.certificates.theorems.base import at_point
 from proofs_numeric.claims._transformer import head_outputs, sublayer_weights
-from proofs_numeric.mp_model import linear
 
 DPS = 60
 REL = mpmath.mpf(10) ** -25
@@ -231,8 +230,7 @@ def _head_instance():
     case = dict(HEAD_CASE)
     w0 = sublayer_weights(case, "mha")
     trace: list = []
-    with mpmath.workdps(DPS):
-        head_outputs(w0.at(1), case, trace)
+    head_outputs(w0.at(1), case, DPS, trace)
     return case, w0, trace[0].scores[0]
 
 
@@ -247,12 +245,12 @@ def test_head_ray_margin_reproduces_the_head_error(row: int) -> None:
             "head_ray", params, {"row": row}, {}, "canonical", [q, v]
         )
         with mpmath.workdps(DPS):
-            gamma0 = P.softmax_gap(scores[row])
+            gamma0 = P.softmax_gap(scores[row], digits=DPS)
             lam = -mpmath.log(mpmath.mpf(q)) / gamma0
             rho = lam ** (mpmath.mpf(1) / 4)
             c = (1 + mpmath.log(mpmath.mpf(v)) / mpmath.log(mpmath.mpf(q))) ** (mpmath.mpf(1) / 4)
-            h1 = head_outputs(w0.at(rho), case)[row]
-            hc = head_outputs(w0.at(rho * c), case)[row]
+            h1 = head_outputs(w0.at(rho), case, DPS)[row]
+            hc = head_outputs(w0.at(rho * c), case, DPS)[row]
             lhs = mpmath.sqrt(mpmath.fsum((a / c**2 - b) ** 2 for a, b in zip(hc, h1, strict=True)))
             others = prepared.data["others"]
             qm = mpmath.mpf(q)
@@ -274,13 +272,13 @@ def test_head_euler_margin_reproduces_the_euler_residual(row: int) -> None:
             "head_euler_ray", params, {"row": row}, {}, "phi_exp", [q]
         )
         with mpmath.workdps(3 * DPS):
-            gamma0 = P.softmax_gap(scores[row])
+            gamma0 = P.softmax_gap(scores[row], digits=3 * DPS)
             lam = -mpmath.log(mpmath.mpf(q)) / gamma0
             rho = lam ** (mpmath.mpf(1) / 4)
             h = mpmath.mpf(10) ** -(DPS)
-            up = head_outputs(w0.at(rho * (1 + h)), case)[row]
-            down = head_outputs(w0.at(rho * (1 - h)), case)[row]
-            mid = head_outputs(w0.at(rho), case)[row]
+            up = head_outputs(w0.at(rho * (1 + h)), case, 3 * DPS)[row]
+            down = head_outputs(w0.at(rho * (1 - h)), case, 3 * DPS)[row]
+            mid = head_outputs(w0.at(rho), case, 3 * DPS)[row]
             residual = mpmath.sqrt(
                 mpmath.fsum(
                     ((a - b) / (2 * h) - 2 * m) ** 2 for a, b, m in zip(up, down, mid, strict=True)
@@ -300,7 +298,7 @@ def test_head_instance_is_the_package_seeded_sublayer() -> None:
     inst = head_instance()
     w = sublayer_weights(dict(HEAD_CASE), "mha").values
     assert inst["x"] == w["x"] and inst["value"] == w["sub.value.weight"]
-    values = linear(w["x"], w["sub.value.weight"])
+    values = P.linear(w["x"], w["sub.value.weight"])
     assert len(values) == HEAD_CASE["n"]
 
 

@@ -100,8 +100,12 @@ def test_claim_validation() -> None:
         Verdict("refuted", Evidence(1, 0.0, "p", "s"))
     with pytest.raises(HomogeneityInputError, match="profile"):
         get_profile("fast")
-    with pytest.raises(HomogeneityInputError):
-        Profile("x", 0, 50, 100, True)
+    with pytest.raises(HomogeneityInputError, match="max_examples"):
+        Profile("x", 0, 50, 100, True, 20)
+    with pytest.raises(HomogeneityInputError, match="min_cases"):
+        Profile("x", 30, 50, 100, True, 0)
+    with pytest.raises(HomogeneityInputError, match="recheck_digits"):
+        Profile("x", 30, 50, 40, True, 20)
 
 
 def test_counterexample_json_roundtrip(tmp_path: Path) -> None:

@@ -12,23 +12,21 @@ The claim is proved (both bounds): its check re-verifies the certificate
 
 from __future__ import annotations
 
-import mpmath
+from typing import Any
 
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._certified import certificate_controls, certified_check
 from proofs_numeric.claims._scalar_saturation import saturation_margin, saturation_search
+from proofs_numeric.precision import tanh
 from proofs_numeric.search import property_control
 
 #: what the certificate must prove: ≤ e^{−|x|} and ≤ 2e^{−2|x|}
 CERTIFIED = {"phi": "tanh", "bounds": [["1", "1"], ["2", "2"]]}
 
 
-def _tanh(z):
-    return mpmath.tanh(z)
-
-
-def _slow_tanh(z):
-    return mpmath.tanh(z / 2)
+def _slow_tanh(z: Any, digits: int) -> Any:
+    """Negative control: tanh(z/2), half the slope."""
+    return tanh(z / 2, digits)
 
 
 CLAIMS = (
@@ -43,7 +41,7 @@ CLAIMS = (
         ),
         expected="proved",
         check=certified_check("l8_tanh", "L8", "scalar_saturation", CERTIFIED),
-        replay=saturation_margin(_tanh, 1.0),
+        replay=saturation_margin(tanh, 1.0),
         explanation=(
             "Proof: |tanh(cx) − tanh(x)| ≤ 1 − tanh|x| = 2/(e^{2|x|}+1) ≤ e^{−|x|} "
             "since (e^{|x|} − 1)² ≥ 0, and ≤ 2e^{−2|x|}. Any d > 1 fails near x = 0 "
@@ -58,7 +56,7 @@ CLAIMS = (
             property_control(
                 "wrong bound d = 1.05",
                 "d = 1.05 must be refuted (small x > 0, c → ∞)",
-                lambda: saturation_search("L8", _tanh, 1.05, "tanh, bound e^{−1.05|x|}"),
+                lambda: saturation_search("L8", tanh, 1.05, "tanh, bound e^{−1.05|x|}"),
             ),
             property_control(
                 "mutated component tanh(x/2)",
