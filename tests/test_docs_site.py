@@ -170,10 +170,11 @@ def test_the_docstrings_roles_became_links(pages):
 
 
 def test_every_link_inside_the_site_reaches_a_page_and_anchor(site, pages):
-    ids = {name: parse(text).ids for name, text in pages.items()}
+    parsed = {name: parse(text) for name, text in pages.items()}
+    ids = {name: page.ids for name, page in parsed.items()}
     broken = []
-    for name, text in pages.items():
-        for href in parse(text).links:
+    for name, page in parsed.items():
+        for href in page.links:
             parts = urlsplit(href)
             if parts.scheme or parts.netloc or href.startswith(("mailto:", "javascript:")):
                 continue
