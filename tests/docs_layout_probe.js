@@ -6,6 +6,7 @@
 //   overflow  how far the page itself scrolls sideways (0 when everything fits)
 //   clipped   wide tables, code blocks, signatures and display formulas whose content is
 //             wider than their box while the box does not scroll (cut off or spilling)
+//   shrunk    formulas drawn narrower than MathJax made them (squeezed by a theme rule)
 //   foreign   resources the page fetched from anywhere but its own origin
 (async () => {
   const report = document.getElementById("report");
@@ -37,6 +38,16 @@
         clipped.push(`${el.tagName.toLowerCase()}.${el.className} (${overflowX}): ${text}`);
       }
     }
+    // a formula drawn smaller than MathJax made it (a theme rule capping svg widths)
+    const shrunk = [];
+    for (const svg of doc.querySelectorAll("mjx-container > svg")) {
+      const drawn = svg.getBoundingClientRect().width;
+      const made = svg.width.baseVal.value;
+      if (drawn + 1 < 0.95 * made) {
+        const tex = svg.closest(".arithmatex");
+        shrunk.push(`${Math.round(drawn)} of ${Math.round(made)} px: ${tex ? tex.textContent.slice(0, 40) : ""}`);
+      }
+    }
     const foreign = win.performance.getEntriesByType("resource")
       .map((entry) => entry.name)
       .filter((name) => !name.startsWith(win.location.origin + "/") && !name.startsWith("data:"));
@@ -45,6 +56,7 @@
       width: target.width,
       overflow: root.scrollWidth - root.clientWidth,
       clipped: clipped,
+      shrunk: shrunk,
       foreign: foreign,
     });
     frame.remove();

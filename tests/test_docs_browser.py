@@ -12,8 +12,9 @@ a page that needed a CDN would show its formulas as raw TeX here.
   Unicode); the test still checks that any it gets render. The same checks run on the
   static HTML as a control and must fail there (nothing is rendered before MathJax).
 * Wide content fits: at a desktop and a phone width the page never scrolls sideways,
-  no table, code block, signature or display formula is cut off, and the page fetched
-  nothing from another origin; a control page that is too wide must be caught. The
+  no table, code block, signature or display formula is cut off, no formula is drawn
+  smaller than MathJax made it, and the page fetched nothing from another origin; a
+  control page that is too wide, cuts a block off and squeezes a formula must be caught. The
   default run measures the pages with the widest content; ``-m slow`` measures them all.
 
 Without Chromium the tests are skipped with a message saying how to get it
@@ -164,6 +165,8 @@ CONTROL = b"""<!doctype html><html><body>
 <div style="width: 200px; overflow: hidden"><pre class="control" style="overflow: hidden">
 a line of code far longer than its box, cut off where the box ends and not scrollable
 </pre></div>
+<div style="width: 40px"><mjx-container><svg width="400" height="20" style="max-width: 100%">
+</svg></mjx-container></div>
 </body></html>"""
 
 
@@ -201,6 +204,7 @@ def layout_problems(measured: list[dict]) -> list[str]:
         if m["overflow"] > 1:
             problems.append(f"{where}: the page scrolls sideways by {m['overflow']} px")
         problems += [f"{where}: cut off: {c}" for c in m["clipped"]]
+        problems += [f"{where}: formula squeezed: {f}" for f in m["shrunk"]]
         problems += [f"{where}: fetched from another origin: {f}" for f in m["foreign"]]
     return problems
 
@@ -210,7 +214,7 @@ def check_layout(site: Path, tmp_path: Path, pages: list[str]) -> None:
     targets += [("/" + page, width) for page in pages for width in WIDTHS]
     control, *measured = run_probe(site, tmp_path, targets)
     # the control must be caught, or the measurements could not fail
-    assert control["overflow"] > 1000 and control["clipped"], control
+    assert control["overflow"] > 1000 and control["clipped"] and control["shrunk"], control
     assert len(measured) == len(pages) * len(WIDTHS)
     problems = layout_problems(measured)
     assert not problems, "\n".join(problems)
