@@ -236,7 +236,8 @@ def cited_paths(text: str) -> list[str]:
     """The tokens of ``text`` (code spans, commands, link targets) that name a file."""
     cited = []
     for token in _TOKEN_SPLIT.split(text):
-        token = token.rstrip(".:").split("#", 1)[0]
+        # a pytest node id (tests/test_x.py::test_y) cites its file
+        token = token.rstrip(".:").split("#", 1)[0].split("::", 1)[0]
         if not token or "://" in token or token.startswith(GENERATED):
             continue
         if token.startswith(REPO_FOLDERS) or (
