@@ -5,19 +5,20 @@ error ‖f(cρθ) − c^k f(ρθ)‖ / ‖c^k f(ρθ)‖, the law is read off th
 
 1. **Floors.** Errors at or below ``floor`` (the working precision, e.g. 1e3·machine
    epsilon) count as zero; a curve at or below it everywhere is ``exact``. A noise floor
-   above it is either given (``known_floor``: e.g. the rounding of float32 islands kept in a
-   float64 run) or detected from the data: a *rough* floor shows as the error jumping up by
-   more than :data:`RISE_FACTOR` between neighbours past its peak (a decaying law never
-   rises) without a clean decay following the jump, a *quiet*
-   floor as a trailing run of :data:`PLATEAU_MIN_POINTS` or more points with log-log slope
-   flatter than :data:`FLAT_ORDER`. The law is fitted only on points above
-   :data:`FLOOR_MARGIN` × that floor (there, noise of the floor's size moves ln e by at most
-   1/FLOOR_MARGIN).
+   above it is either given (``known_floor``: e.g. the rounding of float32 islands kept in
+   a float64 run) or detected from the data. A *rough* floor shows as the error jumping up
+   by more than :data:`RISE_FACTOR` between neighbours past its peak (a decaying law never
+   rises) with no clean decay after the jump; a *quiet* floor as a trailing run of
+   :data:`PLATEAU_MIN_POINTS` or more points with a log-log slope flatter than
+   :data:`FLAT_ORDER`. The law is fitted only on points above :data:`FLOOR_MARGIN` × the
+   larger of the given and detected floors (there, noise of the floor's size moves ln e by
+   at most about 1/FLOOR_MARGIN).
 2. **The tail.** Past the error's peak and above the floor, the tail is the *last run of
-   points consistent with one law*: it starts as the
-   last ``min_points`` points and grows backwards while one law of the family below fits all
-   of its points to :data:`RUN_RESIDUAL_MAX` in ln e. An exponential drop followed by a
-   polynomial tail is classified by its tail.
+   points consistent with one law*: it starts as the last ``min_points`` points and grows
+   backwards while one law of the family below fits all of its points to
+   :data:`RUN_RESIDUAL_MAX` in ln e. An exponential drop followed by a polynomial tail is
+   classified by its tail. A run longer than 2·``min_points`` is fitted on its later half:
+   the law is a statement about large ρ.
 3. **The law.** With u = ln ρ the family ln e = a − q·g_m(u − u₀), g_m(t) = (e^{mt} − 1)/m
    (:mod:`homogeneity.decay_laws`) holds both laws: m = 0 is polynomial decay e ≈ A ρ^(−p)
    (the local slope d ln e/d ln ρ = −p is constant) and m > 0 is exponential-type decay
@@ -25,12 +26,15 @@ error ‖f(cρθ) − c^k f(ρθ)‖ / ‖c^k f(ρθ)‖, the law is read off th
    m̂ ≥ ``exponent_threshold`` (0.5) is exponential, m̂ ≈ 0 polynomial.
 
 The verdict is ``undetermined``, with a reason a user can act on, whenever the evidence is
-thin: fewer than ``min_points`` tail points, a tail that falls by less than
-:data:`MIN_TAIL_DROP`, R² below :data:`MIN_R2`, both laws fitting the tail within
-:data:`SEPARATION` (in units of the residual variance), or a curve that sits on a noise
-floor everywhere. ``none`` is kept for errors that clearly do not vanish: they do not fall
-below :data:`PEAK_FRACTION` × their peak, or level off at :data:`NO_DECAY_LEVEL` or above
-(no rounding of float32 or float64 arithmetic is that large).
+thin: fewer than ``min_points`` tail points (a tail cut short by a floor, by a breakdown of
+the sweep, or by a change of regime), both laws fitting the tail within :data:`SEPARATION`
+(in units of the residual variance), a log-log slope that drifts by more than
+:data:`ORDER_DRIFT_MAX` without being exponential, R² below :data:`MIN_R2`, a run that
+falls by less than :data:`MIN_TAIL_DROP`, or a curve that sits on a noise floor everywhere.
+``none`` is kept for errors that clearly do not vanish: flat or rising past their peak
+without falling below :data:`PEAK_FRACTION` × it, or levelling off at
+:data:`NO_DECAY_LEVEL` or above (no rounding of float32 or float64 arithmetic is that
+large).
 
 The functions take plain floats, numpy arrays or mpmath numbers (errors far below the
 float64 range are fine: logarithms are taken with mpmath when needed).
@@ -53,7 +57,7 @@ from homogeneity.errors import HomogeneityInputError
 EXPONENT_THRESHOLD = 0.5
 #: fewer points in the asymptotic tail than this: undetermined
 MIN_TAIL_POINTS = 5
-#: the points a law rests on must span at least this factor in e
+#: the run of points that follows the law must fall by at least this factor
 MIN_TAIL_DROP = 10.0
 #: a law fitted with R² (of ln e) below this: undetermined
 MIN_R2 = 0.98
@@ -66,12 +70,13 @@ SEPARATION = 16.0
 ORDER_DRIFT_MAX = 0.25
 #: the residual standard deviation in ln e is taken as at least this (0.1 %)
 RESIDUAL_NOISE_MIN = 1e-3
-#: the tail starts once the error is below this fraction of its peak
+#: an error that stays above this fraction of its peak (flat or rising) does not decay
 PEAK_FRACTION = 0.3
 #: an error that jumps up by more than this factor between neighbours past the peak is noise
 RISE_FACTOR = 2.0
-#: a detected floor needs this many trailing points (and a rough floor's envelope must stay
-#: within PLATEAU_BAND of its level to the end of the sweep)
+#: a quiet floor needs this many trailing points; a jump is a rough floor when the last this
+#: many errors stay within PLATEAU_BAND of its level, or fewer than this many later points
+#: fall between the precision floor and level / PLATEAU_BAND (no clean decay follows)
 PLATEAU_MIN_POINTS = 4
 PLATEAU_BAND = 10.0
 #: log-log slopes flatter than this are no meaningful decay (a plateau, or none)
@@ -242,13 +247,12 @@ class DecayData:
     ``indices``: positions of the tail points in the input; ``log_rho``/``log_err`` their
     logarithms. ``peak_index``/``peak``: where the error peaks, and its value;
     ``floor_hit``: the tail region ends because the error reached the floor (precision,
-    given or detected). ``floor``, ``floor_source``,
-    ``detected_floor``, ``noise_from``: the floor the tail lies above (as in
-    :class:`DecayFit`). ``verdict``: set when the curve needs no fit or allows none (exact,
-    none, undetermined). ``thin``: the ρ interval (indices) where denser sampling would add
-    tail points, when too few were found. ``run``: the whole trailing run that follows one
-    law (``indices`` is its later half when it is long); ``full_log_err``: ln e at every
-    input point.
+    given or detected). ``floor``, ``floor_source``, ``detected_floor``, ``noise_from``:
+    the floor the tail lies above (as in :class:`DecayFit`). ``verdict``: set when the
+    curve needs no fit or allows none (exact, none, undetermined). ``thin``: the ρ interval
+    (indices) where denser sampling would add tail points, when too few were found.
+    ``run``: the whole trailing run that follows one law (``indices`` is its later half
+    when it is long); ``full_log_err``: ln e at every input point.
     """
 
     log_rho: np.ndarray
@@ -429,11 +433,7 @@ class _TailSearch:
         self.data.floor_hit = stop < n
         if err[peak] <= threshold:
             return self._at_floor_everywhere()
-        block: list[int] = []
-        i = stop - 1
-        while i > peak:
-            block.insert(0, i)
-            i -= 1
+        block = list(range(peak + 1, stop))
         if not block or (
             stop == n and bool(np.all(err[block] >= self.ceiling)) and not self._falling(block)
         ):
@@ -485,7 +485,6 @@ class _TailSearch:
             )
             if self.peak_value >= NO_DECAY_LEVEL:
                 return self._verdict("none", detail)
-            self.data.thin = (peak, self.n - 1) if peak < self.n - 1 else None
             return self._verdict(
                 "undetermined",
                 detail + f"; at {self.peak_value:.1e} this may be a noise floor (float32 "
@@ -494,8 +493,8 @@ class _TailSearch:
         self.data.thin = (peak, stop)
         return self._verdict(
             "undetermined",
-            f"no point lies between {PEAK_FRACTION:g}× the peak (at ρ = {rhos[peak]:.3g}) and "
-            f"the {self._phrase()} (reached at ρ = {rhos[stop]:.3g}): sample ρ more densely "
+            f"the error falls from its peak (at ρ = {rhos[peak]:.3g}) to the {self._phrase()} "
+            f"(reached at ρ = {rhos[stop]:.3g}) between two samples: sample ρ more densely "
             f"between them",
         )
 
@@ -549,7 +548,8 @@ class _TailSearch:
         level_log = float(np.max(self.log_err[run]))
         level = _level(level_log)
         rising = power.slope <= -FLAT_ORDER
-        if not rising and level < NO_DECAY_LEVEL and allow_quiet:
+        quiet = not rising and level < NO_DECAY_LEVEL and len(run) >= PLATEAU_MIN_POINTS
+        if quiet and allow_quiet:
             # a quiet plateau after the fall from the peak: a noise floor; fit above it
             previous = plateau.log_level if plateau is not None else -math.inf
             return _Floor(max(level_log, previous), "detected", run[0])

@@ -260,7 +260,7 @@ class DecayProfile:
         """Where the degree came from, as text."""
         if self.degree_rho is None:
             return "given"
-        return f"read off the ray at ρ = {self.degree_rho:.3g} (k̂ = {self.degree_estimate:.6g})"
+        return f"read off the ray at ρ = {self.degree_rho:.3g}, k̂ = {self.degree_estimate:.6g}"
 
     def d3_rate(self) -> float | None:
         """d in |error| ≲ exp(−d‖θ‖^m) (SPEC D3 has m = 1), for exponential decay."""

@@ -124,8 +124,8 @@ def plot_decay_profile(profile: DecayProfile, path: str | Path, title: str = "")
     curve = fitted_curve(profile)
     if curve is not None:
         ax.loglog(curve.rhos, curve.errors, "-", color="tab:red", lw=1.8, label=curve.label)
-    shown = errors[np.isfinite(errors) & (errors > 0)]
-    levels = [*shown, *([fit.precision_floor] if fit.precision_floor > 0 else [])]
+    drawn = errors[above] if fit.precision_floor > 0 else errors[np.isfinite(errors) & (errors > 0)]
+    levels = [*drawn, *([fit.precision_floor] if fit.precision_floor > 0 else [])]
     if levels:  # a margin around what is drawn (also when every point sits on one level)
         ax.set_ylim(min(levels) / 3, max(levels) * 3)
     ax.set_xlabel(f"ρ  (‖ρθ‖ = ρ · {_theta_norm(profile):.3g})")
