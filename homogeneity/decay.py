@@ -50,7 +50,7 @@ from typing import Literal
 import mpmath
 import numpy as np
 
-from homogeneity.decay_laws import LawFit, fit_at, fit_law
+from homogeneity.decay_laws import LawFit, fit_at, fit_law, fit_on_grid
 from homogeneity.errors import HomogeneityInputError
 
 #: m̂ at or above this means exponential decay (exp(−d ρ^m))
@@ -310,13 +310,16 @@ def _rough_plateau(log_err: np.ndarray, peak: int, log_floor: float) -> _Floor |
 
 def _follows_one_law(log_rho: np.ndarray, log_err: np.ndarray) -> bool:
     """One law of the family fits every point: RMS residual ≤ RUN_RESIDUAL_MAX and no point
-    off by more than three times that."""
-    fit = fit_law(log_rho, log_err)
-    res = fit.residuals(log_rho, log_err)
-    return bool(
-        math.sqrt(float(np.mean(res**2))) <= RUN_RESIDUAL_MAX
-        and float(np.max(np.abs(res))) <= 3 * RUN_RESIDUAL_MAX
-    )
+    off by more than three times that (the grid fit first, the refined one if it fails)."""
+
+    def close(fit: LawFit) -> bool:
+        res = fit.residuals(log_rho, log_err)
+        return bool(
+            math.sqrt(float(np.mean(res**2))) <= RUN_RESIDUAL_MAX
+            and float(np.max(np.abs(res))) <= 3 * RUN_RESIDUAL_MAX
+        )
+
+    return close(fit_on_grid(log_rho, log_err)) or close(fit_law(log_rho, log_err))
 
 
 def _consistent_run(

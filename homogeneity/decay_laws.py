@@ -122,6 +122,15 @@ def exponent_grid(lo: float = 0.0, hi: float = MAX_EXPONENT) -> np.ndarray:
     return np.concatenate(([0.0], inner)) if lo == 0.0 else np.concatenate(([lo], inner))
 
 
+def fit_on_grid(
+    log_rho: np.ndarray, log_err: np.ndarray, lo: float = 0.0, hi: float = MAX_EXPONENT
+) -> LawFit:
+    """The best law with m on the search grid only (cheap; :func:`fit_law` refines it)."""
+    u, y = np.asarray(log_rho, dtype=float), np.asarray(log_err, dtype=float)
+    ms = np.unique(exponent_grid(lo, hi))
+    return fit_at(u, y, float(ms[int(np.argmin(_rss_grid(u, y, ms)))]))
+
+
 def fit_law(
     log_rho: np.ndarray,
     log_err: np.ndarray,
@@ -135,9 +144,7 @@ def fit_law(
     the float range, where a relative misfit of 1e-6 in m would already show).
     """
     u, y = np.asarray(log_rho, dtype=float), np.asarray(log_err, dtype=float)
-    ms = np.unique(exponent_grid(lo, hi))
-    rss = _rss_grid(u, y, ms)
-    start = fit_at(u, y, float(ms[int(np.argmin(rss))]))
+    start = fit_on_grid(u, y, lo, hi)
     candidates = [start]
     if lo == 0.0:
         candidates.append(fit_at(u, y, 0.0))
