@@ -8,11 +8,12 @@ error ‖f(cρθ) − c^k f(ρθ)‖ / ‖c^k f(ρθ)‖, the law is read off th
    above it is either given (``known_floor``: e.g. the rounding of float32 islands kept in
    a float64 run) or detected from the data. A *rough* floor shows as the error jumping up
    by more than :data:`RISE_FACTOR` between neighbours past its peak (a decaying law never
-   rises) with no clean decay after the jump; a *quiet* floor as a trailing run of
+   rises) with no clean decay after the jump, or as a *cliff* into exact zeros where the
+   law would still be well above the precision floor; a *quiet* floor as a trailing run of
    :data:`PLATEAU_MIN_POINTS` or more points with a log-log slope flatter than
-   :data:`FLAT_ORDER`. The law is fitted only on points above :data:`FLOOR_MARGIN` × the
-   larger of the given and detected floors (there, noise of the floor's size moves ln e by
-   at most about 1/FLOOR_MARGIN).
+   :data:`FLAT_ORDER`. The law is fitted only on points above the given floor (a
+   threshold: errors below it are noise) and above :data:`FLOOR_MARGIN` × the detected one
+   (a noise level: there, noise of its size moves ln e by at most about 1/FLOOR_MARGIN).
 2. **The tail.** Past the error's peak and above the floor, the tail is the *last run of
    points consistent with one law*: it starts as the last ``min_points`` points and grows
    backwards while one law of the family below fits all of its points to
@@ -103,9 +104,9 @@ class DecayFit:
     ln e on the points used. ``indices`` are the positions (in the input) of the points the
     law rests on, ``n_points`` their number and ``rho_range`` their first and last ρ.
 
-    ``floor`` is the noise level the fit was made above (points used exceed
-    FLOOR_MARGIN·floor, or the precision floor itself); ``floor_source`` says where it came
-    from: ``"precision"`` (the ``floor`` argument: the working dtype's rounding level),
+    ``floor`` is the floor the fit was made above (the points used exceed it, or
+    FLOOR_MARGIN × it for a detected floor); ``floor_source`` says where it came from:
+    ``"precision"`` (the ``floor`` argument: the working dtype's rounding level),
     ``"given"`` (``known_floor``) or ``"detected"`` (a plateau in the data, whose level is
     also in ``detected_floor``; ``noise_from`` is the ρ where it was first seen).
     ``precision_floor`` is the ``floor`` argument. ``peak`` is the largest error sampled.
@@ -179,8 +180,10 @@ def floor_phrase(level: float, source: FloorSource, noise_from: float | None = N
     fitted above 10× it)``."""
     if source == "precision":
         return f"precision floor {level:.1e}"
-    text = f"noise floor {level:.1e} ({source}"
-    if noise_from is not None and source == "detected":
+    if source == "given":
+        return f"noise floor {level:.1e} (given; fitted above it)"
+    text = f"noise floor {level:.1e} (detected"
+    if noise_from is not None:
         text += f", from ρ ≈ {noise_from:.3g}"
     return text + f"; fitted above {FLOOR_MARGIN:g}× it)"
 
@@ -280,6 +283,17 @@ class _Floor:
     start: int | None = None
 
 
+def _points(n: int) -> str:
+    return f"{n} point" if n == 1 else f"{n} points"
+
+
+def _threshold(floor: _Floor) -> float:
+    """ln of the level the tail must exceed: a given or precision floor is a threshold
+    already (errors below it are noise); a detected floor is the noise level itself, so
+    the tail must clear FLOOR_MARGIN × it."""
+    return floor.log_level + (math.log(FLOOR_MARGIN) if floor.source == "detected" else 0.0)
+
+
 def _rough_plateau(log_err: np.ndarray, peak: int, log_floor: float) -> _Floor | None:
     """A noise floor that shows as jumps.
 
@@ -305,6 +319,29 @@ def _rough_plateau(log_err: np.ndarray, peak: int, log_floor: float) -> _Floor |
             clean = int(np.sum((later > log_floor) & (later < level - band)))
             if end >= level - band or clean < PLATEAU_MIN_POINTS:
                 return _Floor(level, "detected", r - 1)
+    return None
+
+
+def _cliff_floor(
+    log_rho: np.ndarray, log_err: np.ndarray, peak: int, log_floor: float
+) -> _Floor | None:
+    """A noise floor that shows as a cliff: past the peak the error becomes exactly zero
+    right after a point well above the precision floor, where the local slope of the last
+    two points says the law would still be above FLOOR_MARGIN × the precision floor. The
+    computation has rounded the term that made the error away (a float32 island absorbing
+    an ε), so the last errors before the cliff are at its noise level: the floor is the
+    largest of the last PLATEAU_MIN_POINTS of them. (A steep exponential reaching exact
+    zeros is not a cliff: its own continuation is already below the floor.)"""
+    margin = math.log(FLOOR_MARGIN)
+    for i in range(peak + 2, len(log_err)):
+        before, last = log_err[i - 2], log_err[i - 1]
+        if log_err[i] != -math.inf or not (last > log_floor and math.isfinite(before)):
+            continue
+        slope = (last - before) / (log_rho[i - 1] - log_rho[i - 2])
+        predicted = last + min(slope, 0.0) * (log_rho[i] - log_rho[i - 1])
+        if predicted > log_floor + margin:
+            level = float(np.max(log_err[max(peak + 1, i - PLATEAU_MIN_POINTS) : i]))
+            return _Floor(level, "detected", i - 1)
     return None
 
 
@@ -387,7 +424,7 @@ class _TailSearch:
             floors.append(_Floor(math.log(self.known_floor), "given"))
         if plateau is not None:
             floors.append(plateau)
-        used = max(floors, key=lambda f: f.log_level)
+        used = max(floors, key=_threshold)
         d = self.data
         exact_value = {"precision": self.floor, "given": self.known_floor}
         d.floor = exact_value.get(used.source, _level(used.log_level))
@@ -396,8 +433,7 @@ class _TailSearch:
         d.noise_from = (
             self.rhos[plateau.start] if plateau is not None and plateau.start is not None else None
         )
-        margin = math.log(FLOOR_MARGIN)
-        return max([self.log_floor] + [f.log_level + margin for f in floors[1:]])
+        return max(_threshold(f) for f in floors)
 
     def _phrase(self) -> str:
         return floor_phrase(self.data.floor, self.data.floor_source, self.data.noise_from)
@@ -422,7 +458,9 @@ class _TailSearch:
         if np.all(self.log_err <= self.log_floor):
             self._set_floor(None)
             return self._verdict("exact", "at the floor everywhere")
-        plateau = _rough_plateau(self.log_err, self.peak, self.log_floor)
+        plateau = _rough_plateau(self.log_err, self.peak, self.log_floor) or _cliff_floor(
+            self.log_rho, self.log_err, self.peak, self.log_floor
+        )
         outcome = self._search(plateau, allow_quiet=True)
         if isinstance(outcome, _Floor):  # a quiet plateau: search again above it
             outcome = self._search(outcome, allow_quiet=False)
@@ -508,7 +546,7 @@ class _TailSearch:
         if stop < self.n:
             self.data.thin = (block[0] - 1, stop)
             detail = (
-                f"only {len(block)} points above the {self._phrase()} ({where}); a law needs "
+                f"only {_points(len(block))} above the {self._phrase()} ({where}); a law needs "
                 f"{self.min_points}: sample ρ more densely up to {rhos[stop]:.3g}"
             )
             if self.data.floor_source != "precision":
@@ -516,7 +554,7 @@ class _TailSearch:
         else:
             self.data.thin = (block[0] - 1, self.n - 1)
             detail = (
-                f"only {len(block)} points past the peak ({where}){self.after}; a law needs "
+                f"only {_points(len(block))} past the peak ({where}){self.after}; a law needs "
                 f"{self.min_points}: sample ρ more densely or further"
             )
         return self._verdict("undetermined", detail, n_points=len(block))
@@ -595,9 +633,10 @@ def classify_decay(
             (e.g. 1e3·machine epsilon); a curve at or below it everywhere is ``exact``.
         exponent_threshold: m̂ at or above this means exponential decay.
         min_points: fewer points in the asymptotic tail gives ``undetermined``.
-        known_floor: a noise level known from how the errors were computed (float32
-            islands kept in a float64 run): the law is fitted above FLOOR_MARGIN × the larger
-            of it and the floor detected in the data; a curve at it is not ``exact``.
+        known_floor: a floor known from how the errors were computed (e.g. 1e3·eps of
+            float32 for float32 islands kept in a float64 run): errors below it are noise;
+            the law is fitted above it and above FLOOR_MARGIN × the floor detected in the
+            data; a curve at or below it everywhere is undetermined, not ``exact``.
         stopped_by: why the samples end early (a breakdown of the sweep), quoted in reasons.
     """
     if not (isinstance(exponent_threshold, (int, float)) and exponent_threshold > 0):

@@ -36,7 +36,9 @@ import torch
 from homogeneity.constants import DEGREE_TOLERANCE, RAY_RHOS
 from homogeneity.decay import DecayFit, classify_decay, refine_grid
 from homogeneity.errors import NumericalBreakdown
-from homogeneity.euler import EulerResult, euler
+from homogeneity.euler_identity import EulerResult, euler
+from homogeneity.execution.breakdown import non_finite_breakdown
+from homogeneity.execution.breakdown import sweep as sweep_until_breakdown
 from homogeneity.scaling import Ray
 from homogeneity.tolerances import check_tolerance, flat64, noise_floor, round_degree
 from homogeneity.validation import check_positive_scale, check_positive_scales
@@ -70,46 +72,24 @@ class SweepBreakdown:
         )
 
     def __str__(self) -> str:
-        where = f" in {self.where}" if self.where else ""
+        where = f" (in {self.where})" if self.where and self.where not in self.reason else ""
         return f"the sweep stopped at ρ = {self.rho:.3g}: {self.reason}{where}"
 
 
-def evaluate_on_ray(ray: Ray, rho: float) -> torch.Tensor:
-    """f(x; ρθ), or :class:`NumericalBreakdown` when it overflows, is NaN or is exactly
-    zero.
+#: what the sweep needs the output for, as breakdowns name it
+NEEDED_FOR = "the homogeneity error along the ray"
 
-    The one place where the sweep meets a breakdown: a shared sweep helper that locates
-    the first layer or op that broke down can replace the body, as long as it raises
-    :class:`NumericalBreakdown` with ``rho`` and ``where``.
+
+def evaluate_on_ray(ray: Ray, rho: float) -> torch.Tensor:
+    """f(x; ρθ) as a flat float64 vector, or :class:`NumericalBreakdown`.
+
+    The ray raises it for a NaN or infinite output (naming the op or module where it
+    first happened); an exactly zero output is a breakdown too, located by
+    :meth:`Ray.zero_output_breakdown`.
     """
-    out = ray(rho)
-    suggestion = (
-        "sample smaller ρ"
-        if ray.dtype == torch.float64
-        else f"sample smaller ρ, or check in float64 (dtype=torch.float64; now {ray.dtype})"
-    )
-    if torch.isnan(out).any():
-        raise NumericalBreakdown(
-            f"the output is NaN at ρ = {rho:.3g}",
-            rho=rho,
-            where="model output",
-            suggestion=suggestion,
-        )
-    if torch.isinf(out).any():
-        raise NumericalBreakdown(
-            f"the output overflows at ρ = {rho:.3g}",
-            rho=rho,
-            where="model output",
-            suggestion=suggestion,
-        )
-    if not bool(out.ne(0).any()):
-        raise NumericalBreakdown(
-            f"the output is exactly zero at ρ = {rho:.3g} (an overflow or underflow upstream "
-            f"rounds it away)",
-            rho=rho,
-            where="model output",
-            suggestion=suggestion,
-        )
+    out = flat64(ray(rho))
+    if not bool(out.any()):
+        raise ray.zero_output_breakdown(rho, NEEDED_FOR)
     return out
 
 
@@ -133,22 +113,23 @@ class RayPoint:
 
 
 def _norms(ray: Ray, c: float, rho: float) -> tuple[torch.Tensor, torch.Tensor, float, float]:
-    base = flat64(evaluate_on_ray(ray, rho))
-    scaled = flat64(evaluate_on_ray(ray, c * rho))
+    base = evaluate_on_ray(ray, rho)
+    scaled = evaluate_on_ray(ray, c * rho)
     return base, scaled, _scaled_norm(base), _scaled_norm(scaled)
 
 
 def ray_point(ray: Ray, c: float, degree: float, rho: float) -> RayPoint:
-    """The error at one point, or :class:`NumericalBreakdown` (also when c^k f(ρθ)
-    overflows)."""
+    """The error at one point and the degree read there, or :class:`NumericalBreakdown`
+    (also when c^k f(ρθ) overflows)."""
     base, scaled, nb, ns = _norms(ray, c, rho)
-    reference = (c**degree) * base
-    if not bool(torch.isfinite(reference).all()):
-        raise NumericalBreakdown(
-            f"c^k f(ρθ) overflows at ρ = {rho:.3g} (c = {c:g}, k = {degree:g})",
-            rho=rho,
-            where="c^k · output",
-            suggestion="sample smaller ρ",
+    factor = c**degree
+    reference = factor * base
+    if not (math.isfinite(factor) and bool(torch.isfinite(reference).all())):
+        raise non_finite_breakdown(
+            rho,
+            f"c^k·f(ρθ) with c={c:g}, k={degree:g} (c^k = {factor:.3g})",
+            torch.float64,
+            what="the reference c^k·f(ρθ)",
         )
     top = max(float(reference.abs().max()), float(scaled.abs().max()))
     absolute = top * float(torch.linalg.vector_norm((scaled - reference) / top))
@@ -160,14 +141,11 @@ def ray_point(ray: Ray, c: float, degree: float, rho: float) -> RayPoint:
 def sweep(
     ray: Ray, c: float, degree: float, rhos: Sequence[float]
 ) -> tuple[list[RayPoint], SweepBreakdown | None]:
-    """:func:`ray_point` at increasing ``rhos``, stopping at the first breakdown."""
-    points: list[RayPoint] = []
-    for rho in rhos:
-        try:
-            points.append(ray_point(ray, c, degree, rho))
-        except NumericalBreakdown as exc:
-            return points, SweepBreakdown.from_exception(exc)
-    return points, None
+    """:func:`ray_point` at increasing ``rhos``, stopping at the first breakdown (the
+    package's shared sweep, :func:`homogeneity.execution.breakdown.sweep`)."""
+    result = sweep_until_breakdown(rhos, lambda rho: ray_point(ray, c, degree, rho))
+    stop = None if result.breakdown is None else SweepBreakdown.from_exception(result.breakdown)
+    return list(result.results), stop
 
 
 def stable_top(estimates: Sequence[float]) -> int | None:
@@ -224,9 +202,10 @@ class DecayProfile:
     :class:`homogeneity.decay.DecayFit` for the points used, R² and the floor).
     ``breakdown`` says where the sweep stopped early, if it did. ``degree_rho`` is where the
     degree was read (None when it was given) and ``degree_estimate`` the k̂ read there
-    before rounding; ``given_floor`` the noise floor passed in, if any. ``unsettled_from``:
-    when the sweep stopped at a breakdown and k̂ jumped on the points just before it, the
-    first ρ left out of the fit for that reason.
+    before rounding; ``given_floor`` the known noise floor the fit was made above (the
+    ``floor`` passed in or the ray's kept low-precision floor, the larger), if any.
+    ``unsettled_from``: when the sweep stopped at a breakdown and k̂ jumped on the points
+    just before it, the first ρ left out of the fit for that reason.
     """
 
     degree: float
@@ -314,23 +293,29 @@ def decay_profile(
         c: the scale factor (> 1 is the D3 regime).
         rhos: increasing ray points; default 49 points from 0.1 to 1e5 (slow exponential
             decays, e.g. a sigmoid of pre-activations near 0, need the long range).
-        floor: a noise floor known from how the ray is evaluated, e.g. the one float32
-            islands kept in a float64 run cause: the law is fitted above
-            FLOOR_MARGIN × max(floor, the floor detected in the data), and a curve at it
-            everywhere is undetermined, not exact. None: only the detected floor.
+        floor: a noise floor known from how the ray is evaluated: the law is fitted above
+            max(floor, ``ray.noise_floor``, FLOOR_MARGIN × the floor detected in the data),
+            and a curve at or below it everywhere is undetermined, not exact.
+            ``ray.noise_floor`` counts when it is above the working dtype's floor, i.e.
+            when the ray keeps ops below the working dtype (``low_precision='keep'``,
+            e.g. a float32 variance in a float64 run). None: those two only.
         refine: resample (once) where too few points lie in the tail.
         precision_floor: errors at or below count as zero (a curve at or below it everywhere
             is exact); default :func:`noise_floor` of the working dtype (1e3·eps).
     """
     c = check_positive_scale(c, "c")
     grid = sorted(check_positive_scales(DEFAULT_RHOS if rhos is None else rhos, "rhos"))
-    given = None if floor is None else check_tolerance(floor, "floor")
     exact_below = (
         noise_floor(ray.dtype)
         if precision_floor is None
         else check_tolerance(precision_floor, "precision_floor")
     )
-    known = given or 0.0
+    kept = ray.noise_floor  # raised above the dtype's own floor by kept low-precision ops
+    known = max(
+        0.0 if floor is None else check_tolerance(floor, "floor"),
+        kept if kept > noise_floor(ray.dtype) else 0.0,
+    )
+    given = known or None
     norm = ray.theta_norm()
 
     degree_rho: float | None = None
