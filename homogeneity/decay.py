@@ -21,7 +21,7 @@ error ‖f(cρθ) − c^k f(ρθ)‖ / ‖c^k f(ρθ)‖, the law is read off th
    classified by its tail. A run longer than 2·``min_points`` is fitted on its later half:
    the law is a statement about large ρ.
 3. **The law.** With u = ln ρ the family ln e = a − q·g_m(u − u₀), g_m(t) = (e^{mt} − 1)/m
-   (:mod:`homogeneity.decay_laws`) holds both laws: m = 0 is polynomial decay e ≈ A ρ^(−p)
+   (``homogeneity.decay_laws``) holds both laws: m = 0 is polynomial decay e ≈ A ρ^(−p)
    (the local slope d ln e/d ln ρ = −p is constant) and m > 0 is exponential-type decay
    e ≈ A exp(−d ρ^m) (−d ln e/d ln ρ = d m ρ^m grows). The least-squares m̂ decides:
    m̂ ≥ ``exponent_threshold`` (0.5) is exponential, m̂ ≈ 0 polynomial.

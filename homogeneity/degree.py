@@ -85,7 +85,7 @@ def evaluate_on_ray(ray: Ray, rho: float) -> torch.Tensor:
 
     The ray raises it for a NaN or infinite output (naming the op or module where it
     first happened); an exactly zero output is a breakdown too, located by
-    :meth:`Ray.zero_output_breakdown`.
+    ``Ray.zero_output_breakdown``.
     """
     out = flat64(ray(rho))
     if not bool(out.any()):
@@ -142,7 +142,7 @@ def sweep(
     ray: Ray, c: float, degree: float, rhos: Sequence[float]
 ) -> tuple[list[RayPoint], SweepBreakdown | None]:
     """:func:`ray_point` at increasing ``rhos``, stopping at the first breakdown (the
-    package's shared sweep, :func:`homogeneity.execution.breakdown.sweep`)."""
+    package's shared sweep, ``homogeneity.execution.breakdown.sweep``)."""
     result = sweep_until_breakdown(rhos, lambda rho: ray_point(ray, c, degree, rho))
     stop = None if result.breakdown is None else SweepBreakdown.from_exception(result.breakdown)
     return list(result.results), stop
