@@ -3,7 +3,8 @@
 Parameters: ``instance`` — the input X₀ (n × d), the weights W^q, W^k, W^v (d_head × d)
 of one head (JSON numbers, used exactly as written), ``causal`` — exactly these keys —
 and ``constant``, the claim's constant (4 for P4*, 12 for EU~*). The statement names the
-instance by the sha256 of its canonical JSON. On the ray θ = ρθ₀ (X included, so X is exactly 1-homogeneous):
+instance by the sha256 of its canonical JSON. On the ray θ = ρθ₀ (X included, so X is
+exactly 1-homogeneous):
 Q = ρ²X₀W^qᵀ, K = ρ²X₀W^kᵀ, V(θ) = ρ²V₀ = ρ²X₀W^vᵀ, scores S(θ) = ρ⁴S₀ with
 S₀ = Q₀K₀ᵀ/√d_head, and H(θ)_i = Σ_j softmax(S(θ)_i)_j V(θ)_j over the visible keys j.
 
