@@ -71,8 +71,8 @@ Patterns = str | Sequence[str] | None
 def default_output(out: Any) -> torch.Tensor:
     """Pick the tensor to check from a model's output
     (:func:`~homogeneity.execution.select_output` without per-layer outputs): a tensor as
-    is; ``last_hidden_state`` (transformers), ``last`` (our :class:`EncoderOutput`) or ``logits``; the last of a
-    list of same-shape tensors; element 0 of a tuple."""
+    is; ``last_hidden_state`` (transformers), ``last`` (our :class:`EncoderOutput`) or
+    ``logits``; the last of a list of same-shape tensors; element 0 of a tuple."""
     return select_output(out, per_layer=False).tensors[0]
 
 
