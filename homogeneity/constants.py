@@ -76,3 +76,10 @@ ORDER_RELATIVE_TOLERANCE = 0.15
 EVAL_SEED = 12345
 #: seed of the probe batch on which D14 is tracked during training
 PROBE_SEED = 999
+
+#: an additive term whose entries are 0 or at most this (or −∞) is an attention mask, not a
+#: degree-0 term: float32's finfo.min is −3.4e38, float16's −6.6e4 is not a mask here
+#: (c²·scores outgrow it along the ray)
+MASK_FLOOR = -1e30
+#: seed of the small example inputs the degree engine builds for the package's components
+EXAMPLE_SEED = 2024

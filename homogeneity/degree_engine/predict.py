@@ -1,0 +1,173 @@
+"""Running a model (or one function) under the degree interpreter.
+
+:func:`predict_model_degree` is :func:`homogeneity.rules.predict_degree`: it makes the
+parameter dict of a functional call (working-dtype copies only where the dtype differs;
+buffers always copied, so a forward that updates them cannot reach the caller's module),
+gives every tensor its degree (scaled parameters 1, other parameters and buffers θ-free,
+floating inputs the input degree, integer and boolean inputs data) and runs the model once
+under :class:`~homogeneity.degree_engine.interpreter.DegreeInterpreter`.
+
+Attention runs through the math kernel of scaled-dot-product attention, with the
+``nn.MultiheadAttention`` fast path off (both restored afterwards): the fused kernels are
+then decomposed into the matmul, mask and softmax ops that have rules. (The fused ops have
+rules too, for a kernel that is forced some other way.)
+
+:func:`trace_degree` runs one function on tensors whose degrees are given: the engine
+applied to a single rule of Table 1, as the D16 claim checks it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from torch import nn
+from torch.func import functional_call
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils._pytree import tree_leaves, tree_map_only
+
+from homogeneity.degree_engine.examples import example_inputs
+from homogeneity.degree_engine.interpreter import DegreeInterpreter
+from homogeneity.degree_engine.op_rules import dispatch_table
+from homogeneity.degree_engine.tensor_degree import CONSTANT, TensorDegree
+from homogeneity.errors import HomogeneityInputError
+from homogeneity.rules import Degree, DegreeDerivation, MissingRule, as_degree
+from homogeneity.scaling import OutputSelector, Patterns, default_output, select_parameter_names
+from homogeneity.validation import check_float_dtype
+
+#: how the model is run, for the derivation's "run:" line
+ATTENTION_PATH = (
+    "scaled-dot-product attention by its math kernel, nn.MultiheadAttention fast path off "
+    "(restored afterwards)"
+)
+
+
+@contextmanager
+def decomposed_attention() -> Iterator[None]:
+    """The math SDPA kernel and no MHA fast path, restored on exit."""
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with sdpa_kernel(SDPBackend.MATH):
+            yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
+
+
+def _module_paths(model: nn.Module) -> dict[nn.Module, str]:
+    paths: dict[nn.Module, str] = {}
+    for name, m in model.named_modules(remove_duplicate=False):
+        paths.setdefault(m, name)
+    return paths
+
+
+def _scaled_predicate(model: nn.Module, parameters: Patterns) -> tuple[set[str], Callable]:
+    """The canonical names of θ, and a predicate on any alias of a parameter name (a tied
+    weight answers for every name it has)."""
+    canonical = [n for n, _ in model.named_parameters()]
+    scaled = set(select_parameter_names(canonical, parameters))
+    first: dict[int, str] = {}
+    alias: dict[str, str] = {}
+    for name, p in model.named_parameters(remove_duplicate=False):
+        alias[name] = first.setdefault(id(p), name)
+    return scaled, lambda name: alias.get(name, name) in scaled
+
+
+def _working(t: torch.Tensor, dtype: torch.dtype, copy: bool) -> torch.Tensor:
+    t = t.detach()
+    if t.is_floating_point():
+        return t.to(dtype, copy=copy)
+    return t.clone() if copy else t
+
+
+def predict_model_degree(
+    model: nn.Module,
+    *,
+    input_degree: Degree,
+    parameters: Patterns = None,
+    inputs: Any = None,
+    kwargs: Mapping[str, Any] | None = None,
+    output: OutputSelector | None = None,
+    dtype: torch.dtype | None = None,
+) -> DegreeDerivation:
+    """See :func:`homogeneity.rules.predict_degree`."""
+    if not isinstance(model, nn.Module):
+        raise HomogeneityInputError(
+            f"model must be a torch.nn.Module, got {type(model).__name__}; wrap a plain "
+            f"function in a Module (or use homogeneity.degree_engine.trace_degree)"
+        )
+    dtype = torch.float64 if dtype is None else dtype
+    check_float_dtype(dtype)
+    scaled, is_scaled = _scaled_predicate(model, parameters)
+    built = inputs is None and not kwargs
+    if inputs is None:
+        inputs = example_inputs(model) if built else ()
+    inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+    kwargs = dict(kwargs or {})
+
+    def cast(t: torch.Tensor) -> torch.Tensor:
+        return t.to(dtype) if t.is_floating_point() else t
+
+    inputs, kwargs = tree_map_only(torch.Tensor, cast, (inputs, kwargs))
+    params = {n: _working(p, dtype, copy=False) for n, p in model.named_parameters()}
+    buffers = {n: _working(b, dtype, copy=True) for n, b in model.named_buffers()}
+
+    interpreter = DegreeInterpreter(dispatch_table(), _module_paths(model), is_scaled)
+    for name, p in params.items():
+        interpreter.set_degree(p, TensorDegree.of(Degree.exact(1)) if name in scaled else CONSTANT)
+    for b in buffers.values():
+        interpreter.set_degree(b, CONSTANT)
+    _give_inputs(interpreter, (inputs, kwargs), input_degree)
+
+    with torch.no_grad(), decomposed_attention(), interpreter.tracking():
+        out = functional_call(model, {**params, **buffers}, inputs, kwargs, strict=False)
+    selected = (output or default_output)(out)
+    what = "example inputs built by the model" if built else "the given inputs"
+    return _derivation(
+        interpreter,
+        interpreter.degree_of(selected),
+        input_degree,
+        f"one {str(dtype).removeprefix('torch.')} forward on {what}; {ATTENTION_PATH}",
+    )
+
+
+def _give_inputs(interpreter: DegreeInterpreter, tree: Any, degree: Degree) -> None:
+    data = degree == Degree.exact(0)
+    for t in tree_leaves(tree):
+        if isinstance(t, torch.Tensor):
+            floating = t.is_floating_point()
+            interpreter.set_degree(t, TensorDegree(degree, constant=data) if floating else CONSTANT)
+
+
+def _derivation(
+    interpreter: DegreeInterpreter, td: TensorDegree, input_degree: Degree, execution: str
+) -> DegreeDerivation:
+    missing: MissingRule | None = td.missing or interpreter.untracked
+    degree = td.degree if missing is None else Degree.none(f"no prediction: {missing}")
+    return DegreeDerivation(degree, interpreter.steps, input_degree, missing, execution)
+
+
+def trace_degree(
+    fn: Callable[..., torch.Tensor],
+    args: Sequence[torch.Tensor],
+    degrees: Sequence[Degree | float],
+) -> DegreeDerivation:
+    """The degree of ``fn(*args)`` when ``args[i]`` has degree ``degrees[i]`` in θ.
+
+    Every argument is treated as θ-dependent (also those of degree 0), so the rules of the
+    ops ``fn`` executes decide; ``fn`` runs once under the interpreter, in no-grad mode.
+    """
+    if len(args) != len(degrees):
+        raise HomogeneityInputError(
+            f"degrees has {len(degrees)} entries for {len(args)} args; give one degree per argument"
+        )
+    interpreter = DegreeInterpreter(dispatch_table(), {}, lambda name: False)
+    for t, d in zip(args, degrees, strict=True):
+        interpreter.set_degree(t, TensorDegree.of(as_degree(d)))
+    with torch.no_grad(), decomposed_attention(), interpreter.tracking():
+        out = fn(*args)
+    return _derivation(
+        interpreter, interpreter.degree_of(out), Degree.exact(0), "one call of the function"
+    )
