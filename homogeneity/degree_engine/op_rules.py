@@ -235,40 +235,21 @@ def _dropout(call: OpCall) -> Result:
 # -- constants ----------------------------------------------------------------------------
 
 
-def _factory(zero_when: Callable[[OpCall], bool]) -> Callable[[OpCall], Result]:
-    def rule(call: OpCall) -> Result:
-        return ZERO if zero_when(call) else CONSTANT
-
-    return rule
-
-
-def _fill_value_is_zero(call: OpCall) -> bool:
-    for name in ("fill_value", "value"):
-        v = call.arg(name)
-        if v is not None:
-            return not isinstance(v, torch.Tensor) and v == 0
-    return False
+#: factories whose result is all zeros (whatever the arguments)
+_ZERO_FACTORIES = {"zeros", "zeros_like", "new_zeros", "zero", "zero_"}
+#: factories that fill with a value given as an argument
+_FILLED_FACTORIES = {"full", "full_like", "new_full", "fill", "fill_"}
 
 
-op_rule(
+@op_rule(
     "zeros",
     "zeros_like",
     "new_zeros",
     "zero",
-    law="θ-free, all zeros (0 has every degree)",
-    source="constants",
-    folds_constants=False,
-)(_factory(lambda call: True))
-op_rule(
     "full",
     "full_like",
     "new_full",
     "fill",
-    law="θ-free (zeros when the fill value is 0)",
-    source="constants",
-    folds_constants=False,
-)(_factory(_fill_value_is_zero))
-op_rule(
     "ones",
     "ones_like",
     "new_ones",
@@ -295,10 +276,22 @@ op_rule(
     "random",
     "exponential",
     "one_hot",
-    law="θ-free: degree 0, exactly",
-    source="constants (data, positions, masks, random draws)",
+    law="θ-free: degree 0, exactly (all zeros for zeros and a zero fill: every degree)",
+    source="constants (data, positions, masks, random draws), even when built from a "
+    "θ-dependent tensor's shape",
     folds_constants=False,
-)(_factory(lambda call: False))
+)
+def _constant(call: OpCall) -> Result:
+    name = call.func.overloadpacket.__name__
+    if name in _ZERO_FACTORIES:
+        return ZERO
+    if name in _FILLED_FACTORIES:
+        value = call.operand("fill_value" if call.arg("fill_value") is not None else "value")
+        if not value.constant:  # filled with a θ-dependent number: its degree
+            return value.td
+        if not isinstance(value.value, torch.Tensor) and value.value == 0:
+            return ZERO
+    return CONSTANT
 
 
 # -- sums ----------------------------------------------------------------------------------
@@ -463,13 +456,25 @@ def _convolution(call: OpCall) -> Result:
     return merge(call, [prod, call.operand("bias")], "bias sum")
 
 
+#: the fixed exponent of each power op
+_EXPONENTS = {"sqrt": 0.5, "rsqrt": -0.5, "reciprocal": -1.0, "square": 2.0}
+
+
 @op_rule(
     "pow",
-    law="z^p: k → p·k",
+    "sqrt",
+    "rsqrt",
+    "reciprocal",
+    "square",
+    law="z^p: k → p·k (√z: k/2, 1/√z: −k/2, 1/z: −k)",
     source="D16 product, repeated (p real); a θ-dependent exponent has no degree",
 )
 def _pow(call: OpCall) -> Result:
-    base, exponent = call.operand("self"), call.operand("exponent")
+    name = call.func.overloadpacket.__name__.rstrip("_")
+    base = call.operand("self")
+    if name in _EXPONENTS:
+        return of(rules.power(base.degree, _EXPONENTS[name]))
+    exponent = call.operand("exponent")
     if base.constant and exponent.constant:
         return CONSTANT
     if not exponent.constant:
@@ -480,19 +485,6 @@ def _pow(call: OpCall) -> Result:
     if p == 0:
         return CONSTANT
     return of(rules.power(base.degree, p))
-
-
-def _power_rule(p: float) -> Callable[[OpCall], Result]:
-    def rule(call: OpCall) -> Result:
-        return of(rules.power(call.operand("self").degree, p))
-
-    return rule
-
-
-op_rule("sqrt", law="k → k/2", source="z^½")(_power_rule(0.5))
-op_rule("rsqrt", law="k → −k/2", source="z^−½")(_power_rule(-0.5))
-op_rule("reciprocal", law="k → −k", source="z^−1")(_power_rule(-1.0))
-op_rule("square", law="k → 2k", source="z²")(_power_rule(2.0))
 
 
 # -- linear and positively homogeneous maps ---------------------------------------------------
@@ -667,26 +659,34 @@ def _log_softmax(call: OpCall) -> Result:
     )
 
 
-def _no_degree_unless_zero(what: str) -> Callable[[OpCall], Result]:
-    def rule(call: OpCall) -> Result:
-        d = call.operand("self").degree
-        if d.kind == "none" or d.value == 0:
-            return of(d)
-        return of(
-            Degree.none(f"{what} of a degree-{_fmt(d.value)} input has no degree at {call.where}")
-        )
-
-    return rule
-
-
-for _op in ("exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "cos", "sin", "tan"):
-    op_rule(
-        _op,
-        law="0 → 0; k ≠ 0 → no degree",
-        source="not homogeneous: grows, oscillates or shifts along the ray",
-    )(_no_degree_unless_zero(_op))
-for _op in ("floor", "ceil", "round", "trunc", "frac"):
-    op_rule(_op, law="0 → 0; k ≠ 0 → no degree", source="rounding")(_no_degree_unless_zero(_op))
+@op_rule(
+    "exp",
+    "expm1",
+    "exp2",
+    "log",
+    "log1p",
+    "log2",
+    "log10",
+    "cos",
+    "sin",
+    "tan",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+    "frac",
+    law="0 → 0; k ≠ 0 → no degree",
+    source="not homogeneous: grows, shifts, oscillates or rounds along the ray (rotary "
+    "tables are cos/sin of θ-free positions: constants)",
+)
+def _no_degree_unless_zero(call: OpCall) -> Result:
+    d = call.operand("self").degree
+    if d.kind == "none" or d.value == 0:
+        return of(d)
+    what = call.func.overloadpacket.__name__.rstrip("_")
+    return of(
+        Degree.none(f"{what} of a degree-{_fmt(d.value)} input has no degree at {call.where}")
+    )
 
 
 # -- comparisons and logic ------------------------------------------------------------------
@@ -812,20 +812,6 @@ def _layer_norm(call: OpCall) -> Result:
 
 
 @op_rule(
-    "_fused_rms_norm",
-    law="k → 0 (ε > 0: asymptotic of order 2k); gain γ: + deg γ",
-    source="D16 layer norm without centring (RMS norm)",
-)
-def _rms_norm(call: OpCall) -> Result:
-    x = call.operand("input")
-    eps = call.arg("eps")
-    eps = torch.finfo(x.value.dtype).eps if eps is None else float(eps)
-    normed = rules.normalize(x.degree, eps, "RMS norm", call.where)
-    out = _affine_after_norm(call, normed, call.operand("weight"), Operand(None, CONSTANT))
-    return out, of(rules.power(x.degree, -1.0))
-
-
-@op_rule(
     "native_group_norm",
     law="k → 0 (ε > 0: asymptotic of order 2k); gain and bias as for layer norm",
     source="D16 layer norm over groups",
@@ -838,13 +824,19 @@ def _group_norm(call: OpCall) -> Result:
 
 
 @op_rule(
+    "native_batch_norm",
     "_native_batch_norm_legit_no_training",
-    law="(x − μ)/σ with θ-free running statistics: x and a constant mix; then gain and bias",
-    source="D16 sum and product (evaluation-mode batch norm is affine)",
+    law="evaluation: (x − μ)/σ with θ-free running statistics, x and a constant mix; "
+    "training: k → 0 as a layer norm; then gain and bias",
+    source="D16 sum and product (evaluation-mode batch norm is affine); D16 layer norm",
 )
-def _batch_norm_eval(call: OpCall) -> Result:
+def _batch_norm(call: OpCall) -> Result:
     x = call.operand("input")
-    centred = merge(call, [x, call.operand("running_mean")], "batch-norm centring")
+    eps = float(call.arg("eps"))
+    if call.arg("training"):  # normalised by the batch's own statistics
+        centred = of(rules.normalize(x.degree, eps, "batch norm", call.where))
+    else:
+        centred = merge(call, [x, call.operand("running_mean")], "batch-norm centring")
     out = _affine_after_norm(call, centred.degree, call.operand("weight"), call.operand("bias"))
     return out, CONSTANT, CONSTANT
 
@@ -877,3 +869,20 @@ def _fused_attention(call: OpCall) -> Result:
     lse = of(scores.degree) if not scores.constant else CONSTANT
     n_out = len(call.out) if isinstance(call.out, tuple | list) else 1
     return (out, lse, *([CONSTANT] * (n_out - 2)))
+
+
+# -- the table, for the docs -------------------------------------------------------------------
+
+
+def rule_table_markdown() -> str:
+    """The rule table as a Markdown table: the ops of each row, the law, where it comes
+    from (``docs/api/rules.md`` holds exactly this text)."""
+    lines = [
+        "| aten ops | degree of the output | why |",
+        "|---|---|---|",
+    ]
+    for rule in rule_table():
+        ops = ", ".join(f"`{op.removeprefix('aten.')}`" for op in rule.ops)
+        law, source = (text.replace("|", "\\|") for text in (rule.law, rule.source))
+        lines.append(f"| {ops} | {law} | {source} |")
+    return "\n".join(lines) + "\n"
