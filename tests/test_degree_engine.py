@@ -25,6 +25,7 @@ from homogeneity.degree_engine import OP_RULES, OpRule, TensorDegree, rule_table
 from homogeneity.degree_engine.interpreter import DegreeInterpreter
 from homogeneity.degree_engine.op_rules import rule_table_markdown
 from homogeneity.degree_engine.predict import decomposed_attention
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.rules import Degree, predict_degree, register_rule, unregister_rule
 from homogeneity.scaling import Ray
 
@@ -593,3 +594,10 @@ def test_docs_table_is_the_generated_one_and_covers_every_registered_op():
     }
     assert listed == {op.removeprefix("aten.") for op in OP_RULES}
     assert len(listed) > 100
+
+
+def test_trace_degree_refuses_one_tensor_with_two_degrees():
+    a = torch.randn(3, dtype=torch.float64)
+    with pytest.raises(HomogeneityInputError, match="same tensor twice"):
+        trace_degree(torch.mul, [a, a], [1, 2])
+    assert trace_degree(torch.mul, [a, a.clone()], [1, 2]).degree == Degree.exact(3)

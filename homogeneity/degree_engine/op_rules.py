@@ -23,7 +23,7 @@ Conventions used by several rules:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,11 +73,15 @@ def op_rule(
     return decorator
 
 
-def dispatch_table() -> dict[Any, tuple[Callable[[OpCall], Result], bool]]:
-    """The table keyed by overload packet, as the interpreter looks it up."""
+def dispatch_table(
+    table: Mapping[str, OpRule] | None = None,
+) -> dict[Any, tuple[Callable[[OpCall], Result], bool]]:
+    """``table`` (default :data:`OP_RULES`) keyed by overload packet, as the interpreter
+    looks it up."""
+    table = OP_RULES if table is None else table
     return {
         getattr(torch.ops.aten, name.removeprefix("aten.")): (rule.apply, rule.folds_constants)
-        for name, rule in OP_RULES.items()
+        for name, rule in table.items()
     }
 
 

@@ -30,7 +30,7 @@ from torch.utils._pytree import tree_leaves, tree_map_only
 
 from homogeneity.degree_engine.examples import example_inputs
 from homogeneity.degree_engine.interpreter import DegreeInterpreter
-from homogeneity.degree_engine.op_rules import dispatch_table
+from homogeneity.degree_engine.op_rules import OpRule, dispatch_table
 from homogeneity.degree_engine.tensor_degree import CONSTANT, TensorDegree
 from homogeneity.errors import HomogeneityInputError
 from homogeneity.rules import Degree, DegreeDerivation, MissingRule, as_degree
@@ -153,17 +153,25 @@ def trace_degree(
     fn: Callable[..., torch.Tensor],
     args: Sequence[torch.Tensor],
     degrees: Sequence[Degree | float],
+    rules: Mapping[str, OpRule] | None = None,
 ) -> DegreeDerivation:
     """The degree of ``fn(*args)`` when ``args[i]`` has degree ``degrees[i]`` in θ.
 
     Every argument is treated as θ-dependent (also those of degree 0), so the rules of the
     ops ``fn`` executes decide; ``fn`` runs once under the interpreter, in no-grad mode.
+    ``rules`` replaces the rule table (:data:`~homogeneity.degree_engine.op_rules.OP_RULES`),
+    e.g. to check that a wrong rule is caught.
     """
     if len(args) != len(degrees):
         raise HomogeneityInputError(
             f"degrees has {len(degrees)} entries for {len(args)} args; give one degree per argument"
         )
-    interpreter = DegreeInterpreter(dispatch_table(), {}, lambda name: False)
+    if len({id(t) for t in args}) != len(args):
+        raise HomogeneityInputError(
+            "args holds the same tensor twice; a tensor has one degree, so pass distinct "
+            "tensors (e.g. x and x.clone())"
+        )
+    interpreter = DegreeInterpreter(dispatch_table(rules), {}, lambda name: False)
     for t, d in zip(args, degrees, strict=True):
         interpreter.set_degree(t, TensorDegree.of(as_degree(d)))
     with torch.no_grad(), decomposed_attention(), interpreter.tracking():
