@@ -317,17 +317,7 @@ def run_single(o: dict[str, Any], as_json: bool, progress: bool | None) -> int:
         print(json.dumps(single_json(spec, o, result, plot_path), indent=2, allow_nan=False))
     else:
         print(format_single(spec, o, result, plot_path, steps=not o["summary"]))
-    return exit_status([result.agreement])
-
-
-#: exit status of each agreement outcome
-EXIT_STATUS = {"agree": 0, "disagree": 1, "no prediction": 3, "undetermined": 3}
-
-
-def exit_status(agreements: list) -> int:
-    """1 if any disagrees, else 3 if any is undetermined or unpredicted, else 0."""
-    codes = {EXIT_STATUS[a.outcome] for a in agreements}
-    return 1 if 1 in codes else max(codes, default=0)
+    return table.exit_status([result.agreement])
 
 
 def plot_file_name(spec: EncoderSpec | ComponentSpec) -> str:
@@ -488,4 +478,4 @@ def run_table(as_json: bool, progress: bool | None) -> int:
         print(json.dumps([r.to_dict() for r in rows], indent=2))
     else:
         print(table.format_table(rows))
-    return exit_status([r.agreement for r in rows])
+    return table.exit_status(r.agreement for r in rows)
