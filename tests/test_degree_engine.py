@@ -342,6 +342,33 @@ def test_masks_are_masks_not_degree_zero_terms(how, monkeypatch):
     assert DegreeAgreement(wrong, agreement.measured).outcome == "disagree"
 
 
+def test_a_mask_computed_from_theta_is_a_mask_and_not_a_constant():
+    """keep = the row's maximal scores (a scale-invariant comparison) or the causal part:
+    where(keep, 0, −∞) depends on θ (not a constant) but is the same at every ρ, so it is
+    still a mask, and the masked max is exactly 2-homogeneous."""
+
+    class ThetaMask(MaskedMax):
+        def forward(self, x, causal):
+            h = x @ self.w
+            scores = h @ h.transpose(-1, -2)
+            keep = (scores >= scores.amax(-1, keepdim=True)) | causal
+            mask = torch.where(keep, 0.0, float("-inf"))
+            return (scores + mask).amax(-1)
+
+    x = torch.randn(2, 3, 4, dtype=torch.float64, generator=gen(1))
+    causal = torch.ones(2, 3, 3, dtype=torch.bool).tril()
+    model = ThetaMask("x")
+    agreement = check_degree(model, (x, causal))
+    assert agreement.predicted.degree == Degree.exact(2) and agreement.passed, str(agreement)
+    # the indicator of the same condition, as a factor: θ-dependent, of exact degree 0
+    indicator = trace_degree(
+        lambda s, t: torch.where(s > 0, 1.0, 0.0) * t,
+        [torch.randn(3, dtype=torch.float64), torch.randn(3, dtype=torch.float64)],
+        [2, 1],
+    )
+    assert indicator.degree == Degree.exact(1)
+
+
 def test_a_large_but_finite_additive_term_is_not_a_mask():
     """−1e4 (old BERT masks) is a degree-0 term that c²·scores outgrow: not a mask."""
     x = torch.randn(2, 3, 4, dtype=torch.float64, generator=gen(1))

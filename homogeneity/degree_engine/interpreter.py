@@ -199,9 +199,10 @@ class DegreeInterpreter(TorchDispatchMode):
         return found
 
     def is_mask(self, o: Operand) -> bool:
-        """True when a θ-free operand holds only 0 and masking values (−∞, or at most
-        :data:`~homogeneity.constants.MASK_FLOOR`, e.g. ``torch.finfo(dtype).min``)."""
-        if not o.td.constant:
+        """True when an operand that is the same at every ρ (θ-free, or exactly of degree
+        0, e.g. built from a comparison of scores) holds only 0 and masking values (−∞,
+        or at most :data:`~homogeneity.constants.MASK_FLOOR`, e.g. ``finfo(dtype).min``)."""
+        if not (o.td.constant or o.td.degree == Degree.exact(0)):
             return False
         v = o.value
         if not isinstance(v, torch.Tensor):

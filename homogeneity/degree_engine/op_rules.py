@@ -12,8 +12,9 @@ Conventions used by several rules:
   (a zero number, an all-zero tensor of exact degree, e.g. a zero-initialised bias) never
   mixes degrees in a sum;
 * entries taken from different tensors (``cat``, ``where``, ``masked_fill``, scatters)
-  mix like the terms of a sum, and a θ-free operand that holds only 0 and −∞ (or values at
-  most :data:`~homogeneity.constants.MASK_FLOOR`, such as ``torch.finfo(dtype).min``) is a
+  mix like the terms of a sum, and an operand that is the same at every ρ (θ-free, or of
+  exact degree 0) and holds only 0 and −∞ (or values at most
+  :data:`~homogeneity.constants.MASK_FLOOR`, such as ``torch.finfo(dtype).min``) is a
   *mask*: adding or filling it changes which scores a softmax sees, not their degree;
 * a boolean or integer tensor computed from θ (a comparison, an argmax) has degree 0:
   exact when it is scale-invariant (a sign, a comparison of equal degrees), approximate
@@ -141,10 +142,13 @@ def product(*operands: Operand) -> TensorDegree:
     return of(out)
 
 
-def selection_kind(d: Degree, selectors: Sequence[Operand]) -> TensorDegree:
-    """``d`` weakened by the masks or indices that pick its entries."""
+def selection_kind(out: TensorDegree, selectors: Sequence[Operand]) -> TensorDegree:
+    """``out`` weakened by the masks or indices that pick its entries: θ-dependent
+    selectors make even constant entries θ-dependent (of degree 0)."""
     by = [s.degree for s in selectors if not s.constant]
-    return of(rules.weakened(d, by))
+    if not by:
+        return out
+    return of(rules.weakened(out.degree, by))
 
 
 def _scalar(call: OpCall, o: Operand) -> float | None:
@@ -325,7 +329,7 @@ def _sum(call: OpCall) -> Result:
 def _where(call: OpCall) -> Result:
     cond = call.operand("condition")
     out = merge(call, [call.operand("self"), call.operand("other")], "selection")
-    return selection_kind(out.degree, [cond]) if not out.constant else out
+    return selection_kind(out, [cond])
 
 
 @op_rule(
@@ -336,7 +340,7 @@ def _where(call: OpCall) -> Result:
 def _masked_fill(call: OpCall) -> Result:
     mask = call.operand("mask")
     out = merge(call, [call.operand("self"), call.operand("value")], "masked fill")
-    return selection_kind(out.degree, [mask]) if not out.constant else out
+    return selection_kind(out, [mask])
 
 
 @op_rule(
@@ -369,7 +373,7 @@ def _scatter(call: OpCall) -> Result:
     out = merge(call, [call.operand("self"), call.operand(name)], "scatter")
     selectors = [call.operand(n) for n in ("index", "mask") if call.arg(n) is not None]
     selectors += [o for o in call.operands("indices")] if call.arg("indices") else []
-    return selection_kind(out.degree, selectors) if not out.constant else out
+    return selection_kind(out, selectors)
 
 
 @op_rule(
@@ -778,7 +782,7 @@ def _lookup(call: OpCall) -> Result:
         selectors = call.operands("indices")
     else:
         selectors = [call.operand(n) for n in ("index", "indices") if call.arg(n) is not None]
-    return selection_kind(source.degree, selectors)
+    return selection_kind(source.td, selectors)
 
 
 @op_rule(
@@ -863,7 +867,7 @@ def _fused_attention(call: OpCall) -> Result:
     name = "attn_mask" if call.arg("attn_mask") is not None else "attn_bias"
     mask = call.operand(name)
     if isinstance(mask.value, torch.Tensor) and mask.value.dtype == torch.bool:
-        scores = Operand(None, selection_kind(scores.degree, [mask]))  # keep/drop, no term
+        scores = Operand(None, selection_kind(scores.td, [mask]))  # keep/drop, no term
     elif mask.value is not None:
         scores = Operand(None, merge(call, [scores, mask], "scores + bias"))
     weights = Operand(None, of(rules.saturating(scores.degree, "softmax", call.where)))

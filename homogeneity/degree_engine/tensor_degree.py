@@ -5,8 +5,9 @@ table. Two facts beyond the :class:`~homogeneity.rules.Degree` matter to the rul
 
 * ``constant``: the tensor does not depend on the scaled parameters at all (data, buffers,
   unscaled parameters, masks, position ids, rotary tables). An op whose inputs are all
-  constant gives a constant, whatever the op; constants are also the only tensors that can
-  be *masks* (entries 0 and −∞ or below :data:`homogeneity.constants.MASK_FLOOR`).
+  constant gives a constant, whatever the op. A tensor that is the same at every ρ (a
+  constant, or one of exact degree 0) with entries 0 and −∞ or below
+  :data:`homogeneity.constants.MASK_FLOOR` is a *mask*.
 * ``zero``: the tensor is known to be all zeros (``torch.zeros``, ``zero_()``), which is
   homogeneous of every degree, so it never mixes degrees in a sum.
 
