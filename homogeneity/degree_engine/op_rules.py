@@ -415,8 +415,7 @@ def _max_of_two(call: OpCall) -> Result:
 )
 def _product(call: OpCall) -> Result:
     names = ("self", "other", "mat2", "vec", "vec2", "tensor")
-    names = [n for n in names if call.arg(n) is not None]
-    return product(*(call.operand(n) for n in names))
+    return product(*(call.operand(n) for n in names if call.arg(n) is not None))
 
 
 @op_rule(
@@ -657,7 +656,7 @@ def _saturating(call: OpCall) -> Result:
 )
 def _log_softmax(call: OpCall) -> Result:
     d = call.operand("self").degree
-    if d.kind != "exact" or d.value == 0:
+    if d.value is None or d.kind != "exact" or d.value == 0:
         return of(d)
     return of(
         Degree.approximate(
@@ -689,7 +688,7 @@ def _log_softmax(call: OpCall) -> Result:
 )
 def _no_degree_unless_zero(call: OpCall) -> Result:
     d = call.operand("self").degree
-    if d.kind == "none" or d.value == 0:
+    if d.value is None or d.value == 0:
         return of(d)
     what = call.func.overloadpacket.__name__.rstrip("_")
     return of(

@@ -105,12 +105,12 @@ def predict_model_degree(
     if inputs is None:
         inputs = example_inputs(model) if built else ()
     inputs = inputs if isinstance(inputs, tuple) else (inputs,)
-    kwargs = dict(kwargs or {})
 
     def cast(t: torch.Tensor) -> torch.Tensor:
         return t.to(dtype) if t.is_floating_point() else t
 
-    inputs, kwargs = tree_map_only(torch.Tensor, cast, (inputs, kwargs))
+    call_kwargs: dict[str, Any] = tree_map_only(torch.Tensor, cast, dict(kwargs or {}))
+    inputs = tree_map_only(torch.Tensor, cast, inputs)
     params = {n: _working(p, dtype, copy=False) for n, p in model.named_parameters()}
     buffers = {n: _working(b, dtype, copy=True) for n, b in model.named_buffers()}
 
@@ -119,10 +119,10 @@ def predict_model_degree(
         interpreter.set_degree(p, TensorDegree.of(Degree.exact(1)) if name in scaled else CONSTANT)
     for b in buffers.values():
         interpreter.set_degree(b, CONSTANT)
-    _give_inputs(interpreter, (inputs, kwargs), input_degree)
+    _give_inputs(interpreter, (inputs, call_kwargs), input_degree)
 
     with torch.no_grad(), decomposed_attention(), interpreter.tracking():
-        out = functional_call(model, {**params, **buffers}, inputs, kwargs, strict=False)
+        out = functional_call(model, {**params, **buffers}, inputs, call_kwargs, strict=False)
     selected = (output or default_output)(out)
     what = "example inputs built by the model" if built else "the given inputs"
     return _derivation(
