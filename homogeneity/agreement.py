@@ -107,11 +107,15 @@ def check_degree(
     dtype: torch.dtype = torch.float64,
     c: float = 2.0,
     rhos: Sequence[float] | None = None,
+    low_precision: str = "lift",
 ) -> DegreeAgreement:
     """Predict the degree of ``model`` from the rules and measure it along the ray, both
-    on the same inputs, output and dtype."""
+    on the same inputs, output and dtype (``low_precision``: see
+    :class:`~homogeneity.scaling.Ray`; the prediction is about the mathematics and does
+    not depend on it)."""
     inputs = inputs if isinstance(inputs, tuple) else (inputs,)
-    ray = Ray(model, inputs, parameters, kwargs or {}, output, dtype)
+    ray = Ray(model, inputs, parameters, kwargs or {}, output, dtype, low_precision=low_precision)
+    measured = measure_degree(ray, c, rhos)  # first: the ray diagnoses inputs of a wrong kind
     predicted = predict_degree(
         model,
         input_degree,
@@ -121,4 +125,4 @@ def check_degree(
         output=output,
         dtype=dtype,
     )
-    return DegreeAgreement(predicted, measure_degree(ray, c, rhos))
+    return DegreeAgreement(predicted, measured)

@@ -14,15 +14,16 @@ from typing import Any
 import torch
 from torch import nn
 
+from homogeneity.constants import LowPrecision
 from homogeneity.degree import DecayProfile, decay_profile
-from homogeneity.euler import EulerResult, euler
+from homogeneity.euler_identity import EulerResult, euler
+from homogeneity.execution.report import ExecutionReport
 from homogeneity.scale_error import ScaleError, homogeneity_curve
 from homogeneity.scaling import OutputSelector, Patterns, Ray, default_output
 from homogeneity.tolerances import (
     check_degree_value,
     check_tolerance,
     default_tolerance,
-    noise_floor,
     round_degree,
 )
 
@@ -52,6 +53,7 @@ class HomogeneityReport:
     parameters: list[str]
     profile: DecayProfile | None = None
     failures: list[str] = field(default_factory=list)
+    execution: ExecutionReport | None = None
 
     def __str__(self) -> str:
         mode = "approximately (D3)" if self.approximate else "exactly (D2)"
@@ -76,6 +78,8 @@ class HomogeneityReport:
                 )
         lines.append(f"  tolerance rtol = {self.rtol:.1e}")
         lines += [f"  failure: {f}" for f in self.failures]
+        if self.execution is not None:
+            lines += [f"  {line}" for line in self.execution.lines()]
         return "\n".join(lines)
 
 
@@ -95,6 +99,7 @@ def check_homogeneity(
     euler_rtol: float | None = None,
     dtype: torch.dtype = torch.float64,
     raise_exception: bool = True,
+    low_precision: str = LowPrecision.LIFT,
 ) -> HomogeneityReport:
     """Check that ``model`` is ``degree``-homogeneous in the selected parameters.
 
@@ -117,6 +122,12 @@ def check_homogeneity(
         rtol, euler_rtol: default 1e3·eps of ``dtype`` (1e-10 in float64). In approximate
             mode ``rtol`` is the noise floor of the decay fit (default 1e3·eps).
         dtype: working dtype (floating only); the caller's module is not converted.
+        low_precision: ``'lift'`` (default) computes the model's ops below ``dtype`` (a
+            float32 cast in a float64 run) in ``dtype``; ``'keep'`` runs them as written
+            (see :class:`~homogeneity.scaling.Ray`).
+
+    Raises :class:`~homogeneity.errors.NumericalBreakdown` (not a verdict) when the model
+    overflows, gives a NaN, or gives an exactly zero output at ρ or at one of the c·ρ.
     """
     ray = Ray(
         model,
@@ -126,8 +137,9 @@ def check_homogeneity(
         output,
         dtype,
         params,
+        low_precision=low_precision,
     )
-    floor = noise_floor(dtype) if rtol is None else rtol
+    floor_given = rtol
     rtol = default_tolerance(dtype) if rtol is None else check_tolerance(rtol, "rtol")
     if euler_rtol is not None:
         check_tolerance(euler_rtol, "euler_rtol")
@@ -136,7 +148,11 @@ def check_homogeneity(
         degree = round_degree(euler(ray, None, rho).degree_estimate)
     degree = check_degree_value(degree)
     eul = euler(ray, degree, rho)
+    # errors below the floor are rounding (raised when the ray keeps low-precision ops)
+    floor = ray.noise_floor if floor_given is None else floor_given
     curve = homogeneity_curve(ray, cs, degree, rho)
+    if curve.breakdown is not None:
+        raise curve.breakdown
     failures: list[str] = []
     profile = None
     if approximate:
@@ -166,6 +182,7 @@ def check_homogeneity(
         ray.scaled_names,
         profile,
         failures,
+        ray.execution,
     )
     if failures and raise_exception:
         raise HomogeneityCheckError(report)

@@ -77,6 +77,19 @@ EVAL_SEED = 12345
 #: seed of the probe batch on which D14 is tracked during training
 PROBE_SEED = 999
 
+
+class LowPrecision(StrEnum):
+    """What a check does with ops that compute below its working dtype (a float32 cast
+    inside a float64 run)."""
+
+    #: compute them in the working dtype: the check measures the model's mathematics
+    LIFT = "lift"
+    #: run them as written and report the noise floor their rounding causes
+    KEEP = "keep"
+
+
+#: the low-precision policies, in the order the package reports them
+LOW_PRECISION_POLICIES: tuple[str, ...] = tuple(p.value for p in LowPrecision)
 #: an additive term whose entries are 0 or at most this (or −∞) is an attention mask, not a
 #: degree-0 term: float32's finfo.min is −3.4e38, float16's −6.6e4 is not a mask here
 #: (c²·scores outgrow it along the ray)

@@ -25,7 +25,7 @@ import torch
 
 from homogeneity.constants import RAY_RHOS
 from homogeneity.decay import DecayFit, classify_decay, refine_grid
-from homogeneity.euler import EulerResult, euler
+from homogeneity.euler_identity import EulerResult, euler
 from homogeneity.scale_error import ScaleError, degree_from_ratio, homogeneity_error
 from homogeneity.scaling import Ray
 from homogeneity.tolerances import noise_floor, round_degree

@@ -1,10 +1,10 @@
 """The degree engine on the graph a model executes: foreign models, tied weights, masks,
 no prediction, user rules, and every op rule with a negative control.
 
-Each prediction is set against a measurement along the ray (``measure_degree``, with the
-float32 casts of Hugging Face norms lifted to float64 and attention through the math
-kernel, so the numbers measure the mathematics) or against a direct float64 scaling for
-exactly homogeneous cases.
+Each prediction is set against a measurement along the ray (``measure_degree`` on the
+package's Ray, which lifts the float32 casts of Hugging Face norms to float64 and runs
+attention through the math kernel, so the numbers measure the mathematics) or against a
+direct float64 scaling for exactly homogeneous cases.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from homogeneity import rules
 from homogeneity.agreement import DegreeAgreement, check_degree
@@ -24,7 +23,6 @@ from homogeneity.degree import measure_degree
 from homogeneity.degree_engine import OP_RULES, OpRule, TensorDegree, rule_table, trace_degree
 from homogeneity.degree_engine.interpreter import DegreeInterpreter
 from homogeneity.degree_engine.op_rules import rule_table_markdown
-from homogeneity.degree_engine.predict import decomposed_attention
 from homogeneity.errors import HomogeneityInputError
 from homogeneity.rules import Degree, predict_degree, register_rule, unregister_rule
 from homogeneity.scaling import Ray
@@ -40,26 +38,10 @@ def kvo(d: Degree) -> tuple:
     return d.kind, d.value, d.order
 
 
-class LiftFloat32(TorchDispatchMode):
-    """Casts of a float64 tensor to float32/16 become no-ops: the measurement then sees
-    the model's mathematics, not the rounding of its float32 islands (HF T5 and Llama
-    compute their norms' variance in float32)."""
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = dict(kwargs or {})
-        if (
-            func is torch.ops.aten._to_copy.default
-            and args[0].dtype == torch.float64
-            and kwargs.get("dtype") in (torch.float32, torch.float16, torch.bfloat16)
-        ):
-            kwargs["dtype"] = torch.float64
-        return func(*args, **kwargs)
-
-
 def measured(model, inputs=(), kwargs=None, parameters=None):
+    """The degree along the package's own ray (float32 islands lifted, math attention)."""
     ray = Ray(model, inputs if isinstance(inputs, tuple) else (inputs,), parameters, kwargs or {})
-    with decomposed_attention(), LiftFloat32():
-        return measure_degree(ray)
+    return measure_degree(ray)
 
 
 def gen(seed=0):
@@ -628,3 +610,15 @@ def test_trace_degree_refuses_one_tensor_with_two_degrees():
     with pytest.raises(HomogeneityInputError, match="same tensor twice"):
         trace_degree(torch.mul, [a, a], [1, 2])
     assert trace_degree(torch.mul, [a, a.clone()], [1, 2]).degree == Degree.exact(3)
+
+
+def test_inputs_of_a_wrong_kind_get_the_checks_clear_errors():
+    from homogeneity.components import Linear
+
+    model = nn.Sequential(Linear(4, 3, bias=False, dtype=torch.float64))
+    with pytest.raises(HomogeneityInputError, match=r"inputs\[0\] has integer dtype.*in module"):
+        predict_degree(model, inputs=torch.tensor([[1, 2, 3, 0]]))
+    with pytest.raises(HomogeneityInputError, match=r"inputs\[0\] is a list"):
+        predict_degree(model, inputs=[torch.ones(1, 4, dtype=torch.float64)])
+    # negative control: the right kind runs
+    assert predict_degree(model, inputs=torch.ones(1, 4)).degree == Degree.exact(1)

@@ -34,3 +34,19 @@ def test_checker_core_loads_no_torch() -> None:
 def test_the_probe_sees_torch_when_it_is_imported() -> None:
     # negative control: the probe itself must be able to see an import of torch
     assert "torch" in _loaded_after(("homogeneity.scaling",))
+
+
+def test_root_exports_are_not_shadowed_by_submodules() -> None:
+    # importing a submodule binds its name on the package: no exported name may be a
+    # submodule's name, or `from homogeneity import x` would return the module
+    import importlib
+    import pkgutil
+    import types
+
+    import homogeneity
+
+    for info in pkgutil.iter_modules(homogeneity.__path__):
+        importlib.import_module(f"homogeneity.{info.name}")
+    for name in homogeneity.__all__:
+        value = getattr(homogeneity, name)
+        assert not isinstance(value, types.ModuleType), f"homogeneity.{name} is a module"

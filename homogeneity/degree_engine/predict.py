@@ -8,9 +8,12 @@ floating inputs the input degree, integer and boolean inputs data) and runs the 
 under :class:`~homogeneity.degree_engine.interpreter.DegreeInterpreter`.
 
 Attention runs through the math kernel of scaled-dot-product attention, with the
-``nn.MultiheadAttention`` fast path off (both restored afterwards): the fused kernels are
-then decomposed into the matmul, mask and softmax ops that have rules. (The fused ops have
-rules too, for a kernel that is forced some other way.)
+``nn.MultiheadAttention`` fast path off (:func:`homogeneity.execution.checked_backends`,
+the same switches as every check's evaluations, restored afterwards): the fused kernels
+are then decomposed into the matmul, mask and softmax ops that have rules. (The fused ops
+have rules too, for a kernel that is forced some other way.) The inputs, a lone mapping
+of keyword arguments included, and the selected output are those of
+:class:`~homogeneity.scaling.Ray`.
 
 :func:`trace_degree` runs one function on tensors whose degrees are given: the engine
 applied to a single rule of Table 1, as the D16 claim checks it.
@@ -18,14 +21,12 @@ applied to a single rule of Table 1, as the D16 claim checks it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 from torch.func import functional_call
-from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils._pytree import tree_leaves, tree_map_only
 
 from homogeneity.degree_engine.examples import example_inputs
@@ -33,27 +34,23 @@ from homogeneity.degree_engine.interpreter import DegreeInterpreter
 from homogeneity.degree_engine.op_rules import OpRule, dispatch_table
 from homogeneity.degree_engine.tensor_degree import CONSTANT, TensorDegree
 from homogeneity.errors import HomogeneityInputError
+from homogeneity.execution import checked_backends, mapping_as_keywords
+from homogeneity.execution.input_diagnosis import (
+    diagnose_failure,
+    input_kind_diagnosis,
+    named_inputs,
+)
+from homogeneity.execution.module_paths import ModulePathTracker
+from homogeneity.execution.observed_calls import CallObserver
 from homogeneity.rules import Degree, DegreeDerivation, MissingRule, as_degree
 from homogeneity.scaling import OutputSelector, Patterns, default_output, select_parameter_names
-from homogeneity.validation import check_float_dtype
+from homogeneity.validation import check_float_dtype, check_input_kinds
 
 #: how the model is run, for the derivation's "run:" line
 ATTENTION_PATH = (
     "scaled-dot-product attention by its math kernel, nn.MultiheadAttention fast path off "
     "(restored afterwards)"
 )
-
-
-@contextmanager
-def decomposed_attention() -> Iterator[None]:
-    """The math SDPA kernel and no MHA fast path, restored on exit."""
-    fastpath = torch.backends.mha.get_fastpath_enabled()
-    torch.backends.mha.set_fastpath_enabled(False)
-    try:
-        with sdpa_kernel(SDPBackend.MATH):
-            yield
-    finally:
-        torch.backends.mha.set_fastpath_enabled(fastpath)
 
 
 def _module_paths(model: nn.Module) -> dict[nn.Module, str]:
@@ -105,6 +102,9 @@ def predict_model_degree(
     if inputs is None:
         inputs = example_inputs(model) if built else ()
     inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+    inputs, kwargs = mapping_as_keywords(model, inputs, kwargs or {})  # as the Ray does
+    check_input_kinds(inputs, "inputs")
+    check_input_kinds(kwargs, "kwargs")
 
     def cast(t: torch.Tensor) -> torch.Tensor:
         return t.to(dtype) if t.is_floating_point() else t
@@ -121,8 +121,7 @@ def predict_model_degree(
         interpreter.set_degree(b, CONSTANT)
     _give_inputs(interpreter, (inputs, call_kwargs), input_degree)
 
-    with torch.no_grad(), decomposed_attention(), interpreter.tracking():
-        out = functional_call(model, {**params, **buffers}, inputs, call_kwargs, strict=False)
+    out = _run_once(model, {**params, **buffers}, inputs, call_kwargs, interpreter)
     selected = (output or default_output)(out)
     what = "example inputs built by the model" if built else "the given inputs"
     return _derivation(
@@ -131,6 +130,29 @@ def predict_model_degree(
         input_degree,
         f"one {str(dtype).removeprefix('torch.')} forward on {what}; {ATTENTION_PATH}",
     )
+
+
+def _run_once(
+    model: nn.Module,
+    tensors: dict[str, torch.Tensor],
+    inputs: tuple,
+    kwargs: dict[str, Any],
+    interpreter: DegreeInterpreter,
+) -> Any:
+    """One functional forward under the interpreter; an input of the wrong kind (integer
+    ids into a float model, a list) is reported as the checks report it, naming the input
+    and the module where the model tripped on it."""
+    named = named_inputs(inputs, kwargs)
+    tracker = ModulePathTracker(model)
+    observer = CallObserver(tracker, input_kind_diagnosis(named))
+    try:
+        with torch.no_grad(), checked_backends(), tracker, observer, interpreter.tracking():
+            return functional_call(model, tensors, inputs, kwargs, strict=False)
+    except TypeError as exc:
+        clear = diagnose_failure(exc, named)
+        if clear is None:
+            raise
+        raise clear from exc
 
 
 def _give_inputs(interpreter: DegreeInterpreter, tree: Any, degree: Degree) -> None:
@@ -174,7 +196,7 @@ def trace_degree(
     interpreter = DegreeInterpreter(dispatch_table(rules), {}, lambda name: False)
     for t, d in zip(args, degrees, strict=True):
         interpreter.set_degree(t, TensorDegree.of(as_degree(d)))
-    with torch.no_grad(), decomposed_attention(), interpreter.tracking():
+    with torch.no_grad(), checked_backends(), interpreter.tracking():
         out = fn(*args)
     return _derivation(
         interpreter, interpreter.degree_of(out), Degree.exact(0), "one call of the function"

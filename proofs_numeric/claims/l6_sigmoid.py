@@ -4,16 +4,23 @@ Proof of the constant d = 1: for x ≥ 0 and c ≥ 1, σ(x) ≤ σ(cx) < 1, so
 |σ(cx) − σ(x)| ≤ 1 − σ(x) = 1/(1 + e^{x}) ≤ e^{−x}; x < 0 is symmetric (σ(−z) = 1 − σ(z)).
 d = 1 is the largest uniform constant: as c → ∞ the difference tends to 1/(1 + e^{|x|}),
 which exceeds e^{−d|x|} for any d > 1 once |x| is large.
+
+The claim is proved: its check re-verifies the certificate
+``proofs_numeric/certificates/data/l6_sigmoid.json`` (theorem ``scalar_saturation``).
 """
 
 from __future__ import annotations
 
 import mpmath
 
-from proofs_numeric.claim import CheckContext, Claim, Verdict
+from proofs_numeric.claim import Claim
+from proofs_numeric.claims._certified import certificate_controls, certified_check
 from proofs_numeric.claims._scalar_saturation import saturation_margin, saturation_search
 from proofs_numeric.precision import sigmoid
-from proofs_numeric.search import check_property, property_control
+from proofs_numeric.search import property_control
+
+#: what the certificate must prove: |σ(cx) − σ(x)| ≤ 1·e^{−1·|x|}
+CERTIFIED = {"phi": "sigmoid", "bounds": [["1", "1"]]}
 
 
 def _sigma(z):
@@ -22,10 +29,6 @@ def _sigma(z):
 
 def _half_slope_sigma(z):
     return sigmoid(z / 2, digits=mpmath.mp.dps)
-
-
-def check(ctx: CheckContext) -> Verdict:
-    return check_property(saturation_search("L6", _sigma, 1.0, "σ, bound e^{−|x|}"), ctx)
 
 
 CLAIMS = (
@@ -37,14 +40,17 @@ CLAIMS = (
             "paper's exp(−Θ(|x|)) is made explicit as d = 1 (the best uniform "
             "constant)."
         ),
-        expected="verified",
-        check=check,
+        expected="proved",
+        check=certified_check("l6_sigmoid", "L6", "scalar_saturation", CERTIFIED),
         replay=saturation_margin(_sigma, 1.0),
         explanation=(
             "Proof: for x ≥ 0, |σ(cx) − σ(x)| ≤ 1 − σ(x) = 1/(1+e^x) ≤ e^{−x}; "
             "x < 0 by symmetry. Any d > 1 fails as c → ∞ at large |x|."
         ),
         negative_controls=(
+            *certificate_controls(
+                "l6_sigmoid", lambda p: {**p, "bounds": [["1", "21/20"]]}, "d = 21/20"
+            ),
             property_control(
                 "wrong bound d = 1.05",
                 "the same statement with d = 1.05 > 1 must be refuted (c → ∞, large |x|)",
