@@ -90,3 +90,9 @@ class LowPrecision(StrEnum):
 
 #: the low-precision policies, in the order the package reports them
 LOW_PRECISION_POLICIES: tuple[str, ...] = tuple(p.value for p in LowPrecision)
+#: an additive term whose entries are 0 or at most this (or −∞) is an attention mask, not a
+#: degree-0 term: float32's finfo.min is −3.4e38, float16's −6.6e4 is not a mask here
+#: (c²·scores outgrow it along the ray)
+MASK_FLOOR = -1e30
+#: seed of the small example inputs the degree engine builds for the package's components
+EXAMPLE_SEED = 2024

@@ -150,8 +150,8 @@ def test_disagreement_exits_with_status_one(monkeypatch, capsys):
     """Negative control: a wrong prediction must be reported as such, with status 1."""
     real = measurement.predict_degree
 
-    def off_by_one(model, input_degree=0, parameters=None):
-        d = real(model, input_degree, parameters)
+    def off_by_one(model, input_degree=0, parameters=None, **kw):
+        d = real(model, input_degree, parameters, **kw)
         return DegreeDerivation(Degree.approximate(d.degree.value + 1), d.steps, d.input_degree)
 
     monkeypatch.setattr(measurement, "predict_degree", off_by_one)

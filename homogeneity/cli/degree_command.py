@@ -7,7 +7,8 @@ asymptotic, none) and the Euler check θ·∇f = k f, and whether the two agree.
 ``--table`` prints the full table of :mod:`homogeneity.experiments.degree_table`.
 
 Exit status: 0 when prediction and measurement agree (every row, for ``--table``), 1 when
-they do not, 2 for a usage error.
+they do not, 2 for a usage error, 3 when there is no prediction (an op without a degree
+rule) or the measurement is undetermined: neither is a disagreement.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ the homogeneity error |f(c rho theta) - c^k f(rho theta)| / |c^k f(rho theta)| (
 exponential = approximately homogeneous, SPEC D3; polynomial = asymptotic only; none);
 the Euler check theta . grad f = k f; and whether prediction and measurement agree.
 
-Exit status: 0 they agree (every row with --table), 1 they do not, 2 usage error."""
+Exit status: 0 they agree (every row with --table), 1 they do not, 2 usage error,
+3 no prediction or an undetermined measurement (neither is a disagreement)."""
 
 EXAMPLES = """\
 examples:
@@ -315,7 +317,7 @@ def run_single(o: dict[str, Any], as_json: bool, progress: bool | None) -> int:
         print(json.dumps(single_json(spec, o, result, plot_path), indent=2, allow_nan=False))
     else:
         print(format_single(spec, o, result, plot_path, steps=not o["summary"]))
-    return 0 if result.agreement.agree else 1
+    return table.exit_status([result.agreement])
 
 
 def plot_file_name(spec: EncoderSpec | ComponentSpec) -> str:
@@ -368,7 +370,13 @@ def format_single(
     )
     if plot_path is not None:
         lines.append(f"  plot: {plot_path}")
-    lines += ["", "prediction and measurement " + ("AGREE" if a.agree else "DISAGREE")]
+    verdict = {
+        "agree": "prediction and measurement AGREE",
+        "disagree": "prediction and measurement DISAGREE",
+        "no prediction": f"NO PREDICTION: {a.reason}",
+        "undetermined": f"UNDETERMINED: {a.reason}",
+    }[a.outcome]
+    lines += ["", verdict]
     return "\n".join(lines)
 
 
@@ -404,6 +412,9 @@ def single_json(
         "theta_norm": ray.theta_norm(),
         "predicted": {
             **degree(p.degree),
+            "outcome": p.outcome,
+            "missing_rule": None if p.missing is None else str(p.missing),
+            "execution": p.execution,
             "steps": [
                 {
                     "path": s.path,
@@ -438,6 +449,7 @@ def single_json(
             },
         },
         "agree": a.agree,
+        "outcome": a.outcome,
         "plot": None if plot_path is None else str(plot_path),
     }
 
@@ -466,4 +478,4 @@ def run_table(as_json: bool, progress: bool | None) -> int:
         print(json.dumps([r.to_dict() for r in rows], indent=2))
     else:
         print(table.format_table(rows))
-    return 0 if all(r.agree for r in rows) else 1
+    return table.exit_status(r.agreement for r in rows)

@@ -25,16 +25,26 @@ LN (D9)         2‖ε_f‖/‖f − μ(f)‖                    (degree 0; L5*)
 so the rules hold for approximate homogeneity exactly where these bounds decay: with
 polynomially bounded factors and a spread bounded below. This is the bookkeeping that
 ``homogeneity.rules`` implements with its kinds (exact / approximate / asymptotic).
+
+The degree each case is checked against is the one ``homogeneity.rules`` gives: the degree
+engine (:func:`homogeneity.degree_engine.trace_degree`) runs the rule's torch op (a matrix
+product with a degree-1 weight, ReLU, a sum, a product, the D9 layer norm) on inputs of the
+case's degrees. A wrong rule in the engine therefore refutes the claim (a negative control
+swaps the product rule for one that adds a degree).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import mpmath
+import torch
 from hypothesis import strategies as st
 
+from homogeneity.components.functional import proof_layer_norm
+from homogeneity.degree_engine import OP_RULES, OpRule, TensorDegree, trace_degree
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims import l2_relu, l3_sum, l4_product, l5_layer_norm
@@ -53,16 +63,131 @@ from proofs_numeric.strategies import log10_scales, unit_vectors
 DIM = 3
 
 
+# -- the degrees homogeneity.rules gives ---------------------------------------------------
+
+
+def _vector() -> torch.Tensor:
+    return torch.tensor([1.0, 2.0, 4.0], dtype=torch.float64)
+
+
+#: each rule of Table 1 as the torch op the engine interprets, and its arguments (distinct
+#: tensors: each carries its own degree); the weight rule's first argument is the weight
+#: (degree 1), the others take the case's degrees
+TABLE1_OPS: dict[str, tuple[Callable[..., torch.Tensor], Callable[[], tuple]]] = {
+    "weight": (torch.mv, lambda: (torch.ones(2, 3, dtype=torch.float64), _vector())),
+    "relu": (torch.relu, lambda: (_vector(),)),
+    "sum": (torch.add, lambda: (_vector(), _vector())),
+    "product": (torch.mul, lambda: (_vector(), _vector())),
+    "layer norm": (proof_layer_norm, lambda: (_vector(),)),
+}
+
+
+class EngineDegrees:
+    """The output degree the degree engine derives for a rule of Table 1 from its input
+    degrees (cached: the engine runs once per rule and input degrees). ``table`` replaces
+    the engine's rule table, for the negative control."""
+
+    def __init__(self, table: Mapping[str, OpRule] | None = None) -> None:
+        self.table = table
+        self._cache: dict[tuple, float] = {}
+
+    def __call__(self, rule: str, *degrees: int) -> float:
+        key = (rule, degrees)
+        if key not in self._cache:
+            fn, args = TABLE1_OPS[rule]
+            weight = (1,) if rule == "weight" else ()
+            derivation = trace_degree(fn, args(), (*weight, *degrees), self.table)
+            if derivation.degree.value is None:
+                raise AssertionError(f"the engine gives {rule} no degree: {derivation.degree}")
+            self._cache[key] = derivation.degree.value
+        return self._cache[key]
+
+
+ENGINE = EngineDegrees()
+
+
+def shifted_table(op: str) -> dict[str, OpRule]:
+    """The engine's rule table with ``op``'s rule one degree too high (a wrong rule)."""
+
+    def shift(call: Any) -> Any:
+        td = OP_RULES[op].apply(call)
+        return TensorDegree(td.degree.with_value(td.degree.value + 1))
+
+    wrong = dataclasses.replace(OP_RULES[op], apply=shift)
+    return {**OP_RULES, **{name: wrong for name in OP_RULES[op].ops}}
+
+
+def mismatch_margin(values: Callable[[list[Any]], list[Any]], case: Mapping[str, Any], k: Any):
+    """ln(rounding) − ln max|out(cθ) − c^k out(θ)| for a degree k the lemma does not
+    check: a rule whose degree is wrong shows as an error far above rounding."""
+    specs = case["f"] if isinstance(case["f"], list) else [case["f"], case["g"]]
+    r = float(case["r"])
+    work = digits_for(30, r, case["log10_c"], k)
+    with mpmath.workdps(work):
+        theta = fam.point(case["direction"], r, work)
+        c = scale_from_log10(case["log10_c"], work)
+        at = values([fam.evaluate(s_, theta, work) for s_ in specs])
+        scaled = values([fam.evaluate(s_, [c * t for t in theta], work) for s_ in specs])
+        if at is None or scaled is None:
+            return mpmath.inf
+        ck = mpmath.power(c, k)
+        err = max(abs(a - ck * b) for a, b in zip(scaled, at, strict=True))
+        return log_margin(rounding_allowance(work, *at, *scaled), err, work)
+
+
+def relu_margin(engine: EngineDegrees):
+    def margin(case: Mapping[str, Any], digits: int) -> Any:
+        k = fam.degree(case["f"])
+        return l2_relu.margin_for(l2_relu.relu, engine("relu", k) - k)(case, digits)
+
+    return margin
+
+
+def sum_margin(engine: EngineDegrees):
+    def margin(case: Mapping[str, Any], digits: int) -> Any:
+        kf, kg = fam.degree(case["f"]), fam.degree(case["g"])
+        return l3_sum.margin_for(degree_shift=engine("sum", kf, kg) - kf)(case, digits)
+
+    return margin
+
+
+def product_margin(engine: EngineDegrees, lemma: Callable[[Mapping[str, Any], int], Any]):
+    def margin(case: Mapping[str, Any], digits: int) -> Any:
+        kf, kg = fam.degree(case["f"]), fam.degree(case["g"])
+        k = engine("product", kf, kg)
+        if k == kf + kg:
+            return lemma(case, digits)
+        return mismatch_margin(lambda v: [v[0] * v[1]], case, k)
+
+    return margin
+
+
+def layer_norm_margin(engine: EngineDegrees, lemma: Callable[[Mapping[str, Any], int], Any]):
+    def margin(case: Mapping[str, Any], digits: int) -> Any:
+        k = engine("layer norm", fam.degree(case["f"][0]))
+        if k == 0:
+            return lemma(case, digits)
+
+        def normed(v: list[Any]) -> list[Any] | None:
+            mu = mpmath.fsum(v) / len(v)
+            norm = mpmath.sqrt(mpmath.fsum((t - mu) ** 2 for t in v))
+            return None if norm == 0 else [(t - mu) / norm for t in v]
+
+        return mismatch_margin(normed, case, k)
+
+    return margin
+
+
 # -- the weight rule (the only rule without its own lemma) ---------------------------------
 
 
-def weight_margin(relative: bool = True, degree_shift: int = 0):
-    """W f with W ∈ θ: exact inputs must give exactly degree k + 1; ∼ inputs obey
-    ‖W(cθ)f(cθ)/c^{k+1} − W f(θ)‖ ≤ ‖W‖_F‖ε_f‖ (relative) or the D3 probe (absolute)."""
+def weight_margin(relative: bool = True, degree_shift: int = 0, engine: EngineDegrees = ENGINE):
+    """W f with W ∈ θ: exact inputs must give exactly the engine's degree (k + 1); ∼ inputs
+    obey ‖W(cθ)f(cθ)/c^{k+1} − W f(θ)‖ ≤ ‖W‖_F‖ε_f‖ (relative) or the D3 probe (absolute)."""
 
     def margin(case: Mapping[str, Any], digits: int) -> Any:
         specs, r = case["f"], float(case["r"])
-        k = fam.degree(specs[0]) + 1 + degree_shift
+        k = engine("weight", fam.degree(specs[0])) + degree_shift
         work = digits_for(digits, r, case["log10_c"], k)
         with mpmath.workdps(work):
             theta = fam.point(case["direction"], r, work)
@@ -122,20 +247,49 @@ def weight_cases(exact_only: bool) -> st.SearchStrategy[dict[str, Any]]:
 
 # -- rule dispatch ---------------------------------------------------------------------
 
-PAPER_RULES = {
-    "weight": (lambda: weight_margin(relative=False), lambda: weight_cases(True)),
-    "relu": (lambda: l2_relu.margin_for(l2_relu.relu), l2_relu.cases),
-    "sum": (lambda: l3_sum.margin_for(), l3_sum.cases),
-    "product": (lambda: l4_product.paper_margin, l4_product.paper_cases),
-    "layer norm": (lambda: l5_layer_norm.paper_margin, l5_layer_norm.paper_vectors),
-}
-CORRECTED_RULES = {
-    "weight": (lambda: weight_margin(relative=True), lambda: weight_cases(False)),
-    "relu": (lambda: l2_relu.margin_for(l2_relu.relu), l2_relu.cases),
-    "sum": (lambda: l3_sum.margin_for(), l3_sum.cases),
-    "product": (lambda: l4_product.relative_margin(), l4_product.relative_cases),
-    "layer norm": (lambda: l5_layer_norm.corrected_margin(), lambda: l5_layer_norm._vectors(1.0)),
-}
+
+def paper_rules(engine: EngineDegrees = ENGINE) -> dict[str, Any]:
+    """Each rule's margin (the degree from ``engine``) and case strategy, paper reading."""
+    return {
+        "weight": (
+            lambda: weight_margin(relative=False, engine=engine),
+            lambda: weight_cases(True),
+        ),
+        "relu": (lambda: relu_margin(engine), l2_relu.cases),
+        "sum": (lambda: sum_margin(engine), l3_sum.cases),
+        "product": (
+            lambda: product_margin(engine, l4_product.paper_margin),
+            l4_product.paper_cases,
+        ),
+        "layer norm": (
+            lambda: layer_norm_margin(engine, l5_layer_norm.paper_margin),
+            l5_layer_norm.paper_vectors,
+        ),
+    }
+
+
+def corrected_rules(engine: EngineDegrees = ENGINE) -> dict[str, Any]:
+    """Each rule's margin (the degree from ``engine``) and case strategy, D16*."""
+    return {
+        "weight": (
+            lambda: weight_margin(relative=True, engine=engine),
+            lambda: weight_cases(False),
+        ),
+        "relu": (lambda: relu_margin(engine), l2_relu.cases),
+        "sum": (lambda: sum_margin(engine), l3_sum.cases),
+        "product": (
+            lambda: product_margin(engine, l4_product.relative_margin()),
+            l4_product.relative_cases,
+        ),
+        "layer norm": (
+            lambda: layer_norm_margin(engine, l5_layer_norm.corrected_margin()),
+            lambda: l5_layer_norm._vectors(1.0),
+        ),
+    }
+
+
+PAPER_RULES = paper_rules()
+CORRECTED_RULES = corrected_rules()
 
 
 def dispatch(rules: Mapping[str, Any], overrides: Mapping[str, Any] | None = None):
@@ -187,7 +341,8 @@ def paper_search() -> PropertySearch:
         strategy=rule_cases(PAPER_RULES),
         margin=dispatch(PAPER_RULES),
         search=(
-            "each rule of Table 1 on family inputs: a weight in θ times exact products; "
+            "each rule of Table 1 at the degree the engine of homogeneity.rules gives its "
+            "op, on family inputs: a weight in θ times exact products; "
             "ReLU, sums, products and LN of exact and ∼0 members (the searches of L2–L5), "
             "D3 read with the probe d = 0.01 where it has no constants"
         ),
@@ -198,14 +353,20 @@ def paper_search() -> PropertySearch:
     )
 
 
-def corrected_search(overrides: Mapping[str, Any] | None = None, what: str = "") -> PropertySearch:
+def corrected_search(
+    overrides: Mapping[str, Any] | None = None,
+    what: str = "",
+    engine: EngineDegrees = ENGINE,
+) -> PropertySearch:
+    rules = corrected_rules(engine)
     return PropertySearch(
         claim_id="D16*",
-        strategy=rule_cases(CORRECTED_RULES),
-        margin=dispatch(CORRECTED_RULES, overrides),
+        strategy=rule_cases(rules),
+        margin=dispatch(rules, overrides),
         search=(
-            "each rule of Table 1 with its error-propagation bound, on family inputs "
-            "(exact products, ∼0 members, poly × sat of degree 1–2)" + (f"; {what}" if what else "")
+            "each rule of Table 1 with its error-propagation bound, at the degree the engine "
+            "of homogeneity.rules gives its op, on family inputs (exact products, ∼0 "
+            "members, poly × sat of degree 1–2)" + (f"; {what}" if what else "")
         ),
         constructions=CORRECTED_CONSTRUCTIONS,
         examples_scale=0.5,
@@ -265,6 +426,15 @@ CLAIMS = (
                 "wrong weight rule: degree k instead of k + 1",
                 "a scaled weight adds one degree: must be refuted",
                 lambda: corrected_search({"weight": weight_margin(True, -1)}, "weight rule k → k"),
+            ),
+            property_control(
+                "wrong product rule in the engine: k₁ + k₂ + 1",
+                "the engine of homogeneity.rules with a product rule one degree too high "
+                "must be refuted",
+                lambda: corrected_search(
+                    what="engine product rule k₁ + k₂ + 1",
+                    engine=EngineDegrees(shifted_table("aten.mul")),
+                ),
             ),
         ),
     ),
