@@ -41,6 +41,7 @@ from homogeneity.saturation import (
     saturation_level,
 )
 from tests.module_state import assert_unchanged, snapshot
+from tests.transformers_float64 import patch_float32_islands
 
 transformers = pytest.importorskip("transformers", reason="needs transformers")
 transformers.logging.set_verbosity_error()
@@ -110,32 +111,7 @@ def id_batch() -> Batch:
 
 @pytest.fixture
 def float64_islands_patched(monkeypatch):
-    """The hand computation without the float32 casts the adapters keep in float64."""
-    from transformers.models.llama import modeling_llama
-    from transformers.models.t5 import modeling_t5
-
-    def rms_norm(self, h):
-        variance = h.pow(2).mean(-1, keepdim=True)
-        return self.weight * (h * torch.rsqrt(variance + self.variance_epsilon))
-
-    def rotary(self, x, position_ids):
-        freqs = position_ids[..., None].to(x.dtype) * self.inv_freq.to(x.dtype)
-        emb = torch.cat((freqs, freqs), dim=-1)
-        return emb.cos() * self.attention_scaling, emb.sin() * self.attention_scaling
-
-    def llama_eager(module, query, key, value, attention_mask, scaling, dropout=0.0, **kw):
-        key = modeling_llama.repeat_kv(key, module.num_key_value_groups)
-        value = modeling_llama.repeat_kv(value, module.num_key_value_groups)
-        w = torch.matmul(query, key.transpose(2, 3)) * scaling
-        if attention_mask is not None:
-            w = w + attention_mask
-        w = torch.softmax(w, dim=-1)
-        return torch.matmul(w, value).transpose(1, 2).contiguous(), w
-
-    monkeypatch.setattr(modeling_t5.T5LayerNorm, "forward", rms_norm)
-    monkeypatch.setattr(modeling_llama.LlamaRMSNorm, "forward", rms_norm)
-    monkeypatch.setattr(modeling_llama.LlamaRotaryEmbedding, "forward", rotary)
-    monkeypatch.setattr(modeling_llama, "eager_attention_forward", llama_eager)
+    patch_float32_islands(monkeypatch)
 
 
 def hand_hf(model: nn.Module, batch: Batch, rho: float) -> tuple[list, list]:
