@@ -364,7 +364,7 @@ class Block(nn.Module):
         self.c_fc, self.c_out = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
 
     def qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        B, T, C = x.shape  # noqa: N806
+        B, T, C = x.shape
         q, k, v = self.c_attn(self.ln_1(x)).split(C, dim=2)
         return tuple(
             t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v)

@@ -90,10 +90,16 @@ def mean_token_cosine(
     bad = ~torch.isfinite(cos)
     if bool(bad.any()):
         finite_inputs = bool(torch.isfinite(a).all() and torch.isfinite(b).all())
-        what = "a zero hidden vector" if finite_inputs else "NaN/inf hidden values (overflow)"
+        if finite_inputs:
+            what = "a zero hidden vector (exactly zero output: its direction is undefined)"
+            fix = "exclude those tokens with token_mask, or look for an underflow"
+        else:
+            what = "NaN/inf hidden values (an overflow)"
+            fix = "use a smaller ρ, or float64 if the run is in a lower precision"
         raise NumericalBreakdown(
-            f"{int(bad.sum())} token cosine(s) are undefined {where}: {what}; use float64, "
-            f"a smaller ρ, or exclude those tokens with token_mask"
+            f"{int(bad.sum())} token cosine(s) are undefined {where}: {what}; {fix}",
+            where=where.removeprefix("at ").strip(),
+            suggestion=fix,
         )
     return float(cos.mean())
 

@@ -32,6 +32,7 @@ from homogeneity.errors import HomogeneityInputError, NumericalBreakdown
 from homogeneity.saturation.attention import argmax_agreement_counts, mean_entropy_per_layer
 from homogeneity.saturation.batching import TokenMean, layer_cosines
 from homogeneity.saturation.heads import HeadStatistics, HeadStats, HeadTypeRule
+from homogeneity.scaling import Ray
 from homogeneity.validation import check_positive_scale
 
 
@@ -107,9 +108,10 @@ class RayWalk:
         self.rule = rule or HeadTypeRule()
         self.tie_tol = tie_tol
         self.dtype = dtype
-        self._rays: dict[bool, object] = {}
+        self._rays: dict[bool, Ray] = {}
 
-    def _ray(self, saturated: bool):  # noqa: ANN202 - a Ray returning list[Trace]
+    def _ray(self, saturated: bool) -> Ray:
+        """The ray of f (or of s), built once: each call scales θ and returns list[Trace]."""
         if saturated not in self._rays:
             self._rays[saturated] = self.adapter.ray(
                 self.batches, saturated=saturated, tie_tol=self.tie_tol, dtype=self.dtype
