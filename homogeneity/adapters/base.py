@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
 
 from homogeneity.adapters.batch import Batch, Trace
 from homogeneity.errors import HomogeneityInputError
-from homogeneity.scaling import Patterns, Ray, select_parameter_names
+from homogeneity.scaling import OutputSelector, Patterns, Ray, select_parameter_names
 from homogeneity.validation import check_float_dtype
 
 
@@ -93,7 +93,7 @@ class ModelAdapter(ABC):
                 f"proxy (saturated=False) or an adapter with supports_saturated=True"
             )
         single = isinstance(batches, Batch)
-        items = [batches] if single else list(batches)  # type: ignore[arg-type]
+        items: list[Batch] = [batches] if isinstance(batches, Batch) else list(batches)
         if not items or not all(isinstance(b, Batch) for b in items):
             raise HomogeneityInputError(
                 "batches must be a homogeneity.adapters.Batch or a non-empty sequence of them"
@@ -115,7 +115,11 @@ class ModelAdapter(ABC):
                 return [self.trace(o) for o in outs]
 
         return Ray(
-            BatchLoop(self.module), inputs=(calls,), parameters=names, output=output, dtype=dtype
+            BatchLoop(self.module),
+            inputs=(calls,),
+            parameters=names,
+            output=cast(OutputSelector, output),  # this ray returns traces, not one tensor
+            dtype=dtype,
         )
 
     def run(
@@ -128,7 +132,8 @@ class ModelAdapter(ABC):
         dtype: torch.dtype = torch.float64,
     ) -> Trace:
         """One evaluation f(x; ρθ) (exact saturated form if ``saturated``)."""
-        return self.ray(batch, saturated=saturated, tie_tol=tie_tol, dtype=dtype)(rho)
+        trace = self.ray(batch, saturated=saturated, tie_tol=tie_tol, dtype=dtype)(rho)
+        return cast(Trace, trace)
 
 
 class BatchLoop(nn.Module):

@@ -193,7 +193,7 @@ class _Traced(nn.Module):
         self.lift = lift
         params = inspect.signature(model.forward).parameters
         self.accepts = set(params)
-        self.summaries: list[str] = []
+        self.summary = ""  # what the interception changed in the last forward
 
     def forward(
         self,
@@ -232,7 +232,7 @@ class _Traced(nn.Module):
                 f"{type(self.model).__name__} returned no hidden_states with "
                 f"output_hidden_states=True; wrap it in FunctionAdapter"
             )
-        self.summaries.append(mode.summary())
+        self.summary = mode.summary()
         records = recorder.records
         source = (
             records[0].source.split(" (")[0]
@@ -275,7 +275,8 @@ class HuggingFaceAdapter(ModelAdapter):
         target = model.get_encoder() if self.encoder_only else model
         self.model = target
         self.dispatch = bool(type(target)._can_set_attn_implementation())
-        self.module = _Traced(target, self.dispatch, lift)
+        self.traced = _Traced(target, self.dispatch, lift)
+        self.module = self.traced
         self.causal = any(
             bool(getattr(m, "is_causal", False)) for m in target.modules() if m is not target
         )
@@ -336,7 +337,7 @@ class HuggingFaceAdapter(ModelAdapter):
 
     def last_forward_notes(self) -> str:
         """What the interception changed in the last forward (lifted casts, maps)."""
-        return self.module.summaries[-1] if self.module.summaries else ""
+        return self.traced.summary
 
     def describe(self) -> dict[str, str]:
         name = type(self.original).__name__
@@ -358,6 +359,6 @@ class HuggingFaceAdapter(ModelAdapter):
             "saturated": "generalised argmax (D7) in every attention call; GeLU/SiLU → ReLU, "
             "tanh → sign, sigmoid → step",
             "dtype": "lower-precision casts kept in the working dtype"
-            if self.module.lift
+            if self.traced.lift
             else "lower-precision casts kept as the model has them",
         }

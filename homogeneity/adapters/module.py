@@ -22,7 +22,7 @@ stack the hidden states are the output picked by
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -73,8 +73,8 @@ class _Traced(nn.Module):
         self.model = model
         self.layers = layers
         self.lift = lift
-        self.summaries: list[str] = []
-        self.selected: list[str] = []
+        self.summary = ""  # what the interception changed in the last forward
+        self.selection = ""  # what the last forward's hidden states are
 
     def forward(
         self, args: tuple, kwargs: dict[str, Any], *, saturated: bool = False, tie_tol: float = 0.0
@@ -88,7 +88,7 @@ class _Traced(nn.Module):
         handles = []
         if self.layers is not None:
             stack = self.model.get_submodule(self.layers)
-            blocks = list(stack)
+            blocks = list(cast(nn.ModuleList, stack))
 
             def before(_m: nn.Module, inputs: tuple) -> None:
                 if not states and inputs and isinstance(inputs[0], torch.Tensor):
@@ -112,8 +112,8 @@ class _Traced(nn.Module):
         else:
             picked = select_output(out)
             hidden, what = picked.layers, picked.description
-        self.selected.append(what)
-        self.summaries.append(mode.summary())
+        self.selection = what
+        self.summary = mode.summary()
         records = recorder.records
         source = (
             ", ".join(sorted({r.source for r in records}))
@@ -185,14 +185,15 @@ class ModuleAdapter(ModelAdapter):
         stack = find_layer_stack(module) if layers == "auto" else layers
         if stack is not None:
             try:
-                list(module.get_submodule(stack))
+                list(cast(nn.ModuleList, module.get_submodule(stack)))
             except (AttributeError, TypeError) as exc:
                 raise HomogeneityInputError(
                     f"layers={stack!r} is not a ModuleList of the module; name its layer "
                     f"stack (e.g. 'transformer.h') or pass layers=None"
                 ) from exc
         self.layers = stack
-        self.module = _Traced(module, stack, lift)
+        self.traced = _Traced(module, stack, lift)
+        self.module = self.traced
         self.scaled_parameters = (
             None
             if parameters is None
@@ -305,12 +306,12 @@ class ModuleAdapter(ModelAdapter):
         return Batch.from_embeddings(x, keep)
 
     def last_forward_notes(self) -> str:
-        return self.module.summaries[-1] if self.module.summaries else ""
+        return self.traced.summary
 
     def describe(self) -> dict[str, str]:
         selected = (
-            self.module.selected[-1]
-            if self.module.selected
+            self.traced.selection
+            if self.traced.selection
             else (
                 f"input + layer outputs of {self.layers}" if self.layers else "the selected output"
             )
