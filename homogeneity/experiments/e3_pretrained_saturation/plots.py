@@ -102,12 +102,14 @@ def plot_layers(report: PretrainedSaturationReport, path: Path) -> Path:
     ax.set_xlabel("layer")
     ax.axhline(0, color="black", lw=0.5)
     ax.yaxis.tick_right()
+    ax.yaxis.set_label_position("right")
+    ax.set_ylabel("saturation level of the blocks (mean token cosine)")
     emb_values = [s[0][0] for s in series]
     elo, ehi = _span(emb_values, 0.5)
     emb.set_ylim(elo, ehi)
     emb.set_xlim(-0.5, 0.5)
     emb.set_xticks([0], ["emb"])
-    emb.set_ylabel("saturation level (mean token cosine)")
+    emb.set_ylabel("embedding output (its own scale)")
     for side in ("right",):
         emb.spines[side].set_visible(False)
     ax.spines["left"].set_visible(False)
@@ -116,11 +118,11 @@ def plot_layers(report: PretrainedSaturationReport, path: Path) -> Path:
     for axis, xs in ((emb, (1, 1)), (ax, (0, 0))):
         for y in (0, 1):
             axis.plot(xs, (y - 0.02, y + 0.02), transform=axis.transAxes, **kw)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.45, -0.12), ncol=2)
     fig.suptitle(
         f"E3: saturation per layer of {label}, cos(h(θ), h({report.rho:g}·θ))", fontsize=10
     )
-    fig.text(0.01, -0.06, rests_on(report), fontsize=6.5, wrap=True)
+    fig.text(0.05, -0.2, rests_on(report), fontsize=6.5, wrap=True)
     return save(fig, path)
 
 
