@@ -66,6 +66,12 @@ CONVERGENCE_RHOS: tuple[float, ...] = tuple(float(10 ** (k / 3)) for k in range(
 ATTENDED_THRESHOLD = 1e-5
 #: an attention row is unresolved (not yet one-hot) while its largest weight is below this
 RESOLVED_WEIGHT = 1.0 - ATTENDED_THRESHOLD
+#: argmax agreement: a row's largest weight lies on a key whose reference weight is at
+#: least max·(1 − this) (exactly the support of a generalised-argmax reference, D7)
+SUPPORT_RTOL = 1e-12
+#: an additive attention-mask entry at or below this excludes its key (−inf, finfo.min
+#: and the −10⁴ of older BERT code); entries above it are biases added to the score
+ADDITIVE_MASK_FLOOR = -1e4
 
 #: a measured degree agrees with a predicted one within this absolute difference
 DEGREE_TOLERANCE = 0.05

@@ -128,10 +128,12 @@ def test_command_line_json_and_progress(tmp_path, capsys):
     assert "E3/E5" in captured.err and "4/4" in captured.err
 
 
-def test_bad_arguments(tmp_path):
-    with pytest.raises(SystemExit):
+def test_bad_arguments(tmp_path, capsys):
+    """Usage errors are one line on stderr, 'homogeneity: error: …', with exit status 2."""
+    with pytest.raises(SystemExit) as info:
         main(["--out", str(tmp_path), "--sentences", "0"])
-    from homogeneity.validation import HomogeneityInputError
-
-    with pytest.raises(HomogeneityInputError, match="not a folder"):
-        main(["--out", str(tmp_path), "--weights", str(tmp_path / "none")])
+    assert info.value.code == 2
+    assert "homogeneity: error:" in capsys.readouterr().err
+    assert main(["--out", str(tmp_path), "--weights", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("homogeneity: error:") and "not a folder" in err

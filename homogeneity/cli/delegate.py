@@ -86,9 +86,10 @@ DELEGATES: dict[str, Delegate] = {
         ),
         Delegate(
             "saturation",
-            "homogeneity.experiments.pretrained_saturation",
-            "per-layer saturation and head types of the pretrained MiniLM (E3, E5)",
-            "python -m homogeneity.experiments.pretrained_saturation",
+            "homogeneity.experiments.e3_pretrained_saturation.command",
+            "per-layer saturation and head types of a pretrained checkpoint, MiniLM by "
+            "default (E3, E5)",
+            "python -m homogeneity.experiments.e3_pretrained_saturation",
         ),
         Delegate(
             "train",
