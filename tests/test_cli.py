@@ -193,7 +193,7 @@ def test_table_runs_through_the_cli(monkeypatch, capsys):
         (["degree", "--layers", "-1"], "--layers: must be ≥ 0"),
         (["degree", "--layers", "two"], "'two' is not an integer"),
         (["degree", "--placement", "sideways"], "invalid choice"),
-        (["degree", "--heads", "3"], "not divisible by n_heads=3"),
+        (["degree", "--heads", "3"], "--d-model 8 is not divisible by --heads 3"),
         (["degree", "--parameters", "nothing*"], "selects nothing"),
         (["degree", "--eps", "1e-3"], "--eps does not apply to --norm proof"),
         (["degree", "--table", "--layers", "3"], "drop --layers"),
@@ -243,7 +243,9 @@ def fake_target(monkeypatch):
 
     module.main = main
     monkeypatch.setitem(sys.modules, "fake_target", module)
-    fake = delegate.Delegate("fake", "fake_target", "a fake", "python -m fake_target")
+    fake = delegate.Delegate(
+        "fake", lambda: module, "fake_target", "a fake", "python -m fake_target"
+    )
     monkeypatch.setitem(delegate.DELEGATES, "fake", fake)
     return calls
 
@@ -263,7 +265,10 @@ def test_delegate_user_mistake_is_one_line(fake_target, capsys):
 
 
 def test_missing_delegate_module_is_one_line(monkeypatch, capsys):
-    gone = delegate.Delegate("gone", "homogeneity.experiments.no_such_module", "x", "y")
+    def missing():
+        import homogeneity.experiments.no_such_module  # noqa: F401
+
+    gone = delegate.Delegate("gone", missing, "homogeneity.experiments.no_such_module", "x", "y")
     monkeypatch.setitem(delegate.DELEGATES, "gone", gone)
     code, _, err = run(["gone"], capsys)
     assert_one_line_error(
