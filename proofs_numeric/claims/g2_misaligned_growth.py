@@ -26,6 +26,7 @@ from typing import Any
 import mpmath
 from hypothesis import strategies as st
 
+from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import CheckContext, Claim, Verdict
 from proofs_numeric.search import (
     PropertySearch,
@@ -63,6 +64,13 @@ def sqrt_margin(case: Mapping[str, Any], digits: int) -> Any:
     """tolerance − |p_T − ½| at η_t = 1/√t: ≥ 0 iff the norm grows like √t at T (and so the
     step κη_t‖θ_t‖ ∝ t^{p−1/2} is constant up to the same tolerance)."""
     return EXPONENT_TOL - abs(local_exponent(_T(case), _a(case)) - mpmath.mpf(1) / 2)
+
+
+#: a replayed G2 case: κ ≤ 10, T ≤ 10^16 (closed forms, no loop over t)
+CASE_SCHEMA = cs.Record(
+    {"kappa": cs.Real(1e-3, 10.0), "log10_T": cs.Real(0.0, 16.0)},
+    optional={"c": cs.Real(1e-3, 10.0)},
+)
 
 
 def g2_search() -> PropertySearch:
@@ -194,6 +202,8 @@ CLAIMS = (
         expected="refuted",
         check=check_g2,
         replay=sqrt_margin,
+        case_schema=CASE_SCHEMA,
+        describe=g2_search().describe,
         explanation=(
             "The identity is exact, but with A1 the exponent is κ²/2, not ½: √t needs κ = 1 "
             "(κc = 1 for η = c/√t). Counterexample κ = ½: ‖θ_t‖ ∝ t^{1/8}."

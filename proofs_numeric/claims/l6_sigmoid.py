@@ -11,7 +11,11 @@ from __future__ import annotations
 import mpmath
 
 from proofs_numeric.claim import CheckContext, Claim, Verdict
-from proofs_numeric.claims._scalar_saturation import saturation_margin, saturation_search
+from proofs_numeric.claims._scalar_saturation import (
+    CASE_SCHEMA,
+    saturation_margin,
+    saturation_search,
+)
 from proofs_numeric.precision import sigmoid
 from proofs_numeric.search import check_property, property_control
 
@@ -40,6 +44,7 @@ CLAIMS = (
         expected="verified",
         check=check,
         replay=saturation_margin(_sigma, 1.0),
+        case_schema=CASE_SCHEMA,
         explanation=(
             "Proof: for x ≥ 0, |σ(cx) − σ(x)| ≤ 1 − σ(x) = 1/(1+e^x) ≤ e^{−x}; "
             "x < 0 by symmetry. Any d > 1 fails as c → ∞ at large |x|."

@@ -11,7 +11,11 @@ from __future__ import annotations
 import mpmath
 
 from proofs_numeric.claim import CheckContext, Claim, Verdict
-from proofs_numeric.claims._scalar_saturation import saturation_margin, saturation_search
+from proofs_numeric.claims._scalar_saturation import (
+    CASE_SCHEMA,
+    saturation_margin,
+    saturation_search,
+)
 from proofs_numeric.search import check_property, property_control
 
 
@@ -39,6 +43,7 @@ CLAIMS = (
         expected="verified",
         check=check,
         replay=saturation_margin(_tanh, 1.0),
+        case_schema=CASE_SCHEMA,
         explanation=(
             "Proof: |tanh(cx) − tanh(x)| ≤ 1 − tanh|x| = 2/(e^{2|x|}+1) ≤ e^{−|x|} "
             "since (e^{|x|} − 1)² ≥ 0. Any d > 1 fails near x = 0 as c → ∞."
