@@ -128,10 +128,9 @@ def test_command_line_json_and_progress(tmp_path, capsys):
     assert "E3/E5" in captured.err and "4/4" in captured.err
 
 
-def test_bad_arguments(tmp_path):
-    with pytest.raises(SystemExit):
-        main(["--out", str(tmp_path), "--sentences", "0"])
-    from homogeneity.validation import HomogeneityInputError
-
-    with pytest.raises(HomogeneityInputError, match="not a folder"):
-        main(["--out", str(tmp_path), "--weights", str(tmp_path / "none")])
+def test_bad_arguments(tmp_path, capsys):
+    # one line on stderr and exit status 2 (homogeneity.cli.errors), not a raise
+    assert main(["--out", str(tmp_path), "--sentences", "0"]) == 2
+    assert "argument --sentences: must be ≥ 1" in capsys.readouterr().err
+    assert main(["--out", str(tmp_path), "--weights", str(tmp_path / "none")]) == 2
+    assert "not a folder" in capsys.readouterr().err

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from homogeneity.cli import degree_command
 from homogeneity.cli.delegate import DELEGATES
-from homogeneity.cli.errors import PROGRAM, USAGE_ERROR, run_command
+from homogeneity.cli.errors import PROGRAM, USAGE_ERROR, UsageError, run_command
 from homogeneity.cli.parser import HelpFormatter, OneLineParser
 
 PROG = PROGRAM
@@ -73,7 +73,10 @@ def dispatch(argv: Sequence[str]) -> int:
     if argv and argv[0] in DELEGATES:
         return DELEGATES[argv[0]].run(argv[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        prog = PROG if args.command is None else f"{PROG} {args.command}"
+        raise UsageError(f"unrecognized arguments: {' '.join(unknown)} (see '{prog} --help')")
     if args.command is None:
         parser.print_help()
         return USAGE_ERROR

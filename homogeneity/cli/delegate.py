@@ -105,13 +105,19 @@ def _saturation() -> ModuleType:
 
 
 def _train() -> ModuleType:
-    import homogeneity.experiments.norm_growth as module
+    import homogeneity.experiments.e2_e4_e7_norm_growth.command as module
 
     return module
 
 
 def _curves() -> ModuleType:
-    import homogeneity.experiments.homogeneity_curves as module
+    import homogeneity.experiments.e6_homogeneity_curves.command as module
+
+    return module
+
+
+def _weight_decay() -> ModuleType:
+    import homogeneity.experiments.e8_weight_decay.command as module
 
     return module
 
@@ -136,16 +142,24 @@ DELEGATES: dict[str, Delegate] = {
         Delegate(
             "train",
             _train,
-            "homogeneity.experiments.norm_growth",
+            "homogeneity.experiments.e2_e4_e7_norm_growth.command",
             "train the small LM and report norm growth, alignment, saturation (E2, E4, E7)",
             "python -m homogeneity.experiments.norm_growth",
         ),
         Delegate(
             "curves",
             _curves,
-            "homogeneity.experiments.homogeneity_curves",
+            "homogeneity.experiments.e6_homogeneity_curves.command",
             "cos(f(x; cθ), f(x; 1000θ)) for c = 1..10 on random-init encoders (E6)",
             "python -m homogeneity.experiments.homogeneity_curves",
+        ),
+        Delegate(
+            "weight-decay",
+            _weight_decay,
+            "homogeneity.experiments.e8_weight_decay.command",
+            "an η × λ grid of AdamW runs of the small LM: where weight decay stops norm "
+            "growth (E8)",
+            "python -m homogeneity.experiments.weight_decay_grid",
         ),
     )
 }

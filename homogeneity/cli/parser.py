@@ -8,8 +8,9 @@
   the whole usage block, so it is reported as one line, ``homogeneity: error: <message>
   (see 'homogeneity <command> --help')``, exit status 2;
 * every option's help ends with its default (``(default: 3000)``; ``(default: off)`` for
-  a flag) unless the help text already says what the default is. An option whose
-  default is None must say in its help what None means ("default: all three").
+  a flag; ``(required)`` for a required option) unless the help text already says what
+  the default is. An option whose default is None must say in its help what None means
+  ("default: all three").
 
 Range checks with the real flag names come from the argument types of
 :mod:`homogeneity.cli.arguments`. This module imports no torch.
@@ -52,6 +53,8 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         text = action.help or ""
         if text is argparse.SUPPRESS or not action.option_strings:
             return text
+        if action.required:
+            return text if "required" in text.lower() else f"{text} (required)"
         if "default" in text.lower():
             return text  # the help says what the default is
         shown = default_text(action)

@@ -39,6 +39,9 @@ import torch
 from tqdm import tqdm
 
 from homogeneity.adapters import Batch, EncoderAdapter
+from homogeneity.cli.arguments import device, non_negative_int, positive_float, positive_int
+from homogeneity.cli.errors import run_command
+from homogeneity.cli.parser import command_parser
 from homogeneity.data import load_sentences
 from homogeneity.errors import HomogeneityInputError
 from homogeneity.pretrained import (
@@ -560,10 +563,11 @@ def write_report(report: PretrainedSaturationReport, out: str | Path) -> list[Pa
 
 # -- command line --------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description="E3 (per-layer saturation), convergence along the ray and head types "
+    parser = command_parser(
+        "saturation",
+        "E3 (per-layer saturation), convergence along the ray and head types "
         "(D8/E5) of a pretrained BERT-family encoder (all-MiniLM-L6-v2 by "
-        "default), on 105 public-domain English sentences."
+        "default), on 105 public-domain English sentences.",
     )
     parser.add_argument("--out", required=True, help="folder for report.json and the PNGs")
     parser.add_argument(
@@ -574,28 +578,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--sentences",
-        type=int,
+        type=positive_int,
         default=None,
         help="use the first N shipped sentences (default: all 105)",
     )
-    parser.add_argument("--rho", type=float, default=PAPER_RHO, help="ρ of D14 (1000)")
+    parser.add_argument("--rho", type=positive_float, default=PAPER_RHO, help="ρ of D14")
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed of the random init analysed in full (0)"
+        "--seed", type=non_negative_int, default=0, help="seed of the random init analysed in full"
     )
     parser.add_argument(
         "--extra-seeds",
-        type=int,
+        type=non_negative_int,
         nargs="*",
         default=[1, 2, 3, 4],
         help="more random inits whose D14 is measured (default 1 2 3 4)",
     )
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=16, help="sentences per forward pass"
+    )
     parser.add_argument(
         "--no-convergence",
         action="store_true",
         help="skip the sweep over ρ ∈ [1, 1e4] (the slow part)",
     )
-    parser.add_argument("--device", default=None, help="e.g. cuda (default: cpu)")
+    parser.add_argument(
+        "--device", type=device, default=None, help="e.g. cuda, if available (default: cpu)"
+    )
     parser.add_argument(
         "--json",
         action="store_true",
@@ -611,9 +619,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``homogeneity saturation``: returns the exit status (errors one line on stderr)."""
+    return run_command(_run, argv)
+
+
+def _run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    if args.sentences is not None and args.sentences < 1:
-        raise SystemExit("--sentences must be ≥ 1")
     report = run_pretrained_saturation(
         args.weights,
         n_sentences=args.sentences,
