@@ -33,7 +33,9 @@ How to add a claim
    one :class:`NegativeControl`, whose ``run(ctx)`` returns a :class:`ControlOutcome`
    with ``rejected=True`` when the checker rejected the wrong variant).
    A claim that can be refuted also gives ``replay(case, digits) -> margin`` so a stored
-   counterexample can be re-evaluated at any precision.
+   counterexample can be re-evaluated at any precision, ``case_schema`` (bounds on every
+   field of a case, :mod:`proofs_numeric.case_schema`, declared next to the strategy) so
+   a file's case is checked before it runs, and ``describe`` (one line about a case).
 4. Most claims are "for every case in a domain, margin(case) ≥ 0". For those, build the
    check with :func:`proofs_numeric.search.check_property` (Hypothesis search driven by
    ``target()`` toward the worst margin, hand-made constructions tried first, shrinking,

@@ -54,7 +54,7 @@ MIN_REPLAY_DIGITS, MAX_REPLAY_DIGITS = 15, 2000
 def build_parser() -> OneLineParser:
     parser = command_parser(
         "claims",
-        "Check every claim of SPEC.md numerically and print verdicts "
+        "Check every claim of the paper numerically and print verdicts "
         "(the same as python -m proofs_numeric).",
         report.EXIT_STATUS_DOC,
     )

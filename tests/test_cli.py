@@ -1,5 +1,5 @@
 """The ``homogeneity`` command line: reports, JSON, plots, pass-through subcommands and
-one-line errors for user mistakes (issue 6, item 1)."""
+one-line errors for user mistakes, and the conventions every subcommand follows."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ T5's law, dashed for comparison when it is not among them."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,26 +27,17 @@ from homogeneity.experiments.e2_e4_e7_norm_growth.analysis import (  # noqa: E40
 from homogeneity.experiments.e2_e4_e7_norm_growth.config import NormGrowthConfig  # noqa: E402
 from homogeneity.experiments.lm_training import effective_lrs  # noqa: E402
 
-#: the growth laws by their curve (names as in homogeneity.dynamics.growth_laws)
+#: the growth laws in plain words (names as in homogeneity.dynamics.growth_laws)
 LAW_WORDS: dict[str, str] = {
-    "t": "t",
+    "t": "linear in t",
     "sqrt(t)": "√t",
     "t^(1/4)": "t^(1/4)",
-    "saturating-exp": "a − b·e^(−t/τ)",
+    "saturating-exp": "levelling off",
     "(log t)^(1/L)": "(log t)^(1/L)",
-    "exp(∫η)": "exp(b·∫η)",
+    "exp(∫η)": "exponential in ∫η",
 }
 #: T5's law (SPEC E1, G2), drawn for comparison when the selection did not keep it
 T5_LAW = "sqrt(t)"
-#: what the norm does under each law, in plain words (each names its curve)
-GROWS: dict[str, str] = {
-    "t": "grows like t (linearly)",
-    "sqrt(t)": "grows like √t",
-    "t^(1/4)": "grows like t^(1/4)",
-    "saturating-exp": "levels off like a − b·e^(−t/τ)",
-    "(log t)^(1/L)": "grows like (log t)^(1/L)",
-    "exp(∫η)": "grows like exp(b·∫η), exponentially in the summed learning rate",
-}
 
 
 def kept_laws(law: dict[str, Any], most: int = 3) -> list[str]:
@@ -57,17 +49,20 @@ def kept_laws(law: dict[str, Any], most: int = 3) -> list[str]:
 def norm_title(law: dict[str, Any], kept: Sequence[str], comparison: Sequence[str]) -> str:
     """The title of the norm panel in plain words; it names every law drawn: the ``kept``
     ones, then the dashed ``comparison`` ones."""
-    phrases = [GROWS.get(n, n) for n in kept]
+    # a law's name is never split across lines (wrapped with non-breaking spaces inside)
+    words = [LAW_WORDS.get(n, n).replace(" ", "\u00a0") for n in kept]
     if law["verdict"] == "selected":
-        head = f"The parameter norm {phrases[0]} (the best fit by far)"
+        head = f"The law that fits the parameter norm best, by far: {words[0]}"
     elif law["verdict"] == "indistinguishable":
-        head = f"The parameter norm {' or '.join(phrases)}: the fits cannot tell them apart"
+        head = f"Laws that fit the parameter norm equally well: {', '.join(words)}"
     else:
-        closest = LAW_WORDS.get(kept[0], kept[0])
-        head = f"No law fits the norm well (R² < {law['min_r2']:g}); the closest: {closest}"
+        head = (
+            f"No law fits the parameter norm well (R² < {law['min_r2']:g}); the closest: {words[0]}"
+        )
+    lines = [line.replace("\u00a0", " ") for line in textwrap.wrap(head, 62)]
     for name in comparison:
-        head += f"\ndashed: {LAW_WORDS.get(name, name)}, T5's law, for comparison"
-    return head
+        lines.append(f"dashed: {LAW_WORDS.get(name, name)}, T5's law, for comparison")
+    return "\n".join(lines)
 
 
 def plot_norm(records: Sequence[dict[str, Any]], results: dict[str, Any], path: Path) -> Path:

@@ -34,7 +34,8 @@ class TrainingInfo:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainingInfo:
-        return cls(**{f.name: data.get(f.name) for f in fields(cls)})
+        values: dict[str, Any] = {f.name: data.get(f.name) for f in fields(cls)}
+        return cls(**values)
 
 
 @dataclass(frozen=True)
