@@ -20,7 +20,7 @@ from torch.func import jvp
 
 from benchmarks.conftest import paired_medians
 from homogeneity.components import Encoder, EncoderConfig
-from homogeneity.euler import directional_derivative, euler
+from homogeneity.euler_identity import directional_derivative, euler
 from homogeneity.scaling import Ray
 
 CONFIG = EncoderConfig(

@@ -21,7 +21,7 @@ _EXPORTS: dict[str, str] = {
     "classify_decay": "homogeneity.decay",
     "DecayProfile": "homogeneity.degree",
     "DegreeAgreement": "homogeneity.agreement",
-    "EulerResult": "homogeneity.euler",
+    "EulerResult": "homogeneity.euler_identity",
     "HomogeneityCheckError": "homogeneity.check",
     "HomogeneityReport": "homogeneity.check",
     "MeasuredDegree": "homogeneity.degree",
@@ -29,7 +29,7 @@ _EXPORTS: dict[str, str] = {
     "check_homogeneity": "homogeneity.check",
     "decay_profile": "homogeneity.degree",
     "degree_from_ratio": "homogeneity.scale_error",
-    "euler": "homogeneity.euler",
+    "euler": "homogeneity.euler_identity",
     "homogeneity_curve": "homogeneity.scale_error",
     "homogeneity_error": "homogeneity.scale_error",
     "measure_degree": "homogeneity.degree",
@@ -72,8 +72,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from homogeneity.degree import measure_degree as measure_degree
     from homogeneity.errors import HomogeneityInputError as HomogeneityInputError
     from homogeneity.errors import NumericalBreakdown as NumericalBreakdown
-    from homogeneity.euler import EulerResult as EulerResult
-    from homogeneity.euler import euler as euler
+    from homogeneity.euler_identity import EulerResult as EulerResult
+    from homogeneity.euler_identity import euler as euler
     from homogeneity.rules import Degree as Degree
     from homogeneity.rules import DegreeDerivation as DegreeDerivation
     from homogeneity.rules import predict_degree as predict_degree

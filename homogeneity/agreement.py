@@ -51,8 +51,10 @@ def check_degree(
     dtype: torch.dtype = torch.float64,
     c: float = 2.0,
     rhos: Sequence[float] | None = None,
+    low_precision: str = "lift",
 ) -> DegreeAgreement:
-    """Predict the degree of ``model`` from its rules and measure it along the ray."""
+    """Predict the degree of ``model`` from its rules and measure it along the ray
+    (``low_precision``: see :class:`~homogeneity.scaling.Ray`)."""
     ray = Ray(
         model,
         inputs if isinstance(inputs, tuple) else (inputs,),
@@ -60,6 +62,7 @@ def check_degree(
         kwargs or {},
         output,
         dtype,
+        low_precision=low_precision,
     )
     return DegreeAgreement(
         predict_degree(model, input_degree, parameters), measure_degree(ray, c, rhos)

@@ -76,3 +76,17 @@ ORDER_RELATIVE_TOLERANCE = 0.15
 EVAL_SEED = 12345
 #: seed of the probe batch on which D14 is tracked during training
 PROBE_SEED = 999
+
+
+class LowPrecision(StrEnum):
+    """What a check does with ops that compute below its working dtype (a float32 cast
+    inside a float64 run)."""
+
+    #: compute them in the working dtype: the check measures the model's mathematics
+    LIFT = "lift"
+    #: run them as written and report the noise floor their rounding causes
+    KEEP = "keep"
+
+
+#: the low-precision policies, in the order the package reports them
+LOW_PRECISION_POLICIES: tuple[str, ...] = tuple(p.value for p in LowPrecision)

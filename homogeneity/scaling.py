@@ -8,47 +8,72 @@ working dtype (float64 by default) and on the module's device.
     ray = Ray(model, inputs=(ids,), parameters=["*.weight"])
     y = ray(10.0)             # f(x; 10·θ), θ the selected weights, the rest unchanged
     y = ray.at(params, 1.0)   # same with replacement parameter values
+    f, d = ray.jvp(1.0)       # f(ρθ) and (ρθ)·∇_θ f(ρθ) from one forward-mode pass
+    print(ray.execution)      # what the evaluations ran on (kernels, float32 ops, output)
+
+Every evaluation (value and forward-mode passes) goes through one checked execution path
+(:mod:`homogeneity.execution`): SDPA on its math kernel and the MHA fast path off (fused
+kernels have no forward-mode AD), ops that compute below the working dtype lifted to it
+(``low_precision='lift'``, the default) or kept and reported
+(``low_precision='keep'``), the caller's global settings restored afterwards. An
+evaluation whose output is NaN or infinite raises
+:class:`~homogeneity.errors.NumericalBreakdown` naming ρ and the first op and module
+where it happened.
 """
 
 from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+import torch.autograd.forward_ad as fwAD
 from torch import nn
 from torch.func import functional_call
 
-from homogeneity.errors import HomogeneityInputError
+from homogeneity.constants import LowPrecision
+from homogeneity.errors import HomogeneityInputError, NumericalBreakdown
+from homogeneity.execution.breakdown import non_finite_breakdown, zero_output_breakdown
+from homogeneity.execution.executor import CheckedExecution
+from homogeneity.execution.input_diagnosis import (
+    diagnose_failure,
+    input_kind_diagnosis,
+    named_inputs,
+)
+from homogeneity.execution.model_inputs import (
+    TokenMask,
+    causality,
+    is_transformers_model,
+    mapping_as_keywords,
+    token_mask_from_keywords,
+)
+from homogeneity.execution.module_hooks import hooks_restored
+from homogeneity.execution.outputs import select_output
+from homogeneity.execution.report import ExecutionReport
 from homogeneity.validation import (
     check_finite,
+    check_first_input,
     check_float_dtype,
+    check_input_kinds,
+    check_low_precision,
+    check_not_meta,
+    check_parameter_values,
     check_positive_scale,
 )
 
-OutputSelector = Callable[[Any], torch.Tensor]
+OutputSelector = Callable[[Any], Any]
 Patterns = str | Sequence[str] | None
 
 
 def default_output(out: Any) -> torch.Tensor:
-    """Pick the tensor to check from a model's output.
-
-    A tensor is used as is; a tuple/list gives its first element; an object with
-    ``last_hidden_state`` (transformers) or ``last`` (our :class:`EncoderOutput`) gives that.
-    """
-    if isinstance(out, torch.Tensor):
-        return out
-    for attr in ("last_hidden_state", "last", "logits"):
-        if hasattr(out, attr):
-            return getattr(out, attr)
-    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
-        return out[0]
-    raise HomogeneityInputError(
-        f"cannot find a tensor in the model output of type {type(out).__name__}; pass "
-        f"output=lambda out: <the tensor to check>"
-    )
+    """Pick the tensor to check from a model's output
+    (:func:`~homogeneity.execution.select_output` without per-layer outputs): a tensor as
+    is; ``last_hidden_state`` (transformers), ``last`` (our :class:`EncoderOutput`) or
+    ``logits``; the last of a list of same-shape tensors; element 0 of a tuple."""
+    return select_output(out, per_layer=False).tensors[0]
 
 
 def select_parameter_names(names: Sequence[str], parameters: Patterns) -> list[str]:
@@ -100,6 +125,27 @@ def _check_no_active_dropout(model: nn.Module) -> None:
             )
 
 
+def _tensors(value: Any) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [t for t in value if isinstance(t, torch.Tensor)]
+    return []
+
+
+def _finite(value: Any) -> bool:
+    return all(
+        bool(torch.isfinite(t).all())
+        for t in _tensors(value)
+        if t.is_floating_point() or t.is_complex()
+    )
+
+
+def _selector_name(output: Callable[..., Any]) -> str:
+    name = getattr(output, "__qualname__", None) or type(output).__name__
+    return f"the tensor picked by output={name}"
+
+
 @dataclass
 class Ray:
     """ρ ↦ f(x; ρθ) for a module (or a function of a parameter dict) and fixed inputs.
@@ -108,12 +154,22 @@ class Ray:
         model: a ``torch.nn.Module``, or a callable ``fn(params: dict, *inputs, **kw)``
             together with ``params``.
         inputs: positional inputs of the forward call (floating tensors are cast to
-            ``dtype``; integer tensors such as token ids are kept).
+            ``dtype``; integer tensors such as token ids are kept). A lone mapping of
+            forward arguments (a ``BatchEncoding``) is passed as keywords.
         parameters: glob patterns over parameter names selecting θ; None selects all.
+            Parameters outside the selection may have any dtype (an int64 counter).
         kwargs: keyword inputs of the forward call.
-        output: picks the tensor to study from the model's output.
+        output: picks what to study from the model's output; the default
+            (:func:`default_output`) uses :func:`~homogeneity.execution.select_output`
+            and records which output it took.
         dtype: working dtype, float64 by default.
         params: the parameter dict when ``model`` is a plain function.
+        per_layer: with the default ``output``, study the per-layer outputs (the hidden
+            states of a Hugging Face model, which is then called with
+            ``output_hidden_states=True``); evaluations return a list of tensors.
+        low_precision: ``'lift'`` (default) computes ops that the model runs below
+            ``dtype`` (a float32 cast in a float64 run) in ``dtype``; ``'keep'`` runs them
+            as written and reports the noise floor they cause (:attr:`noise_floor`).
     """
 
     model: nn.Module | Callable[..., Any]
@@ -123,11 +179,23 @@ class Ray:
     output: OutputSelector = default_output
     dtype: torch.dtype = torch.float64
     params: Mapping[str, torch.Tensor] | None = None
+    per_layer: bool = False
+    low_precision: str = LowPrecision.LIFT
 
     def __post_init__(self) -> None:
         check_float_dtype(self.dtype)
+        self.low_precision = check_low_precision(self.low_precision)
+        if self.inputs is None:
+            raise HomogeneityInputError(
+                "inputs is None; pass the model's input tensor(s), or inputs=() for a model "
+                "that takes only keyword inputs"
+            )
         if not isinstance(self.inputs, tuple):
             self.inputs = (self.inputs,)
+        self.inputs, kwargs = mapping_as_keywords(self.model, self.inputs, self.kwargs)
+        check_first_input(self.inputs)
+        check_input_kinds(self.inputs, "inputs")
+        check_input_kinds(kwargs, "kwargs")
         if isinstance(self.model, nn.Module):
             if self.params is not None:
                 raise HomogeneityInputError(
@@ -135,30 +203,39 @@ class Ray:
                     "used: drop params="
                 )
             _check_no_active_dropout(self.model)
-            named = dict(self.model.named_parameters())
+            named: dict[str, torch.Tensor] = dict(self.model.named_parameters())
             buffers = dict(self.model.named_buffers())
+            check_not_meta(named, "parameter")
+            check_not_meta(buffers, "buffer")
         elif callable(self.model):
             if self.params is None:
                 raise HomogeneityInputError(
                     "model is a plain function: pass params={name: tensor} with the parameters "
                     "it takes as its first argument"
                 )
-            named, buffers = dict(self.params), {}
+            named, buffers = check_parameter_values(self.params), {}
+            check_not_meta(named, "params")
         else:
             raise HomogeneityInputError(
                 f"model must be a torch.nn.Module or a callable, got {type(self.model).__name__}"
             )
         if not named:
             raise HomogeneityInputError("model has no parameters to scale")
+        self.scaled_names = select_parameter_names(list(named), self.parameters)
+        selected = set(self.scaled_names)
         device = next(iter(named.values())).device
         self.device = device
         base: dict[str, torch.Tensor] = {}
         for name, p in named.items():
             if not p.is_floating_point():
-                raise HomogeneityInputError(
-                    f"parameter '{name}' has integer dtype {p.dtype}; only floating parameters "
-                    f"can be scaled: convert the model with .double()"
-                )
+                if name in selected:
+                    raise HomogeneityInputError(
+                        f"parameter '{name}' has integer dtype {p.dtype}; only floating "
+                        f"parameters can be scaled: exclude it with parameters=[...] or convert "
+                        f"the model with .double()"
+                    )
+                base[name] = p.detach()  # kept as it is, like an integer buffer
+                continue
             check_finite(p.detach(), f"parameter '{name}'")
             base[name] = p.detach().to(self.dtype)
         for name, b in buffers.items():
@@ -170,9 +247,23 @@ class Ray:
                 else b.detach().clone()
             )
         self.base = base
-        self.scaled_names = select_parameter_names(list(named), self.parameters)
         self.inputs = _cast_input(self.inputs, self.dtype, device, "inputs")
-        self.kwargs = _cast_input(dict(self.kwargs), self.dtype, device, "kwargs")
+        kwargs = _cast_input(kwargs, self.dtype, device, "kwargs")
+        hugging_face = isinstance(self.model, nn.Module) and is_transformers_model(self.model)
+        if self.per_layer and hugging_face and self.output is default_output:
+            kwargs.setdefault("output_hidden_states", True)
+        self.kwargs = kwargs
+        self._restore_hooks = hugging_face and bool(kwargs.get("output_hidden_states"))
+        self._token_mask: TokenMask | None = token_mask_from_keywords(kwargs)
+        leaves = named_inputs(self.inputs, self.kwargs)
+        self._execution = CheckedExecution(
+            self.model if isinstance(self.model, nn.Module) else None,
+            self.dtype,
+            self.low_precision,
+            input_kind_diagnosis(leaves),
+            lambda exc: diagnose_failure(exc, leaves),
+        )
+        self._output_description = ""
 
     # -- evaluation ------------------------------------------------------------------
     @property
@@ -182,7 +273,8 @@ class Ray:
 
     def theta_norm(self) -> float:
         """‖θ‖₂ over the selected group."""
-        return float(torch.sqrt(sum((t.double() ** 2).sum() for t in self.theta.values())))
+        squares = [(t.double() ** 2).sum() for t in self.theta.values()]
+        return float(torch.sqrt(torch.stack(squares).sum()))
 
     def scaled_params(
         self, rho: float | torch.Tensor, theta: Mapping[str, torch.Tensor] | None = None
@@ -194,22 +286,176 @@ class Ray:
             params[n] = rho * theta[n]
         return params
 
-    def call(self, params: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """f(x; params): the selected output tensor for a full parameter dict."""
-        if isinstance(self.model, nn.Module):
-            out = functional_call(
-                self.model, dict(params), self.inputs, dict(self.kwargs), strict=True
-            )
-        else:
-            out = self.model(dict(params), *self.inputs, **self.kwargs)
+    def _forward(self, params: Mapping[str, torch.Tensor]) -> Any:
+        """The model's raw output for a full parameter dict (no checks, no selection)."""
+        restore = (
+            hooks_restored(self.model)
+            if self._restore_hooks and isinstance(self.model, nn.Module)
+            else nullcontext()
+        )
+        with restore:
+            if isinstance(self.model, nn.Module):
+                return functional_call(
+                    self.model, dict(params), self.inputs, dict(self.kwargs), strict=True
+                )
+            return self.model(dict(params), *self.inputs, **self.kwargs)
+
+    def _select(self, out: Any) -> Any:
+        if self.output is default_output:
+            selected = select_output(out, self.per_layer)
+            self._output_description = selected.description
+            return selected.value
+        self._output_description = _selector_name(self.output)
         return self.output(out)
 
-    def at(self, theta: Mapping[str, torch.Tensor], rho: float = 1.0) -> torch.Tensor:
-        """f(x; ρ·θ') with θ' given for the selected names, the rest at their values."""
-        return self.call(self.scaled_params(rho, theta))
+    def _evaluate(self, params: Mapping[str, torch.Tensor]) -> Any:
+        return self._select(self._forward(params))
 
-    def __call__(self, rho: float) -> torch.Tensor:
+    def _breakdown(
+        self, params: Mapping[str, torch.Tensor], rho: float | None, what: str
+    ) -> NumericalBreakdown:
+        """The breakdown for a non-finite ``what`` of the pass at ``params``, located by
+        re-running that one pass."""
+        overflowed = [n for n in self.scaled_names if not bool(torch.isfinite(params[n]).all())]
+        if overflowed:
+            where = (
+                f"the scaled parameters themselves (ρ·θ is not finite in "
+                f"{str(self.dtype).removeprefix('torch.')} for '{overflowed[0]}')"
+            )
+        else:
+            where = self._execution.locate_non_finite(lambda: self._evaluate(params))
+        report = self.execution
+        return non_finite_breakdown(
+            rho,
+            where,
+            self.dtype,
+            what=what,
+            kept_low_precision=report.lowest_kept_dtype,
+        )
+
+    def zero_output_breakdown(self, rho: float, needed_for: str) -> NumericalBreakdown:
+        """The breakdown for an output that is exactly zero at ρ where ``needed_for`` needs
+        it not to be, naming the first module whose output was identically zero (found by
+        re-running that one point)."""
+        params = self.scaled_params(rho)
+
+        def run() -> Any:
+            return self._evaluate(params)
+
+        where, overflow = self._execution.locate_zero(run)
+        return zero_output_breakdown(
+            rho,
+            where,
+            needed_for,
+            overflow=overflow,
+            dtype=self.dtype,
+            kept_low_precision=self.execution.lowest_kept_dtype,
+        )
+
+    def call(self, params: Mapping[str, torch.Tensor], *, rho: float | None = None) -> Any:
+        """f(x; params): the selected output for a full parameter dict.
+
+        Raises :class:`NumericalBreakdown` (naming ``rho`` when given) if the output has a
+        NaN or an infinity.
+        """
+        out = self._execution.run(lambda: self._evaluate(params))
+        if not _finite(out):
+            raise self._breakdown(params, rho, "the output")
+        return out
+
+    def at(self, theta: Mapping[str, torch.Tensor], rho: float = 1.0) -> Any:
+        """f(x; ρ·θ') with θ' given for the selected names, the rest at their values."""
+        return self.call(self.scaled_params(rho, theta), rho=rho)
+
+    def __call__(self, rho: float) -> Any:
         """f(x; ρθ)."""
         rho = check_positive_scale(rho, "rho")
         with torch.no_grad():
-            return self.call(self.scaled_params(rho))
+            return self.call(self.scaled_params(rho), rho=rho)
+
+    def jvp(self, rho: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """(f(ρθ), (ρθ)·∇_θ f(ρθ)) from one forward-mode pass.
+
+        Dual tensors (``torch.autograd.forward_ad``) with tangent ρθ on the selected
+        parameters: d/ds f((ρ + sρ)θ) at s = 0. Raises :class:`NumericalBreakdown` if the
+        value or the derivative is not finite.
+        """
+        rho = check_positive_scale(rho, "rho")
+        with fwAD.dual_level():
+            params = self.scaled_params(rho)
+            for n in self.scaled_names:
+                params[n] = fwAD.make_dual(params[n], params[n])
+            out = self._execution.run(lambda: self._evaluate(params))
+            if not isinstance(out, torch.Tensor):
+                raise HomogeneityInputError(
+                    f"the forward-mode pass needs one output tensor, got {type(out).__name__} "
+                    f"({self._output_description}); pass output=lambda out: <a tensor>"
+                )
+            value, tangent = fwAD.unpack_dual(out)
+            if tangent is None:  # the output does not depend on the selected parameters
+                tangent = torch.zeros_like(value)
+            if not _finite(value):
+                raise self._breakdown(params, rho, "the output")
+            if not _finite(tangent):
+                raise self._breakdown(params, rho, "the derivative θ·∇f")
+        return value.detach(), tangent.detach()
+
+    # -- what the evaluations ran on -------------------------------------------------
+    def _ensure_probed(self) -> None:
+        if not self._execution.probed:
+            try:
+                self(1.0)
+            except NumericalBreakdown:
+                pass  # the first pass recorded the run before its output was checked
+
+    @property
+    def execution(self) -> ExecutionReport:
+        """What the evaluations ran on (kernels, low-precision ops, output, token mask,
+        causality). Runs one evaluation at ρ = 1 if none has run yet."""
+        self._ensure_probed()
+        ex = self._execution
+        causal, source = self._causality()
+        return ExecutionReport(
+            dtype=self.dtype,
+            output=self._output_description,
+            sdpa_calls=sum(
+                c.function == "scaled_dot_product_attention" for c in ex.attention_calls
+            ),
+            mha_calls=ex.mha_calls,
+            low_precision=self.low_precision,
+            low_precision_ops=ex.low_precision_ops,
+            token_mask=self._token_mask.describe() if self._token_mask is not None else "",
+            causal=causal,
+            causal_source=source,
+        )
+
+    def _causality(self) -> tuple[bool | None, str]:
+        return causality(self.model, self._execution.attention_calls)
+
+    @property
+    def token_mask(self) -> torch.Tensor | None:
+        """True for the real tokens (batch × sequence), from ``attention_mask`` (or
+        ``src_key_padding_mask``) in the inputs; None when the inputs carry no mask.
+        Averages over tokens should leave the other positions out."""
+        return None if self._token_mask is None else self._token_mask.mask
+
+    @property
+    def causal(self) -> bool | None:
+        """Whether the model attends causally: from a Hugging Face model's config and
+        attention modules, else from the attention calls of the first pass; None when
+        nothing says."""
+        self._ensure_probed()
+        return self._causality()[0]
+
+    @property
+    def noise_floor(self) -> float:
+        """Relative errors below this are rounding noise for this ray's evaluations:
+        1e3·eps of the working dtype, or of the lowest dtype of the ops it keeps below
+        the working dtype (``low_precision='keep'``). Decay fits must be made above it."""
+        return self.execution.noise_floor
+
+    @property
+    def output_description(self) -> str:
+        """Which output the evaluations study (e.g. "output[0] of a tuple of 2")."""
+        self._ensure_probed()
+        return self._output_description

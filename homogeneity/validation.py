@@ -7,10 +7,13 @@ the offending argument and says how to fix it. Nothing here mutates its argument
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import torch
 
+from homogeneity.constants import LOW_PRECISION_POLICIES
 from homogeneity.errors import HomogeneityInputError
 
 
@@ -93,3 +96,92 @@ def check_mask_rows(keep: torch.Tensor, argument: str) -> None:
             f"{where}); softmax over an empty set is undefined: keep at least one position "
             f"per row (e.g. leave the [CLS] token or the query itself unmasked)"
         )
+
+
+def check_low_precision(value: object, argument: str = "low_precision") -> str:
+    """``'lift'`` or ``'keep'``: what a check does with ops below its working dtype."""
+    if value not in LOW_PRECISION_POLICIES:
+        raise HomogeneityInputError(
+            f"{argument}={value!r} is not one of {list(LOW_PRECISION_POLICIES)}; pass "
+            f"'lift' (default: such ops compute in the working dtype) or 'keep'"
+        )
+    return str(value)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (bool, int, float, complex))
+
+
+def check_input_kinds(value: Any, argument: str) -> None:
+    """Refuse inputs torch modules cannot take, naming where they are.
+
+    * a numpy array (pass ``torch.from_numpy(x)``);
+    * a list or tuple of plain numbers (pass ``torch.tensor(...)``);
+    * a tensor on the meta device (it holds no values).
+    """
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, numpy.ndarray):
+        raise HomogeneityInputError(
+            f"{argument} is a numpy array; pass a torch tensor "
+            f"(torch.from_numpy(x)): floating inputs are cast to the working dtype"
+        )
+    if isinstance(value, torch.Tensor):
+        if value.is_meta:
+            raise HomogeneityInputError(
+                f"{argument} is on the meta device (shape only, no values); pass a tensor "
+                f"with values on the model's device"
+            )
+        return
+    if isinstance(value, (list, tuple)):
+        if value and all(_is_number(v) for v in value):
+            raise HomogeneityInputError(
+                f"{argument} is a {type(value).__name__} of numbers; pass a tensor "
+                f"(torch.tensor({argument}) for values, or integer token ids as "
+                f"torch.tensor(ids, dtype=torch.long))"
+            )
+        for i, v in enumerate(value):
+            check_input_kinds(v, f"{argument}[{i}]")
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            check_input_kinds(v, f"{argument}[{k!r}]")
+
+
+def check_first_input(inputs: tuple, argument: str = "inputs") -> None:
+    """The first positional input must not be None (a forward has nothing to run on)."""
+    if inputs and inputs[0] is None:
+        raise HomogeneityInputError(
+            f"{argument}[0] is None; pass the model's input tensor(s), or inputs=() for a "
+            f"model that takes only keyword inputs"
+        )
+
+
+def check_parameter_values(params: object, argument: str = "params") -> dict[str, torch.Tensor]:
+    """A plain function's parameters: a mapping of names to tensors."""
+    if not isinstance(params, Mapping):
+        raise HomogeneityInputError(
+            f"{argument} must be a dict {{name: tensor}}, got {type(params).__name__}"
+        )
+    for name, value in params.items():
+        if not isinstance(name, str):
+            raise HomogeneityInputError(f"{argument} keys must be strings, got {name!r}")
+        if not isinstance(value, torch.Tensor):
+            hint = (
+                f"torch.tensor({value!r}, dtype=torch.float64)"
+                if isinstance(value, (int, float))
+                else "a torch.Tensor"
+            )
+            raise HomogeneityInputError(
+                f"{argument}[{name!r}] is a {type(value).__name__}, not a tensor; pass {hint}"
+            )
+    return dict(params)
+
+
+def check_not_meta(tensors: Mapping[str, torch.Tensor], what: str) -> None:
+    """Parameters or buffers on the meta device have no values to evaluate."""
+    for name, t in tensors.items():
+        if t.is_meta:
+            raise HomogeneityInputError(
+                f"{what} '{name}' is on the meta device (the model was built without "
+                f"values, e.g. under torch.device('meta')); materialise and load its weights "
+                f"first (model.to_empty(device='cpu') and load_state_dict, or build it on cpu)"
+            )

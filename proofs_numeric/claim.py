@@ -9,7 +9,16 @@ ends in a :class:`Verdict`:
               the smaller the closer to failing) and the working precision;
 ``refuted``   a case with margin < 0 was found, shrunk, and re-checked at a higher
               precision; it is kept as a JSON :class:`Counterexample` that replays;
-``open``      the search cannot decide (the reason is given).
+``open``      the search cannot decide (the reason is given);
+``proved``    a certificate covers the whole stated domain: a ball-arithmetic
+              branch-and-bound proof (plus lemmas and an analytic tail) stored in
+              ``proofs_numeric/certificates/data/`` and re-verified by the independent
+              checker of :mod:`proofs_numeric.certificates`; the verdict carries a
+              :class:`CertificateRecord` saying what it proves and what it assumes.
+
+Where only a restriction of a statement can be proved (rows of at most 5 entries, one
+fixed instance), the restriction is its own claim, whose id names its domain in brackets
+(``L7*[n≤5]``, ``P4*[instance]``), and the general claim keeps its sampled verdict.
 
 Each claim records the verdict it is *expected* to get (a paper claim that we know to be
 false is expected ``refuted``; its corrected version, id + ``"*"``, is expected
@@ -28,8 +37,8 @@ How to add a claim
    and, if it is refuted, the corrected version beside it with id ``"<ID>*"`` and
    ``corrects="<ID>"``.
 3. A :class:`Claim` needs ``id``, ``title``, ``statement`` (quantifiers explicit: "for all
-   c ≥ 1 and every θ with ‖θ‖ ≥ ρ ..."), ``expected`` ("verified" / "refuted" / "open"),
-   ``check`` (a function ``CheckContext -> Verdict``) and ``negative_controls`` (at least
+   c ≥ 1 and every θ with ‖θ‖ ≥ ρ ..."), ``expected`` ("proved" / "verified" / "refuted" /
+   "open"), ``check`` (a function ``CheckContext -> Verdict``) and ``negative_controls`` (at least
    one :class:`NegativeControl`, whose ``run(ctx)`` returns a :class:`ControlOutcome`
    with ``rejected=True`` when the checker rejected the wrong variant).
    A claim that can be refuted also gives ``replay(case, digits) -> margin`` so a stored
@@ -44,7 +53,13 @@ How to add a claim
    refute) or :func:`proofs_numeric.search.replay_control` (a stored case that is *not* a
    counterexample must be rejected by the replay). Size the search from
    ``ctx.profile`` (``max_examples``, ``digits``) so ``--profile thorough`` searches harder.
-5. Run ``python -m proofs_numeric --claim G1``; ``pytest`` runs every registered claim and
+5. A claim proved by a certificate (``expected="proved"``) takes its check and controls
+   from :mod:`proofs_numeric.claims._certified`: ``certified_check(name, id, theorem,
+   parameters)`` re-verifies ``proofs_numeric/certificates/data/<name>.json`` with the
+   independent checker, and ``certificate_controls`` makes the forgeries it must reject.
+   The certificate itself is specified in :mod:`proofs_numeric.certificates.specs` and
+   built by ``python -m proofs_numeric.certificates.prover <name>``.
+6. Run ``python -m proofs_numeric --claim G1``; ``pytest`` runs every registered claim and
    its controls (``tests/test_claims.py``) without further wiring. A refuted claim's
    counterexample is written with ``python -m proofs_numeric --save-counterexamples``
    into ``proofs_numeric/counterexamples/<ID>.json`` and replayed by the tests.
@@ -64,9 +79,16 @@ from typing import Any, Literal
 
 from homogeneity.errors import HomogeneityInputError
 from proofs_numeric.case_schema import Schema
+from proofs_numeric.profiles import PROFILES, Profile, selected_profile
+from proofs_numeric.profiles import get_profile as get_profile
+from proofs_numeric.storage import keep_hypothesis_files_out_of_cwd
 
-Status = Literal["verified", "refuted", "open"]
-STATUSES: tuple[str, ...] = ("verified", "refuted", "open")
+# every claim search starts from this module: point Hypothesis's files away from the
+# user's working directory before it first touches its storage
+keep_hypothesis_files_out_of_cwd()
+
+Status = Literal["proved", "verified", "refuted", "open"]
+STATUSES: tuple[str, ...] = ("proved", "verified", "refuted", "open")
 
 #: Where replayable counterexamples live (one JSON file per refuted claim).
 COUNTEREXAMPLE_DIR = Path(__file__).resolve().parent / "counterexamples"
@@ -76,59 +98,36 @@ MAX_COUNTEREXAMPLE_BYTES = 256 * 1024
 COUNTEREXAMPLE_KEYS = ("claim_id", "case", "margin", "digits", "description")
 
 
-# -- search profiles --------------------------------------------------------------------
+def base_id(claim_id: str) -> str:
+    """The claim a restricted claim restricts: ``"L7*[n≤5]"`` → ``"L7*"`` (others unchanged)."""
+    return claim_id.split("[", 1)[0]
 
 
-@dataclass(frozen=True)
-class Profile:
-    """How hard to search: Hypothesis examples per search, working and re-check precision.
-
-    ``digits`` is the mpmath working precision (decimal digits) of the search,
-    ``recheck_digits`` the precision at which a counterexample is confirmed.
-    ``derandomize`` makes the search reproducible (the ``ci`` profile).
-    """
-
-    name: str
-    max_examples: int
-    digits: int
-    recheck_digits: int
-    derandomize: bool
-
-    def __post_init__(self) -> None:
-        if self.max_examples < 1:
-            raise HomogeneityInputError(f"max_examples={self.max_examples} must be ≥ 1")
-        if self.digits < 15 or self.recheck_digits < self.digits:
-            raise HomogeneityInputError(
-                f"digits={self.digits}, recheck_digits={self.recheck_digits}: need digits ≥ 15 "
-                f"and recheck_digits ≥ digits (the re-check must not be less precise)"
-            )
+def file_stem(claim_id: str) -> str:
+    """A portable file name for a claim id: ``P4*`` → ``P4_star``, ``P1/P2`` → ``P1_P2``,
+    ``L7*[n≤5]`` → ``L7_star_n_le_5``, ``EU~*[instance]`` → ``EU~_star_instance``."""
+    out = claim_id.replace("*", "_star").replace("/", "_").replace("≤", "_le_")
+    out = out.replace("[", "_").replace("]", "")
+    return "_".join(part for part in out.split("_") if part) if "_" in out else out
 
 
-PROFILES: dict[str, Profile] = {
-    "ci": Profile("ci", max_examples=30, digits=50, recheck_digits=100, derandomize=True),
-    "thorough": Profile(
-        "thorough", max_examples=300, digits=60, recheck_digits=150, derandomize=False
-    ),
-}
-
-
-def get_profile(name: str | Profile) -> Profile:
-    """Look a profile up by name (``ci`` or ``thorough``); a Profile passes through."""
-    if isinstance(name, Profile):
-        return name
-    try:
-        return PROFILES[name]
-    except KeyError:
-        raise HomogeneityInputError(
-            f"profile={name!r} is unknown; pass one of {sorted(PROFILES)}"
-        ) from None
+# Search profiles (Profile, PROFILES, get_profile) are defined in proofs_numeric.profiles
+# and re-exported here, where claims have always found them.
 
 
 @dataclass(frozen=True)
 class CheckContext:
-    """What a claim's check receives: the search profile (and nothing global)."""
+    """What a claim's check receives: the search profile (and nothing global).
+
+    ``CheckContext()`` uses the ``ci`` profile; ``CheckContext.selected()`` the one that
+    ``$HYPOTHESIS_PROFILE`` names."""
 
     profile: Profile = PROFILES["ci"]
+
+    @classmethod
+    def selected(cls) -> CheckContext:
+        """The context of the profile selected by ``$HYPOTHESIS_PROFILE``."""
+        return cls(selected_profile())
 
     @property
     def digits(self) -> int:
@@ -137,6 +136,10 @@ class CheckContext:
     @property
     def recheck_digits(self) -> int:
         return self.profile.recheck_digits
+
+    @property
+    def min_cases(self) -> int:
+        return self.profile.min_cases
 
     def examples(self, scale: float = 1.0, minimum: int = 5) -> int:
         """A per-search example budget: ``scale`` × the profile's ``max_examples``."""
@@ -282,8 +285,7 @@ class Counterexample:
 
     @staticmethod
     def path_for(claim_id: str, directory: Path | None = None) -> Path:
-        safe = claim_id.replace("*", "_star").replace("/", "_")
-        return (directory or COUNTEREXAMPLE_DIR) / f"{safe}.json"
+        return (directory or COUNTEREXAMPLE_DIR) / f"{file_stem(claim_id)}.json"
 
     def save(self, directory: Path | None = None) -> Path:
         path = self.path_for(self.claim_id, directory)
@@ -328,6 +330,35 @@ def _refuse_constant(name: str) -> Any:
 
 
 @dataclass(frozen=True)
+class CertificateRecord:
+    """What a ``proved`` verdict rests on: a certificate the independent checker verified.
+
+    ``path`` is the certificate file (relative to the repository where possible),
+    ``statement`` what it proves (as the checker's theorem renders it), ``assumptions``
+    the lemmas of the reduction and the tail lemma it instantiates (besides the
+    correctness of the interval library and of the checker), ``checker`` the checker's
+    one-line report and ``command`` how to re-check it by hand.
+    """
+
+    path: str
+    sha256: str
+    theorem: str
+    statement: str
+    assumptions: tuple[str, ...]
+    tail: str
+    parts: int
+    boxes: int
+    precision_bits: int
+    checker: str
+    command: str
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["assumptions"] = list(self.assumptions)
+        return out
+
+
+@dataclass(frozen=True)
 class Verdict:
     """The outcome of a claim's check."""
 
@@ -335,6 +366,7 @@ class Verdict:
     evidence: Evidence
     counterexample: Counterexample | None = None
     reason: str = ""
+    certificate: CertificateRecord | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -342,6 +374,10 @@ class Verdict:
         if (self.status == "refuted") != (self.counterexample is not None):
             raise HomogeneityInputError(
                 "a refuted verdict needs a counterexample, and only a refuted one has one"
+            )
+        if (self.status == "proved") != (self.certificate is not None):
+            raise HomogeneityInputError(
+                "a proved verdict needs a verified certificate, and only a proved one has one"
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -352,6 +388,7 @@ class Verdict:
             if self.counterexample is None
             else self.counterexample.to_dict(),
             "reason": self.reason,
+            "certificate": None if self.certificate is None else self.certificate.to_dict(),
         }
 
 
@@ -467,7 +504,7 @@ def _claim_modules(package: str) -> list[str]:
 
 
 def _sort_key(claim_id: str) -> tuple[int, str, int, bool, str]:
-    base = claim_id.rstrip("*")
+    base = base_id(claim_id).rstrip("*")
     order = {"D": 0, "P": 1, "L": 2, "T": 3, "C": 4, "E": 5, "G": 6, "A": 7, "W": 8}
     head = base.split("/")[0]  # "P1/P2" sorts as P1
     letters = "".join(ch for ch in head if not ch.isdigit())
@@ -476,7 +513,7 @@ def _sort_key(claim_id: str) -> tuple[int, str, int, bool, str]:
         order.get(letters[:1], 9),
         letters,
         int(digits) if digits else 0,
-        claim_id.endswith("*"),
+        base_id(claim_id).endswith("*"),
         claim_id,
     )
 
@@ -523,7 +560,8 @@ def registry() -> Mapping[str, Claim]:
 def select_claims(ids: Sequence[str] | None = None) -> list[Claim]:
     """The registered claims with the given ids (all when None), in registry order.
 
-    Selecting a paper claim's id also selects its corrected version ("P4" → P4, P4*).
+    Selecting a paper claim's id also selects its corrected version ("P4" → P4, P4*), and
+    selecting a claim selects its restrictions ("L7*" → L7*, L7*[n≤5]).
     """
     reg = registry()
     if not ids:
@@ -532,4 +570,6 @@ def select_claims(ids: Sequence[str] | None = None) -> list[Claim]:
     if unknown:
         raise HomogeneityInputError(f"claim={unknown} not registered; known ids: {', '.join(reg)}")
     wanted = set(ids)
-    return [c for c in reg.values() if c.id in wanted or c.corrects in wanted]
+    return [
+        c for c in reg.values() if c.id in wanted or c.corrects in wanted or base_id(c.id) in wanted
+    ]

@@ -1,5 +1,7 @@
 """Test functions of θ with known homogeneity, described by JSON so cases replay.
 
+Every function that evaluates takes the working precision ``digits`` explicitly.
+
 The lemmas L1–L5 and P3 quantify over *all* approximately homogeneous functions; the
 checker instantiates them with these families, whose degree and error envelopes are known
 in closed form. With r = ‖θ‖ and z(θ) = b r + u·θ (b > ‖u‖, so z ≥ m r with m = b − ‖u‖):
@@ -33,6 +35,7 @@ from hypothesis import strategies as st
 
 from homogeneity.errors import HomogeneityInputError
 from proofs_numeric.case_schema import ListOf, Real, Record, Schema, Tagged
+from proofs_numeric.precision import dot, norm2, sigmoid, working_precision
 from proofs_numeric.strategies import unit_vectors
 
 Spec = Mapping[str, Any]
@@ -43,20 +46,16 @@ def _vec(theta: Sequence[Any]) -> list[Any]:
     return [mpmath.mpf(t) for t in theta]
 
 
-def _norm(theta: Sequence[Any]) -> Any:
-    return mpmath.sqrt(mpmath.fsum(t * t for t in theta))
-
-
-def _dot(u: Sequence[Any], theta: Sequence[Any]) -> Any:
+def _dot(u: Sequence[Any], theta: Sequence[Any], digits: int) -> Any:
     if len(u) != len(theta):
         raise HomogeneityInputError(
             f"a family vector has length {len(u)} but θ has {len(theta)}; use the same dim"
         )
-    return mpmath.fdot([mpmath.mpf(x) for x in u], theta)
+    return dot(u, theta, digits)
 
 
-def _z(spec: Spec, theta: Sequence[Any]) -> Any:
-    return mpmath.mpf(spec["b"]) * _norm(theta) + _dot(spec["u"], theta)
+def _z(spec: Spec, theta: Sequence[Any], digits: int) -> Any:
+    return mpmath.mpf(spec["b"]) * norm2(theta, digits) + _dot(spec["u"], theta, digits)
 
 
 def sat_margin(spec: Spec) -> float:
@@ -67,29 +66,25 @@ def sat_margin(spec: Spec) -> float:
     return m
 
 
-def evaluate(spec: Spec, theta: Sequence[Any]) -> Any:
-    """f(θ) at the current mpmath precision."""
-    th = _vec(theta)
-    kind = spec["kind"]
-    if kind == "poly":
-        out = mpmath.mpf(spec["a"])
-        for w in spec["ws"]:
-            out *= _dot(w, th)
-        return out
-    if kind == "sat":
-        return mpmath.mpf(spec["a"]) * _sigmoid(_z(spec, th)) + mpmath.mpf(spec.get("o", 0))
-    if kind == "exp":
-        return mpmath.mpf(spec["a"]) * mpmath.exp(-mpmath.mpf(spec["b"]) * _norm(th))
-    if kind == "polysat":
-        return evaluate(spec["poly"], th) * evaluate(spec["sat"], th)
-    raise HomogeneityInputError(f"kind={kind!r} is not one of {KINDS}")
-
-
-def _sigmoid(z: Any) -> Any:
-    if z >= 0:
-        return 1 / (1 + mpmath.exp(-z))
-    e = mpmath.exp(z)
-    return e / (1 + e)
+def evaluate(spec: Spec, theta: Sequence[Any], digits: int) -> Any:
+    """f(θ) at ``digits``."""
+    with working_precision(digits) as d:
+        th = _vec(theta)
+        kind = spec["kind"]
+        if kind == "poly":
+            out = mpmath.mpf(spec["a"])
+            for w in spec["ws"]:
+                out *= _dot(w, th, d)
+            return out
+        if kind == "sat":
+            return mpmath.mpf(spec["a"]) * sigmoid(_z(spec, th, d), d) + mpmath.mpf(
+                spec.get("o", 0)
+            )
+        if kind == "exp":
+            return mpmath.mpf(spec["a"]) * mpmath.exp(-mpmath.mpf(spec["b"]) * norm2(th, d))
+        if kind == "polysat":
+            return evaluate(spec["poly"], th, d) * evaluate(spec["sat"], th, d)
+        raise HomogeneityInputError(f"kind={kind!r} is not one of {KINDS}")
 
 
 def degree(spec: Spec) -> int:
@@ -103,19 +98,20 @@ def degree(spec: Spec) -> int:
     raise HomogeneityInputError(f"kind={kind!r} is not one of {KINDS}")
 
 
-def envelope(spec: Spec, theta: Sequence[Any]) -> Any:
+def envelope(spec: Spec, theta: Sequence[Any], digits: int) -> Any:
     """ε(θ) ≥ sup_{c ≥ 1} |f(cθ)/c^k − f(θ)| (closed form, see the module table)."""
-    th = _vec(theta)
-    kind = spec["kind"]
-    if kind == "poly":
-        return mpmath.mpf(0)
-    if kind == "sat":
-        return abs(mpmath.mpf(spec["a"])) * _sigmoid(-_z(spec, th))
-    if kind == "exp":
-        return abs(mpmath.mpf(spec["a"])) * mpmath.exp(-mpmath.mpf(spec["b"]) * _norm(th))
-    if kind == "polysat":
-        return abs(evaluate(spec["poly"], th)) * envelope(spec["sat"], th)
-    raise HomogeneityInputError(f"kind={kind!r} is not one of {KINDS}")
+    with working_precision(digits) as d:
+        th = _vec(theta)
+        kind = spec["kind"]
+        if kind == "poly":
+            return mpmath.mpf(0)
+        if kind == "sat":
+            return abs(mpmath.mpf(spec["a"])) * sigmoid(-_z(spec, th, d), d)
+        if kind == "exp":
+            return abs(mpmath.mpf(spec["a"])) * mpmath.exp(-mpmath.mpf(spec["b"]) * norm2(th, d))
+        if kind == "polysat":
+            return abs(evaluate(spec["poly"], th, d)) * envelope(spec["sat"], th, d)
+        raise HomogeneityInputError(f"kind={kind!r} is not one of {KINDS}")
 
 
 def d3_constants(spec: Spec) -> tuple[float, float] | None:
@@ -136,40 +132,51 @@ def d3_constants(spec: Spec) -> tuple[float, float] | None:
     raise HomogeneityInputError(f"kind={kind!r} is not one of {KINDS}")
 
 
-def split(spec: Spec, theta: Sequence[Any]) -> tuple[Any, Any]:
+def split(spec: Spec, theta: Sequence[Any], digits: int) -> tuple[Any, Any]:
     """f(θ) = L + δ(θ) with L the exact constant part (a + o for ``sat``, else 0) and δ
     computed without cancellation (−a σ(−z) for ``sat``), so differences and centrings of
     values that all lie near the same constant stay accurate."""
-    th = _vec(theta)
-    if spec["kind"] == "sat":
-        a = mpmath.mpf(spec["a"])
-        return a + mpmath.mpf(spec.get("o", 0)), -a * _sigmoid(-_z(spec, th))
-    return mpmath.mpf(0), evaluate(spec, th)
+    with working_precision(digits) as d:
+        th = _vec(theta)
+        if spec["kind"] == "sat":
+            a = mpmath.mpf(spec["a"])
+            return a + mpmath.mpf(spec.get("o", 0)), -a * sigmoid(-_z(spec, th, d), d)
+        return mpmath.mpf(0), evaluate(spec, th, d)
 
 
 def scaled_error(
-    spec: Spec, theta: Sequence[Any], c: Any, k: float | None = None, relative: bool = False
+    spec: Spec,
+    theta: Sequence[Any],
+    c: Any,
+    k: float | None = None,
+    relative: bool = False,
+    *,
+    digits: int,
 ) -> Any:
     """|f(cθ) − c^k f(θ)| (D3), or with ``relative`` |f(cθ)/c^k − f(θ)| (D3*).
 
     Degree-0 ``sat`` members are differenced in the split form (the constant cancels
-    exactly); for the others raise the working precision with the size of the values."""
-    th = _vec(theta)
-    k = degree(spec) if k is None else k
-    ck = mpmath.power(c, k)
-    if spec["kind"] == "sat" and k == 0:
-        return abs(split(spec, [c * t for t in th])[1] - split(spec, th)[1])
-    f1, fc = evaluate(spec, th), evaluate(spec, [c * t for t in th])
-    return abs(fc / ck - f1) if relative else abs(fc - ck * f1)
+    exactly)."""
+    with working_precision(digits) as d:
+        th = _vec(theta)
+        c = mpmath.mpf(c)
+        k = degree(spec) if k is None else k
+        ck = mpmath.power(c, k)
+        ct = [c * t for t in th]
+        if spec["kind"] == "sat" and k == 0:
+            return abs(split(spec, ct, d)[1] - split(spec, th, d)[1])
+        f1, fc = evaluate(spec, th, d), evaluate(spec, ct, d)
+        return abs(fc / ck - f1) if relative else abs(fc - ck * f1)
 
 
-def point(direction: Sequence[Any], r: Any) -> list[Any]:
+def point(direction: Sequence[Any], r: Any, digits: int) -> list[Any]:
     """θ = r·θ̂ (θ̂ normalised here, so any non-zero direction will do)."""
-    d = _vec(direction)
-    n = _norm(d)
-    if n == 0:
-        raise HomogeneityInputError("direction is zero; pass a non-zero vector")
-    return [mpmath.mpf(r) * t / n for t in d]
+    with working_precision(digits) as d:
+        v = _vec(direction)
+        n = norm2(v, d)
+        if n == 0:
+            raise HomogeneityInputError("direction is zero; pass a non-zero vector")
+        return [mpmath.mpf(r) * t / n for t in v]
 
 
 # -- bounds on a replayed member ----------------------------------------------------------

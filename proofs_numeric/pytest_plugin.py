@@ -6,8 +6,8 @@ test sessions.
 
 What it adds:
 
-* option ``--claims-profile {ci,thorough}`` (default: ``$HYPOTHESIS_PROFILE`` if it names a
-  claims profile, else ``ci``);
+* option ``--claims-profile {ci,thorough}`` (default: the profile ``$HYPOTHESIS_PROFILE``
+  selects, ``ci`` when unset; see :mod:`proofs_numeric.profiles`);
 * fixture ``claim_result(claim_id)`` (session cache): runs a claim and its negative
   controls once per session and returns the :class:`~proofs_numeric.runner.ClaimResult`;
 * the terminal summary ends with the claims table of every claim checked in the session.
@@ -19,13 +19,13 @@ an unrejected control fails.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import pytest
 
 from proofs_numeric import report
-from proofs_numeric.claim import PROFILES, CheckContext, get_profile, registry
+from proofs_numeric.claim import CheckContext, registry
+from proofs_numeric.profiles import PROFILES, get_profile, selected_profile
 from proofs_numeric.runner import ClaimResult, run_claim
 
 _RESULTS_KEY = pytest.StashKey[dict]()
@@ -33,12 +33,11 @@ _RESULTS_KEY = pytest.StashKey[dict]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("proofs_numeric", "numeric proof checker")
-    env = os.environ.get("HYPOTHESIS_PROFILE", "ci")
     group.addoption(
         "--claims-profile",
         choices=sorted(PROFILES),
-        default=env if env in PROFILES else "ci",
-        help="search effort for the claims (default: $HYPOTHESIS_PROFILE or ci)",
+        default=selected_profile().name,
+        help="search effort for the claims (default: $HYPOTHESIS_PROFILE, else ci)",
     )
 
 

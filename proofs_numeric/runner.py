@@ -1,7 +1,11 @@
 """Run claims and their negative controls; collect results for the table and the tests.
 
 A run is *as expected* when every claim gets its expected verdict, every negative control
-is rejected and no check raised. Both front doors (``python -m proofs_numeric`` and the
+is rejected and no check raised. Verdicts are compared exactly: a claim expected
+``proved`` that is only ``verified`` (or whose certificate the checker rejects, which
+makes it ``open``) fails the run, and so does a claim expected ``verified`` that comes
+out ``proved`` (its expectation, and the claim's row, must then say what the certificate
+proves). Both front doors (``python -m proofs_numeric`` and the
 pytest plugin) use :func:`run_claim`.
 """
 
@@ -21,6 +25,7 @@ from proofs_numeric.claim import (
     Evidence,
     NegativeControl,
     Verdict,
+    base_id,
 )
 
 
@@ -37,6 +42,11 @@ class ClaimResult:
     @property
     def as_expected(self) -> bool:
         return self.error is None and self.verdict.status == self.claim.expected
+
+    @property
+    def proved(self) -> bool:
+        """A ``proved`` verdict (it always carries the certificate the checker verified)."""
+        return self.verdict.status == "proved" and self.verdict.certificate is not None
 
     @property
     def controls_rejected(self) -> bool:
@@ -75,6 +85,7 @@ class ClaimResult:
             "statement": c.statement,
             "expected": c.expected,
             "corrects": c.corrects,
+            "restricts": base_id(c.id) if base_id(c.id) != c.id else None,
             "explanation": c.explanation,
             "verdict": self.verdict.to_dict(),
             "as_expected": self.as_expected,

@@ -19,13 +19,12 @@ mathematician would try: ties, near-ties, zero, huge norms).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import mpmath
-from hypothesis import HealthCheck, find, settings, target
+from hypothesis import HealthCheck, find, settings
 from hypothesis.errors import NoSuchExample, Unsatisfiable
 from hypothesis.strategies import SearchStrategy
 
@@ -37,11 +36,11 @@ from proofs_numeric.claim import (
     NegativeControl,
     Verdict,
 )
+from proofs_numeric.precision import working_precision
+from proofs_numeric.strategies import toward
 
 Case = dict[str, Any]
 MarginFn = Callable[[Mapping[str, Any], int], Any]
-
-_TARGET_CLIP = 1e300
 
 
 @dataclass(frozen=True)
@@ -51,8 +50,8 @@ class PropertySearch:
     Attributes:
         claim_id: the claim this search checks (stamped on counterexamples).
         strategy: Hypothesis strategy of cases (JSON-serialisable dicts).
-        margin: ``margin(case, digits)``; ≥ 0 iff the statement holds on the case. It runs
-            inside ``mpmath.workdps(digits)``.
+        margin: ``margin(case, digits)``; ≥ 0 iff the statement holds on the case,
+            computed at ``digits`` (plus the guard digits the margin itself adds).
         constructions: hand-made cases evaluated before the random search.
         search: one line saying what is searched (goes into the evidence).
         margin_label: the unit of the margin (e.g. "log(bound/error)").
@@ -83,16 +82,9 @@ class SearchOutcome:
     unsatisfiable: bool = False
 
 
-def _as_target(value: Any) -> float:
-    x = float(value)
-    if math.isnan(x):
-        return -_TARGET_CLIP
-    return max(-_TARGET_CLIP, min(_TARGET_CLIP, x))
-
-
 def evaluate_margin(margin: MarginFn, case: Mapping[str, Any], digits: int) -> Any:
     """``margin(case, digits)`` evaluated at ``digits`` decimal digits (precision restored)."""
-    with mpmath.workdps(digits):
+    with working_precision(digits):
         return margin(case, digits)
 
 
@@ -115,7 +107,7 @@ def run_search(search: PropertySearch, ctx: CheckContext) -> SearchOutcome:
 
     def violated(case: Case) -> bool:
         m = record(case)
-        target(-_as_target(m), label="negated margin")
+        toward(m)
         return bool(m < 0)
 
     hypothesis_settings = settings(
@@ -259,18 +251,21 @@ def _short(case: Mapping[str, Any], limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def log_margin(bound: Any, error: Any) -> Any:
-    """ln(bound) − ln(error): ≥ 0 iff error ≤ bound (+inf if error = 0, −inf if only the
-    bound is 0). A natural unit for exponentially small quantities."""
+def log_margin(bound: Any, error: Any, digits: int | None = None) -> Any:
+    """ln(bound/error) at ``digits``: ≥ 0 iff error ≤ bound (+inf if error = 0, −inf if
+    only the bound is 0). A natural unit for exponentially small quantities; the quotient
+    is rounded monotonically, so bound ≥ error always gives a margin ≥ 0."""
     if error < 0 or bound < 0:
         raise ValueError("log_margin takes non-negative bound and error")
     if error == 0:
         return mpmath.inf
     if bound == 0:
         return -mpmath.inf
-    return mpmath.log(bound) - mpmath.log(error)
+    with working_precision(digits):
+        return mpmath.log(mpmath.mpf(bound) / mpmath.mpf(error))
 
 
-def scale_from_log10(log10_c: Any) -> Any:
-    """c = 10^log10_c as an mpf at the current precision (works far beyond float64)."""
-    return mpmath.power(10, mpmath.mpf(log10_c))
+def scale_from_log10(log10_c: Any, digits: int | None = None) -> Any:
+    """c = 10^log10_c as an mpf at ``digits`` (works far beyond float64)."""
+    with working_precision(digits):
+        return mpmath.power(10, mpmath.mpf(log10_c))

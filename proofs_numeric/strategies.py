@@ -10,7 +10,8 @@ drawn as base-10 logarithms; convert with ``mpmath.mpf(10) ** log10``.
 * :func:`score_rows`: a softmax row with a chosen number of tied maxima, a chosen gap to
   the runner-up, a common offset and masked positions (never all masked unless asked);
 * :func:`masks`: keep-masks with at least ``min_visible`` visible positions;
-* :func:`encoder_configs`: small :class:`homogeneity.components.EncoderConfig` values;
+* ``encoder_configs``: small :class:`homogeneity.components.EncoderConfig` values (in
+  :mod:`proofs_numeric.model_strategies`, which imports torch; also reachable here);
 * :func:`toward`: ``hypothesis.target`` for a margin, so the search moves toward the case
   where a claim is closest to failing.
 """
@@ -18,13 +19,11 @@ drawn as base-10 logarithms; convert with ``mpmath.mpf(10) ** log10``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis import target
 
-from homogeneity.components import EncoderConfig
 from homogeneity.errors import HomogeneityInputError
 
 _CLIP = 1e300
@@ -190,34 +189,12 @@ def score_rows(
     }
 
 
-def encoder_configs(
-    placements: Sequence[str] = ("paper-prenorm",),
-    norms: Sequence[str] = ("proof",),
-    bias: bool | None = False,
-    max_layers: int = 2,
-    activations: Sequence[str] = ("relu",),
-) -> st.SearchStrategy[EncoderConfig]:
-    """Small encoders (d_model ≤ 6, ≤ 2 heads, seq ≤ 4 tokens) for exhaustive checks."""
-    if max_layers < 1:
-        raise HomogeneityInputError(f"max_layers={max_layers} must be ≥ 1")
-    bias_st = st.booleans() if bias is None else st.just(bias)
+def __getattr__(name: str) -> Any:
+    """``encoder_configs`` lives in :mod:`proofs_numeric.model_strategies` (it builds
+    :class:`homogeneity.components.EncoderConfig`, which imports torch); it is loaded from
+    there on first use so that this module stays torch-free."""
+    if name == "encoder_configs":
+        from proofs_numeric.model_strategies import encoder_configs
 
-    @st.composite
-    def build(draw: st.DrawFn) -> EncoderConfig:
-        n_heads = draw(st.integers(1, 2))
-        d_head = draw(st.integers(1, 3))
-        return EncoderConfig(
-            vocab_size=draw(st.integers(2, 6)),
-            d_model=draw(st.integers(2, 6)),
-            n_heads=n_heads,
-            d_head=d_head,
-            d_ff=draw(st.integers(2, 6)),
-            n_layers=draw(st.integers(1, max_layers)),
-            max_len=draw(st.sampled_from([0, 4])),
-            placement=draw(st.sampled_from(list(placements))),
-            norm=draw(st.sampled_from(list(norms))),
-            bias=draw(bias_st),
-            activation=draw(st.sampled_from(list(activations))),
-        )
-
-    return build()
+        return encoder_configs
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,29 +1,28 @@
 """Shared test configuration.
 
-Hypothesis profiles: ``ci`` (default, fast) and ``thorough`` (many more examples).
-Select with the environment variable ``HYPOTHESIS_PROFILE=thorough``.
+Hypothesis profiles come from :mod:`proofs_numeric.profiles`, the same ones the claims
+use: ``ci`` (default, derandomized) and ``thorough``, selected with the environment
+variable ``HYPOTHESIS_PROFILE=thorough``. The test suite keeps Hypothesis's files in the
+repository's ``.hypothesis/`` (ignored by git) unless ``HYPOTHESIS_STORAGE_DIRECTORY``
+says otherwise; the checker used from anywhere else keeps them in a per-user cache
+(:mod:`proofs_numeric.storage`).
 """
 
 import os
+from pathlib import Path
 
-import pytest
-import torch
-from hypothesis import HealthCheck, settings
+os.environ.setdefault(
+    "HYPOTHESIS_STORAGE_DIRECTORY", str(Path(__file__).resolve().parent.parent / ".hypothesis")
+)
 
-settings.register_profile(
-    "ci",
-    max_examples=15,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-settings.register_profile(
-    "thorough",
-    max_examples=300,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+from proofs_numeric.profiles import register_hypothesis_profiles, selected_profile  # noqa: E402
+
+register_hypothesis_profiles()
+settings.load_profile(selected_profile().name)
 
 
 pytest_plugins = ["proofs_numeric.pytest_plugin"]

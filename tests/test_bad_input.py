@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from module_state import assert_unchanged, snapshot
 from torch import nn
 
-from homogeneity import HomogeneityInputError, predict_degree
+from homogeneity import HomogeneityInputError, NumericalBreakdown, predict_degree
 from homogeneity.agreement import check_degree
 from homogeneity.check import HomogeneityCheckError, check_homogeneity
 from homogeneity.components import (
@@ -32,7 +32,7 @@ from homogeneity.components import (
 )
 from homogeneity.components import functional as F
 from homogeneity.degree import decay_profile
-from homogeneity.euler import euler
+from homogeneity.euler_identity import euler
 from homogeneity.scale_error import degree_from_ratio, homogeneity_curve, homogeneity_error
 from homogeneity.scaling import Ray
 
@@ -388,9 +388,116 @@ def test_plain_function_needs_params_and_modules_refuse_them():
         Ray(nn.ReLU(), (x4(),))
 
 
+# -- inputs and models of the wrong kind ---------------------------------------------
+
+
+@entry_points
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (
+            [[0.1, 0.2, 0.3, 0.4]] * 3,
+            r"inputs\[0\] is a list of numbers|inputs\[0\]\[0\] is a list",
+        ),
+        ("numpy", r"inputs\[0\] is a numpy array.*torch.from_numpy"),
+        (None, r"inputs\[0\] is None"),
+        ("tensor list", r"inputs\[0\] is a list but the model needs a tensor there"),
+    ],
+)
+def test_inputs_that_are_not_tensors(entry, bad, message):
+    model = mlp()
+    before = snapshot(model)
+    if bad == "numpy":
+        bad = x4().numpy()
+    elif bad == "tensor list":
+        bad = [x4(), x4()]
+    with pytest.raises(HomogeneityInputError, match=message):
+        ENTRY_POINTS[entry](model, bad)
+    assert_unchanged(model, before)
+
+
+@entry_points
+def test_integer_ids_into_a_float_model(entry):
+    model = mlp()
+    before = snapshot(model)
+    ids = torch.tensor([[1, 2, 3, 0]] * 3)
+    with pytest.raises(
+        HomogeneityInputError,
+        match=r"inputs\[0\] has integer dtype torch.int64 but reaches torch.matmul in module "
+        r"'0' \(Linear\).*x.double\(\)",
+    ):
+        ENTRY_POINTS[entry](model, ids)
+    assert_unchanged(model, before)
+    ENTRY_POINTS[entry](model, ids.double())  # negative control: floating inputs run
+
+
+class Embedder(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(6, 4, dtype=torch.float64)
+        self.out = Linear(4, 3, False, dtype=torch.float64, generator=gen())
+
+    def forward(self, ids):
+        return self.out(self.emb(ids))
+
+
+@entry_points
+def test_float_ids_into_an_embedding(entry):
+    model = Embedder()
+    before = snapshot(model)
+    with pytest.raises(
+        HomogeneityInputError,
+        match=r"inputs\[0\] is floating \(torch.float64\) but reaches F.embedding in module "
+        r"'emb' \(Embedding\) as token ids.*x.long\(\)",
+    ):
+        ENTRY_POINTS[entry](model, torch.tensor([[1.0, 2.0, 3.0]]))
+    assert_unchanged(model, before)
+    ENTRY_POINTS[entry](model, torch.tensor([[1, 2, 3]]))  # negative control
+
+
+@entry_points
+def test_model_on_the_meta_device(entry):
+    with torch.device("meta"):
+        model = nn.Sequential(nn.Linear(4, 5, bias=False), nn.ReLU(), nn.Linear(5, 3, bias=False))
+    before = [(n, p.device, p.shape) for n, p in model.named_parameters()]
+    with raises_naming(r"parameter '0.weight' is on the meta device.*to_empty"):
+        ENTRY_POINTS[entry](model, x4())
+    assert [(n, p.device, p.shape) for n, p in model.named_parameters()] == before
+
+
+def test_plain_function_with_a_number_as_a_parameter():
+    def fn(p, x):
+        return p["w"] * x
+
+    with raises_naming(r"params\['w'\] is a float, not a tensor; pass torch.tensor\(2.0"):
+        Ray(fn, (x4(),), params={"w": 2.0})
+    with raises_naming(r"params\['w'\] is a float"):
+        check_homogeneity(fn, x4(), 1, params={"w": 2.0})
+    with raises_naming("params must be a dict"):
+        Ray(fn, (x4(),), params=[2.0])  # type: ignore[arg-type]
+    # negative control: a tensor parameter works
+    assert check_homogeneity(fn, x4(), 1, params={"w": torch.tensor(2.0)}).passed
+
+
+@entry_points
+def test_integer_parameter_outside_the_selection_is_accepted(entry):
+    model = WithIntegerParameter()
+    before = snapshot(model)
+    try:
+        ENTRY_POINTS[entry](model, x4(), parameters="weight")
+    except HomogeneityCheckError:  # degree 2 is claimed there; the model has degree 1
+        assert entry == "check_homogeneity"
+    assert_unchanged(model, before)
+    report = check_homogeneity(model, x4(), 1, parameters="weight")
+    assert report.passed and report.parameters == ["weight"]
+
+
 def test_zero_output_has_no_degree():
-    with raises_naming("identically zero"):
+    """An exactly zero output is a numerical breakdown (no direction to read a degree
+    from), not bad input; it names the first module whose output was zero."""
+    with pytest.raises(NumericalBreakdown, match="exactly zero") as info:
         euler(Ray(mlp(), (torch.zeros(3, 4, dtype=torch.float64),)))
+    assert info.value.rho == 1.0 and info.value.where == "module '0' (Linear)"
 
 
 def test_components_refuse_bad_configuration():

@@ -29,7 +29,8 @@ from homogeneity.components import (
     RMSNorm,
 )
 from homogeneity.degree import decay_profile, measure_degree
-from homogeneity.euler import directional_derivative, euler
+from homogeneity.errors import NumericalBreakdown
+from homogeneity.euler_identity import directional_derivative, euler
 from homogeneity.rules import register_rule
 from homogeneity.scale_error import degree_from_ratio, homogeneity_curve, homogeneity_error
 from homogeneity.scaling import Ray
@@ -425,18 +426,15 @@ def test_check_degree_rejects_a_wrong_asymptotic_order():
 
 def test_overflowing_function_never_passes_the_approximate_check():
     """Regression: f = exp(10⁴ θ x) overflows on the whole ray, every error is NaN, and
-    NaN used to be read as 'below the floor', so the approximate check PASSED. It must
-    either refuse the NaN curve or fail."""
-    from homogeneity.validation import HomogeneityInputError
+    NaN used to be read as 'below the floor', so the approximate check PASSED. Under the
+    breakdown policy the overflow at the point asked for is a NumericalBreakdown naming ρ
+    and the op, never a verdict."""
 
     def fn(p, x):
         return torch.exp(p["w"] * x * 1e4)
 
     params = {"w": torch.tensor([1.0, 1.0], dtype=torch.float64)}
     x = torch.tensor([1.0, 2.0], dtype=torch.float64)
-    try:
-        report = check_homogeneity(fn, x, 1, approximate=True, params=params, raise_exception=False)
-    except HomogeneityInputError as exc:
-        assert "NaN" in str(exc)
-    else:
-        assert not report.passed
+    with pytest.raises(NumericalBreakdown) as info:
+        check_homogeneity(fn, x, 1, approximate=True, params=params, raise_exception=False)
+    assert info.value.rho == 1.0 and info.value.where.startswith("aten.exp (float64)")

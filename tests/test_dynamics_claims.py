@@ -31,7 +31,7 @@ def test_g2_counterexample_is_the_exponent_one_eighth():
     cx = Counterexample.load(Counterexample.path_for("G2"))
     assert cx.case["kappa"] == 0.5
     with mpmath.workdps(60):
-        p = G2.local_exponent(mpmath.mpf(10) ** 12, mpmath.mpf(0.25))
+        p = G2.local_exponent(mpmath.mpf(10) ** 12, mpmath.mpf(0.25), 60)
     assert float(p) == pytest.approx(1 / 8, abs=1e-10)
     assert P.g2_with_a1_exponent(0.5) == 1 / 8
 
@@ -48,7 +48,7 @@ def test_g1_bounds_are_tight_and_orthogonal_steps_break_them():
     with mpmath.workdps(30):
         held = G1.margin_for(1.0)(case, 30)
         broken = G1.margin_for(0.0)(case, 30)
-        growth = G1.log_growth(case)
+        growth = G1.log_growth(case, 30)
     assert 0 <= held < 5  # the gap is (κ²/2)·Σ1/t ≈ ln(2000)/2, well under 5
     assert broken < -50  # orthogonal steps: ln ratio ≈ ½ ln T, not 2√T ≈ 89
     assert float(growth) == pytest.approx(2 * math.sqrt(2000) - 0.5 * math.log(2000), abs=2)

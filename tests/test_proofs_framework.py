@@ -100,8 +100,12 @@ def test_claim_validation() -> None:
         Verdict("refuted", Evidence(1, 0.0, "p", "s"))
     with pytest.raises(HomogeneityInputError, match="profile"):
         get_profile("fast")
-    with pytest.raises(HomogeneityInputError):
-        Profile("x", 0, 50, 100, True)
+    with pytest.raises(HomogeneityInputError, match="max_examples"):
+        Profile("x", 0, 50, 100, True, 20)
+    with pytest.raises(HomogeneityInputError, match="min_cases"):
+        Profile("x", 30, 50, 100, True, 0)
+    with pytest.raises(HomogeneityInputError, match="recheck_digits"):
+        Profile("x", 30, 50, 40, True, 20)
 
 
 def test_counterexample_json_roundtrip(tmp_path: Path) -> None:
@@ -153,7 +157,7 @@ def test_registry() -> None:
         assert claim.negative_controls
         if claim.expected == "refuted":
             assert claim.replay is not None
-    assert [c.id for c in select_claims(["P4"])] == ["P4", "P4*"]
+    assert [c.id for c in select_claims(["P4"])] == ["P4", "P4*", "P4*[instance]"]
     with pytest.raises(HomogeneityInputError, match="not registered"):
         select_claims(["Z9"])
     assert discover_claims().keys() == reg.keys()
@@ -173,7 +177,7 @@ def test_reports(claim_result) -> None:
     table = report.text_table(results, width=140)
     assert "L7*" in table and "refuted" in table and "verified" in table
     page = report.markdown_page(results, "ci")
-    assert "| as the paper states it | corrected version |" in page
+    assert "| as the paper states it | corrected or restricted version |" in page
     assert "## L7" in page
     payload = json.loads(report.to_json(results, "ci"))
     assert payload["ok"] and payload["claims"][0]["id"] == "L7"
@@ -185,7 +189,7 @@ def test_cli_exit_statuses(tmp_path: Path, capsys) -> None:
     assert main(["--claim", "NOPE"]) == 2
     assert main(["--claim", "L6", "--json", "--quiet"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["claims"][0]["verdict"]["status"] == "verified"
+    assert out["claims"][0]["verdict"]["status"] == "proved"
     md = tmp_path / "claims.md"
     assert main(["--claim", "L8", "--quiet", "--markdown", str(md)]) == 0
     assert "L8" in md.read_text()
@@ -213,4 +217,4 @@ def test_python_dash_m_runs() -> None:
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "L6" in proc.stdout and "verified" in proc.stdout
+    assert "L6" in proc.stdout and "proved" in proc.stdout

@@ -31,8 +31,10 @@ def test_near_tie_limit_is_one() -> None:
 def test_mpmath_limit_is_wrong_on_the_near_tie() -> None:
     """The claim the issue makes about mpmath.limit, verified: it returns a probability
     above 1 (Richardson on g(1), g(2), … cannot see a convergence that starts at ρ ≈ 10³)."""
-    with mpmath.workdps(30):
-        value = mpmath.limit(near_tie, mpmath.inf)
+    with mpmath.workdps(30):  # mpmath.limit raises the precision: g must follow it
+        value = mpmath.limit(
+            lambda r: softmax([1, "0.999", "0.5"], r, digits=mpmath.mp.dps)[0], mpmath.inf
+        )
     assert value > 1 + mpmath.mpf(10) ** -5
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from homogeneity.components import Encoder, EncoderConfig
 from homogeneity.validation import HomogeneityInputError
-from proofs_numeric.mp_model import MpEncoder
+from proofs_numeric.precision import MpEncoder
 
 
 @settings(max_examples=20)
@@ -45,8 +45,7 @@ def test_mp_encoder_matches_torch(placement, norm, bias, activation, causal, sat
     with torch.no_grad():
         theirs = enc(torch.tensor([ids]), torch.tensor([pad]), saturated=saturated)[0]
     try:
-        with mpmath.workdps(30):
-            ours = MpEncoder.from_torch(enc).run(ids, pad, saturated=saturated)
+        ours = MpEncoder.from_torch(enc).run(ids, pad, saturated=saturated, digits=30)
     except HomogeneityInputError:  # LN of D9 at a constant row: torch gives NaN
         assert torch.isnan(theirs).any()
         return
@@ -62,9 +61,8 @@ def test_scaling_a_group_matches_torch_and_reaches_beyond_float64() -> None:
     with torch.no_grad():
         scaled = {n: (3.0 * p if n.startswith("layers") else p) for n, p in enc.named_parameters()}
         theirs = torch.func.functional_call(enc, scaled, (torch.tensor([[0, 1, 2]]),))[0]
-    with mpmath.workdps(30):
-        ours = mp.at(3, ["layers.*"]).run([0, 1, 2])
-        huge = mp.at(mpmath.mpf("1e400")).run([0, 1, 2])
+    ours = mp.at(3, ["layers.*"]).run([0, 1, 2], digits=30)
+    huge = mp.at("1e400").run([0, 1, 2], digits=30)
     assert [float(v) for r in ours for v in r] == pytest.approx(
         theirs.reshape(-1).tolist(), rel=1e-9
     )

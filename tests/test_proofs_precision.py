@@ -177,14 +177,19 @@ def test_deficit_difference_has_no_cancellation() -> None:
         )
 
 
-def test_precision_is_restored_and_configurable() -> None:
+def test_precision_is_explicit_and_restored() -> None:
+    """digits=None means DEFAULT_DIGITS whatever the ambient mpmath precision; the global
+    precision is restored on return."""
     before = mpmath.mp.dps
     v50 = P.sigmoid(1, digits=50)
     with mpmath.workdps(120):
-        v120 = P.sigmoid(1)
+        ambient = P.sigmoid(1)
+        v120 = P.sigmoid(1, digits=120)
+        assert mpmath.mp.dps == 120
+        assert ambient == v50  # not raised by the enclosing workdps
+        assert abs(v120 - v50) < mpmath.mpf(10) ** -48 and v120 != v50
     assert mpmath.mp.dps == before
-    assert v120.context.prec >= 50 and abs(v120 - v50) < mpmath.mpf(10) ** -48
-    assert P.resolve_digits(None) >= 50
+    assert P.resolve_digits(None) == P.DEFAULT_DIGITS == 50
 
 
 @pytest.mark.parametrize(
@@ -203,3 +208,47 @@ def test_precision_is_restored_and_configurable() -> None:
 def test_bad_input_names_the_argument(call, argument: str) -> None:
     with pytest.raises(HomogeneityInputError, match=re.escape(argument)):
         call()
+
+
+def test_guard_digits_is_the_one_rule() -> None:
+    assert P.guard_digits(50) == 50 + P.GUARD_DIGITS
+    assert P.guard_digits(50, P.exp_loss(230.2585092994046), 3.5) == 50 + 100 + 4 + P.GUARD_DIGITS
+    assert P.magnitude_loss("1e400") == pytest.approx(400)
+    assert P.magnitude_loss(0.5) == 0
+    with pytest.raises(HomogeneityInputError, match="loss"):
+        P.guard_digits(50, -1.0)
+
+
+def test_global_precisions_are_set_and_restored_in_one_place() -> None:
+    iv_before = mpmath.iv.prec
+    with P.interval_precision(80) as iv:
+        assert iv.dps == 80
+        third = iv.mpf(1) / 3
+    assert mpmath.iv.prec == iv_before
+    assert third.delta < mpmath.mpf(10) ** -75
+    flint = pytest.importorskip("flint")
+    arb_before = flint.ctx.prec
+    with P.arb_precision(60) as ctx:
+        assert ctx.dps == 60
+    assert flint.ctx.prec == arb_before
+    with pytest.raises(ZeroDivisionError), P.interval_precision(30):
+        raise ZeroDivisionError
+    assert mpmath.iv.prec == iv_before
+
+
+def test_the_tail_bounds_hold_and_are_attained() -> None:
+    """|σ(ρz) − step(z)| = σ(−ρ|z|) ≤ e^{−ρ|z|}, |tanh(ρz) − sign(z)| ≤ 2e^{−2ρ|z|},
+    |GeLU(ρz)/ρ − ReLU(z)| ≤ |z|e^{−ρ²z²/2}/2, each within a factor → 1 (or 2 for GeLU at
+    small ρ|z|) of the truth; a bound tighter by a factor 2 fails (control)."""
+    with mpmath.workdps(60):
+        for z, rho in (("0.5", 40), ("-1.5", 20)):
+            err = abs(P.sigmoid(mpmath.mpf(rho) * mpmath.mpf(z), 60) - P.step(z, 60))
+            bound = P.sigmoid_tail_bound(z, rho, 60)
+            assert err <= bound and bound / err < 1 + mpmath.mpf(10) ** -8
+            assert not err <= bound / 2
+            err = abs(P.tanh(mpmath.mpf(rho) * mpmath.mpf(z), 60) - P.sign(z, 60))
+            bound = P.tanh_tail_bound(z, rho, 60)
+            assert err <= bound and bound / err < 1 + mpmath.mpf(10) ** -8
+        z, rho = mpmath.mpf("0.01"), mpmath.mpf("0.001")
+        err = abs(P.gelu(rho * z, 60) / rho - P.relu(z, 60))
+        assert err <= P.gelu_tail_bound(z, rho, 60) < err * (1 + mpmath.mpf(10) ** -4)

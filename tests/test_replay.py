@@ -224,6 +224,10 @@ def _searches_of(claim, monkeypatch) -> list:
 
     monkeypatch.setattr(search, "run_search", capture)
     claim.check(CheckContext())
+    if not any(s.claim_id == claim.id for s in captured):
+        # a proved claim checks a certificate; its property controls search the same cases
+        for control in claim.negative_controls:
+            control.run(CheckContext())
     return [s for s in captured if s.claim_id == claim.id]
 
 

@@ -1,6 +1,6 @@
 """Predict and measure the degree of one model, with a progress bar along the ray.
 
-This is :func:`homogeneity.degree.check_degree` (rules on one side, the decay of the
+This is :func:`homogeneity.agreement.check_degree` (rules on one side, the decay of the
 homogeneity error along ρ ↦ f(x; ρθ) on the other) with the ray's evaluations counted
 on a tqdm bar, since a large model takes a while over ~100 ray points.
 """

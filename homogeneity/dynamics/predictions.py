@@ -1,5 +1,9 @@
 """What theory predicts for ‖θ_t‖ and the per-step rotation, as plain functions.
 
+The G1, G2 and weight-decay formulas are those of :mod:`homogeneity.growth_formulas`
+(one definition, evaluated there in float64 or mpmath); this module is their float64 and
+numpy face, adding the per-step arrays and the known results that the claims do not use.
+
 Notation: θ_t the parameters (or one group), δ_t = θ_{t+1} − θ_t, η_t the learning rate,
 I_t = Σ_{s<t} η_s (the discrete ∫η), κ the constant of A1 (‖δ_t‖ = κ η_t ‖θ_t‖).
 Arrays are numpy float64; index t runs over 0..T (T steps give T+1 norms).
@@ -59,6 +63,7 @@ from collections.abc import Sequence
 import mpmath
 import numpy as np
 
+from homogeneity import growth_formulas as G
 from homogeneity.errors import HomogeneityInputError
 
 
@@ -80,16 +85,21 @@ def _lrs(lrs: Sequence[float]) -> np.ndarray:
     return eta
 
 
+def _cumulative(terms: Sequence[float]) -> np.ndarray:
+    """(0, t₀, t₀ + t₁, …): the running sum with a leading 0 (T terms give T+1 values)."""
+    return np.concatenate([[0.0], np.cumsum(np.asarray(terms, dtype=np.float64))])
+
+
 def inverse_sqrt_schedule(steps: int, scale: float = 1.0, start: int = 1) -> np.ndarray:
     """η_t = scale/√(t + start) for t = 0..steps−1 (T5's schedule has scale 1)."""
     if steps < 1 or start < 1:
         raise HomogeneityInputError("steps and start must be ≥ 1")
-    return _positive(scale, "scale") / np.sqrt(np.arange(steps) + float(start))
+    return np.array(G.inverse_sqrt_lrs(steps, scale, start))
 
 
 def lr_integral(lrs: Sequence[float]) -> np.ndarray:
     """I_t = Σ_{s<t} η_s for t = 0..T (length T+1)."""
-    return np.concatenate([[0.0], np.cumsum(_lrs(lrs))])
+    return _cumulative(_lrs(lrs))
 
 
 # -- G1 ----------------------------------------------------------------------------------
@@ -98,16 +108,18 @@ def lr_integral(lrs: Sequence[float]) -> np.ndarray:
 def g1_aligned_norms(theta0_norm: float, lrs: Sequence[float], kappa: float = 1.0) -> np.ndarray:
     """‖θ_t‖ = ‖θ_0‖∏_{s<t}(1 + κη_s): exact under cos(θ, δ) = 1 and ‖δ_t‖ = κη_t‖θ_t‖."""
     n0, k = _positive(theta0_norm, "theta0_norm"), _positive(kappa, "kappa")
-    log = np.concatenate([[0.0], np.cumsum(np.log1p(k * _lrs(lrs)))])
-    return n0 * np.exp(log)
+    steps = [G.step_log_growth(eta, k) for eta in _lrs(lrs)]
+    return n0 * np.exp(_cumulative(steps))
 
 
 def g1_log_growth_bounds(lrs: Sequence[float], kappa: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """(lower, upper) bounds on ln(‖θ_t‖/‖θ_0‖) under G1: κI_t − κ²Ση²/2 and κI_t."""
     eta, k = _lrs(lrs), _positive(kappa, "kappa")
-    integral = lr_integral(eta)
-    squares = np.concatenate([[0.0], np.cumsum(eta**2)])
-    return k * integral - 0.5 * k * k * squares, k * integral
+    pairs = [
+        G.g1_log_growth_bounds(i, s, k)
+        for i, s in zip(_cumulative(eta), _cumulative(eta**2), strict=True)
+    ]
+    return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
 
 
 def g1_continuous_norms(
@@ -125,30 +137,31 @@ def g1_continuous_norms(
 def g2_misaligned_norms(theta0_norm: float, step_norms: Sequence[float]) -> np.ndarray:
     """‖θ_t‖ = √(‖θ_0‖² + Σ_{s<t}‖δ_s‖²): exact when every step is orthogonal to θ."""
     n0 = _positive(theta0_norm, "theta0_norm", allow_zero=True)
-    s = _lrs(step_norms)
-    return np.sqrt(n0**2 + np.concatenate([[0.0], np.cumsum(s**2)]))
+    sums = _cumulative(_lrs(step_norms) ** 2)
+    return np.array([G.orthogonal_steps_norm(n0, s) for s in sums])
 
 
 def g2_with_a1_norms(theta0_norm: float, lrs: Sequence[float], kappa: float = 1.0) -> np.ndarray:
     """‖θ_t‖ = ‖θ_0‖∏_{s<t}√(1 + κ²η_s²): orthogonal steps of size κη‖θ‖ (G2 + A1)."""
     n0, k = _positive(theta0_norm, "theta0_norm"), _positive(kappa, "kappa")
-    log = 0.5 * np.concatenate([[0.0], np.cumsum(np.log1p((k * _lrs(lrs)) ** 2))])
-    return n0 * np.exp(log)
+    steps = [G.step_log_growth(eta, k, alignment=0) for eta in _lrs(lrs)]
+    return n0 * np.exp(_cumulative(steps))
 
 
 def g2_with_a1_exponent(kappa: float = 1.0, lr_scale: float = 1.0) -> float:
     """The exponent p of ‖θ_t‖ ∝ t^p under G2 + A1 with η_t = c/√t: p = κ²c²/2."""
-    return 0.5 * (_positive(kappa, "kappa") * _positive(lr_scale, "lr_scale")) ** 2
+    return float(G.g2_exponent(kappa, lr_scale))
 
 
-def g2_with_a1_log_norm_ratio(steps: int, kappa: float = 1.0, lr_scale: float = 1.0) -> mpmath.mpf:
-    """ln(‖θ_T‖/‖θ_0‖) under G2 + A1 with η_t = c/√t, t = 1..T, in closed form (mpmath,
-    at the caller's working precision): ½ ln Γ(T+1+a) − ½ ln Γ(1+a) − ½ ln Γ(T+1), a = κ²c²."""
+def g2_with_a1_log_norm_ratio(
+    steps: int, kappa: float = 1.0, lr_scale: float = 1.0, digits: int = 50
+) -> mpmath.mpf:
+    """ln(‖θ_T‖/‖θ_0‖) under G2 + A1 with η_t = c/√t, t = 1..T, in closed form (mpmath at
+    ``digits``): ½ ln Γ(T+1+a) − ½ ln Γ(1+a) − ½ ln Γ(T+1), a = κ²c²."""
     if int(steps) != steps or steps < 1:
         raise HomogeneityInputError(f"steps={steps!r} must be an integer ≥ 1")
-    a = mpmath.mpf(kappa) ** 2 * mpmath.mpf(lr_scale) ** 2
-    T = mpmath.mpf(int(steps))
-    return (mpmath.loggamma(T + 1 + a) - mpmath.loggamma(1 + a) - mpmath.loggamma(T + 1)) / 2
+    num = G.mpmath_numeric(digits)
+    return G.g2_log_norm_ratio(int(steps), G.g2_coefficient(kappa, lr_scale, num), num)
 
 
 # -- known results ------------------------------------------------------------------------
@@ -190,10 +203,7 @@ def normalised_gd_norms(theta0_norm: float, lr: float, steps: Sequence[float]) -
 
 def sgd_momentum_angular_update(lr: float, weight_decay: float, momentum: float = 0.0) -> float:
     """√(2ηλ/(1+α)): equilibrium angular update of SGD with momentum α (Wan et al. 2021)."""
-    a = float(momentum)
-    if not 0 <= a < 1:
-        raise HomogeneityInputError(f"momentum={momentum!r} must lie in [0, 1)")
-    return math.sqrt(2 * _positive(lr, "lr") * _positive(weight_decay, "weight_decay") / (1 + a))
+    return float(G.sgd_momentum_angular_update(lr, weight_decay, momentum))
 
 
 def sgd_momentum_equilibrium_norm(
@@ -201,24 +211,12 @@ def sgd_momentum_equilibrium_norm(
 ) -> float:
     """(ηG²/(2λ(1−α)))^{1/4}: equilibrium ‖θ‖ of SGD + momentum + coupled weight decay on a
     scale-invariant group with unit-sphere gradient norm G (RMS over steps)."""
-    a = float(momentum)
-    if not 0 <= a < 1:
-        raise HomogeneityInputError(f"momentum={momentum!r} must lie in [0, 1)")
-    return (
-        _positive(lr, "lr")
-        * _positive(unit_grad_norm, "unit_grad_norm") ** 2
-        / (2 * _positive(weight_decay, "weight_decay") * (1 - a))
-    ) ** 0.25
+    return float(G.sgd_momentum_equilibrium_norm(lr, weight_decay, unit_grad_norm, momentum))
 
 
 def adamw_angular_update(lr: float, weight_decay: float, beta1: float = 0.9) -> float:
     """√(2ηλ(1−β₁)/(1+β₁)): equilibrium angular update of AdamW (Kosson et al. 2024)."""
-    b = float(beta1)
-    if not 0 <= b < 1:
-        raise HomogeneityInputError(f"beta1={beta1!r} must lie in [0, 1)")
-    return math.sqrt(
-        2 * _positive(lr, "lr") * _positive(weight_decay, "weight_decay") * (1 - b) / (1 + b)
-    )
+    return float(G.adamw_angular_update(lr, weight_decay, beta1))
 
 
 def adamw_equilibrium_norm(
@@ -226,19 +224,12 @@ def adamw_equilibrium_norm(
 ) -> float:
     """√(η n r²/(2λ)): equilibrium ‖θ‖ of AdamW on a scale-invariant group of n coordinates
     (r: RMS of the Adam update at β₁ = 0, ≈ 1 when the gradient is noise)."""
-    if int(n) != n or n < 1:
-        raise HomogeneityInputError(f"n={n!r} must be a positive integer (coordinates)")
-    return math.sqrt(
-        _positive(lr, "lr")
-        * n
-        * _positive(update_rms, "update_rms") ** 2
-        / (2 * _positive(weight_decay, "weight_decay"))
-    )
+    return float(G.adamw_equilibrium_norm(lr, weight_decay, n, update_rms))
 
 
 def adamw_relaxation_steps(lr: float, weight_decay: float) -> float:
     """1/(2ηλ): e-folding time (in steps) of ‖θ_t‖² − ‖θ*‖² under AdamW."""
-    return 1.0 / (2 * _positive(lr, "lr") * _positive(weight_decay, "weight_decay"))
+    return float(G.adamw_relaxation_steps(lr, weight_decay))
 
 
 def adamw_norms(
@@ -251,26 +242,16 @@ def adamw_norms(
 ) -> np.ndarray:
     """‖θ_t‖ = √(x* + (x_0 − x*)(1−ηλ)^{2t}), x* the equilibrium ‖θ*‖² (scale-invariant group,
     noise-dominated AdamW updates of RMS r; λ = 0 gives √(x_0 + η²n r² t))."""
-    x0 = _positive(theta0_norm, "theta0_norm") ** 2
-    eta = _positive(lr, "lr")
-    lam = _positive(weight_decay, "weight_decay", allow_zero=True)
-    t = np.asarray(steps, dtype=np.float64)
-    per_step = eta**2 * n * _positive(update_rms, "update_rms") ** 2
-    if lam == 0:
-        return np.sqrt(x0 + per_step * t)
-    decay = (1 - eta * lam) ** 2
-    x_star = per_step / (1 - decay)
-    return np.sqrt(x_star + (x0 - x_star) * decay**t)
+    t = np.asarray(steps, dtype=np.float64).reshape(-1)
+    return np.array(
+        [G.adamw_norm(theta0_norm, lr, weight_decay, n, float(s), update_rms) for s in t]
+    )
 
 
 def adamw_critical_weight_decay(lr: float, initial_rms: float, update_rms: float = 1.0) -> float:
     """λ* = η r²/(2σ₀²): below it AdamW's norm grows from its initial value, above it shrinks
     (scale-invariant groups, noise-dominated updates; σ₀ the initial RMS of the weights)."""
-    return (
-        _positive(lr, "lr")
-        * _positive(update_rms, "update_rms") ** 2
-        / (2 * _positive(initial_rms, "initial_rms") ** 2)
-    )
+    return float(G.adamw_critical_weight_decay(lr, initial_rms, update_rms))
 
 
 def homogeneous_margin_norm_shape(steps: Sequence[float], degree: float) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Predicted against measured degree, for every component and for encoder variants.
 
 For each case the degree rules (SPEC D16, :func:`homogeneity.rules.predict_degree`) give a
-predicted degree and kind, and :func:`homogeneity.degree.check_degree` measures the
+predicted degree and kind, and :func:`homogeneity.agreement.check_degree` measures the
 degree along the ray ρ ↦ f(x; ρθ) (all parameters scaled) and classifies the decay of the
 homogeneity error: exact, exponential (approximate, D3), polynomial (asymptotic) or none.
 

@@ -6,8 +6,9 @@ refutes every (d, ρ) when the counterexample belongs to a family along which th
 does not shrink while ‖θ‖ grows (each refutation says which family); a bound that holds
 is verified with the explicit constants of the proof instead.
 
-*Precision.* Errors of size e^{−rate·r} next to values of size c^k r^k need about
-(rate·r)/ln 10 + k·log10 c extra digits; :func:`digits_for` adds them.
+*Precision.* Errors of size e^{−rate·r} next to values of size c^k r^k lose about
+(rate·r)/ln 10 + k·log10(c r) digits; :func:`digits_for` is the guard-digit rule of
+:mod:`proofs_numeric.precision.context` with those two losses.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import mpmath
 from hypothesis import strategies as st
 
 from proofs_numeric.case_schema import Real, Schema, real_list
+from proofs_numeric.precision import exp_loss, guard_digits, working_precision
 
 D_PROBE, RHO_PROBE = 0.01, 100.0
 MAX_RATE = 8.0
@@ -41,12 +43,8 @@ def ray_fields(dim: int, max_log10_c: float | None) -> dict[str, Schema]:
 
 def digits_for(digits: int, r: float, log10_c: float = 0.0, degree: float = 0.0) -> int:
     """Working digits that resolve e^{−MAX_RATE·r} relative to values of size (c r)^degree."""
-    return (
-        digits
-        + int(MAX_RATE * float(r) / math.log(10))
-        + int(abs(degree) * (float(log10_c) + math.log10(max(float(r), 1.0))))
-        + 30
-    )
+    scale = abs(degree) * (float(log10_c) + math.log10(max(float(r), 1.0)))
+    return guard_digits(digits, exp_loss(MAX_RATE * float(r)), scale)
 
 
 def radii(min_r: float = 1.0, max_r: float = 200.0) -> st.SearchStrategy[float]:
@@ -56,17 +54,20 @@ def radii(min_r: float = 1.0, max_r: float = 200.0) -> st.SearchStrategy[float]:
     )
 
 
-def probe_margin(error: Any, r: Any) -> Any:
-    """ln e^{−D_PROBE·r} − ln error (vacuous +inf below RHO_PROBE)."""
+def probe_margin(error: Any, r: Any, digits: int) -> Any:
+    """ln e^{−D_PROBE·r} − ln error at ``digits`` (vacuous +inf below RHO_PROBE)."""
     if r < RHO_PROBE:
         return mpmath.inf
     if error == 0:
         return mpmath.inf
-    return -D_PROBE * mpmath.mpf(r) - mpmath.log(error)
+    with working_precision(digits):
+        return -D_PROBE * mpmath.mpf(r) - mpmath.log(error)
 
 
-def rounding_allowance(*values: Any) -> Any:
-    """10^{−(dps − 10)}·(1 + Σ|v|): a generous bound on the rounding error of a difference
-    of the given values at the current precision, added to bounds that are exactly 0
-    (exactly homogeneous functions) so rounding is not mistaken for a violation."""
-    return mpmath.mpf(10) ** (-(mpmath.mp.dps - 10)) * (1 + mpmath.fsum(abs(v) for v in values))
+def rounding_allowance(digits: int, *values: Any) -> Any:
+    """10^{−(digits − 10)}·(1 + Σ|v|): a generous bound on the rounding error of a
+    difference of the given values computed at ``digits``, added to bounds that are
+    exactly 0 (exactly homogeneous functions) so rounding is not mistaken for a
+    violation."""
+    with working_precision(digits):
+        return mpmath.mpf(10) ** (-(digits - 10)) * (1 + mpmath.fsum(abs(v) for v in values))

@@ -7,15 +7,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import mpmath
 import torch
 from hypothesis import strategies as st
 
 from homogeneity.components import ClassifierHead, Encoder, EncoderConfig
+from homogeneity.constants import NormKind, Placement
 from homogeneity.errors import HomogeneityInputError
 from proofs_numeric import case_schema as cs
-from proofs_numeric.claims._transformer import gap_digits
-from proofs_numeric.mp_model import AttentionTrace, MpEncoder, Weights, linear
+from proofs_numeric.claims._transformer import score_loss
+from proofs_numeric.precision import AttentionTrace, MpEncoder, Weights, classifier, guard_digits
+from proofs_numeric.precision.torch_weights import encoder_from_torch, weights_from_module
 
 _CFG_FIELDS = (
     "vocab_size",
@@ -42,7 +43,7 @@ def torch_encoder(case: Mapping[str, Any]) -> Encoder:
 
 
 def mp_encoder(case: Mapping[str, Any]) -> MpEncoder:
-    return MpEncoder.from_torch(torch_encoder(case))
+    return encoder_from_torch(torch_encoder(case))
 
 
 def head_weights(case: Mapping[str, Any], bias: bool = False) -> Weights:
@@ -55,34 +56,38 @@ def head_weights(case: Mapping[str, Any], bias: bool = False) -> Weights:
         dtype=torch.float64,
         generator=g,
     )
-    return Weights.from_module(head)
+    return weights_from_module(head)
 
 
 def is_homogeneous_config(cfg: Mapping[str, Any]) -> bool:
     """The paper's T1 setting: bias-free, proof norm (D9), paper pre-norm placement."""
-    return cfg["placement"] == "paper-prenorm" and cfg["norm"] == "proof" and not cfg["bias"]
+    return (
+        cfg["placement"] == Placement.PAPER_PRENORM
+        and cfg["norm"] == NormKind.PROOF
+        and not cfg["bias"]
+    )
 
 
-def score_digits(enc: MpEncoder, ids, rho: Any, digits: int) -> int:
-    """Digits that resolve e^{−spread} for every attention score row at the ray point ρ."""
+def score_digits(enc: MpEncoder, ids: Any, rho: Any, digits: int, *losses: float) -> int:
+    """The guard digits of ``digits`` with e^{−spread} resolved for every attention score
+    row at the ray point ρ (and any further ``losses``)."""
     trace: list[AttentionTrace] = []
-    with mpmath.workdps(digits):
-        try:
-            enc.at(rho).run(ids, trace=trace)
-        except HomogeneityInputError:
-            return digits
+    try:
+        enc.at(rho).run(ids, trace=trace, digits=digits)
+    except HomogeneityInputError:
+        return guard_digits(digits, *losses)
     rows = [r for t in trace for h in t.scores for r in h]
-    return digits + (gap_digits(rows) if rows else 0)
+    return guard_digits(digits, score_loss(rows) if rows else 0.0, *losses)
 
 
 def configs(homogeneous_only: bool = False) -> st.SearchStrategy[dict[str, Any]]:
     @st.composite
     def build(draw: st.DrawFn) -> dict[str, Any]:
         if homogeneous_only:
-            placement, norm, bias = "paper-prenorm", "proof", False
+            placement, norm, bias = Placement.PAPER_PRENORM.value, NormKind.PROOF.value, False
         else:
-            placement = draw(st.sampled_from(["paper-prenorm", "postnorm", "pre-ln"]))
-            norm = draw(st.sampled_from(["proof", "layernorm", "rmsnorm"]))
+            placement = draw(st.sampled_from([p.value for p in Placement]))
+            norm = draw(st.sampled_from([k.value for k in NormKind]))
             bias = draw(st.booleans())
         n_heads = draw(st.integers(1, 2))
         return {
@@ -146,7 +151,6 @@ def encoder_cases(
     )
 
 
-def pooled_logits(enc: MpEncoder, head: Weights, ids) -> list[Any]:
+def pooled_logits(enc: MpEncoder, head: Weights, ids: Any, digits: int) -> list[Any]:
     """W · h_0 (+ b): the classifier of C1 on the first token."""
-    h = enc.run(ids)
-    return linear([h[0]], head.get("proj.weight"), head.maybe("proj.bias"))[0]
+    return classifier(enc, head, ids, pooling="first", digits=digits)

@@ -9,7 +9,6 @@ from its JSON alone.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -18,16 +17,24 @@ import torch
 from hypothesis import strategies as st
 
 from homogeneity.components import FeedForward, MultiHeadAttention, ProofLayerNorm
+from homogeneity.constants import NormKind, Placement
 from homogeneity.errors import HomogeneityInputError
 from proofs_numeric import case_schema as cs
-from proofs_numeric.mp_model import (
+from proofs_numeric.precision import (
+    AttentionTrace,
     Weights,
+    argmax_set,
+    attention_keep,
+    exp_loss,
     feed_forward,
-    keep_mask,
     multi_head_attention,
-    norm_row,
-    tensor_to_lists,
+    norm2,
+    parameter_norm,
+    softmax_gap,
+    sublayer_with_norm,
+    working_precision,
 )
+from proofs_numeric.precision.torch_weights import tensor_to_lists
 
 
 def sublayer_weights(case: Mapping[str, Any], kind: str, value_bias: bool = False) -> Weights:
@@ -63,22 +70,32 @@ def sublayer_weights(case: Mapping[str, Any], kind: str, value_bias: bool = Fals
     return Weights(values)
 
 
-def theta_norm(w: Weights) -> Any:
+def theta_norm(w: Weights, digits: int) -> Any:
     """‖θ‖ over every parameter of ``w`` at its current scale."""
-    total = mpmath.mpf(0)
-    for name in w.values:
-        v = w.get(name)
-        rows = v if isinstance(v[0], list) else [v]
-        total += mpmath.fsum(x * x for row in rows for x in row)
-    return mpmath.sqrt(total)
+    return parameter_norm(w, digits)
 
 
-def head_outputs(w: Weights, case: Mapping[str, Any], trace: list | None = None) -> list[list[Any]]:
+def keep_for(case: Mapping[str, Any], n: int) -> list[list[bool]]:
+    """The attention mask of the case (causal or not, no padding)."""
+    return attention_keep(n, bool(case.get("causal", False)))
+
+
+def head_outputs(
+    w: Weights, case: Mapping[str, Any], digits: int, trace: list[AttentionTrace] | None = None
+) -> list[list[Any]]:
     """[H₁; …; H_h] of D10 for the input X = w["x"] (rows = tokens)."""
-    x = w.get("x")
-    keep = keep_mask(len(x), None, bool(case.get("causal", False)))
+    x = w.get("x", digits)
     return multi_head_attention(
-        x, w, "sub", int(case["n_heads"]), int(case["d_head"]), keep, False, trace, output=False
+        x,
+        w,
+        "sub",
+        int(case["n_heads"]),
+        int(case["d_head"]),
+        keep_for(case, len(x)),
+        False,
+        trace,
+        output=False,
+        digits=digits,
     )
 
 
@@ -92,31 +109,47 @@ def with_tempered_queries(w: Weights, temperature: float) -> Weights:
 
 
 def msa(
-    w: Weights, case: Mapping[str, Any], gain: bool = True, saturated: bool = False
+    w: Weights,
+    case: Mapping[str, Any],
+    digits: int,
+    gain: bool = True,
+    saturated: bool = False,
 ) -> list[list[Any]]:
     """D11: MSA(X) = γ ⊙ LN(W^o [H₁; …; H_h]) + X (LN of D9, γ omitted if not ``gain``;
     ``saturated``: argmax attention, the exactly 1-homogeneous limit map)."""
-    x = w.get("x")
-    keep = keep_mask(len(x), None, bool(case.get("causal", False)))
-    z = multi_head_attention(
-        x, w, "sub", int(case["n_heads"]), int(case["d_head"]), keep, saturated
+    x = w.get("x", digits)
+    keep = keep_for(case, len(x))
+    n_heads, d_head = int(case["n_heads"]), int(case["d_head"])
+
+    def attention(z: list[list[Any]], d: int) -> list[list[Any]]:
+        return multi_head_attention(z, w, "sub", n_heads, d_head, keep, saturated, digits=d)
+
+    return sublayer_with_norm(
+        x,
+        w,
+        attention,
+        "norm" if gain else None,
+        Placement.PAPER_PRENORM,
+        NormKind.PROOF,
+        digits=digits,
     )
-    g = w.get("norm.weight") if gain else None
-    return [
-        [a + b for a, b in zip(norm_row("proof", zi, 0, g, None), xi, strict=True)]
-        for zi, xi in zip(z, x, strict=True)
-    ]
 
 
-def ff_sublayer(w: Weights, activation: str = "relu") -> list[list[Any]]:
+def ff_sublayer(w: Weights, digits: int, activation: str = "relu") -> list[list[Any]]:
     """D12: FF(X) = γ ⊙ LN(W^f act(W^i X)) + X."""
-    x = w.get("x")
-    z = feed_forward(x, w, "sub", activation, False)
-    g = w.get("norm.weight")
-    return [
-        [a + b for a, b in zip(norm_row("proof", zi, 0, g, None), xi, strict=True)]
-        for zi, xi in zip(z, x, strict=True)
-    ]
+
+    def branch(z: list[list[Any]], d: int) -> list[list[Any]]:
+        return feed_forward(z, w, "sub", activation, False, digits=d)
+
+    return sublayer_with_norm(
+        w.get("x", digits),
+        w,
+        branch,
+        "norm",
+        Placement.PAPER_PRENORM,
+        NormKind.PROOF,
+        digits=digits,
+    )
 
 
 def sublayer_schema(kind: str, max_rho: float, max_log10_c: float) -> cs.Schema:
@@ -173,7 +206,7 @@ def adaptive(
     purpose of these checks; this is what an exactly homogeneous point looks like)."""
     d, previous = digits, None
     while True:
-        with mpmath.workdps(d):
+        with working_precision(d):
             value = evaluate(d)
         small = value[0] if isinstance(value, tuple) else value
         if resolved(value, d):
@@ -190,12 +223,38 @@ def resolved_above_noise(margin_digits: int = 25) -> Callable[[Any, int], bool]:
 
     def check(value: Any, d: int) -> bool:
         small = value[0] if isinstance(value, tuple) else value
-        return small > mpmath.mpf(10) ** (-(d - margin_digits))
+        with working_precision(d):
+            return bool(small > mpmath.mpf(10) ** (-(d - margin_digits)))
 
     return check
 
 
-def gap_digits(scores: Sequence[Sequence[Any]]) -> int:
-    """Digits needed to see e^{−spread} next to 1 for these score rows."""
-    spread = max((max(r) - min(r)) for r in scores)
-    return int(float(spread) / math.log(10)) + 30
+def score_loss(scores: Sequence[Sequence[Any]]) -> float:
+    """Digits lost to e^{−spread} next to 1 for these score rows (spread: the largest
+    max − min of a row)."""
+    return exp_loss(max((max(r) - min(r)) for r in scores))
+
+
+def trace_scores(trace: Sequence[AttentionTrace], layer: int = 0) -> list[list[Any]]:
+    """Every score row of every head of one attention sublayer of a trace."""
+    return [row for head in trace[layer].scores for row in head]
+
+
+def head_bound(
+    scores: Sequence[Any],
+    keep: Sequence[bool],
+    values: Sequence[Sequence[Any]],
+    digits: int,
+    factor: Callable[[Any], Any] | None = None,
+) -> Any:
+    """The P4* bound of one head at one query row, (|V| − |M|)/|M|·φ(γ)·max_j ‖V_j‖ over
+    the visible keys j, with φ(γ) = 4e^{−γ} (or ``factor(γ)``); 0 when every visible
+    score ties."""
+    n_vis, n_max = sum(keep), len(argmax_set(scores, keep, digits))
+    if n_vis == n_max:
+        return mpmath.mpf(0)
+    with working_precision(digits):
+        vmax = max(norm2(values[j], digits) for j in range(len(values)) if keep[j])
+        gamma = softmax_gap(scores, keep, digits)
+        phi = 4 * mpmath.exp(-gamma) if factor is None else factor(gamma)
+        return mpmath.mpf(n_vis - n_max) / n_max * phi * vmax

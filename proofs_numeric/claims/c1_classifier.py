@@ -31,6 +31,7 @@ from proofs_numeric.claims._encoders import (
     pooled_logits,
     score_digits,
 )
+from proofs_numeric.precision import distance, frobenius_norm, working_precision
 from proofs_numeric.search import (
     PropertySearch,
     check_property,
@@ -44,24 +45,21 @@ def margin_for(degree: int = 2, bias: bool = False):
     def margin(case: Mapping[str, Any], digits: int) -> Any:
         enc, head = mp_encoder(case), head_weights(case, bias)
         rho = mpmath.mpf(case["rho"])
-        work = score_digits(enc, case["ids"], rho, digits) + int(2 * float(case["log10_c"]))
-        with mpmath.workdps(work):
-            c = scale_from_log10(case["log10_c"])
+        work = score_digits(enc, case["ids"], rho, digits, 2 * float(case["log10_c"]))
+        with working_precision(work):
+            c = scale_from_log10(case["log10_c"], work)
             try:
-                h1 = enc.at(rho).run(case["ids"])[0]
-                hc = enc.at(rho * c).run(case["ids"])[0]
+                h1 = enc.at(rho).run(case["ids"], digits=work)[0]
+                hc = enc.at(rho * c).run(case["ids"], digits=work)[0]
             except HomogeneityInputError:
                 return mpmath.inf  # LN of a constant row: the encoder is undefined here
-            c1 = pooled_logits(enc.at(rho), head.at(rho), case["ids"])
-            cc = pooled_logits(enc.at(rho * c), head.at(rho * c), case["ids"])
+            c1 = pooled_logits(enc.at(rho), head.at(rho), case["ids"], work)
+            cc = pooled_logits(enc.at(rho * c), head.at(rho * c), case["ids"], work)
             ck = mpmath.power(c, degree)
-            lhs = mpmath.sqrt(mpmath.fsum((a / ck - b) ** 2 for a, b in zip(cc, c1, strict=True)))
-            w = head.at(rho).get("proj.weight")
-            w_f = mpmath.sqrt(mpmath.fsum(t * t for row in w for t in row))
-            rhs = w_f * mpmath.sqrt(
-                mpmath.fsum((a / c - b) ** 2 for a, b in zip(hc, h1, strict=True))
-            )
-            return log_margin(rhs + rounding_allowance(*c1), lhs)
+            lhs = distance([a / ck for a in cc], c1, work)
+            w_f = frobenius_norm(head.at(rho).get("proj.weight", work), work)
+            rhs = w_f * distance([a / c for a in hc], h1, work)
+            return log_margin(rhs + rounding_allowance(work, *c1), lhs, work)
 
     return margin
 

@@ -40,6 +40,7 @@ from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims import l2_relu, l3_sum, l4_product, l5_layer_norm
 from proofs_numeric.claims._d3 import digits_for, radii, ray_fields, rounding_allowance
+from proofs_numeric.precision import distance, frobenius_norm, matvec, norm2
 from proofs_numeric.search import (
     PropertySearch,
     check_property,
@@ -63,24 +64,24 @@ def weight_margin(relative: bool = True, degree_shift: int = 0):
     def margin(case: Mapping[str, Any], digits: int) -> Any:
         specs, r = case["f"], float(case["r"])
         k = fam.degree(specs[0]) + 1 + degree_shift
-        with mpmath.workdps(digits_for(digits, r, case["log10_c"], k)):
-            theta = fam.point(case["direction"], r)
-            c = scale_from_log10(case["log10_c"])
+        work = digits_for(digits, r, case["log10_c"], k)
+        with mpmath.workdps(work):
+            theta = fam.point(case["direction"], r, work)
+            c = scale_from_log10(case["log10_c"], work)
             w = [[mpmath.mpf(v) * r for v in row] for row in case["w"]]  # W = r·W₀ ∈ θ
-            f1 = [fam.evaluate(s, theta) for s in specs]
-            fc = [fam.evaluate(s, [c * t for t in theta]) for s in specs]
-            y1 = [mpmath.fdot(row, f1) for row in w]
-            yc = [c * mpmath.fdot(row, fc) for row in w]
+            f1 = [fam.evaluate(s, theta, work) for s in specs]
+            fc = [fam.evaluate(s, [c * t for t in theta], work) for s in specs]
+            y1 = matvec(w, f1, work)
+            yc = [c * v for v in matvec(w, fc, work)]
             ck = mpmath.power(c, k)
             if relative:
-                lhs = mpmath.sqrt(
-                    mpmath.fsum((a / ck - b) ** 2 for a, b in zip(yc, y1, strict=True))
-                )
-                w_f = mpmath.sqrt(mpmath.fsum(t * t for row in w for t in row))
-                eps = mpmath.sqrt(mpmath.fsum(fam.envelope(s, theta) ** 2 for s in specs))
-                return log_margin(w_f * eps + rounding_allowance(*y1), lhs)
+                lhs = distance([a / ck for a in yc], y1, work)
+                w_f = frobenius_norm(w, work)
+                eps = norm2([fam.envelope(s, theta, work) for s in specs], work)
+                return log_margin(w_f * eps + rounding_allowance(work, *y1), lhs, work)
             lhs = max(abs(a - ck * b) for a, b in zip(yc, y1, strict=True))
-            return log_margin(mpmath.exp(-mpmath.mpf("0.01") * r) + rounding_allowance(*y1), lhs)
+            bound = mpmath.exp(-mpmath.mpf("0.01") * r) + rounding_allowance(work, *y1)
+            return log_margin(bound, lhs, work)
 
     return margin
 

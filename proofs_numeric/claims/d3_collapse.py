@@ -31,6 +31,7 @@ from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import digits_for, radii, ray_fields
+from proofs_numeric.precision import working_precision
 from proofs_numeric.search import PropertySearch, check_property, property_control
 from proofs_numeric.strategies import unit_vectors
 
@@ -42,14 +43,15 @@ def collapse_margin(case: Mapping[str, Any], digits: int) -> Any:
     """ln max_c |f(cθ) − c^k f(θ)| over c = 2^(2^j); ≥ 0 ⇔ D3 fails at θ for every d."""
     f, r = case["f"], float(case["r"])
     k = fam.degree(f)
-    with mpmath.workdps(digits_for(digits, r, 0.0, k)):
-        theta = fam.point(case["direction"], r)
-        if fam.envelope(f, theta) == 0 or fam.scaled_error(f, theta, mpmath.mpf(2), k) == 0:
+    work = digits_for(digits, r, 0.0, k)
+    with working_precision(work):
+        theta = fam.point(case["direction"], r, work)
+        if fam.envelope(f, theta, work) == 0 or fam.scaled_error(f, theta, 2, k, digits=work) == 0:
             return mpmath.inf  # exactly homogeneous at θ: nothing to show
         best = -mpmath.inf
         for j in range(MAX_DOUBLINGS):
             c = mpmath.power(2, mpmath.power(2, j))
-            err = fam.scaled_error(f, theta, c, k)
+            err = fam.scaled_error(f, theta, c, k, digits=work)
             if err > 0:
                 best = max(best, mpmath.log(err))
             if best >= 0:

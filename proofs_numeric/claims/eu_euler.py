@@ -38,14 +38,22 @@ from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import D_PROBE, RHO_PROBE, probe_margin
 from proofs_numeric.claims._transformer import (
-    gap_digits,
+    head_bound,
     head_outputs,
+    keep_for,
+    score_loss,
     sublayer_cases,
     sublayer_schema,
     sublayer_weights,
+    trace_scores,
 )
-from proofs_numeric.mp_model import keep_mask, linear
-from proofs_numeric.precision import argmax_set, softmax_gap
+from proofs_numeric.precision import (
+    distance,
+    exp_loss,
+    guard_digits,
+    linear,
+    working_precision,
+)
 from proofs_numeric.search import (
     PropertySearch,
     check_property,
@@ -109,14 +117,17 @@ def _torch_residual(case: Mapping[str, Any], degree_shift: int = 0, mutated: boo
 
 
 def _mp_residual(case: Mapping[str, Any], digits: int, degree_shift: int = 0) -> Any:
+    """|θ·∇f − k f|/|f| by a central difference with step h = 10^{−digits}, which loses
+    2·digits digits (the difference of two values 2h apart, divided by h)."""
     spec = case["f"]
     k = fam.degree(spec) + degree_shift
-    with mpmath.workdps(3 * digits):
-        theta = fam.point(case["direction"], case["rho"])
+    work = guard_digits(digits, 2 * digits)
+    with working_precision(work):
+        theta = fam.point(case["direction"], case["rho"], work)
         h = mpmath.mpf(10) ** (-digits)
-        up = fam.evaluate(spec, [(1 + h) * t for t in theta])
-        down = fam.evaluate(spec, [(1 - h) * t for t in theta])
-        value = fam.evaluate(spec, theta)
+        up = fam.evaluate(spec, [(1 + h) * t for t in theta], work)
+        down = fam.evaluate(spec, [(1 - h) * t for t in theta], work)
+        value = fam.evaluate(spec, theta, work)
         if value == 0:
             return mpmath.mpf(0)
         return abs((up - down) / (2 * h) - k * value) / abs(value)
@@ -133,9 +144,10 @@ def exact_margin(degree_shift: int = 0, mutated: bool = False):
                     "sat": {"kind": "sat", "a": 1.0, "b": 1.0, "u": [0.0, 0.0, 0.0], "o": 0.0},
                 }
             res = _mp_residual(dict(case, f=spec), digits, degree_shift)
-            return log_margin(mpmath.mpf(10) ** (-(digits - 10)), res)
+            with working_precision(digits):
+                return log_margin(mpmath.mpf(10) ** (-(digits - 10)), res, digits)
         res = _torch_residual(case, degree_shift, mutated)
-        return log_margin(mpmath.mpf(TOL), mpmath.mpf(res))
+        return log_margin(TOL, res, digits)
 
     return margin
 
@@ -255,13 +267,14 @@ def describe_wiggle(c: Mapping[str, Any]) -> str:
 def wiggle_margin(case: Mapping[str, Any], digits: int) -> Any:
     """probe margin of |θ·∇f − k f| for f = a e^{−br} sin(e^{2br}), k = 0; r may be a
     decimal string (parsed at the working precision)."""
-    extra = int(2 * float(case["b"]) * float(case["r"]) / math.log(10)) + 30
-    with mpmath.workdps(digits + extra):
+    # sin(e^{2br}) needs e^{2br} to absolute accuracy: 2br/ln 10 more digits
+    work = guard_digits(digits, exp_loss(2 * float(case["b"]) * float(case["r"])))
+    with working_precision(work):
         a, b, r = mpmath.mpf(case["a"]), mpmath.mpf(case["b"]), mpmath.mpf(case["r"])
         e = mpmath.exp(2 * b * r)
         f = a * mpmath.exp(-b * r) * mpmath.sin(e)
         df = a * mpmath.exp(-b * r) * (-b * mpmath.sin(e) + 2 * b * e * mpmath.cos(e))
-        return probe_margin(abs(r * df - 0 * f), r)
+        return probe_margin(abs(r * df - 0 * f), r, work)
 
 
 def wiggle_cases() -> st.SearchStrategy[dict[str, Any]]:
@@ -273,25 +286,31 @@ def wiggle_cases() -> st.SearchStrategy[dict[str, Any]]:
 # -- EU~*: the attention head ------------------------------------------------------------
 
 
+def _euler_factor(gamma: Any) -> Any:
+    """12φ(γ): φ(γ) = γe^{−γ} for γ ≥ 1, e^{−1} otherwise."""
+    return 12 * (gamma * mpmath.exp(-gamma) if gamma >= 1 else mpmath.exp(-1))
+
+
 def head_euler_margin(degree: int = 2, value_bias: bool = False):
     def margin(case: Mapping[str, Any], digits: int) -> Any:
         w0 = sublayer_weights(case, "mha", value_bias)
         n_heads, d_head = int(case["n_heads"]), int(case["d_head"])
         rho = mpmath.mpf(case["rho"])
         trace: list = []
-        with mpmath.workdps(digits):
-            head_outputs(w0.at(rho), case, trace)
-        work = digits + gap_digits([r for h in trace[0].scores for r in h])
-        with mpmath.workdps(3 * work):
+        head_outputs(w0.at(rho), case, digits, trace)
+        # θ·∇H by central differences with step 10^{−work}: they lose 2·work digits
+        work = guard_digits(digits, score_loss(trace_scores(trace)))
+        fine = guard_digits(work, 2 * work)
+        with working_precision(fine):
             hstep = mpmath.mpf(10) ** (-work)
             w = w0.at(rho)
             trace = []
-            h1 = head_outputs(w, case, trace)
-            up = head_outputs(w0.at(rho * (1 + hstep)), case)
-            down = head_outputs(w0.at(rho * (1 - hstep)), case)
-            x = w.get("x")
-            v = linear(x, w.get("sub.value.weight"), w.maybe("sub.value.bias"))
-            keep = keep_mask(len(x), None, bool(case.get("causal", False)))
+            h1 = head_outputs(w, case, fine, trace)
+            up = head_outputs(w0.at(rho * (1 + hstep)), case, fine)
+            down = head_outputs(w0.at(rho * (1 - hstep)), case, fine)
+            x = w.get("x", fine)
+            v = linear(x, w.get("sub.value.weight", fine), w.maybe("sub.value.bias", fine), fine)
+            keep = keep_for(case, len(x))
             worst = mpmath.inf
             for i in range(len(x)):
                 lhs_sq, bound_sq = mpmath.mpf(0), mpmath.mpf(0)
@@ -300,26 +319,17 @@ def head_euler_margin(degree: int = 2, value_bias: bool = False):
                     deriv = [
                         (a - b) / (2 * hstep) for a, b in zip(up[i][sl], down[i][sl], strict=True)
                     ]
-                    lhs_sq += mpmath.fsum(
-                        (dv - degree * hv) ** 2 for dv, hv in zip(deriv, h1[i][sl], strict=True)
+                    lhs_sq += distance(deriv, [degree * hv for hv in h1[i][sl]], fine) ** 2
+                    b = head_bound(
+                        trace[0].scores[hd][i], keep[i], [r[sl] for r in v], fine, _euler_factor
                     )
-                    row = trace[0].scores[hd][i]
-                    n_vis, n_max = sum(keep[i]), len(argmax_set(row, keep[i]))
-                    if n_vis > n_max:
-                        gamma = softmax_gap(row, keep[i])
-                        phi = gamma * mpmath.exp(-gamma) if gamma >= 1 else mpmath.exp(-1)
-                        vmax = max(
-                            mpmath.sqrt(mpmath.fsum(t * t for t in v[j][sl]))
-                            for j in range(len(x))
-                            if keep[i][j]
-                        )
-                        b = 12 * mpmath.mpf(n_vis - n_max) / n_max * phi * vmax
-                        bound_sq += b * b
+                    bound_sq += b * b
                 allowance = mpmath.mpf(10) ** (-(work - 10)) * (
                     1 + mpmath.fsum(abs(t) for t in h1[i])
                 )
                 worst = min(
-                    worst, log_margin(mpmath.sqrt(bound_sq) + allowance, mpmath.sqrt(lhs_sq))
+                    worst,
+                    log_margin(mpmath.sqrt(bound_sq) + allowance, mpmath.sqrt(lhs_sq), fine),
                 )
             return worst
 

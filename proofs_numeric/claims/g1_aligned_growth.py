@@ -9,7 +9,8 @@ x − x²/2 ≤ ln(1 + x) ≤ x for x ≥ 0,
 So ln‖θ_T‖ ~ κ I_T whenever S_T = o(I_T): "grows like exp(∫η)" holds in the exponent.
 For η_t = c/√(t+1): I_T ≈ 2c√T and S_T ≈ c² ln T, hence ‖θ_T‖ = exp(2κc√T) · T^(−κ²c²/2)
 · O(1): the paper's exp(2√t) (κ = c = 1) up to a polynomial factor. The check evaluates
-the product exactly (mpmath) for schedules, κ and horizons drawn by Hypothesis.
+the product exactly (mpmath) for schedules, κ and horizons drawn by Hypothesis, with the
+formulas of :mod:`homogeneity.growth_formulas`.
 
 What G1 does *not* say: real runs are not aligned. Our LM runs measure cos(θ_t, δ_t) of
 order 10⁻² (E7), and the negative control shows that orthogonal steps under the same A1
@@ -24,42 +25,42 @@ from typing import Any
 import mpmath
 from hypothesis import strategies as st
 
+from homogeneity import growth_formulas as G
+from homogeneity.growth_formulas import Numeric
 from proofs_numeric.claim import CheckContext, Claim, Verdict
 from proofs_numeric.search import PropertySearch, check_property, property_control
 
 SCHEDULES = ("inverse-sqrt", "constant")
 
 
-def _lrs(case: Mapping[str, Any]) -> list[Any]:
+def _lrs(case: Mapping[str, Any], num: Numeric) -> list[Any]:
     c = mpmath.power(10, mpmath.mpf(case["log10_c"]))
     steps = int(case["steps"])
     if case["schedule"] == "constant":
         return [c] * steps
-    return [c / mpmath.sqrt(t + 1) for t in range(steps)]
+    return G.inverse_sqrt_lrs(steps, c, 1, num)
 
 
-def log_growth(case: Mapping[str, Any], alignment: float = 1.0) -> Any:
+def log_growth(case: Mapping[str, Any], digits: int, alignment: float = 1.0) -> Any:
     """ln(‖θ_T‖/‖θ_0‖) for steps of size κη‖θ‖ at cosine ``alignment`` with θ:
-    ‖θ_{t+1}‖² = ‖θ_t‖²(1 + 2aκη + κ²η²)."""
-    kappa = mpmath.mpf(case["kappa"])
-    a = mpmath.mpf(alignment)
-    return mpmath.fsum(
-        mpmath.log1p(2 * a * kappa * eta + (kappa * eta) ** 2) / 2 for eta in _lrs(case)
-    )
+    ‖θ_{t+1}‖² = ‖θ_t‖²(1 + 2aκη + κ²η²) (:func:`homogeneity.growth_formulas.log_growth`)."""
+    num = G.mpmath_numeric(digits)
+    with num.precision():
+        return G.log_growth(_lrs(case, num), case["kappa"], alignment, num)
 
 
 def margin_for(alignment: float, upper_factor: float = 1.0):
     """margin = min(upper − L, L − lower) with the G1 bounds (≥ 0 iff both hold)."""
 
     def margin(case: Mapping[str, Any], digits: int) -> Any:
-        kappa = mpmath.mpf(case["kappa"])
-        lrs = _lrs(case)
-        integral = mpmath.fsum(lrs)
-        squares = mpmath.fsum(eta**2 for eta in lrs)
-        growth = log_growth(case, alignment)
-        upper = upper_factor * kappa * integral
-        lower = kappa * integral - kappa**2 * squares / 2
-        return min(upper - growth, growth - lower)
+        num = G.mpmath_numeric(digits)
+        with num.precision():
+            lrs = _lrs(case, num)
+            lower, upper = G.g1_log_growth_bounds(
+                num.fsum(lrs), num.fsum(eta**2 for eta in lrs), case["kappa"], num
+            )
+            growth = G.log_growth(lrs, case["kappa"], alignment, num)
+            return min(upper_factor * upper - growth, growth - lower)
 
     return margin
 

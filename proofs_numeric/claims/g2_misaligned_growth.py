@@ -13,8 +13,9 @@ statement as written. (T5's AdaFactor makes the step literally ρ_t·RMS(θ)·RM
 RMS(Û) clipped to ≤ 1, so κ ≈ 1 is plausible there; our controlled Adafactor runs measure
 κ ≈ 0.8, i.e. t^{0.32}.)
 
-Margins are computed in closed form with mpmath's log-gamma at the working precision;
-the local exponent at T is p_T = ln(‖θ_{2T}‖/‖θ_T‖)/ln 2.
+Margins are computed in closed form with mpmath's log-gamma at the working precision
+(the formulas of :mod:`homogeneity.growth_formulas`); the local exponent at T is
+p_T = ln(‖θ_{2T}‖/‖θ_T‖)/ln 2.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from typing import Any
 import mpmath
 from hypothesis import strategies as st
 
+from homogeneity import growth_formulas as G
 from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import CheckContext, Claim, Verdict
+from proofs_numeric.precision import dot, norm2, working_precision
 from proofs_numeric.search import (
     PropertySearch,
     check_property,
@@ -39,22 +42,23 @@ from proofs_numeric.search import (
 EXPONENT_TOL = 0.05
 
 
-def log_norm_ratio(T: Any, a: Any) -> Any:
+def log_norm_ratio(T: Any, a: Any, digits: int) -> Any:
     """ln(‖θ_T‖/‖θ_0‖) = ½[lnΓ(T+1+a) − lnΓ(1+a) − lnΓ(T+1)] (orthogonal steps, A1, η = c/√t)."""
-    return (mpmath.loggamma(T + 1 + a) - mpmath.loggamma(1 + a) - mpmath.loggamma(T + 1)) / 2
+    return G.g2_log_norm_ratio(T, a, G.mpmath_numeric(digits))
 
 
-def local_exponent(T: Any, a: Any) -> Any:
+def local_exponent(T: Any, a: Any, digits: int) -> Any:
     """p_T = ln(‖θ_{2T}‖/‖θ_T‖)/ln 2."""
-    return (log_norm_ratio(2 * T, a) - log_norm_ratio(T, a)) / mpmath.log(2)
+    return G.g2_local_exponent(T, a, G.mpmath_numeric(digits))
 
 
-def _a(case: Mapping[str, Any]) -> Any:
-    return (mpmath.mpf(case["kappa"]) * mpmath.mpf(case.get("c", 1.0))) ** 2
+def _a(case: Mapping[str, Any], digits: int) -> Any:
+    return G.g2_coefficient(case["kappa"], case.get("c", 1.0), G.mpmath_numeric(digits))
 
 
-def _T(case: Mapping[str, Any]) -> Any:
-    return mpmath.power(10, mpmath.mpf(case["log10_T"]))
+def _T(case: Mapping[str, Any], digits: int) -> Any:
+    with working_precision(digits):
+        return mpmath.power(10, mpmath.mpf(case["log10_T"]))
 
 
 # -- G2 as the paper states it ----------------------------------------------------------
@@ -63,7 +67,9 @@ def _T(case: Mapping[str, Any]) -> Any:
 def sqrt_margin(case: Mapping[str, Any], digits: int) -> Any:
     """tolerance − |p_T − ½| at η_t = 1/√t: ≥ 0 iff the norm grows like √t at T (and so the
     step κη_t‖θ_t‖ ∝ t^{p−1/2} is constant up to the same tolerance)."""
-    return EXPONENT_TOL - abs(local_exponent(_T(case), _a(case)) - mpmath.mpf(1) / 2)
+    with working_precision(digits):
+        p = local_exponent(_T(case, digits), _a(case, digits), digits)
+        return EXPONENT_TOL - abs(p - mpmath.mpf(1) / 2)
 
 
 #: a replayed G2 case: κ ≤ 10, T ≤ 10^16 (closed forms, no loop over t)
@@ -98,10 +104,14 @@ def g2_search() -> PropertySearch:
 def exponent_margin(case: Mapping[str, Any], digits: int, exponent=None) -> Any:
     """bound − |p_T − a/2| with the bound a(a+1)/T + 10^(−digits/2) (the 1/T correction of
     lnΓ(x+a) − lnΓ(x) = a ln x + a(a−1)/(2x) + O(x⁻²), generously)."""
-    a, T = _a(case), _T(case)
-    predicted = a / 2 if exponent is None else exponent(case)
-    bound = a * (a + 1) / T + mpmath.power(10, -mpmath.mpf(digits) / 2)
-    return bound - abs(local_exponent(T, a) - predicted)
+    num = G.mpmath_numeric(digits)
+    a, T = _a(case, digits), _T(case, digits)
+    with num.precision():
+        predicted = G.g2_exponent(case["kappa"], case.get("c", 1.0), num)
+        if exponent is not None:
+            predicted = exponent(case)
+        bound = G.g2_local_exponent_bound(T, a, num) + mpmath.power(10, -mpmath.mpf(digits) / 2)
+        return bound - abs(G.g2_local_exponent(T, a, num) - predicted)
 
 
 def pythagoras_margin(case: Mapping[str, Any], digits: int, along: float = 0.0) -> Any:
@@ -109,21 +119,23 @@ def pythagoras_margin(case: Mapping[str, Any], digits: int, along: float = 0.0) 
     ‖θ_T‖² and ‖θ_0‖² + Σ‖δ_t‖², against a 10^(−digits/2) tolerance."""
     rng = random.Random(case["seed"])
     dim = int(case["dim"])
-    theta = [mpmath.mpf(rng.gauss(0, 1)) for _ in range(dim)]
-    start = mpmath.fsum(x * x for x in theta)
-    total = start
-    for _ in range(int(case["steps"])):
-        d = [mpmath.mpf(rng.gauss(0, 1)) * mpmath.mpf(case["step_scale"]) for _ in range(dim)]
-        nt = mpmath.fsum(x * x for x in theta)
-        proj = mpmath.fsum(x * y for x, y in zip(theta, d, strict=True)) / nt
-        d = [y - proj * x for x, y in zip(theta, d, strict=True)]  # orthogonal part
-        if along:
-            size = mpmath.sqrt(mpmath.fsum(y * y for y in d)) / mpmath.sqrt(nt)
-            d = [y + along * size * x for x, y in zip(theta, d, strict=True)]
-        total += mpmath.fsum(y * y for y in d)
-        theta = [x + y for x, y in zip(theta, d, strict=True)]
-    final = mpmath.fsum(x * x for x in theta)
-    return mpmath.power(10, -mpmath.mpf(digits) / 2) - abs(final - total) / final
+    with working_precision(digits):
+        theta = [mpmath.mpf(rng.gauss(0, 1)) for _ in range(dim)]
+        start = norm2(theta, digits)
+        steps = mpmath.mpf(0)
+        for _ in range(int(case["steps"])):
+            d = [mpmath.mpf(rng.gauss(0, 1)) * mpmath.mpf(case["step_scale"]) for _ in range(dim)]
+            nt = dot(theta, theta, digits)
+            proj = dot(theta, d, digits) / nt
+            d = [y - proj * x for x, y in zip(theta, d, strict=True)]  # orthogonal part
+            if along:
+                size = norm2(d, digits) / mpmath.sqrt(nt)
+                d = [y + along * size * x for x, y in zip(theta, d, strict=True)]
+            steps += dot(d, d, digits)
+            theta = [x + y for x, y in zip(theta, d, strict=True)]
+        final = dot(theta, theta, digits)
+        total = G.orthogonal_steps_norm(start, steps, G.mpmath_numeric(digits)) ** 2
+        return mpmath.power(10, -mpmath.mpf(digits) / 2) - abs(final - total) / final
 
 
 def corrected_margin(exponent=None, along: float = 0.0):

@@ -17,7 +17,7 @@ degree is unique for every f that is not exponentially small.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import mpmath
@@ -27,6 +27,7 @@ from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import digits_for
+from proofs_numeric.precision import to_mpf, working_precision
 from proofs_numeric.search import (
     PropertySearch,
     check_property,
@@ -41,23 +42,23 @@ GRID_C = ("1.0001", "2", "10", "1e3", "1e30")
 GRID_DR = (0.0, 1.0, 10.0, 50.0)
 
 
-def _grid(case: Mapping[str, Any]):
+def _grid(case: Mapping[str, Any], digits: int) -> Iterator[tuple[float, float, Any, Any]]:
     f = case["f"]
     d, rho = fam.d3_constants(f)
     for dr in GRID_DR:
         r = rho + dr
-        theta = fam.point(case["direction"], r)
+        theta = fam.point(case["direction"], r, digits)
         for c in GRID_C:
-            yield d, r, theta, mpmath.mpf(c)
+            yield d, r, theta, to_mpf(c, "c", digits)
 
 
-def _premise_slack(case: Mapping[str, Any], k: int) -> Any:
+def _premise_slack(case: Mapping[str, Any], k: int, digits: int) -> Any:
     """max over the grid of ln|f(cθ) − c^k f(θ)| + d r (< 0: D3 with degree k held on the
     whole grid, strictly; the boundary case = 0 is counted as not held, which can only
     hide a counterexample, never invent one)."""
     worst = -mpmath.inf
-    for d, r, theta, c in _grid(case):
-        err = fam.scaled_error(case["f"], theta, c, k)
+    for d, r, theta, c in _grid(case, digits):
+        err = fam.scaled_error(case["f"], theta, c, k, digits=digits)
         if err > 0:
             worst = max(worst, mpmath.log(err) + d * r)
     return worst
@@ -68,8 +69,9 @@ def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
     k1, k2 = case["k1"], case["k2"]
     if k1 == k2:
         return mpmath.inf
-    with mpmath.workdps(digits_for(digits, 60.0 + fam.d3_constants(case["f"])[1], 30.0, 2)):
-        return max(_premise_slack(case, k1), _premise_slack(case, k2))
+    work = digits_for(digits, 60.0 + fam.d3_constants(case["f"])[1], 30.0, 2)
+    with working_precision(work):
+        return max(_premise_slack(case, k1, work), _premise_slack(case, k2, work))
 
 
 def corrected_margin(factor: float = 2.0):
@@ -77,16 +79,18 @@ def corrected_margin(factor: float = 2.0):
         k1, k2 = case["k1"], case["k2"]
         if k1 == k2:
             return mpmath.inf
-        with mpmath.workdps(digits_for(digits, 60.0 + fam.d3_constants(case["f"])[1], 30.0, 2)):
-            if max(_premise_slack(case, k1), _premise_slack(case, k2)) > 0:
+        work = digits_for(digits, 60.0 + fam.d3_constants(case["f"])[1], 30.0, 2)
+        with working_precision(work):
+            if max(_premise_slack(case, k1, work), _premise_slack(case, k2, work)) > 0:
                 return mpmath.inf  # premise fails on the grid: nothing to check
             worst = mpmath.inf
-            for d, r, theta, c in _grid(case):
+            for d, r, theta, c in _grid(case, work):
                 spread = abs(mpmath.power(c, k1) - mpmath.power(c, k2))
                 if spread == 0:
                     continue
                 bound = factor * mpmath.exp(-d * r) / spread
-                worst = min(worst, log_margin(bound, abs(fam.evaluate(case["f"], theta))))
+                value = abs(fam.evaluate(case["f"], theta, work))
+                worst = min(worst, log_margin(bound, value, work))
             return worst
 
     return margin

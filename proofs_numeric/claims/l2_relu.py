@@ -18,6 +18,7 @@ from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import CheckContext, Claim, Verdict
 from proofs_numeric.claims._d3 import digits_for, radii, ray_fields
+from proofs_numeric.precision import relu, working_precision
 from proofs_numeric.search import (
     PropertySearch,
     check_property,
@@ -30,29 +31,26 @@ from proofs_numeric.strategies import log10_scales, unit_vectors
 DIM = 3
 
 
-def relu(z: Any) -> Any:
-    return z if z > 0 else mpmath.mpf(0)
-
-
-def shifted_relu(z: Any) -> Any:
+def shifted_relu(z: Any, digits: int) -> Any:
     """Negative control: 1-Lipschitz but not positively homogeneous."""
-    return relu(z - 1)
+    return relu(z - 1, digits)
 
 
 def margin_for(
-    phi: Callable[[Any], Any], degree_shift: int = 0
+    phi: Callable[[Any, int], Any], degree_shift: int = 0
 ) -> Callable[[Mapping[str, Any], int], Any]:
     def margin(case: Mapping[str, Any], digits: int) -> Any:
         f = case["f"]
         d, rho = fam.d3_constants(f)
         r = max(float(case["r"]), rho)
         k = fam.degree(f) + degree_shift
-        with mpmath.workdps(digits_for(digits, r, case["log10_c"], k)):
-            theta = fam.point(case["direction"], r)
-            c = scale_from_log10(case["log10_c"])
-            fc, f1 = fam.evaluate(f, [c * t for t in theta]), fam.evaluate(f, theta)
-            err = abs(phi(fc) - mpmath.power(c, k) * phi(f1))
-            return log_margin(mpmath.exp(-mpmath.mpf(d) * r), err)
+        work = digits_for(digits, r, case["log10_c"], k)
+        with working_precision(work):
+            theta = fam.point(case["direction"], r, work)
+            c = scale_from_log10(case["log10_c"], work)
+            fc, f1 = fam.evaluate(f, [c * t for t in theta], work), fam.evaluate(f, theta, work)
+            err = abs(phi(fc, work) - mpmath.power(c, k) * phi(f1, work))
+            return log_margin(mpmath.exp(-mpmath.mpf(d) * r), err, work)
 
     return margin
 
@@ -90,7 +88,7 @@ CONSTRUCTIONS = (
 
 
 def search(
-    phi: Callable[[Any], Any] = relu, degree_shift: int = 0, what: str = "ReLU"
+    phi: Callable[[Any, int], Any] = relu, degree_shift: int = 0, what: str = "ReLU"
 ) -> PropertySearch:
     return PropertySearch(
         claim_id="L2",

@@ -20,6 +20,7 @@ from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import CheckContext, Claim, Verdict
 from proofs_numeric.claims._d3 import digits_for, radii, ray_fields
+from proofs_numeric.precision import working_precision
 from proofs_numeric.search import (
     PropertySearch,
     check_property,
@@ -48,23 +49,24 @@ def margin_for(lossless: bool = False, degree_shift: int = 0):
         d, rho = sum_constants(f, g, lossless)
         r = max(float(case["r"]), rho)
         k = fam.degree(f) + degree_shift
-        with mpmath.workdps(digits_for(digits, r, case["log10_c"], k)):
-            theta = fam.point(case["direction"], r)
-            c = scale_from_log10(case["log10_c"])
+        work = digits_for(digits, r, case["log10_c"], k)
+        with working_precision(work):
+            theta = fam.point(case["direction"], r, work)
+            c = scale_from_log10(case["log10_c"], work)
             ct = [c * t for t in theta]
             if degree_shift == 0 and fam.degree(f) == 0:
                 # the constant parts cancel exactly: difference the deviations
                 err = abs(
-                    fam.split(f, ct)[1]
-                    + fam.split(g, ct)[1]
-                    - fam.split(f, theta)[1]
-                    - fam.split(g, theta)[1]
+                    fam.split(f, ct, work)[1]
+                    + fam.split(g, ct, work)[1]
+                    - fam.split(f, theta, work)[1]
+                    - fam.split(g, theta, work)[1]
                 )
             else:
-                s1 = fam.evaluate(f, theta) + fam.evaluate(g, theta)
-                sc = fam.evaluate(f, ct) + fam.evaluate(g, ct)
+                s1 = fam.evaluate(f, theta, work) + fam.evaluate(g, theta, work)
+                sc = fam.evaluate(f, ct, work) + fam.evaluate(g, ct, work)
                 err = abs(sc - mpmath.power(c, k) * s1)
-            return log_margin(mpmath.exp(-mpmath.mpf(d) * r), err)
+            return log_margin(mpmath.exp(-mpmath.mpf(d) * r), err, work)
 
     return margin
 

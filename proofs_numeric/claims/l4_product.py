@@ -40,6 +40,7 @@ from proofs_numeric.claims._d3 import (
     ray_fields,
     rounding_allowance,
 )
+from proofs_numeric.precision import working_precision
 from proofs_numeric.search import (
     PropertySearch,
     check_property,
@@ -56,32 +57,36 @@ DIM = 3
 def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
     f, g, r = case["f"], case["g"], float(case["r"])
     k = fam.degree(f) + fam.degree(g)
-    with mpmath.workdps(digits_for(digits, r, case["log10_c"], k)):
-        theta = fam.point(case["direction"], r)
-        c = scale_from_log10(case["log10_c"])
+    work = digits_for(digits, r, case["log10_c"], k)
+    with working_precision(work):
+        theta = fam.point(case["direction"], r, work)
+        c = scale_from_log10(case["log10_c"], work)
         ct = [c * t for t in theta]
         err = abs(
-            fam.evaluate(f, ct) * fam.evaluate(g, ct)
-            - mpmath.power(c, k) * fam.evaluate(f, theta) * fam.evaluate(g, theta)
+            fam.evaluate(f, ct, work) * fam.evaluate(g, ct, work)
+            - mpmath.power(c, k) * fam.evaluate(f, theta, work) * fam.evaluate(g, theta, work)
         )
-        return probe_margin(err, r)
+        return probe_margin(err, r, work)
 
 
 def relative_margin(drop_factors: bool = False):
     def margin(case: Mapping[str, Any], digits: int) -> Any:
         f, g, r = case["f"], case["g"], float(case["r"])
         kf, kg = fam.degree(f), fam.degree(g)
-        with mpmath.workdps(digits_for(digits, r, case["log10_c"], kf + kg)):
-            theta = fam.point(case["direction"], r)
-            c = scale_from_log10(case["log10_c"])
+        work = digits_for(digits, r, case["log10_c"], kf + kg)
+        with working_precision(work):
+            theta = fam.point(case["direction"], r, work)
+            c = scale_from_log10(case["log10_c"], work)
             ct = [c * t for t in theta]
-            f1, g1 = fam.evaluate(f, theta), fam.evaluate(g, theta)
-            scaled = fam.evaluate(f, ct) * fam.evaluate(g, ct) / mpmath.power(c, kf + kg)
+            f1, g1 = fam.evaluate(f, theta, work), fam.evaluate(g, theta, work)
+            scaled = (
+                fam.evaluate(f, ct, work) * fam.evaluate(g, ct, work) / mpmath.power(c, kf + kg)
+            )
             lhs = abs(scaled - f1 * g1)
-            ef, eg = fam.envelope(f, theta), fam.envelope(g, theta)
+            ef, eg = fam.envelope(f, theta, work), fam.envelope(g, theta, work)
             bound = ef + eg if drop_factors else abs(f1) * eg + abs(g1) * ef + ef * eg
-            bound += rounding_allowance(scaled, f1 * g1)
-            return log_margin(bound, lhs)
+            bound += rounding_allowance(work, scaled, f1 * g1)
+            return log_margin(bound, lhs, work)
 
     return margin
 

@@ -28,6 +28,7 @@ from typing import Any
 import mpmath
 from hypothesis import strategies as st
 
+from homogeneity.errors import HomogeneityInputError
 from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
@@ -39,6 +40,14 @@ from proofs_numeric.claims._d3 import (
     radii,
     ray_fields,
     rounding_allowance,
+)
+from proofs_numeric.precision import (
+    centre,
+    distance,
+    layer_norm,
+    norm2,
+    standard_layer_norm,
+    working_precision,
 )
 from proofs_numeric.search import (
     PropertySearch,
@@ -53,33 +62,34 @@ from proofs_numeric.strategies import log10_scales, unit_vectors
 DIM = 3
 
 
-def centred(specs: Sequence[Mapping[str, Any]], theta: Sequence[Any]) -> list[Any]:
+def centred(specs: Sequence[Mapping[str, Any]], theta: Sequence[Any], digits: int) -> list[Any]:
     """f(θ) − μ(f(θ)), with the constant parts and the deviations centred separately so
     coordinates that all lie near one constant keep their relative accuracy."""
-    parts = [fam.split(s, theta) for s in specs]
-    n = len(parts)
-    mean_l = mpmath.fsum(p[0] for p in parts) / n
-    mean_d = mpmath.fsum(p[1] for p in parts) / n
-    return [(p[0] - mean_l) + (p[1] - mean_d) for p in parts]
+    parts = [fam.split(s, theta, digits) for s in specs]
+    with working_precision(digits):
+        constants = centre([p[0] for p in parts], digits)
+        deviations = centre([p[1] for p in parts], digits)
+        return [a + b for a, b in zip(constants, deviations, strict=True)]
 
 
-def layer_norm(
-    specs: Sequence[Mapping[str, Any]], theta: Sequence[Any], eps: Any = 0
+def layer_norm_of(
+    specs: Sequence[Mapping[str, Any]], theta: Sequence[Any], digits: int, eps: Any = 0
 ) -> list[Any] | None:
-    """D9 of f(θ) (None where f(θ) is constant); with eps > 0 the standard layer norm."""
-    u = centred(specs, theta)
-    sq = mpmath.fsum(t * t for t in u)
-    if eps:
-        return [t / mpmath.sqrt(sq / len(u) + eps) for t in u]
-    if sq == 0:
-        return None
-    norm = mpmath.sqrt(sq)
-    return [t / norm for t in u]
+    """D9 of f(θ) (None where f(θ) is constant); with eps > 0 the standard layer norm.
+    The norm is applied to the cancellation-free centring of :func:`centred` (centring is
+    idempotent, so this is LN(f(θ)))."""
+    u = centred(specs, theta, digits)
+    try:
+        if eps:
+            return standard_layer_norm(u, eps, digits)
+        return layer_norm(u, digits)
+    except HomogeneityInputError:
+        return None  # f(θ) is constant: LN is undefined there
 
 
-def _deviation(specs, theta, c, eps=0) -> Any:
-    a = layer_norm(specs, theta, eps)
-    b = layer_norm(specs, [c * t for t in theta], eps)
+def _deviation(specs, theta, c, digits: int, eps=0) -> Any:
+    a = layer_norm_of(specs, theta, digits, eps)
+    b = layer_norm_of(specs, [c * t for t in theta], digits, eps)
     if a is None or b is None:
         return None
     return a, b
@@ -87,32 +97,33 @@ def _deviation(specs, theta, c, eps=0) -> Any:
 
 def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
     specs, r = case["f"], float(case["r"])
-    with mpmath.workdps(digits_for(digits, r, case["log10_c"], fam.degree(specs[0]))):
-        theta = fam.point(case["direction"], r)
-        pair = _deviation(specs, theta, scale_from_log10(case["log10_c"]))
+    work = digits_for(digits, r, case["log10_c"], fam.degree(specs[0]))
+    with working_precision(work):
+        theta = fam.point(case["direction"], r, work)
+        pair = _deviation(specs, theta, scale_from_log10(case["log10_c"], work), work)
         if pair is None:
             return mpmath.inf  # LN undefined: outside the statement
         a, b = pair
-        return probe_margin(max(abs(x - y) for x, y in zip(a, b, strict=True)), r)
+        return probe_margin(max(abs(x - y) for x, y in zip(a, b, strict=True)), r, work)
 
 
 def corrected_margin(drop_denominator: bool = False, eps: float = 0.0):
     def margin(case: Mapping[str, Any], digits: int) -> Any:
         specs, r = case["f"], float(case["r"])
         k = fam.degree(specs[0])
-        with mpmath.workdps(digits_for(digits, r, case["log10_c"], k)):
-            theta = fam.point(case["direction"], r)
-            c = scale_from_log10(case["log10_c"])
-            pair = _deviation(specs, theta, c, eps)
+        work = digits_for(digits, r, case["log10_c"], k)
+        with working_precision(work):
+            theta = fam.point(case["direction"], r, work)
+            c = scale_from_log10(case["log10_c"], work)
+            pair = _deviation(specs, theta, c, work, eps)
             if pair is None:
                 return mpmath.inf
             a, b = pair
-            lhs = mpmath.sqrt(mpmath.fsum((x - y) ** 2 for x, y in zip(a, b, strict=True)))
-            eps_norm = mpmath.sqrt(mpmath.fsum(fam.envelope(s, theta) ** 2 for s in specs))
-            u = centred(specs, theta)
-            spread = mpmath.sqrt(mpmath.fsum(t * t for t in u))
+            lhs = distance(a, b, work)
+            eps_norm = norm2([fam.envelope(s, theta, work) for s in specs], work)
+            spread = norm2(centred(specs, theta, work), work)
             bound = 2 * eps_norm if drop_denominator else 2 * eps_norm / spread
-            return log_margin(bound + rounding_allowance(*a, *b), lhs)
+            return log_margin(bound + rounding_allowance(work, *a, *b), lhs, work)
 
     return margin
 

@@ -15,7 +15,6 @@ exactly on sets where γ(x) ≥ κ‖x‖ for some κ > 0.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,7 +23,15 @@ from hypothesis import strategies as st
 
 from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import CheckContext, Claim, Verdict
-from proofs_numeric.precision import softmax_difference, softmax_gap, softmax_tail_bound
+from proofs_numeric.precision import (
+    exp_loss,
+    guard_digits,
+    norm2,
+    softmax_difference,
+    softmax_gap,
+    softmax_tail_bound,
+    working_precision,
+)
 from proofs_numeric.search import (
     PropertySearch,
     check_property,
@@ -40,45 +47,49 @@ from proofs_numeric.strategies import log10_scales, magnitudes, score_rows
 D_PROBE, RHO_PROBE = 0.01, 100.0
 
 
-def _max_deviation(x, keep, c) -> Any:
+def _max_deviation(x, keep, c, digits: int) -> Any:
     """max_i |softmax(cx)_i − softmax(x)_i|, cancellation-free (same maximisers): the
     margin can be as small as e^{−γ}, so the deviation needs full relative precision."""
-    return max(abs(v) for v in softmax_difference(x, x, c, 1, keep))
+    return max(abs(v) for v in softmax_difference(x, x, c, 1, keep, digits))
 
 
-def _extra_digits(x) -> int:
-    spread = max(x) - min(x)
-    return int(spread / math.log(10)) + 20
+def _work(digits: int, x) -> int:
+    """The guard digits of ``digits`` with e^{−spread} resolved next to 1."""
+    return guard_digits(digits, exp_loss(max(x) - min(x)))
 
 
 def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
     """−d‖x‖ − ln max_i |softmax(cx)_i − softmax(x)_i| on ‖x‖ ≥ ρ (vacuous below)."""
     x = case["x"]
-    with mpmath.workdps(digits + _extra_digits(x)):
-        norm = mpmath.sqrt(mpmath.fsum(mpmath.mpf(v) ** 2 for v in x))
+    work = _work(digits, x)
+    with working_precision(work):
+        norm = norm2(x, work)
         if norm < RHO_PROBE:
             return mpmath.inf
-        c = scale_from_log10(case["log10_c"])
-        return log_margin(mpmath.exp(-D_PROBE * norm), _max_deviation(x, None, c))
+        c = scale_from_log10(case["log10_c"], work)
+        return log_margin(mpmath.exp(-D_PROBE * norm), _max_deviation(x, None, c, work), work)
+
+
+def _identity(v: Any) -> Any:
+    return v
 
 
 def gap_margin(
-    rate: float = 1.0, component: Callable[[Any], Any] = lambda x: x
+    rate: float = 1.0, component: Callable[[Any], Any] = _identity
 ) -> Callable[[Mapping[str, Any], int], Any]:
     """ln(C e^{−rate·γ}) − ln max_i |softmax(c·φ(x))_i − softmax(φ(x))_i| (φ a mutation)."""
 
     def margin(case: Mapping[str, Any], digits: int) -> Any:
         x, keep = case["x"], case.get("keep")
-        with mpmath.workdps(digits + _extra_digits(x)):
+        work = _work(digits, x)
+        with working_precision(work):
             y = [component(mpmath.mpf(v)) for v in x]
-            c = scale_from_log10(case["log10_c"])
-            g = softmax_gap(x, keep)
-            bound = (
-                softmax_tail_bound(x, 1, keep)
-                if rate == 1.0
-                else (softmax_tail_bound(x, 1, keep) * mpmath.exp(-(rate - 1) * g))
-            )
-            return log_margin(bound, _max_deviation(y, keep, c))
+            c = scale_from_log10(case["log10_c"], work)
+            g = softmax_gap(x, keep, work)
+            bound = softmax_tail_bound(x, 1, keep, digits=work)
+            if rate != 1.0:
+                bound = bound * mpmath.exp(-(rate - 1) * g)
+            return log_margin(bound, _max_deviation(y, keep, c, work), work)
 
     return margin
 
@@ -99,6 +110,12 @@ GAP_SCHEMA = cs.Where(
     lambda c: cs.same_length("x", "keep")(c) and cs.spread_at_most("x", 1e4)(c),
     "x and keep must have one length, and max − min of x must be ≤ 10^4",
 )
+
+
+def _half(v: Any) -> Any:
+    """Negative control: the scores at temperature 2."""
+    return v / 2
+
 
 PAPER_CONSTRUCTIONS = (
     {"x": [1001.0, 1000.0], "log10_c": 6.0},
@@ -151,7 +168,7 @@ def paper_search() -> PropertySearch:
 def gap_search(
     claim_id: str = "L7*",
     rate: float = 1.0,
-    component: Callable[[Any], Any] = lambda x: x,
+    component: Callable[[Any], Any] = _identity,
     what: str = "",
 ) -> PropertySearch:
     return PropertySearch(
@@ -234,7 +251,7 @@ CLAIMS = (
             property_control(
                 "mutated component softmax(x/2)",
                 "a softmax at temperature 2 converges at rate γ/2 and must violate the bound",
-                lambda: gap_search(component=lambda v: v / 2, what="softmax(x/2)"),
+                lambda: gap_search(component=_half, what="softmax(x/2)"),
             ),
         ),
     ),

@@ -30,10 +30,14 @@ from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import Claim
 from proofs_numeric.precision import (
     argmax_set,
+    dot,
     generalised_argmax,
+    guard_digits,
+    norm2,
     softmax,
     softmax_deficit,
     softmax_gap,
+    working_precision,
 )
 from proofs_numeric.search import (
     PropertySearch,
@@ -47,38 +51,47 @@ DELTA_PROBE = mpmath.mpf("0.1")
 T_GRID = (6, 9, 12)  # log10 t
 
 
-def _scores(w: Sequence[Any], us: Sequence[Sequence[Any]]) -> list[Any]:
-    return [mpmath.fdot(w, u) for u in us]
+def _scores(w: Sequence[Any], us: Sequence[Sequence[Any]], digits: int) -> list[Any]:
+    return [dot(w, u, digits) for u in us]
 
 
-def perturbed_scores(w, us, ew, eus, c) -> list[Any]:
+def perturbed_scores(w, us, ew, eus, c, digits: int) -> list[Any]:
     """S_j(cθ′ + e) = c² S′_j + c(w′·e_j + e_w·u′_j) + e_w·e_j, expanded so that exact ties
     of S′ stay exact under the c² factor (no rounding tie-break)."""
-    base = _scores(w, us)
-    return [
-        c * c * s0 + c * (mpmath.fdot(w, ej) + mpmath.fdot(ew, uj)) + mpmath.fdot(ew, ej)
-        for s0, uj, ej in zip(base, us, eus, strict=True)
-    ]
+    base = _scores(w, us, digits)
+    with working_precision(digits):
+        return [
+            c * c * s0 + c * (dot(w, ej, digits) + dot(ew, uj, digits)) + dot(ew, ej, digits)
+            for s0, uj, ej in zip(base, us, eus, strict=True)
+        ]
 
 
-def _norm(v: Sequence[Any]) -> Any:
-    return mpmath.sqrt(mpmath.fsum(x * x for x in v))
-
-
-def deviation_from_limit(scores: Sequence[Any], limit_scores: Sequence[Any]) -> Any:
+def deviation_from_limit(scores: Sequence[Any], limit_scores: Sequence[Any], digits: int) -> Any:
     """‖softmax(scores) − argmax(limit_scores)‖_∞ without cancellation: through the
     deficits of :func:`softmax_deficit` when both rows have the same maximisers."""
-    winners, deficit = softmax_deficit(scores)
-    if winners == argmax_set(limit_scores):
+    winners, deficit = softmax_deficit(scores, digits=digits)
+    if winners == argmax_set(limit_scores, digits=digits):
         return max(deficit)
-    return max(
-        abs(x - y) for x, y in zip(softmax(scores), generalised_argmax(limit_scores), strict=True)
-    )
+    with working_precision(digits):
+        return max(
+            abs(x - y)
+            for x, y in zip(
+                softmax(scores, digits=digits),
+                generalised_argmax(limit_scores, digits=digits),
+                strict=True,
+            )
+        )
+
+
+def _paper_work(digits: int) -> int:
+    """Scores of size t² (t ≤ 10^{max T_GRID}) must keep their absolute accuracy."""
+    return guard_digits(digits, 2 * max(T_GRID))
 
 
 def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
     """ln δ − ln min_t ‖f(θ_t) − s_f(θ′)‖_∞ over t = 10^6, 10^9, 10^12 (< 0: no convergence)."""
-    with mpmath.workdps(digits + 40):
+    work = _paper_work(digits)
+    with working_precision(work):
         w = [mpmath.mpf(x) for x in case["w"]]
         us = [[mpmath.mpf(x) for x in u] for u in case["us"]]
         vw = [mpmath.mpf(x) for x in case["vw"]]
@@ -88,41 +101,43 @@ def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
             t = mpmath.power(10, lt)
             eps = mpmath.power(t, -mpmath.mpf(case.get("alpha", 0.5)))
             scores = perturbed_scores(
-                w, us, [eps * b for b in vw], [[eps * b for b in v] for v in vus], t
+                w, us, [eps * b for b in vw], [[eps * b for b in v] for v in vus], t, work
             )
-            dev = deviation_from_limit(scores, _scores(w, us))
+            dev = deviation_from_limit(scores, _scores(w, us, work), work)
             worst = min(worst, dev)
-        return log_margin(DELTA_PROBE, worst)
+        return log_margin(DELTA_PROBE, worst, work)
 
 
 def corrected_margin(allow_ties: bool = False, ignore_perturbation: bool = False):
     def margin(case: Mapping[str, Any], digits: int) -> Any:
-        with mpmath.workdps(digits + 40):
+        # scores of size c² (c ≤ 10^3) keep their absolute accuracy
+        work = guard_digits(digits, 2 * float(case["log10_c"]))
+        with working_precision(work):
             w = [mpmath.mpf(x) for x in case["w"]]
             us = [[mpmath.mpf(x) for x in u] for u in case["us"]]
-            s = _scores(w, us)
-            if len(argmax_set(s)) > 1 and not allow_ties:
+            s = _scores(w, us, work)
+            if len(argmax_set(s, digits=work)) > 1 and not allow_ties:
                 return mpmath.inf  # a tie: outside P1*
-            gamma = softmax_gap(s)
+            gamma = softmax_gap(s, digits=work)
             c, big_e = mpmath.power(10, mpmath.mpf(case["log10_c"])), mpmath.mpf(case["E"])
-            delta = c * big_e * (_norm(w) + max(_norm(u) for u in us)) + big_e**2
+            delta = c * big_e * (norm2(w, work) + max(norm2(u, work) for u in us)) + big_e**2
             eff = c * c * gamma - (0 if ignore_perturbation else 2 * delta)
             if not eff > 0:
                 return mpmath.inf  # c too small for the bound: vacuous
             vw = [mpmath.mpf(x) for x in case["vw"]]
             vus = [[mpmath.mpf(x) for x in u] for u in case["vus"]]
-            biggest = max(_norm(vw), max(_norm(v) for v in vus))
+            biggest = max(norm2(vw, work), max(norm2(v, work) for v in vus))
             scale = big_e / biggest if biggest > 0 else mpmath.mpf(0)  # ‖e‖ ≤ E per block
             scores = perturbed_scores(
-                w, us, [scale * b for b in vw], [[scale * b for b in v] for v in vus], c
+                w, us, [scale * b for b in vw], [[scale * b for b in v] for v in vus], c, work
             )
-            dev = deviation_from_limit(scores, s)
-            # the exponent c²γ − 2Δ carries a relative rounding error ~10^{−dps}; where the
+            dev = deviation_from_limit(scores, s, work)
+            # the exponent c²γ − 2Δ carries a relative rounding error ~10^{−work}; where the
             # bound is attained (E = 0, two positions) that decides the sign of the margin,
             # so the bound is widened by exactly that rounding allowance
-            slack = mpmath.mpf(10) ** (-(mpmath.mp.dps - 15)) * (c * c * gamma + 2 * delta + 10)
+            slack = mpmath.mpf(10) ** (-(work - 15)) * (c * c * gamma + 2 * delta + 10)
             bound = (len(us) - 1) * mpmath.exp(-eff + slack)
-            return log_margin(bound, dev)
+            return log_margin(bound, dev, work)
 
     return margin
 

@@ -36,10 +36,12 @@ from proofs_numeric.claims._d3 import (
     rounding_allowance,
 )
 from proofs_numeric.precision import (
+    guard_digits,
     sigmoid_difference,
     softmax_difference,
     softmax_tail_bound,
     tanh_difference,
+    working_precision,
 )
 from proofs_numeric.search import (
     PropertySearch,
@@ -55,46 +57,49 @@ DIM = 3
 MAPS = ("sigmoid", "tanh", "softmax")
 
 
-def _difference(name: str, fc: list[Any], f1: list[Any]) -> Any:
+def _difference(name: str, fc: list[Any], f1: list[Any], digits: int) -> Any:
     """max_i |φ(f(cθ))_i − φ(f(θ))_i|, computed without cancellation."""
     if name == "sigmoid":
-        return abs(sigmoid_difference(fc[0], f1[0]))
+        return abs(sigmoid_difference(fc[0], f1[0], digits))
     if name == "tanh":
-        return abs(tanh_difference(fc[0], f1[0]))
-    return max(abs(v) for v in softmax_difference(fc, f1))
+        return abs(tanh_difference(fc[0], f1[0], digits))
+    return max(abs(v) for v in softmax_difference(fc, f1, digits=digits))
 
 
-def _deviation(case: Mapping[str, Any], theta, c) -> tuple[Any, list[Any]]:
+def _deviation(case: Mapping[str, Any], theta, c, digits: int) -> tuple[Any, list[Any]]:
     specs = case["f"]
-    f1 = [fam.evaluate(s, theta) for s in specs]
-    fc = [fam.evaluate(s, [c * t for t in theta]) for s in specs]
-    return _difference(case["map"], fc, f1), f1
+    f1 = [fam.evaluate(s, theta, digits) for s in specs]
+    fc = [fam.evaluate(s, [c * t for t in theta], digits) for s in specs]
+    return _difference(case["map"], fc, f1, digits), f1
 
 
 def _digits(digits: int, case: Mapping[str, Any]) -> int:
+    """Values of size c^k keep their absolute accuracy: k·log10 c more digits."""
     k = max(fam.degree(s) for s in case["f"])
-    return digits + 30 + int(k * float(case["log10_c"]))
+    return guard_digits(digits, k * float(case["log10_c"]))
 
 
 def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
-    with mpmath.workdps(_digits(digits, case)):
-        theta = fam.point(case["direction"], case["r"])
-        err, _ = _deviation(case, theta, scale_from_log10(case["log10_c"]))
-        return probe_margin(err, float(case["r"]))
+    work = _digits(digits, case)
+    with working_precision(work):
+        theta = fam.point(case["direction"], case["r"], work)
+        err, _ = _deviation(case, theta, scale_from_log10(case["log10_c"], work), work)
+        return probe_margin(err, float(case["r"]), work)
 
 
 def corrected_margin(paper_bound: bool = False):
     def margin(case: Mapping[str, Any], digits: int) -> Any:
-        with mpmath.workdps(_digits(digits, case)):
-            theta = fam.point(case["direction"], case["r"])
-            err, f1 = _deviation(case, theta, scale_from_log10(case["log10_c"]))
+        work = _digits(digits, case)
+        with working_precision(work):
+            theta = fam.point(case["direction"], case["r"], work)
+            err, f1 = _deviation(case, theta, scale_from_log10(case["log10_c"], work), work)
             if paper_bound:
                 bound = mpmath.exp(-D_PROBE * mpmath.mpf(case["r"]))
             elif case["map"] == "softmax":
-                bound = softmax_tail_bound(f1, 1)
+                bound = softmax_tail_bound(f1, 1, digits=work)
             else:
                 bound = mpmath.exp(-abs(f1[0]))
-            return log_margin(bound + rounding_allowance(1), err)
+            return log_margin(bound + rounding_allowance(work, 1), err, work)
 
     return margin
 

@@ -31,15 +31,17 @@ from homogeneity.rules import predict_degree
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
 from proofs_numeric.claims._transformer import (
-    gap_digits,
+    head_bound,
     head_outputs,
+    keep_for,
+    score_loss,
     sublayer_cases,
     sublayer_schema,
     sublayer_weights,
+    trace_scores,
     with_tempered_queries,
 )
-from proofs_numeric.mp_model import keep_mask, linear
-from proofs_numeric.precision import argmax_set, softmax_gap
+from proofs_numeric.precision import Weights, distance, guard_digits, linear, working_precision
 from proofs_numeric.search import (
     PropertySearch,
     check_property,
@@ -50,24 +52,24 @@ from proofs_numeric.search import (
 )
 
 
-def _point(case: Mapping[str, Any], value_bias: bool = False):
-    w0 = sublayer_weights(case, "mha", value_bias)
-    return w0
+def _point(case: Mapping[str, Any], value_bias: bool = False) -> Weights:
+    return sublayer_weights(case, "mha", value_bias)
 
 
 def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
     """−ln max_entry |H(cθ) − c H(θ)|: < 0 means an error ≥ 1 > e^{−d‖θ‖} for every d > 0."""
     w0 = _point(case)
-    with mpmath.workdps(digits + 20):
-        rho, c = mpmath.mpf(case["rho"]), scale_from_log10(case["log10_c"])
-        h1 = head_outputs(w0.at(rho), case)
-        hc = head_outputs(w0.at(rho * c), case)
+    work = guard_digits(digits)
+    with working_precision(work):
+        rho, c = mpmath.mpf(case["rho"]), scale_from_log10(case["log10_c"], work)
+        h1 = head_outputs(w0.at(rho), case, work)
+        hc = head_outputs(w0.at(rho * c), case, work)
         err = max(
             abs(a - c * b)
             for ra, rb in zip(hc, h1, strict=True)
             for a, b in zip(ra, rb, strict=True)
         )
-        return log_margin(mpmath.mpf(1), err)
+        return log_margin(mpmath.mpf(1), err, work)
 
 
 def corrected_margin(degree: int = 2, value_bias: bool = False, temperature: float = 1.0):
@@ -77,52 +79,31 @@ def corrected_margin(degree: int = 2, value_bias: bool = False, temperature: flo
         n_heads, d_head = int(case["n_heads"]), int(case["d_head"])
         rho, log10_c = mpmath.mpf(case["rho"]), case["log10_c"]
         trace: list = []
-        with mpmath.workdps(digits):
-            head_outputs(w0.at(rho), case, trace)
-        work = (
-            digits
-            + gap_digits([r for h in trace[0].scores for r in h])
-            + int(degree * float(log10_c))
-        )
-        with mpmath.workdps(work):
-            c = scale_from_log10(log10_c)
+        head_outputs(w0.at(rho), case, digits, trace)
+        work = guard_digits(digits, score_loss(trace_scores(trace)), degree * float(log10_c))
+        with working_precision(work):
+            c = scale_from_log10(log10_c, work)
             w = w0.at(rho)
             trace = []
-            h1 = head_outputs(w, case, trace)
-            hc = head_outputs(lhs_w0.at(rho * c), case)
-            h1m = head_outputs(lhs_w0.at(rho), case) if lhs_w0 is not w0 else h1
-            x = w.get("x")
-            v = linear(x, w.get("sub.value.weight"), w.maybe("sub.value.bias"))
-            keep = keep_mask(len(x), None, bool(case.get("causal", False)))
+            h1 = head_outputs(w, case, work, trace)
+            hc = head_outputs(lhs_w0.at(rho * c), case, work)
+            h1m = head_outputs(lhs_w0.at(rho), case, work) if lhs_w0 is not w0 else h1
+            x = w.get("x", work)
+            v = linear(x, w.get("sub.value.weight", work), w.maybe("sub.value.bias", work), work)
+            keep = keep_for(case, len(x))
             ck = mpmath.power(c, degree)
+            allowance = rounding_allowance(work, *[t for r in h1 for t in r])
             worst = mpmath.inf
             for i in range(len(x)):
                 lhs_sq, bound_sq = mpmath.mpf(0), mpmath.mpf(0)
                 for h in range(n_heads):
                     sl = slice(h * d_head, (h + 1) * d_head)
-                    lhs_sq += mpmath.fsum(
-                        (a / ck - b) ** 2 for a, b in zip(hc[i][sl], h1m[i][sl], strict=True)
-                    )
-                    row, vis_keep = trace[0].scores[h][i], keep[i]
-                    n_vis = sum(vis_keep)
-                    n_max = len(argmax_set(row, vis_keep))
-                    if n_vis > n_max:
-                        vmax = max(
-                            mpmath.sqrt(mpmath.fsum(t * t for t in v[j][sl]))
-                            for j in range(len(x))
-                            if vis_keep[j]
-                        )
-                        b = (
-                            4
-                            * mpmath.mpf(n_vis - n_max)
-                            / n_max
-                            * mpmath.exp(-softmax_gap(row, vis_keep))
-                            * vmax
-                        )
-                        bound_sq += b * b
-                allowance = rounding_allowance(*[t for r in h1 for t in r])
+                    lhs_sq += distance([a / ck for a in hc[i][sl]], h1m[i][sl], work) ** 2
+                    b = head_bound(trace[0].scores[h][i], keep[i], [r[sl] for r in v], work)
+                    bound_sq += b * b
                 worst = min(
-                    worst, log_margin(mpmath.sqrt(bound_sq) + allowance, mpmath.sqrt(lhs_sq))
+                    worst,
+                    log_margin(mpmath.sqrt(bound_sq) + allowance, mpmath.sqrt(lhs_sq), work),
                 )
             return worst
 

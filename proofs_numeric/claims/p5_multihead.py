@@ -26,15 +26,27 @@ from hypothesis import strategies as st
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
 from proofs_numeric.claims._transformer import (
-    gap_digits,
+    head_bound,
     head_outputs,
+    keep_for,
+    max_abs_diff,
     msa,
+    score_loss,
     sublayer_cases,
     sublayer_schema,
     sublayer_weights,
+    trace_scores,
 )
-from proofs_numeric.mp_model import keep_mask, linear
-from proofs_numeric.precision import argmax_set, softmax_gap
+from proofs_numeric.precision import (
+    Weights,
+    centre,
+    distance,
+    frobenius_norm,
+    guard_digits,
+    linear,
+    norm2,
+    working_precision,
+)
 from proofs_numeric.search import (
     PropertySearch,
     check_property,
@@ -45,11 +57,11 @@ from proofs_numeric.search import (
 )
 
 
-def _work_digits(w0, case, digits: int) -> int:
+def _work_digits(w0: Weights, case: Mapping[str, Any], digits: int, *losses: float) -> int:
+    """Guard digits with e^{−spread} of the score rows at θ = ρθ₀ resolved."""
     trace: list = []
-    with mpmath.workdps(digits):
-        head_outputs(w0.at(mpmath.mpf(case["rho"])), case, trace)
-    return digits + gap_digits([r for h in trace[0].scores for r in h])
+    head_outputs(w0.at(mpmath.mpf(case["rho"])), case, digits, trace)
+    return guard_digits(digits, score_loss(trace_scores(trace)), *losses)
 
 
 def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
@@ -58,72 +70,54 @@ def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
     MSA(cθ)/c → MSA_sat(θ) (argmax attention, exactly 1-homogeneous), so the D3 error
     c‖MSA(cθ)/c − MSA(θ)‖ ≈ c‖MSA_sat(θ) − MSA(θ)‖ reaches 1 at about this c."""
     w0 = sublayer_weights(case, "mha")
-    with mpmath.workdps(_work_digits(w0, case, digits)):
+    work = _work_digits(w0, case, digits)
+    with working_precision(work):
         rho = mpmath.mpf(case["rho"])
-        m1 = msa(w0.at(rho), case)
-        ms = msa(w0.at(rho), case, saturated=True)
-        gap = max(
-            abs(a - b) for ra, rb in zip(ms, m1, strict=True) for a, b in zip(ra, rb, strict=True)
-        )
+        m1 = msa(w0.at(rho), case, work)
+        ms = msa(w0.at(rho), case, work, saturated=True)
+        gap = max_abs_diff(ms, m1)
         if gap == 0:
             return mpmath.inf  # exactly saturated: exactly 1-homogeneous at θ
         c = max(mpmath.mpf(2), 4 / gap)
-        mc = msa(w0.at(rho * c), case)
+        mc = msa(w0.at(rho * c), case, work)
         err = max(
             abs(a - c * b)
             for ra, rb in zip(mc, m1, strict=True)
             for a, b in zip(ra, rb, strict=True)
         )
-        return log_margin(mpmath.mpf(1), err)
+        return log_margin(mpmath.mpf(1), err, work)
 
 
 def corrected_margin(degree: int = 1, gain: bool = True):
     def margin(case: Mapping[str, Any], digits: int) -> Any:
         w0 = sublayer_weights(case, "mha")
         n_heads, d_head = int(case["n_heads"]), int(case["d_head"])
-        work = _work_digits(w0, case, digits) + int(degree * float(case["log10_c"]))
-        with mpmath.workdps(work):
-            rho, c = mpmath.mpf(case["rho"]), scale_from_log10(case["log10_c"])
+        work = _work_digits(w0, case, digits, degree * float(case["log10_c"]))
+        with working_precision(work):
+            rho, c = mpmath.mpf(case["rho"]), scale_from_log10(case["log10_c"], work)
             w = w0.at(rho)
             trace: list = []
-            head_outputs(w, case, trace)
-            m1, mc = msa(w, case, gain), msa(w0.at(rho * c), case, gain)
-            x = w.get("x")
-            keep = keep_mask(len(x), None, bool(case.get("causal", False)))
-            v = linear(x, w.get("sub.value.weight"))
-            wo = w.get("sub.output.weight")
-            wo_f = mpmath.sqrt(mpmath.fsum(t * t for row in wo for t in row))
-            g_inf = max(abs(t) for t in w.get("norm.weight"))
-            z = linear(head_outputs(w, case), wo)
+            heads = head_outputs(w, case, work, trace)
+            m1, mc = msa(w, case, work, gain), msa(w0.at(rho * c), case, work, gain)
+            x = w.get("x", work)
+            keep = keep_for(case, len(x))
+            v = linear(x, w.get("sub.value.weight", work), digits=work)
+            wo = w.get("sub.output.weight", work)
+            wo_f = frobenius_norm(wo, work)
+            g_inf = max(abs(t) for t in w.get("norm.weight", work))
+            z = linear(heads, wo, digits=work)
             ck = mpmath.power(c, degree)
             worst = mpmath.inf
             for i in range(len(x)):
                 bound_sq = mpmath.mpf(0)
                 for h in range(n_heads):
                     sl = slice(h * d_head, (h + 1) * d_head)
-                    row = trace[0].scores[h][i]
-                    n_vis, n_max = sum(keep[i]), len(argmax_set(row, keep[i]))
-                    if n_vis > n_max:
-                        vmax = max(
-                            mpmath.sqrt(mpmath.fsum(t * t for t in v[j][sl]))
-                            for j in range(len(x))
-                            if keep[i][j]
-                        )
-                        b = (
-                            4
-                            * mpmath.mpf(n_vis - n_max)
-                            / n_max
-                            * mpmath.exp(-softmax_gap(row, keep[i]))
-                            * vmax
-                        )
-                        bound_sq += b * b
-                mu = mpmath.fsum(z[i]) / len(z[i])
-                spread = mpmath.sqrt(mpmath.fsum((t - mu) ** 2 for t in z[i]))
+                    b = head_bound(trace[0].scores[h][i], keep[i], [r[sl] for r in v], work)
+                    bound_sq += b * b
+                spread = norm2(centre(z[i], work), work)
                 bound = 2 * g_inf * wo_f * mpmath.sqrt(bound_sq) / spread
-                lhs = mpmath.sqrt(
-                    mpmath.fsum((a / ck - b) ** 2 for a, b in zip(mc[i], m1[i], strict=True))
-                )
-                worst = min(worst, log_margin(bound + rounding_allowance(*m1[i]), lhs))
+                lhs = distance([a / ck for a in mc[i]], m1[i], work)
+                worst = min(worst, log_margin(bound + rounding_allowance(work, *m1[i]), lhs, work))
             return worst
 
     return margin

@@ -11,7 +11,6 @@ are outside the statement.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +26,7 @@ from proofs_numeric.claims._transformer import (
     sublayer_weights,
     theta_norm,
 )
+from proofs_numeric.precision import exp_loss, guard_digits, working_precision
 from proofs_numeric.search import (
     PropertySearch,
     check_property,
@@ -41,14 +41,13 @@ def margin_for(degree: int = 1, activation: str = "relu"):
 
     def margin(case: Mapping[str, Any], digits: int) -> Any:
         w0 = sublayer_weights(case, "ff")
-        with mpmath.workdps(30):
-            r = theta_norm(w0.at(mpmath.mpf(case["rho"])))
-        work = digits + int(float(r) / math.log(10)) + int(degree * float(case["log10_c"])) + 30
-        with mpmath.workdps(work):
-            rho, c = mpmath.mpf(case["rho"]), scale_from_log10(case["log10_c"])
+        r = theta_norm(w0.at(mpmath.mpf(case["rho"])), 30)
+        work = guard_digits(digits, exp_loss(r), degree * float(case["log10_c"]))
+        with working_precision(work):
+            rho, c = mpmath.mpf(case["rho"]), scale_from_log10(case["log10_c"], work)
             try:
-                f1 = ff_sublayer(w0.at(rho), activation)
-                fc = ff_sublayer(w0.at(rho * c), activation)
+                f1 = ff_sublayer(w0.at(rho), work, activation)
+                fc = ff_sublayer(w0.at(rho * c), work, activation)
             except HomogeneityInputError:
                 return mpmath.inf  # LN(constant row): FF undefined here, outside the claim
             ck = mpmath.power(c, degree)
@@ -57,7 +56,7 @@ def margin_for(degree: int = 1, activation: str = "relu"):
                 for ra, rb in zip(fc, f1, strict=True)
                 for a, b in zip(ra, rb, strict=True)
             )
-            return log_margin(mpmath.exp(-theta_norm(w0.at(rho))), err)
+            return log_margin(mpmath.exp(-theta_norm(w0.at(rho), work)), err, work)
 
     return margin
 
@@ -81,7 +80,7 @@ def search(degree: int = 1, activation: str = "relu", what: str = "") -> Propert
         constructions=CONSTRUCTIONS,
         examples_scale=0.5,
         margin_label="ln e^{−‖θ‖} − ln max|FF(cθ) − c FF(θ)|",
-        precision="mpmath (digits raised by ‖θ‖/ln 10 + log10 c)",
+        precision="mpmath (guard digits raised by ‖θ‖/ln 10 + log10 c)",
         describe=lambda c: f"seed {c['seed']}, ρ = {c['rho']}, c = 10^{c['log10_c']}",
     )
 

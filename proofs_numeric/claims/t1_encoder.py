@@ -44,7 +44,8 @@ from proofs_numeric.claims._encoders import (
     score_digits,
     torch_encoder,
 )
-from proofs_numeric.claims._transformer import adaptive, resolved_above_noise
+from proofs_numeric.claims._transformer import adaptive, max_abs_diff, resolved_above_noise
+from proofs_numeric.precision import DEFAULT_DIGITS, distance, norm2, working_precision
 from proofs_numeric.search import (
     PropertySearch,
     check_property,
@@ -63,25 +64,24 @@ def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
     c‖f(cθ)/c − f(θ)‖ ≈ c‖f_sat(θ) − f(θ)‖ reaches 1 at about this c."""
     enc = mp_encoder(case)
     rho = mpmath.mpf(case["rho"])
-    with mpmath.workdps(score_digits(enc, case["ids"], rho, digits)):
+    work = score_digits(enc, case["ids"], rho, digits)
+    with working_precision(work):
         try:
-            f1 = enc.at(rho).run(case["ids"])
-            fs = enc.at(rho).run(case["ids"], saturated=True)
+            f1 = enc.at(rho).run(case["ids"], digits=work)
+            fs = enc.at(rho).run(case["ids"], saturated=True, digits=work)
         except HomogeneityInputError:
             return mpmath.inf  # LN of a constant row: the encoder is undefined here
-        gap = max(
-            abs(a - b) for ra, rb in zip(fs, f1, strict=True) for a, b in zip(ra, rb, strict=True)
-        )
+        gap = max_abs_diff(fs, f1)
         if gap == 0:
             return mpmath.inf  # exactly saturated: exactly 1-homogeneous at θ
         c = max(mpmath.mpf(2), 4 / gap)
-        fc = enc.at(rho * c).run(case["ids"])
+        fc = enc.at(rho * c).run(case["ids"], digits=work)
         err = max(
             abs(a - c * b)
             for ra, rb in zip(fc, f1, strict=True)
             for a, b in zip(ra, rb, strict=True)
         )
-        return log_margin(mpmath.mpf(1), err)
+        return log_margin(mpmath.mpf(1), err, work)
 
 
 def predicted_degree(case: Mapping[str, Any]) -> float:
@@ -94,24 +94,19 @@ def relative_error(enc, ids, rho: Any, digits: int, degree: float = 1.0) -> Any:
     scale = mpmath.power(2, degree)
 
     def evaluate(d: int) -> Any:
-        f1 = enc.at(rho).run(ids)
-        f2 = enc.at(2 * rho).run(ids)
-        num = mpmath.sqrt(
-            mpmath.fsum(
-                (a / scale - b) ** 2
-                for ra, rb in zip(f2, f1, strict=True)
-                for a, b in zip(ra, rb, strict=True)
-            )
-        )
-        den = mpmath.sqrt(mpmath.fsum(b * b for rb in f1 for b in rb))
-        return num / den
+        f1 = enc.at(rho).run(ids, digits=d)
+        f2 = enc.at(2 * rho).run(ids, digits=d)
+        flat1 = [b for rb in f1 for b in rb]
+        num = distance([a / scale for ra in f2 for a in ra], flat1, d)
+        return num / norm2(flat1, d)
 
     return adaptive(evaluate, digits, resolved_above_noise())
 
 
-FAST_STEP = mpmath.mpf(2) ** (mpmath.mpf(1) / 4)
-START_ERROR = mpmath.mpf("1e-6")  # start the fast schedule past the transient
-SLOW_STEP = mpmath.mpf(2)
+with working_precision(DEFAULT_DIGITS):
+    FAST_STEP = mpmath.root(mpmath.mpf(2), 4)
+    START_ERROR = mpmath.mpf("1e-6")  # start the fast schedule past the transient
+    SLOW_STEP = mpmath.mpf(2)
 SLOW_START = 256  # the other settings: measure at 256a, 512a, 1024a, past the transients
 
 
@@ -145,11 +140,12 @@ def decay_ratio(case: Mapping[str, Any], digits: int) -> Any:
         return None
     if any(e == 0 for e in errs):
         return mpmath.inf  # exact at these points: faster than any decay
-    ls = [-mpmath.log(e) for e in errs]
-    first, second = ls[1] - ls[0], ls[2] - ls[1]
-    if first <= 0:
-        return mpmath.inf if second > 0 else mpmath.mpf(0)
-    return second / first
+    with working_precision(digits):
+        ls = [-mpmath.log(e) for e in errs]
+        first, second = ls[1] - ls[0], ls[2] - ls[1]
+        if first <= 0:
+            return mpmath.inf if second > 0 else mpmath.mpf(0)
+        return second / first
 
 
 def corrected_margin(fast: Callable[[Mapping[str, Any]], bool] = is_homogeneous_config):
@@ -157,11 +153,12 @@ def corrected_margin(fast: Callable[[Mapping[str, Any]], bool] = is_homogeneous_
         q = decay_ratio(case, digits)
         if q is None:
             return mpmath.inf  # the encoder is undefined on this ray (LN of a constant row)
-        if fast(case["cfg"]):
-            if q == mpmath.inf:
-                return mpmath.inf
-            return mpmath.log(q / FAST_Q) if q > 0 else -mpmath.inf
-        return mpmath.log(SLOW_Q / q) if q > 0 else mpmath.inf
+        with working_precision(digits):
+            if fast(case["cfg"]):
+                if q == mpmath.inf:
+                    return mpmath.inf
+                return mpmath.log(q / FAST_Q) if q > 0 else -mpmath.inf
+            return mpmath.log(SLOW_Q / q) if q > 0 else mpmath.inf
 
     return margin
 

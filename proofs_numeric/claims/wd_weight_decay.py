@@ -17,7 +17,7 @@ regime of Wan et al. 2021 and Kosson et al. 2024; checked on
     (must shrink), and on η = 10⁻³, σ₀ = 0.02 with λ = 0.01 (grows) and λ = 5 (shrinks).
 
 Margins: 0.05 − relative deviation for (i); for (ii) the log norm ratio with the sign the
-claim requires.
+claim requires. The predictions are those of :mod:`homogeneity.growth_formulas` (float64).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
-from homogeneity.dynamics import predictions as P
+from homogeneity import growth_formulas as P
 from homogeneity.dynamics.controlled import RandomSphereObjective, initial_theta, run_optimizer
 from proofs_numeric.claim import CheckContext, Claim, Verdict
 from proofs_numeric.search import PropertySearch, check_property, property_control

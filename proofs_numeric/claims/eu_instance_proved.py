@@ -1,0 +1,44 @@
+"""EU~*[instance]: the approximate Euler identity of EU~* along the ray of one fixed
+instance, proved for every ρ > 0 by certificate.
+
+Same instance as P4*[instance]. With H(cθ) = c² softmax(c⁴S)V on the ray,
+(θ·∇H)_i − 2H_i = 4 Σ_j p_j (S_j − S̄) V_j, and with q = e^{−ρ⁴γ₀} ∈ [0, 1] the statement
+per query row is an inequality in q alone, proved with φ(γ) ≥ γe^{−γ} everywhere and
+φ = e^{−1} where γ ≤ 1. See :mod:`proofs_numeric.certificates.theorems.heads`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from proofs_numeric.certificates.checker import THEOREMS
+from proofs_numeric.certificates.specs import HEAD_CASE, head_instance
+from proofs_numeric.claim import Claim
+from proofs_numeric.claims._certified import certificate_controls, certified_check
+
+NAME, THEOREM = "eu_star_instance", "head_euler_ray"
+
+
+def certified() -> dict[str, Any]:
+    return {"instance": head_instance(), "constant": "12"}
+
+
+CLAIMS = (
+    Claim(
+        id="EU~*[instance]",
+        title="Approximate Euler identity of the head along one ray: proved",
+        corrects="EU~",
+        statement=THEOREMS[THEOREM].statement(certified())
+        + f" (instance: the seeded sublayer {HEAD_CASE}).",
+        expected="proved",
+        check=certified_check(NAME, "EU~*[instance]", THEOREM, certified),
+        explanation=(
+            "EU~* along the whole ray of one instance, every ρ > 0; EU~* in general keeps "
+            "its sampled verdict. On this instance the prover closes with the constant "
+            "9/2 in place of 12, not with 4."
+        ),
+        negative_controls=certificate_controls(
+            NAME, lambda p: {**p, "constant": "4"}, "constant 4 instead of 12"
+        ),
+    ),
+)

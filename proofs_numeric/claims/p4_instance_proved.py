@@ -1,0 +1,47 @@
+"""P4*[instance]: the attention-head bound of P4* along the ray of one fixed instance,
+proved for every ρ > 0 and c ≥ 1 by certificate.
+
+The instance is the package's seeded single-head sublayer of the sampled P4* (seed 1,
+3 tokens, d_model 3, d_head 2), with the input X a parameter, so θ = ρθ₀ scales X too.
+Along the ray the scores grow like ρ⁴ and the values like ρ², so with q = e^{−ρ⁴γ₀} and
+v = q^{c⁴−1} the statement becomes an inequality on (q, v) ∈ [0, 1]² per query row: the
+growth of the gaps compactifies both unbounded directions. The checker recomputes the
+scores and values from the stored float weights in interval arithmetic. See
+:mod:`proofs_numeric.certificates.theorems.heads`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from proofs_numeric.certificates.checker import THEOREMS
+from proofs_numeric.certificates.specs import HEAD_CASE, head_instance
+from proofs_numeric.claim import Claim
+from proofs_numeric.claims._certified import certificate_controls, certified_check
+
+NAME, THEOREM = "p4_star_instance", "head_ray"
+
+
+def certified() -> dict[str, Any]:
+    return {"instance": head_instance(), "constant": "4"}
+
+
+CLAIMS = (
+    Claim(
+        id="P4*[instance]",
+        title="Attention head ∼2 along the ray of one instance: proved",
+        corrects="P4",
+        statement=THEOREMS[THEOREM].statement(certified())
+        + f" (instance: the seeded sublayer {HEAD_CASE}).",
+        expected="proved",
+        check=certified_check(NAME, "P4*[instance]", THEOREM, certified),
+        explanation=(
+            "P4* along the whole ray of one instance, every ρ > 0 and c ≥ 1; P4* in "
+            "general keeps its sampled verdict. On this instance the constant 4 is "
+            "generous: the prover closes with 11/10 in its place, not with 1."
+        ),
+        negative_controls=certificate_controls(
+            NAME, lambda p: {**p, "constant": "1"}, "constant 1 instead of 4"
+        ),
+    ),
+)
