@@ -43,7 +43,7 @@ How to add a claim
    with ``rejected=True`` when the checker rejected the wrong variant).
    A claim that can be refuted also gives ``replay(case, digits) -> margin`` so a stored
    counterexample can be re-evaluated at any precision, ``case_schema`` (bounds on every
-   field of a case, :mod:`proofs_numeric.case_schema`, declared next to the strategy) so
+   field of a case, ``proofs_numeric.case_schema``, declared next to the strategy) so
    a file's case is checked before it runs, and ``describe`` (one line about a case).
 4. Most claims are "for every case in a domain, margin(case) ≥ 0". For those, build the
    check with :func:`proofs_numeric.search.check_property` (Hypothesis search driven by
@@ -433,7 +433,7 @@ class Claim:
         replay: margin of a stored case at a given precision (needed if refutable).
         corrects: for a corrected claim, the id of the claim it corrects.
         explanation: what the paper says / what changed, for the docs.
-        case_schema: bounds on a replayed case (:mod:`proofs_numeric.case_schema`),
+        case_schema: bounds on a replayed case (``proofs_numeric.case_schema``),
             checked before any computation; a claim with ``replay`` needs one for its
             stored counterexamples to be replayed from a file.
         describe: one line about a case (the counterexample's description); the replay

@@ -12,7 +12,7 @@ Subcommands::
 ``degree`` is parsed here; the others hand their arguments to their module's
 ``main(argv)`` (see :mod:`homogeneity.cli.delegate`), so ``homogeneity claims --json`` is
 exactly ``python -m proofs_numeric --json``. Errors, exit statuses and help follow the
-conventions of :mod:`homogeneity.cli.errors` and :mod:`homogeneity.cli.parser`.
+conventions of :mod:`homogeneity.cli.errors` and ``homogeneity.cli.parser``.
 """
 
 from __future__ import annotations

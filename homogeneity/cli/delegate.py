@@ -6,7 +6,7 @@ drift apart. Each target is imported by an ordinary import statement inside a lo
 function (loaded only when its subcommand runs, and visible to any import-graph tool);
 a target whose dependencies are not installed gives a one-line error, not a traceback.
 
-A target module follows the conventions of :mod:`homogeneity.cli`: ``build_parser()``
+A target module follows the conventions of ``homogeneity.cli``: ``build_parser()``
 returns the parser of ``homogeneity <name>`` and ``main(argv) -> int`` runs it under
 :func:`homogeneity.cli.errors.run_command`.
 """

@@ -1,6 +1,6 @@
 """E6: the former module name, kept so ``python -m
 homogeneity.experiments.homogeneity_curves`` and existing imports work. The experiment
-lives in :mod:`homogeneity.experiments.e6_homogeneity_curves`."""
+lives in ``homogeneity.experiments.e6_homogeneity_curves``."""
 
 import sys
 

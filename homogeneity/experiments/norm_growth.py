@@ -1,6 +1,6 @@
 """E2, E4, E7: the former module name, kept so ``python -m
 homogeneity.experiments.norm_growth`` and existing imports work. The experiment lives in
-:mod:`homogeneity.experiments.e2_e4_e7_norm_growth`."""
+``homogeneity.experiments.e2_e4_e7_norm_growth``."""
 
 import sys
 

@@ -1,6 +1,6 @@
 """E8: the former module name, kept so ``python -m
 homogeneity.experiments.weight_decay_grid`` and existing imports work. The experiment
-lives in :mod:`homogeneity.experiments.e8_weight_decay`."""
+lives in ``homogeneity.experiments.e8_weight_decay``."""
 
 import sys
 
