@@ -34,6 +34,7 @@ import torch
 from hypothesis import strategies as st
 
 from homogeneity.dynamics.controlled import RandomSphereObjective, initial_theta, run_optimizer
+from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import CheckContext, Claim, Verdict
 from proofs_numeric.search import (
     PropertySearch,
@@ -128,6 +129,16 @@ def cases(optimizers=("adafactor", "adam", "sgd")) -> st.SearchStrategy[dict[str
     return st.one_of(*(for_optimizer(o) for o in optimizers))
 
 
+#: a replayed case: one of the three optimizers, lr ≤ 4, ‖θ_0‖ ≤ 100 (a fixed-length run)
+CASE_SCHEMA = cs.Record(
+    {
+        "optimizer": cs.Choice(("adafactor", "adam", "sgd")),
+        "lr": cs.Real(1e-6, 4.0),
+        "seed": cs.Integer(0, 2**31),
+        "theta0_norm": cs.Real(1e-3, 100.0),
+    }
+)
+
 A1_CONSTRUCTIONS = (
     {"optimizer": "adafactor", "lr": 0.1, "seed": 2, "theta0_norm": 2.0},
     {"optimizer": "adam", "lr": 0.05, "seed": 2, "theta0_norm": 2.0},
@@ -193,6 +204,8 @@ CLAIMS = (
         expected="refuted",
         check=check_a1,
         replay=a1_margin,
+        case_schema=CASE_SCHEMA,
+        describe=a1_search().describe,
         explanation=(
             "An assumption about the optimizer. It holds for Adafactor's relative step (T5) "
             "and fails for Adam (s ≈ 0 or below) and SGD (s = −1 on scale-invariant "

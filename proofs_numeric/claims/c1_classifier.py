@@ -20,10 +20,12 @@ import mpmath
 from hypothesis import strategies as st
 
 from homogeneity.errors import HomogeneityInputError
+from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
 from proofs_numeric.claims._encoders import (
     encoder_cases,
+    encoder_schema,
     head_weights,
     mp_encoder,
     pooled_logits,
@@ -69,6 +71,9 @@ def cases() -> st.SearchStrategy[dict[str, Any]]:
         st.floats(0.0, 12.0),
     )
 
+
+#: a replayed case: an encoder case of T1 with ρ ≤ 4 and c ≤ 10^15
+CASE_SCHEMA = encoder_schema(4.0, log10_c=cs.Real(0.0, 15.0))
 
 CONSTRUCTIONS = (
     {
@@ -123,6 +128,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(search(), ctx),
         replay=margin_for(),
+        case_schema=CASE_SCHEMA,
+        describe=search().describe,
         negative_controls=(
             property_control("wrong degree 1", "C is not ∼1", lambda: search(1)),
             property_control(

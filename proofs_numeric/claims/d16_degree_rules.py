@@ -45,10 +45,11 @@ from hypothesis import strategies as st
 
 from homogeneity.components.functional import proof_layer_norm
 from homogeneity.degree_engine import OP_RULES, OpRule, TensorDegree, trace_degree
+from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims import l2_relu, l3_sum, l4_product, l5_layer_norm
-from proofs_numeric.claims._d3 import digits_for, radii, rounding_allowance
+from proofs_numeric.claims._d3 import digits_for, radii, ray_fields, rounding_allowance
 from proofs_numeric.precision import distance, frobenius_norm, matvec, norm2
 from proofs_numeric.search import (
     PropertySearch,
@@ -245,6 +246,38 @@ def weight_cases(exact_only: bool) -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+#: a replayed weight case: 1–4 family members of ℝ³, W with ≤ 4 rows of one entry per
+#: member, θ = r·θ̂, c ≤ 10^20
+WEIGHT_SCHEMA = cs.Where(
+    cs.Record(
+        {
+            "f": cs.ListOf(fam.member_schema(DIM), 1, 4),
+            "w": cs.ListOf(cs.real_list(-10.0, 10.0, 1, 4), 1, 4),
+            **ray_fields(DIM, 20.0),
+        }
+    ),
+    lambda c: all(len(row) == len(c["f"]) for row in c["w"]),
+    "every row of w must have one entry per member of f",
+)
+
+
+def rules_schema(product: cs.Schema) -> cs.Schema:
+    """A replayed D16 case: the rule's name and a case of the claim that rule comes from."""
+    return cs.Tagged(
+        "rule",
+        {
+            name: cs.Record({"case": schema})
+            for name, schema in {
+                "weight": WEIGHT_SCHEMA,
+                "relu": l2_relu.CASE_SCHEMA,
+                "sum": l3_sum.CASE_SCHEMA,
+                "product": product,
+                "layer norm": l5_layer_norm.CASE_SCHEMA,
+            }.items()
+        },
+    )
+
+
 # -- rule dispatch ---------------------------------------------------------------------
 
 
@@ -387,6 +420,8 @@ CLAIMS = (
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx),
         replay=dispatch(PAPER_RULES),
+        case_schema=rules_schema(l4_product.PAPER_SCHEMA),
+        describe=paper_search().describe,
         explanation=(
             "True for exact homogeneity; for ∼ the LN rule fails (L5) and so does the "
             "product rule (L4). D16* gives the rules with their error propagation."
@@ -414,6 +449,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(corrected_search(), ctx),
         replay=dispatch(CORRECTED_RULES),
+        case_schema=rules_schema(l4_product.RELATIVE_SCHEMA),
+        describe=corrected_search().describe,
         negative_controls=(
             property_control(
                 "wrong LN rule: no division by the spread",

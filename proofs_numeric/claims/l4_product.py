@@ -28,6 +28,7 @@ from typing import Any
 import mpmath
 from hypothesis import strategies as st
 
+from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import (
@@ -36,6 +37,7 @@ from proofs_numeric.claims._d3 import (
     digits_for,
     probe_margin,
     radii,
+    ray_fields,
     rounding_allowance,
 )
 from proofs_numeric.precision import working_precision
@@ -115,6 +117,12 @@ def relative_cases() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+#: a replayed case: two family members of ℝ³ at θ = r·θ̂, c ≤ 10^150
+PAPER_SCHEMA = cs.Record(
+    {"f": fam.member_schema(DIM), "g": fam.member_schema(DIM), **ray_fields(DIM, 150.0)}
+)
+RELATIVE_SCHEMA = PAPER_SCHEMA
+
 _LIN = {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]}
 _SAT = {"kind": "sat", "a": 1.0, "b": 1.0, "u": [0.0, 0.0, 0.0], "o": 0.0}
 PAPER_CONSTRUCTIONS = (
@@ -182,6 +190,8 @@ CLAIMS = (
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx),
         replay=paper_margin,
+        case_schema=PAPER_SCHEMA,
+        describe=paper_search().describe,
         explanation=(
             "f = w·θ (exact, k = 1) times g = σ(‖θ‖) (∼0): the error is "
             "c·f(θ)(σ(c‖θ‖) − σ(‖θ‖)), unbounded in c. Under D3 a positive degree "
@@ -217,6 +227,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(relative_search(), ctx),
         replay=relative_margin(),
+        case_schema=RELATIVE_SCHEMA,
+        describe=relative_search().describe,
         negative_controls=(
             property_control(
                 "wrong bound ε_f + ε_g",

@@ -29,6 +29,7 @@ import mpmath
 from hypothesis import strategies as st
 
 from homogeneity.errors import HomogeneityInputError
+from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import (
@@ -37,6 +38,7 @@ from proofs_numeric.claims._d3 import (
     digits_for,
     probe_margin,
     radii,
+    ray_fields,
     rounding_allowance,
 )
 from proofs_numeric.precision import (
@@ -144,6 +146,10 @@ def degenerate_case(r: float = 500.0, log10_c: float = 3.0) -> dict[str, Any]:
     }
 
 
+#: a replayed case: 1–6 family members of ℝ³ at θ = r·θ̂, c ≤ 10^30
+CASE_SCHEMA = cs.Record({"f": cs.ListOf(fam.member_schema(DIM), 1, 6), **ray_fields(DIM, 30.0)})
+
+
 def _vectors(min_r: float) -> st.SearchStrategy[dict[str, Any]]:
     zero = st.lists(fam.degree0_members(DIM), min_size=2, max_size=4)
     hom = st.sampled_from([1, 2]).flatmap(
@@ -249,6 +255,8 @@ CLAIMS = (
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx),
         replay=paper_margin,
+        case_schema=CASE_SCHEMA,
+        describe=paper_search().describe,
         explanation=(
             "f = (σ(2r+θ₁), σ(2r), 1): ∼0 coordinates whose spread ‖f − μ(f)‖ ≈ "
             "e^{−2r} is as small as their approximation error, so the direction "
@@ -285,6 +293,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(corrected_search(), ctx),
         replay=corrected_margin(),
+        case_schema=CASE_SCHEMA,
+        describe=corrected_search().describe,
         negative_controls=(
             property_control(
                 "wrong bound 2‖ε‖ (spread dropped)",

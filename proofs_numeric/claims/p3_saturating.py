@@ -24,6 +24,7 @@ from typing import Any
 import mpmath
 from hypothesis import strategies as st
 
+from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import (
@@ -31,6 +32,7 @@ from proofs_numeric.claims._d3 import (
     RHO_PROBE,
     probe_margin,
     radii,
+    ray_fields,
     rounding_allowance,
 )
 from proofs_numeric.precision import (
@@ -135,6 +137,15 @@ def cases(
     return st.sampled_from(MAPS).flatmap(build)
 
 
+#: a replayed case: σ, tanh or softmax of 1–6 family members of ℝ³ at θ = r·θ̂, c ≤ 10^30
+CASE_SCHEMA = cs.Record(
+    {
+        "map": cs.Choice(MAPS),
+        "f": cs.ListOf(fam.member_schema(DIM), 1, 6),
+        **ray_fields(DIM, 30.0),
+    }
+)
+
 _DIFF = {"kind": "poly", "a": 1.0, "ws": [[1.0, -1.0, 0.0]]}
 _X1 = {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]}
 _X2 = {"kind": "poly", "a": 1.0, "ws": [[0.0, 1.0, 0.0]]}
@@ -234,6 +245,8 @@ CLAIMS = (
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx),
         replay=paper_margin,
+        case_schema=CASE_SCHEMA,
+        describe=paper_search().describe,
         explanation=(
             "f = θ₁ − θ₂ is exactly 1-homogeneous but f(θ) = 1 on the whole line "
             "θ = (t+1, t, 0): the saturation error σ(c) − σ(1) does not shrink as "
@@ -268,6 +281,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(corrected_search(), ctx),
         replay=corrected_margin(),
+        case_schema=CASE_SCHEMA,
+        describe=corrected_search().describe,
         negative_controls=(
             property_control(
                 "wrong bound e^{−0.01‖θ‖} (the paper's form)",

@@ -36,6 +36,7 @@ from proofs_numeric.claims._transformer import (
     keep_for,
     score_loss,
     sublayer_cases,
+    sublayer_schema,
     sublayer_weights,
     trace_scores,
     with_tempered_queries,
@@ -213,6 +214,8 @@ CLAIMS = (
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx, notes=_rules_note()),
         replay=paper_margin,
+        case_schema=sublayer_schema("mha", 5.0, 40.0),
+        describe=paper_search().describe,
         explanation=(
             "V = X W^vᵀ already has degree 2, so H has degree 2: H(cθ) ≈ c²H(θ). "
             "The package's degree rules predict ∼2 as well."
@@ -241,6 +244,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(corrected_search(), ctx),
         replay=corrected_margin(),
+        case_schema=sublayer_schema("mha", 5.0, 40.0),
+        describe=corrected_search().describe,
         negative_controls=(
             property_control(
                 "wrong degree 1",

@@ -33,6 +33,7 @@ from proofs_numeric.claims._transformer import (
     msa,
     score_loss,
     sublayer_cases,
+    sublayer_schema,
     sublayer_weights,
     trace_scores,
 )
@@ -206,6 +207,8 @@ CLAIMS = (
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx),
         replay=paper_margin,
+        case_schema=sublayer_schema("mha", 5.0, 40.0),
+        describe=paper_search().describe,
         explanation=(
             "c γ ⊙ (LN(Z(cθ)) − LN(Z(θ))) grows linearly in c because the softmax is "
             "never exactly saturated; D3's c-uniform absolute bound cannot hold (D3 "
@@ -244,6 +247,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(corrected_search(), ctx),
         replay=corrected_margin(),
+        case_schema=sublayer_schema("mha", 5.0, 40.0),
+        describe=corrected_search().describe,
         negative_controls=(
             property_control("wrong degree 2", "MSA is not ∼2", lambda: corrected_search(2)),
             property_control(

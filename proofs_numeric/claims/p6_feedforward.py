@@ -22,6 +22,7 @@ from proofs_numeric.claim import Claim
 from proofs_numeric.claims._transformer import (
     ff_sublayer,
     sublayer_cases,
+    sublayer_schema,
     sublayer_weights,
     theta_norm,
 )
@@ -97,6 +98,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(search(), ctx),
         replay=margin_for(),
+        case_schema=sublayer_schema("ff", 5.0, 40.0),
+        describe=search().describe,
         explanation=(
             "Exact: ReLU, bias-free linear maps and the ε-free LN are exactly "
             "homogeneous, and a ∼1 input is exactly 1-homogeneous (D3 collapse). "

