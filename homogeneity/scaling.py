@@ -53,6 +53,7 @@ from homogeneity.execution.model_inputs import (
 from homogeneity.execution.module_hooks import hooks_restored
 from homogeneity.execution.outputs import select_output
 from homogeneity.execution.report import ExecutionReport
+from homogeneity.execution.self_tangent import SelfTangentProducts
 from homogeneity.validation import (
     check_finite,
     check_first_input,
@@ -264,6 +265,7 @@ class Ray:
             lambda exc: diagnose_failure(exc, leaves),
         )
         self._output_description = ""
+        self._parameters_read_only = False  # known after the first pass (:meth:`_run`)
 
     # -- evaluation ------------------------------------------------------------------
     @property
@@ -279,12 +281,44 @@ class Ray:
     def scaled_params(
         self, rho: float | torch.Tensor, theta: Mapping[str, torch.Tensor] | None = None
     ) -> dict[str, torch.Tensor]:
-        """All parameters, with the selected ones (or ``theta`` if given) times ρ."""
+        """All parameters, with the selected ones (or ``theta`` if given) times ρ.
+
+        At ρ = 1 on θ's own values the selected entries are θ's tensors themselves
+        (1·θ = θ exactly) once the first evaluation has shown that the model writes none
+        of them in place: a copy of every parameter of GPT-2 small costs about a quarter
+        of its forward pass.
+        """
+        shared = (
+            theta is None
+            and self._parameters_read_only
+            and not isinstance(rho, torch.Tensor)
+            and rho == 1.0
+        )
         theta = self.theta if theta is None else theta
         params = dict(self.base)
         for n in self.scaled_names:
-            params[n] = rho * theta[n]
+            params[n] = theta[n] if shared else rho * theta[n]
         return params
+
+    def _versions(self, params: Mapping[str, torch.Tensor]) -> tuple[int, ...] | None:
+        """The version counters of the selected entries of ``params`` (None when a tensor
+        has none, as functorch's wrappers)."""
+        try:
+            return tuple(params[n]._version for n in self.scaled_names)
+        except (RuntimeError, AttributeError):
+            return None
+
+    def _run(self, params: Mapping[str, torch.Tensor]) -> Any:
+        """One pass on the checked path. After the first pass it is known whether the
+        model writes its selected parameters in place (``F.embedding`` with ``max_norm``
+        does): only if it writes none may later passes share θ's memory."""
+        first = not self._execution.probed
+        before = self._versions(params) if first else None
+        out = self._execution.run(lambda: self._evaluate(params))
+        if first:
+            after = self._versions(params)
+            self._parameters_read_only = before is not None and before == after
+        return out
 
     def _forward(self, params: Mapping[str, torch.Tensor]) -> Any:
         """The model's raw output for a full parameter dict (no checks, no selection)."""
@@ -358,7 +392,7 @@ class Ray:
         Raises :class:`NumericalBreakdown` (naming ``rho`` when given) if the output has a
         NaN or an infinity.
         """
-        out = self._execution.run(lambda: self._evaluate(params))
+        out = self._run(params)
         if not _finite(out):
             raise self._breakdown(params, rho, "the output")
         return out
@@ -373,19 +407,26 @@ class Ray:
         with torch.no_grad():
             return self.call(self.scaled_params(rho), rho=rho)
 
-    def jvp(self, rho: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    def jvp(
+        self, rho: float = 1.0, *, self_tangent_products: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(f(ρθ), (ρθ)·∇_θ f(ρθ)) from one forward-mode pass.
 
         Dual tensors (``torch.autograd.forward_ad``) with tangent ρθ on the selected
-        parameters: d/ds f((ρ + sρ)θ) at s = 0. Raises :class:`NumericalBreakdown` if the
-        value or the derivative is not finite.
+        parameters: d/ds f((ρ + sρ)θ) at s = 0. Each selected parameter's tangent is the
+        parameter itself, so a product x·W with it has the tangent (x + ẋ)·W, one product
+        where forward-mode AD makes two (:mod:`homogeneity.execution.self_tangent`; exact,
+        the same numbers to rounding); ``self_tangent_products=False`` runs plain
+        forward-mode AD throughout. Raises :class:`NumericalBreakdown` if the value or the
+        derivative is not finite.
         """
         rho = check_positive_scale(rho, "rho")
-        with fwAD.dual_level():
+        products = SelfTangentProducts() if self_tangent_products else nullcontext()
+        with fwAD.dual_level(), products:
             params = self.scaled_params(rho)
             for n in self.scaled_names:
                 params[n] = fwAD.make_dual(params[n], params[n])
-            out = self._execution.run(lambda: self._evaluate(params))
+            out = self._run(params)
             if not isinstance(out, torch.Tensor):
                 raise HomogeneityInputError(
                     f"the forward-mode pass needs one output tensor, got {type(out).__name__} "
