@@ -23,7 +23,9 @@ where it happened.
 
 from __future__ import annotations
 
+import copy
 import fnmatch
+import math
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -140,6 +142,17 @@ def _finite(value: Any) -> bool:
         for t in _tensors(value)
         if t.is_floating_point() or t.is_complex()
     )
+
+
+def _all_finite(tensors: Sequence[torch.Tensor]) -> bool:
+    """Whether every entry of every tensor is finite: one fused max-|x| per tensor
+    (``torch._foreach_norm`` with ord ∞ propagates NaN and inf, and cannot overflow)."""
+    if not tensors:
+        return True
+    peaks = torch._foreach_norm(list(tensors), math.inf)
+    if len({p.dtype for p in peaks}) == 1 and len({p.device for p in peaks}) == 1:
+        return bool(torch.stack(peaks).isfinite().all())
+    return all(math.isfinite(float(p)) for p in peaks)
 
 
 def _selector_name(output: Callable[..., Any]) -> str:
@@ -396,6 +409,46 @@ class Ray:
         if not _finite(out):
             raise self._breakdown(params, rho, "the output")
         return out
+
+    def with_values(self, values: Mapping[str, torch.Tensor]) -> Ray:
+        """This ray with some parameter (or buffer) values replaced: the same model,
+        inputs, selection and output, and the same execution path, whose first pass (the
+        one that records the run under Python-level modes) is not repeated. For
+        evaluations at a sequence of parameter values, such as a training run's states.
+
+        ``values`` maps names of :attr:`base` to tensors of the same shapes; floating ones
+        are cast to the working dtype and must be finite, as at construction.
+        """
+        unknown = [n for n in values if n not in self.base]
+        if unknown:
+            raise HomogeneityInputError(
+                f"values has names this ray does not have: {unknown[:5]}; known names "
+                f"include {list(self.base)[:10]}"
+            )
+        base = dict(self.base)
+        floating = []
+        for name, value in values.items():
+            if not isinstance(value, torch.Tensor) or value.shape != base[name].shape:
+                shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value)
+                raise HomogeneityInputError(
+                    f"values[{name!r}] must be a tensor of shape {tuple(base[name].shape)}, "
+                    f"got {shape}"
+                )
+            if value.is_floating_point():
+                floating.append(value.detach())
+                base[name] = value.detach().to(self.dtype)
+            elif name in self.scaled_names:
+                raise HomogeneityInputError(
+                    f"values[{name!r}] has integer dtype {value.dtype}, but '{name}' is scaled"
+                )
+            else:
+                base[name] = value.detach()
+        if not _all_finite(floating):
+            for name, value in values.items():
+                check_finite(value.detach(), f"parameter '{name}'")
+        ray = copy.copy(self)
+        ray.base = base
+        return ray
 
     def at(self, theta: Mapping[str, torch.Tensor], rho: float = 1.0) -> Any:
         """f(x; ρ·θ') with θ' given for the selected names, the rest at their values."""
