@@ -144,15 +144,16 @@ def _finite(value: Any) -> bool:
     )
 
 
-def _all_finite(tensors: Sequence[torch.Tensor]) -> bool:
-    """Whether every entry of every tensor is finite: one fused max-|x| per tensor
-    (``torch._foreach_norm`` with ord ∞ propagates NaN and inf, and cannot overflow)."""
+def _norms_finite(tensors: Sequence[torch.Tensor]) -> bool:
+    """Whether every tensor's 2-norm is finite (one fused ``torch._foreach_norm``). True
+    implies every entry is finite; False means an entry is NaN or infinite, or a norm of
+    finite entries overflowed (callers then check entry by entry)."""
     if not tensors:
         return True
-    peaks = torch._foreach_norm(list(tensors), math.inf)
-    if len({p.dtype for p in peaks}) == 1 and len({p.device for p in peaks}) == 1:
-        return bool(torch.stack(peaks).isfinite().all())
-    return all(math.isfinite(float(p)) for p in peaks)
+    norms = torch._foreach_norm(list(tensors), 2)
+    if len({n.dtype for n in norms}) == 1 and len({n.device for n in norms}) == 1:
+        return bool(torch.stack(norms).isfinite().all())
+    return all(math.isfinite(float(n)) for n in norms)
 
 
 def _selector_name(output: Callable[..., Any]) -> str:
@@ -443,7 +444,7 @@ class Ray:
                 )
             else:
                 base[name] = value.detach()
-        if not _all_finite(floating):
+        if not _norms_finite(floating):  # a NaN or inf entry, or a norm that overflowed
             for name, value in values.items():
                 check_finite(value.detach(), f"parameter '{name}'")
         ray = copy.copy(self)

@@ -434,6 +434,9 @@ def test_probe_values_are_checked_like_a_new_ray(corpus):
             sat.measure(broken)
         with pytest.raises(HomogeneityInputError, match="NaN or infinite"):
             ray.with_values(broken)
+    # finite entries whose 2-norm overflows float32 are finite: accepted
+    huge = torch.full_like(params[last], 3e38)
+    assert torch.equal(ray.with_values({last: huge}).base[last], huge.to(torch.float64))
     with pytest.raises(HomogeneityInputError, match="shape"):
         ray.with_values({last: torch.zeros(3)})
     with pytest.raises(HomogeneityInputError, match="does not have"):
