@@ -73,10 +73,11 @@ class GroupSums:
         n = sum(self._sizes)
         self._pair = torch.empty(2, n, dtype=dtype, device=device)
         self._products = torch.empty(3, n, dtype=torch.float64, device=device)
-        self._rows = tuple(
+        first, second = (
             [v.view(s) for v, s in zip(row.split(self._sizes), self._shapes, strict=True)]
             for row in self._pair
         )
+        self._rows = (first, second)
         self._membership = self._membership.to(device)
 
     def _sums(self, products: torch.Tensor) -> list[list[float]]:

@@ -266,6 +266,8 @@ class NormTracker:
 
     # -- measurement -----------------------------------------------------------------
     def _saturation(self, values: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+        """D14 at the parameters with ``values`` in place of the tracked ones."""
+        assert self.probe is not None  # callers measure only with a probe
         full = {n: p.detach() for n, p in self._params.items()}
         for n, v in values.items():
             full[n] = v.to(full[n].dtype)

@@ -139,16 +139,18 @@ def _addmm(args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
         return NOT_HANDLED
     bp = self_tangent_primal(b)
     ap = self_tangent_primal(a) if bp is None else None
-    if bp is None and ap is None:
-        return NOT_HANDLED
     cp, dc = _split(c)
-    if bp is not None:
-        ap, da = _split(a)
-        left, right, moving = _plus(ap, da), bp, da
+    if bp is not None:  # ẏ = β·ċ + α·(A + Ȧ) B
+        a_primal, moving = _split(a)
+        b_primal = bp
+        left, right = _plus(a_primal, moving), bp
+    elif ap is not None:  # ẏ = β·ċ + α·A (B + Ḃ)
+        b_primal, moving = _split(b)
+        a_primal = ap
+        left, right = ap, _plus(b_primal, moving)
     else:
-        bp, dbt = _split(b)
-        left, right, moving = ap, _plus(bp, dbt), dbt
-    value = torch.addmm(cp, ap, bp, beta=beta, alpha=alpha)
+        return NOT_HANDLED
+    value = torch.addmm(cp, a_primal, b_primal, beta=beta, alpha=alpha)
     if moving is None and self_tangent_primal(c) is not None:
         return _dual(value, value.clone())  # ẏ = β·c + α·A B = y
     if dc is None:
