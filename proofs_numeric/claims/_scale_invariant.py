@@ -5,8 +5,9 @@ Objectives (for :func:`homogeneity.dynamics.controlled.run_optimizer`, float64):
 * :class:`AngleObjective`: L(θ) = atan2(θ₂, θ₁) on ℝ². It is 0-homogeneous and its
   gradient (−θ₂, θ₁)/‖θ‖² has norm exactly 1/‖θ‖ everywhere, so the unit-sphere gradient
   norm G = ‖∇L(θ̂)‖ is the constant 1: GD rotates θ and never converges.
-* :class:`RadialAngleObjective`: ‖θ‖·atan2(θ₂, θ₁), 1-homogeneous (not scale-invariant):
-  its gradient has a component along θ (the negative control).
+* :class:`TimesNorm`: ‖θ‖·L(θ) for a scale-invariant L, 1-homogeneous (not
+  scale-invariant): θᵀ∇(‖θ‖L) = ‖θ‖L ≠ 0, a gradient component along θ (the negative
+  control).
 * :class:`homogeneity.dynamics.controlled.RandomSphereObjective`: noise, E G² = σ²(n − 1).
 
 Closed form. With y_t = ‖θ_t‖² and a = η²G² (G constant), θᵀ∇L = 0 gives
@@ -45,11 +46,17 @@ class AngleObjective:
         return 1.0
 
 
-class RadialAngleObjective(AngleObjective):
-    """‖θ‖·atan2(θ₂, θ₁): 1-homogeneous, so θᵀ∇L = L ≠ 0 (not scale-invariant)."""
+class TimesNorm:
+    """‖θ‖·L(θ): 1-homogeneous when L is scale-invariant, so θᵀ∇ = ‖θ‖L ≠ 0."""
+
+    def __init__(self, objective: Any) -> None:
+        self.objective = objective
 
     def __call__(self, theta: torch.Tensor, step: int) -> torch.Tensor:
-        return torch.linalg.vector_norm(theta) * torch.atan2(theta[1], theta[0])
+        return torch.linalg.vector_norm(theta) * self.objective(theta, step)
+
+    def expected_unit_grad_norm(self) -> float:
+        return float(self.objective.expected_unit_grad_norm())
 
 
 def y_squared_bounds(y0: Any, a: Any, t: int, digits: int) -> tuple[Any, Any]:

@@ -22,7 +22,7 @@ over the n queries is (1/n) Σ_{i=1}^n i = (n+1)/2. Checked three ways:
   give equal scores in exact arithmetic, but float64 matrix products may round them
   differently at different positions, so this route treats scores within
   ``ENCODER_TIE_TOL`` = 10⁻⁹ as tied (``tie_tol``); with tie_tol = 0 a few of those
-  rounding-level differences split ties (the tests show it).
+  rounding-level differences can split ties.
 
 At n = 83 the exact value is 42; the paper's "≈41" (the location of the mean-head mode
 in its histogram) is close to n/2 = 41.5, the count without the query's own position.
