@@ -81,6 +81,7 @@ class AnBnRecogniser(nn.Module):
         table[0, IS_A] = table[0, ONE] = 1.0
         table[1, IS_B] = table[1, ONE] = 1.0  # the pad token (2) embeds to 0: it is masked
         self.register_buffer("embedding", table)
+        self.embedding: torch.Tensor
         self.seen_b: AttentionHead = package_head([_unit(ONE)], [_unit(IS_B)], [_unit(IS_B)])
         zero = [[0.0] * D_MODEL, [0.0] * D_MODEL]
         self.counts: AttentionHead = package_head(

@@ -27,6 +27,7 @@ from homogeneity.components import AttentionHead
 from homogeneity.errors import HomogeneityInputError
 
 IntMatrix = Sequence[Sequence[int]]
+RealMatrix = Sequence[Sequence[float]]
 #: unit roundoff of float64
 UNIT_ROUNDOFF = Fraction(1, 2**53)
 #: the finite margin given to a case whose support (the set of attended keys) is wrong
@@ -93,7 +94,7 @@ def mean_rows(values: IntMatrix, visible: Sequence[Sequence[int]]) -> list[Exact
     return [uniform_row(values, keys) for keys in visible]
 
 
-def package_head(wq: IntMatrix, wk: IntMatrix, wv: IntMatrix) -> AttentionHead:
+def package_head(wq: RealMatrix, wk: RealMatrix, wv: RealMatrix) -> AttentionHead:
     """An :class:`~homogeneity.components.AttentionHead` (float64, no biases) holding the
     given W^q, W^k, W^v (each d_head × d_model)."""
     d_head, d_model = len(wq), len(wq[0])

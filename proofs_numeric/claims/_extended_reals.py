@@ -18,7 +18,7 @@ symbolic form can be checked against plain exact arithmetic beyond the root boun
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -28,9 +28,9 @@ ExtendedReal = Fraction | str  # a rational, "+inf" or "-inf"
 ZERO: Poly = ()
 
 
-def trim(p: Sequence[Fraction]) -> Poly:
+def trim(p: Iterable[Fraction | int]) -> Poly:
     """Drop leading zero coefficients (the zero polynomial is ())."""
-    out = list(p)
+    out = [Fraction(v) for v in p]
     while out and out[-1] == 0:
         out.pop()
     return tuple(out)

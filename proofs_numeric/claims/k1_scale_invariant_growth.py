@@ -80,7 +80,7 @@ def _objective(case: Mapping[str, Any], scale_invariant: bool):
 
 
 def _fit_margin(steps: np.ndarray, norms: np.ndarray, target: float, other: float) -> float:
-    fit = fit_power_law(steps, norms)
+    fit = fit_power_law(steps.tolist(), norms.tolist())
     if fit.contains(other):
         return -1.0
     return _tolerance_margin(abs(fit.exponent - target), EXPONENT_TOL)
