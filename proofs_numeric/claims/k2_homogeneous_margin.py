@@ -24,10 +24,14 @@ point classified correctly; see :mod:`proofs_numeric.claims._margin_dynamics`). 
     power law t^{1/4} of the package's families at L ≥ 2) and → 0 for a norm that
     converges. Claim: q ∈ [1/Q, Q], Q = 1.5.
 
-(The package's BIC model selection of :func:`homogeneity.dynamics.growth_laws.select_growth_law`
-is not used for (ii): its (log t)^{1/L} family a + b·log(1+t)^{1/L} fixes the time
-scale of the logarithm to one step, and at T ≈ 4000 the transient of the loss, whose
-time scale is ~1/(η·L(θ_0)) steps, decides the selection between it and t^{1/4}.)
+(The package's BIC model selection of
+:func:`homogeneity.dynamics.growth_laws.select_growth_law` is not used for (ii): its
+(log t)^{1/L} family a + b·log(1+t)^{1/L} fixes the time scale of the logarithm to one
+step, and at T ≈ 4000 the transient of the loss, whose time scale is ~1/(η·L(θ_0)) steps,
+decides the selection between it and t^{1/4}. Nor is a free exponent p of
+ρ = (a + b·ln t)^p identifiable there: with ρ^L = A + B ln t and A large, ρ is nearly
+affine in ln t and fits with p from 0.2 to 3 alike. The increments ratio needs neither
+the time origin nor A and B.)
 At larger steps (η ≈ 3 with L = 3) GD leaves this regime (q ≈ 4: ρ³ ∝ t), which is why η
 is bounded: Lyu & Li's GD result needs a small enough step.
 """
