@@ -33,6 +33,7 @@ from proofs_numeric.campaign.executors import (
     dask_executor,
     open_executor,
     process_pool,
+    warm_up,
 )
 from proofs_numeric.campaign.merge import NotShardable, merge_shards
 from proofs_numeric.campaign.run import Campaign, CampaignResult, run_campaign
@@ -56,4 +57,5 @@ __all__ = [
     "process_pool",
     "run_campaign",
     "run_unit",
+    "warm_up",
 ]

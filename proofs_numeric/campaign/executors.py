@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -50,6 +52,23 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
         mp_context=multiprocessing.get_context("spawn"),
         initializer=prepare_process,
     )
+
+
+def _pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def warm_up(executor: Executor, workers: int, timeout: float = 300.0) -> set[int]:
+    """Start and prepare the workers of a process pool before timing it: submit short
+    tasks until ``workers`` different processes have answered (a worker answers only once
+    its initializer has run) or ``timeout`` seconds have passed. Returns their ids."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while len(seen) < workers and time.monotonic() < deadline:
+        futures = [executor.submit(_pid_after, 0.2) for _ in range(workers)]
+        seen.update(f.result() for f in futures)
+    return seen
 
 
 def _check_workers(workers: int) -> None:
