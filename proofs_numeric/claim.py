@@ -75,13 +75,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from homogeneity.errors import HomogeneityInputError
 from proofs_numeric.case_schema import Schema
 from proofs_numeric.profiles import PROFILES, Profile, selected_profile
 from proofs_numeric.profiles import get_profile as get_profile
 from proofs_numeric.storage import keep_hypothesis_files_out_of_cwd
+
+if TYPE_CHECKING:
+    from proofs_numeric.campaign.shard import SearchShard
 
 # every claim search starts from this module: point Hypothesis's files away from the
 # user's working directory before it first touches its storage
@@ -120,9 +123,12 @@ class CheckContext:
     """What a claim's check receives: the search profile (and nothing global).
 
     ``CheckContext()`` uses the ``ci`` profile; ``CheckContext.selected()`` the one that
-    ``$HYPOTHESIS_PROFILE`` names."""
+    ``$HYPOTHESIS_PROFILE`` names. ``shard`` (set by a campaign,
+    :mod:`proofs_numeric.campaign`) makes every property search run one shard of itself:
+    its share of the budgets below, its own seed, the constructions only in the first."""
 
     profile: Profile = PROFILES["ci"]
+    shard: SearchShard | None = None
 
     @classmethod
     def selected(cls) -> CheckContext:
@@ -139,11 +145,15 @@ class CheckContext:
 
     @property
     def min_cases(self) -> int:
-        return self.profile.min_cases
+        """The floor of non-vacuous cases (a shard's share of it when sharded)."""
+        floor = self.profile.min_cases
+        return floor if self.shard is None else self.shard.share(floor)
 
     def examples(self, scale: float = 1.0, minimum: int = 5) -> int:
-        """A per-search example budget: ``scale`` × the profile's ``max_examples``."""
-        return max(minimum, int(round(self.profile.max_examples * scale)))
+        """A per-search example budget: ``scale`` × the profile's ``max_examples`` (a
+        shard's share of it when sharded)."""
+        total = max(minimum, int(round(self.profile.max_examples * scale)))
+        return total if self.shard is None else self.shard.share(total)
 
 
 # -- verdicts ---------------------------------------------------------------------------

@@ -100,7 +100,9 @@ def run_search(search: PropertySearch, ctx: CheckContext) -> SearchOutcome:
             state.worst_margin, state.worst_case = m, dict(case)
         return m
 
-    for case in search.constructions:
+    # a campaign's shard (ctx.shard): constructions in its first shard only, own seed
+    shard = ctx.shard
+    for case in search.constructions if shard is None or shard.first else ():
         if record(case) < 0:
             state.failing_case = dict(case)
             return state
@@ -118,7 +120,9 @@ def run_search(search: PropertySearch, ctx: CheckContext) -> SearchOutcome:
         suppress_health_check=list(HealthCheck),
     )
     try:
-        state.failing_case = dict(find(search.strategy, violated, settings=hypothesis_settings))
+        rng = None if shard is None else shard.random()
+        found = find(search.strategy, violated, settings=hypothesis_settings, random=rng)
+        state.failing_case = dict(found)
     except NoSuchExample:
         pass
     except Unsatisfiable:
@@ -129,6 +133,8 @@ def run_search(search: PropertySearch, ctx: CheckContext) -> SearchOutcome:
 def check_property(search: PropertySearch, ctx: CheckContext, notes: str = "") -> Verdict:
     """Search, shrink, re-check at high precision, and return the verdict."""
     outcome = run_search(search, ctx)
+    if ctx.shard is not None:
+        ctx.shard.record(search.claim_id, outcome.cases)
     n_constructions = len(search.constructions)
     what = (
         f"{search.search}; {n_constructions} constructed case(s) + Hypothesis "
