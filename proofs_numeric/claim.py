@@ -155,7 +155,9 @@ def _finite_or_none(x: Any) -> float | None:
 class Evidence:
     """What a verdict rests on.
 
-    ``cases``: cases evaluated; ``worst_margin``: the smallest margin seen (≥ 0 held,
+    ``cases``: cases evaluated; ``non_vacuous``: how many of them tested something (the
+    premise held and the margin was finite; None where the check does not sample
+    cases); ``worst_margin``: the smallest margin seen on a non-vacuous case (≥ 0 held,
     < 0 violated) in the unit ``margin``; ``precision``: e.g. "mpmath 50 digits";
     ``search``: what was searched; ``notes``: anything else a reader needs.
     """
@@ -167,13 +169,15 @@ class Evidence:
     margin: str = "margin ≥ 0 ⇔ the statement held on the case"
     notes: str = ""
     worst_margin_text: str = ""
+    non_vacuous: int | None = None
 
     def summary(self) -> str:
         if self.worst_margin_text:
             worst = self.worst_margin_text
         else:
             worst = "n/a" if self.worst_margin is None else f"{self.worst_margin:.3g}"
-        return f"{self.cases} cases, worst margin {worst}, {self.precision}"
+        counted = "" if self.non_vacuous is None else f" ({self.non_vacuous} non-vacuous)"
+        return f"{self.cases} cases{counted}, worst margin {worst}, {self.precision}"
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
