@@ -43,12 +43,18 @@ from proofs_numeric.claims._transformer import (
 from proofs_numeric.precision import Weights, distance, guard_digits, linear, working_precision
 from proofs_numeric.search import (
     PropertySearch,
+    along_ray,
     check_property,
+    geometric_ray,
     log_margin,
     property_control,
     replay_control,
     scale_from_log10,
 )
+
+#: The points of the ray that a refutation of P4 is replayed at: ρ·(1, 4, 16) (‖θ‖ grows
+#: by 16×) and c·(1, 10) (the error must not shrink along either).
+RAY_RHO_FACTORS, RAY_LOG10_C_STEPS = (1.0, 4.0, 16.0), (0.0, 1.0)
 
 
 def _point(case: Mapping[str, Any], value_bias: bool = False) -> Weights:
@@ -121,6 +127,8 @@ PAPER_CONSTRUCTIONS = (
         "causal": False,
     },
 )
+#: P4 holds here (error < 1 at c > 1, not the trivial c = 1 where every head has error 0).
+NON_COUNTEREXAMPLE = dict(PAPER_CONSTRUCTIONS[0], rho=0.3, log10_c=0.01)
 CORRECTED_CONSTRUCTIONS = (
     {
         "seed": 1,
@@ -172,7 +180,14 @@ def paper_search() -> PropertySearch:
             f"seed {c['seed']}, ρ = {c['rho']}, c = 10^{c['log10_c']}: the "
             f"error grows like (c² − c)‖H(θ)‖ along the whole ray ρθ₀"
         ),
+        ray=paper_ray,
     )
+
+
+def paper_ray(case: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The points ρ·(1, 4, 16) × c·(1, 10) of the ray through a P4 counterexample: the
+    error (c² − c)‖H(θ)‖ ≥ 1 at every one of them refutes every (d, ρ)."""
+    return geometric_ray(case, {"rho": RAY_RHO_FACTORS}, {"log10_c": RAY_LOG10_C_STEPS})
 
 
 def corrected_search(
@@ -212,7 +227,7 @@ CLAIMS = (
         ),
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx, notes=_rules_note()),
-        replay=paper_margin,
+        replay=along_ray(paper_margin),
         explanation=(
             "V = X W^vᵀ already has degree 2, so H has degree 2: H(cθ) ≈ c²H(θ). "
             "The package's degree rules predict ∼2 as well."
@@ -220,9 +235,10 @@ CLAIMS = (
         negative_controls=(
             replay_control(
                 "a non-counterexample is not replayed as one",
-                "at c = 1 the error is exactly 0: the replay must find no violation",
-                dict(PAPER_CONSTRUCTIONS[0], log10_c=0.0),
-                paper_margin,
+                "at ρ = 0.3 and c = 10^0.01 the error is ≈ 1e−3 < 1 (a finite margin ≈ 6): "
+                "the replay must find no violation",
+                NON_COUNTEREXAMPLE,
+                along_ray(paper_margin),
             ),
         ),
     ),
