@@ -233,8 +233,9 @@ CLAIMS = (
         negative_controls=(
             replay_control(
                 "a non-counterexample is not replayed as one",
-                "the weight rule on exact inputs holds; the replay must agree",
-                {"rule": "weight", "case": _W_CASE},
+                "the product rule at θ₁·σ(‖θ‖), ‖θ‖ = 150, c = 10 holds (a finite margin); "
+                "the replay must agree",
+                {"rule": "product", "case": l4_product.NON_COUNTEREXAMPLE},
                 dispatch(PAPER_RULES),
             ),
         ),
