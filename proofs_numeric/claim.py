@@ -4,9 +4,11 @@ A *claim* is one statement of SPEC.md (a definition's property, a lemma, a theor
 checkable: its quantifiers are written out, a search tries to break it, and the search
 ends in a :class:`Verdict`:
 
-``verified``  the statement held on every case the search produced; the evidence says how
-              many cases, the worst margin seen (margin ≥ 0 means "held on this case",
-              the smaller the closer to failing) and the working precision;
+``verified``  the statement held on every case the search produced, and at least the
+              profile's floor (``min_cases``) of them were non-vacuous (premise held,
+              margin finite); the evidence says how many cases, how many non-vacuous,
+              the worst margin seen (margin ≥ 0 means "held on this case", the smaller
+              the closer to failing) and the working precision;
 ``refuted``   a case with margin < 0 was found, shrunk, and re-checked at a higher
               precision; it is kept as a JSON :class:`Counterexample` that replays;
 ``open``      the search cannot decide (the reason is given);
@@ -49,8 +51,13 @@ How to add a claim
    high-precision re-check) and the control with
    :func:`proofs_numeric.search.property_control` (same search on a mutated margin, must
    refute) or :func:`proofs_numeric.search.replay_control` (a stored case that is *not* a
-   counterexample must be rejected by the replay). Size the search from
-   ``ctx.profile`` (``max_examples``, ``digits``) so ``--profile thorough`` searches harder.
+   counterexample must be rejected by the replay, with a finite margin). Size the search
+   from ``ctx.profile`` (``max_examples``, ``digits``) so ``--profile thorough`` searches
+   harder. Where a case says nothing about the statement (its premise fails, the map is
+   undefined) the margin returns :func:`proofs_numeric.search.vacuous`; a verified verdict
+   needs ``ctx.min_cases`` non-vacuous cases (the search tops itself up to that floor). A
+   refutation that rests on an argument along a ray names the ray's points
+   (``PropertySearch.ray``) and replays with :func:`proofs_numeric.search.along_ray`.
 5. A claim proved by a certificate (``expected="proved"``) takes its check and controls
    from :mod:`proofs_numeric.claims._certified`: ``certified_check(name, id, theorem,
    parameters)`` re-verifies ``proofs_numeric/certificates/data/<name>.json`` with the

@@ -94,6 +94,15 @@ def test_the_floor_is_the_profiles() -> None:
     assert PROFILES["ci"].min_cases == 20 and PROFILES["thorough"].min_cases == 1000
 
 
+def test_the_thorough_profile_tries_a_thousand_non_vacuous_cases() -> None:
+    def margin(case, digits):
+        return vacuous("x < 0") if case["x"] < 0 else mpmath.mpf(1) + case["x"]
+
+    verdict = check_property(_search(margin), CheckContext(PROFILES["thorough"]))
+    assert verdict.status == "verified", verdict.reason
+    assert verdict.evidence.non_vacuous >= 1000
+
+
 def test_a_nan_margin_makes_the_verdict_open() -> None:
     def margin(case, digits):
         return mpmath.nan if case["x"] > 5 else mpmath.mpf(1)

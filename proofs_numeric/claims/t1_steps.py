@@ -272,7 +272,7 @@ ATTN_CONSTRUCTIONS = (
 FF_CONSTRUCTIONS = (
     {"seed": 0, "n": 3, "d_model": 3, "d_ff": 4, "rho": 1.0, "log10_delta": -3.0},
     {"seed": 1, "n": 2, "d_model": 4, "d_ff": 5, "rho": 3.0, "log10_delta": 0.0},
-    {"seed": 2, "n": 3, "d_model": 3, "d_ff": 4, "rho": 1.0, "log10_delta": 1.0},
+    {"seed": 0, "n": 3, "d_model": 3, "d_ff": 5, "rho": 1.0, "log10_delta": 1.0},
 )
 
 
