@@ -291,7 +291,8 @@ def run_search(search: PropertySearch, ctx: CheckContext) -> SearchOutcome:
             state.unsatisfiable = True
             break
         else:
-            if classify(evaluate_margin(search.margin, found, digits))[0] == "undefined":
+            m = seen[_key(found)] if _key(found) in seen else record(found)[1]
+            if classify(m)[0] == "undefined":
                 state.undefined_case = found
             else:
                 state.failing_case = found
