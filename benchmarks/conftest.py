@@ -6,9 +6,11 @@ Run all benchmarks with ``python -m pytest benchmarks --benchmark-enable``.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -53,6 +55,24 @@ def paired_medians(
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def load_average() -> float:
+    """The machine's 1-minute load average (what else was running while we measured)."""
+    return os.getloadavg()[0]
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """torch on ``n`` intra-op threads inside the block (restored afterwards)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 @pytest.fixture
 def single_thread():
     """Run torch on one thread for the test (restored afterwards): ratios then measure
@@ -86,5 +106,5 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     terminalreporter.section("figures (ratios against a baseline measured in the same run)")
     for r in ratios:
         terminalreporter.write_line(
-            f"{r.name:<58} {r.value:>10.4g}   target {r.target or '-':<10} {r.detail}"
+            f"{r.name:<64} {r.value:>9.4g}   target {r.target or '-':<10} {r.detail}"
         )

@@ -1,10 +1,22 @@
-"""A model's predicted degree (the rules of SPEC D16) set against its measured degree."""
+"""A model's predicted degree (the rules of SPEC D16) set against its measured degree.
+
+Four outcomes, in the package's checker convention (``.passed``, and an ``undetermined``
+that is neither a pass nor a failure):
+
+``agree``          the kinds match, the degrees within :data:`DEGREE_TOLERANCE`, and for an
+                   asymptotic degree the measured polynomial order within
+                   :data:`ORDER_RELATIVE_TOLERANCE` of the predicted one;
+``disagree``       a prediction and a measurement that contradict each other;
+``no prediction``  an op without a degree rule fed the output (named, with its module
+                   path): the rules say nothing, which is not a disagreement;
+``undetermined``   the measurement could not classify the decay (too few usable points).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -13,6 +25,8 @@ from homogeneity.constants import DEGREE_TOLERANCE, ORDER_RELATIVE_TOLERANCE
 from homogeneity.degree import MeasuredDegree, measure_degree
 from homogeneity.rules import Degree, DegreeDerivation, predict_degree
 from homogeneity.scaling import OutputSelector, Patterns, Ray, default_output
+
+AgreementOutcome = Literal["agree", "disagree", "no prediction", "undetermined"]
 
 
 @dataclass
@@ -23,7 +37,14 @@ class DegreeAgreement:
     measured: MeasuredDegree
 
     @property
-    def agree(self) -> bool:
+    def outcome(self) -> AgreementOutcome:
+        if not self.predicted.predicted:
+            return "no prediction"
+        if self.measured.kind == "undetermined":
+            return "undetermined"
+        return "agree" if self._match() else "disagree"
+
+    def _match(self) -> bool:
         p, m = self.predicted.degree, self.measured
         if p.kind != m.kind:
             return False
@@ -35,9 +56,44 @@ class DegreeAgreement:
             return abs(m.profile.fit.rate - p.order) <= ORDER_RELATIVE_TOLERANCE * p.order
         return True
 
+    @property
+    def passed(self) -> bool:
+        """Prediction and measurement agree."""
+        return self.outcome == "agree"
+
+    @property
+    def agree(self) -> bool:
+        """The older name of :attr:`passed`."""
+        return self.passed
+
+    @property
+    def undetermined(self) -> bool:
+        """Neither a pass nor a failure: no prediction, or a measurement that could not
+        classify the decay."""
+        return self.outcome in ("no prediction", "undetermined")
+
+    @property
+    def reason(self) -> str:
+        """Why the outcome is what it is, in one line."""
+        if self.outcome == "no prediction":
+            return str(self.predicted.missing)
+        if self.outcome == "undetermined":
+            return f"the measured decay is undetermined ({self.measured.profile.fit})"
+        return ""
+
     def __str__(self) -> str:
-        verdict = "AGREE" if self.agree else "DISAGREE"
-        return f"predicted: {self.predicted.degree}\n{self.measured}\n=> {verdict}"
+        verdict = {
+            "agree": "AGREE",
+            "disagree": "DISAGREE",
+            "no prediction": f"NO PREDICTION ({self.reason})",
+            "undetermined": f"UNDETERMINED ({self.reason})",
+        }[self.outcome]
+        predicted = (
+            f"no prediction: {self.predicted.missing}"
+            if self.outcome == "no prediction"
+            else f"predicted: {self.predicted.degree}"
+        )
+        return f"{predicted}\n{self.measured}\n=> {verdict}"
 
 
 def check_degree(
@@ -53,17 +109,20 @@ def check_degree(
     rhos: Sequence[float] | None = None,
     low_precision: str = "lift",
 ) -> DegreeAgreement:
-    """Predict the degree of ``model`` from its rules and measure it along the ray
-    (``low_precision``: see :class:`~homogeneity.scaling.Ray`)."""
-    ray = Ray(
+    """Predict the degree of ``model`` from the rules and measure it along the ray, both
+    on the same inputs, output and dtype (``low_precision``: see
+    :class:`~homogeneity.scaling.Ray`; the prediction is about the mathematics and does
+    not depend on it)."""
+    inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+    ray = Ray(model, inputs, parameters, kwargs or {}, output, dtype, low_precision=low_precision)
+    measured = measure_degree(ray, c, rhos)  # first: the ray diagnoses inputs of a wrong kind
+    predicted = predict_degree(
         model,
-        inputs if isinstance(inputs, tuple) else (inputs,),
+        input_degree,
         parameters,
-        kwargs or {},
-        output,
-        dtype,
-        low_precision=low_precision,
+        inputs=inputs,
+        kwargs=kwargs,
+        output=output,
+        dtype=dtype,
     )
-    return DegreeAgreement(
-        predict_degree(model, input_degree, parameters), measure_degree(ray, c, rhos)
-    )
+    return DegreeAgreement(predicted, measured)

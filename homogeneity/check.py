@@ -16,6 +16,7 @@ from torch import nn
 
 from homogeneity.constants import LowPrecision
 from homogeneity.degree import DecayProfile, decay_profile
+from homogeneity.errors import NumericalBreakdown
 from homogeneity.euler_identity import EulerResult, euler
 from homogeneity.execution.report import ExecutionReport
 from homogeneity.scale_error import ScaleError, homogeneity_curve
@@ -70,7 +71,11 @@ class HomogeneityReport:
                 f"  c = {e.c:<8g} ‖f(cθ) − c^k f(θ)‖ = {e.absolute:.3e} (relative {e.relative:.3e})"
             )
         if self.profile is not None:
-            lines.append(f"  decay along the ray (c={self.profile.c:g}): {self.profile.fit}")
+            lines.append(
+                f"  decay along the ray (c={self.profile.c:g}, degree "
+                f"{self.profile.degree_source}): {self.profile.fit}"
+            )
+            lines += [f"  {line}" for line in self.profile.breakdown_lines()]
             d3 = self.profile.d3_rate()
             if d3 is not None:
                 lines.append(
@@ -112,15 +117,21 @@ def check_homogeneity(
     ‖θ·∇f − k f‖/‖f‖ ≤ ``euler_rtol``.
 
     Approximate mode (``approximate=True``, SPEC D3): passes when the error along the ray
-    decays exponentially (or is exact) for the given degree; polynomial decay fails.
+    decays exponentially (or is exact) for the given degree; polynomial decay fails, and so
+    does a decay the numbers cannot classify (undetermined, with the reason). Without a
+    degree, approximate mode reads it off the ray's tail (the largest ρ the sweep reaches),
+    as :func:`~homogeneity.degree.decay_profile` does, not from Euler at ρ = 1: k̂(1) of an
+    approximately homogeneous map is not its degree. The report says where it was read.
 
     Args:
         model: a Module, or a function ``fn(params, *inputs, **kwargs)`` with ``params``.
         inputs: forward inputs (a tensor or a tuple).
-        degree: k; None estimates it by Euler (k̂) and checks the rounded value.
+        degree: k; None estimates it (exact mode: Euler k̂ at ``rho``; approximate mode: read
+            off the ray's tail) and checks the rounded value.
         parameters: glob patterns selecting θ (None: all parameters).
         rtol, euler_rtol: default 1e3·eps of ``dtype`` (1e-10 in float64). In approximate
-            mode ``rtol`` is the noise floor of the decay fit (default 1e3·eps).
+            mode an error at or below ``rtol`` counts as zero for the decay fit (default
+            1e3·eps); the floor that kept low-precision ops cause is fitted above.
         dtype: working dtype (floating only); the caller's module is not converted.
         low_precision: ``'lift'`` (default) computes the model's ops below ``dtype`` (a
             float32 cast in a float64 run) in ``dtype``; ``'keep'`` runs them as written
@@ -144,20 +155,34 @@ def check_homogeneity(
     if euler_rtol is not None:
         check_tolerance(euler_rtol, "euler_rtol")
     euler_rtol = rtol if euler_rtol is None else euler_rtol
+    profile = None
+    if approximate and degree is None:
+        profile = decay_profile(ray, None, max(max(cs), 1.5), precision_floor=floor_given)
+        if profile.breakdown is not None and not profile.rhos:
+            stop = profile.breakdown
+            raise NumericalBreakdown(
+                f"no degree can be read off the ray: {stop}",
+                rho=stop.rho,
+                where=stop.where,
+                suggestion=stop.suggestion,
+            )
+        degree = profile.degree
     if degree is None:
         degree = round_degree(euler(ray, None, rho).degree_estimate)
     degree = check_degree_value(degree)
     eul = euler(ray, degree, rho)
-    # errors below the floor are rounding (raised when the ray keeps low-precision ops)
-    floor = ray.noise_floor if floor_given is None else floor_given
     curve = homogeneity_curve(ray, cs, degree, rho)
     if curve.breakdown is not None:
         raise curve.breakdown
     failures: list[str] = []
-    profile = None
     if approximate:
-        profile = decay_profile(ray, degree, max(max(cs), 1.5), floor=floor)
-        if profile.fit.kind not in ("exact", "exponential"):
+        if profile is None:
+            # rtol, when given, counts as zero; the floor of kept float32 islands
+            # (ray.noise_floor) is taken by decay_profile as a noise floor to fit above
+            profile = decay_profile(ray, degree, max(max(cs), 1.5), precision_floor=floor_given)
+        if profile.fit.kind == "undetermined":
+            failures.append(f"cannot tell whether the error along the ray decays: {profile.fit}")
+        elif profile.fit.kind not in ("exact", "exponential"):
             failures.append(f"error along the ray is not exponentially decaying: {profile.fit}")
     else:
         bad = [e for e in curve if not e.relative <= rtol]

@@ -66,6 +66,12 @@ CONVERGENCE_RHOS: tuple[float, ...] = tuple(float(10 ** (k / 3)) for k in range(
 ATTENDED_THRESHOLD = 1e-5
 #: an attention row is unresolved (not yet one-hot) while its largest weight is below this
 RESOLVED_WEIGHT = 1.0 - ATTENDED_THRESHOLD
+#: argmax agreement: a row's largest weight lies on a key whose reference weight is at
+#: least max·(1 − this) (exactly the support of a generalised-argmax reference, D7)
+SUPPORT_RTOL = 1e-12
+#: an additive attention-mask entry at or below this excludes its key (−inf, finfo.min
+#: and the −10⁴ of older BERT code); entries above it are biases added to the score
+ADDITIVE_MASK_FLOOR = -1e4
 
 #: a measured degree agrees with a predicted one within this absolute difference
 DEGREE_TOLERANCE = 0.05
@@ -90,3 +96,9 @@ class LowPrecision(StrEnum):
 
 #: the low-precision policies, in the order the package reports them
 LOW_PRECISION_POLICIES: tuple[str, ...] = tuple(p.value for p in LowPrecision)
+#: an additive term whose entries are 0 or at most this (or −∞) is an attention mask, not a
+#: degree-0 term: float32's finfo.min is −3.4e38, float16's −6.6e4 is not a mask here
+#: (c²·scores outgrow it along the ray)
+MASK_FLOOR = -1e30
+#: seed of the small example inputs the degree engine builds for the package's components
+EXAMPLE_SEED = 2024

@@ -11,39 +11,44 @@ records:
                  ‖g(cθ) − c^k g(θ)‖ / ‖c^k g(θ)‖ = O(‖θ‖^(−p)). This is *not* D3. It is
                  what ε in a layer norm, or a residual sum of terms of different degrees,
                  produce.
-``none``         no degree at all (e.g. a rule is missing, or the input has none).
+``none``         no degree at all (e.g. exp of a positive-degree input).
 
-The rules below are the paper's, extended to say which of the four kinds comes out:
+The algebra below is Table 1, extended to say which of the four kinds comes out:
 
 * weight multiply k → k+1 (k if the weight is not scaled), kind kept;
 * sum of degrees a and b: a = b gives a with the weaker kind; a ≠ b gives *asymptotic*
   max(a, b), the lower-degree term vanishing relatively like ρ^(−|a−b|);
-* product k₁, k₂ → k₁ + k₂, weaker kind;
+* product k₁, k₂ → k₁ + k₂, weaker kind; a power z^p: k → p·k;
 * ReLU k → k, kind kept (ReLU is positively 1-homogeneous);
-* saturating maps (sigmoid, tanh, softmax) k > 0 → *approximate* 0 (L6–L8, P3);
+* saturating maps (sigmoid, tanh, erf, softmax) k > 0 → *approximate* 0 (L6–L8, P3);
   a degree-0 input gives a degree-0 output of the same kind;
-* GeLU: z·Φ(z) with Φ saturating: k > 0 → approximate k, k = 0 → 0;
+* GeLU and SiLU: z·s(z) with s saturating: k > 0 → approximate k, k = 0 → 0;
 * the proofs' layer norm (D9, no ε) k → 0, kind kept; the standard layer norm and RMS norm
   with ε > 0 give *asymptotic* 0 for k > 0 (the ε term decays like ρ^(−2k)), and a gain
   multiplies by a degree-1 (or 0, if unscaled) parameter.
 
 The weakness order is exact > approximate > asymptotic > none.
 
-Models built from :mod:`homogeneity.components` carry their rules; common ``torch.nn``
-layers have rules registered here; :func:`predict_degree` composes them and returns a
-:class:`DegreeDerivation` whose printout shows every step.
+:func:`predict_degree` applies these rules to the operations a model actually executes
+(:mod:`homogeneity.degree_engine`: one rule per aten op, run once on example inputs);
+:func:`register_rule` declares a rule for a module type that then replaces the engine at
+that module's boundary. The result is a :class:`DegreeDerivation` whose printout shows
+every module's input and output degree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, Literal
 
 from homogeneity.errors import HomogeneityInputError
-from homogeneity.scaling import select_parameter_names
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from homogeneity.scaling import OutputSelector, Patterns
 
 DegreeKind = Literal["exact", "approximate", "asymptotic", "none"]
 _STRENGTH: dict[str, int] = {"exact": 3, "approximate": 2, "asymptotic": 1, "none": 0}
@@ -54,8 +59,9 @@ class Degree:
     """The degree of a quantity in the scaled parameters, and how exactly it holds.
 
     ``value`` is None exactly when ``kind == "none"``. ``reason`` says why a kind weaker
-    than ``exact`` came out (the first rule that weakened it). For ``asymptotic`` degrees,
-    ``order`` is the predicted p in ‖g(cθ) − c^k g(θ)‖/‖c^k g(θ)‖ = O(ρ^(−p)) along a ray.
+    than ``exact`` came out (the first rule that weakened it, with the op and module path
+    where it happened). For ``asymptotic`` degrees, ``order`` is the predicted p in
+    ‖g(cθ) − c^k g(θ)‖/‖c^k g(θ)‖ = O(ρ^(−p)) along a ray.
     """
 
     kind: DegreeKind
@@ -113,7 +119,7 @@ class Degree:
 
 
 def _combine(
-    value: float, parts: list[Degree], extra_order: float | None = None, extra_reason: str = ""
+    value: float, parts: Sequence[Degree], extra_order: float | None = None, extra_reason: str = ""
 ) -> Degree:
     """A degree of ``value`` built from ``parts``: no degree if any part has none;
     asymptotic with the smallest order involved if any part (or ``extra_order``) is
@@ -129,6 +135,10 @@ def _combine(
         return Degree("asymptotic", value, reason, order)
     weakest = min(parts, key=lambda p: _STRENGTH[p.kind])
     return Degree(weakest.kind, value, weakest.reason)
+
+
+def _at(where: str) -> str:
+    return f" at {where}" if where else ""
 
 
 # -- the rules of D16 -----------------------------------------------------------------
@@ -173,13 +183,30 @@ def multiply(a: Degree, b: Degree) -> Degree:
     return _combine(a.value + b.value, [a, b])
 
 
+def power(d: Degree, p: float) -> Degree:
+    """z^p (p real; 1/z, √z and 1/√z are p = −1, ½, −½): k → p·k, kind and order kept
+    ((c^k z(1 + O(ρ^-q)))^p = c^{pk} z^p (1 + O(ρ^-q)))."""
+    if d.kind == "none":
+        return d
+    return d.with_value(p * d.value)
+
+
+def weakened(d: Degree, by: Sequence[Degree]) -> Degree:
+    """``d`` with the kind of the weakest of ``by`` (the masks or indices that select its
+    entries): an exactly scale-invariant selection keeps ``d``'s kind, one that is only
+    eventually constant along the ray makes it approximate."""
+    if d.kind == "none" or not by:
+        return d
+    return _combine(d.value, [d, *by])
+
+
 def relu(d: Degree) -> Degree:
     """ReLU is positively 1-homogeneous as a map: k → k, kind kept (L2)."""
     return d
 
 
-def saturating(d: Degree, name: str) -> Degree:
-    """σ, tanh, softmax: k > 0 → ∼0 (L6–L8, P3); degree-0 input keeps its kind.
+def saturating(d: Degree, name: str, where: str = "") -> Degree:
+    """σ, tanh, erf, softmax: k > 0 → ∼0 (L6–L8, P3); degree-0 input keeps its kind.
 
     An asymptotic input ρ^k(z + O(ρ^−p)) still saturates exponentially (the gap term
     ρ^k dominates), so it also gives ∼0.
@@ -188,19 +215,30 @@ def saturating(d: Degree, name: str) -> Degree:
         return d
     if d.value < 0:
         return Degree.none(
-            f"{name} of a degree-{_fmt(d.value)} input converges to a constant only polynomially"
+            f"{name} of a degree-{_fmt(d.value)} input converges to a constant only "
+            f"polynomially{_at(where)}"
         )
-    return Degree.approximate(0, f"{name} saturates exponentially (L6–L8)")
+    return Degree.approximate(0, f"{name} saturates exponentially (L6–L8){_at(where)}")
 
 
-def gelu(d: Degree) -> Degree:
-    """GeLU(z) = z Φ(z): for k > 0 it behaves like ReLU up to Gaussian tails → ∼k."""
-    if d.kind != "exact" or d.value == 0:
+def gelu(d: Degree, name: str = "GeLU", where: str = "") -> Degree:
+    """z·s(z) with s saturating (GeLU: s = Φ; SiLU: s = σ): for k > 0 it is ReLU up to an
+    exponentially small tail → ∼k; a degree-0 input keeps its kind."""
+    if d.kind == "none" or d.value == 0:
         return d
-    return Degree.approximate(d.value, "GeLU = ReLU + Gaussian tail, which vanishes exponentially")
+    if d.value < 0:
+        return Degree.none(
+            f"{name} of a degree-{_fmt(d.value)} input tends to its value at 0 only "
+            f"polynomially{_at(where)}"
+        )
+    if d.kind != "exact":
+        return d
+    return Degree.approximate(
+        d.value, f"{name} = ReLU + a tail that vanishes exponentially{_at(where)}"
+    )
 
 
-def normalize(d: Degree, eps: float, name: str) -> Degree:
+def normalize(d: Degree, eps: float, name: str, where: str = "") -> Degree:
     """Layer/RMS normalisation without its affine part.
 
     With ε = 0 (D9): k → 0 keeping the kind (LN(c^k z) = LN(z)). With ε > 0 and k > 0:
@@ -215,7 +253,7 @@ def normalize(d: Degree, eps: float, name: str) -> Degree:
         0.0,
         [d],
         2 * d.value,
-        f"{name} with ε={eps:g}: scale-invariant only up to O(ρ^-{_fmt(2 * d.value)})",
+        f"{name} with ε={eps:g}: scale-invariant only up to O(ρ^-{_fmt(2 * d.value)}){_at(where)}",
     )
 
 
@@ -223,7 +261,7 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-# -- composition machinery ------------------------------------------------------------
+# -- user rules for module types ------------------------------------------------------
 
 
 @dataclass
@@ -238,11 +276,11 @@ class DerivationStep:
 
 @dataclass
 class RuleContext:
-    """What a degree rule needs to know about its surroundings.
+    """What a user's degree rule needs to know about its surroundings.
 
     ``is_scaled(name)`` answers, for a fully-qualified parameter name, whether that parameter
-    is part of the scaled group θ. ``prefix`` is the module's own path. Every rule records a
-    step in ``steps`` so the derivation can be printed.
+    is part of the scaled group θ. ``prefix`` is the module's own path. A rule records its
+    step in ``steps`` (:meth:`record`) so the derivation can be printed.
     """
 
     is_scaled: Callable[[str], bool]
@@ -263,133 +301,98 @@ class RuleContext:
         return dout
 
 
-@runtime_checkable
-class HasDegreeRule(Protocol):
-    """A module that knows how its output degree follows from its input degree."""
-
-    def degree_rule(self, input_degree: Degree, ctx: RuleContext) -> Degree: ...
-
-
-TorchRule = Callable[[nn.Module, Degree, RuleContext], Degree]
-_TORCH_RULES: dict[type, TorchRule] = {}
+#: rule(module, input degree, context) -> output degree
+ModuleRule = Callable[[Any, Degree, RuleContext], Degree]
+TorchRule = ModuleRule  # the older name
+_TORCH_RULES: dict[type, ModuleRule] = {}
 
 
-def register_rule(module_type: type) -> Callable[[TorchRule], TorchRule]:
-    """Register a degree rule for a ``torch.nn`` module type you do not own.
+def register_rule(module_type: type) -> Callable[[ModuleRule], ModuleRule]:
+    """Declare the degree rule of a module type: it then replaces the engine for every
+    module of that type (or a subclass).
 
-    The rule receives the module, its input degree and a :class:`RuleContext`.
+    The rule receives the module, the degree of its input (its first floating-point tensor
+    argument; data of degree 0 if it has none) and a :class:`RuleContext`, and returns the
+    degree of every floating-point tensor the module outputs. The ops inside the module
+    are run but not interpreted. Remove a rule with :func:`unregister_rule`.
     """
 
-    def decorator(rule: TorchRule) -> TorchRule:
+    def decorator(rule: ModuleRule) -> ModuleRule:
         _TORCH_RULES[module_type] = rule
         return rule
 
     return decorator
 
 
-def module_degree(module: nn.Module, input_degree: Degree, ctx: RuleContext) -> Degree:
-    """Apply the degree rule of ``module`` (its own, or one registered for its type)."""
-    if isinstance(module, HasDegreeRule):
-        return module.degree_rule(input_degree, ctx)
+def unregister_rule(module_type: type) -> None:
+    """Remove the rule :func:`register_rule` declared for ``module_type`` (if any)."""
+    _TORCH_RULES.pop(module_type, None)
+
+
+def registered_rule(module: object) -> ModuleRule | None:
+    """The user rule for ``module``'s type, looked up along its MRO, or None."""
     for cls in type(module).__mro__:
-        if cls in _TORCH_RULES:
-            return _TORCH_RULES[cls](module, input_degree, ctx)
-    out = Degree.none(
-        f"no degree rule for {type(module).__name__} at '{ctx.prefix or '<model>'}'; "
-        f"register one with homogeneity.rules.register_rule"
-    )
-    return ctx.record(type(module).__name__, input_degree, out)
+        rule = _TORCH_RULES.get(cls)
+        if rule is not None:
+            return rule
+    return None
 
 
-@register_rule(nn.Linear)
-def _linear_rule(m: nn.Linear, d: Degree, ctx: RuleContext) -> Degree:
-    out = scale_by_parameter(d, ctx.scaled("weight"))
-    if m.bias is not None:
-        out = add(out, parameter_degree(ctx.scaled("bias")), "bias sum")
-    return ctx.record("linear", d, out)
+# -- the derivation -------------------------------------------------------------------
 
 
-@register_rule(nn.Embedding)
-def _embedding_rule(m: nn.Embedding, d: Degree, ctx: RuleContext) -> Degree:
-    return ctx.record("embedding lookup", d, parameter_degree(ctx.scaled("weight")))
+@dataclass(frozen=True)
+class MissingRule:
+    """Why there is no prediction: an op with no degree rule, and where it ran."""
+
+    op: str
+    path: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        text = f"no degree rule for {self.op} at '{self.path}'"
+        return f"{text} ({self.detail})" if self.detail else text
 
 
-@register_rule(nn.ReLU)
-def _relu_rule(m: nn.Module, d: Degree, ctx: RuleContext) -> Degree:
-    return ctx.record("relu", d, relu(d))
-
-
-@register_rule(nn.GELU)
-def _gelu_rule(m: nn.Module, d: Degree, ctx: RuleContext) -> Degree:
-    return ctx.record("gelu", d, gelu(d))
-
-
-@register_rule(nn.Sigmoid)
-def _sigmoid_rule(m: nn.Module, d: Degree, ctx: RuleContext) -> Degree:
-    return ctx.record("sigmoid", d, saturating(d, "sigmoid"))
-
-
-@register_rule(nn.Tanh)
-def _tanh_rule(m: nn.Module, d: Degree, ctx: RuleContext) -> Degree:
-    return ctx.record("tanh", d, saturating(d, "tanh"))
-
-
-@register_rule(nn.Softmax)
-def _softmax_rule(m: nn.Module, d: Degree, ctx: RuleContext) -> Degree:
-    return ctx.record("softmax", d, saturating(d, "softmax"))
-
-
-@register_rule(nn.Identity)
-def _identity_rule(m: nn.Module, d: Degree, ctx: RuleContext) -> Degree:
-    return ctx.record("identity", d, d)
-
-
-@register_rule(nn.Dropout)
-def _dropout_rule(m: nn.Module, d: Degree, ctx: RuleContext) -> Degree:
-    return ctx.record("dropout (eval: identity)", d, d)
-
-
-@register_rule(nn.LayerNorm)
-def _layernorm_rule(m: nn.LayerNorm, d: Degree, ctx: RuleContext) -> Degree:
-    out = normalize(d, m.eps, "LayerNorm")
-    if m.weight is not None:
-        out = multiply(out, parameter_degree(ctx.scaled("weight")))
-    if getattr(m, "bias", None) is not None:
-        out = add(out, parameter_degree(ctx.scaled("bias")), "layer-norm bias sum")
-    return ctx.record(f"LayerNorm(eps={m.eps:g})", d, out)
-
-
-@register_rule(nn.Sequential)
-def _sequential_rule(m: nn.Sequential, d: Degree, ctx: RuleContext) -> Degree:
-    out = d
-    for name, child in m.named_children():
-        out = module_degree(child, out, ctx.child(name))
-    return out
-
-
-# -- the public entry point -----------------------------------------------------------
-
-
-def parameter_matcher(
-    model: nn.Module, parameters: str | Sequence[str] | None
-) -> Callable[[str], bool]:
-    """Turn glob patterns over ``model.named_parameters()`` into a name predicate
-    (None selects every parameter; a pattern that matches nothing is an error)."""
-    chosen = set(select_parameter_names([n for n, _ in model.named_parameters()], parameters))
-    return chosen.__contains__
+Outcome = Literal["exact", "approximate", "asymptotic", "none", "no prediction"]
 
 
 @dataclass
 class DegreeDerivation:
-    """The predicted degree of a model and the steps that gave it."""
+    """The predicted degree of a model and the steps that gave it.
+
+    ``missing`` is set when there is *no prediction*: an op without a rule (named with its
+    module path) fed the output; ``degree`` is then ``Degree.none`` with that reason.
+    ``execution`` says how the model was run (dtype, attention kernel, example inputs).
+    """
 
     degree: Degree
     steps: list[DerivationStep]
     input_degree: Degree
+    missing: MissingRule | None = None
+    execution: str = ""
+
+    @property
+    def predicted(self) -> bool:
+        """False when the rules could not say anything (see ``missing``)."""
+        return self.missing is None
+
+    @property
+    def outcome(self) -> Outcome:
+        """``exact`` / ``approximate`` / ``asymptotic`` / ``none`` (no degree: the degrees
+        mixed where ``degree.reason`` says) or ``no prediction``."""
+        return "no prediction" if self.missing is not None else self.degree.kind
 
     def __str__(self) -> str:
         width = max([len(s.path) for s in self.steps] + [5])
-        lines = [f"predicted degree: {self.degree}", f"input degree: {self.input_degree}"]
+        head = (
+            f"no prediction: {self.missing}"
+            if self.missing is not None
+            else f"predicted degree: {self.degree}"
+        )
+        lines = [head, f"input degree: {self.input_degree}"]
+        if self.execution:
+            lines.append(f"run: {self.execution}")
         for s in self.steps:
             lines.append(
                 f"  {s.path:<{width}}  {s.rule:<34} {s.input_degree!s:>22} -> {s.output_degree}"
@@ -397,26 +400,57 @@ class DegreeDerivation:
         return "\n".join(lines)
 
 
+def as_degree(d: Degree | float) -> Degree:
+    """A number k is the exact degree k."""
+    if isinstance(d, Degree):
+        return d
+    if isinstance(d, bool) or not isinstance(d, int | float):
+        raise HomogeneityInputError(
+            f"input_degree must be a number or a Degree, got {type(d).__name__}; pass e.g. "
+            f"input_degree=0 (plain data) or Degree.approximate(1)"
+        )
+    return Degree.exact(d)
+
+
 def predict_degree(
     model: nn.Module,
     input_degree: Degree | float = 0,
-    parameters: str | Sequence[str] | None = None,
+    parameters: Patterns = None,
+    *,
+    inputs: Any = None,
+    kwargs: Mapping[str, Any] | None = None,
+    output: OutputSelector | None = None,
+    dtype: torch.dtype | None = None,
 ) -> DegreeDerivation:
     """Predict the degree of ``model``'s output in the selected parameters.
 
+    The model is run once, functionally (the caller's module is not changed), on
+    ``inputs`` and ``kwargs``, and Table 1 is applied to every aten op it executes
+    (:mod:`homogeneity.degree_engine`); rules declared with :func:`register_rule` replace
+    the engine for modules of their type.
+
     Args:
-        model: a module built from :mod:`homogeneity.components`, a standard torch layer,
-            or any module whose type has a rule (:func:`register_rule`).
-        input_degree: the degree of the model's input in θ; plain data is exactly 0
-            (the default). Token ids are handled by the embedding rule.
+        model: any ``torch.nn.Module``.
+        input_degree: the degree in θ of the model's floating-point inputs; plain data is
+            exactly 0 (the default). Integer and boolean inputs (token ids, masks) are data.
         parameters: glob patterns over parameter names selecting θ; None scales all.
+        inputs: positional inputs of one forward call (a tensor or a tuple). None: the
+            package's components and standard torch layers build small example inputs
+            themselves; any other model needs them.
+        kwargs: keyword inputs of the forward call.
+        output: picks the tensor whose degree is predicted from the model's output
+            (default: :func:`homogeneity.scaling.default_output`, as every check).
+        dtype: the floating dtype of the run (default float64; the parameters are copied
+            only when they have another dtype).
     """
-    if not isinstance(model, nn.Module):
-        raise HomogeneityInputError(
-            f"model must be a torch.nn.Module, got {type(model).__name__}; wrap a plain "
-            f"function in a Module that declares degree_rule"
-        )
-    din = input_degree if isinstance(input_degree, Degree) else Degree.exact(input_degree)
-    ctx = RuleContext(parameter_matcher(model, parameters))
-    out = module_degree(model, din, ctx)
-    return DegreeDerivation(out, ctx.steps, din)
+    from homogeneity.degree_engine.predict import predict_model_degree
+
+    return predict_model_degree(
+        model,
+        input_degree=as_degree(input_degree),
+        parameters=parameters,
+        inputs=inputs,
+        kwargs=kwargs,
+        output=output,
+        dtype=dtype,
+    )

@@ -23,7 +23,9 @@ where it happened.
 
 from __future__ import annotations
 
+import copy
 import fnmatch
+import math
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -53,6 +55,7 @@ from homogeneity.execution.model_inputs import (
 from homogeneity.execution.module_hooks import hooks_restored
 from homogeneity.execution.outputs import select_output
 from homogeneity.execution.report import ExecutionReport
+from homogeneity.execution.self_tangent import SelfTangentProducts
 from homogeneity.validation import (
     check_finite,
     check_first_input,
@@ -69,10 +72,10 @@ Patterns = str | Sequence[str] | None
 
 
 def default_output(out: Any) -> torch.Tensor:
-    """Pick the tensor to check from a model's output (:func:`~homogeneity.execution.
-    select_output` without per-layer outputs): a tensor as is; ``last_hidden_state``
-    (transformers), ``last`` (our :class:`EncoderOutput`) or ``logits``; the last of a
-    list of same-shape tensors; element 0 of a tuple."""
+    """Pick the tensor to check from a model's output
+    (:func:`~homogeneity.execution.select_output` without per-layer outputs): a tensor as
+    is; ``last_hidden_state`` (transformers), ``last`` (our :class:`EncoderOutput`) or
+    ``logits``; the last of a list of same-shape tensors; element 0 of a tuple."""
     return select_output(out, per_layer=False).tensors[0]
 
 
@@ -139,6 +142,18 @@ def _finite(value: Any) -> bool:
         for t in _tensors(value)
         if t.is_floating_point() or t.is_complex()
     )
+
+
+def _norms_finite(tensors: Sequence[torch.Tensor]) -> bool:
+    """Whether every tensor's 2-norm is finite (one fused ``torch._foreach_norm``). True
+    implies every entry is finite; False means an entry is NaN or infinite, or a norm of
+    finite entries overflowed (callers then check entry by entry)."""
+    if not tensors:
+        return True
+    norms = torch._foreach_norm(list(tensors), 2)
+    if len({n.dtype for n in norms}) == 1 and len({n.device for n in norms}) == 1:
+        return bool(torch.stack(norms).isfinite().all())
+    return all(math.isfinite(float(n)) for n in norms)
 
 
 def _selector_name(output: Callable[..., Any]) -> str:
@@ -264,6 +279,7 @@ class Ray:
             lambda exc: diagnose_failure(exc, leaves),
         )
         self._output_description = ""
+        self._parameters_read_only = False  # known after the first pass (:meth:`_run`)
 
     # -- evaluation ------------------------------------------------------------------
     @property
@@ -279,12 +295,44 @@ class Ray:
     def scaled_params(
         self, rho: float | torch.Tensor, theta: Mapping[str, torch.Tensor] | None = None
     ) -> dict[str, torch.Tensor]:
-        """All parameters, with the selected ones (or ``theta`` if given) times ρ."""
+        """All parameters, with the selected ones (or ``theta`` if given) times ρ.
+
+        At ρ = 1 on θ's own values the selected entries are θ's tensors themselves
+        (1·θ = θ exactly) once the first evaluation has shown that the model writes none
+        of them in place: a copy of every parameter of GPT-2 small costs about a quarter
+        of its forward pass.
+        """
+        shared = (
+            theta is None
+            and self._parameters_read_only
+            and not isinstance(rho, torch.Tensor)
+            and rho == 1.0
+        )
         theta = self.theta if theta is None else theta
         params = dict(self.base)
         for n in self.scaled_names:
-            params[n] = rho * theta[n]
+            params[n] = theta[n] if shared else rho * theta[n]
         return params
+
+    def _versions(self, params: Mapping[str, torch.Tensor]) -> tuple[int, ...] | None:
+        """The version counters of the selected entries of ``params`` (None when a tensor
+        has none, as functorch's wrappers)."""
+        try:
+            return tuple(params[n]._version for n in self.scaled_names)
+        except (RuntimeError, AttributeError):
+            return None
+
+    def _run(self, params: Mapping[str, torch.Tensor]) -> Any:
+        """One pass on the checked path. After the first pass it is known whether the
+        model writes its selected parameters in place (``F.embedding`` with ``max_norm``
+        does): only if it writes none may later passes share θ's memory."""
+        first = not self._execution.probed
+        before = self._versions(params) if first else None
+        out = self._execution.run(lambda: self._evaluate(params))
+        if first:
+            after = self._versions(params)
+            self._parameters_read_only = before is not None and before == after
+        return out
 
     def _forward(self, params: Mapping[str, torch.Tensor]) -> Any:
         """The model's raw output for a full parameter dict (no checks, no selection)."""
@@ -358,10 +406,50 @@ class Ray:
         Raises :class:`NumericalBreakdown` (naming ``rho`` when given) if the output has a
         NaN or an infinity.
         """
-        out = self._execution.run(lambda: self._evaluate(params))
+        out = self._run(params)
         if not _finite(out):
             raise self._breakdown(params, rho, "the output")
         return out
+
+    def with_values(self, values: Mapping[str, torch.Tensor]) -> Ray:
+        """This ray with some parameter (or buffer) values replaced: the same model,
+        inputs, selection and output, and the same execution path, whose first pass (the
+        one that records the run under Python-level modes) is not repeated. For
+        evaluations at a sequence of parameter values, such as a training run's states.
+
+        ``values`` maps names of :attr:`base` to tensors of the same shapes; floating ones
+        are cast to the working dtype and must be finite, as at construction.
+        """
+        unknown = [n for n in values if n not in self.base]
+        if unknown:
+            raise HomogeneityInputError(
+                f"values has names this ray does not have: {unknown[:5]}; known names "
+                f"include {list(self.base)[:10]}"
+            )
+        base = dict(self.base)
+        floating = []
+        for name, value in values.items():
+            if not isinstance(value, torch.Tensor) or value.shape != base[name].shape:
+                shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value)
+                raise HomogeneityInputError(
+                    f"values[{name!r}] must be a tensor of shape {tuple(base[name].shape)}, "
+                    f"got {shape}"
+                )
+            if value.is_floating_point():
+                floating.append(value.detach())
+                base[name] = value.detach().to(self.dtype)
+            elif name in self.scaled_names:
+                raise HomogeneityInputError(
+                    f"values[{name!r}] has integer dtype {value.dtype}, but '{name}' is scaled"
+                )
+            else:
+                base[name] = value.detach()
+        if not _norms_finite(floating):  # a NaN or inf entry, or a norm that overflowed
+            for name, value in values.items():
+                check_finite(value.detach(), f"parameter '{name}'")
+        ray = copy.copy(self)
+        ray.base = base
+        return ray
 
     def at(self, theta: Mapping[str, torch.Tensor], rho: float = 1.0) -> Any:
         """f(x; ρ·θ') with θ' given for the selected names, the rest at their values."""
@@ -373,19 +461,26 @@ class Ray:
         with torch.no_grad():
             return self.call(self.scaled_params(rho), rho=rho)
 
-    def jvp(self, rho: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    def jvp(
+        self, rho: float = 1.0, *, self_tangent_products: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(f(ρθ), (ρθ)·∇_θ f(ρθ)) from one forward-mode pass.
 
         Dual tensors (``torch.autograd.forward_ad``) with tangent ρθ on the selected
-        parameters: d/ds f((ρ + sρ)θ) at s = 0. Raises :class:`NumericalBreakdown` if the
-        value or the derivative is not finite.
+        parameters: d/ds f((ρ + sρ)θ) at s = 0. Each selected parameter's tangent is the
+        parameter itself, so a product x·W with it has the tangent (x + ẋ)·W, one product
+        where forward-mode AD makes two (:mod:`homogeneity.execution.self_tangent`; exact,
+        the same numbers to rounding); ``self_tangent_products=False`` runs plain
+        forward-mode AD throughout. Raises :class:`NumericalBreakdown` if the value or the
+        derivative is not finite.
         """
         rho = check_positive_scale(rho, "rho")
-        with fwAD.dual_level():
+        products = SelfTangentProducts() if self_tangent_products else nullcontext()
+        with fwAD.dual_level(), products:
             params = self.scaled_params(rho)
             for n in self.scaled_names:
                 params[n] = fwAD.make_dual(params[n], params[n])
-            out = self._execution.run(lambda: self._evaluate(params))
+            out = self._run(params)
             if not isinstance(out, torch.Tensor):
                 raise HomogeneityInputError(
                     f"the forward-mode pass needs one output tensor, got {type(out).__name__} "

@@ -44,7 +44,9 @@ How to add a claim
    one :class:`NegativeControl`, whose ``run(ctx)`` returns a :class:`ControlOutcome`
    with ``rejected=True`` when the checker rejected the wrong variant).
    A claim that can be refuted also gives ``replay(case, digits) -> margin`` so a stored
-   counterexample can be re-evaluated at any precision.
+   counterexample can be re-evaluated at any precision, ``case_schema`` (bounds on every
+   field of a case, ``proofs_numeric.case_schema``, declared next to the strategy) so
+   a file's case is checked before it runs, and ``describe`` (one line about a case).
 4. Most claims are "for every case in a domain, margin(case) ≥ 0". For those, build the
    check with :func:`proofs_numeric.search.check_property` (Hypothesis search driven by
    ``target()`` toward the worst margin, hand-made constructions tried first, shrinking,
@@ -57,7 +59,8 @@ How to add a claim
    undefined) the margin returns :func:`proofs_numeric.search.vacuous`; a verified verdict
    needs ``ctx.min_cases`` non-vacuous cases (the search tops itself up to that floor). A
    refutation that rests on an argument along a ray names the ray's points
-   (``PropertySearch.ray``) and replays with :func:`proofs_numeric.search.along_ray`.
+   (``PropertySearch.ray``) and replays with :func:`proofs_numeric.search.along_ray`;
+   its ``case_schema`` admits the stored points with :func:`proofs_numeric.search.with_ray`.
 5. A claim proved by a certificate (``expected="proved"``) takes its check and controls
    from :mod:`proofs_numeric.claims._certified`: ``certified_check(name, id, theorem,
    parameters)`` re-verifies ``proofs_numeric/certificates/data/<name>.json`` with the
@@ -80,12 +83,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from homogeneity.errors import HomogeneityInputError
+from proofs_numeric.case_schema import Schema
 from proofs_numeric.profiles import PROFILES, Profile, selected_profile
 from proofs_numeric.profiles import get_profile as get_profile
 from proofs_numeric.storage import keep_hypothesis_files_out_of_cwd
+
+if TYPE_CHECKING:
+    from proofs_numeric.campaign.shard import SearchShard
 
 # every claim search starts from this module: point Hypothesis's files away from the
 # user's working directory before it first touches its storage
@@ -96,6 +103,10 @@ STATUSES: tuple[str, ...] = ("proved", "verified", "refuted", "open")
 
 #: Where replayable counterexamples live (one JSON file per refuted claim).
 COUNTEREXAMPLE_DIR = Path(__file__).resolve().parent / "counterexamples"
+#: The largest counterexample file that is read (stored ones are a few kilobytes).
+MAX_COUNTEREXAMPLE_BYTES = 256 * 1024
+#: The keys of a counterexample file.
+COUNTEREXAMPLE_KEYS = ("claim_id", "case", "margin", "digits", "description")
 
 
 def base_id(claim_id: str) -> str:
@@ -120,9 +131,12 @@ class CheckContext:
     """What a claim's check receives: the search profile (and nothing global).
 
     ``CheckContext()`` uses the ``ci`` profile; ``CheckContext.selected()`` the one that
-    ``$HYPOTHESIS_PROFILE`` names."""
+    ``$HYPOTHESIS_PROFILE`` names. ``shard`` (set by a campaign,
+    :mod:`proofs_numeric.campaign`) makes every property search run one shard of itself:
+    its share of the budgets below, its own seed, the constructions only in the first."""
 
     profile: Profile = PROFILES["ci"]
+    shard: SearchShard | None = None
 
     @classmethod
     def selected(cls) -> CheckContext:
@@ -139,11 +153,15 @@ class CheckContext:
 
     @property
     def min_cases(self) -> int:
-        return self.profile.min_cases
+        """The floor of non-vacuous cases (a shard's share of it when sharded)."""
+        floor = self.profile.min_cases
+        return floor if self.shard is None else self.shard.share(floor)
 
     def examples(self, scale: float = 1.0, minimum: int = 5) -> int:
-        """A per-search example budget: ``scale`` × the profile's ``max_examples``."""
-        return max(minimum, int(round(self.profile.max_examples * scale)))
+        """A per-search example budget: ``scale`` × the profile's ``max_examples`` (a
+        shard's share of it when sharded)."""
+        total = max(minimum, int(round(self.profile.max_examples * scale)))
+        return total if self.shard is None else self.shard.share(total)
 
 
 # -- verdicts ---------------------------------------------------------------------------
@@ -219,25 +237,73 @@ class Counterexample:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Counterexample:
-        missing = {"claim_id", "case", "margin", "digits"} - set(data)
-        if missing:
+    def from_dict(cls, data: Any) -> Counterexample:
+        """A counterexample from its JSON object, every field checked for its type (the
+        case itself is checked against the claim's ``case_schema`` when it is replayed)."""
+        fix = (
+            "write it with Counterexample.to_json() or "
+            "`python -m proofs_numeric --save-counterexamples`"
+        )
+        if not isinstance(data, Mapping):
             raise HomogeneityInputError(
-                f"counterexample is missing {sorted(missing)}; write it with "
-                f"Counterexample.to_json() or `python -m proofs_numeric --save-counterexamples`"
+                f"a counterexample is a JSON object, not {type(data).__name__}; {fix}"
             )
-        margin = data["margin"]
+        missing = sorted({"claim_id", "case", "margin", "digits"} - set(data))
+        if missing:
+            raise HomogeneityInputError(f"counterexample is missing {missing}; {fix}")
+        unknown = sorted(set(data) - set(COUNTEREXAMPLE_KEYS))
+        if unknown:
+            raise HomogeneityInputError(
+                f"counterexample has unexpected key(s) {unknown}; the keys are "
+                f"{list(COUNTEREXAMPLE_KEYS)}"
+            )
+        claim_id, case, margin, digits = (data[k] for k in ("claim_id", "case", "margin", "digits"))
+        description = data.get("description", "")
+        if not isinstance(claim_id, str) or not claim_id or len(claim_id) > 32:
+            raise HomogeneityInputError(
+                f"claim_id = {claim_id!r} must be a claim id such as 'L7' (a short string)"
+            )
+        if not isinstance(case, dict):
+            raise HomogeneityInputError(
+                f"case = {type(case).__name__} must be a JSON object (the claim's case)"
+            )
+        if margin is not None and (
+            isinstance(margin, bool)
+            or not isinstance(margin, (int, float))
+            or not math.isfinite(margin)
+        ):
+            raise HomogeneityInputError(f"margin = {margin!r} must be a finite number or null")
+        if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 100_000:
+            raise HomogeneityInputError(f"digits = {digits!r} must be an integer in [1, 100000]")
+        if not isinstance(description, str):
+            raise HomogeneityInputError(f"description = {description!r} must be a string")
         return cls(
-            str(data["claim_id"]),
-            dict(data["case"]),
+            claim_id,
+            dict(case),
             float("nan") if margin is None else float(margin),
-            int(data["digits"]),
-            str(data.get("description", "")),
+            digits,
+            description,
         )
 
     @classmethod
     def from_json(cls, text: str) -> Counterexample:
-        return cls.from_dict(json.loads(text))
+        """Parse a counterexample file's text; malformed JSON, NaN or Infinity literals and
+        over-deep nesting are input errors (one line that says where)."""
+        try:
+            data = json.loads(text, parse_constant=_refuse_constant)
+        except json.JSONDecodeError as exc:
+            raise HomogeneityInputError(
+                f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
+                f"a counterexample file is written by "
+                f"`python -m proofs_numeric --save-counterexamples`"
+            ) from None
+        except RecursionError:
+            raise HomogeneityInputError(
+                "the JSON is nested too deeply to be a counterexample"
+            ) from None
+        except ValueError as exc:  # e.g. an integer literal with too many digits
+            raise HomogeneityInputError(f"not a usable JSON value: {exc}") from None
+        return cls.from_dict(data)
 
     @staticmethod
     def path_for(claim_id: str, directory: Path | None = None) -> Path:
@@ -251,13 +317,38 @@ class Counterexample:
 
     @classmethod
     def load(cls, path: str | Path) -> Counterexample:
+        """Read a counterexample file: at most :data:`MAX_COUNTEREXAMPLE_BYTES` of UTF-8
+        JSON (a larger, binary or malformed file is an input error naming the path)."""
         p = Path(path)
         if not p.is_file():
             raise HomogeneityInputError(
                 f"path={str(path)!r} is not a file; pass a JSON file written by "
                 f"`python -m proofs_numeric --save-counterexamples`"
             )
-        return cls.from_json(p.read_text(encoding="utf-8"))
+        with p.open("rb") as handle:
+            raw = handle.read(MAX_COUNTEREXAMPLE_BYTES + 1)
+        if len(raw) > MAX_COUNTEREXAMPLE_BYTES:
+            raise HomogeneityInputError(
+                f"{p} is larger than {MAX_COUNTEREXAMPLE_BYTES} bytes; a counterexample file "
+                f"is a few kilobytes of JSON"
+            )
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise HomogeneityInputError(
+                f"{p} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                f"a counterexample file is JSON"
+            ) from None
+        try:
+            return cls.from_json(text)
+        except HomogeneityInputError as exc:
+            raise HomogeneityInputError(f"{p}: {exc}") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise HomogeneityInputError(
+        f"the JSON holds {name}, which is not a number; a stored margin is a finite number or null"
+    )
 
 
 @dataclass(frozen=True)
@@ -364,6 +455,11 @@ class Claim:
         replay: margin of a stored case at a given precision (needed if refutable).
         corrects: for a corrected claim, the id of the claim it corrects.
         explanation: what the paper says / what changed, for the docs.
+        case_schema: bounds on a replayed case (``proofs_numeric.case_schema``),
+            checked before any computation; a claim with ``replay`` needs one for its
+            stored counterexamples to be replayed from a file.
+        describe: one line about a case (the counterexample's description); the replay
+            prints it for the case actually replayed.
     """
 
     id: str
@@ -376,6 +472,8 @@ class Claim:
     corrects: str | None = None
     explanation: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    case_schema: Schema | None = None
+    describe: Callable[[Mapping[str, Any]], str] | None = None
 
     def __post_init__(self) -> None:
         if not self.id or any(ch.isspace() for ch in self.id):
@@ -410,6 +508,8 @@ class Claim:
                 f"counterexample is for claim {counterexample.claim_id!r}, not {self.id!r}; "
                 f"replay it with that claim"
             )
+        if self.case_schema is not None:
+            self.case_schema.check(counterexample.case, "case")
         return float(self.replay(counterexample.case, digits))
 
 

@@ -34,6 +34,7 @@ import mpmath
 from hypothesis import strategies as st
 
 from homogeneity.errors import HomogeneityInputError
+from proofs_numeric.case_schema import ListOf, Real, Record, Schema, Tagged
 from proofs_numeric.precision import dot, norm2, sigmoid, working_precision
 from proofs_numeric.strategies import unit_vectors
 
@@ -176,6 +177,26 @@ def point(direction: Sequence[Any], r: Any, digits: int) -> list[Any]:
         if n == 0:
             raise HomogeneityInputError("direction is zero; pass a non-zero vector")
         return [mpmath.mpf(r) * t / n for t in v]
+
+
+# -- bounds on a replayed member ----------------------------------------------------------
+
+
+def member_schema(dim: int, kinds: Sequence[str] = KINDS, max_factors: int = 4) -> Schema:
+    """A family member of ℝ^dim as a replayed case may hold it: the strategies' ranges below
+    with headroom (|a|, |o|, coordinates ≤ 10, rates b ≤ 20, ≤ ``max_factors`` factors)."""
+    vec = ListOf(Real(-10.0, 10.0), dim, dim)
+    poly = Record({"a": Real(-10.0, 10.0), "ws": ListOf(vec, 0, max_factors)})
+    sat = Record({"a": Real(-10.0, 10.0), "b": Real(0.0, 20.0), "u": vec, "o": Real(-10.0, 10.0)})
+    variants: dict[str, Schema] = {
+        "poly": poly,
+        "sat": sat,
+        "exp": Record({"a": Real(-10.0, 10.0), "b": Real(0.0, 20.0)}),
+        "polysat": Record(
+            {"poly": Tagged("kind", {"poly": poly}), "sat": Tagged("kind", {"sat": sat})}
+        ),
+    }
+    return Tagged("kind", {k: variants[k] for k in kinds})
 
 
 # -- strategies ---------------------------------------------------------------------------

@@ -29,7 +29,10 @@ the case, which could hide a violation).
    ``"ray"`` and its margin is the largest margin over them (:func:`along_ray`), so a
    replay re-checks every point;
 4. a search that found no violation is ``verified`` only if at least ``min_cases`` of
-   its cases were non-vacuous; otherwise it is ``open`` and says how many were.
+   its cases were non-vacuous; otherwise it is ``open`` and says how many were. A
+   campaign's shard (``ctx.shard``) tops itself up to its share of the floor, draws
+   every round from its own seed and reports its count; the floor itself is applied to
+   the count of all shards together (:func:`proofs_numeric.campaign.merge.merge_shards`).
 
 :func:`property_control` and :func:`replay_control` build the negative controls.
 """
@@ -49,6 +52,7 @@ from hypothesis import HealthCheck, find, settings
 from hypothesis.errors import NoSuchExample, Unsatisfiable
 from hypothesis.strategies import SearchStrategy
 
+from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import (
     CheckContext,
     ControlOutcome,
@@ -66,6 +70,8 @@ RayFn = Callable[[Mapping[str, Any]], Sequence[Mapping[str, Any]]]
 
 #: The key under which a counterexample stores the points of its ray.
 RAY_KEY = "ray"
+#: The most points a replayed ray may list.
+MAX_RAY_POINTS = 32
 #: At most this many top-up rounds run to reach the floor of non-vacuous cases.
 MAX_TOP_UP_ROUNDS = 4
 
@@ -144,6 +150,22 @@ def along_ray(margin: MarginFn) -> MarginFn:
 
     wrapped.__doc__ = margin.__doc__
     return wrapped
+
+
+def with_ray(schema: cs.Schema, **wider: cs.Schema) -> cs.Schema:
+    """``schema`` of a replayed case, also admitting the ``"ray"`` list a refutation along
+    a ray stores (:func:`along_ray`): 1 to :data:`MAX_RAY_POINTS` points, each a subset of
+    the fields of ``schema`` with their bounds, except the fields named in ``wider``,
+    whose bounds along the ray are those given (a ray walks out of the search's domain:
+    ρ·16, ‖θ‖·4). ``schema`` is a :class:`~proofs_numeric.case_schema.Record` or a
+    :class:`~proofs_numeric.case_schema.Where` around one."""
+    if isinstance(schema, cs.Where) and isinstance(schema.inner, cs.Record):
+        return cs.Where(with_ray(schema.inner, **wider), schema.test, schema.what)
+    if not isinstance(schema, cs.Record):
+        raise TypeError(f"with_ray takes a Record (or a Where around one), not {schema!r}")
+    points = {**schema.fields, **schema.optional, **wider}
+    ray = cs.ListOf(cs.Record({}, optional=points), 1, MAX_RAY_POINTS)
+    return cs.Record(schema.fields, optional={**schema.optional, RAY_KEY: ray})
 
 
 def geometric_ray(
@@ -256,7 +278,9 @@ def run_search(search: PropertySearch, ctx: CheckContext) -> SearchOutcome:
                 state.worst_margin, state.worst_case = m, dict(case)
         return kind, m
 
-    for case in search.constructions:
+    # a campaign's shard (ctx.shard): constructions in its first shard only, own seeds
+    shard = ctx.shard
+    for case in search.constructions if shard is None or shard.first else ():
         kind, _ = record(case)
         if kind == "violated":
             state.failing_case = dict(case)
@@ -281,8 +305,12 @@ def run_search(search: PropertySearch, ctx: CheckContext) -> SearchOutcome:
             derandomize=ctx.profile.derandomize,
             suppress_health_check=list(HealthCheck),
         )
-        # round 0 is the profile's own search; top-ups draw fresh (seeded in ci) cases
-        rng = Random(round_) if round_ and ctx.profile.derandomize else None
+        # round 0 is the profile's own search; top-ups draw fresh (seeded in ci) cases;
+        # a shard seeds every round of its own
+        if shard is not None:
+            rng: Random | None = shard.random(round_)
+        else:
+            rng = Random(round_) if round_ and ctx.profile.derandomize else None
         try:
             found = dict(find(search.strategy, stop, settings=hypothesis_settings, random=rng))
         except NoSuchExample:
@@ -316,6 +344,8 @@ def _vacuous_text(outcome: SearchOutcome, limit: int = 3) -> str:
 def check_property(search: PropertySearch, ctx: CheckContext, notes: str = "") -> Verdict:
     """Search, shrink, re-check at high precision, and return the verdict."""
     outcome = run_search(search, ctx)
+    if ctx.shard is not None:
+        ctx.shard.record(search.claim_id, outcome.cases)
     n_constructions = len(search.constructions)
     what = (
         f"{search.search}; {n_constructions} constructed case(s) + Hypothesis "
@@ -354,7 +384,9 @@ def check_property(search: PropertySearch, ctx: CheckContext, notes: str = "") -
             ),
         )
     if outcome.failing_case is None:
-        if outcome.non_vacuous < ctx.min_cases:
+        # a shard's floor is applied to the shards' merged count (campaign.merge), not here:
+        # one shard short of its share may be made up by another
+        if ctx.shard is None and outcome.non_vacuous < ctx.min_cases:
             return Verdict(
                 "open",
                 evidence(outcome.worst_margin),

@@ -7,7 +7,14 @@ import pytest
 import torch
 from torch import nn
 
-from homogeneity.adapters import Batch, EncoderAdapter, FunctionAdapter, Trace, adapter_for
+from homogeneity.adapters import (
+    Batch,
+    EncoderAdapter,
+    FunctionAdapter,
+    ModuleAdapter,
+    Trace,
+    adapter_for,
+)
 from homogeneity.components import Encoder, EncoderConfig
 from homogeneity.saturation import analyse_saturation, saturation_level
 from homogeneity.validation import HomogeneityInputError
@@ -141,8 +148,10 @@ def test_adapter_for_and_bad_construction():
     assert adapter_for(adapter) is adapter
     with pytest.raises(HomogeneityInputError, match="set it on the adapter"):
         adapter_for(adapter, ["*.weight"])
-    with pytest.raises(HomogeneityInputError, match="FunctionAdapter"):
-        adapter_for(nn.Linear(2, 2))
+    # any other module gets the generic adapter (attention captured by torch functions)
+    assert isinstance(adapter_for(nn.Linear(2, 2)), ModuleAdapter)
+    with pytest.raises(HomogeneityInputError, match="torch.nn.Module"):
+        adapter_for("not a model")
     with pytest.raises(HomogeneityInputError, match="FunctionAdapter"):
         EncoderAdapter(nn.Linear(2, 2))
     with pytest.raises(HomogeneityInputError, match="Batch"):

@@ -4,13 +4,15 @@
   today (same boxes, forms and enclosures), and backs the claim it names;
 * ``python -m proofs_numeric.certificates FILE...`` prints one line per file and exits 0
   when all verify, 1 otherwise;
-* the checker loads nothing of the package but itself (and python-flint), checked by
-  inspecting ``sys.modules`` in a fresh interpreter; a control shows the probe sees more
-  when more is imported.
+* the checker loads nothing but itself, python-flint and the standard library, checked by
+  inspecting ``sys.modules`` in a fresh interpreter on accepted and rejected files;
+  controls show the probe flags a module of the package (the precision primitives, the
+  registry, the search) or a third-party library imported beside it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -35,6 +37,7 @@ CHECKER_MODULES = {
     "proofs_numeric.certificates.__main__",
     "proofs_numeric.certificates.checker",
     "proofs_numeric.certificates.intervals",
+    "proofs_numeric.certificates.stated",
     "proofs_numeric.certificates.theorems",
     "proofs_numeric.certificates.theorems.base",
     "proofs_numeric.certificates.theorems.growth",
@@ -43,7 +46,8 @@ CHECKER_MODULES = {
     "proofs_numeric.certificates.theorems.scalar",
     "proofs_numeric.certificates.theorems.softmax",
 }
-WATCHED = ("proofs_numeric", "homogeneity", "torch", "mpmath", "hypothesis", "numpy")
+#: the only third-party distribution the checker may load
+INTERVAL_LIBRARY = "flint"
 
 
 def test_every_specification_has_its_certificate_and_no_other_is_stored() -> None:
@@ -139,18 +143,24 @@ def test_cli_rejects_an_unreadable_file(tmp_path: Path) -> None:
     assert out.returncode == 1 and out.stdout.startswith("FAIL")
 
 
-def _modules_after(module: str, argv: list[str]) -> tuple[int, set[str]]:
+def _modules_after(
+    module: str, argv: list[str], also_import: tuple[str, ...] = ()
+) -> tuple[int, set[str]]:
+    """Run ``module`` as ``__main__`` in a fresh interpreter (after importing
+    ``also_import``, for the controls) and return its exit status and every module it
+    loaded that was not loaded when the interpreter started."""
     code = (
         "import json, runpy, sys\n"
+        "before = set(sys.modules)\n"
+        f"for name in {list(also_import)!r}:\n"
+        "    __import__(name)\n"
         f"sys.argv = {['probe', *argv]!r}\n"
         "status = 0\n"
         "try:\n"
         f"    runpy.run_module({module!r}, run_name='__main__', alter_sys=True)\n"
         "except SystemExit as exc:\n"
         "    status = exc.code or 0\n"
-        f"watched = {WATCHED!r}\n"
-        "mods = sorted(m for m in sys.modules if m.split('.')[0] in watched)\n"
-        "print(json.dumps([status, mods]))\n"
+        "print(json.dumps([status, sorted(set(sys.modules) - before)]))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
@@ -159,15 +169,63 @@ def _modules_after(module: str, argv: list[str]) -> tuple[int, set[str]]:
     return status, set(mods)
 
 
-def test_checker_loads_nothing_else_of_the_package() -> None:
-    status, loaded = _modules_after("proofs_numeric.certificates", [str(f) for f in FILES])
-    assert status == 0
-    assert loaded <= CHECKER_MODULES, sorted(loaded - CHECKER_MODULES)
-    assert "proofs_numeric.certificates.checker" in loaded
+@functools.cache
+def _interval_library_footprint() -> frozenset[str]:
+    """What ``import flint`` alone loads in a fresh interpreter (its Cython runtime too)."""
+    code = (
+        "import json, sys\n"
+        "before = set(sys.modules)\n"
+        f"import {INTERVAL_LIBRARY}\n"
+        "print(json.dumps(sorted(set(sys.modules) - before)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return frozenset(json.loads(out.stdout.splitlines()[-1]))
+
+
+def _foreign(loaded: set[str]) -> set[str]:
+    """The loaded modules the checker may not load: anything of the package outside the
+    checker, and anything that is neither the standard library nor what python-flint
+    loads."""
+    out = set()
+    for name in loaded:
+        top = name.split(".")[0]
+        if top == "proofs_numeric":
+            if name not in CHECKER_MODULES:
+                out.add(name)
+        elif top not in sys.stdlib_module_names and name not in _interval_library_footprint():
+            out.add(name)
+    return out
+
+
+def test_checker_loads_nothing_else_of_the_package(tmp_path: Path) -> None:
+    # accepted and rejected files both, so an import on the failure path is seen too
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(tamper.remove_box(independent.load(FILES[0]))), encoding="utf-8")
+    status, loaded = _modules_after("proofs_numeric.certificates", [*map(str, FILES), str(bad)])
+    assert status == 1  # the bad file fails
+    assert not _foreign(loaded), sorted(_foreign(loaded))
+    assert "proofs_numeric.certificates.checker" in loaded and INTERVAL_LIBRARY in loaded
+
+
+@pytest.mark.parametrize(
+    "extra", ["proofs_numeric.precision", "proofs_numeric.claim", "proofs_numeric.search"]
+)
+def test_the_probe_sees_an_import_of_the_package_beside_the_checker(extra: str) -> None:
+    # negative control: the checker's run with one module of the package imported beside
+    # it (as an import inside the checker would) is flagged
+    _, loaded = _modules_after("proofs_numeric.certificates", [str(FILES[0])], (extra,))
+    assert extra in _foreign(loaded)
+
+
+def test_the_probe_sees_a_third_party_import() -> None:
+    _, loaded = _modules_after("proofs_numeric.certificates", [str(FILES[0])], ("mpmath",))
+    assert "mpmath" in _foreign(loaded)
 
 
 def test_the_probe_sees_the_framework_when_it_is_loaded() -> None:
     # negative control: the same probe, run on a module of the claims' side, must see the
     # claim framework load (so an import of it by the checker would not go unnoticed)
     _, loaded = _modules_after("proofs_numeric.report", [])
-    assert "proofs_numeric.claim" in loaded and not loaded <= CHECKER_MODULES
+    assert "proofs_numeric.claim" in _foreign(loaded)

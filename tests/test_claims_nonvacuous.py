@@ -187,3 +187,46 @@ def test_reports_show_the_non_vacuous_count_and_why_a_verdict_is_open() -> None:
 def test_other_statuses_keep_their_plain_label(claim_result, status: str) -> None:
     result = claim_result("L6" if status == "proved" else "L7")
     assert report.verdict_label(result) == status
+
+
+# -- sharded searches: each shard counts, the merge adds, the floor applies to the sum -----
+
+
+def _sharded(margin, count: int, strategy=None):
+    from proofs_numeric.campaign.shard import SearchShard
+    from proofs_numeric.campaign.units import UnitOutcome, WorkUnit
+
+    outcomes = []
+    for index in range(count):
+        shard = SearchShard("TOY", index, count, seed="t")
+        verdict = check_property(_search(margin, strategy), CheckContext(PROFILES["ci"], shard))
+        unit = WorkUnit("TOY", PROFILES["ci"], shard=shard)
+        outcomes.append(UnitOutcome(unit, verdict, ledger=tuple(shard.ledger)))
+    return outcomes
+
+
+def test_shards_count_their_own_cases_and_the_merge_adds_them() -> None:
+    from proofs_numeric.campaign.merge import merge_shards
+
+    outcomes = _sharded(lambda case, digits: 1.0, 2)
+    counts = [o.verdict.evidence.non_vacuous for o in outcomes]
+    assert all(c >= PROFILES["ci"].min_cases // 2 for c in counts)
+    merged = merge_shards(outcomes, PROFILES["ci"])
+    assert merged.status == "verified"
+    assert merged.evidence.non_vacuous == sum(counts) >= PROFILES["ci"].min_cases
+
+
+def test_the_floor_applies_to_the_merged_count_not_to_each_shard() -> None:
+    from proofs_numeric.campaign.merge import merge_shards
+
+    three = st.fixed_dictionaries({"x": st.integers(0, 2)})  # 3 distinct cases in all
+    outcomes = _sharded(lambda case, digits: 1.0, 2, three)
+    # a shard short of its share of the floor defers to the merge instead of being open
+    assert [o.verdict.status for o in outcomes] == ["verified", "verified"]
+    assert all(o.verdict.evidence.non_vacuous == 3 for o in outcomes)
+    merged = merge_shards(outcomes, PROFILES["ci"])
+    assert merged.status == "open" and "below the floor" in merged.reason
+    assert merged.evidence.non_vacuous == 6 < PROFILES["ci"].min_cases
+    # unsharded, the same search is open below the floor
+    whole = check_property(_search(lambda case, digits: 1.0, three), CI)
+    assert whole.status == "open" and whole.evidence.non_vacuous == 3

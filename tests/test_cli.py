@@ -1,12 +1,15 @@
 """The ``homogeneity`` command line: reports, JSON, plots, pass-through subcommands and
-one-line errors for user mistakes (issue 6, item 1)."""
+one-line errors for user mistakes, and the conventions every subcommand follows."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import pytest
 import torch
@@ -20,6 +23,7 @@ from homogeneity.experiments.degree_table import encoder_config
 from homogeneity.rules import Degree, DegreeDerivation
 
 SMALL = ["degree", "--layers", "1", "--no-progress"]
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(argv, capsys):
@@ -150,8 +154,8 @@ def test_disagreement_exits_with_status_one(monkeypatch, capsys):
     """Negative control: a wrong prediction must be reported as such, with status 1."""
     real = measurement.predict_degree
 
-    def off_by_one(model, input_degree=0, parameters=None):
-        d = real(model, input_degree, parameters)
+    def off_by_one(model, input_degree=0, parameters=None, **kw):
+        d = real(model, input_degree, parameters, **kw)
         return DegreeDerivation(Degree.approximate(d.degree.value + 1), d.steps, d.input_degree)
 
     monkeypatch.setattr(measurement, "predict_degree", off_by_one)
@@ -193,7 +197,7 @@ def test_table_runs_through_the_cli(monkeypatch, capsys):
         (["degree", "--layers", "-1"], "--layers: must be ≥ 0"),
         (["degree", "--layers", "two"], "'two' is not an integer"),
         (["degree", "--placement", "sideways"], "invalid choice"),
-        (["degree", "--heads", "3"], "not divisible by n_heads=3"),
+        (["degree", "--heads", "3"], "--d-model 8 is not divisible by --heads 3"),
         (["degree", "--parameters", "nothing*"], "selects nothing"),
         (["degree", "--eps", "1e-3"], "--eps does not apply to --norm proof"),
         (["degree", "--table", "--layers", "3"], "drop --layers"),
@@ -243,7 +247,9 @@ def fake_target(monkeypatch):
 
     module.main = main
     monkeypatch.setitem(sys.modules, "fake_target", module)
-    fake = delegate.Delegate("fake", "fake_target", "a fake", "python -m fake_target")
+    fake = delegate.Delegate(
+        "fake", lambda: module, "fake_target", "a fake", "python -m fake_target"
+    )
     monkeypatch.setitem(delegate.DELEGATES, "fake", fake)
     return calls
 
@@ -263,7 +269,10 @@ def test_delegate_user_mistake_is_one_line(fake_target, capsys):
 
 
 def test_missing_delegate_module_is_one_line(monkeypatch, capsys):
-    gone = delegate.Delegate("gone", "homogeneity.experiments.no_such_module", "x", "y")
+    def missing():
+        import homogeneity.experiments.no_such_module  # noqa: F401
+
+    gone = delegate.Delegate("gone", missing, "homogeneity.experiments.no_such_module", "x", "y")
     monkeypatch.setitem(delegate.DELEGATES, "gone", gone)
     code, _, err = run(["gone"], capsys)
     assert_one_line_error(
@@ -304,3 +313,154 @@ def test_console_script_is_declared():
 
     scripts = {e.name: e.value for e in entry_points(group="console_scripts")}
     assert scripts.get("homogeneity") == "homogeneity.cli:main"
+
+
+# -- one set of conventions for every subcommand -------------------------------------------
+
+
+SUBCOMMANDS = ["degree", *delegate.DELEGATES]
+
+
+def subcommand_parser(name: str) -> argparse.ArgumentParser:
+    """The parser of one subcommand: degree's from the top-level parser, the others from
+    their modules (the parser each ``python -m`` entry point uses too)."""
+    if name == "degree":
+        top = app.build_parser()
+        (sub,) = [a for a in top._actions if isinstance(a, argparse._SubParsersAction)]
+        return sub.choices["degree"]
+    return delegate.DELEGATES[name].parser()
+
+
+def parser_actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    skip = (argparse._HelpAction, argparse._VersionAction)
+    return [a for a in parser._actions if a.option_strings and not isinstance(a, skip)]
+
+
+def help_line(parser: argparse.ArgumentParser, action: argparse.Action) -> str:
+    """One option's help as ``--help`` prints it."""
+    return parser._get_formatter()._expand_help(action) if action.help else ""
+
+
+@pytest.mark.parametrize("name", SUBCOMMANDS)
+def test_help_names_the_homogeneity_command_and_every_default(name):
+    parser = subcommand_parser(name)
+    assert parser.prog == f"homogeneity {name}"
+    assert parser.format_usage().startswith(f"usage: homogeneity {name} ")
+    assert "python -m" not in parser.format_usage()
+    missing = []
+    for action in parser_actions(parser):
+        text = help_line(parser, action)
+        if not text or not ("default" in text.lower() or "required" in text.lower()):
+            missing.append(action.option_strings[-1])
+    assert not missing, f"homogeneity {name}: options without help or default: {missing}"
+
+
+def test_the_help_formatter_shows_defaults():
+    """Control for the walk above: the formatter adds what an option's help leaves out."""
+    from homogeneity.cli.parser import command_parser
+
+    parser = command_parser("x", "a test")
+    parser.add_argument("--n", type=int, default=3, help="a count")
+    parser.add_argument("--flag", action="store_true", help="a flag")
+    parser.add_argument("--names", nargs="+", default=["a", "b"], help="names")
+    parser.add_argument("--given", default=None, help="anything")
+    text = parser.format_help()
+    assert "a count (default: 3)" in text and "a flag (default: off)" in text
+    assert "names (default: a b)" in text
+    (given,) = [a for a in parser_actions(parser) if a.dest == "given"]
+    assert "default" not in help_line(parser, given)
+
+
+#: the required options of a subcommand (argparse reports them before unknown ones)
+REQUIRED = {"saturation": ["--out", "unused"]}
+
+
+def test_every_subcommand_reports_mistakes_as_one_prefixed_line(capsys):
+    assert {"claims", "degree", "curves", "saturation", "train"} <= set(SUBCOMMANDS)
+    for name in SUBCOMMANDS:
+        code, out, err = run([name, *REQUIRED.get(name, []), "--no-such-option"], capsys)
+        assert_one_line_error(code, err, "unrecognized arguments: --no-such-option")
+        assert f"homogeneity {name} --help" in err, err
+        assert out == ""
+
+
+#: every python -m entry point behind a subcommand
+ENTRY_POINTS = {
+    "claims": "proofs_numeric",
+    "train": "homogeneity.experiments.norm_growth",
+    "curves": "homogeneity.experiments.homogeneity_curves",
+    "saturation": "homogeneity.experiments.pretrained_saturation",
+    "weight-decay": "homogeneity.experiments.weight_decay_grid",
+}
+
+
+def test_python_dash_m_entry_points_follow_the_conventions():
+    for name, module in sorted(ENTRY_POINTS.items()):
+        check_entry_point(name, module)
+
+
+def check_entry_point(name: str, module: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    bad = subprocess.run(
+        [sys.executable, "-m", module, *REQUIRED.get(name, []), "--no-such-option"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert bad.returncode == 2 and bad.stdout == "", (module, bad.stderr)
+    assert bad.stderr.strip().splitlines() == [
+        f"homogeneity: error: unrecognized arguments: --no-such-option "
+        f"(see 'homogeneity {name} --help')"
+    ]
+    helped = subprocess.run(
+        [sys.executable, "-m", module, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert helped.returncode == 0 and helped.stdout.startswith(f"usage: homogeneity {name} ")
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["train", "--workers", "0"], "argument --workers: must be ≥ 1, got 0"),
+        (["train", "--steps", "0"], "argument --steps: must be ≥ 1, got 0"),
+        (["train", "--threads", "0"], "argument --threads: must be ≥ 1, got 0"),
+        (["train", "--lr", "-1"], "argument --lr: must be a finite number > 0"),
+        (
+            ["train", "--weight-decay", "-0.1"],
+            "argument --weight-decay: must be a finite number ≥ 0",
+        ),
+        (["train", "--n-heads", "3"], "--d-model 64 is not divisible by --n-heads 3"),
+        (
+            ["train", "--track-every", "3"],
+            "--track-every 3 must divide --saturation-every 100",
+        ),
+        (["train", "--corpus", "text"], "--corpus text needs --text-file"),
+        (["saturation", "--out", "x", "--sentences", "0"], "argument --sentences: must be ≥ 1"),
+        (["saturation", "--out", "x", "--device", "nonsense"], "argument --device: 'nonsense'"),
+        (["saturation", "--out", "x", "--batch-size", "0"], "argument --batch-size: must be ≥ 1"),
+        (["curves", "--heads", "5"], "--d-model 768 is not divisible by --heads 5"),
+        (["curves", "--cs", "0"], "argument --cs: must be a finite number > 0"),
+        (["weight-decay", "--workers", "0"], "argument --workers: must be ≥ 1, got 0"),
+        (["weight-decay", "--tolerance", "2"], "argument --tolerance: must lie strictly between"),
+        (["weight-decay", "--lrs", "0"], "argument --lrs: must be a finite number > 0"),
+        (["weight-decay", "--placement", "sideways"], "argument --placement: invalid choice"),
+        (["claims", "--digits", "-5"], "argument --digits: must lie in [15, 2000]"),
+        (["claims", "--digits", "50"], "--digits sets the precision of --replay"),
+    ],
+)
+def test_out_of_range_values_are_refused_with_the_real_flag(argv, fragment, capsys):
+    code, out, err = run(argv, capsys)
+    assert_one_line_error(code, err, fragment)
+    assert out == ""
+
+
+def test_device_cuda_without_cuda_is_one_line(capsys):
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here: --device cuda is accepted")
+    code, _, err = run(["saturation", "--out", "x", "--device", "cuda"], capsys)
+    assert_one_line_error(code, err, "argument --device: cuda: CUDA is not available here")

@@ -23,7 +23,9 @@ from homogeneity.components import (
     Encoder,
     EncoderClassifier,
     EncoderConfig,
+    EncoderLayer,
     FeedForward,
+    ForwardContext,
     GeLU,
     LayerNorm,
     Linear,
@@ -162,9 +164,14 @@ def test_batched_equals_one_by_one(module):
             "paper-prenorm",
         ),
     }[module]()
-    y = m(x, mask)
+    if module == "ff":  # acts token by token: it takes no mask
+        y = m(x)
+        rows = [m(x[i : i + 1])[0] for i in range(4)]
+    else:
+        y = m(x, mask)
+        rows = [m(x[i : i + 1], mask[i : i + 1])[0] for i in range(4)]
     for i in range(4):
-        assert torch.allclose(y[i], m(x[i : i + 1], mask[i : i + 1])[0], rtol=1e-12, atol=1e-14)
+        assert torch.allclose(y[i], rows[i], rtol=1e-12, atol=1e-14)
 
 
 def test_encoder_shapes_dtype_and_collect(dtype, device):
@@ -650,3 +657,62 @@ def test_saturated_forward_is_not_the_limit_for_post_norm():
     assert float((ray(1e4) / 1e4 - sat).norm()) > 1e-2 * float(sat.norm())
     # …although the limit itself exists: the curve is flat between 1e3 and 1e4
     assert float((ray(1e4) / 1e4 - ray(1e3) / 1e3).norm()) < 1e-3 * float(sat.norm())
+
+
+# -- example inputs and the forward context ----------------------------------------------
+
+
+def _every_component() -> list[nn.Module]:
+    d = 4
+    cfg = EncoderConfig(vocab_size=9, d_model=d, n_heads=2, d_ff=6, n_layers=1, max_len=5)
+    return [
+        Linear(d, 3),
+        Embedding(7, d),
+        ClassifierHead(d, 3),
+        ReLU(),
+        GeLU(),
+        Sigmoid(),
+        Tanh(),
+        ProofLayerNorm(d),
+        LayerNorm(d),
+        RMSNorm(d),
+        AttentionHead(d, 2),
+        MultiHeadAttention(d, 2),
+        FeedForward(d, 6),
+        Residual(FeedForward(d, 6), ProofLayerNorm(d), "pre-ln"),
+        EncoderLayer(cfg),
+        Encoder(cfg),
+        EncoderClassifier(cfg, 3),
+    ]
+
+
+@pytest.mark.parametrize("module", _every_component(), ids=lambda m: type(m).__name__)
+def test_every_component_runs_on_its_example_inputs_and_has_a_prediction(module):
+    from homogeneity.rules import predict_degree
+
+    module(*module.example_inputs())
+    derivation = predict_degree(module)
+    assert derivation.predicted and derivation.degree.kind != "none", str(derivation)
+    assert not hasattr(module, "degree_rule")  # degrees come from the engine only
+
+
+def test_forward_context_passes_exactly_the_declared_fields():
+    seen = {}
+
+    class Probe(nn.Module):
+        uses_context = ("saturated", "causal")
+
+        def forward(self, x, saturated=False, causal=False):
+            seen.update(saturated=saturated, causal=causal)
+            return x
+
+    class Plain(nn.Module):
+        def forward(self, x):
+            return x
+
+    ctx = ForwardContext(causal=True, saturated=True, tie_tol=0.5)
+    x = torch.ones(2)
+    assert ctx.run(Probe(), x) is x and seen == {"saturated": True, "causal": True}
+    assert ctx.run(Plain(), x) is x  # a module that declares nothing gets nothing
+    with pytest.raises(TypeError):  # negative control: an undeclared field is not accepted
+        Plain()(x, saturated=True)

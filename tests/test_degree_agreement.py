@@ -1,10 +1,11 @@
-"""Issue 2, item 5: for every component and for encoders of depth 1–4 in all three
-residual placements, with and without biases, the predicted degree (rules, SPEC D16) and
-the measured behaviour along the ray (exact / exponential / polynomial decay) agree.
+"""For every component and for encoders of depth 1–4 in all three residual placements,
+with and without biases, the predicted degree (the engine, SPEC D16) and the measured
+behaviour along the ray (exact / exponential / polynomial decay) agree.
 
 The same cases make the table printed by ``python -m homogeneity.experiments.degree_table``.
-Negative controls: a component whose declared rule is wrong, and predictions altered by
-one unit of degree or one kind, must be reported as disagreeing.
+Negative controls: a component with a wrong registered rule, and predictions altered by
+one unit of degree or one kind, must be reported as disagreeing; a missing prediction and
+an undetermined measurement are neither agreement nor disagreement.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ import torch
 
 from homogeneity import components as C
 from homogeneity.agreement import DegreeAgreement, check_degree
+from homogeneity.degree import MeasuredDegree
 from homogeneity.experiments.degree_table import (
     component_cases,
     degree_table,
     encoder_cases,
     format_table,
 )
-from homogeneity.rules import Degree, DegreeDerivation, RuleContext
+from homogeneity.rules import Degree, DegreeDerivation, MissingRule, register_rule, unregister_rule
 
 COMPONENTS = component_cases()
 ENCODERS = encoder_cases((1, 2, 3, 4), biases=(False, True), norms=("proof",))
@@ -66,10 +68,7 @@ def test_attention_head_is_degree_2_not_1():
 
 
 class LinearClaimingNoBias(C.Linear):
-    """A mutated component: computes x Wᵀ + b but declares the bias-free rule."""
-
-    def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
-        return ctx.record("wrong rule", d, Degree.exact(d.value + 1))
+    """A mutated component: computes x Wᵀ + b but a rule declares the bias-free degree."""
 
 
 def test_wrong_rule_is_caught():
@@ -79,10 +78,18 @@ def test_wrong_rule_is_caught():
         LinearClaimingNoBias(6, 6, bias=True, dtype=torch.float64, generator=g),
     )
     x = torch.randn(3, 6, dtype=torch.float64, generator=g)
-    agreement = check_degree(model, x)
+    assert check_degree(model, x).passed  # the engine gets it right: asymptotic
+    register_rule(LinearClaimingNoBias)(
+        lambda m, d, ctx: ctx.record("wrong rule", d, Degree.exact(d.value + 1))
+    )
+    try:
+        agreement = check_degree(model, x)
+    finally:
+        unregister_rule(LinearClaimingNoBias)
     assert agreement.predicted.degree == Degree.exact(2)
     assert agreement.measured.kind == "asymptotic"
-    assert not agreement.agree
+    assert agreement.outcome == "disagree" and not agreement.passed and not agreement.agree
+    assert not agreement.undetermined and str(agreement).endswith("=> DISAGREE")
 
 
 def _altered(agreement: DegreeAgreement, degree: Degree) -> DegreeAgreement:
@@ -115,3 +122,26 @@ def test_table_formats_every_row():
     for case in COMPONENTS[:3]:
         assert case.name in text
     assert "3/3 cases" in text
+
+
+def test_outcomes_follow_the_checker_convention():
+    """passed (with the alias agree), and two outcomes that are neither pass nor fail."""
+    case = COMPONENTS[0]
+    agreement = check_degree(case.build(), case.inputs())
+    assert agreement.outcome == "agree" and agreement.passed and agreement.agree
+    assert not agreement.undetermined and str(agreement).endswith("=> AGREE")
+    missing = MissingRule("aten.lgamma", "block")
+    unpredicted = dataclasses.replace(
+        agreement,
+        predicted=DegreeDerivation(Degree.none("no prediction"), [], Degree.exact(0), missing),
+    )
+    assert unpredicted.outcome == "no prediction" and unpredicted.undetermined
+    assert not unpredicted.passed
+    assert "DISAGREE" not in str(unpredicted)
+    assert str(unpredicted).endswith("=> NO PREDICTION (no degree rule for aten.lgamma at 'block')")
+    m = agreement.measured
+    unmeasured = dataclasses.replace(
+        agreement, measured=MeasuredDegree("undetermined", None, m.profile, m.euler)
+    )
+    assert unmeasured.outcome == "undetermined" and unmeasured.undetermined
+    assert not unmeasured.passed and "UNDETERMINED" in str(unmeasured)

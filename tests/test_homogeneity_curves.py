@@ -12,7 +12,7 @@ from torch import nn
 from homogeneity import components as C
 from homogeneity.adapters import Batch, EncoderAdapter, FunctionAdapter, Trace
 from homogeneity.cli import main as cli_main
-from homogeneity.experiments import homogeneity_curves as E6
+from homogeneity.experiments import e6_homogeneity_curves as E6
 from homogeneity.saturation import saturation_level
 
 TINY = [
@@ -154,3 +154,24 @@ def test_command_user_mistakes_are_one_line(extra, fragment, capsys):
     assert cli_main(["curves", *TINY, *extra]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and fragment in err[0] and "Traceback" not in err[0]
+
+
+def test_figure_labels_the_papers_markers_as_12_layer_numbers():
+    """The paper's markers are for 12-layer models: a 2-layer run says so; a 12-layer run
+    needs no note."""
+    two = E6.run_curves(tiny_setup(layers=2), ["postnorm"], cs=[1.0, 10.0], progress=False)
+    ax = E6.curves_figure(two).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    paper = [label for label in labels if label.startswith("paper")]
+    assert len(paper) == 2 and all("12 layers" in label for label in paper), labels
+    assert "this run has 2 layers" in ax.get_title()
+    twelve = E6.run_curves(tiny_setup(layers=12), ["postnorm"], cs=[1.0, 10.0], progress=False)
+    assert "note" not in E6.curves_figure(twelve).axes[0].get_title()
+
+
+def test_compute_returns_a_dataclass():
+    import dataclasses
+
+    result = E6.run_curves(tiny_setup(layers=1), ["pre-ln"], cs=[1.0], progress=False)
+    assert dataclasses.is_dataclass(result) and result.curves[0].name == "pre-ln"
+    assert E6.format_curves(result).startswith("E6: mean over tokens")

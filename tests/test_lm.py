@@ -10,15 +10,16 @@ import torch
 
 from homogeneity.components.residual import PLACEMENTS
 from homogeneity.experiments import corpus as C
-from homogeneity.experiments.lm_model import CausalLM, LMConfig, parameter_groups
-from homogeneity.experiments.lm_training import TrainConfig, effective_lrs, lr_factor
-from homogeneity.experiments.norm_growth import NormGrowthConfig, main, run_norm_growth
-from homogeneity.experiments.weight_decay_grid import (
+from homogeneity.experiments.e2_e4_e7_norm_growth import NormGrowthConfig, run_norm_growth
+from homogeneity.experiments.e2_e4_e7_norm_growth.command import main
+from homogeneity.experiments.e8_weight_decay import (
     WeightDecayGridConfig,
     format_grid,
     outcome,
     run_weight_decay_grid,
 )
+from homogeneity.experiments.lm_model import CausalLM, LMConfig, parameter_groups
+from homogeneity.experiments.lm_training import TrainConfig, effective_lrs, lr_factor
 from homogeneity.rules import predict_degree
 from homogeneity.validation import HomogeneityInputError
 
@@ -150,21 +151,22 @@ def test_short_training_run_end_to_end(short_run):
     for name in ("dynamics.jsonl", "results.json", "norm.png", "alignment.png", "saturation.png"):
         assert (out / name).is_file(), name
     saved = json.loads((out / "results.json").read_text())
+    assert saved == json.loads(json.dumps(res.to_dict(), default=str))
     assert saved["norm"]["law"]["verdict"] in ("selected", "indistinguishable", "no-fit")
     lines = (out / "dynamics.jsonl").read_text().splitlines()
     # steps 0..5 densely, then every 2nd step up to 39, then the final state
     assert len(lines) == 6 + len(range(6, 40, 2)) + 1
-    assert res["final_loss"] < res["first_loss"]
-    assert res["saturation"]["steps"] == [0, 10, 20, 30, 40]
-    assert 0 < res["seconds"] and res["train_seconds"] <= res["seconds"]
-    assert res["alignment"]["verdict"] in (
+    assert res.training.final_loss < res.training.first_loss
+    assert res.analysis.saturation["steps"] == [0, 10, 20, 30, 40]
+    assert 0 < res.seconds and res.training.train_seconds <= res.seconds
+    assert res.analysis.alignment["verdict"] in (
         "rise-then-decay",
         "decay (no early rise)",
         "rise (no decay)",
         "flat",
     )
     # the growth-law fit uses the regular grid only (dense early records left out)
-    assert res["curves"]["encoder-no-emb"]["steps"][:4] == [0, 2, 4, 6]
+    assert res.analysis.curves["encoder-no-emb"]["steps"][:4] == [0, 2, 4, 6]
 
 
 def test_reanalyse_a_finished_run(short_run, capsys):
@@ -173,8 +175,8 @@ def test_reanalyse_a_finished_run(short_run, capsys):
     assert main(["--reanalyse", str(out)]) == 0
     assert (out / "norm.png").is_file()
     again = json.loads((out / "results.json").read_text())
-    assert again["norm"]["final"] == first["norm"]["final"]
-    assert again["seconds"] == first["seconds"]
+    assert again["norm"]["final"] == first.analysis.norm["final"]
+    assert again["seconds"] == first.seconds
     assert "growth law" in capsys.readouterr().out
 
 
@@ -253,9 +255,109 @@ def test_weight_decay_grid_through_any_executor(tmp_path):
     ex = InlineExecutor()
     res = run_weight_decay_grid(cfg, executor=ex, progress=False)
     assert ex.submitted == 2
-    by_wd = {c["weight_decay"]: c for c in res["cells"]}
+    by_wd = {c["weight_decay"]: c for c in res.cells}
     assert by_wd[30.0]["outcome"] == "shrinks"  # ηλ = 0.3 per step cannot be outgrown
     assert by_wd[30.0]["predicted_outcome"] == "shrinks"
     assert (tmp_path / "grid" / "grid.png").is_file()
     assert "η \\ λ" in format_grid(res)
     assert outcome(1.02, 0.01) == "grows" and outcome(0.995, 0.01) == "flat"
+
+
+# -- the figures say what they rest on ---------------------------------------------------------
+
+
+def test_norm_figure_names_every_law_it_draws_with_points_and_r2(short_run):
+    from homogeneity.experiments.e2_e4_e7_norm_growth.plots import norm_figure
+
+    _, run = short_run
+    ax = norm_figure(run.records, run.to_dict()).axes[0]
+    title = ax.get_title()
+    fits = [t.get_text() for t in ax.get_legend().get_texts() if "R² =" in t.get_text()]
+    n = len(run.analysis.curves["encoder-no-emb"]["steps"])
+    assert fits and all(label.endswith(f", {n} points") for label in fits), fits
+    for label in fits:
+        assert label.split(":")[0] in title, (label, title)  # drawn ⇒ named
+    for jargon in ("→", "E2:", "indistinguishable", "no-fit", "selected:"):
+        assert jargon not in title
+
+
+@pytest.mark.parametrize(
+    "law, expected",
+    [
+        (
+            {"verdict": "selected", "best": "exp(∫η)", "contenders": ["exp(∫η)"]},
+            ["best, by far: exponential in ∫η", "dashed: √t"],
+        ),
+        (
+            {"verdict": "indistinguishable", "best": "t", "contenders": ["t", "sqrt(t)"]},
+            ["fit the parameter norm equally well: linear in t, √t"],
+        ),
+        (
+            {"verdict": "no-fit", "best": "t^(1/4)", "contenders": ["t^(1/4)", "t"], "min_r2": 0.9},
+            ["No law fits", "closest: t^(1/4)", "dashed: √t"],
+        ),
+    ],
+)
+def test_norm_title_is_plain_and_names_the_laws_drawn(law, expected):
+    """The old title named the contenders but drew the best law and √t (skipping
+    exp(∫η), so it could draw a law it did not name)."""
+    from homogeneity.experiments.e2_e4_e7_norm_growth.plots import T5_LAW, kept_laws, norm_title
+
+    kept = kept_laws(law)
+    comparison = [] if T5_LAW in kept else [T5_LAW]
+    title = " ".join(norm_title(law, kept, comparison).split())  # line breaks as spaces
+    for fragment in expected:
+        assert fragment in title, title
+
+
+def test_compute_returns_a_dataclass_and_results_json_is_its_dict(short_run):
+    import dataclasses
+
+    out, run = short_run
+    assert dataclasses.is_dataclass(run) and run.partial is False
+    saved = json.loads((out / "results.json").read_text())
+    assert list(saved) == [
+        "experiment",
+        "label",
+        "title",
+        "config",
+        "corpus",
+        "vocab_size",
+        "n_parameters",
+        "train_seconds",
+        "first_loss",
+        "final_loss",
+        "valid",
+        "initial_rms",
+        "norm",
+        "norm_all",
+        "alignment",
+        "alignment_all",
+        "a1",
+        "saturation",
+        "block_norm_ratios",
+        "curves",
+        "seconds",
+        "plots",
+    ]
+    assert json.loads((out / "config.json").read_text()) == run.config.to_dict()
+
+
+def test_reanalyse_a_partial_run(tmp_path, capsys):
+    """A run cut short (as by Ctrl-C) has config.json and a log but no results.json; it is
+    analysed from the records it has and marked partial."""
+    from homogeneity.experiments.e2_e4_e7_norm_growth import NormGrowthConfig as Cfg
+    from homogeneity.experiments.e2_e4_e7_norm_growth import run_norm_growth as train
+
+    out = tmp_path / "cut"
+    full = train(Cfg(out=str(out), **{**TINY, "steps": 30}))
+    (out / "results.json").unlink()
+    log = out / "dynamics.jsonl"
+    lines = log.read_text().splitlines()
+    log.write_text("\n".join(lines[:20]) + "\n")  # the records written before the stop
+    assert main(["--reanalyse", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "partial: interrupted after step" in text
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["partial"] is True and saved["final_loss"] is None
+    assert saved["initial_rms"] == full.training.initial_rms  # rebuilt from the config

@@ -8,18 +8,15 @@ e4_saturation.md, e7_alignment.md and e8_weight_decay.md, from the exact default
 import pytest
 
 from homogeneity.components.residual import PLACEMENTS
-from homogeneity.experiments.norm_growth import NormGrowthConfig, run_placements
-from homogeneity.experiments.weight_decay_grid import (
-    WeightDecayGridConfig,
-    run_weight_decay_grid,
-)
+from homogeneity.experiments.e2_e4_e7_norm_growth import NormGrowthConfig, run_placements
+from homogeneity.experiments.e8_weight_decay import WeightDecayGridConfig, run_weight_decay_grid
 
 pytestmark = pytest.mark.slow
 
 
 def test_default_norm_growth_run(tmp_path):
-    results = run_placements(NormGrowthConfig(out=str(tmp_path), progress=False), PLACEMENTS)
-    by = {r["config"]["placement"]: r for r in results}
+    runs = run_placements(NormGrowthConfig(out=str(tmp_path), progress=False), PLACEMENTS)
+    by = {r.config.placement: r.to_dict() for r in runs}
     for placement, r in by.items():
         assert r["norm"]["ratio"] > 1.05, placement  # E2
         assert r["alignment"]["verdict"] == "rise-then-decay", placement  # E7
@@ -33,8 +30,8 @@ def test_default_norm_growth_run(tmp_path):
 
 def test_default_weight_decay_grid(tmp_path):
     res = run_weight_decay_grid(WeightDecayGridConfig(out=str(tmp_path)), progress=False)
-    cells = {(c["lr"], c["weight_decay"]): c for c in res["cells"]}
+    cells = {(c["lr"], c["weight_decay"]): c for c in res.cells}
     assert cells[(1e-2, 1e-2)]["outcome"] == "grows"  # λ = 0.01 does not stop growth
     assert cells[(1e-2, 1e-1)]["outcome"] == "shrinks"  # λ = 0.1 does
-    a = res["agreement"]
+    a = res.agreement
     assert a["outcome_matches_calibrated_prediction"] == a["calibrated_cells"] == 10

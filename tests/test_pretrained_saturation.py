@@ -128,10 +128,11 @@ def test_command_line_json_and_progress(tmp_path, capsys):
     assert "E3/E5" in captured.err and "4/4" in captured.err
 
 
-def test_bad_arguments(tmp_path):
-    with pytest.raises(SystemExit):
-        main(["--out", str(tmp_path), "--sentences", "0"])
-    from homogeneity.validation import HomogeneityInputError
-
-    with pytest.raises(HomogeneityInputError, match="not a folder"):
-        main(["--out", str(tmp_path), "--weights", str(tmp_path / "none")])
+def test_bad_arguments(tmp_path, capsys):
+    """Usage errors are one line on stderr, 'homogeneity: error: …', exit status 2 (no raise)."""
+    assert main(["--out", str(tmp_path), "--sentences", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("homogeneity: error:") and "argument --sentences: must be ≥ 1" in err
+    assert main(["--out", str(tmp_path), "--weights", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("homogeneity: error:") and "not a folder" in err

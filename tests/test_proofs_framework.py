@@ -193,9 +193,7 @@ def test_cli_exit_statuses(tmp_path: Path, capsys) -> None:
     md = tmp_path / "claims.md"
     assert main(["--claim", "L8", "--quiet", "--markdown", str(md)]) == 0
     assert "L8" in md.read_text()
-    with pytest.raises(SystemExit) as info:
-        main(["--profile", "fast"])
-    assert info.value.code == 2
+    assert main(["--profile", "fast"]) == 2  # one line on stderr, not a SystemExit
 
 
 def test_cli_replays_stored_counterexamples(capsys) -> None:

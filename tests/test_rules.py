@@ -1,9 +1,11 @@
 """Degree bookkeeping (SPEC D16, homogeneity.rules): each rule of the paper's Table 1, the
 kinds exact / approximate / asymptotic / none with their orders, the weakness order,
-unknown modules, user rules, parameter selection, and the printed derivation.
+predictions of whole modules through the engine, user rules, parameter selection, and the
+printed derivation.
 
 Each rule is checked against the algebra, and where it matters against the numbers
-(check_homogeneity), with a negative control that must come out differently.
+(check_homogeneity), with a negative control that must come out differently. The op-level
+rules of the engine and foreign models are in test_degree_engine.py.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from homogeneity.components import (
     Residual,
     RMSNorm,
 )
-from homogeneity.rules import RuleContext, register_rule
+from homogeneity.rules import register_rule, unregister_rule
 
 KINDS = ["exact", "approximate", "asymptotic", "none"]
 ks = st.integers(0, 6).map(float)
@@ -45,12 +47,8 @@ def degrees(draw, kinds=("exact", "approximate", "asymptotic"), k=ks):
     return Degree(kind, draw(k))
 
 
-def all_scaled(_: str) -> bool:
-    return True
-
-
-def predict(model: nn.Module, d=0, parameters=None) -> Degree:
-    return predict_degree(model, d, parameters).degree
+def predict(model: nn.Module, d=0, parameters=None, **kw) -> Degree:
+    return predict_degree(model, d, parameters, **kw).degree
 
 
 def kvo(d: Degree) -> tuple:
@@ -109,9 +107,8 @@ def test_bias_needs_degree_one():
 @given(d=degrees())
 def test_relu_keeps_the_degree(d):
     assert rules.relu(d) == d
-    ctx = RuleContext(all_scaled)
-    assert ReLU().degree_rule(d, ctx) == d
-    assert rules.module_degree(nn.ReLU(), d, ctx) == d
+    for relu in (ReLU(), nn.ReLU()):
+        assert kvo(predict(relu, d)) == kvo(d)
 
 
 @given(k=ks)
@@ -140,7 +137,7 @@ def test_layer_norm_with_eps_is_asymptotic_of_order_2k(k, eps):
     ):
         out = predict(norm, k)
         assert (out.kind, out.value, out.order) == ("asymptotic", 0.0, 2 * k)
-        assert "ε" in out.reason or "eps" in out.reason.lower()
+        assert "ε" in out.reason or f"constant {eps:g}" in out.reason
     # negative controls: ε = 0 is exact, and a degree-0 input is unaffected by ε
     assert predict(LayerNorm(4, 0.0, gain=False, bias=False), k) == Degree.exact(0)
     assert predict(LayerNorm(4, eps, gain=False, bias=False), 0) == Degree.exact(0)
@@ -197,7 +194,7 @@ def test_product_adds_degrees(a, b):
 def test_saturating_maps_give_approximate_zero(k, kind):
     d = Degree(kind, k)
     for m in (nn.Sigmoid(), nn.Tanh(), nn.Softmax(-1)):
-        out = rules.module_degree(m, d, RuleContext(all_scaled))
+        out = predict(m, d)
         assert out.kind == "approximate" and out.value == 0
     # an asymptotic input still saturates exponentially
     out = rules.saturating(Degree.asymptotic(k, 2), "σ")
@@ -215,7 +212,8 @@ def test_gelu_is_approximately_relu(k):
     out = rules.gelu(Degree.exact(k))
     assert (out.kind, out.value) == ("approximate", k)
     assert rules.gelu(Degree.exact(0)) == Degree.exact(0)
-    assert rules.module_degree(nn.GELU(), Degree.exact(k), RuleContext(all_scaled)) == out
+    assert kvo(predict(nn.GELU(), k)) == kvo(out)
+    assert kvo(predict(nn.SiLU(), k)) == kvo(out)  # z σ(z): the same rule
 
 
 # -- the weakness order ---------------------------------------------------------------
@@ -282,15 +280,17 @@ def test_components_compose():
     assert predict(Residual(FeedForward(4, 6), ProofLayerNorm(4), "postnorm"), 1).value == 1
 
 
-def test_rules_ask_for_exactly_the_parameters_the_model_has():
-    """A rule that qualifies a name wrongly would silently treat that parameter as
-    unscaled: every name the rules ask about must exist, and every parameter be asked."""
+def test_every_parameter_takes_part_in_the_prediction():
+    """The engine gives each parameter tensor its degree: scaling any single parameter of
+    a biased classifier changes the prediction from the all-data degree 0 (an unscaled
+    model is θ-free) to a positive or lower-degree-mixing one, so no parameter is silently
+    treated as unscaled."""
     cfg = EncoderConfig(
         vocab_size=7,
         d_model=4,
         n_heads=2,
         d_ff=6,
-        n_layers=2,
+        n_layers=1,
         max_len=5,
         norm="layernorm",
         bias=True,
@@ -299,19 +299,12 @@ def test_rules_ask_for_exactly_the_parameters_the_model_has():
         final_norm=True,
         activation="gelu",
     )
-    for model in (
-        EncoderClassifier(cfg, 3),
-        AttentionHead(4, 3, True),
-        nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4), ReLU(), Linear(4, 2)),
-    ):
-        asked: set[str] = set()
-
-        def is_scaled(name: str, asked: set[str] = asked) -> bool:
-            asked.add(name)
-            return True
-
-        rules.module_degree(model, Degree.exact(0), RuleContext(is_scaled))
-        assert asked == {n for n, _ in model.named_parameters()}, type(model).__name__
+    model = EncoderClassifier(
+        cfg, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    )
+    for name, _ in model.named_parameters():
+        out = predict(model, 0, name)
+        assert out != Degree.exact(0), name
 
 
 # -- unknown modules and user rules ---------------------------------------------------
@@ -326,41 +319,77 @@ class Doubler(nn.Module):
         return self.scale * x
 
 
-def test_unknown_module_has_no_degree_naming_its_type():
-    out = predict(Doubler())
-    assert out.kind == "none" and out.value is None
-    assert "Doubler" in out.reason and "register_rule" in out.reason
-    # the missing rule propagates through a composition, with its reason
+def test_a_module_without_a_rule_is_predicted_from_its_ops():
+    """No per-module rules any more: a module nobody registered is predicted from the ops
+    its forward runs (scale · x: a product of degrees 1 and 0)."""
+    assert predict(Doubler(), 0, inputs=torch.randn(3, dtype=torch.float64)) == Degree.exact(1)
     chain = nn.Sequential(nn.Linear(2, 2, bias=False), Doubler(), nn.Linear(2, 2, bias=False))
-    out = predict(chain)
-    assert out.kind == "none" and "Doubler" in out.reason and "'1'" in out.reason
+    assert predict(chain) == Degree.exact(3)
 
 
-def test_register_rule_for_a_user_type():
-    class Scaler(Doubler):
-        pass
+def test_a_module_that_does_not_say_its_inputs_needs_them():
+    with pytest.raises(HomogeneityInputError, match="inputs"):
+        predict_degree(Doubler())
+
+
+class Scaler(Doubler):
+    """A registered type: its rule declares degree 5 for the product (a wrong rule on
+    purpose, so the override is visible)."""
+
+
+def _claims_five(m, d, ctx):
+    assert ctx.prefix in ("", "1")  # the module's own path
+    assert ctx.scaled("scale")  # its parameter, qualified by that path
+    return ctx.record("claims 5", d, Degree.exact(5))
+
+
+def test_register_rule_overrides_the_engine_at_the_module_boundary():
+    x = torch.randn(3, dtype=torch.float64)
+    register_rule(Scaler)(_claims_five)
+    try:
+        assert predict(Scaler(), 0, inputs=x) == Degree.exact(5)
+        chain = nn.Sequential(nn.Linear(3, 3, bias=False), Scaler(), nn.Tanh())
+        der = predict_degree(chain)
+        # the rule's output degree feeds the next op: tanh of a degree-5 input is ∼0
+        assert kvo(der.degree) == ("approximate", 0.0, None)
+        assert any(s.rule == "claims 5" and s.path == "1" for s in der.steps)
+
+        # the module's own ops are not interpreted: an op without a rule inside it is fine
+        class Odd(Scaler):
+            def forward(self, x):
+                return self.scale * torch.lgamma(x.abs() + 1)
+
+        assert predict(Odd(), 0, inputs=x) == Degree.exact(5)  # subclass: MRO lookup
+        # negative control: the parent type has no rule and is predicted by the engine
+        assert predict(Doubler(), 0, inputs=x) == Degree.exact(1)
+    finally:
+        unregister_rule(Scaler)
+    # and after unregistering, the engine again
+    assert predict(Scaler(), 0, inputs=x) == Degree.exact(1)
+
+
+def test_register_rule_gets_the_input_degree_and_must_return_a_degree():
+    seen = []
 
     @register_rule(Scaler)
     def _rule(m, d, ctx):
+        seen.append(d)
         return ctx.record(
             "scale", d, rules.multiply(d, rules.parameter_degree(ctx.scaled("scale")))
         )
 
     try:
-        assert predict(Scaler(), 1) == Degree.exact(2)
-        assert predict(nn.Sequential(nn.Linear(2, 2, bias=False), Scaler())) == Degree.exact(2)
-        assert predict(
-            nn.Sequential(nn.Linear(2, 2, bias=False), Scaler()), 0, "1.scale"
-        ) == Degree.exact(1)
-        # the prediction is right: check it numerically
+        chain = nn.Sequential(nn.Linear(2, 2, bias=False), Scaler())
+        assert predict(chain) == Degree.exact(2)
+        assert seen[-1] == Degree.exact(1)
+        assert predict(chain, 0, "1.scale") == Degree.exact(1)  # only the scale scaled
+        assert seen[-1] == Degree.exact(0)
         check_homogeneity(Scaler(), torch.randn(3, dtype=torch.float64), 1)
-        # a subclass of a registered type inherits the rule (MRO lookup)
-        sub = type("SubScaler", (Scaler,), {})
-        assert predict(sub(), 0) == Degree.exact(1)
-        # negative control: the parent type, not registered, still has no rule
-        assert predict(Doubler()).kind == "none"
+        register_rule(Scaler)(lambda m, d, ctx: 2)
+        with pytest.raises(HomogeneityInputError, match="must return"):
+            predict(chain)
     finally:
-        rules._TORCH_RULES.pop(Scaler, None)
+        unregister_rule(Scaler)
 
 
 # -- parameter selection --------------------------------------------------------------
@@ -406,13 +435,17 @@ def test_derivation_prints_every_step():
     lines = text.splitlines()
     assert lines[0] == f"predicted degree: {der.degree}"
     assert lines[1] == "input degree: =0 (exact)"
-    assert len(lines) == 2 + len(der.steps)
+    assert lines[2].startswith("run: one float64 forward on example inputs")
+    assert "math kernel" in lines[2]
+    assert len(lines) == 3 + len(der.steps)
     paths = [s.path for s in der.steps]
-    assert paths == ["0", "1", "2", "3.inner", "3.activation", "3.outer", "3"]
-    for step, line in zip(der.steps, lines[2:], strict=True):
+    assert paths == ["0", "1", "2", "3.inner", "3.activation", "3.outer", "3", "<model>"]
+    for step, line in zip(der.steps, lines[3:], strict=True):
         assert step.path in line and step.rule in line
         assert str(step.output_degree) in line
-    assert "LayerNorm(ε=1e-05)" in text
+    assert [s.rule for s in der.steps[:3]] == ["Linear", "ReLU", "LayerNorm"]
+    assert "constant 1e-05" in der.steps[2].output_degree.reason  # the norm's ε, where it acted
+    assert "'2'" in der.steps[2].output_degree.reason
     # the last step's output is the predicted degree
     assert der.steps[-1].output_degree == der.degree
 

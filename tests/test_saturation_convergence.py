@@ -146,17 +146,21 @@ def test_converged_at_reads_the_tail():
 
 def test_float32_overflow_is_recorded_not_hidden(batch):
     """In float32, ρ⁴-scaled scores and ρ³-scaled layer-norm inputs overflow at large ρ;
-    the sweep records the breakdown (NaN entries) and carries on."""
+    the sweep stops at the first breakdown and records its ρ and layer (the one breakdown
+    policy); a single point raises NumericalBreakdown with the same fields."""
     enc = bert_encoder(0)
-    c = convergence_curves(enc, [batch], [1.0, 1e3, 1e12], limit_rho=1e3, dtype=torch.float32)
+    c = convergence_curves(enc, [batch], [1.0, 1e3, 1e12, 1e13], limit_rho=1e3, dtype=torch.float32)
+    assert c.breakdown is not None and c.breakdown.rho == 1e12
+    assert c.breakdown.where.startswith(("hidden state", "attention"))
     assert [r for r, _ in c.breakdowns] == [1e12]
-    assert "NaN/inf" in c.breakdowns[0][1]
-    assert all(math.isnan(x) for x in c.to_limit[-1])
-    assert all(math.isfinite(x) for x in c.to_limit[1])
+    assert "NaN/inf" in c.breakdowns[0][1] and "float64" in c.breakdowns[0][1]
+    assert c.rhos == (1.0, 1e3)  # kept up to the breakdown, nothing after it
+    assert all(math.isfinite(x) for row in c.to_limit for x in row)
     with pytest.raises(NumericalBreakdown, match="reference evaluation"):
         convergence_curves(enc, [batch], [1.0, 10.0], limit_rho=1e12, dtype=torch.float32)
-    with pytest.raises(NumericalBreakdown, match="not finite"):
+    with pytest.raises(NumericalBreakdown, match="not finite") as info:
         analyse_saturation(enc, [batch], rho=1e12, dtype=torch.float32)
+    assert info.value.rho == 1e12 and info.value.where and "float64" in info.value.suggestion
 
 
 def test_float64_stays_finite_up_to_the_limit_rho(batch):
@@ -172,7 +176,9 @@ def test_adapters_without_exact_form_use_the_last_grid_rho(batch):
     c = convergence_curves(adapter, [batch], [1.0, 10.0, 100.0])
     assert c.reference.startswith("largest grid") and c.to_limit[-1] == pytest.approx([1.0])
     an = analyse_saturation(adapter, [batch])
-    assert an.exact is None and an.heads_at_limit is None and an.heads_at_rho == []
+    # no attention maps in the trace: no head statistics, and the analysis says why
+    assert an.exact is None and an.heads_at_limit is None and an.heads_at_rho is None
+    assert an.attention.startswith("not captured")
 
 
 def test_bad_grids(batch):

@@ -215,3 +215,230 @@ def test_small_angles_of_float32_models_are_accurate():
     assert rec["alignment"] == pytest.approx(
         float((before * delta).sum() / (before.norm() * delta.norm())), abs=1e-5
     )
+
+
+# -- the fast record path against a direct computation of every field --------------------
+
+
+def reference_record(before: dict, after: dict, groups: dict, lr: float | None) -> dict:
+    """Every field of a record computed directly, group by group: the group's tensors
+    concatenated, δ and the products in the tracked tensors' common dtype (float64 if
+    they differ), the sums in float64, then the formulas of the tracker's docstring
+    (what the tracker computed before it used one preallocated buffer)."""
+    dtypes = {before[n].dtype for names in groups.values() for n in names}
+    common = next(iter(dtypes)) if len(dtypes) == 1 else torch.float64  # of all tracked
+    out = {}
+    for group, names in groups.items():
+        a = torch.cat([before[n].reshape(-1).to(common) for n in names])
+        b = torch.cat([after[n].reshape(-1).to(common) for n in names])
+        d = b - a
+        sq = float((a * a).sum(dtype=torch.float64))
+        dsq = float((d * d).sum(dtype=torch.float64))
+        dot = float((a * d).sum(dtype=torch.float64))
+        n0, dn = math.sqrt(sq), math.sqrt(dsq)
+        along = n0 + dot / n0
+        perp = math.sqrt(max(dsq - (dot / n0) ** 2, 0.0))
+        n1 = math.hypot(along, perp)
+        out[group] = {
+            "norm": n0,
+            "next_norm": n1,
+            "step_norm": dn,
+            "alignment": dot / (n0 * dn) if dn > 0 else None,
+            "direction_similarity": along / n1,
+            "angular_update": math.atan2(perp, along),
+            "relative_step": dn / (lr * n0) if lr else None,
+        }
+    return out
+
+
+class Recorder:
+    """θ_t and θ_{t+1} of every step, taken by the test's own optimizer hooks."""
+
+    def __init__(self, model, opt):
+        self.pairs = []
+        self._before = None
+        opt.register_step_pre_hook(lambda *_: self._pre(model))
+        opt.register_step_post_hook(lambda *_: self._post(model))
+
+    def _pre(self, model):
+        self._before = {n: p.detach().clone() for n, p in model.named_parameters()}
+
+    def _post(self, model):
+        after = {n: p.detach().clone() for n, p in model.named_parameters()}
+        self.pairs.append((self._before, after))
+
+
+def assert_record_matches(record: dict, expected: dict, rel: float = 1e-12) -> None:
+    assert record.keys() == expected.keys()
+    for group, fields in expected.items():
+        got = record[group]
+        assert got.keys() == fields.keys(), group
+        for key, want in fields.items():
+            if want is None:
+                assert got[key] is None, (group, key)
+            elif key in ("alignment", "angular_update"):  # may be near 0: absolute
+                assert got[key] == pytest.approx(want, rel=rel, abs=rel), (group, key)
+            else:
+                assert got[key] == pytest.approx(want, rel=rel), (group, key)
+
+
+def tiny_hf_gpt2(dtype=torch.float32):
+    transformers = pytest.importorskip("transformers")
+    cfg = transformers.GPT2Config(
+        vocab_size=64,
+        n_positions=12,
+        n_embd=16,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=0,
+        eos_token_id=1,
+    )
+    torch.manual_seed(0)
+    return transformers.GPT2LMHeadModel(cfg).to(dtype)
+
+
+HF_GROUPS = {
+    "all": None,
+    "embeddings": ["transformer.wte.*", "transformer.wpe.*"],
+    "blocks": ["transformer.h.*"],
+    "h.0": ["transformer.h.0.*"],
+    # not nested in the others and not contiguous in name order
+    "biases-and-h1-ln": ["*.bias", "transformer.h.1.ln_*"],
+    "final_norm": ["transformer.ln_f.*"],
+}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_every_record_matches_a_direct_computation_on_hf_gpt2(dtype):
+    model = tiny_hf_gpt2(dtype)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
+    recorder = Recorder(model, opt)
+    tracker = NormTracker(model, groups=HF_GROUPS, every=1).attach(opt)
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(6):
+        x = torch.randint(0, 64, (4, 12), generator=gen)
+        loss = model(input_ids=x, labels=x).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    tracker.close()
+    groups = tracker.groups
+    assert len(tracker.records) == len(recorder.pairs) == 6
+    for record, (before, after) in zip(tracker.records, recorder.pairs, strict=True):
+        assert_record_matches(record["groups"], reference_record(before, after, groups, 3e-3))
+    state = tracker.record_state()
+    final = recorder.pairs[-1][1]
+    for group, names in groups.items():
+        norm = math.sqrt(sum(float((final[n] * final[n]).sum(dtype=torch.float64)) for n in names))
+        assert state["groups"][group]["norm"] == pytest.approx(norm, rel=1e-12)
+
+
+def test_the_comparison_catches_a_wrong_record():
+    """Negative control for the reference comparison: a record with one field off by a
+    relative 1e-9 (or a missing None) must fail it."""
+    model = tiny_hf_gpt2()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    recorder = Recorder(model, opt)
+    tracker = NormTracker(model, groups=HF_GROUPS).attach(opt)
+    x = torch.randint(0, 64, (2, 12), generator=torch.Generator().manual_seed(0))
+    model(input_ids=x, labels=x).loss.backward()
+    opt.step()
+    expected = reference_record(*recorder.pairs[0], tracker.groups, 0.1)
+    assert_record_matches(tracker.records[0]["groups"], expected)
+    wrong = json.loads(json.dumps(tracker.records[0]["groups"]))
+    wrong["h.0"]["step_norm"] *= 1 + 1e-9
+    with pytest.raises(AssertionError):
+        assert_record_matches(wrong, expected)
+
+
+def test_mixed_dtypes_and_a_dtype_change_during_the_run():
+    """Parameters of two dtypes: products and δ in float64 (their common dtype); after
+    model.double() mid-run the buffers follow the new dtype."""
+    model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.Linear(5, 3))
+    model[1].double()
+    groups = {"all": None, "first": ["0.*"], "weights": ["*.weight"]}
+
+    def run(steps):
+        opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        recorder = Recorder(model, opt)
+        tracker = NormTracker(model, groups=groups).attach(opt)
+        gen = torch.Generator().manual_seed(2)
+        for _ in range(steps):
+            x = torch.randn(7, 6, generator=gen).to(model[0].weight.dtype)
+            y = model[1](model[0](x).double()).pow(2).sum()
+            opt.zero_grad()
+            y.backward()
+            opt.step()
+        tracker.close()
+        return tracker, recorder
+
+    tracker, recorder = run(3)
+    for record, pair in zip(tracker.records, recorder.pairs, strict=True):
+        assert_record_matches(record["groups"], reference_record(*pair, tracker.groups, 0.05))
+    model.double()
+    tracker, recorder = run(2)
+    for record, pair in zip(tracker.records, recorder.pairs, strict=True):
+        assert_record_matches(record["groups"], reference_record(*pair, tracker.groups, 0.05))
+
+
+def test_saturation_at_every_recorded_step_matches_the_package_definition(corpus):
+    """The probe reuses one ray across measurements (its first pass runs once): each
+    measurement must still be D14 at that step's parameters."""
+    model = small_lm(corpus)
+    x = probe(corpus)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-2)
+    recorder = Recorder(model, opt)
+    tracker = NormTracker(
+        model,
+        every=2,
+        saturation_inputs=x,
+        saturation_kwargs={"layers": True},
+        saturation_output=lambda out: out,
+    ).attach(opt)
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(7):
+        xb, yb = sample_batch(corpus.train, 4, 12, gen)
+        opt.zero_grad()
+        lm_loss(model(xb), yb).backward()
+        opt.step()
+    tracker.close()
+    levels = [r["saturation"]["layers"] for r in tracker.records]
+    assert len(levels) == 4 and len({tuple(v) for v in levels}) == 4  # they do change
+    for record in tracker.records:
+        before, _ = recorder.pairs[record["step"]]
+        copy_at_step = small_lm(corpus)
+        copy_at_step.load_state_dict(before)
+        direct = saturation_level(
+            copy_at_step, (x,), kwargs={"layers": True}, output=lambda out: out
+        )
+        assert record["saturation"]["layers"] == pytest.approx(list(direct.layers), rel=1e-12)
+
+
+def test_probe_values_are_checked_like_a_new_ray(corpus):
+    """Reusing the probe's ray must refuse what building one refuses: a NaN or an inf
+    anywhere in the parameters (negative controls of the fused finiteness check), a
+    wrong shape, an unknown name."""
+    from homogeneity.dynamics.saturation_probe import SaturationProbe
+
+    model = small_lm(corpus)
+    sat = SaturationProbe(model, probe(corpus), kwargs={"layers": True}, output=lambda o: o)
+    params = {n: p.detach().clone() for n, p in model.named_parameters()}
+    sat.measure(params)  # builds the ray
+    ray = sat._ray
+    last = list(params)[-1]
+    for bad in (float("nan"), float("inf")):
+        broken = dict(params)
+        broken[last] = params[last].clone()
+        broken[last].view(-1)[0] = bad
+        with pytest.raises(HomogeneityInputError, match="NaN or infinite"):
+            sat.measure(broken)
+        with pytest.raises(HomogeneityInputError, match="NaN or infinite"):
+            ray.with_values(broken)
+    # finite entries whose 2-norm overflows float32 are finite: accepted
+    huge = torch.full_like(params[last], 3e38)
+    assert torch.equal(ray.with_values({last: huge}).base[last], huge.to(torch.float64))
+    with pytest.raises(HomogeneityInputError, match="shape"):
+        ray.with_values({last: torch.zeros(3)})
+    with pytest.raises(HomogeneityInputError, match="does not have"):
+        ray.with_values({"no.such.weight": torch.zeros(3)})
+    assert sat.measure(params).level == pytest.approx(sat.measure(params).level, rel=0)

@@ -7,24 +7,24 @@ Subcommands::
     homogeneity curves      E6: cos(f(x; cθ), f(x; 1000θ)), c = 1..10, random-init encoders
     homogeneity saturation  E3/E5 on the pretrained MiniLM
     homogeneity train       the small-LM norm-growth run (E2, E4, E7)
+    homogeneity weight-decay  the η × λ weight-decay grid (E8)
 
 ``degree`` is parsed here; the others hand their arguments to their module's
 ``main(argv)`` (see :mod:`homogeneity.cli.delegate`), so ``homogeneity claims --json`` is
-exactly ``python -m proofs_numeric --json``.
+exactly ``python -m proofs_numeric --json``. Errors, exit statuses and help follow the
+conventions of :mod:`homogeneity.cli.errors` and ``homogeneity.cli.parser``.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Sequence
 
 from homogeneity.cli import degree_command
 from homogeneity.cli.delegate import DELEGATES
-from homogeneity.cli.errors import USER_MISTAKES, one_line, report
-from homogeneity.cli.parser import OneLineParser
+from homogeneity.cli.errors import PROGRAM, USAGE_ERROR, UsageError, run_command
+from homogeneity.cli.parser import HelpFormatter, OneLineParser
 
-PROG = "homogeneity"
+PROG = PROGRAM
 
 DESCRIPTION = """\
 Numerical and property-based checks of Merrill et al., "Effects of Parameter Norm Growth
@@ -33,8 +33,8 @@ During Transformer Training" (EMNLP 2021): homogeneity of transformer parts alon
 
 EPILOG = """\
 exit status: 0 success; 1 a check failed (a claim refuted, a degree that disagrees with its
-prediction); 2 a usage error (bad option, bad input, missing file or feature).
-Run 'homogeneity COMMAND --help' for the options of a command."""
+prediction); 2 a usage error (bad option, bad input, missing file or feature); 130
+interrupted (Ctrl-C). Run 'homogeneity COMMAND --help' for the options of a command."""
 
 
 def build_parser() -> OneLineParser:
@@ -42,7 +42,7 @@ def build_parser() -> OneLineParser:
         prog=PROG,
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
@@ -50,6 +50,7 @@ def build_parser() -> OneLineParser:
         "degree",
         help="predicted (rules, SPEC D16) vs measured degree of a model",
         description=degree_command.DESCRIPTION,
+        formatter_class=HelpFormatter,
     )
     degree_command.add_arguments(degree)
     degree.set_defaults(handler=degree_command.run)
@@ -72,26 +73,16 @@ def dispatch(argv: Sequence[str]) -> int:
     if argv and argv[0] in DELEGATES:
         return DELEGATES[argv[0]].run(argv[1:])
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help
-        return exc.code if isinstance(exc.code, int) else 0
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        prog = PROG if args.command is None else f"{PROG} {args.command}"
+        raise UsageError(f"unrecognized arguments: {' '.join(unknown)} (see '{prog} --help')")
     if args.command is None:
         parser.print_help()
-        return 2
+        return USAGE_ERROR
     return args.handler(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        return dispatch(argv)
-    except USER_MISTAKES as exc:
-        return report(exc, PROG)
-    except ArithmeticError as exc:  # e.g. saturation.NumericalBreakdown: says what to try
-        print(f"{PROG}: numerical failure: {one_line(exc)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+    return run_command(dispatch, argv)

@@ -2,9 +2,13 @@
 
 The curve is e(ρ) = ‖f(cρθ) − c^k f(ρθ)‖ / ‖c^k f(ρθ)‖ from
 :func:`homogeneity.degree.decay_profile`; the fitted law is the one
-:func:`homogeneity.decay.classify_decay` chose, drawn over the tail it was fitted on:
-A·exp(−d ρ^m) for exponential decay (SPEC D3), A·ρ^(−p) for polynomial decay. The constant
-A is the least-squares intercept of that same fit (the classifier reports only d, m, p).
+:func:`homogeneity.decay.classify_decay` chose, drawn only over the points it rests on
+(``fit.indices``, which are marked): A·exp(−d ρ^m) for exponential decay (SPEC D3),
+A·ρ^(−p) for polynomial decay, with A, d, m, p those of the fit. The legend states the
+number of points, their ρ range and R²; the floor the fit was made above is drawn with its
+source (the working precision, given, or detected in the data), and a breakdown that
+stopped the sweep is marked where it happened. An undetermined decay draws no law and
+says why in the title.
 """
 
 from __future__ import annotations
@@ -18,40 +22,39 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from homogeneity.decay import decay_tail
+from homogeneity.decay import FLOOR_MARGIN
 from homogeneity.degree import DecayProfile
 
 
 @dataclass(frozen=True)
 class FittedCurve:
-    """The fitted law evaluated on the tail: ρ values, error values, and a label."""
+    """The fitted law evaluated over the points it rests on: ρ values, error values, the
+    label, and the number of points, ρ range and R² behind it."""
 
     rhos: np.ndarray
     errors: np.ndarray
     label: str
+    n_points: int
+    rho_range: tuple[float, float]
+    r2: float
 
 
 def fitted_curve(profile: DecayProfile, samples: int = 200) -> FittedCurve | None:
-    """The decay law of ``profile.fit`` over its tail, or None (exact / no decay)."""
+    """The decay law of ``profile.fit`` over the ρ range of its points, or None (exact, no
+    decay, undetermined)."""
     fit = profile.fit
-    if fit.kind not in ("exponential", "polynomial"):
+    if not fit.is_law or fit.rho_range is None or fit.r2 is None:
         return None
-    tail = decay_tail(profile.rhos, profile.relative, fit.floor)
-    if len(tail.indices) < 2:
-        return None
-    lr, le = tail.log_rho, tail.log_err
-    grid = np.linspace(lr.min(), lr.max(), samples)
+    lo, hi = fit.rho_range
+    grid = np.geomspace(lo, hi, samples)
+    where = f"{fit.n_points} points, ρ {lo:.3g}–{hi:.3g}, R² = {fit.r2:.4f}"
     if fit.kind == "exponential":
-        d, m = fit.rate, fit.exponent
-        log_a = float(np.mean(le + d * np.exp(m * lr)))
-        values = log_a - d * np.exp(m * grid)
-        label = f"fit: A·exp(−{d:.3g}·ρ^{m:.2f}), R²={fit.r2:.3f}"
+        law = f"A·exp(−{fit.rate:.3g}·ρ^{fit.exponent:.2f})"
     else:
-        p = fit.rate
-        log_a = float(np.mean(le + p * lr))
-        values = log_a - p * grid
-        label = f"fit: A·ρ^−{p:.3g}, R²={fit.r2:.3f}"
-    return FittedCurve(np.exp(grid), np.exp(values), label)
+        law = f"A·ρ^−{fit.rate:.3g}"
+    return FittedCurve(
+        grid, np.exp(fit.log_law(grid)), f"fit: {law} ({where})", fit.n_points, (lo, hi), fit.r2
+    )
 
 
 def plot_decay_profile(profile: DecayProfile, path: str | Path, title: str = "") -> Path:
@@ -63,44 +66,83 @@ def plot_decay_profile(profile: DecayProfile, path: str | Path, title: str = "")
     ax = fig.add_subplot()
     rhos = np.asarray(profile.rhos, dtype=float)
     errors = np.asarray(profile.relative, dtype=float)
-    floor = profile.fit.floor
-    above = np.isfinite(errors) & (errors > floor)
+    fit = profile.fit
+    floor = fit.floor
+    used = np.zeros(len(rhos), dtype=bool)
+    used[list(fit.indices) if fit.is_law else []] = True
+    above = np.isfinite(errors) & (errors > fit.precision_floor)
     ax.loglog(
-        rhos[above],
-        errors[above],
+        rhos[above & ~used],
+        errors[above & ~used],
         "o",
         ms=3.5,
         color="tab:blue",
         label=f"relative error, c = {profile.c:g}, k = {profile.degree:g}",
     )
-    if floor > 0:
-        ax.axhline(
-            floor, ls=":", color="grey", label=f"noise floor {floor:.1e} ({_dtype_name(profile)})"
+    if used.any():
+        ax.loglog(
+            rhos[used],
+            errors[used],
+            "o",
+            ms=4.5,
+            color="tab:red",
+            mfc="none",
+            label=f"the {int(used.sum())} points the law rests on",
         )
-        below = np.isfinite(errors) & (errors <= floor)
+    if fit.precision_floor > 0:
+        ax.axhline(
+            fit.precision_floor,
+            ls=":",
+            color="grey",
+            label=f"precision floor {fit.precision_floor:.1e} ({_dtype_name(profile)})",
+        )
+        below = np.isfinite(errors) & (errors <= fit.precision_floor)
         if below.any():
             ax.loglog(
                 rhos[below],
-                np.full(int(below.sum()), floor),
+                np.full(int(below.sum()), fit.precision_floor),
                 "v",
                 ms=4,
                 mfc="none",
                 color="tab:blue",
-                label="at or below the floor (drawn on it)",
+                label="at or below the precision floor (drawn on it)",
             )
+    if fit.floor_source != "precision" and floor > 0:
+        ax.axhline(
+            floor,
+            ls="--",
+            color="tab:orange",
+            label=f"noise floor {floor:.1e} ({fit.floor_source}); fit above {FLOOR_MARGIN:g}×",
+        )
+    if profile.breakdown is not None and math.isfinite(profile.breakdown.rho):
+        ax.axvline(
+            profile.breakdown.rho,
+            ls="-.",
+            color="tab:purple",
+            label=f"sweep stopped: {profile.breakdown.reason}"[:80],
+        )
     curve = fitted_curve(profile)
     if curve is not None:
         ax.loglog(curve.rhos, curve.errors, "-", color="tab:red", lw=1.8, label=curve.label)
+    drawn = errors[above] if fit.precision_floor > 0 else errors[np.isfinite(errors) & (errors > 0)]
+    levels = [*drawn, *([fit.precision_floor] if fit.precision_floor > 0 else [])]
+    if levels:  # a margin around what is drawn (also when every point sits on one level)
+        ax.set_ylim(min(levels) / 3, max(levels) * 3)
     ax.set_xlabel(f"ρ  (‖ρθ‖ = ρ · {_theta_norm(profile):.3g})")
     ax.set_ylabel("‖f(cρθ) − c^k f(ρθ)‖ / ‖c^k f(ρθ)‖")
-    ax.set_title(
-        "\n".join(textwrap.wrap(title or f"decay along the ray: {profile.kind}", 90)), fontsize=8
-    )
+    ax.set_title("\n".join(textwrap.wrap(_title(profile, title), 90)), fontsize=8)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     fig.savefig(path)
     return path
+
+
+def _title(profile: DecayProfile, title: str) -> str:
+    verdict = f"decay along the ray: {profile.kind}"
+    if profile.fit.kind == "undetermined":
+        verdict += f", because {profile.fit.detail}"
+    return f"{title}: {verdict}" if title else verdict
 
 
 def _theta_norm(profile: DecayProfile) -> float:

@@ -7,7 +7,8 @@ asymptotic, none) and the Euler check θ·∇f = k f, and whether the two agree.
 ``--table`` prints the full table of :mod:`homogeneity.experiments.degree_table`.
 
 Exit status: 0 when prediction and measurement agree (every row, for ``--table``), 1 when
-they do not, 2 for a usage error.
+they do not, 2 for a usage error, 3 when there is no prediction (an op without a degree
+rule) or the measurement is undetermined: neither is a disagreement.
 """
 
 from __future__ import annotations
@@ -21,10 +22,17 @@ from typing import Any
 
 from tqdm import tqdm
 
+from homogeneity.cli.arguments import (
+    check_heads_divide,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from homogeneity.cli.decay_plot import plot_decay_profile
 from homogeneity.cli.errors import UsageError
 from homogeneity.cli.measurement import Measurement, measure_case, ray_grid
 from homogeneity.cli.model_spec import DTYPES, ComponentSpec, EncoderSpec, component_names
+from homogeneity.cli.parser import HelpFormatter
 from homogeneity.components import PLACEMENTS
 from homogeneity.components.norms import NORMS
 from homogeneity.experiments import degree_table as table
@@ -67,7 +75,8 @@ the homogeneity error |f(c rho theta) - c^k f(rho theta)| / |c^k f(rho theta)| (
 exponential = approximately homogeneous, SPEC D3; polynomial = asymptotic only; none);
 the Euler check theta . grad f = k f; and whether prediction and measurement agree.
 
-Exit status: 0 they agree (every row with --table), 1 they do not, 2 usage error."""
+Exit status: 0 they agree (every row with --table), 1 they do not, 2 usage error,
+3 no prediction or an undetermined measurement (neither is a disagreement)."""
 
 EXAMPLES = """\
 examples:
@@ -81,44 +90,18 @@ examples:
 """
 
 
-def positive_int(text: str) -> int:
-    value = _parse(int, text, "an integer")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {value}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    value = _parse(int, text, "an integer")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = _parse(float, text, "a number")
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
-    return value
-
-
-def _parse(kind: type, text: str, what: str) -> Any:
-    try:
-        return kind(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``homogeneity degree``."""
-    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.formatter_class = HelpFormatter
     p.epilog = EXAMPLES
     m = p.add_argument_group("model (an encoder built from homogeneity.components)")
-    m.add_argument("--layers", type=non_negative_int, metavar="N", help="encoder depth (2)")
+    m.add_argument(
+        "--layers", type=non_negative_int, metavar="N", help="encoder depth (default: 2)"
+    )
     m.add_argument(
         "--placement",
         choices=PLACEMENTS,
-        help="residual placement, SPEC D13 (paper-prenorm: X + LN(F(X)))",
+        help="residual placement, SPEC D13 (default: paper-prenorm, X + LN(F(X)))",
     )
     m.add_argument(
         "--norm",
@@ -136,17 +119,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         help="biases in every linear map and layer norm (default: --no-bias)",
     )
-    m.add_argument("--heads", type=positive_int, metavar="H", help="attention heads (2)")
+    m.add_argument("--heads", type=positive_int, metavar="H", help="attention heads (default: 2)")
     m.add_argument(
         "--d-head",
         type=positive_int,
         metavar="W",
         help="width of each head (default d_model / heads)",
     )
-    m.add_argument("--d-model", type=positive_int, metavar="D", help="model width (8)")
-    m.add_argument("--d-ff", type=positive_int, metavar="F", help="feed-forward width (16)")
-    m.add_argument("--vocab", type=positive_int, metavar="V", help="vocabulary size (20)")
-    m.add_argument("--activation", choices=("relu", "gelu"), help="feed-forward (relu)")
+    m.add_argument("--d-model", type=positive_int, metavar="D", help="model width (default: 8)")
+    m.add_argument(
+        "--d-ff", type=positive_int, metavar="F", help="feed-forward width (default: 16)"
+    )
+    m.add_argument("--vocab", type=positive_int, metavar="V", help="vocabulary size (default: 20)")
+    m.add_argument(
+        "--activation", choices=("relu", "gelu"), help="feed-forward activation (default: relu)"
+    )
     m.add_argument(
         "--causal",
         action=argparse.BooleanOptionalAction,
@@ -162,12 +149,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--component",
         metavar="NAME",
         help="report on one component of the table instead of an encoder: "
-        + ", ".join(repr(n) for n in component_names()),
+        + ", ".join(repr(n) for n in component_names())
+        + " (default: none, an encoder)",
     )
     i = p.add_argument_group("input and ray")
-    i.add_argument("--batch", type=positive_int, help="sequences of random token ids (2)")
-    i.add_argument("--seq-len", type=positive_int, help="tokens per sequence (6)")
-    i.add_argument("--seed", type=non_negative_int, help="seed of weights and input (0)")
+    i.add_argument("--batch", type=positive_int, help="sequences of random token ids (default: 2)")
+    i.add_argument("--seq-len", type=positive_int, help="tokens per sequence (default: 6)")
+    i.add_argument("--seed", type=non_negative_int, help="seed of weights and input (default: 0)")
     i.add_argument(
         "--parameters",
         nargs="+",
@@ -180,17 +168,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--c",
         type=positive_float,
         dest="c",
-        help="scale factor of the homogeneity error f(cρθ) vs c^k f(ρθ) (2)",
+        help="scale factor of the homogeneity error f(cρθ) vs c^k f(ρθ) (default: 2)",
     )
     i.add_argument(
         "--rho-range",
         type=positive_float,
         nargs=2,
         metavar=("MIN", "MAX"),
-        help="ray points ρ from MIN to MAX, geometric (0.1 1e5)",
+        help="ray points ρ from MIN to MAX, geometric (default: 0.1 1e5)",
     )
-    i.add_argument("--points", type=positive_int, help="number of ray points (49)")
-    i.add_argument("--dtype", choices=tuple(DTYPES), help="working dtype (float64)")
+    i.add_argument("--points", type=positive_int, help="number of ray points (default: 49)")
+    i.add_argument("--dtype", choices=tuple(DTYPES), help="working dtype (default: float64)")
     o = p.add_argument_group("output")
     o.add_argument(
         "--table",
@@ -204,7 +192,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--plot",
         metavar="DIR",
         help="write a PNG of the homogeneity error along the ray with the fitted "
-        "decay law into DIR (created if missing)",
+        "decay law into DIR (created if missing; default: no plot)",
     )
     o.add_argument(
         "--summary",
@@ -293,6 +281,8 @@ def plot_folder(path: str) -> Path:
 
 
 def run_single(o: dict[str, Any], as_json: bool, progress: bool | None) -> int:
+    if o["component"] is None and o["d_head"] is None:
+        check_heads_divide(o["d_model"], o["heads"], d_head_flag="--d-head")
     spec = build_spec(o)
     dtype = DTYPES[o["dtype"]]
     rho_min, rho_max = o["rho_range"] or (0.1, 1e5)
@@ -315,7 +305,7 @@ def run_single(o: dict[str, Any], as_json: bool, progress: bool | None) -> int:
         print(json.dumps(single_json(spec, o, result, plot_path), indent=2, allow_nan=False))
     else:
         print(format_single(spec, o, result, plot_path, steps=not o["summary"]))
-    return 0 if result.agreement.agree else 1
+    return table.exit_status([result.agreement])
 
 
 def plot_file_name(spec: EncoderSpec | ComponentSpec) -> str:
@@ -368,7 +358,13 @@ def format_single(
     )
     if plot_path is not None:
         lines.append(f"  plot: {plot_path}")
-    lines += ["", "prediction and measurement " + ("AGREE" if a.agree else "DISAGREE")]
+    verdict = {
+        "agree": "prediction and measurement AGREE",
+        "disagree": "prediction and measurement DISAGREE",
+        "no prediction": f"NO PREDICTION: {a.reason}",
+        "undetermined": f"UNDETERMINED: {a.reason}",
+    }[a.outcome]
+    lines += ["", verdict]
     return "\n".join(lines)
 
 
@@ -404,6 +400,9 @@ def single_json(
         "theta_norm": ray.theta_norm(),
         "predicted": {
             **degree(p.degree),
+            "outcome": p.outcome,
+            "missing_rule": None if p.missing is None else str(p.missing),
+            "execution": p.execution,
             "steps": [
                 {
                     "path": s.path,
@@ -438,6 +437,7 @@ def single_json(
             },
         },
         "agree": a.agree,
+        "outcome": a.outcome,
         "plot": None if plot_path is None else str(plot_path),
     }
 
@@ -466,4 +466,4 @@ def run_table(as_json: bool, progress: bool | None) -> int:
         print(json.dumps([r.to_dict() for r in rows], indent=2))
     else:
         print(table.format_table(rows))
-    return 0 if all(r.agree for r in rows) else 1
+    return table.exit_status(r.agreement for r in rows)

@@ -2,33 +2,45 @@
 
 ``homogeneity claims ...`` is ``python -m proofs_numeric ...`` and so on: the options are
 the target's own (``homogeneity claims --help`` prints them), so the two front doors never
-drift apart. A target that is not installed gives a one-line error, not a traceback.
+drift apart. Each target is imported by an ordinary import statement inside a loader
+function (loaded only when its subcommand runs, and visible to any import-graph tool);
+a target whose dependencies are not installed gives a one-line error, not a traceback.
+
+A target module follows the conventions of ``homogeneity.cli``: ``build_parser()``
+returns the parser of ``homogeneity <name>`` and ``main(argv) -> int`` runs it under
+:func:`homogeneity.cli.errors.run_command`.
 """
 
 from __future__ import annotations
 
-import importlib
+import argparse
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import ModuleType
 
-from homogeneity.cli.errors import UsageError
+from homogeneity.cli.errors import UsageError, exit_status
+
+Main = Callable[[Sequence[str]], "int | str | None"]
 
 
 @dataclass(frozen=True)
 class Delegate:
-    """A subcommand implemented by ``module.main(argv) -> int``."""
+    """A subcommand implemented by a module with ``main(argv)`` and ``build_parser()``.
+
+    ``target`` imports and returns that module; ``module`` is its dotted name (for
+    messages) and ``equivalent`` the ``python -m`` command it is the same as."""
 
     name: str
+    target: Callable[[], ModuleType]
     module: str
     summary: str
-    equivalent: str  # the command it is equivalent to, shown in the help
+    equivalent: str
 
-    def load(self) -> Callable[[Sequence[str]], int | None]:
-        """Import the target and return its ``main``; a missing target is a UsageError."""
+    def _module(self) -> ModuleType:
         try:
-            target = importlib.import_module(self.module)
+            return self.target()
         except ModuleNotFoundError as exc:
             missing = exc.name or "?"
             if self.module == missing or self.module.startswith(missing + "."):
@@ -41,10 +53,20 @@ class Delegate:
                 f"not installed; run the set-up command of the README "
                 f"(bash scripts/setup.sh)"
             ) from exc
-        main = getattr(target, "main", None)
+
+    def load(self) -> Main:
+        """The target's ``main``; a missing target or dependency is a UsageError."""
+        main = getattr(self._module(), "main", None)
         if not callable(main):
             raise UsageError(f"'homogeneity {self.name}': {self.module} has no main(argv)")
         return main
+
+    def parser(self) -> argparse.ArgumentParser:
+        """The target's parser (for help and for tests that walk every option)."""
+        build = getattr(self._module(), "build_parser", None)
+        if not callable(build):
+            raise UsageError(f"'homogeneity {self.name}': {self.module} has no build_parser()")
+        return build()
 
     def run(self, argv: Sequence[str]) -> int:
         """Run the target with ``argv``; its return value (or SystemExit code) is ours."""
@@ -52,14 +74,9 @@ class Delegate:
         with _program_name(f"homogeneity {self.name}"):
             try:
                 code = main(list(argv))
-            except SystemExit as exc:  # argparse errors and --help inside the target
+            except SystemExit as exc:  # a target that exits instead of returning
                 code = exc.code
-        if code is None:
-            return 0
-        if isinstance(code, int):
-            return code
-        print(code, file=sys.stderr)  # sys.exit("message") convention
-        return 1
+        return exit_status(code)
 
 
 @contextmanager
@@ -75,32 +92,75 @@ def _program_name(name: str) -> Iterator[None]:
             sys.argv[0] = saved
 
 
+def _claims() -> ModuleType:
+    import proofs_numeric.command as module
+
+    return module
+
+
+def _saturation() -> ModuleType:
+    import homogeneity.experiments.e3_pretrained_saturation.command as module
+
+    return module
+
+
+def _train() -> ModuleType:
+    import homogeneity.experiments.e2_e4_e7_norm_growth.command as module
+
+    return module
+
+
+def _curves() -> ModuleType:
+    import homogeneity.experiments.e6_homogeneity_curves.command as module
+
+    return module
+
+
+def _weight_decay() -> ModuleType:
+    import homogeneity.experiments.e8_weight_decay.command as module
+
+    return module
+
+
 DELEGATES: dict[str, Delegate] = {
     d.name: d
     for d in (
         Delegate(
             "claims",
-            "proofs_numeric.__main__",
+            _claims,
+            "proofs_numeric.command",
             "check every claim of the paper and print the verdicts (proof checker)",
             "python -m proofs_numeric",
         ),
         Delegate(
             "saturation",
-            "homogeneity.experiments.pretrained_saturation",
-            "per-layer saturation and head types of the pretrained MiniLM (E3, E5)",
-            "python -m homogeneity.experiments.pretrained_saturation",
+            _saturation,
+            "homogeneity.experiments.e3_pretrained_saturation.command",
+            "per-layer saturation and head types of a pretrained checkpoint, MiniLM by "
+            "default (E3, E5)",
+            "python -m homogeneity.experiments.e3_pretrained_saturation",
         ),
         Delegate(
             "train",
-            "homogeneity.experiments.norm_growth",
+            _train,
+            "homogeneity.experiments.e2_e4_e7_norm_growth.command",
             "train the small LM and report norm growth, alignment, saturation (E2, E4, E7)",
             "python -m homogeneity.experiments.norm_growth",
         ),
         Delegate(
             "curves",
-            "homogeneity.experiments.homogeneity_curves",
+            _curves,
+            "homogeneity.experiments.e6_homogeneity_curves.command",
             "cos(f(x; cθ), f(x; 1000θ)) for c = 1..10 on random-init encoders (E6)",
             "python -m homogeneity.experiments.homogeneity_curves",
+        ),
+        Delegate(
+            "weight-decay",
+            _weight_decay,
+            "homogeneity.experiments.e8_weight_decay.command",
+            "an η × λ grid of AdamW runs of the small LM: where weight decay stops norm "
+            "growth (E8)",
+            "python -m homogeneity.experiments.weight_decay_grid",
         ),
     )
 }

@@ -1,8 +1,9 @@
 """Predict and measure the degree of one model, with a progress bar along the ray.
 
-This is :func:`homogeneity.agreement.check_degree` (rules on one side, the decay of the
-homogeneity error along ρ ↦ f(x; ρθ) on the other) with the ray's evaluations counted
-on a tqdm bar, since a large model takes a while over ~100 ray points.
+This is :func:`homogeneity.agreement.check_degree` (the degree engine on one side, the
+decay of the homogeneity error along ρ ↦ f(x; ρθ) on the other, both on the same inputs
+and dtype) with the ray's evaluations counted on a tqdm bar, since a large model takes a
+while over ~100 ray points.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def measure_case(
 ) -> Measurement:
     """Rules and measurement for ``case`` (``progress=None``: a bar only on a terminal)."""
     model, inputs = case.build(), case.inputs()
-    predicted = predict_degree(model, 0, parameters)
+    predicted = predict_degree(model, 0, parameters, inputs=inputs, dtype=dtype)
     n_points = len(rhos) if rhos is not None else 49
     with tqdm(
         total=2 * n_points + 2,

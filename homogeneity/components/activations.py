@@ -1,8 +1,18 @@
-"""Element-wise activations, each with its degree rule and its saturated (ρ→∞) form.
+"""Element-wise activations, each with its forward map and its saturated (ρ→∞) form.
 
 ``forward(z, saturated=True)`` evaluates the limit map that appears in
 lim_{c→∞} f(x; cθ)/c^k when the activation's input has positive degree:
-ReLU → ReLU, GeLU → ReLU, sigmoid → step, tanh → sign.
+
+=========  ===============  ========================  ============================
+map        forward          saturated (ρ → ∞)         degree, input of degree k > 0
+=========  ===============  ========================  ============================
+ReLU       max(z, 0)        ReLU                      k, exactly (L2)
+GeLU       z Φ(z)           ReLU                      ∼k
+sigmoid    1/(1 + e^{−z})   step 1[z>0] + ½·1[z=0]    ∼0 (L6)
+tanh       tanh z           sign z                    ∼0 (L8)
+=========  ===============  ========================  ============================
+
+The degrees are what :mod:`homogeneity.degree_engine` derives from the ops of ``forward``.
 """
 
 from __future__ import annotations
@@ -10,49 +20,44 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from homogeneity import rules
 from homogeneity.components import functional as F
-from homogeneity.rules import Degree, RuleContext
+from homogeneity.components.init import example_tensor
 
 
-class ReLU(nn.Module):
-    """max(z, 0): positively 1-homogeneous, so degree k → k (L2)."""
+class _Activation(nn.Module):
+    uses_context = ("saturated",)
+
+    def example_inputs(self) -> tuple[torch.Tensor]:
+        """A small batch z (2, 4, 3) to run the map once on."""
+        return (example_tensor(2, 4, 3),)
+
+
+class ReLU(_Activation):
+    """max(z, 0): positively 1-homogeneous, its own saturated form."""
 
     def forward(self, z: torch.Tensor, saturated: bool = False) -> torch.Tensor:
         return torch.relu(z)
 
-    def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
-        return ctx.record("relu", d, rules.relu(d))
 
-
-class GeLU(nn.Module):
-    """z Φ(z); its saturated form is ReLU since GeLU(cz)/c → ReLU(z)."""
+class GeLU(_Activation):
+    """z Φ(z); saturated: ReLU, since GeLU(cz)/c → ReLU(z)."""
 
     def forward(self, z: torch.Tensor, saturated: bool = False) -> torch.Tensor:
         return torch.relu(z) if saturated else F.gelu(z)
 
-    def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
-        return ctx.record("gelu", d, rules.gelu(d))
 
-
-class Sigmoid(nn.Module):
+class Sigmoid(_Activation):
     """σ(z) = 1/(1+e^{−z}); saturated: the step function (L6)."""
 
     def forward(self, z: torch.Tensor, saturated: bool = False) -> torch.Tensor:
         return F.step(z) if saturated else torch.sigmoid(z)
 
-    def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
-        return ctx.record("sigmoid", d, rules.saturating(d, "sigmoid"))
 
-
-class Tanh(nn.Module):
+class Tanh(_Activation):
     """tanh z; saturated: sign z (L8)."""
 
     def forward(self, z: torch.Tensor, saturated: bool = False) -> torch.Tensor:
         return torch.sign(z) if saturated else torch.tanh(z)
-
-    def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
-        return ctx.record("tanh", d, rules.saturating(d, "tanh"))
 
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {

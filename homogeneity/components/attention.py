@@ -7,10 +7,10 @@
 Saturated (ρ→∞) form: A = argmax(Q Kᵀ) with the generalised argmax of D7 (ties share the
 weight, masked keys never win). The 1/√d_k factor and ρ do not change the argmax.
 
-Degree rule: with X of degree k, Q, K, V have degree k+1 (k if their weight is not
-scaled); the scores have degree 2(k+1); softmax of a positive-degree input is ∼0; so
-H = A V is ∼(k+1). For the paper's P4 (X ∼1) this predicts ∼2, not ∼1: the value map
-adds a degree.
+Degree (what :mod:`homogeneity.degree_engine` derives from the forward): with X of degree
+k, Q, K, V have degree k+1 (k if their weight is not scaled); the scores have degree
+2(k+1); softmax of a positive-degree input is ∼0; so H = A V is ∼(k+1). For the paper's
+P4 (X ∼1) this is ∼2, not ∼1: the value map adds a degree.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import math
 import torch
 from torch import nn
 
-from homogeneity import rules
 from homogeneity.components import functional as F
+from homogeneity.components.context import ALL_FIELDS
+from homogeneity.components.init import example_tensor
 from homogeneity.components.linear import Linear
-from homogeneity.rules import Degree, RuleContext
 from homogeneity.validation import check_sequence_not_empty
 
 
@@ -35,13 +35,17 @@ def attend(
     saturated: bool = False,
     tie_tol: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Scaled dot-product attention over the last two dims; returns (A V, A)."""
-    scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
+    """Scaled dot-product attention over the last two dims; returns (A V, A).
+
+    q: (..., T_q, d_k), k: (..., T_k, d_k), v: (..., T_k, d_v); keep broadcasts to
+    (..., T_q, T_k), True where a query may attend.
+    """
+    scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])  # (..., T_q, T_k)
     if saturated:
-        weights = F.hardmax(scores, keep, tie_tol)
+        weights = F.hardmax(scores, keep, tie_tol)  # the ρ→∞ form: argmax (D7)
     else:
         weights = F.masked_softmax(scores, keep)
-    return weights @ v, weights
+    return weights @ v, weights  # (..., T_q, d_v), (..., T_q, T_k)
 
 
 def self_attention(
@@ -71,19 +75,10 @@ def self_attention(
     return h
 
 
-def _attention_degree(
-    d: Degree, ctx: RuleContext, q: Linear, k: Linear, v: Linear, names: tuple[str, str, str]
-) -> Degree:
-    dq = q.degree_rule(d, ctx.child(names[0]))
-    dk = k.degree_rule(d, ctx.child(names[1]))
-    dv = v.degree_rule(d, ctx.child(names[2]))
-    scores = rules.multiply(dq, dk)
-    weights = rules.saturating(scores, "softmax")
-    return rules.multiply(weights, dv)
-
-
 class AttentionHead(nn.Module):
     """One head of SPEC D10: H = softmax(Q Kᵀ/√d_k) V."""
+
+    uses_context = ALL_FIELDS
 
     def __init__(
         self,
@@ -111,21 +106,14 @@ class AttentionHead(nn.Module):
         tie_tol: float = 0.0,
         attention_sink: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        return self_attention(
-            x,
-            self.query(x),
-            self.key(x),
-            self.value(x),
-            padding_mask,
-            causal,
-            saturated,
-            tie_tol,
-            attention_sink,
-        )
+        # x: (B, T, d_model) -> q, k, v: (B, T, d_head) -> H: (B, T, d_head)
+        q, k, v = self.query(x), self.key(x), self.value(x)
+        return self_attention(x, q, k, v, padding_mask, causal, saturated, tie_tol, attention_sink)
 
-    def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
-        out = _attention_degree(d, ctx, self.query, self.key, self.value, ("query", "key", "value"))
-        return ctx.record("attention head (D10)", d, out)
+    def example_inputs(self) -> tuple[torch.Tensor]:
+        """A small batch x (2, 4, d_model)."""
+        w = self.query.weight
+        return (example_tensor(2, 4, w.shape[1], like=w),)
 
 
 class MultiHeadAttention(nn.Module):
@@ -135,6 +123,8 @@ class MultiHeadAttention(nn.Module):
     features, reshaped to (batch, heads, seq, d_head). The norm and residual of D11 belong
     to :class:`homogeneity.components.residual.Residual`.
     """
+
+    uses_context = ALL_FIELDS
 
     def __init__(
         self,
@@ -157,6 +147,7 @@ class MultiHeadAttention(nn.Module):
         self.output = Linear(n_heads * d_head, d_model, bias, **kw)
 
     def _split(self, t: torch.Tensor) -> torch.Tensor:
+        # (B, T, n_heads·d_head) -> (B, n_heads, T, d_head)
         return t.unflatten(-1, (self.n_heads, self.d_head)).transpose(-2, -3)
 
     def forward(
@@ -169,13 +160,13 @@ class MultiHeadAttention(nn.Module):
         tie_tol: float = 0.0,
         attention_sink: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
+        # x: (B, T, d_model) -> q, k, v: (B, n_heads, T, d_head)
         q, k, v = (self._split(m(x)) for m in (self.query, self.key, self.value))
         h = self_attention(x, q, k, v, padding_mask, causal, saturated, tie_tol, attention_sink)
+        # heads side by side: (B, n_heads, T, d_head) -> (B, T, n_heads·d_head) -> (B, T, d_model)
         return self.output(h.transpose(-2, -3).flatten(-2))
 
-    def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
-        heads = _attention_degree(
-            d, ctx, self.query, self.key, self.value, ("query", "key", "value")
-        )
-        out = self.output.degree_rule(heads, ctx.child("output"))
-        return ctx.record(f"multi-head attention ({self.n_heads} heads)", d, out)
+    def example_inputs(self) -> tuple[torch.Tensor]:
+        """A small batch x (2, 4, d_model)."""
+        w = self.query.weight
+        return (example_tensor(2, 4, w.shape[1], like=w),)

@@ -28,15 +28,15 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from homogeneity import rules
 from homogeneity.components.attention import MultiHeadAttention
+from homogeneity.components.context import ALL_FIELDS, ForwardContext
 from homogeneity.components.feedforward import FeedForward
+from homogeneity.components.init import example_ids, example_tensor
 from homogeneity.components.linear import ClassifierHead, Embedding
 from homogeneity.components.norms import NORMS, make_norm
 from homogeneity.components.residual import PLACEMENTS, Residual
 from homogeneity.constants import NormKind, Placement
 from homogeneity.errors import HomogeneityInputError
-from homogeneity.rules import Degree, RuleContext
 from homogeneity.validation import check_sequence_not_empty
 
 
@@ -86,6 +86,8 @@ class EncoderConfig:
 class EncoderLayer(nn.Module):
     """Attention sublayer then feed-forward sublayer, each in the configured placement."""
 
+    uses_context = ALL_FIELDS
+
     def __init__(
         self,
         cfg: EncoderConfig,
@@ -118,19 +120,15 @@ class EncoderLayer(nn.Module):
         tie_tol: float = 0.0,
         attention_sink: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        x = self.attention(
-            x,
-            padding_mask,
-            causal=causal,
-            saturated=saturated,
-            tie_tol=tie_tol,
-            attention_sink=attention_sink,
-        )
-        return self.feedforward(x, padding_mask, saturated=saturated)
+        # x: (B, T, d_model) -> (B, T, d_model)
+        ctx = ForwardContext(padding_mask, causal, saturated, tie_tol, attention_sink)
+        x = ctx.run(self.attention, x)
+        return ctx.run(self.feedforward, x)
 
-    def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
-        out = self.attention.degree_rule(d, ctx.child("attention"))
-        return self.feedforward.degree_rule(out, ctx.child("feedforward"))
+    def example_inputs(self) -> tuple[torch.Tensor]:
+        """A small batch x (2, 4, d_model)."""
+        w = self.feedforward.sublayer.inner.weight
+        return (example_tensor(2, 4, w.shape[1], like=w),)
 
 
 @dataclass
@@ -173,7 +171,7 @@ class Encoder(nn.Module):
         self, ids: torch.Tensor, token_type_ids: torch.Tensor | None = None, saturated: bool = False
     ) -> torch.Tensor:
         check_sequence_not_empty(ids, "ids", seq_dim=-1)
-        x = self.tokens(ids)
+        x = self.tokens(ids)  # (B, T) -> (B, T, d_model)
         if self.positions is not None:
             n = ids.shape[-1]
             if n > self.config.max_len:
@@ -181,7 +179,7 @@ class Encoder(nn.Module):
                     f"ids has length {n} > max_len={self.config.max_len}; truncate the "
                     f"sequence or build the encoder with a larger max_len"
                 )
-            x = x + self.positions.weight[:n]
+            x = x + self.positions.weight[:n]  # (T, d_model), broadcast over B
         if self.token_types is not None:
             types = torch.zeros_like(ids) if token_type_ids is None else token_type_ids
             x = x + self.token_types(types)
@@ -199,23 +197,21 @@ class Encoder(nn.Module):
         tie_tol: float = 0.0,
         collect: bool = False,
     ) -> EncoderOutput:
-        """Forward pass; with ``collect`` also every layer's hidden state and attention."""
-        causal = self.config.causal
-        x = self.embed(ids, token_type_ids, saturated)
-        hidden, attentions = [x], ([] if collect else None)
+        """Forward pass; with ``collect`` also every layer's hidden state and attention.
+
+        ids: (B, T) token ids; padding_mask: (B, T), True for real tokens. The saturated
+        form (argmax attention, ReLU for GeLU, ε = 0) is the same loop with one switch.
+        """
+        attentions: list[torch.Tensor] | None = [] if collect else None
+        ctx = ForwardContext(padding_mask, self.config.causal, saturated, tie_tol, attentions)
+        x = self.embed(ids, token_type_ids, saturated)  # (B, T, d_model)
+        hidden = [x]
         for layer in self.layers:
-            x = layer(
-                x,
-                padding_mask,
-                causal=causal,
-                saturated=saturated,
-                tie_tol=tie_tol,
-                attention_sink=attentions,
-            )
+            x = ctx.run(layer, x)  # (B, T, d_model)
             if collect:
                 hidden.append(x)
         if self.final_norm is not None:
-            x = self.final_norm(x, saturated=saturated)
+            x = ctx.run(self.final_norm, x)
         return EncoderOutput(x, hidden if collect else [], attentions or [])
 
     def forward(
@@ -231,23 +227,10 @@ class Encoder(nn.Module):
             ids, padding_mask, token_type_ids=token_type_ids, saturated=saturated, tie_tol=tie_tol
         ).last
 
-    def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
-        out = self.tokens.degree_rule(d, ctx.child("tokens"))
-        if self.positions is not None:
-            out = rules.add(
-                out, self.positions.degree_rule(d, ctx.child("positions")), "embedding sum"
-            )
-        if self.token_types is not None:
-            out = rules.add(
-                out, self.token_types.degree_rule(d, ctx.child("token_types")), "embedding sum"
-            )
-        if self.embedding_norm is not None:
-            out = self.embedding_norm.degree_rule(out, ctx.child("embedding_norm"))
-        for i, layer in enumerate(self.layers):
-            out = layer.degree_rule(out, ctx.child(f"layers.{i}"))
-        if self.final_norm is not None:
-            out = self.final_norm.degree_rule(out, ctx.child("final_norm"))
-        return ctx.record(f"encoder ({len(self.layers)} layers, {self.config.placement})", d, out)
+    def example_inputs(self) -> tuple[torch.Tensor]:
+        """Token ids (2, T), T = min(6, max_len) (6 without a position embedding)."""
+        n = min(6, self.config.max_len) if self.config.max_len else 6
+        return (example_ids(self.config.vocab_size, n, like=self.tokens.weight),)
 
 
 class EncoderClassifier(nn.Module):
@@ -276,9 +259,9 @@ class EncoderClassifier(nn.Module):
         saturated: bool = False,
         tie_tol: float = 0.0,
     ) -> torch.Tensor:
-        h = self.encoder(ids, padding_mask, saturated=saturated, tie_tol=tie_tol)
-        return self.head(h, padding_mask)
+        h = self.encoder(ids, padding_mask, saturated=saturated, tie_tol=tie_tol)  # (B, T, d)
+        return self.head(h, padding_mask)  # (B, n_classes)
 
-    def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
-        out = self.encoder.degree_rule(d, ctx.child("encoder"))
-        return self.head.degree_rule(out, ctx.child("head"))
+    def example_inputs(self) -> tuple[torch.Tensor]:
+        """The encoder's example token ids."""
+        return self.encoder.example_inputs()

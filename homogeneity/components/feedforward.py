@@ -2,7 +2,9 @@
 
 The norm and residual of D12 (FF(X) = LN(W^f ReLU(W^i X)) + X in the paper) come from
 :class:`homogeneity.components.residual.Residual`. With ReLU and no biases the core is
-exactly (k+2)-homogeneous for an input of degree k.
+exactly (k+2)-homogeneous for an input of degree k (what
+:mod:`homogeneity.degree_engine` derives from the forward); the saturated form only
+replaces the activation by its own (GeLU → ReLU, σ → step, tanh → sign).
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from homogeneity import rules
 from homogeneity.components.activations import make_activation
+from homogeneity.components.init import example_tensor
 from homogeneity.components.linear import Linear
-from homogeneity.rules import Degree, RuleContext
 
 
 class FeedForward(nn.Module):
+    uses_context = ("saturated",)
+
     def __init__(
         self,
         d_model: int,
@@ -34,18 +37,11 @@ class FeedForward(nn.Module):
         self.activation = make_activation(activation)
         self.outer = Linear(d_ff, d_model, bias, **kw)
 
-    def forward(
-        self,
-        x: torch.Tensor,
-        padding_mask: torch.Tensor | None = None,
-        *,
-        saturated: bool = False,
-        **_: object,
-    ) -> torch.Tensor:
-        return self.outer(self.activation(self.inner(x), saturated=saturated))
+    def forward(self, x: torch.Tensor, saturated: bool = False) -> torch.Tensor:
+        h = self.activation(self.inner(x), saturated=saturated)  # (B, T, d_ff)
+        return self.outer(h)  # (B, T, d_model)
 
-    def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
-        out = self.inner.degree_rule(d, ctx.child("inner"))
-        out = rules.module_degree(self.activation, out, ctx.child("activation"))
-        out = self.outer.degree_rule(out, ctx.child("outer"))
-        return ctx.record("feed-forward", d, out)
+    def example_inputs(self) -> tuple[torch.Tensor]:
+        """A small batch x (2, 4, d_model)."""
+        w = self.inner.weight
+        return (example_tensor(2, 4, w.shape[1], like=w),)

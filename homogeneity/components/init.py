@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import torch
 
+from homogeneity.constants import EXAMPLE_SEED
+
 
 def _same_device(tensor: torch.Tensor, generator: torch.Generator | None) -> bool:
     if generator is None:
@@ -45,3 +47,21 @@ def uniform_(
 ) -> torch.Tensor:
     """``tensor.uniform_(low, high)`` drawn with ``generator`` on the generator's device."""
     return _draw_(tensor, generator, lambda t: t.uniform_(low, high, generator=generator))
+
+
+def example_tensor(*shape: int, like: torch.Tensor | None = None) -> torch.Tensor:
+    """Standard normal entries of ``shape``, seeded (:data:`~homogeneity.constants.
+    EXAMPLE_SEED`), in ``like``'s dtype and device (float64 on the CPU without ``like``):
+    the small inputs a component runs on when the degree engine asks for example inputs."""
+    g = torch.Generator().manual_seed(EXAMPLE_SEED)
+    x = torch.randn(*shape, generator=g, dtype=torch.float64)
+    if like is not None and like.is_floating_point():
+        x = x.to(dtype=like.dtype, device=like.device)
+    return x
+
+
+def example_ids(vocab_size: int, length: int, like: torch.Tensor | None = None) -> torch.Tensor:
+    """Token ids (2, ``length``) below ``vocab_size``, seeded, on ``like``'s device."""
+    g = torch.Generator().manual_seed(EXAMPLE_SEED)
+    ids = torch.randint(0, vocab_size, (2, length), generator=g)
+    return ids if like is None else ids.to(like.device)

@@ -1,4 +1,10 @@
-"""Parameterised linear parts: linear map, embedding lookup, classifier head."""
+"""Parameterised linear parts: linear map, embedding lookup, classifier head.
+
+Degrees (what :mod:`homogeneity.degree_engine` derives from these forwards): a linear map
+adds one to its input's degree (D16); a bias is a degree-1 term of its own, so the map is
+homogeneous only for a degree-0 input; an embedding lookup has degree 1 in its matrix
+whatever the ids (T1); pooling is linear and parameter-free (C1).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,12 @@ import math
 import torch
 from torch import nn
 
-from homogeneity import rules
-from homogeneity.components.init import normal_
+from homogeneity.components.init import example_ids, example_tensor, normal_
 from homogeneity.errors import HomogeneityInputError
-from homogeneity.rules import Degree, RuleContext
 
 
 class Linear(nn.Module):
-    """y = x Wᵀ + b. Degree: k → k+1 from W; a scaled bias adds a degree-1 term (D16)."""
+    """y = x Wᵀ + b."""
 
     def __init__(
         self,
@@ -40,18 +44,16 @@ class Linear(nn.Module):
                 normal_(self.bias, 0.0, 0.1, generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = x @ self.weight.T
+        y = x @ self.weight.T  # (..., d_in) -> (..., d_out)
         return y + self.bias if self.bias is not None else y
 
-    def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
-        out = rules.scale_by_parameter(d, ctx.scaled("weight"))
-        if self.bias is not None:
-            out = rules.add(out, rules.parameter_degree(ctx.scaled("bias")), "bias sum")
-        return ctx.record("linear" + (" + bias" if self.bias is not None else ""), d, out)
+    def example_inputs(self) -> tuple[torch.Tensor]:
+        """A small batch x (2, 4, d_in) to run the map once on."""
+        return (example_tensor(2, 4, self.weight.shape[1], like=self.weight),)
 
 
 class Embedding(nn.Module):
-    """Lookup E[ids] into a parameter matrix: degree 1 in E whatever the ids (T1)."""
+    """Lookup E[ids] into a parameter matrix."""
 
     def __init__(
         self,
@@ -78,17 +80,15 @@ class Embedding(nn.Module):
             raise HomogeneityInputError(
                 f"ids must lie in [0, {n}); got range [{int(ids.min())}, {int(ids.max())}]"
             )
-        return self.weight[ids]
+        return self.weight[ids]  # (B, T) -> (B, T, d)
 
-    def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
-        return ctx.record("embedding lookup", d, rules.parameter_degree(ctx.scaled("weight")))
+    def example_inputs(self) -> tuple[torch.Tensor]:
+        """Token ids (2, 4)."""
+        return (example_ids(self.weight.shape[0], 4, like=self.weight),)
 
 
 class ClassifierHead(nn.Module):
-    """Pool the sequence (first token or masked mean) then a linear map to class scores.
-
-    Pooling is linear and parameter-free, so the degree is that of the linear map (C1).
-    """
+    """Pool the sequence (first token or masked mean) then a linear map to class scores."""
 
     def __init__(
         self,
@@ -110,6 +110,7 @@ class ClassifierHead(nn.Module):
         )
 
     def forward(self, h: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+        # h: (B, T, d_model); padding_mask: (B, T), True for real tokens
         if self.pooling == "first":
             pooled = h[..., 0, :]
         elif padding_mask is None:
@@ -117,7 +118,9 @@ class ClassifierHead(nn.Module):
         else:
             w = padding_mask.to(h.dtype)[..., None]
             pooled = (h * w).sum(dim=-2) / w.sum(dim=-2)
-        return self.proj(pooled)
+        return self.proj(pooled)  # (B, d_model) -> (B, n_classes)
 
-    def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
-        return self.proj.degree_rule(d, ctx.child("proj"))
+    def example_inputs(self) -> tuple[torch.Tensor]:
+        """Hidden states h (2, 4, d_model)."""
+        w = self.proj.weight
+        return (example_tensor(2, 4, w.shape[1], like=w),)

@@ -7,6 +7,8 @@
 * :class:`RMSNorm`: γ ⊙ x/sqrt(mean(x²) + ε) (T5): no centring, no β.
 
 ``forward(x, saturated=True)`` uses ε = 0, the limit when the input's degree is positive.
+The degrees above are what :mod:`homogeneity.degree_engine` derives from the ops of
+``forward``.
 """
 
 from __future__ import annotations
@@ -14,16 +16,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from homogeneity import rules
 from homogeneity.components import functional as F
+from homogeneity.components.init import example_tensor
 from homogeneity.constants import NORM_EPS, NORMS, NormKind
 from homogeneity.errors import HomogeneityInputError
-from homogeneity.rules import Degree, RuleContext
 
 
 class _Norm(nn.Module):
     eps: float = 0.0
     label: str = "norm"
+    uses_context = ("saturated",)
 
     def __init__(
         self,
@@ -36,6 +38,7 @@ class _Norm(nn.Module):
         generator: torch.Generator | None,
     ) -> None:
         super().__init__()
+        self.d = d
         self.weight = nn.Parameter(torch.ones(d, dtype=dtype, device=device)) if gain else None
         self.bias = nn.Parameter(torch.zeros(d, dtype=dtype, device=device)) if bias else None
         with torch.no_grad():
@@ -48,6 +51,7 @@ class _Norm(nn.Module):
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor, saturated: bool = False) -> torch.Tensor:
+        # x: (..., d); the saturated form is the ε → 0 limit
         y = self.normalise(x, 0.0 if saturated else self.eps)
         if self.weight is not None:
             y = y * self.weight
@@ -55,13 +59,10 @@ class _Norm(nn.Module):
             y = y + self.bias
         return y
 
-    def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
-        out = rules.normalize(d, self.eps, self.label)
-        if self.weight is not None:
-            out = rules.multiply(out, rules.parameter_degree(ctx.scaled("weight")))
-        if self.bias is not None:
-            out = rules.add(out, rules.parameter_degree(ctx.scaled("bias")), "norm bias sum")
-        return ctx.record(f"{self.label}" + (f"(ε={self.eps:g})" if self.eps else ""), d, out)
+    def example_inputs(self) -> tuple[torch.Tensor]:
+        """A small batch x (2, 4, d)."""
+        like = self.weight if self.weight is not None else self.bias
+        return (example_tensor(2, 4, self.d, like=like),)
 
 
 class ProofLayerNorm(_Norm):

@@ -8,9 +8,10 @@ placement          map                  name elsewhere
 ``pre-ln``         X + F(N(X))          what most codebases call Pre-LN (GPT-2, T5)
 =================  ===================  ================================================
 
-Degree rules follow by composition: for X of degree 1, ``paper-prenorm`` with a gained
-norm gives 1 + 1 → 1, while ``postnorm`` adds X (degree 1) to F(X) (degree ≥ 2) before
-normalising, and ``pre-ln`` adds X to a term of degree ≥ 2: neither is homogeneous.
+Degrees follow by composition (:mod:`homogeneity.degree_engine`): for X of degree 1,
+``paper-prenorm`` with a gained norm gives 1 + 1 → 1, while ``postnorm`` adds X (degree 1)
+to F(X) (degree ≥ 2) before normalising, and ``pre-ln`` adds X to a term of degree ≥ 2:
+neither is homogeneous.
 """
 
 from __future__ import annotations
@@ -18,13 +19,20 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from homogeneity import rules
+from homogeneity.components.context import ALL_FIELDS, ForwardContext
 from homogeneity.constants import PLACEMENTS, Placement
 from homogeneity.errors import HomogeneityInputError
-from homogeneity.rules import Degree, RuleContext
 
 
 class Residual(nn.Module):
+    """A sublayer F and a norm N in one of the placements of D13.
+
+    F and N are called with the parts of the forward call they declare in
+    ``uses_context`` (see :class:`~homogeneity.components.context.ForwardContext`).
+    """
+
+    uses_context = ALL_FIELDS
+
     def __init__(self, sublayer: nn.Module, norm: nn.Module, placement: str) -> None:
         super().__init__()
         if placement not in PLACEMENTS:
@@ -40,33 +48,21 @@ class Residual(nn.Module):
         x: torch.Tensor,
         padding_mask: torch.Tensor | None = None,
         *,
+        causal: bool = False,
         saturated: bool = False,
-        **kw: object,
+        tie_tol: float = 0.0,
+        attention_sink: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        def branch(z: torch.Tensor) -> torch.Tensor:
-            return self.sublayer(z, padding_mask, saturated=saturated, **kw)
-
-        def norm(z: torch.Tensor) -> torch.Tensor:
-            return self.norm(z, saturated=saturated)
-
+        # x: (B, T, d_model) -> (B, T, d_model)
+        ctx = ForwardContext(padding_mask, causal, saturated, tie_tol, attention_sink)
         if self.placement == Placement.PAPER_PRENORM:
-            return x + norm(branch(x))
+            return x + ctx.run(self.norm, ctx.run(self.sublayer, x))
         if self.placement == Placement.POSTNORM:
-            return norm(x + branch(x))
-        return x + branch(norm(x))
+            return ctx.run(self.norm, x + ctx.run(self.sublayer, x))
+        return x + ctx.run(self.sublayer, ctx.run(self.norm, x))
 
-    def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
-        sub, nrm = ctx.child("sublayer"), ctx.child("norm")
-        if self.placement == Placement.PAPER_PRENORM:
-            out = rules.add(
-                d, self.norm.degree_rule(self.sublayer.degree_rule(d, sub), nrm), "residual sum"
-            )
-        elif self.placement == Placement.POSTNORM:
-            out = self.norm.degree_rule(
-                rules.add(d, self.sublayer.degree_rule(d, sub), "residual sum"), nrm
-            )
-        else:
-            out = rules.add(
-                d, self.sublayer.degree_rule(self.norm.degree_rule(d, nrm), sub), "residual sum"
-            )
-        return ctx.record(f"residual ({self.placement})", d, out)
+    def example_inputs(self) -> tuple:
+        """The sublayer's example inputs (see :func:`homogeneity.degree_engine.example_inputs`)."""
+        from homogeneity.degree_engine.examples import example_inputs
+
+        return example_inputs(self.sublayer)

@@ -96,6 +96,9 @@ class SaturationProbe:
         # Floating buffers (running statistics) travel with the parameters; integer ones
         # (counters) stay as the copy has them.
         self._buffer_names = [n for n, b in model.named_buffers() if b.is_floating_point()]
+        # the ray of the first measurement; later ones reuse it at new values, so its
+        # first pass (which records the run under Python-level modes) runs once
+        self._ray: Ray | None = None
 
     def _call(self, params: dict[str, torch.Tensor], *inputs: Any, **kwargs: Any) -> Any:
         return functional_call(self._skeleton, params, inputs, kwargs, strict=True)
@@ -105,15 +108,18 @@ class SaturationProbe:
         values = {n: t.detach() for n, t in params.items()}
         buffers = dict(self._model.named_buffers())
         values.update({n: buffers[n].detach() for n in self._buffer_names if n not in values})
-        ray = Ray(
-            self._call,
-            self.inputs,
-            list(self.scaled_names),
-            self.kwargs,
-            output=self.output,
-            dtype=self.dtype,
-            params=values,
-        )
+        if self._ray is not None and set(values) == set(self._ray.base):
+            ray = self._ray.with_values(values)
+        else:
+            ray = self._ray = Ray(
+                self._call,
+                self.inputs,
+                list(self.scaled_names),
+                self.kwargs,
+                output=self.output,
+                dtype=self.dtype,
+                params=values,
+            )
         try:
             s = saturation_level(ray, rho=self.scale, token_mask=self.token_mask)
         except NumericalBreakdown as exc:

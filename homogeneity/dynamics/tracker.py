@@ -51,7 +51,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from homogeneity.dynamics.groups import cosine, resolve_groups
+from homogeneity.dynamics.group_sums import GroupSums
+from homogeneity.dynamics.groups import resolve_groups
 from homogeneity.dynamics.saturation_probe import SaturationOutput, SaturationProbe
 from homogeneity.errors import HomogeneityInputError
 from homogeneity.scaling import Patterns, default_output
@@ -66,6 +67,11 @@ def _clean(x: Any) -> Any:
     if isinstance(x, (list, tuple)):
         return [_clean(v) for v in x]
     return x
+
+
+def _finite_or_none(x: float | None) -> float | None:
+    """x, or None for NaN, ±inf or None (JSON has no NaN)."""
+    return x if x is not None and math.isfinite(x) else None
 
 
 def _positive_int(value: Any, argument: str) -> int:
@@ -165,19 +171,11 @@ class NormTracker:
         self.fsync = fsync
         self.records: list[dict[str, Any]] = []
         self.step_count = 0
-        self._snapshot: dict[str, torch.Tensor] | None = None
+        self._recording = False
         self._lr: float | None = None
         self._handles: list[Any] = []
-        self._names = sorted({n for names in self.groups.values() for n in names})
-        # Per-record sums are vectorised: all tracked tensors flattened into one float64
-        # vector, per-tensor sums over its contiguous slices, per-group sums by a 0/1
-        # matrix product.
-        self._sizes = [self._params[n].numel() for n in self._names]
-        index = {n: i for i, n in enumerate(self._names)}
-        self._membership = torch.zeros(len(self.groups), len(self._names), dtype=torch.float64)
-        for g, names in enumerate(self.groups.values()):
-            for n in names:
-                self._membership[g, index[n]] = 1.0
+        self._sums = GroupSums(self._params, self.groups)
+        self._group_names = list(self.groups)
 
     # -- wiring --------------------------------------------------------------------
     def attach(self, optimizer: torch.optim.Optimizer) -> NormTracker:
@@ -229,116 +227,93 @@ class NormTracker:
         return t % self.every == 0 or t < self.dense_until
 
     # -- the two callbacks -----------------------------------------------------------
-    def _flat(self) -> torch.Tensor:
-        """The tracked parameters as one new vector (a copy), in their common dtype (float64
-        if they differ). Products are formed in that dtype and summed in float64."""
-        tensors = [self._params[n].detach().reshape(-1) for n in self._names]
-        if len({t.dtype for t in tensors}) > 1:
-            tensors = [t.to(torch.float64) for t in tensors]
-        return torch.cat(tensors)
-
     def before_step(self, lr: float | None = None) -> None:
         """Call just before the parameters change (snapshots θ_t on recorded steps)."""
         self._lr = lr
-        if self.will_record():
+        self._recording = self.will_record()
+        if self._recording:
             with torch.no_grad():
-                self._snapshot = self._flat()
-        else:
-            self._snapshot = None
+                self._sums.snapshot()
 
     def after_step(self) -> None:
         """Call just after the parameters changed; writes the record of step t."""
         t = self.step_count
         self.step_count += 1
-        if self._snapshot is None:
+        if not self._recording:
             return
+        self._recording = False
         with torch.no_grad():
-            record = self._measure(t, self._snapshot, self._flat())
-        self._snapshot = None
+            record = self._measure(t)
         self._emit(record)
 
     def record_state(self, label: str = "state") -> dict[str, Any]:
         """Record ‖θ‖ per group (and saturation) at the current parameters, with no step:
         use it for the state after the last step."""
         with torch.no_grad():
-            flat = self._flat()
-            norms = self._group_sums(flat * flat).sqrt().tolist()  # float64 sums
+            squares = self._sums.squares_now()  # float64 sums
             record: dict[str, Any] = {
                 "step": self.step_count,
                 "kind": label,
-                "groups": {g: {"norm": v} for g, v in zip(self.groups, norms, strict=True)},
+                "groups": {
+                    g: {"norm": _finite_or_none(math.sqrt(max(v, 0.0)))}
+                    for g, v in zip(self._group_names, squares, strict=True)
+                },
             }
             if self.probe is not None:
-                record["saturation"] = self._saturation(flat)
+                record["saturation"] = self._saturation(self._sums.current_values())
         self._emit(record)
         return record
 
     # -- measurement -----------------------------------------------------------------
-    def _group_sums(self, values: torch.Tensor) -> torch.Tensor:
-        """Σ over each group of a per-coordinate quantity (rows of ``values`` or a vector)."""
-        stacked = values if values.dim() == 2 else values[None]
-        per_tensor = torch.stack(
-            [part.sum(1, dtype=torch.float64) for part in torch.split(stacked, self._sizes, 1)],
-            dim=1,
-        )
-        if self._membership.device != per_tensor.device:  # parameters on another device
-            self._membership = self._membership.to(per_tensor.device)
-        out = per_tensor @ self._membership.T
-        return out if values.dim() == 2 else out[0]
-
-    def _unflatten(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
-        out, start = {}, 0
-        for n in self._names:
-            p = self._params[n]
-            out[n] = flat[start : start + p.numel()].reshape(p.shape).to(p.dtype)
-            start += p.numel()
-        return out
-
-    def _saturation(self, flat: torch.Tensor) -> dict[str, Any]:
+    def _saturation(self, values: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+        """D14 at the parameters with ``values`` in place of the tracked ones."""
+        assert self.probe is not None  # callers measure only with a probe
         full = {n: p.detach() for n, p in self._params.items()}
-        full.update(self._unflatten(flat))
+        for n, v in values.items():
+            full[n] = v.to(full[n].dtype)
         s = self.probe.measure(full)
         out: dict[str, Any] = {"level": s.level, "layers": list(s.layers), "scale": s.scale}
         if s.error:
             out["error"] = s.error
-        return out
+        return _clean(out)
 
-    def _measure(self, t: int, before: torch.Tensor, after: torch.Tensor) -> dict[str, Any]:
-        delta = after - before
-        # Three products. δ splits into a part along θ̂ (length θᵀδ/‖θ‖) and a part ⊥ θ
-        # (length √(‖δ‖² − (θᵀδ/‖θ‖)²)); ‖θ_{t+1}‖, cos(θ_t, θ_{t+1}) and the angle follow
-        # from those two lengths without the cancellation of 1 − cos for tiny angles.
-        sq, dsq, dot = self._group_sums(
-            torch.stack([before * before, delta * delta, before * delta])
-        ).tolist()
-        out: dict[str, Any] = {"step": t, "kind": "step", "lr": self._lr, "groups": {}}
-        for g, group in enumerate(self.groups):
-            n0, dn = math.sqrt(max(sq[g], 0.0)), math.sqrt(max(dsq[g], 0.0))
-            align = cosine(dot[g], n0, dn)
+    def _measure(self, t: int) -> dict[str, Any]:
+        """The record of step t from θ_t (the snapshot) and the parameters now."""
+        # Three sums per group. δ splits into a part along θ̂ (length θᵀδ/‖θ‖) and a part
+        # ⊥ θ (length √(‖δ‖² − (θᵀδ/‖θ‖)²)); ‖θ_{t+1}‖, cos(θ_t, θ_{t+1}) and the angle
+        # follow from those two lengths without the cancellation of 1 − cos for tiny
+        # angles.
+        sq, dot, dsq = self._sums.step()
+        lr = self._lr
+        groups: dict[str, Any] = {}
+        for g, name in enumerate(self._group_names):
+            n0, dn, d = math.sqrt(max(sq[g], 0.0)), math.sqrt(max(dsq[g], 0.0)), dot[g]
             if n0 > 0:
-                along = n0 + dot[g] / n0
-                perp = math.sqrt(max(dsq[g] - (dot[g] / n0) ** 2, 0.0))
+                along = n0 + d / n0
+                perp = math.sqrt(max(dsq[g] - (d / n0) ** 2, 0.0))
                 n1 = math.hypot(along, perp)
                 angle = math.atan2(perp, along)
-                sim = along / n1 if n1 > 0 else math.nan
+                sim = along / n1 if n1 > 0 else None
+                align = d / (n0 * dn) if dn > 0 else None
+                rel = dn / (lr * n0) if lr else None
             else:
-                n1, angle, sim = dn, math.nan, math.nan
-            rel = dn / (self._lr * n0) if self._lr and n0 > 0 else math.nan
-            out["groups"][group] = {
-                "norm": n0,
-                "next_norm": n1,
-                "step_norm": dn,
-                "alignment": align,
-                "direction_similarity": sim,
-                "angular_update": angle,
-                "relative_step": rel,
+                n1, angle, sim, align, rel = dn, None, None, None, None
+            groups[name] = {
+                "norm": _finite_or_none(n0),
+                "next_norm": _finite_or_none(n1),
+                "step_norm": _finite_or_none(dn),
+                "alignment": _finite_or_none(align),
+                "direction_similarity": _finite_or_none(sim),
+                "angular_update": _finite_or_none(angle),
+                "relative_step": _finite_or_none(rel),
             }
+        out: dict[str, Any] = {"step": t, "kind": "step", "lr": _clean(lr), "groups": groups}
         if self.probe is not None and t % self.saturation_every == 0:
-            out["saturation"] = self._saturation(before)
+            out["saturation"] = self._saturation(self._sums.snapshot_values())
         return out
 
     def _emit(self, record: dict[str, Any]) -> None:
-        record = _clean(record)
+        """Keep and/or write a record whose floats are already JSON-safe."""
         if self.keep_in_memory:
             self.records.append(record)
         if self._file is not None:

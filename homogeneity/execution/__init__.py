@@ -2,8 +2,8 @@
 lifted (or kept and reported), breakdowns located, outputs and token masks chosen.
 
 * :func:`checked_backends`: SDPA on its math kernel and the MHA fast path off, restored.
-* :class:`CheckedExecution`: the path every evaluation of a :class:`~homogeneity.scaling.
-  Ray` takes; its first pass records an :class:`ExecutionReport`.
+* :class:`CheckedExecution`: the path every evaluation of a
+  :class:`~homogeneity.scaling.Ray` takes; its first pass records an :class:`ExecutionReport`.
 * :class:`LowPrecisionMode`, :class:`LowPrecisionOp`: ops computing below the working dtype.
 * :func:`sweep`, :class:`SweepResult`, :func:`non_finite_breakdown`,
   :func:`zero_output_breakdown`: the breakdown policy.

@@ -84,8 +84,9 @@ class ExecutionReport:
     @property
     def low_precision_floor(self) -> float | None:
         """The relative noise floor the kept low-precision ops cause: 1e3·eps of the
-        lowest kept dtype (the package's usual rule, :func:`~homogeneity.tolerances.
-        noise_floor`); None when nothing below the working dtype was kept."""
+        lowest kept dtype (the package's usual rule,
+        :func:`~homogeneity.tolerances.noise_floor`); None when nothing below the working
+        dtype was kept."""
         lowest = self.lowest_kept_dtype
         return None if lowest is None else dtype_noise_floor(lowest)
 

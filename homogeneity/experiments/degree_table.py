@@ -1,9 +1,10 @@
 """Predicted against measured degree, for every component and for encoder variants.
 
-For each case the degree rules (SPEC D16, :func:`homogeneity.rules.predict_degree`) give a
-predicted degree and kind, and :func:`homogeneity.agreement.check_degree` measures the
-degree along the ray ρ ↦ f(x; ρθ) (all parameters scaled) and classifies the decay of the
-homogeneity error: exact, exponential (approximate, D3), polynomial (asymptotic) or none.
+For each case the degree rules (SPEC D16, applied by the degree engine to the ops the
+model runs: :func:`homogeneity.rules.predict_degree`) give a predicted degree and kind,
+and :func:`homogeneity.agreement.check_degree` measures the degree along the ray
+ρ ↦ f(x; ρθ) (all parameters scaled) and classifies the decay of the homogeneity error:
+exact, exponential (approximate, D3), polynomial (asymptotic) or none.
 
 Components are studied with an input of degree 1: a bias-free linear map of fixed data
 comes first (as the paper's lemmas assume X ∼1). Encoders take token ids, and the
@@ -47,7 +48,7 @@ class DegreeRow:
 
     @property
     def agree(self) -> bool:
-        return self.agreement.agree
+        return self.agreement.passed
 
     def to_dict(self) -> dict:
         p, m = self.agreement.predicted.degree, self.agreement.measured
@@ -67,6 +68,7 @@ class DegreeRow:
                 "euler_residual": m.euler.residual,
             },
             "agree": self.agree,
+            "outcome": self.agreement.outcome,
             "seconds": self.seconds,
         }
 
@@ -223,6 +225,24 @@ def degree_table(cases: Iterable[DegreeCase]) -> list[DegreeRow]:
     return rows
 
 
+#: the last column of the table, per agreement outcome
+VERDICTS = {
+    "agree": "yes",
+    "disagree": "NO",
+    "no prediction": "no prediction",
+    "undetermined": "undetermined",
+}
+
+
+def exit_status(agreements: Iterable[DegreeAgreement]) -> int:
+    """1 if any disagrees, else 3 if any has no prediction or an undetermined
+    measurement, else 0."""
+    outcomes = {a.outcome for a in agreements}
+    if "disagree" in outcomes:
+        return 1
+    return 3 if outcomes - {"agree"} else 0
+
+
 def format_table(rows: Sequence[DegreeRow]) -> str:
     """A plain-text table: case, paper's claim, predicted, measured, agreement."""
     header = (
@@ -243,7 +263,7 @@ def format_table(rows: Sequence[DegreeRow]) -> str:
         lines.append(
             f"{r.case.name:<44} {r.case.paper:<10} "
             f"{str(r.agreement.predicted.degree):<34} {measured:<46} "
-            f"{'yes' if r.agree else 'NO'}"
+            f"{VERDICTS[r.agreement.outcome]}"
         )
     n_agree = sum(r.agree for r in rows)
     lines.append(f"{n_agree}/{len(rows)} cases: prediction and measurement agree")
@@ -283,7 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps([r.to_dict() for r in rows], indent=2))
     else:
         print(format_table(rows))
-    return 0 if all(r.agree for r in rows) else 1
+    return exit_status(r.agreement for r in rows)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@
 The encoder is :class:`homogeneity.components.Encoder` with ``causal=True``, in any of the
 three residual placements of D13. With the paper's setting (``norm="proof"``,
 ``bias=False``, placement ``paper-prenorm``) the encoder is ∼1 in its parameters (T1) and
-the logits ∼2 (C1); :meth:`CausalLM.degree_rule` lets :func:`homogeneity.predict_degree`
-say so.
+the logits ∼2 (C1), as :func:`homogeneity.predict_degree` derives from the forward (on
+:meth:`CausalLM.example_inputs` when no inputs are given).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from torch import nn
 from homogeneity.components import Encoder, EncoderConfig, Linear
 from homogeneity.components.residual import PLACEMENTS
 from homogeneity.errors import HomogeneityInputError
-from homogeneity.rules import Degree, RuleContext
 
 
 @dataclass(frozen=True)
@@ -95,9 +94,9 @@ class CausalLM(nn.Module):
         out = self.encoder.run(ids, collect=True)
         return out.hidden_states[1:] + [self.head(out.last)]
 
-    def degree_rule(self, d: Degree, ctx: RuleContext) -> Degree:
-        out = self.encoder.degree_rule(d, ctx.child("encoder"))
-        return self.head.degree_rule(out, ctx.child("head"))
+    def example_inputs(self) -> tuple[torch.Tensor]:
+        """The encoder's example token ids (2, T)."""
+        return self.encoder.example_inputs()
 
 
 def lm_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -48,7 +48,7 @@ class CheckpointFiles:
         missing = [name for name, p in paths.items() if not p.is_file()]
         if missing:
             raise CheckpointFileError(
-                f"path={str(folder)!r} lacks {', '.join(missing)}; a BERT-family checkpoint "
+                f"path={str(folder)!r} lacks {', '.join(missing)}; a checkpoint "
                 f"folder needs {WEIGHTS_FILE} (safetensors, no pickle), {CONFIG_FILE} and "
                 f"{TOKENIZER_FILE}: copy the missing files there or point path= elsewhere"
             )

@@ -9,13 +9,16 @@ convergence   the same, the distance to the exact limit direction, attention ent
               argmax switches and head types as functions of ρ (:func:`convergence_curves`)
 exact         the finite-ρ proxy against the exact saturated forward, and the one-pass
               E3/E5 analysis (:func:`analyse_saturation`)
+walk          the one loop behind both: evaluations along the ray with the breakdown
+              policy, and what is measured at each point (:class:`RayWalk`)
 heads         D8/E5 head statistics and classification (:class:`HeadStatistics`)
 attention     visible keys, row entropy, argmax agreement of attention maps
 batching      length buckets, token-weighted means, finiteness checks
 ============  ==========================================================================
 
 Everything works through the adapter interface of :mod:`homogeneity.adapters`, so it
-applies to our components, to ported checkpoints and to any ``torch.nn.Module``.
+applies to our components, to ported checkpoints, to ``transformers`` models, to
+``torch.nn`` transformers and to any ``torch.nn.Module``.
 """
 
 from homogeneity.saturation.attention import attention_entropy, visible_keys
@@ -50,9 +53,13 @@ from homogeneity.saturation.level import (
     saturation_level,
     token_cosine,
 )
+from homogeneity.saturation.walk import Breakdown, PointMeasures, RayWalk
 
 __all__ = [
     "ATTENDED_THRESHOLD",
+    "Breakdown",
+    "PointMeasures",
+    "RayWalk",
     "ConvergenceCurves",
     "DEFAULT_RHOS",
     "HEAD_KINDS",

@@ -1,5 +1,4 @@
-"""Evaluating many batches: length buckets, token-weighted means, per-layer cosines, and the
-finiteness check every evaluation along the ray goes through."""
+"""Evaluating many batches: length buckets, token-weighted means, per-layer cosines."""
 
 from __future__ import annotations
 
@@ -7,7 +6,7 @@ from collections.abc import Sequence
 
 import torch
 
-from homogeneity.adapters import Batch, Trace
+from homogeneity.adapters import Batch
 from homogeneity.errors import HomogeneityInputError
 from homogeneity.saturation.level import mean_token_cosine
 
@@ -49,14 +48,3 @@ def layer_cosines(
         mean_token_cosine(x, y, mask, where=f"{where}, layer {layer}")
         for layer, (x, y) in enumerate(zip(a, b, strict=True))
     ]
-
-
-def check_finite_trace(trace: Trace) -> str | None:
-    """None if every hidden state and attention map is finite, else what is not."""
-    for layer, h in enumerate(trace.hidden_states):
-        if not bool(torch.isfinite(h).all()):
-            return f"hidden state {layer} has NaN/inf"
-    for layer, a in enumerate(trace.attentions):
-        if not bool(torch.isfinite(a).all()):
-            return f"attention of layer {layer + 1} has NaN/inf"
-    return None

@@ -1,5 +1,11 @@
 """Convergence along the ray: saturation level, distance to the exact limit direction,
-attention entropy, argmax switches and head types, as functions of ρ."""
+attention entropy, argmax switches and head types, as functions of ρ.
+
+One sweep of :class:`~homogeneity.saturation.walk.RayWalk` (the loop behind E3/E5 too):
+it stops at the first evaluation that breaks down and records where
+(:attr:`ConvergenceCurves.breakdown`); the reference and ρ = 1 are single points and raise
+:class:`~homogeneity.errors.NumericalBreakdown`.
+"""
 
 from __future__ import annotations
 
@@ -12,37 +18,44 @@ import torch
 from homogeneity.adapters import Batch, ModelAdapter, Trace, adapter_for
 from homogeneity.components.encoder import Encoder
 from homogeneity.constants import CONVERGENCE_RHOS, LIMIT_RHO
-from homogeneity.errors import HomogeneityInputError
-from homogeneity.saturation.attention import argmax_on_support, mean_entropy_per_layer
-from homogeneity.saturation.batching import TokenMean, check_finite_trace, layer_cosines
-from homogeneity.saturation.heads import HeadStatistics, HeadTypeRule, head_type_counts
-from homogeneity.saturation.level import NumericalBreakdown
+from homogeneity.errors import HomogeneityInputError, NumericalBreakdown
+from homogeneity.saturation.heads import HeadTypeRule, head_type_counts
+from homogeneity.saturation.walk import Breakdown, RayWalk, attention_captured, attention_note
 from homogeneity.validation import check_positive_scale
 
 #: ρ grid of the convergence diagnostics: 1 to 10⁴, three points per decade
 DEFAULT_RHOS: tuple[float, ...] = CONVERGENCE_RHOS
-#: ρ at which the exact saturated forward stands in for its own ρ → ∞ limit (see
-#: :func:`limit_trace`)
+
+__all__ = [
+    "DEFAULT_RHOS",
+    "LIMIT_RHO",
+    "ConvergenceCurves",
+    "convergence_curves",
+    "limit_trace",
+]
 
 
 @dataclass
 class ConvergenceCurves:
     """Saturation diagnostics along the ray, per layer (token-weighted over all batches).
 
+    ``rhos``: the grid points evaluated (the grid up to the first breakdown).
     ``saturation[i][l]``: mean cos(h_l(θ), h_l(ρ_i θ)) (D14 as a function of ρ).
     ``to_limit[i][l]``: mean cos(h_l(ρ_i θ), h_l^∞), h^∞ the limit direction of
-    :func:`limit_trace` (None when the model has no exact saturated forward; then the
-    reference is the last ρ of the grid and ``reference`` says so).
+    :func:`limit_trace` (for a model without an exact saturated forward the reference is
+    the largest ρ of the grid, and ``reference`` says so).
     ``entropy[i][l]``: mean attention entropy (nats) of layer l+1 at ρ_i, over heads and
-    real queries; ``limit_entropy[l]`` the same for the limit attention.
-    ``argmax_to_limit[i][l]``: fraction of (head, real query) rows of attention layer l+1
-    whose largest weight at ρ_i falls on a key of the reference's hardmax support: the
-    attention has "switched" to its limit choice. Argmax choices keep switching along
-    the ray while the lower-degree terms (biases, the residual stream) still compete with
-    the top-degree ones, which is what slows the convergence of later layers.
+    real queries; ``limit_entropy[l]`` the same for the reference attention.
+    ``argmax_to_limit[i][l]``: share of (head, real query) rows of attention layer l+1
+    whose largest weight at ρ_i lies on the reference's support (the package's one argmax
+    agreement): the attention has "switched" to its limit choice. Argmax choices keep
+    switching along the ray while the lower-degree terms (biases, the residual stream)
+    still compete with the top-degree ones, which is what slows the convergence of later
+    layers.
     ``head_kinds[i]``: how many heads are argmax-like / in-between / mean-like at ρ_i
-    (:class:`HeadTypeRule`).
-    ``breakdowns``: (ρ, message) for evaluations that overflowed (their entries are NaN).
+    (:class:`HeadTypeRule`); empty when the attention was not captured.
+    ``breakdown``: where the sweep stopped (None: the whole grid was evaluated).
+    ``attention``: how the attention maps were obtained, or why there are none.
     """
 
     rhos: tuple[float, ...]
@@ -53,7 +66,13 @@ class ConvergenceCurves:
     reference: str
     argmax_to_limit: list[list[float]] = field(default_factory=list)
     head_kinds: list[dict[str, int]] = field(default_factory=list)
-    breakdowns: list[tuple[float, str]] = field(default_factory=list)
+    breakdown: Breakdown | None = None
+    attention: str = ""
+
+    @property
+    def breakdowns(self) -> list[tuple[float, str]]:
+        """[(ρ, message)] of the breakdown that stopped the sweep (empty if none)."""
+        return [] if self.breakdown is None else [(self.breakdown.rho, self.breakdown.message)]
 
     def converged_at(self, tol: float = 1e-3) -> list[float | None]:
         """Per layer, the smallest grid ρ from which on 1 − cos(h(ρθ), h^∞) ≤ ``tol`` at
@@ -71,6 +90,8 @@ class ConvergenceCurves:
         limit evaluation cannot resolve in float64, so the limit's entropy there is log of
         the tie size while the ray's goes to 0. ``limit_entropy`` is reported beside it.
         """
+        if not self.entropy:
+            return []
         last = self.entropy[-1]
         gaps = [[abs(h - h0) for h, h0 in zip(row, last, strict=True)] for row in self.entropy]
         return _first_from_which(self.rhos, gaps, tol)
@@ -115,88 +136,54 @@ def limit_trace(
 
 
 def convergence_curves(
-    model: ModelAdapter | Encoder,
+    model: ModelAdapter | Encoder | torch.nn.Module,
     batches: Sequence[Batch],
     rhos: Sequence[float] = DEFAULT_RHOS,
     *,
     limit_rho: float = LIMIT_RHO,
     rule: HeadTypeRule | None = None,
+    tie_tol: float = 0.0,
     dtype: torch.dtype = torch.float64,
 ) -> ConvergenceCurves:
     """Saturation level, distance to the limit and attention entropy along the ray.
 
     For each ρ in ``rhos`` (increasing) and each layer: D14 against ρ = 1, the cosine to
     the limit direction (:func:`limit_trace`, or the largest ρ of the grid when the model
-    has no exact saturated forward), and the mean attention entropy. An evaluation that
-    overflows is recorded in ``breakdowns`` with NaN entries instead of stopping the sweep.
+    has no exact saturated forward), the mean attention entropy, the argmax agreement
+    with the limit and the head types. The sweep stops at the first evaluation that
+    breaks down (recorded in ``breakdown``); ρ = 1 and the reference are single points
+    and raise :class:`NumericalBreakdown`.
     """
     adapter = adapter_for(model)
     rhos = [check_positive_scale(r, "rhos") for r in rhos]
     if not rhos or any(b <= a for a, b in zip(rhos, rhos[1:], strict=False)):
         raise HomogeneityInputError("rhos must be a non-empty increasing sequence of ρ > 0")
     check_positive_scale(limit_rho, "limit_rho")
-    sat = [TokenMean() for _ in rhos]
-    lim = [TokenMean() for _ in rhos]
-    ent = [TokenMean() for _ in rhos]
-    switched = [TokenMean() for _ in rhos]
-    lim_ent = TokenMean()
-    rule = rule or HeadTypeRule()
-    kinds = [HeadStatistics(rule, None, adapter.causal, detail=False) for _ in rhos]
-    breakdowns: list[tuple[float, str]] = []
+    walk = RayWalk(adapter, batches, rule=rule, tie_tol=tie_tol, dtype=dtype)
+    base = walk.evaluate(1.0)
     exact = adapter.supports_saturated
-    batches = [b.to(adapter.device) for b in batches]
-    if not batches:
-        raise HomogeneityInputError("batches is empty; pass at least one Batch")
-    ray = adapter.ray(batches, dtype=dtype)
-    masks = [b.padding_mask for b in batches]
-    n_toks = [int(m.sum()) for m in masks]
-    bases = ray(1.0)
-    if exact:
-        references = adapter.ray(batches, saturated=True, dtype=dtype)(limit_rho)
-    else:
-        references = ray(rhos[-1])
-    for reference, mask, n_tok in zip(references, masks, n_toks, strict=True):
-        problem = check_finite_trace(reference)
-        if problem:
-            raise NumericalBreakdown(
-                f"the reference evaluation at rho={limit_rho if exact else rhos[-1]:g} broke "
-                f"down: {problem}"
-            )
-        lim_ent.add(mean_entropy_per_layer(reference.attentions, mask), n_tok)
-    for i, rho in enumerate(rhos):
-        traces = ray(rho)
-        where = f"rho={rho:g}"
-        for batch, base, trace, reference, mask, n_tok in zip(
-            batches, bases, traces, references, masks, n_toks, strict=True
-        ):
-            problem = check_finite_trace(trace)
-            n_l, n_a = len(trace.hidden_states), len(trace.attentions)
-            if problem:
-                breakdowns.append((rho, f"{problem} at rho={rho:g}"))
-                sat[i].add([math.nan] * n_l, n_tok)
-                lim[i].add([math.nan] * n_l, n_tok)
-                ent[i].add([math.nan] * n_a, n_tok)
-                switched[i].add([math.nan] * n_a, n_tok)
-                continue
-            sat[i].add(layer_cosines(base.hidden_states, trace.hidden_states, mask, where), n_tok)
-            lim[i].add(
-                layer_cosines(trace.hidden_states, reference.hidden_states, mask, where), n_tok
-            )
-            ent[i].add(mean_entropy_per_layer(trace.attentions, mask), n_tok)
-            switched[i].add(argmax_on_support(trace.attentions, reference.attentions, mask), n_tok)
-            kinds[i].add(trace.attentions, batch)
-        del traces
-    head_kinds = [head_type_counts(k.result()) if k.has_data else {} for k in kinds]
+    ref_rho = limit_rho if exact else rhos[-1]
+    try:
+        reference = walk.evaluate(ref_rho, saturated=exact, label="the reference evaluation")
+    except NumericalBreakdown as exc:
+        raise NumericalBreakdown(
+            f"{exc}; the reference of the sweep must be finite",
+            rho=exc.rho,
+            where=exc.where,
+            suggestion=exc.suggestion,
+        ) from exc
+    points, breakdown = walk.sweep(rhos, base, reference, heads=True, detail=False)
     return ConvergenceCurves(
-        tuple(rhos),
-        [list(s.means()) for s in sat],
-        [list(s.means()) for s in lim],
-        [list(s.means()) for s in ent],
-        list(lim_ent.means()),
+        tuple(p.rho for p in points),
+        [list(p.level) for p in points],
+        [list(p.to_reference or ()) for p in points],
+        [list(p.entropy) for p in points],
+        list(walk.entropy(reference)) if attention_captured(reference) else [],
         f"limit (exact saturated forward at rho={limit_rho:g})"
         if exact
         else f"largest grid rho={rhos[-1]:g}",
-        [list(s.means()) for s in switched],
-        head_kinds,
-        breakdowns,
+        [list(p.argmax_to_reference or ()) for p in points],
+        [head_type_counts(p.heads) if p.heads is not None else {} for p in points],
+        breakdown,
+        attention_note(base),
     )

@@ -1,5 +1,10 @@
-"""The finite-ρ proxy against the exact saturated forward, and the one-pass analysis that
-E3/E5 need: D14 per layer, head statistics at ρ = 1, at ρ and in the limit."""
+"""The one-pass analysis behind E3/E5: D14 per layer, head statistics at ρ = 1, at ρ and
+in the limit, and the finite-ρ proxy against the exact saturated forward.
+
+Every evaluation is a single point of :class:`~homogeneity.saturation.walk.RayWalk` (the
+same loop as the convergence curves), so one that breaks down raises
+:class:`~homogeneity.errors.NumericalBreakdown` with its ρ and layer.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,12 @@ from dataclasses import dataclass
 
 import torch
 
-from homogeneity.adapters import Batch, ModelAdapter, adapter_for
+from homogeneity.adapters import Batch, ModelAdapter, Trace, adapter_for
 from homogeneity.components.encoder import Encoder
-from homogeneity.constants import RESOLVED_WEIGHT
-from homogeneity.errors import HomogeneityInputError
-from homogeneity.saturation.batching import TokenMean, check_finite_trace, layer_cosines
-from homogeneity.saturation.convergence import LIMIT_RHO
-from homogeneity.saturation.heads import HeadStatistics, HeadStats, HeadTypeRule
-from homogeneity.saturation.level import PAPER_RHO, NumericalBreakdown, SaturationLevel
+from homogeneity.constants import LIMIT_RHO, PAPER_RHO, RESOLVED_WEIGHT
+from homogeneity.saturation.heads import HeadStats, HeadTypeRule
+from homogeneity.saturation.level import SaturationLevel
+from homogeneity.saturation.walk import RayWalk, attention_captured, attention_note
 from homogeneity.validation import check_positive_scale
 
 
@@ -38,9 +41,11 @@ class SaturatedComparison:
     * ``level_at_limit``: cos(f(θ), h^∞): D14 with ρ = ∞.
 
     Attention, per attention layer, over (real query, head) rows:
-    ``argmax_agreement``: the proxy's largest weight is on a key of the hardmax support of
-    s(ρθ); ``max_abs_diff``: max |A_f(ρθ) − A_s(ρθ)|; ``unresolved``: fraction of rows
-    whose proxy weights are not yet one-hot (largest weight below
+    ``argmax_agreement``: the proxy's largest weight is on a key of the support of s(ρθ)
+    (the package's one argmax agreement, :mod:`homogeneity.saturation.attention`);
+    ``argmax_to_limit``: the same against the limit attention; ``max_abs_diff``:
+    max |A_f(ρθ) − A_s(ρθ)|; ``unresolved``: fraction of rows whose proxy weights are
+    not yet one-hot (largest weight below
     :data:`~homogeneity.constants.RESOLVED_WEIGHT` = 1 − 10⁻⁵);
     ``tied``: fraction of rows whose limit attention has two or more maximal keys.
     """
@@ -56,25 +61,40 @@ class SaturatedComparison:
     max_abs_diff: tuple[float, ...]
     unresolved: tuple[float, ...]
     tied: tuple[float, ...]
+    argmax_to_limit: tuple[float, ...] = ()
 
 
-def _attention_agreement(
-    proxy: Sequence[torch.Tensor],
-    saturated: Sequence[torch.Tensor],
-    limit: Sequence[torch.Tensor],
-    query_mask: torch.Tensor,
-) -> tuple[list[float], list[float], list[float], list[float]]:
-    """Per layer: summed agreement, max |diff|, unresolved rows, tied rows (sums over rows)."""
-    agree, diff, unresolved, tied = [], [], [], []
-    for a_f, a_s, a_l in zip(proxy, saturated, limit, strict=True):
-        rows = query_mask[:, None, :].expand(a_f.shape[:-1])  # (B, H, Q)
-        top = a_f.argmax(dim=-1, keepdim=True)
-        on_support = torch.gather(a_s, -1, top).squeeze(-1) > 0
-        agree.append(float(on_support[rows].sum()))
-        diff.append(float((a_f - a_s).abs().amax(-1)[rows].max()))
-        unresolved.append(float((a_f.amax(-1) < RESOLVED_WEIGHT)[rows].sum()))
-        tied.append(float(((a_l > 0).sum(-1) > 1)[rows].sum()))
-    return agree, diff, unresolved, tied
+def _attention_differences(
+    walk: RayWalk, proxy: list[Trace], saturated: list[Trace], limit: list[Trace]
+) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
+    """Per attention layer, over (head, real query) rows: max |A_f − A_s|, the share of
+    unresolved proxy rows, the share of tied limit rows."""
+    diff: list[float] = []
+    unresolved: list[float] = []
+    tied: list[float] = []
+    rows = 0
+    for f, s, lim, mask in zip(proxy, saturated, limit, walk.masks, strict=True):
+        for layer, (a_f, a_s, a_l) in enumerate(
+            zip(f.attentions, s.attentions, lim.attentions, strict=True)
+        ):
+            keep = mask[:, None, :].expand(a_f.shape[:-1])  # (B, H, Q)
+            d = float((a_f - a_s).abs().amax(-1)[keep].max())
+            u = float((a_f.amax(-1) < RESOLVED_WEIGHT)[keep].sum())
+            t = float(((a_l > 0).sum(-1) > 1)[keep].sum())
+            if layer == len(diff):
+                diff.append(d)
+                unresolved.append(u)
+                tied.append(t)
+            else:
+                diff[layer] = max(diff[layer], d)
+                unresolved[layer] += u
+                tied[layer] += t
+        rows += int(mask.sum()) * (f.attentions[0].shape[1] if f.attentions else 0)
+    return (
+        tuple(diff),
+        tuple(u / rows for u in unresolved),
+        tuple(t / rows for t in tied),
+    )
 
 
 @dataclass
@@ -83,26 +103,29 @@ class SaturationAnalysis:
 
     ``level``: D14 per layer at ``rho``. ``heads_at_one``: head statistics of the model as
     it is (ρ = 1); ``heads_at_rho``: of the finite-ρ proxy; ``heads_at_limit``: of the
-    exact limit attention (None without an exact saturated forward). ``exact``: the
-    comparison of the proxy with the exact saturated forward (None likewise).
+    exact limit attention (None without an exact saturated forward). Every ``heads_*`` is
+    None when the model's attention was not captured, and ``attention`` says why (it
+    says how they were obtained otherwise). ``exact``: the comparison of the proxy with
+    the exact saturated forward (None without one).
     """
 
     level: SaturationLevel
-    heads_at_one: list[HeadStats]
-    heads_at_rho: list[HeadStats]
+    heads_at_one: list[HeadStats] | None
+    heads_at_rho: list[HeadStats] | None
     heads_at_limit: list[HeadStats] | None
     exact: SaturatedComparison | None
+    attention: str = ""
 
 
 def analyse_saturation(
-    model: ModelAdapter | Encoder,
+    model: ModelAdapter | Encoder | torch.nn.Module,
     batches: Sequence[Batch],
     *,
     rho: float = PAPER_RHO,
     special_tokens: Mapping[str, int] | None = None,
     exact: bool = True,
     limit_rho: float = LIMIT_RHO,
-    rule: HeadTypeRule = HeadTypeRule(),
+    rule: HeadTypeRule | None = None,
     tie_tol: float = 0.0,
     dtype: torch.dtype = torch.float64,
 ) -> SaturationAnalysis:
@@ -110,103 +133,61 @@ def analyse_saturation(
     of the finite-ρ proxy with the exact saturated forward, in one pass over ``batches``.
 
     All parameters selected by the adapter are scaled (all of them by default, as in the
-    paper). ``exact`` needs an adapter with ``supports_saturated``; it costs three more
-    forward passes per batch (s(θ), s(ρθ), s(limit_rho·θ)).
+    paper). ``exact`` needs an adapter with ``supports_saturated`` (every adapter but
+    :class:`~homogeneity.adapters.FunctionAdapter`); it costs three more forward passes
+    per batch (s(θ), s(ρθ), s(limit_rho·θ)). Raises :class:`NumericalBreakdown` if an
+    evaluation breaks down.
     """
     adapter = adapter_for(model)
     rho = check_positive_scale(rho, "rho")
+    check_positive_scale(limit_rho, "limit_rho")
     exact = exact and adapter.supports_saturated
-    level_mean = TokenMean()
-    comp = {k: TokenMean() for k in ("sat_rho", "limit", "sat_theta", "theta_limit", "level_limit")}
-    att_sums: list[list[float]] = [[], [], [], []]
-    rows = 0
-    stats = {
-        name: HeadStatistics(rule, special_tokens, adapter.causal)
-        for name in ("one", "rho", "limit")
-    }
-    batches = [b.to(adapter.device) for b in batches]
-    if not batches:
-        raise HomogeneityInputError("batches is empty; pass at least one Batch")
-    ray = adapter.ray(batches, dtype=dtype)
-    evaluations = {"f(1)": ray(1.0), f"f({rho:g})": ray(rho)}
-    if exact:
-        sat = adapter.ray(batches, saturated=True, tie_tol=tie_tol, dtype=dtype)
-        evaluations.update(
-            {"s(1)": sat(1.0), f"s({rho:g})": sat(rho), f"s({limit_rho:g})": sat(limit_rho)}
-        )
-    for name, traces in evaluations.items():
-        for trace in traces:
-            problem = check_finite_trace(trace)
-            if problem:
-                raise NumericalBreakdown(
-                    f"{name} is not finite ({problem}); use float64 or a smaller rho"
-                )
-    traces = list(evaluations.values())
-    for i, batch in enumerate(batches):
-        mask = batch.padding_mask
-        n_tok = int(mask.sum())
-        base, scaled = traces[0][i], traces[1][i]
-        level_mean.add(
-            layer_cosines(base.hidden_states, scaled.hidden_states, mask, f"rho={rho:g}"), n_tok
-        )
-        stats["one"].add(base.attentions, batch)
-        stats["rho"].add(scaled.attentions, batch)
-        if exact:
-            s_theta, s_rho, limit = traces[2][i], traces[3][i], traces[4][i]
-            f, s1, sr, sl = (
-                scaled.hidden_states,
-                s_theta.hidden_states,
-                s_rho.hidden_states,
-                limit.hidden_states,
-            )
-            comp["sat_rho"].add(layer_cosines(f, sr, mask, "proxy vs s(rho)"), n_tok)
-            comp["limit"].add(layer_cosines(f, sl, mask, "proxy vs limit"), n_tok)
-            comp["sat_theta"].add(layer_cosines(f, s1, mask, "proxy vs s(theta)"), n_tok)
-            comp["theta_limit"].add(layer_cosines(s1, sl, mask, "s(theta) vs limit"), n_tok)
-            comp["level_limit"].add(
-                layer_cosines(base.hidden_states, sl, mask, "D14 at limit"), n_tok
-            )
-            parts = _attention_agreement(
-                scaled.attentions, s_rho.attentions, limit.attentions, mask
-            )
-            n_rows = n_tok * (scaled.attentions[0].shape[1] if scaled.attentions else 0)
-            for acc, part in zip(att_sums, parts, strict=True):
-                if not acc:
-                    acc.extend(part)
-                elif acc is att_sums[1]:
-                    acc[:] = [max(a, b) for a, b in zip(acc, part, strict=True)]
-                else:
-                    acc[:] = [a + b for a, b in zip(acc, part, strict=True)]
-            rows += n_rows
-            stats["limit"].add(limit.attentions, batch)
-    ray_names = adapter.scaled_names()
-    all_names = [n for n, _ in adapter.module.named_parameters()]
+    walk = RayWalk(
+        adapter, batches, special_tokens=special_tokens, rule=rule, tie_tol=tie_tol, dtype=dtype
+    )
+    base = walk.evaluate(1.0)
+    scaled = walk.evaluate(rho)
+    limit = walk.evaluate(limit_rho, saturated=True) if exact else None
+    at_one = walk.measure(1.0, base, base, limit, heads=True, detail=True)
+    at_rho = walk.measure(rho, scaled, base, limit, heads=True, detail=True)
     level = SaturationLevel(
-        level_mean.means(),
+        at_rho.level,
         rho,
-        level_mean.count,
-        tuple(ray_names),
-        len(ray_names) == len(all_names),
+        sum(walk.n_tokens),
+        tuple(adapter.scaled_names()),
+        adapter.all_scaled(),
+        output=adapter.describe().get("hidden_states", ""),
     )
     comparison = None
+    heads_at_limit = None
     if exact:
+        assert limit is not None
+        s_theta = walk.evaluate(1.0, saturated=True)
+        s_rho = walk.evaluate(rho, saturated=True)
+        captured = attention_captured(scaled)
+        diff, unresolved, tied = (
+            _attention_differences(walk, scaled, s_rho, limit) if captured else ((), (), ())
+        )
         comparison = SaturatedComparison(
             rho,
             limit_rho,
-            comp["sat_rho"].means(),
-            comp["limit"].means(),
-            comp["sat_theta"].means(),
-            comp["theta_limit"].means(),
-            comp["level_limit"].means(),
-            tuple(a / rows for a in att_sums[0]),
-            tuple(att_sums[1]),
-            tuple(u / rows for u in att_sums[2]),
-            tuple(t / rows for t in att_sums[3]),
+            walk.cosines(scaled, s_rho, "proxy vs s(rho)"),
+            at_rho.to_reference or (),
+            walk.cosines(scaled, s_theta, "proxy vs s(theta)"),
+            walk.cosines(s_theta, limit, "s(theta) vs limit"),
+            at_one.to_reference or (),
+            walk.argmax_agreement(scaled, s_rho) if captured else (),
+            diff,
+            unresolved,
+            tied,
+            at_rho.argmax_to_reference or (),
         )
+        heads_at_limit = walk.head_statistics(limit, detail=True)
     return SaturationAnalysis(
         level,
-        stats["one"].result(),
-        stats["rho"].result(),
-        stats["limit"].result() if exact else None,
+        at_one.heads,
+        at_rho.heads,
+        heads_at_limit,
         comparison,
+        attention_note(base),
     )

@@ -96,18 +96,17 @@ def key_locations(
     """
     special_tokens = dict(special_tokens or {})
     names = tuple(special_tokens) + POSITION_KINDS
-    n = batch.ids.shape[1]
-    q = torch.arange(n, device=batch.ids.device)
+    n_batch, n = batch.shape
+    q = torch.arange(n, device=batch.device)
     offset = q[None, :] - q[:, None]  # k − q, (q, k)
-    by_offset = torch.full(
-        (n, n), len(special_tokens) + 3, dtype=torch.long, device=batch.ids.device
-    )
+    by_offset = torch.full((n, n), len(special_tokens) + 3, dtype=torch.long, device=batch.device)
     for code, off in ((0, 0), (1, -1), (2, 1)):
         by_offset[offset == off] = len(special_tokens) + code
-    codes = by_offset[None].expand(batch.ids.shape[0], -1, -1).clone()
-    for i, tid in enumerate(special_tokens.values()):
-        is_special = (batch.ids == tid)[:, None, :].expand(-1, n, -1)
-        codes[is_special] = i
+    codes = by_offset[None].expand(n_batch, -1, -1).clone()
+    if batch.ids is not None:
+        for i, tid in enumerate(special_tokens.values()):
+            is_special = (batch.ids == tid)[:, None, :].expand(-1, n, -1)
+            codes[is_special] = i
     return codes, names
 
 
@@ -134,15 +133,27 @@ class HeadStatistics:
         self._token_mass: list[torch.Tensor] = []  # per layer (heads, max token id + 1)
         self.location_names: tuple[str, ...] = tuple(self.special_tokens) + POSITION_KINDS
 
-    def add(self, attentions: Sequence[torch.Tensor], batch: Batch) -> None:
-        """Add one batch: ``attentions[i]`` is (batch, heads, q, k) for attention layer i + 1."""
-        keep = visible_keys(batch, self.causal)[:, None]  # (B, 1, Q, K)
+    def add(
+        self,
+        attentions: Sequence[torch.Tensor],
+        batch: Batch,
+        visible: Sequence[torch.Tensor] = (),
+    ) -> None:
+        """Add one batch: ``attentions[i]`` is (batch, heads, q, k) for attention layer i + 1.
+
+        ``visible[i]`` (bool, broadcastable to it) is the model's own mask of the keys each
+        query may see; without it the visible keys are the real tokens (and k ≤ q when
+        ``causal``)."""
+        derived = visible_keys(batch, self.causal)[:, None]  # (B, 1, Q, K)
         qmask = batch.padding_mask[:, None, :].to(torch.float64)  # (B, 1, Q)
         codes = key_locations(batch, self.special_tokens)[0][:, None] if self.detail else None
         n_kinds = len(self.location_names)
         for layer, attn in enumerate(attentions):
             a = attn.to(torch.float64)
-            n_visible = keep.sum(-1).to(a.dtype)  # (B, 1, Q)
+            keep = (
+                torch.broadcast_to(visible[layer], a.shape) if visible else derived.expand(a.shape)
+            )
+            n_visible = keep.sum(-1).to(a.dtype).clamp_min(1.0)  # (B, H, Q)
             attended = (a > self.rule.threshold) & keep
             n_att = attended.sum(-1).to(a.dtype)
             tv = 0.5 * (a - keep.to(a.dtype) / n_visible[..., None]).abs().sum(-1)
@@ -183,6 +194,8 @@ class HeadStatistics:
             share.append(top)
         else:
             share[layer] = share[layer] + top
+        if batch.ids is None:  # input vectors: no token ids to attribute mass to
+            return
         ids = batch.ids.reshape(-1)
         size = int(ids.max()) + 1
         if layer == len(self._token_mass):
@@ -220,9 +233,12 @@ class HeadStatistics:
                     loc, att = (self._sums[k][layer][h] / self._queries for k in ("loc", "att"))
                     locations = {n: float(loc[i]) for i, n in enumerate(self.location_names)}
                     attended_at = {n: float(att[i]) for i, n in enumerate(self.location_names)}
-                    tokens = self._token_mass[layer][h]
-                    top = int(tokens.argmax())
-                    top_mass = float(tokens[top]) / self._queries
+                    if self._token_mass:
+                        tokens = self._token_mass[layer][h]
+                        top = int(tokens.argmax())
+                        top_mass = float(tokens[top]) / self._queries
+                    else:  # a batch of input vectors has no token ids
+                        top, top_mass = -1, 0.0
                     sink = float(self._sums["sink"][layer][h]) / self._queries
                 else:
                     locations, attended_at, top, top_mass, sink = {}, {}, -1, 0.0, 0.0

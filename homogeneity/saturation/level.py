@@ -7,6 +7,19 @@ For token t of layer l, the cosine between the hidden state at θ and at ρθ,
 with ρ = 1000 in the paper. Scaling *every* parameter (the paper's choice) is the default;
 ``parameters=`` picks a group instead. s_l = 1 means the direction of the layer's output
 is already at its limit.
+
+Which outputs are the layers, and which tokens are real, by default:
+
+* our :class:`~homogeneity.components.Encoder`, a ``transformers`` model, a ``torch.nn``
+  transformer (``nn.TransformerEncoder``, ``…Layer``, ``nn.MultiheadAttention``) or any
+  :class:`~homogeneity.adapters.ModelAdapter`: the per-layer hidden states of the adapter
+  (``output_hidden_states`` for ``transformers``), averaged over the real tokens of the
+  padding mask (the ``attention_mask`` passed in ``kwargs`` or in a tokenizer's output;
+  ``src_key_padding_mask`` for ``torch.nn``);
+* any other module: the output picked by
+  :func:`homogeneity.adapters.select_output` (a list of same-shape tensors is per layer,
+  a tuple such as ``(out, attn_weights)`` is not), averaged over every position unless
+  ``token_mask`` says otherwise. :attr:`SaturationLevel.output` names what was compared.
 """
 
 from __future__ import annotations
@@ -18,11 +31,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from homogeneity.adapters import Batch, ModelAdapter, Trace, adapter_for
+from homogeneity.adapters import (
+    ModelAdapter,
+    adapter_for,
+    is_transformers_model,
+    select_output,
+)
 from homogeneity.components.encoder import Encoder
 from homogeneity.constants import PAPER_RHO
 from homogeneity.errors import HomogeneityInputError, NumericalBreakdown
-from homogeneity.scaling import Patterns, Ray, default_output
+from homogeneity.scaling import Patterns, Ray
 from homogeneity.validation import check_positive_scale
 
 
@@ -72,10 +90,16 @@ def mean_token_cosine(
     bad = ~torch.isfinite(cos)
     if bool(bad.any()):
         finite_inputs = bool(torch.isfinite(a).all() and torch.isfinite(b).all())
-        what = "a zero hidden vector" if finite_inputs else "NaN/inf hidden values (overflow)"
+        if finite_inputs:
+            what = "a zero hidden vector (exactly zero output: its direction is undefined)"
+            fix = "exclude those tokens with token_mask, or look for an underflow"
+        else:
+            what = "NaN/inf hidden values (an overflow)"
+            fix = "use a smaller ρ, or float64 if the run is in a lower precision"
         raise NumericalBreakdown(
-            f"{int(bad.sum())} token cosine(s) are undefined {where}: {what}; use float64, "
-            f"a smaller ρ, or exclude those tokens with token_mask"
+            f"{int(bad.sum())} token cosine(s) are undefined {where}: {what}; {fix}",
+            where=where.removeprefix("at ").strip(),
+            suggestion=fix,
         )
     return float(cos.mean())
 
@@ -87,7 +111,8 @@ class SaturationLevel:
 
     ``float(level)`` gives ``value``. ``scaled`` lists the scaled parameter names,
     ``all_scaled`` says whether that is every parameter (the paper's setting),
-    ``n_tokens`` is the number of tokens averaged over.
+    ``n_tokens`` is the number of tokens averaged over, ``output`` names the compared
+    outputs (which are the layers), ``tokens`` which tokens were averaged over.
     """
 
     layers: tuple[float, ...]
@@ -95,6 +120,8 @@ class SaturationLevel:
     n_tokens: int
     scaled: tuple[str, ...] = field(repr=False)
     all_scaled: bool = True
+    output: str = ""
+    tokens: str = ""
 
     @property
     def value(self) -> float:
@@ -105,16 +132,16 @@ class SaturationLevel:
 
 
 def _as_layers(out: Any) -> list[torch.Tensor]:
-    if isinstance(out, Trace):
-        return list(out.hidden_states)
+    """What a user's ``output=`` selector returned: a tensor, or one tensor per layer."""
     if isinstance(out, torch.Tensor):
         return [out]
     if isinstance(out, (list, tuple)) and out and all(isinstance(t, torch.Tensor) for t in out):
         return list(out)
-    raise HomogeneityInputError(
-        f"the model output selected for the saturation level is a {type(out).__name__}; it "
-        f"must be a tensor (…, d) or a list of them (one per layer): pass output=…"
-    )
+    return select_output(out).layers
+
+
+def _suggestion(dtype: torch.dtype) -> str:
+    return "evaluate in float64" if dtype != torch.float64 else "use a smaller ρ"
 
 
 def _layer_levels(
@@ -122,78 +149,49 @@ def _layer_levels(
     scaled: list[torch.Tensor],
     token_mask: torch.Tensor | None,
     rho: float,
+    dtype: torch.dtype,
 ) -> tuple[float, ...]:
     levels = []
     for layer, (a, b) in enumerate(zip(base, scaled, strict=True)):
         mask = token_mask
         if mask is not None and mask.shape != a.shape[:-1]:
             mask = None if a.shape[:-1] == () else mask  # scalar outputs have no tokens
+        for at, t in ((1.0, a), (rho, b)):
+            real = t if mask is None else t[mask.bool()]
+            if not bool(torch.isfinite(real).all()):
+                raise NumericalBreakdown(
+                    f"the output of layer {layer} is not finite (NaN/inf: an overflow) at "
+                    f"rho={at:g}; {_suggestion(dtype)}",
+                    rho=at,
+                    where=f"layer {layer}",
+                    suggestion=_suggestion(dtype),
+                )
         levels.append(mean_token_cosine(a, b, mask, where=f"at layer {layer}, rho={rho:g}"))
     return tuple(levels)
 
 
-def _ray_for(
-    model: Any,
-    inputs: Any,
-    parameters: Patterns,
-    kwargs: dict | None,
-    output: Callable[[Any], Any] | None,
-    dtype: torch.dtype,
-) -> tuple[Ray, torch.Tensor | None, list[str]]:
-    """A ray and the token mask to average over, for any of the accepted model kinds."""
-    if isinstance(model, Ray):
-        if inputs is not None or parameters is not None or kwargs or output is not None:
-            raise HomogeneityInputError(
-                "model is already a Ray: it fixes inputs, parameters, kwargs and output; "
-                "drop those arguments"
-            )
-        return model, None, list(model.scaled_names)
-    if isinstance(model, (ModelAdapter, Encoder)):
-        if kwargs or output is not None:
-            raise HomogeneityInputError(
-                "kwargs/output are for plain modules; an adapter decides how to call the "
-                "model and where its hidden states are"
-            )
-        adapter = adapter_for(model, parameters)
-        batch = _as_batch(inputs)
-        ray = adapter.ray(batch, dtype=dtype)
-        return ray, batch.padding_mask.to(adapter.device), adapter.scaled_names()
-    if isinstance(model, nn.Module):
-        args = () if inputs is None else (inputs if isinstance(inputs, tuple) else (inputs,))
-        ray = Ray(
-            model,
-            inputs=args,
-            parameters=parameters,
-            kwargs=dict(kwargs or {}),
-            output=output or default_output,
-            dtype=dtype,
+def _scales_everything(ray: Ray) -> bool:
+    if isinstance(ray.model, nn.Module):
+        every = {n for n, _ in ray.model.named_parameters()}
+    else:
+        every = set(ray.params or {})
+    return set(ray.scaled_names) == every
+
+
+def _uses_adapter(model: Any) -> bool:
+    """Models whose per-layer hidden states and padding an adapter knows."""
+    return (
+        isinstance(model, (ModelAdapter, Encoder))
+        or is_transformers_model(model)
+        or isinstance(
+            model, (nn.TransformerEncoder, nn.TransformerEncoderLayer, nn.MultiheadAttention)
         )
-        return ray, None, list(ray.scaled_names)
-    raise HomogeneityInputError(
-        f"model must be a torch.nn.Module, a ModelAdapter or a Ray, got {type(model).__name__}"
-    )
-
-
-def _as_batch(inputs: Any) -> Batch:
-    if isinstance(inputs, Batch):
-        return inputs
-    if isinstance(inputs, torch.Tensor):
-        return Batch.from_ids(inputs)
-    if (
-        isinstance(inputs, (tuple, list))
-        and len(inputs) == 1
-        and isinstance(inputs[0], (Batch, torch.Tensor))
-    ):
-        return _as_batch(inputs[0])  # (ids,), the form the module-level API takes
-    raise HomogeneityInputError(
-        f"inputs for an adapter must be a homogeneity.adapters.Batch or a tensor of token "
-        f"ids, got {type(inputs).__name__}"
     )
 
 
 def saturation_level(
     model: nn.Module | ModelAdapter | Ray,
-    inputs: Batch | torch.Tensor | tuple | None = None,
+    inputs: Any = None,
     *,
     rho: float = PAPER_RHO,
     parameters: Patterns = None,
@@ -205,35 +203,126 @@ def saturation_level(
     """Saturation level (SPEC D14): mean over tokens of cos(f(x; θ), f(x; ρθ)), per layer.
 
     Args:
-        model: an :class:`~homogeneity.components.Encoder` (every layer is reported), a
-            :class:`~homogeneity.adapters.ModelAdapter`, any ``nn.Module`` (its output as
-            picked by ``output``; a list of tensors counts as one per layer), or a
+        model: an :class:`~homogeneity.components.Encoder`, a ``transformers`` model, a
+            ``torch.nn`` transformer or a :class:`~homogeneity.adapters.ModelAdapter`
+            (every layer is reported, padding excluded); any other ``nn.Module`` (the
+            output picked by ``output``, or by
+            :func:`~homogeneity.adapters.select_output`); or a
             :class:`~homogeneity.scaling.Ray` (then ``inputs``/``parameters`` are its own).
-        inputs: a :class:`Batch` or token ids for encoders/adapters; the positional
-            inputs (a tensor or tuple) for a plain module.
+        inputs: a :class:`~homogeneity.adapters.Batch`, token ids, or a tokenizer's output
+            (``input_ids``, ``attention_mask``) for adapter models; the input vectors for
+            a ``torch.nn`` transformer; the positional inputs (a tensor or tuple) for a
+            plain module.
         rho: the scale ρ (> 0), 1000 in the paper.
         parameters: glob patterns of the scaled parameters; None scales all (the paper).
         token_mask: bool, True for the tokens to average over, shaped like the output
-            without its last dimension; for encoders/adapters the padding mask is used.
-        kwargs, output: keyword inputs and output selector of a plain module.
+            without its last dimension; by default the padding mask for adapter models
+            and every position for plain modules.
+        kwargs: keyword inputs: for a ``transformers`` model ``attention_mask`` and
+            ``token_type_ids``; for a ``torch.nn`` transformer ``src_key_padding_mask``
+            (True = padding) and ``is_causal``; anything for a plain module.
+        output: for a plain module, picks what to compare from its output (a tensor, or
+            a list with one tensor per layer).
         dtype: working dtype (float64 default).
 
-    The caller's module is never modified. Raises :class:`NumericalBreakdown` when an
-    evaluation overflows or gives a zero vector.
+    The caller's module is never modified. Raises :class:`NumericalBreakdown` (with
+    ``rho`` and the layer) when an evaluation overflows or gives a zero vector.
     """
     rho = check_positive_scale(rho, "rho")
-    ray, mask, names = _ray_for(model, inputs, parameters, kwargs, output, dtype)
-    if token_mask is not None:
-        mask = token_mask.to(ray.device).bool()
-    base, scaled = _as_layers(ray(1.0)), _as_layers(ray(rho))
-    levels = _layer_levels(base, scaled, mask, rho)
+    if isinstance(model, Ray):
+        if inputs is not None or parameters is not None or kwargs or output is not None:
+            raise HomogeneityInputError(
+                "model is already a Ray: it fixes inputs, parameters, kwargs and output; "
+                "drop those arguments"
+            )
+        base, scaled = _as_layers(model(1.0)), _as_layers(model(rho))
+        mask = None if token_mask is None else token_mask.to(model.device).bool()
+        levels = _layer_levels(base, scaled, mask, rho, model.dtype)
+        n_tokens = int(mask.sum()) if mask is not None else int(base[-1][..., 0].numel())
+        return SaturationLevel(
+            levels,
+            rho,
+            n_tokens,
+            tuple(model.scaled_names),
+            _scales_everything(model),
+            "the ray's output",
+            "the token_mask" if mask is not None else "every position",
+        )
+    if _uses_adapter(model) and output is None:
+        return _adapter_level(model, inputs, rho, parameters, token_mask, kwargs, dtype)
+    if not isinstance(model, nn.Module):
+        raise HomogeneityInputError(
+            f"model must be a torch.nn.Module, a ModelAdapter or a Ray, got {type(model).__name__}"
+        )
+    if isinstance(model, (ModelAdapter, Encoder)):
+        raise HomogeneityInputError(
+            "output= is for plain modules; an adapter decides where its hidden states are"
+        )
+    args = () if inputs is None else (inputs if isinstance(inputs, tuple) else (inputs,))
+    what: list[str] = []
+
+    def pick(out: Any) -> list[torch.Tensor]:
+        if output is not None:
+            what.append("the output selected by output=")
+            return _as_layers(output(out))
+        chosen = select_output(out)
+        what.append(chosen.description)
+        return chosen.layers
+
+    ray = Ray(
+        model,
+        inputs=args,
+        parameters=parameters,
+        kwargs=dict(kwargs or {}),
+        output=pick,
+        dtype=dtype,
+    )
+    mask = None if token_mask is None else token_mask.to(ray.device).bool()
+    base, scaled = ray(1.0), ray(rho)
+    levels = _layer_levels(base, scaled, mask, rho, dtype)
     n_tokens = int(mask.sum()) if mask is not None else int(base[-1][..., 0].numel())
-    return SaturationLevel(levels, rho, n_tokens, tuple(names), _scales_everything(ray))
+    return SaturationLevel(
+        levels,
+        rho,
+        n_tokens,
+        tuple(ray.scaled_names),
+        _scales_everything(ray),
+        what[-1] if what else "",
+        "the token_mask"
+        if mask is not None
+        else "every position (pass token_mask to exclude padding)",
+    )
 
 
-def _scales_everything(ray: Ray) -> bool:
-    if isinstance(ray.model, nn.Module):
-        every = {n for n, _ in ray.model.named_parameters()}
+def _adapter_level(
+    model: Any,
+    inputs: Any,
+    rho: float,
+    parameters: Patterns,
+    token_mask: torch.Tensor | None,
+    kwargs: dict | None,
+    dtype: torch.dtype,
+) -> SaturationLevel:
+    from homogeneity.saturation.walk import RayWalk
+
+    adapter = adapter_for(model, parameters)
+    batch = adapter.batch_from(inputs, kwargs)
+    walk = RayWalk(adapter, [batch], dtype=dtype)
+    base, scaled = walk.evaluate(1.0)[0], walk.evaluate(rho)[0]
+    if token_mask is None:
+        mask = walk.masks[0]
+        tokens = "the real tokens of the padding mask"
     else:
-        every = set(ray.params or {})
-    return set(ray.scaled_names) == every
+        mask = token_mask.to(adapter.device).bool()
+        tokens = "the token_mask"
+    levels = _layer_levels(list(base.hidden_states), list(scaled.hidden_states), mask, rho, dtype)
+    description = adapter.describe()
+    return SaturationLevel(
+        levels,
+        rho,
+        int(mask.sum()),
+        tuple(adapter.scaled_names()),
+        adapter.all_scaled(),
+        f"{description.get('adapter', '')}: {description.get('hidden_states', '')}",
+        tokens,
+    )

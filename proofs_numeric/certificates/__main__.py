@@ -1,7 +1,9 @@
 """``python -m proofs_numeric.certificates FILE...``: re-verify certificates independently.
 
-One line per file (``OK`` with what was proved, or ``FAIL`` with the reason); exit status
-0 when every file verifies, 1 otherwise (2 for a usage error). Loads only the checker and
+One line per file (``OK`` with the claim proved, or ``FAIL`` with the reason); with
+``--verbose`` the statement proved, the lemmas it assumes and the tail check follow each
+``OK`` line, indented. Exit status 0 when every file verifies, 1 otherwise (2 for a usage
+error). Loads only the checker and
 python-flint: not the claim registry, the claims, the search or the prover.
 """
 
@@ -21,11 +23,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         epilog="Exit status: 0 every file verifies; 1 a file does not; 2 usage error.",
     )
     parser.add_argument("files", nargs="+", help="certificate JSON files")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also print the statement proved, its assumptions and the tail check",
+    )
     args = parser.parse_args(argv)
     ok = True
     for name in args.files:
         try:
-            print(verify_file(name).line(name), flush=True)
+            report = verify_file(name)
+            print(report.line(name), flush=True)
+            if args.verbose:
+                for line in report.details():
+                    print(f"     {line}", flush=True)
         except CertificateRejected as exc:
             ok = False
             print(f"FAIL {name}: {exc}", flush=True)

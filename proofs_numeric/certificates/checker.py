@@ -1,7 +1,8 @@
 """The independent certificate checker.
 
 It imports only the interval library (python-flint) and the modules of this package's
-``certificates`` checker (:mod:`.intervals`, :mod:`.theorems`): not the claim registry,
+``certificates`` checker (:mod:`.intervals`, :mod:`.theorems`, :mod:`.stated`): not the
+claim registry,
 the claims, the search, the mpmath primitives or the prover. The maps it needs are a
 second, deliberately separate implementation.
 
@@ -24,9 +25,12 @@ A certificate is a JSON file::
 
 What the checker verifies, and in this order (it stops at the first failure):
 
-1. the format, and the sha256 of the canonical JSON of everything but ``sha256``;
-2. the theorem is known; the statement and the assumptions are exactly what the theorem
-   renders for these parameters (so the file says truthfully what it proves and assumes);
+1. the format, and the sha256 of the canonical JSON of everything but ``sha256`` (an
+   integrity check against edits and stale files, not a signature: anyone can recompute
+   it, so nothing below relies on it);
+2. the theorem is known, the parameters have exactly its keys; the statement and the
+   assumptions are exactly what the theorem renders for these parameters (so the file says
+   truthfully what it proves and assumes);
 3. the tail constants instantiate the tail lemma (e.g. d ≤ k and K e^{−(k−d)X} ≤ A);
 4. the parts are exactly the ones the theorem requires for these parameters;
 5. per part, the domain is the theorem's and the box paths are the leaves of one binary
@@ -35,7 +39,11 @@ What the checker verifies, and in this order (it stops at the first failure):
 6. every rewrite form used is the canonical polynomial, checked by exact polynomial
    arithmetic; every relaxation is used only on boxes where it is valid;
 7. per box, the enclosure of the chosen form recomputed at ``precision_bits`` lies inside
-   the stored one, and the stored lower end is ≥ 0.
+   the stored one, and the stored lower end is ≥ 0;
+8. the claim the file names is recorded in :mod:`.stated` with exactly this theorem and
+   these parameters (so "claim L6 proved" cannot be printed for a weaker statement that
+   verifies). This comes last on purpose: a forgery of a claim with a false, sharper
+   constant is then refuted by the mathematics (steps 3–7), not by its label.
 
 A path is a string; its i-th character is ``chr(ord("a") + 2·axis + half)``: bisect the
 current box along ``axis`` and keep the lower (half 0) or upper (half 1) half.
@@ -56,6 +64,7 @@ import flint
 from flint import arb, fmpq, fmpq_mpoly_ctx
 
 from proofs_numeric.certificates.intervals import Interval, arb_precision
+from proofs_numeric.certificates.stated import check_claim
 from proofs_numeric.certificates.theorems import THEOREMS
 from proofs_numeric.certificates.theorems.base import (
     Box,
@@ -63,6 +72,7 @@ from proofs_numeric.certificates.theorems.base import (
     Form,
     Prepared,
     Theorem,
+    canonical_json,
 )
 
 FORMAT = "proofs_numeric-certificate/1"
@@ -105,6 +115,14 @@ class CheckReport:
             f"{self.precision_bits}-bit arb; sha256 {self.sha256[:12]}…) in {self.seconds:.2f} s"
         )
 
+    def details(self) -> list[str]:
+        """What was proved and on what it rests, one item a line (for ``--verbose``)."""
+        lines = [f"statement: {self.statement}"]
+        lines += [f"assumes: {a}" for a in self.assumptions]
+        if self.tail:
+            lines.append(f"tail: {self.tail}")
+        return lines
+
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith('x') else 's'}"
@@ -115,10 +133,7 @@ def _count(n: int, noun: str) -> str:
 
 def canonical_bytes(certificate: Mapping[str, Any]) -> bytes:
     """The canonical JSON of the certificate without its ``sha256`` (what the hash covers)."""
-    body = {k: v for k, v in certificate.items() if k != "sha256"}
-    return json.dumps(
-        body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-    ).encode("utf-8")
+    return canonical_json({k: v for k, v in certificate.items() if k != "sha256"})
 
 
 def content_hash(certificate: Mapping[str, Any]) -> str:
@@ -323,7 +338,16 @@ def verify(certificate: Mapping[str, Any]) -> CheckReport:
         return _verify(certificate)
     except CertificateRejected:
         raise
-    except (KeyError, TypeError, AttributeError, ValueError, IndexError, ZeroDivisionError) as exc:
+    except (
+        KeyError,
+        TypeError,
+        AttributeError,
+        ValueError,
+        IndexError,
+        ZeroDivisionError,
+        OverflowError,
+        RecursionError,
+    ) as exc:
         raise CertificateRejected(f"malformed certificate: {type(exc).__name__}: {exc}") from None
 
 
@@ -343,6 +367,11 @@ def _verify(certificate: Mapping[str, Any]) -> CheckReport:
     if theorem is None:
         raise CertificateRejected(f"unknown theorem {certificate['theorem']!r}")
     parameters = certificate["parameters"]
+    if not isinstance(parameters, Mapping) or set(parameters) != theorem.parameter_keys:
+        raise CertificateRejected(
+            f"the parameters of {theorem.name} have exactly the keys "
+            f"{sorted(theorem.parameter_keys)}"
+        )
     if certificate["statement"] != theorem.statement(parameters):
         raise CertificateRejected("the statement is not what the theorem states for its parameters")
     expected_assumptions = list(theorem.lemmas) + (
@@ -376,6 +405,7 @@ def _verify(certificate: Mapping[str, Any]) -> CheckReport:
             n, low = _check_part(theorem, parameters, part, required[part["name"]], constants)
             n_boxes += n
             smallest = low if smallest is None or low < smallest else smallest
+    check_claim(certificate["claim"], theorem.name, parameters)
     return CheckReport(
         claim=str(certificate["claim"]),
         theorem=theorem.name,
@@ -395,7 +425,7 @@ def load(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise CertificateRejected(f"cannot read {p}: {exc}") from None
     if not isinstance(data, dict):
         raise CertificateRejected(f"{p} holds no JSON object")

@@ -38,11 +38,23 @@ def arb_precision(bits: int) -> Iterator[None]:
 
 
 def _min(a: arb, b: arb) -> arb:
-    return a if a <= b else b
+    """min(a, b) of two endpoints. Endpoints are exact, so one of a ≤ b, b < a holds,
+    unless one is NaN (e.g. 0·∞ after an overflow to [±∞]): then there is no minimum to
+    take, and returning the other operand would drop a bound silently. Raise instead."""
+    if a <= b:
+        return a
+    if b < a:
+        return b
+    raise ValueError(f"cannot compare the endpoints {a} and {b} (NaN)")
 
 
 def _max(a: arb, b: arb) -> arb:
-    return a if a >= b else b
+    """max(a, b) of two endpoints; raises on NaN like :func:`_min`."""
+    if a >= b:
+        return a
+    if b > a:
+        return b
+    raise ValueError(f"cannot compare the endpoints {a} and {b} (NaN)")
 
 
 class Interval:

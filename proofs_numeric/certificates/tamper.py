@@ -3,7 +3,8 @@
 Each function returns a modified copy of a (valid) certificate that the checker must
 reject: a sharpened, false constant with every enclosure honestly recomputed for it (the
 best forgery there is), an edited enclosure, a box removed (a hole in the cover), a box
-moved, or a content change without a new hash. All but the last carry a correct sha256,
+moved, a content change without a new hash, or a valid certificate relabelled to another
+claim. All but the last carry a correct sha256,
 so it is the mathematics, not the checksum, that rejects them.
 """
 
@@ -22,6 +23,7 @@ from proofs_numeric.certificates.checker import (
     exact_arb,
 )
 from proofs_numeric.certificates.intervals import arb_precision
+from proofs_numeric.certificates.stated import STATED
 from proofs_numeric.certificates.theorems import THEOREMS
 
 Certificate = dict[str, Any]
@@ -108,9 +110,18 @@ def stale_hash(cert: Mapping[str, Any]) -> Certificate:
     return out
 
 
+def relabel(cert: Mapping[str, Any]) -> Certificate:
+    """Name another proved claim: a valid proof, of a statement that claim does not make."""
+    out = copy.deepcopy(dict(cert))
+    ids = sorted(STATED)
+    out["claim"] = ids[(ids.index(out["claim"]) + 1) % len(ids)] if out["claim"] in ids else ids[0]
+    return rehash(out)
+
+
 TAMPERINGS: dict[str, Callable[[Mapping[str, Any]], Certificate]] = {
     "edited enclosure": edit_enclosure,
     "box removed (hole in the cover)": remove_box,
     "box moved off its path": move_box,
     "content changed, hash not": stale_hash,
+    "relabelled to another claim": relabel,
 }

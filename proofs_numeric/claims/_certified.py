@@ -4,9 +4,12 @@ independent checker, and the controls show that the checker rejects forgeries.
 A proved claim's check loads ``proofs_numeric/certificates/data/<name>.json``, runs the
 checker of :mod:`proofs_numeric.certificates.checker` on it, and verifies that the
 certificate is about this claim (claim id, theorem and parameters as the claim states
-them). The verdict is ``proved`` with a :class:`~proofs_numeric.claim.CertificateRecord`;
-if the file is missing, rejected or about another statement, the verdict is ``open`` with
-the reason (so the run fails: the claim expects ``proved``). Rebuild a certificate with
+them; the checker itself also matches them against its own record,
+:mod:`proofs_numeric.certificates.stated`, and for an instance claim this module's
+comparison is what ties the stored weights to the package's seeded initialisation). The
+verdict is ``proved`` with a :class:`~proofs_numeric.claim.CertificateRecord`; if the file
+is missing, rejected or about another statement, the verdict is ``open`` with the reason
+(so the run fails: the claim expects ``proved``). Rebuild a certificate with
 ``python -m proofs_numeric.certificates.prover NAME``.
 """
 
@@ -130,7 +133,7 @@ def certificate_controls(
     """Forgeries of ``data/<name>.json`` that the checker must reject: the statement with a
     false sharpened constant (``sharpen`` edits the parameters; every enclosure honestly
     recomputed for it), and the stored certificate tampered with (an edited enclosure, a
-    box removed, a stale hash)."""
+    box removed, a box moved, a stale hash, a relabelled claim)."""
 
     def forged(ctx: CheckContext) -> ControlOutcome:
         cert = independent.load(certificate_path(name))
@@ -153,7 +156,8 @@ def certificate_controls(
         NegativeControl(
             "tampered certificate",
             "an edited enclosure, a box removed (hole in the cover), a box moved off its "
-            "path and a content change without a new hash must each be rejected",
+            "path, a content change without a new hash and the certificate relabelled to "
+            "another claim must each be rejected",
             tampered,
         ),
     )

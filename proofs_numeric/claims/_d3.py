@@ -19,10 +19,26 @@ from typing import Any
 import mpmath
 from hypothesis import strategies as st
 
+from proofs_numeric.case_schema import Real, Schema, real_list
 from proofs_numeric.precision import exp_loss, guard_digits, working_precision
 
 D_PROBE, RHO_PROBE = 0.01, 100.0
 MAX_RATE = 8.0
+#: the largest ‖θ‖ a replayed case may ask for (digits_for adds 8‖θ‖/ln 10 digits)
+MAX_REPLAY_R = 1000.0
+
+
+def ray_fields(dim: int, max_log10_c: float | None) -> dict[str, Schema]:
+    """Bounds on the point θ = r·θ̂ of a replayed case (and on c = 10^log10_c when the case
+    has one): a direction of ℝ^dim (normalised by the margin, so only bounded against overflow),
+    0 < r ≤ MAX_REPLAY_R."""
+    fields: dict[str, Schema] = {
+        "direction": real_list(-1e6, 1e6, dim, dim),
+        "r": Real(1e-6, MAX_REPLAY_R),
+    }
+    if max_log10_c is not None:
+        fields["log10_c"] = Real(0.0, max_log10_c)
+    return fields
 
 
 def digits_for(digits: int, r: float, log10_c: float = 0.0, degree: float = 0.0) -> int:

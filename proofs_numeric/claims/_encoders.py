@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from homogeneity.components import ClassifierHead, Encoder, EncoderConfig
 from homogeneity.constants import NormKind, Placement
 from homogeneity.errors import HomogeneityInputError
+from proofs_numeric import case_schema as cs
 from proofs_numeric.claims._transformer import score_loss
 from proofs_numeric.precision import AttentionTrace, MpEncoder, Weights, classifier, guard_digits
 from proofs_numeric.precision.torch_weights import encoder_from_torch, weights_from_module
@@ -104,6 +105,37 @@ def configs(homogeneous_only: bool = False) -> st.SearchStrategy[dict[str, Any]]
         }
 
     return build()
+
+
+def encoder_schema(max_rho: float, **extra: cs.Schema) -> cs.Schema:
+    """Bounds on a replayed encoder case: the configurations of :func:`configs` with a
+    little headroom (token ids < 4 ≤ vocab_size, at most 3 of them, max_len 0 or ≥ 3),
+    0 < ρ ≤ max_rho, and the ``extra`` fields of the claim."""
+    cfg = cs.Record(
+        {
+            "vocab_size": cs.Integer(4, 8),
+            "d_model": cs.Integer(1, 6),
+            "n_heads": cs.Integer(1, 3),
+            "d_head": cs.Integer(1, 4),
+            "d_ff": cs.Integer(1, 8),
+            "n_layers": cs.Integer(1, 3),
+            "max_len": cs.Choice((0, 3, 4, 5, 6, 7, 8)),
+            "placement": cs.Choice(("paper-prenorm", "postnorm", "pre-ln")),
+            "norm": cs.Choice(("proof", "layernorm", "rmsnorm")),
+            "bias": cs.Boolean(),
+            "activation": cs.Choice(("relu", "gelu")),
+        }
+    )
+    return cs.Record(
+        {
+            "seed": cs.Integer(0, 2**31),
+            "cfg": cfg,
+            "ids": cs.ListOf(cs.Integer(0, 3), 1, 3),
+            "rho": cs.Real(1e-3, max_rho),
+            **extra,
+        },
+        optional={"n_classes": cs.Integer(1, 4)},
+    )
 
 
 def encoder_cases(

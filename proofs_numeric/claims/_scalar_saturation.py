@@ -17,6 +17,7 @@ from typing import Any
 import mpmath
 from hypothesis import strategies as st
 
+from proofs_numeric import case_schema as cs
 from proofs_numeric.precision import exp_loss, guard_digits, working_precision
 from proofs_numeric.search import PropertySearch, log_margin, scale_from_log10
 from proofs_numeric.strategies import log10_scales, magnitudes
@@ -38,6 +39,10 @@ CONSTRUCTIONS: tuple[dict[str, float], ...] = tuple(
     for x in (0.0, 1e-300, 1e-8, -0.5, 1.0, -3.0, 10.0, 37.0, -100.0, 750.0)
     for lc in (0.0, 1e-12, 0.3, 3.0, 400.0)
 )
+
+
+#: a replayed case: |x| ≤ 1000 (extra digits grow like |x|/ln 10), c ≤ 10^400
+CASE_SCHEMA = cs.Record({"x": cs.Real(-1000.0, 1000.0), "log10_c": cs.Real(0.0, 400.0)})
 
 
 def cases() -> st.SearchStrategy[dict[str, float]]:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from homogeneity.components import FeedForward, MultiHeadAttention, ProofLayerNorm
 from homogeneity.constants import NormKind, Placement
 from homogeneity.errors import HomogeneityInputError
+from proofs_numeric import case_schema as cs
 from proofs_numeric.precision import (
     AttentionTrace,
     Weights,
@@ -149,6 +150,24 @@ def ff_sublayer(w: Weights, digits: int, activation: str = "relu") -> list[list[
         NormKind.PROOF,
         digits=digits,
     )
+
+
+def sublayer_schema(kind: str, max_rho: float, max_log10_c: float) -> cs.Schema:
+    """Bounds on a replayed sublayer case: the sizes of :func:`sublayer_cases` with a
+    little headroom, 0 < ρ ≤ max_rho (the score spread, hence the digits, grows like ρ²)
+    and 0 ≤ log10 c ≤ max_log10_c."""
+    fields: dict[str, cs.Schema] = {
+        "seed": cs.Integer(0, 2**31),
+        "n": cs.Integer(1, 6),
+        "d_model": cs.Integer(1, 6),
+        "rho": cs.Real(1e-3, max_rho),
+        "log10_c": cs.Real(0.0, max_log10_c),
+    }
+    if kind == "mha":
+        fields.update(n_heads=cs.Integer(1, 3), d_head=cs.Integer(1, 4))
+    else:
+        fields.update(d_ff=cs.Integer(1, 8))
+    return cs.Record(fields, optional={"causal": cs.Boolean()})
 
 
 def sublayer_cases(

@@ -20,7 +20,7 @@ Cases are those of D16's weight rule: ``{"f": [member, ...], "w": W₀ (rows × 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import mpmath
@@ -46,14 +46,20 @@ def _is_exact(specs: list[Mapping[str, Any]]) -> bool:
     return all(s["kind"] == "poly" for s in specs)
 
 
-def sharp_weight_margin(factor: float = 1.0, degree_shift: int = 0):
+def sharp_weight_margin(
+    factor: float = 1.0,
+    degree_shift: int = 0,
+    rule: Callable[[int], float] | None = None,
+):
     """Margin of the weight rule with the sharpest constants (module docstring); ``factor``
-    < 1 (a constant below ‖W‖₂) and ``degree_shift`` ≠ 0 are the negative controls."""
+    < 1 (a constant below ‖W‖₂) and ``degree_shift`` ≠ 0 are the negative controls.
+    ``rule(k)`` is the output degree the rule gives an input of degree k (default k + 1;
+    D16* passes the degree engine's)."""
 
     def margin(case: Mapping[str, Any], digits: int) -> Any:
         specs, r = case["f"], float(case["r"])
         k = fam.degree(specs[0])
-        out_degree = k + 1 + degree_shift
+        out_degree = (k + 1 if rule is None else rule(k)) + degree_shift
         work = digits_for(digits, r, case["log10_c"], out_degree)
         with working_precision(work):
             theta = fam.point(case["direction"], r, work)

@@ -49,6 +49,7 @@ from hypothesis import strategies as st
 
 from homogeneity.components import EncoderClassifier, EncoderConfig
 from homogeneity.dynamics.controlled import RandomSphereObjective, initial_theta, run_optimizer
+from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import CheckContext, Claim, Verdict
 from proofs_numeric.search import (
     PropertySearch,
@@ -173,6 +174,13 @@ def paper_a1_cases() -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries({"lr": st.floats(0.05, 1.0), "seed": st.integers(0, 1000)})
 
 
+#: a replayed A1 case: a GD run of PAPER_STEPS steps at η ≤ 4 (a fixed-length run), the
+#: labels of the search or random ones
+PAPER_A1_SCHEMA = cs.Record(
+    {"lr": cs.Real(1e-6, 4.0), "seed": cs.Integer(0, 2**31)},
+    optional={"labels": cs.Choice(("token0", "random"))},
+)
+
 PAPER_A1_CONSTRUCTIONS = ({"lr": 0.3, "seed": 0},)
 
 
@@ -284,6 +292,8 @@ CLAIMS = (
         expected="refuted",
         check=check_a1,
         replay=paper_a1_margin,
+        case_schema=PAPER_A1_SCHEMA,
+        describe=a1_search().describe,
         explanation=(
             "For GD q_t = ‖∇L(θ_t)‖/‖θ_t‖: once the data are fit the cross-entropy and its "
             "gradient decay while ‖θ‖ grows only slowly, so q falls. A1 is a property of "

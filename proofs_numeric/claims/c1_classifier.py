@@ -21,9 +21,16 @@ import mpmath
 from hypothesis import strategies as st
 
 from homogeneity.errors import HomogeneityInputError
+from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
-from proofs_numeric.claims._encoders import encoder_cases, head_weights, mp_encoder, score_digits
+from proofs_numeric.claims._encoders import (
+    encoder_cases,
+    encoder_schema,
+    head_weights,
+    mp_encoder,
+    score_digits,
+)
 from proofs_numeric.precision import classifier, working_precision
 from proofs_numeric.search import (
     PropertySearch,
@@ -74,6 +81,11 @@ def cases() -> st.SearchStrategy[dict[str, Any]]:
         st.one_of(st.floats(0.0, 12.0), st.floats(1e-6, 1e-2)),
     )
 
+
+#: a replayed case: an encoder case of T1 with ρ ≤ 4, c ≤ 10^15 and where it is exact
+CASE_SCHEMA = encoder_schema(
+    4.0, log10_c=cs.Real(0.0, 15.0), exact=cs.Choice(("saturated", "one-token"))
+)
 
 CONSTRUCTIONS = (
     {
@@ -135,6 +147,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(search(), ctx),
         replay=margin_for(),
+        case_schema=CASE_SCHEMA,
+        describe=search().describe,
         explanation=(
             "Under D3 the claim is its exactness part: a ∼1 encoder is exactly "
             "1-homogeneous, and (cW) f₀(cθ) = c² W f₀(θ). In the relative form the error "

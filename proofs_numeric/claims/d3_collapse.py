@@ -27,9 +27,10 @@ from typing import Any
 import mpmath
 from hypothesis import strategies as st
 
+from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
-from proofs_numeric.claims._d3 import digits_for, radii
+from proofs_numeric.claims._d3 import digits_for, radii, ray_fields
 from proofs_numeric.precision import working_precision
 from proofs_numeric.search import PropertySearch, check_property, property_control
 from proofs_numeric.strategies import unit_vectors
@@ -72,6 +73,9 @@ def cases(degrees: tuple[int, ...]) -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+#: a replayed case: f = poly·sat (or sat) in ℝ³ at θ = r·θ̂
+CASE_SCHEMA = cs.Record({"f": fam.member_schema(DIM, ("sat", "polysat")), **ray_fields(DIM, None)})
+
 _LIN = {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]}
 _SAT = {"kind": "sat", "a": 1.0, "b": 1.0, "u": [0.0, 0.0, 0.0], "o": 0.0}
 CONSTRUCTIONS = (
@@ -111,6 +115,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(search(), ctx),
         replay=collapse_margin,
+        case_schema=CASE_SCHEMA,
+        describe=search().describe,
         explanation=(
             "Consequence: D3 as written cannot express 'approximately 1-homogeneous' "
             "for maps containing softmax, σ or GeLU; the corrected claims use the "

@@ -20,6 +20,7 @@ from typing import Any
 import mpmath
 from hypothesis import strategies as st
 
+from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import CheckContext, Claim, Verdict
 from proofs_numeric.precision import argmax_fractions, softmax_deviation_ratio
 from proofs_numeric.search import (
@@ -58,6 +59,20 @@ def limit_margin(limit: LimitFn) -> Callable[[Mapping[str, Any], int], Any]:
 
     return margin
 
+
+#: a replayed case: ≤ 16 scores (interval arithmetic at fixed digits: their size does not
+#: set the precision) with a keep mask of the same length, ρ = 10^u, u ∈ [−3, 400]
+CASE_SCHEMA = cs.Where(
+    cs.Record(
+        {
+            "scores": cs.real_list(-1e7, 1e7, 1, 16),
+            "keep": cs.ListOf(cs.Boolean(), 1, 16),
+            "log10_rho": cs.Real(-3.0, 400.0),
+        }
+    ),
+    cs.same_length("scores", "keep"),
+    "scores and keep must have one length",
+)
 
 CONSTRUCTIONS = (
     {"scores": [1.0, 0.999, 0.5], "keep": [True, True, True], "log10_rho": 3.0},
@@ -116,6 +131,7 @@ CLAIMS = (
         expected="verified",
         check=check,
         replay=limit_margin(argmax_fractions),
+        case_schema=CASE_SCHEMA,
         negative_controls=(
             property_control(
                 "first-index argmax",

@@ -33,6 +33,7 @@ from torch import nn
 from torch.func import functional_call, grad, jvp
 
 from homogeneity.components import Encoder, EncoderConfig, FeedForward, GeLU, Linear, ReLU
+from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import D_PROBE, RHO_PROBE, probe_margin
@@ -42,6 +43,7 @@ from proofs_numeric.claims._transformer import (
     keep_for,
     score_loss,
     sublayer_cases,
+    sublayer_schema,
     sublayer_weights,
     trace_scores,
 )
@@ -59,6 +61,7 @@ from proofs_numeric.search import (
     log_margin,
     property_control,
     replay_control,
+    with_ray,
 )
 from proofs_numeric.strategies import unit_vectors
 
@@ -173,6 +176,33 @@ def exact_cases() -> st.SearchStrategy[dict[str, Any]]:
     return st.one_of(torch_models, families)
 
 
+#: a replayed EU case: a small torch model at θ = ρθ₀ (c ≤ 10^8) or a product of linear
+#: forms in ℝ³
+_TORCH_MODEL = cs.Record(
+    {
+        "seed": cs.Integer(0, 2**31),
+        "d": cs.Integer(1, 6),
+        "h": cs.Integer(1, 8),
+        "rho": cs.Real(1e-3, 10.0),
+        "log10_c": cs.Real(0.0, 8.0),
+    }
+)
+EXACT_SCHEMA = cs.Tagged(
+    "model",
+    {
+        "ff": _TORCH_MODEL,
+        "mlp": _TORCH_MODEL,
+        "encoder": _TORCH_MODEL,
+        "family": cs.Record(
+            {
+                "f": fam.member_schema(3, ("poly", "polysat")),
+                "direction": cs.real_list(-1e6, 1e6, 3, 3),
+                "rho": cs.Real(1e-3, 100.0),
+            }
+        ),
+    },
+)
+
 EXACT_CONSTRUCTIONS = (
     {"model": "encoder", "seed": 0, "d": 3, "h": 3, "rho": 1.0, "log10_c": 2.0},
     {"model": "ff", "seed": 1, "d": 3, "h": 4, "rho": 2.0, "log10_c": 3.0},
@@ -217,6 +247,24 @@ ZERO_OF_COS = (
     "88611412345757890857781275903369570414391579340988899863267518920222239434866573"
     "82984369463"
 )
+
+
+#: a replayed EU~ case: ‖θ‖ ≤ 400 (as a number or an exact decimal string), b ≤ 4 (the
+#: extra digits grow like 2b‖θ‖/ln 10)
+WIGGLE_SCHEMA = cs.Record(
+    {
+        "a": cs.Real(-10.0, 10.0),
+        "b": cs.Real(1e-3, 4.0),
+        "r": cs.OneOf((cs.Real(1e-3, 400.0), cs.DecimalText(1e-3, 400.0))),
+    }
+)
+
+
+def describe_wiggle(c: Mapping[str, Any]) -> str:
+    return (
+        f"f = {c['a']} e^{{−{c['b']}‖θ‖}} sin(e^{{2·{c['b']}‖θ‖}}) at "
+        f"‖θ‖ = {c['r']}: ∼0, but θ·∇f grows like e^{{b‖θ‖}}"
+    )
 
 
 def wiggle_margin(case: Mapping[str, Any], digits: int) -> Any:
@@ -339,6 +387,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(exact_search(), ctx),
         replay=exact_margin(),
+        case_schema=EXACT_SCHEMA,
+        describe=exact_search().describe,
         negative_controls=(
             property_control(
                 "wrong degree k + 1",
@@ -374,14 +424,13 @@ CLAIMS = (
                 ),
                 constructions=({"a": 1.0, "b": 1.0, "r": 100.0},),
                 margin_label="−d′‖θ‖ − ln|θ·∇f − 0·f|, probe d′",
-                describe=lambda c: (
-                    f"f = {c['a']} e^{{−{c['b']}‖θ‖}} sin(e^{{2·{c['b']}‖θ‖}}) at "
-                    f"‖θ‖ = {c['r']}: ∼0, but θ·∇f grows like e^{{b‖θ‖}}"
-                ),
+                describe=describe_wiggle,
             ),
             ctx,
         ),
         replay=along_ray(wiggle_margin),
+        case_schema=with_ray(WIGGLE_SCHEMA),
+        describe=describe_wiggle,
         explanation=(
             "D3 bounds values, not derivatives: a ∼0 function may oscillate "
             "exponentially fast with an exponentially small amplitude."
@@ -411,6 +460,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(head_search(), ctx),
         replay=head_euler_margin(),
+        case_schema=sublayer_schema("mha", 5.0, 6.0),
+        describe=head_search().describe,
         negative_controls=(
             property_control("wrong degree 1", "must be refuted", lambda: head_search(1)),
             property_control(

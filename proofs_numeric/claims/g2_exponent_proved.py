@@ -21,7 +21,7 @@ CERTIFIED = {"a_max": "100", "factor": "1"}
 CLAIMS = (
     Claim(
         id="G2*[a≤100]",
-        title="Misaligned growth exponent κ²c²/2, every T: proved",
+        title="Misaligned growth exponent κ²c²/2 for κc ≤ 10, every real T ≥ 1: proved",
         corrects="G2",
         statement=THEOREMS[THEOREM].statement(CERTIFIED) + ".",
         expected="proved",

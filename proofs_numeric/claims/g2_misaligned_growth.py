@@ -28,6 +28,7 @@ import mpmath
 from hypothesis import strategies as st
 
 from homogeneity import growth_formulas as G
+from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import CheckContext, Claim, Verdict
 from proofs_numeric.precision import dot, norm2, working_precision
 from proofs_numeric.search import (
@@ -69,6 +70,13 @@ def sqrt_margin(case: Mapping[str, Any], digits: int) -> Any:
     with working_precision(digits):
         p = local_exponent(_T(case, digits), _a(case, digits), digits)
         return EXPONENT_TOL - abs(p - mpmath.mpf(1) / 2)
+
+
+#: a replayed G2 case: κ ≤ 10, T ≤ 10^16 (closed forms, no loop over t)
+CASE_SCHEMA = cs.Record(
+    {"kappa": cs.Real(1e-3, 10.0), "log10_T": cs.Real(0.0, 16.0)},
+    optional={"c": cs.Real(1e-3, 10.0)},
+)
 
 
 def g2_search() -> PropertySearch:
@@ -206,6 +214,8 @@ CLAIMS = (
         expected="refuted",
         check=check_g2,
         replay=sqrt_margin,
+        case_schema=CASE_SCHEMA,
+        describe=g2_search().describe,
         explanation=(
             "The identity is exact, but with A1 the exponent is κ²/2, not ½: √t needs κ = 1 "
             "(κc = 1 for η = c/√t). Counterexample κ = ½: ‖θ_t‖ ∝ t^{1/8}."

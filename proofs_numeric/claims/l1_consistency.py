@@ -23,6 +23,7 @@ from typing import Any
 import mpmath
 from hypothesis import strategies as st
 
+from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import digits_for
@@ -102,6 +103,17 @@ def cases() -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(
         {"f": member, "k1": deg, "k2": deg, "direction": unit_vectors(DIM)}
     )
+
+
+#: a replayed case: a family member of ℝ² and two degrees in [−4, 4]
+CASE_SCHEMA = cs.Record(
+    {
+        "f": fam.member_schema(DIM),
+        "k1": cs.Integer(-4, 4),
+        "k2": cs.Integer(-4, 4),
+        "direction": cs.real_list(-1e6, 1e6, DIM, DIM),
+    }
+)
 
 
 def _nonzero(max_a: float = 1.0) -> st.SearchStrategy[float]:
@@ -201,6 +213,8 @@ CLAIMS = (
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx),
         replay=paper_margin,
+        case_schema=CASE_SCHEMA,
+        describe=paper_search().describe,
         explanation=(
             "e^{−‖θ‖}/2 is ∼0 and ∼(−1) with d = 1, ρ = 0 (and 0 is exactly "
             "homogeneous of every degree). The degree is unique only for functions "
@@ -233,6 +247,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(corrected_search(), ctx),
         replay=corrected_margin(),
+        case_schema=CASE_SCHEMA,
+        describe=corrected_search().describe,
         negative_controls=(
             property_control(
                 "wrong bound with factor 1/4",

@@ -14,9 +14,10 @@ from typing import Any
 import mpmath
 from hypothesis import strategies as st
 
+from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import CheckContext, Claim, Verdict
-from proofs_numeric.claims._d3 import digits_for, radii
+from proofs_numeric.claims._d3 import digits_for, radii, ray_fields
 from proofs_numeric.precision import relu, working_precision
 from proofs_numeric.search import (
     PropertySearch,
@@ -60,6 +61,9 @@ def cases() -> st.SearchStrategy[dict[str, Any]]:
         {"f": f, "direction": unit_vectors(DIM), "r": radii(), "log10_c": log10_scales(30)}
     )
 
+
+#: a replayed case: a family member of ℝ³ at θ = r·θ̂, c ≤ 10^30
+CASE_SCHEMA = cs.Record({"f": fam.member_schema(DIM), **ray_fields(DIM, 30.0)})
 
 CONSTRUCTIONS = (
     {
@@ -116,6 +120,8 @@ CLAIMS = (
         expected="verified",
         check=check,
         replay=margin_for(relu),
+        case_schema=CASE_SCHEMA,
+        describe=search().describe,
         explanation="ReLU is 1-Lipschitz and positively homogeneous; constants are kept.",
         negative_controls=(
             property_control(

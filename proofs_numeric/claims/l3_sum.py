@@ -16,9 +16,10 @@ from typing import Any
 import mpmath
 from hypothesis import strategies as st
 
+from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import CheckContext, Claim, Verdict
-from proofs_numeric.claims._d3 import digits_for, radii
+from proofs_numeric.claims._d3 import digits_for, radii, ray_fields
 from proofs_numeric.precision import working_precision
 from proofs_numeric.search import (
     PropertySearch,
@@ -88,6 +89,11 @@ def cases() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+#: a replayed case: two family members of ℝ³ at θ = r·θ̂, c ≤ 10^30
+CASE_SCHEMA = cs.Record(
+    {"f": fam.member_schema(DIM), "g": fam.member_schema(DIM), **ray_fields(DIM, 30.0)}
+)
+
 _SAT = {"kind": "sat", "a": 1.0, "b": 1.0, "u": [0.0, 0.0, 0.0], "o": 0.0}
 CONSTRUCTIONS = (
     {"f": _SAT, "g": _SAT, "direction": [1.0, 0.0, 0.0], "r": 50.0, "log10_c": 10.0},
@@ -140,6 +146,8 @@ CLAIMS = (
         expected="verified",
         check=check,
         replay=margin_for(),
+        case_schema=CASE_SCHEMA,
+        describe=search().describe,
         explanation=(
             "Triangle inequality; cancellation between f and g is harmless because "
             "D3's bound is absolute. The constant must degrade (control)."

@@ -29,14 +29,17 @@ from typing import Any
 import mpmath
 from hypothesis import strategies as st
 
+from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import (
     D_PROBE,
+    MAX_REPLAY_R,
     RHO_PROBE,
     digits_for,
     probe_margin,
     radii,
+    ray_fields,
     rounding_allowance,
 )
 from proofs_numeric.precision import working_precision
@@ -48,6 +51,7 @@ from proofs_numeric.search import (
     property_control,
     replay_control,
     scale_from_log10,
+    with_ray,
 )
 from proofs_numeric.strategies import log10_scales, unit_vectors
 
@@ -145,6 +149,12 @@ def relative_cases() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+#: a replayed case: two family members of ℝ³ at θ = r·θ̂, c ≤ 10^150
+PAPER_SCHEMA = cs.Record(
+    {"f": fam.member_schema(DIM), "g": fam.member_schema(DIM), **ray_fields(DIM, 150.0)}
+)
+RELATIVE_SCHEMA = PAPER_SCHEMA
+
 _LIN = {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]}
 _SAT = {"kind": "sat", "a": 1.0, "b": 1.0, "u": [0.0, 0.0, 0.0], "o": 0.0}
 #: L4's conclusion holds at this point: c·θ₁(σ(c‖θ‖) − σ(‖θ‖)) ≈ 10^{−62} ≪ e^{−0.01‖θ‖}.
@@ -221,6 +231,10 @@ CLAIMS = (
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx),
         replay=along_ray(paper_margin),
+        case_schema=with_ray(
+            PAPER_SCHEMA, r=cs.Real(1e-6, 4 * MAX_REPLAY_R), log10_c=cs.Real(0.0, 400.0)
+        ),
+        describe=paper_search().describe,
         explanation=(
             "f = w·θ (exact, k = 1) times g = σ(‖θ‖) (∼0): the error is "
             "c·f(θ)(σ(c‖θ‖) − σ(‖θ‖)), unbounded in c. Under D3 a positive degree "
@@ -251,6 +265,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(relative_search(), ctx),
         replay=relative_margin(),
+        case_schema=RELATIVE_SCHEMA,
+        describe=relative_search().describe,
         negative_controls=(
             property_control(
                 "wrong bound ε_f + ε_g",

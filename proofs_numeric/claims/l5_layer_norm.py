@@ -29,14 +29,17 @@ import mpmath
 from hypothesis import strategies as st
 
 from homogeneity.errors import HomogeneityInputError
+from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import (
     D_PROBE,
+    MAX_REPLAY_R,
     RHO_PROBE,
     digits_for,
     probe_margin,
     radii,
+    ray_fields,
     rounding_allowance,
 )
 from proofs_numeric.precision import (
@@ -55,6 +58,7 @@ from proofs_numeric.search import (
     property_control,
     replay_control,
     scale_from_log10,
+    with_ray,
 )
 from proofs_numeric.strategies import log10_scales, unit_vectors
 
@@ -143,6 +147,10 @@ def degenerate_case(r: float = 500.0, log10_c: float = 3.0) -> dict[str, Any]:
         "r": r,
         "log10_c": log10_c,
     }
+
+
+#: a replayed case: 1–6 family members of ℝ³ at θ = r·θ̂, c ≤ 10^30
+CASE_SCHEMA = cs.Record({"f": cs.ListOf(fam.member_schema(DIM), 1, 6), **ray_fields(DIM, 30.0)})
 
 
 #: A refutation of L5 is replayed at ‖θ‖ = r·(1, 2, 4) with θ₁ fixed.
@@ -272,6 +280,8 @@ CLAIMS = (
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx),
         replay=along_ray(paper_margin),
+        case_schema=with_ray(CASE_SCHEMA, r=cs.Real(1e-6, 4 * MAX_REPLAY_R)),
+        describe=paper_search().describe,
         explanation=(
             "f = (σ(2r+θ₁), σ(2r), 1): ∼0 coordinates whose spread ‖f − μ(f)‖ ≈ "
             "e^{−2r} is as small as their approximation error, so the direction "
@@ -308,6 +318,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(corrected_search(), ctx),
         replay=corrected_margin(),
+        case_schema=CASE_SCHEMA,
+        describe=corrected_search().describe,
         negative_controls=(
             property_control(
                 "wrong bound 2‖ε‖ (spread dropped)",

@@ -16,7 +16,11 @@ from typing import Any
 
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._certified import certificate_controls, certified_check
-from proofs_numeric.claims._scalar_saturation import saturation_margin, saturation_search
+from proofs_numeric.claims._scalar_saturation import (
+    CASE_SCHEMA,
+    saturation_margin,
+    saturation_search,
+)
 from proofs_numeric.precision import sigmoid, sigmoid_tail_bound
 from proofs_numeric.search import property_control
 
@@ -41,6 +45,7 @@ CLAIMS = (
         expected="proved",
         check=certified_check("l6_sigmoid", "L6", "scalar_saturation", CERTIFIED),
         replay=saturation_margin(sigmoid, 1.0, sigmoid_tail_bound),
+        case_schema=CASE_SCHEMA,
         explanation=(
             "Proof: for x ≥ 0, |σ(cx) − σ(x)| ≤ 1 − σ(x) = 1/(1+e^x) ≤ e^{−x}; "
             "x < 0 by symmetry. Any d > 1 fails as c → ∞ at large |x|."

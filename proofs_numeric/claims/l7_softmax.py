@@ -21,6 +21,7 @@ from typing import Any
 import mpmath
 from hypothesis import strategies as st
 
+from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import CheckContext, Claim, Verdict
 from proofs_numeric.precision import (
     exp_loss,
@@ -39,6 +40,7 @@ from proofs_numeric.search import (
     property_control,
     replay_control,
     scale_from_log10,
+    with_ray,
 )
 from proofs_numeric.strategies import log10_scales, magnitudes, score_rows
 
@@ -102,6 +104,24 @@ def gap_margin(
             return log_margin(bound, _max_deviation(y, keep, c, work), work)
 
     return margin
+
+
+#: a replayed case: ≤ 16 scores whose spread is ≤ 10^4 (the extra digits grow like the
+#: spread / ln 10), c ≤ 10^400; L7* may mask positions
+_ROW = cs.real_list(-1e7, 1e7, 1, 16)
+PAPER_SCHEMA = cs.Where(
+    cs.Record({"x": _ROW, "log10_c": cs.Real(0.0, 400.0)}),
+    cs.spread_at_most("x", 1e4),
+    "max − min of x must be ≤ 10^4",
+)
+GAP_SCHEMA = cs.Where(
+    cs.Record(
+        {"x": _ROW, "log10_c": cs.Real(0.0, 400.0)},
+        optional={"keep": cs.Nullable(cs.ListOf(cs.Boolean(), 1, 16))},
+    ),
+    lambda c: cs.same_length("x", "keep")(c) and cs.spread_at_most("x", 1e4)(c),
+    "x and keep must have one length, and max − min of x must be ≤ 10^4",
+)
 
 
 def _half(v: Any) -> Any:
@@ -198,6 +218,8 @@ CLAIMS = (
         expected="refuted",
         check=check_paper,
         replay=along_ray(paper_margin),
+        case_schema=with_ray(PAPER_SCHEMA),
+        describe=paper_search().describe,
         explanation=(
             "softmax(x + t·1) = softmax(x): the deviation at x = (t+1, t) is "
             "σ(c) − σ(1) → 0.27 for every t while ‖x‖ → ∞. Near-ties (t, t − ε) "
@@ -227,6 +249,8 @@ CLAIMS = (
         expected="verified",
         check=check_gap,
         replay=gap_margin(),
+        case_schema=GAP_SCHEMA,
+        describe=gap_search().describe,
         explanation=(
             "Both softmax(cx)_i and softmax(x)_i lie between argmax(x)_i and the "
             "tail bound at ρ = 1. The rate 1 in γ is sharp."

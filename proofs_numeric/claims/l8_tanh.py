@@ -16,7 +16,11 @@ from typing import Any
 
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._certified import certificate_controls, certified_check
-from proofs_numeric.claims._scalar_saturation import saturation_margin, saturation_search
+from proofs_numeric.claims._scalar_saturation import (
+    CASE_SCHEMA,
+    saturation_margin,
+    saturation_search,
+)
 from proofs_numeric.precision import tanh
 from proofs_numeric.search import property_control
 
@@ -42,6 +46,7 @@ CLAIMS = (
         expected="proved",
         check=certified_check("l8_tanh", "L8", "scalar_saturation", CERTIFIED),
         replay=saturation_margin(tanh, 1.0),
+        case_schema=CASE_SCHEMA,
         explanation=(
             "Proof: |tanh(cx) − tanh(x)| ≤ 1 − tanh|x| = 2/(e^{2|x|}+1) ≤ e^{−|x|} "
             "since (e^{|x|} − 1)² ≥ 0, and ≤ 2e^{−2|x|}. Any d > 1 fails near x = 0 "

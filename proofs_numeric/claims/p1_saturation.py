@@ -26,6 +26,7 @@ import mpmath
 from hypothesis import assume
 from hypothesis import strategies as st
 
+from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import Claim
 from proofs_numeric.precision import (
     argmax_set,
@@ -196,6 +197,47 @@ def perturbed_cases(draw: st.DrawFn, ties: bool = False) -> dict[str, Any]:
     return case
 
 
+#: a replayed case: θ′ = (w, us) and v = (vw, vus) in ℝ^≤4 with ≤ 6 rows; α ≤ 2 (P1/P2),
+#: E ≤ 4 and c ≤ 10^6 (P1*)
+PAPER_SCHEMA = cs.Where(
+    cs.Record(
+        {
+            "w": cs.real_list(-10.0, 10.0, 1, 4),
+            "us": cs.ListOf(cs.real_list(-10.0, 10.0, 1, 4), 1, 6),
+            "vw": cs.real_list(-10.0, 10.0, 1, 4),
+            "vus": cs.ListOf(cs.real_list(-10.0, 10.0, 1, 4), 1, 6),
+        },
+        optional={"alpha": cs.Real(1e-3, 2.0)},
+    ),
+    lambda c: (
+        len(c["vw"]) == len(c["w"]) == len(c["us"][0])
+        and len(c["vus"]) == len(c["us"])
+        and all(len(u) == len(c["w"]) for u in c["us"] + c["vus"])
+    ),
+    "w, vw and every row of us and vus must have one length, and vus one row per row of us",
+)
+CORRECTED_SCHEMA = cs.Where(
+    cs.Record(
+        {
+            "w": cs.real_list(-10.0, 10.0, 1, 4),
+            "us": cs.ListOf(cs.real_list(-10.0, 10.0, 1, 4), 1, 6),
+            "vw": cs.real_list(-10.0, 10.0, 1, 4),
+            "vus": cs.ListOf(cs.real_list(-10.0, 10.0, 1, 4), 1, 6),
+        },
+        optional={
+            "E": cs.Real(0.0, 4.0),
+            "log10_c": cs.Real(0.0, 6.0),
+            "alpha": cs.Real(1e-3, 2.0),
+        },
+    ),
+    lambda c: (
+        len(c["vw"]) == len(c["w"]) == len(c["us"][0])
+        and len(c["vus"]) == len(c["us"])
+        and all(len(u) == len(c["w"]) for u in c["us"] + c["vus"])
+    ),
+    "w, vw and every row of us and vus must have one length, and vus one row per row of us",
+)
+
 PAPER_CONSTRUCTIONS = (
     {
         "w": [1.0, 1.0],
@@ -288,6 +330,8 @@ CLAIMS = (
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx),
         replay=paper_margin,
+        case_schema=PAPER_SCHEMA,
+        describe=paper_search().describe,
         explanation=(
             "At a tie of s_f's scores an o(1) perturbation, amplified by the degree-2 "
             "scores (c·‖e‖ ≫ 1), decides the argmax: f(θ_t) → one-hot ≠ s_f(θ′). "
@@ -323,6 +367,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(corrected_search(), ctx),
         replay=corrected_margin(),
+        case_schema=CORRECTED_SCHEMA,
+        describe=corrected_search().describe,
         negative_controls=(
             property_control(
                 "mutated premise: ties allowed",

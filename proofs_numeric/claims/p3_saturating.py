@@ -25,13 +25,16 @@ from typing import Any
 import mpmath
 from hypothesis import strategies as st
 
+from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import (
     D_PROBE,
+    MAX_REPLAY_R,
     RHO_PROBE,
     probe_margin,
     radii,
+    ray_fields,
     rounding_allowance,
 )
 from proofs_numeric.precision import (
@@ -50,6 +53,7 @@ from proofs_numeric.search import (
     property_control,
     replay_control,
     scale_from_log10,
+    with_ray,
 )
 from proofs_numeric.strategies import log10_scales, unit_vectors
 
@@ -136,6 +140,15 @@ def cases(
 
     return st.sampled_from(MAPS).flatmap(build)
 
+
+#: a replayed case: σ, tanh or softmax of 1–6 family members of ℝ³ at θ = r·θ̂, c ≤ 10^30
+CASE_SCHEMA = cs.Record(
+    {
+        "map": cs.Choice(MAPS),
+        "f": cs.ListOf(fam.member_schema(DIM), 1, 6),
+        **ray_fields(DIM, 30.0),
+    }
+)
 
 _DIFF = {"kind": "poly", "a": 1.0, "ws": [[1.0, -1.0, 0.0]]}
 _X1 = {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]}
@@ -282,6 +295,8 @@ CLAIMS = (
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx),
         replay=along_ray(paper_margin),
+        case_schema=with_ray(CASE_SCHEMA, r=cs.Real(1e-6, 4 * MAX_REPLAY_R)),
+        describe=paper_search().describe,
         explanation=(
             "f = θ₁ − θ₂ is exactly 1-homogeneous but f(θ) = 1 on the whole line "
             "θ = (t+1, t, 0): the saturation error σ(c) − σ(1) does not shrink as "
@@ -316,6 +331,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(corrected_search(), ctx),
         replay=corrected_margin(),
+        case_schema=CASE_SCHEMA,
+        describe=corrected_search().describe,
         negative_controls=(
             property_control(
                 "wrong bound e^{−0.01‖θ‖} (the paper's form)",

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from homogeneity.components import AttentionHead
 from homogeneity.rules import predict_degree
+from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
 from proofs_numeric.claims._transformer import (
@@ -36,6 +37,7 @@ from proofs_numeric.claims._transformer import (
     keep_for,
     score_loss,
     sublayer_cases,
+    sublayer_schema,
     sublayer_weights,
     trace_scores,
     with_tempered_queries,
@@ -50,6 +52,7 @@ from proofs_numeric.search import (
     property_control,
     replay_control,
     scale_from_log10,
+    with_ray,
 )
 
 #: The points of the ray that a refutation of P4 is replayed at: ρ·(1, 4, 16) (‖θ‖ grows
@@ -228,6 +231,12 @@ CLAIMS = (
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx, notes=_rules_note()),
         replay=along_ray(paper_margin),
+        case_schema=with_ray(
+            sublayer_schema("mha", 5.0, 40.0),
+            rho=cs.Real(1e-3, 80.0),
+            log10_c=cs.Real(0.0, 41.0),
+        ),
+        describe=paper_search().describe,
         explanation=(
             "V = X W^vᵀ already has degree 2, so H has degree 2: H(cθ) ≈ c²H(θ). "
             "The package's degree rules predict ∼2 as well."
@@ -257,6 +266,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(corrected_search(), ctx),
         replay=corrected_margin(),
+        case_schema=sublayer_schema("mha", 5.0, 40.0),
+        describe=corrected_search().describe,
         negative_controls=(
             property_control(
                 "wrong degree 1",

@@ -23,6 +23,7 @@ from typing import Any
 import mpmath
 from hypothesis import strategies as st
 
+from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
 from proofs_numeric.claims._transformer import (
@@ -34,6 +35,7 @@ from proofs_numeric.claims._transformer import (
     msa,
     score_loss,
     sublayer_cases,
+    sublayer_schema,
     sublayer_weights,
     trace_scores,
 )
@@ -57,6 +59,7 @@ from proofs_numeric.search import (
     replay_control,
     scale_from_log10,
     vacuous,
+    with_ray,
 )
 
 #: A refutation of P5 is replayed at ρ·(1, 1.5, 2) (‖θ‖ doubles, the gaps grow 16×) and
@@ -224,6 +227,12 @@ CLAIMS = (
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx),
         replay=along_ray(paper_margin),
+        case_schema=with_ray(
+            sublayer_schema("mha", 5.0, 40.0),
+            rho=cs.Real(1e-3, 10.0),
+            log10_c=cs.Real(0.0, 42.0),
+        ),
+        describe=paper_search().describe,
         explanation=(
             "c γ ⊙ (LN(Z(cθ)) − LN(Z(θ))) grows linearly in c because the softmax is "
             "never exactly saturated; D3's c-uniform absolute bound cannot hold (D3 "
@@ -253,6 +262,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(corrected_search(), ctx),
         replay=corrected_margin(),
+        case_schema=sublayer_schema("mha", 5.0, 40.0),
+        describe=corrected_search().describe,
         negative_controls=(
             property_control("wrong degree 2", "MSA is not ∼2", lambda: corrected_search(2)),
             property_control(

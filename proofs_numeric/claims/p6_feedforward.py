@@ -33,9 +33,10 @@ import torch
 from hypothesis import strategies as st
 
 from homogeneity.errors import HomogeneityInputError
+from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
-from proofs_numeric.claims._transformer import ff_sublayer, sublayer_weights
+from proofs_numeric.claims._transformer import ff_sublayer, sublayer_schema, sublayer_weights
 from proofs_numeric.precision import Weights, guard_digits, norm2, working_precision
 from proofs_numeric.precision.torch_weights import tensor_to_lists
 from proofs_numeric.search import (
@@ -48,6 +49,7 @@ from proofs_numeric.search import (
     replay_control,
     scale_from_log10,
     vacuous,
+    with_ray,
 )
 
 WEIGHTS = ("sub.inner.weight", "sub.outer.weight", "norm.weight")
@@ -131,6 +133,20 @@ def paper_cases() -> st.SearchStrategy[dict[str, Any]]:
         }
     )
 
+
+#: a replayed P6 case: the sizes of a sublayer case, ‖t‖ ≤ 4, weights ×s with s ≤ 20,
+#: c ≤ 10^40 (its ray scales the weights up to 100× more: see the claim's schema)
+PAPER_SCHEMA = cs.Record(
+    {
+        "seed": cs.Integer(0, 2**31),
+        "n": cs.Integer(1, 6),
+        "d_model": cs.Integer(1, 6),
+        "d_ff": cs.Integer(1, 8),
+        "t_scale": cs.Real(0.0, 4.0),
+        "w_scale": cs.Real(0.0, 20.0),
+        "log10_c": cs.Real(0.0, 40.0),
+    }
+)
 
 _FF = {"seed": 3, "n": 3, "d_model": 3, "d_ff": 4}
 PAPER_CONSTRUCTIONS = (dict(_FF, t_scale=0.0, w_scale=3.0, log10_c=1.0),)
@@ -260,6 +276,8 @@ CLAIMS = (
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx),
         replay=along_ray(paper_margin),
+        case_schema=with_ray(PAPER_SCHEMA, w_scale=cs.Real(0.0, 2e3), log10_c=cs.Real(0.0, 41.0)),
+        describe=paper_search().describe,
         explanation=(
             "X(t) = t + B(1 − ‖t‖²)₊² is ∼1 in t with ρ = 1, but at t = 0 with large "
             "feed-forward weights ‖θ‖ is large while X = B is constant in c: the error is "
@@ -288,6 +306,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(all_search(), ctx),
         replay=all_margin(),
+        case_schema=sublayer_schema("ff", 5.0, 40.0),
+        describe=all_search().describe,
         explanation=(
             "Exact: ReLU, bias-free linear maps and the ε-free LN are exactly homogeneous, "
             "and a ∼1 input is exactly 1-homogeneous (D3 collapse). FF is undefined where a "

@@ -20,15 +20,16 @@ encoder is often exactly homogeneous and the bound has nothing to bound).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import mpmath
 from hypothesis import strategies as st
 
 from homogeneity.errors import HomogeneityInputError
+from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
-from proofs_numeric.claims._encoders import encoder_cases, mp_encoder, score_digits
+from proofs_numeric.claims._encoders import encoder_cases, encoder_schema, mp_encoder, score_digits
 from proofs_numeric.claims._t1_bound import encoder_bound, tempered
 from proofs_numeric.claims._transformer import chosen_scale, max_abs_diff
 from proofs_numeric.precision import distance, working_precision
@@ -42,6 +43,7 @@ from proofs_numeric.search import (
     replay_control,
     scale_from_log10,
     vacuous,
+    with_ray,
 )
 
 #: A refutation of T1 is replayed at ρ·(1, 1.5, 2) and c·(1, 100) past the chosen c.
@@ -171,6 +173,16 @@ def _cfg(**kw: Any) -> dict[str, Any]:
     return base
 
 
+_ENCODER = cast(cs.Record, encoder_schema(32.0))
+#: a replayed T1 case: an encoder case with ρ ≤ 32, and the c it fixes (the
+#: non-counterexample) or the log10 c of a point of its ray
+PAPER_SCHEMA = cs.Record(
+    _ENCODER.fields,
+    optional={**_ENCODER.optional, "c": cs.Real(1.0, 1e40), "log10_c": cs.Real(0.0, 40.0)},
+)
+#: a replayed T1* case: an encoder case with ρ ≤ 32 and c ≤ 10^40
+BOUND_SCHEMA = encoder_schema(32.0, log10_c=cs.Real(0.0, 40.0))
+
 PAPER_CONSTRUCTIONS = ({"seed": 0, "cfg": _cfg(), "ids": [1, 2, 0], "rho": 1.0},)
 #: T1 holds here: c = 1.01 keeps the D3 error below 1 (a finite margin, not c = 1).
 NON_COUNTEREXAMPLE = {"seed": 0, "cfg": _cfg(), "ids": [1, 2, 0], "rho": 0.5, "c": 1.01}
@@ -241,6 +253,8 @@ CLAIMS = (
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx),
         replay=along_ray(paper_margin),
+        case_schema=with_ray(PAPER_SCHEMA),
+        describe=paper_search().describe,
         explanation=(
             "The D3 collapse: f(cθ)/c − f(θ) is a fixed non-zero vector, so the "
             "absolute error grows linearly in c. T1* gives what holds."
@@ -272,6 +286,8 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(bound_search(), ctx),
         replay=bound_margin(),
+        case_schema=BOUND_SCHEMA,
+        describe=bound_search().describe,
         explanation=(
             "f(cθ)/c is the same encoder at θ with every softmax at inverse temperature "
             "c⁴ (T1*.scale); the distance to the saturated encoder is propagated through "

@@ -24,9 +24,10 @@ import torch
 from hypothesis import strategies as st
 
 from homogeneity.errors import HomogeneityInputError
+from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
-from proofs_numeric.claims._encoders import mp_encoder, score_digits
+from proofs_numeric.claims._encoders import encoder_schema, mp_encoder, score_digits
 from proofs_numeric.claims._t1_bound import (
     AttentionParts,
     FeedForwardParts,
@@ -261,6 +262,28 @@ def ff_cases() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+#: a replayed T1*.scale case: an encoder case with ρ ≤ 8 and c ≤ 10^40
+SCALE_SCHEMA = encoder_schema(8.0, log10_c=cs.Real(0.0, 40.0))
+_SIZES = {"seed": cs.Integer(0, 2**31), "n": cs.Integer(1, 6), "d_model": cs.Integer(1, 6)}
+#: log10 of the relative size of the input perturbation (null: none)
+_DELTA = cs.Nullable(cs.Real(-40.0, 3.0))
+#: a replayed T1*.attn case: a sublayer case with ρ ≤ 5 (the score spread, hence the
+#: digits, grows like ρ²) and the temperature τ ≤ 10^3
+ATTN_SCHEMA = cs.Record(
+    {
+        **_SIZES,
+        "n_heads": cs.Integer(1, 3),
+        "d_head": cs.Integer(1, 4),
+        "causal": cs.Boolean(),
+        "rho": cs.Real(1e-3, 5.0),
+        "log10_tau": cs.Real(0.0, 3.0),
+        "log10_delta": _DELTA,
+    }
+)
+#: a replayed T1*.ff case: a sublayer case with ρ ≤ 8
+FF_SCHEMA = cs.Record(
+    {**_SIZES, "d_ff": cs.Integer(1, 8), "rho": cs.Real(1e-3, 8.0), "log10_delta": _DELTA}
+)
 _MHA = {"seed": 0, "n": 3, "d_model": 3, "n_heads": 1, "d_head": 2, "causal": False}
 ATTN_CONSTRUCTIONS = (
     dict(_MHA, rho=2.0, log10_tau=0.0, log10_delta=None),
@@ -325,6 +348,7 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(scale_search(), ctx),
         replay=scale_margin,
+        case_schema=SCALE_SCHEMA,
         explanation=(
             "The embedding has degree 1, Q and K degree 2, the scores degree 4, V degree "
             "2; bias-free linear maps add one, ReLU keeps the degree, the ε-free LN "
@@ -358,6 +382,7 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(attn_search(), ctx),
         replay=attn_margin(),
+        case_schema=ATTN_SCHEMA,
         negative_controls=(
             property_control(
                 "residual term dropped",
@@ -384,6 +409,7 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(ff_search(), ctx),
         replay=ff_margin(),
+        case_schema=FF_SCHEMA,
         negative_controls=(
             property_control(
                 "residual term dropped",

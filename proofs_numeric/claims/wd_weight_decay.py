@@ -48,6 +48,7 @@ from hypothesis import strategies as st
 
 from homogeneity import growth_formulas as P
 from homogeneity.dynamics.controlled import RandomSphereObjective, initial_theta, run_optimizer
+from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import CheckContext, Claim, Verdict
 from proofs_numeric.search import (
     PropertySearch,
@@ -162,6 +163,10 @@ PAPER_CONSTRUCTIONS = (
     {"lr": COMMON_LR, "wd": COMMON_WD, "seed": 0},
     {"lr": 1e-1, "wd": 1e-1, "seed": 0},
     {"lr": 1e-5, "wd": 0.0, "seed": 0},
+)
+#: a replayed WD case: one AdamW run of GROWTH_STEPS steps with η ≤ 1 and λ ≤ 1
+PAPER_SCHEMA = cs.Record(
+    {"lr": cs.Real(1e-8, 1.0), "wd": cs.Real(0.0, 1.0), "seed": cs.Integer(0, 2**31)}
 )
 #: WD's statement holds on this cell: λ = 0.1 > λ* = η/(2σ₀²) = 0.05 shrinks the norm.
 PAPER_NON_COUNTEREXAMPLE = {"lr": 1e-3, "wd": 1e-1, "seed": 0}
@@ -292,6 +297,8 @@ CLAIMS = (
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx),
         replay=paper_margin,
+        case_schema=PAPER_SCHEMA,
+        describe=paper_search().describe,
         explanation=(
             "The threshold is λ* = η/(2σ₀²), proportional to η (WD*): on the grid it spans "
             "four decades, so no threshold in λ alone separates the cells. At η = 1e-1 the "

@@ -26,6 +26,9 @@ arithmetic; lower ends ≥ 0 on boxes that partition D prove the part.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +43,31 @@ Margins = Callable[[Mapping[str, Any], Mapping[str, Any]], list[Any]]
 
 class CertificateRejected(Exception):
     """The certificate does not prove its statement (the message says why)."""
+
+
+def canonical_json(value: Any) -> bytes:
+    """The canonical JSON of a value (sorted keys, no spaces, UTF-8, no NaN): what hashes
+    are taken of."""
+    return json.dumps(
+        value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    ).encode("utf-8")
+
+
+def digest(value: Any) -> str:
+    """sha256 (hex) of the canonical JSON of a value."""
+    return hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+def exact_number(x: Any, what: str) -> int | float:
+    """A JSON number of an instance, kept exactly as written: an int stays an int (never
+    rounded through binary64), a float is its exact binary64 value; bools and non-finite
+    values are refused. Arithmetic on it goes through ``Interval.of``, which encloses an
+    int that arb cannot hold exactly at the working precision."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise CertificateRejected(f"{what}={x!r} is not a number")
+    if isinstance(x, float) and not math.isfinite(x):
+        raise CertificateRejected(f"{what}={x!r} is not finite")
+    return x
 
 
 def rational(text: Any, what: str) -> fmpq:
@@ -90,6 +118,9 @@ class Theorem:
     """Base class: one certified statement family. Subclasses override every method."""
 
     name: str = ""
+    #: the keys of the statement's parameters: no more (an ignored key could make the file
+    #: look as if it said more than the statement does), no fewer
+    parameter_keys: frozenset[str] = frozenset()
     #: the lemmas the reduction to the parts rests on (copied verbatim into certificates)
     lemmas: tuple[str, ...] = ()
     #: the tail lemma, if the compact domain leaves part of the statement out

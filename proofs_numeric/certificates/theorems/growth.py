@@ -66,6 +66,7 @@ def _stirling(vals: Mapping[str, Any], consts: Mapping[str, Any]) -> list[Any]:
 
 class GrowthExponent(Theorem):
     name = "growth_exponent"
+    parameter_keys = frozenset({"a_max", "factor"})
     lemmas = (
         "‖θ_T‖/‖θ_0‖ = [Γ(T+1+a)/(Γ(1+a)Γ(T+1))]^{1/2} for ∏_{t≤T}(1 + a/t) (G2*, exact)",
         "fundamental theorem of calculus: p_T − a/2 = (1/(2 ln 2))∫₀^a [ψ(2T+1+b) − "

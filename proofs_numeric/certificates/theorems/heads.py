@@ -1,12 +1,14 @@
 """An attention head along the ray of a fixed instance: P4* and EU~* for every ρ and c.
 
 Parameters: ``instance`` — the input X₀ (n × d), the weights W^q, W^k, W^v (d_head × d)
-of one head (floats), ``causal`` — and ``constant``, the claim's constant (4 for P4*, 12
-for EU~*). On the ray θ = ρθ₀ (X included, so X is exactly 1-homogeneous):
+of one head (JSON numbers, used exactly as written), ``causal`` — exactly these keys —
+and ``constant``, the claim's constant (4 for P4*, 12 for EU~*). The statement names the
+instance by the sha256 of its canonical JSON. On the ray θ = ρθ₀ (X included, so X is
+exactly 1-homogeneous):
 Q = ρ²X₀W^qᵀ, K = ρ²X₀W^kᵀ, V(θ) = ρ²V₀ = ρ²X₀W^vᵀ, scores S(θ) = ρ⁴S₀ with
 S₀ = Q₀K₀ᵀ/√d_head, and H(θ)_i = Σ_j softmax(S(θ)_i)_j V(θ)_j over the visible keys j.
 
-The checker recomputes S₀ and V₀ from the floats in interval arithmetic, certifies for
+The checker recomputes S₀ and V₀ from those numbers in interval arithmetic, certifies for
 each query row i the unique maximiser j* of S₀_i and the runner-up (gaps g_j = S₀_{ij*} −
 S₀_{ij} > 0, γ₀ = min g_j, α_j = g_j/γ₀ ≥ 1, u_j = V₀_j − V₀_{j*}, k = |V_i| − 1,
 V̂ = max_j ‖V₀_j‖). A row with a single visible key has weight 1 at every scale: both
@@ -50,23 +52,25 @@ from proofs_numeric.certificates.theorems.base import (
     Form,
     Prepared,
     Theorem,
+    digest,
+    exact_number,
     rational,
     rational_text,
 )
 
 Vector = list[Interval]
+INSTANCE_KEYS = frozenset({"x", "query", "key", "value", "causal"})
 
 
-def _matrix(x: Any, what: str) -> list[list[float]]:
+def _matrix(x: Any, what: str) -> list[list[int | float]]:
+    """The matrix exactly as the file writes it (ints are not rounded through float)."""
     ok = isinstance(x, list) and x and all(isinstance(r, list) and r for r in x)
     if not ok or len({len(r) for r in x}) != 1:
         raise CertificateRejected(f"instance {what} must be a non-empty rectangular matrix")
-    if not all(isinstance(v, float | int) and not isinstance(v, bool) for r in x for v in r):
-        raise CertificateRejected(f"instance {what} must hold numbers")
-    return [[float(v) for v in r] for r in x]
+    return [[exact_number(v, f"instance {what}") for v in r] for r in x]
 
 
-def _linear(x: Sequence[Sequence[float]], w: Sequence[Sequence[float]]) -> list[Vector]:
+def _linear(x: Sequence[Sequence[int | float]], w: Sequence[Sequence[int | float]]) -> list[Vector]:
     """rows of X Wᵀ, enclosed."""
     out = []
     for row in x:
@@ -74,7 +78,7 @@ def _linear(x: Sequence[Sequence[float]], w: Sequence[Sequence[float]]) -> list[
         for w_row in w:
             total = Interval.of(0)
             for a, b in zip(row, w_row, strict=True):
-                total = total + Interval.of(arb(a)) * Interval.of(arb(b))
+                total = total + Interval.of(a) * Interval.of(b)
             out_row.append(total)
         out.append(out_row)
     return out
@@ -103,10 +107,27 @@ def instance(parameters: Mapping[str, Any]) -> dict[str, Any]:
     d = len(x[0])
     if any(len(w[0]) != d for w in (wq, wk, wv)) or not (len(wq) == len(wk) == len(wv)):
         raise CertificateRejected("instance weights must be d_head × d_model, alike")
+    if set(inst) != INSTANCE_KEYS:
+        raise CertificateRejected(
+            f"instance keys {sorted(inst)} must be exactly {sorted(INSTANCE_KEYS)}"
+        )
     causal = inst.get("causal")
     if not isinstance(causal, bool):
         raise CertificateRejected("instance.causal must be true or false")
     return {"x": x, "query": wq, "key": wk, "value": wv, "causal": causal}
+
+
+def _head_description(parameters: Mapping[str, Any], inst: Mapping[str, Any]) -> str:
+    """Which head, which parameters and which ray the statement is about: the instance is
+    named by the sha256 of its canonical JSON, and the input X is part of θ (that is what
+    makes the scores grow like ρ⁴ and the values like ρ²)."""
+    return (
+        f"For the head H = softmax(QKᵀ/√d_head)·V, Q = XW^qᵀ, K = XW^kᵀ, V = XW^vᵀ, at "
+        f"θ = ρθ₀ with θ₀ = (X₀, W^q, W^k, W^v) the instance of sha256 "
+        f"{digest(parameters['instance'])} (n = {len(inst['x'])}, d_model = "
+        f"{len(inst['x'][0])}, d_head = {len(inst['query'])}, causal = {inst['causal']}; "
+        f"the input X is one of the parameters, so it scales with ρ and c)"
+    )
 
 
 def _rows(parameters: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -189,6 +210,7 @@ def _vector_norm_sq(coefficients: Mapping[int, Interval], us: Mapping[int, Vecto
 
 class HeadRay(Theorem):
     name = "head_ray"
+    parameter_keys = frozenset({"instance", "constant"})
     lemmas = (
         "exact homogeneity on the ray θ = ρθ₀ (X a parameter): S(cθ) = c⁴S(θ), "
         "V(cθ) = c²V(θ), so H(cθ) = c²·softmax(c⁴S(θ))V(θ)",
@@ -202,9 +224,7 @@ class HeadRay(Theorem):
         inst = instance(parameters)
         c = rational_text(_constant(parameters))
         return (
-            f"For the head of parameters.instance (n = {len(inst['x'])}, d_model = "
-            f"{len(inst['x'][0])}, d_head = {len(inst['query'])}, causal = {inst['causal']}) "
-            f"along the ray θ = ρθ₀: for all ρ > 0, c ≥ 1 and every query row i: "
+            f"{_head_description(parameters, inst)}: for all ρ > 0, c ≥ 1 and every query row i: "
             f"‖H(cθ)_i/c² − H(θ)_i‖₂ ≤ {c}(|V_i| − |M_i|)/|M_i|·exp(−γ_i(θ))·"
             f"max_j ‖V_j(θ)‖₂ (V_i the visible keys, M_i the maximisers and γ_i the gap of "
             f"score row i)"
@@ -254,6 +274,7 @@ class HeadRay(Theorem):
 
 class HeadEulerRay(Theorem):
     name = "head_euler_ray"
+    parameter_keys = frozenset({"instance", "constant"})
     lemmas = (
         "exact homogeneity on the ray θ = ρθ₀ (X a parameter): H(cθ) = c²·softmax(c⁴S)V, so "
         "θ·∇H = d/dc H(cθ)|_{c=1} = 2H + 4 Σ_j p_j (S_j − S̄) V_j row-wise",
@@ -268,9 +289,7 @@ class HeadEulerRay(Theorem):
         inst = instance(parameters)
         c = rational_text(_constant(parameters))
         return (
-            f"For the head of parameters.instance (n = {len(inst['x'])}, d_model = "
-            f"{len(inst['x'][0])}, d_head = {len(inst['query'])}, causal = {inst['causal']}) "
-            f"along the ray θ = ρθ₀: for all ρ > 0 and every query row i: "
+            f"{_head_description(parameters, inst)}: for all ρ > 0 and every query row i: "
             f"‖(θ·∇H)_i − 2H_i‖₂ ≤ {c}(|V_i| − |M_i|)/|M_i|·φ(γ_i(θ))·max_j ‖V_j(θ)‖₂, "
             f"φ(γ) = γe^(−γ) for γ ≥ 1 and e^(−1) otherwise"
         )
@@ -294,9 +313,10 @@ class HeadEulerRay(Theorem):
         out = {"q": q}
         for j, a in _a_values(prepared, q).items():
             out[f"a{j}"] = a
-        if q0 > 0:
-            # −q ln q is decreasing on [e^{−1}, 1] (derivative −ln q − 1 ≤ 0 there); the
-            # form that uses it is valid only on such boxes
+        if q0 >= arb(-1).exp().upper():
+            # −q ln q is decreasing on [e^{−1}, 1] (derivative −ln q − 1 ≤ 0 there), so its
+            # range on the box is [−q1 ln q1, −q0 ln q0]; on other boxes that would not be
+            # an enclosure, and it is not computed there
             out["qlogq"] = Interval((-(q1 * q1.log())).lower(), (-(q0 * q0.log())).upper())
         return out
 

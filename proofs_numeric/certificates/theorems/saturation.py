@@ -1,6 +1,7 @@
 """P1* on a fixed instance: saturation under perturbed norm growth, with its rate.
 
-Parameters: the instance θ′ = (w, u₁, …, u_n) (``w``: a vector, ``us``: n vectors, floats),
+Parameters: the instance θ′ = (w, u₁, …, u_n) (``w``: a vector, ``us``: n vectors; JSON
+numbers, used exactly as written),
 ``E_max`` (rational) and ``factor`` F (rational; the claim uses 1). Scores S′_j = w·u_j;
 they must have a unique maximiser j* with gap γ > 0 (certified). Statement: for every
 c ≥ 1, every E ∈ [0, E_max] and every perturbation e with ‖e_w‖, ‖e_j‖ ≤ E,
@@ -46,34 +47,40 @@ from proofs_numeric.certificates.theorems.base import (
     Form,
     Prepared,
     Theorem,
+    exact_number,
     rational,
     rational_text,
 )
 
 
-def _vector(x: Any, what: str) -> list[float]:
-    if not (isinstance(x, list) and x and all(isinstance(v, float | int) for v in x)):
+def _vector(x: Any, what: str) -> list[int | float]:
+    """The numbers exactly as the file writes them (no rounding of ints through float)."""
+    if not (isinstance(x, list) and x):
         raise CertificateRejected(f"{what} must be a non-empty list of numbers")
-    return [float(v) for v in x]
+    return [exact_number(v, what) for v in x]
 
 
-def _norm(v: Sequence[float]) -> Interval:
+def _norm(v: Sequence[int | float]) -> Interval:
     total = Interval.of(0)
     for x in v:
-        total = total + Interval.of(arb(x)).square()
+        total = total + Interval.of(x).square()
     return total.sqrt()
 
 
-def _dot(a: Sequence[float], b: Sequence[float]) -> Interval:
+def _dot(a: Sequence[int | float], b: Sequence[int | float]) -> Interval:
     total = Interval.of(0)
     for x, y in zip(a, b, strict=True):
-        total = total + Interval.of(arb(x)) * Interval.of(arb(y))
+        total = total + Interval.of(x) * Interval.of(y)
     return total
 
 
 def _nonnegative(x: Interval) -> Interval:
-    """d_l = S_runner − S′_l ≥ 0 by definition of the runner-up: clip the enclosure at 0."""
-    return Interval(x.lo if x.lo >= 0 else arb(0), x.hi if x.hi >= 0 else arb(0))
+    """d_l = S_runner − S′_l ≥ 0 by definition of the runner-up: intersect the enclosure
+    with [0, ∞). An enclosure entirely below 0 (or not comparable) contradicts that and is
+    refused rather than clipped to a wrong [0, 0]."""
+    if not x.hi >= 0:
+        raise ValueError(f"the enclosure {x!r} of a non-negative gap lies below 0")
+    return Interval(x.lo if x.lo >= 0 else arb(0), x.hi)
 
 
 def _margins(vals: Mapping[str, Any], consts: Mapping[str, Any]) -> list[Any]:
@@ -97,9 +104,10 @@ def _margins(vals: Mapping[str, Any], consts: Mapping[str, Any]) -> list[Any]:
 
 class PerturbedSaturation(Theorem):
     name = "perturbed_saturation"
+    parameter_keys = frozenset({"w", "us", "E_max", "factor"})
     lemmas = (
-        "Cauchy–Schwarz: |(cw + e_w)·(cu_j + e_j) − c² w·u_j| ≤ cE(‖w‖ + ‖u_j‖) + E² ≤ Δ "
-        "when ‖e_w‖, ‖e_j‖ ≤ E",
+        "Cauchy–Schwarz: |(cw + e_w)·(cu_j + e_j) − c² w·u_j| ≤ cE(‖w‖₂ + ‖u_j‖₂) + E² ≤ Δ "
+        "when ‖e_w‖₂, ‖e_j‖₂ ≤ E",
         "softmax_i is increasing in its own score and decreasing in each other score, so "
         "over the box of perturbed scores each deviation is largest at a corner",
         "s_f(θ′) = onehot(j*) for a unique maximiser j* of the scores of θ′ (D7)",
@@ -111,9 +119,9 @@ class PerturbedSaturation(Theorem):
         f = "" if factor == 1 else f"{rational_text(factor)}·"
         return (
             f"For θ′ = (w, u_1..u_{len(us)}) with w = {w}, u = {us}: for all c ≥ 1, all "
-            f"E ∈ [0, {rational_text(e_max)}] and every e with ‖e_w‖, ‖e_j‖ ≤ E: "
+            f"E ∈ [0, {rational_text(e_max)}] and every e with ‖e_w‖₂, ‖e_j‖₂ ≤ E: "
             f"‖softmax(S(cθ′ + e)) − s_f(θ′)‖_∞ ≤ {f}(n − 1)·exp(−(c²γ − 2Δ)), "
-            f"Δ = cE(‖w‖ + max_j ‖u_j‖) + E², S_j(θ) = w·u_j, γ the gap of S(θ′)"
+            f"Δ = cE(‖w‖₂ + max_j ‖u_j‖₂) + E², S_j(θ) = w·u_j, γ the gap of S(θ′)"
         )
 
     @staticmethod

@@ -70,6 +70,7 @@ def _tanh_squares(vals: Mapping[str, Any], consts: Mapping[str, Any]) -> list[An
 
 class ScalarSaturation(Theorem):
     name = "scalar_saturation"
+    parameter_keys = frozenset({"phi", "bounds"})
     lemmas = (
         "symmetry: σ(−z) = 1 − σ(z) and tanh(−z) = −tanh(z), so |φ(−cx) − φ(−x)| = "
         "|φ(cx) − φ(x)| and x ≥ 0 suffices",

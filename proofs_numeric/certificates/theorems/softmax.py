@@ -136,6 +136,7 @@ def _gap_factored(vals: Mapping[str, Any], consts: Mapping[str, Any]) -> list[An
 
 class SoftmaxGap(Theorem):
     name = "softmax_gap"
+    parameter_keys = frozenset({"rows", "scale", "rate"})
     lemmas = (
         *REDUCTION,
         "compactification: q = e^{−γ}, s = 1/c, w_j = e^{−t_j} range over [0, 1]; the "
@@ -225,6 +226,7 @@ def _limit_canonical(vals: Mapping[str, Any], consts: Mapping[str, Any]) -> list
 
 class ArgmaxLimit(Theorem):
     name = "argmax_limit"
+    parameter_keys = frozenset({"rows", "scale", "rate"})
     lemmas = (
         *REDUCTION,
         "the generalised argmax is 1/|M| on the visible maximisers and 0 elsewhere; "

@@ -1,7 +1,13 @@
-"""PNG figures of a norm-growth run (matplotlib, Agg backend: no display needed)."""
+"""PNG figures of a norm-growth run (matplotlib, Agg backend: no display needed).
+
+Every fitted law drawn says in its legend its number of points and R², and the title of
+``norm.png`` names, in plain words, exactly the laws drawn: the ones the model selection
+left standing (:func:`homogeneity.dynamics.growth_laws.select_growth_law`), plus √t,
+T5's law, dashed for comparison when it is not among them."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,45 +18,101 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from homogeneity.dynamics.growth_laws import fit_law  # noqa: E402
-from homogeneity.experiments.norm_growth_analysis import (  # noqa: E402
+from homogeneity.dynamics.growth_laws import fit_law, lr_integral_at  # noqa: E402
+from homogeneity.experiments.e2_e4_e7_norm_growth.analysis import (  # noqa: E402
     _step_records,
     _values,
     norm_curve,
 )
+from homogeneity.experiments.e2_e4_e7_norm_growth.config import NormGrowthConfig  # noqa: E402
+from homogeneity.experiments.lm_training import effective_lrs  # noqa: E402
+
+#: the growth laws in plain words (names as in homogeneity.dynamics.growth_laws)
+LAW_WORDS: dict[str, str] = {
+    "t": "linear in t",
+    "sqrt(t)": "√t",
+    "t^(1/4)": "t^(1/4)",
+    "saturating-exp": "levelling off",
+    "(log t)^(1/L)": "(log t)^(1/L)",
+    "exp(∫η)": "exponential in ∫η",
+}
+#: T5's law (SPEC E1, G2), drawn for comparison when the selection did not keep it
+T5_LAW = "sqrt(t)"
+
+
+def kept_laws(law: dict[str, Any], most: int = 3) -> list[str]:
+    """The laws the selection kept: its contenders, the best first (at most ``most``), or
+    only the closest one when none fits (verdict ``no-fit``)."""
+    return [law["best"]] if law["verdict"] == "no-fit" else list(law["contenders"])[:most]
+
+
+def norm_title(law: dict[str, Any], kept: Sequence[str], comparison: Sequence[str]) -> str:
+    """The title of the norm panel in plain words; it names every law drawn: the ``kept``
+    ones, then the dashed ``comparison`` ones."""
+    # a law's name is never split across lines (wrapped with non-breaking spaces inside)
+    words = [LAW_WORDS.get(n, n).replace(" ", "\u00a0") for n in kept]
+    if law["verdict"] == "selected":
+        head = f"The law that fits the parameter norm best, by far: {words[0]}"
+    elif law["verdict"] == "indistinguishable":
+        head = f"Laws that fit the parameter norm equally well: {', '.join(words)}"
+    else:
+        head = (
+            f"No law fits the parameter norm well (R² < {law['min_r2']:g}); the closest: {words[0]}"
+        )
+    lines = [line.replace("\u00a0", " ") for line in textwrap.wrap(head, 62)]
+    for name in comparison:
+        lines.append(f"dashed: {LAW_WORDS.get(name, name)}, T5's law, for comparison")
+    return "\n".join(lines)
 
 
 def plot_norm(records: Sequence[dict[str, Any]], results: dict[str, Any], path: Path) -> Path:
-    """‖θ_t‖ of the main group with the selected law and the √t fit; per-block norms."""
+    """``norm.png``: :func:`norm_figure` saved to ``path``."""
+    fig = norm_figure(records, results)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def norm_figure(records: Sequence[dict[str, Any]], results: dict[str, Any]) -> Any:
+    """‖θ_t‖ of the main group with the laws the selection kept (and √t); per-block norms.
+
+    Each law is refitted on the points the selection used; its legend entry gives the
+    formula, R² and the number of points."""
     group = results["norm"]["group"]
     t, y = norm_curve(records, group)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    ax = axes[0]
-    ax.plot(t, y, ".", ms=2, color="k", label=f"‖θ‖ ({group})")
     law = results["norm"]["law"]
-    for name, style in ((law["best"], "-"), ("sqrt(t)", "--")):
-        if name == "exp(∫η)":
-            continue
-        fit = fit_law(name, t, y)
-        ax.plot(t, fit.fitted, style, label=f"{name}: R²={fit.r2:.4f}")
-    ax.set_xlabel("step t")
-    ax.set_ylabel("parameter norm")
-    ax.set_title(f"E2: {law['verdict']} → {', '.join(law['contenders'])}")
-    ax.legend(fontsize=8)
+    lrs = effective_lrs(NormGrowthConfig(**results["config"]).train_config())
+    integral = lr_integral_at(t.astype(int), lrs)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    ax = axes[0]
+    ax.plot(t, y, ".", ms=2, color="k", label=f"‖θ‖ ({group}), {t.size} points")
+    kept = kept_laws(law)
+    comparison = [] if T5_LAW in kept else [T5_LAW]
+    for name in kept + comparison:
+        fit = fit_law(name, t, y, lr_integral=integral)
+        style = "--" if name in comparison else "-"
+        ax.plot(
+            t,
+            fit.fitted,
+            style,
+            label=f"{LAW_WORDS.get(name, name)}: {fit.formula}, R² = {fit.r2:.4f}, {t.size} points",
+        )
+    ax.set_xlabel("training step t")
+    ax.set_ylabel("parameter norm ‖θ‖")
+    ax.set_title(norm_title(law, kept, comparison), fontsize=9)
+    ax.legend(fontsize=7)
     ax = axes[1]
     layer_groups = [g for g in records[0]["groups"] if g.startswith("layer.")]
     for g in layer_groups:
         tg, yg = norm_curve(records, g)
         ax.plot(tg, yg, label=g)
-    ax.set_xlabel("step t")
+    ax.set_xlabel("training step t")
     ax.set_ylabel("block norm")
-    ax.set_title("per-block norms")
+    ax.set_title("norm of each block", fontsize=9)
     ax.legend(fontsize=8)
-    fig.suptitle(results.get("title", ""), fontsize=9)
+    fig.suptitle(results.get("title", ""), fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def plot_alignment(records: Sequence[dict[str, Any]], results: dict[str, Any], path: Path) -> Path:

@@ -1,0 +1,5 @@
+"""``python -m homogeneity.experiments.e3_pretrained_saturation``."""
+
+from homogeneity.experiments.e3_pretrained_saturation.command import main
+
+raise SystemExit(main())

@@ -1,0 +1,5 @@
+"""``python -m homogeneity.experiments.e5_head_types``."""
+
+from homogeneity.experiments.e5_head_types.command import main
+
+raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""One shard of a claim's property searches: which part of the search it runs, and a
+ledger of the searches that honoured it.
+
+A claim's check runs one or more property searches (:func:`proofs_numeric.search.
+check_property`). Split into ``count`` shards, shard ``index`` of a search
+
+* evaluates the hand-made constructions only if it is the first shard (``index == 0``),
+  so that each is counted once;
+* gets the share ``⌊N/count⌋`` (plus one for the first ``N mod count`` shards) of every
+  budget ``N`` the profile sets: the Hypothesis examples of a search
+  (:meth:`~proofs_numeric.claim.CheckContext.examples`) and the floor of non-vacuous
+  cases (:attr:`~proofs_numeric.claim.CheckContext.min_cases`); the shares sum to ``N``;
+* draws its Hypothesis examples from its own seed, derived from the campaign's seed, the
+  claim, the shard and the round (:meth:`random`), so the shards try different cases and
+  the same shard tries the same cases in every process.
+
+The outcomes of the shards merge into one verdict (:mod:`proofs_numeric.campaign.merge`).
+A search that honours its shard writes one line into :attr:`ledger` (its claim id and the
+number of cases it evaluated), so the merge can tell a check that was split from one that
+ignored the shard (a certificate, an exhaustive enumeration) and must be run whole.
+
+This module imports nothing of the package: :mod:`proofs_numeric.claim` refers to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from random import Random
+
+from homogeneity.errors import HomogeneityInputError
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One property search that ran as a shard: its claim id and the cases it evaluated."""
+
+    claim_id: str
+    cases: int
+
+
+@dataclass(frozen=True)
+class SearchShard:
+    """Shard ``index`` (0-based) of ``count`` of the searches of claim ``claim_id``.
+
+    ``seed`` is the campaign's seed (text): the Hypothesis seed of a shard's search is a
+    function of ``(seed, claim_id, index, count, round)`` only (:meth:`random`).
+    ``ledger`` collects a :class:`LedgerEntry` per search that ran as this shard; it is
+    filled in the process that runs the shard and travels back with the outcome.
+    """
+
+    claim_id: str
+    index: int
+    count: int
+    seed: str = "0"
+    ledger: list[LedgerEntry] = field(default_factory=list, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.count < 1 or not 0 <= self.index < self.count:
+            raise HomogeneityInputError(
+                f"shard index={self.index}, count={self.count}: need count ≥ 1 and "
+                f"0 ≤ index < count"
+            )
+
+    @property
+    def first(self) -> bool:
+        """The shard that evaluates the constructions."""
+        return self.index == 0
+
+    @property
+    def label(self) -> str:
+        return f"shard {self.index + 1}/{self.count}"
+
+    def share(self, total: int) -> int:
+        """This shard's part of a budget of ``total``: the shares of all shards sum to
+        ``total`` and differ by at most one; never below 1 (a search needs an example)."""
+        base, extra = divmod(int(total), self.count)
+        return max(1, base + (1 if self.index < extra else 0))
+
+    def random(self, round_: int = 0) -> Random:
+        """The seeded generator for round ``round_`` of this shard's search (``str``
+        seeds hash with SHA-512 in :class:`random.Random`, so this is the same generator
+        in every process, whatever ``PYTHONHASHSEED`` is)."""
+        return Random(f"{self.seed}/{self.claim_id}/{self.index}/{self.count}/{round_}")
+
+    def record(self, claim_id: str, cases: int) -> None:
+        """Note that a search of ``claim_id`` ran as this shard and evaluated ``cases``."""
+        self.ledger.append(LedgerEntry(claim_id, int(cases)))
