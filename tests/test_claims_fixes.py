@@ -200,3 +200,24 @@ def test_stored_refutation_holds_at_every_point_of_its_ray(claim_id: str) -> Non
     base = {k: v for k, v in cx.case.items() if k != RAY_KEY}
     for point in points:
         assert claim.replay({**base, **point}, cx.digits) < 0, (claim_id, point)
+
+
+def test_l2_holds_where_d3_is_tight_at_every_working_precision() -> None:
+    # f = e^{−2‖θ‖} meets D3 with d = 2 exactly: the true margin e^{−2(c−1)‖θ‖} lies below
+    # any working precision, so the rounding of the difference must be allowed for (the
+    # thorough search found this case failing at 60 digits and "holding" at 150)
+    from proofs_numeric.claims import l2_relu
+    from proofs_numeric.precision import relu
+    from proofs_numeric.search import classify, evaluate_margin
+
+    case = {
+        "f": {"kind": "exp", "a": 1.0, "b": 2.0},
+        "direction": [0.0, 0.9701425001453319, 0.24253562503633297],
+        "r": 1.0,
+        "log10_c": 3.0,
+    }
+    for digits in (50, 60, 150):
+        assert classify(evaluate_margin(l2_relu.margin_for(relu), case, digits))[0] == "held"
+    # the controls still fail on it: degree 1 is wrong for a ∼0 function
+    shifted = evaluate_margin(l2_relu.margin_for(relu, degree_shift=1), case, 60)
+    assert classify(shifted)[0] == "violated"
