@@ -35,6 +35,7 @@ import copy
 import math
 import types
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,6 +57,7 @@ from homogeneity import (
 from homogeneity.adapters import Batch, adapter_for
 from homogeneity.components import Encoder, EncoderConfig
 from homogeneity.constants import ATTENDED_THRESHOLD, NormKind
+from homogeneity.degree_engine.op_rules import rule_table_markdown
 from homogeneity.dynamics import NormTracker
 from homogeneity.execution.module_hooks import HOOK_TABLES
 from homogeneity.saturation import analyse_saturation, convergence_curves, saturation_level
@@ -770,3 +772,35 @@ def test_norm_tracker_in_a_training_loop(row):
     tokens = row.tokens if a.dim() > 2 else torch.ones(a.shape[:-1], dtype=torch.bool)
     want = float(F.cosine_similarity(a[tokens], b[tokens], dim=-1).mean())
     assert tracker.records[0]["saturation"]["level"] == pytest.approx(want, abs=1e-9)
+
+
+# -- the page "Hugging Face and your own models" ------------------------------------------
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "usage" / "real_models.md"
+TABLE_START = "<!-- rule table: generated, do not edit by hand -->\n"
+TABLE_END = "<!-- end of rule table -->"
+
+
+def test_the_page_shows_the_generated_rule_table():
+    """The page's table of ops is ``rule_table_markdown()``, between its markers
+    (regenerate: ``python -m homogeneity.degree_engine``)."""
+    text = PAGE.read_text(encoding="utf-8")
+    shown = text[text.index(TABLE_START) + len(TABLE_START) : text.index(TABLE_END)]
+    assert shown.strip() == rule_table_markdown().strip()
+
+
+def test_the_page_examples_print_what_the_page_shows():
+    """The page's examples run in order and print its text blocks (refresh after a
+    deliberate change: ``python tests/test_docs_examples.py --write
+    docs/usage/real_models.md``); the page and its global torch settings are left as
+    they were."""
+    from test_docs_examples import run_examples, same_output
+
+    settings = global_settings()
+    results = run_examples(PAGE)
+    assert global_settings() == settings
+    shown = [(ex, out) for ex, out in results if ex.expected is not None]
+    assert len(shown) >= 6
+    for ex, printed in shown:
+        assert same_output(printed, ex.expected), (
+            f"{PAGE.name}:{ex.line}: output differs\n--- page\n{ex.expected}--- printed\n{printed}"
+        )
