@@ -11,6 +11,7 @@ from torch import nn
 
 from homogeneity.adapters.batch import Batch, Trace
 from homogeneity.errors import HomogeneityInputError
+from homogeneity.execution.module_hooks import hooks_restored
 from homogeneity.scaling import OutputSelector, Patterns, Ray, select_parameter_names
 from homogeneity.validation import check_float_dtype
 
@@ -148,7 +149,10 @@ class BatchLoop(nn.Module):
         self.model = model
 
     def forward(self, calls: list[tuple[tuple, dict[str, Any]]]) -> list[Any]:
-        return [self.model(*args, **kwargs) for args, kwargs in calls]
+        # transformers installs output-capturing hooks on the user's model the first time
+        # it is asked for hidden states; they are taken off again after each call
+        with hooks_restored(self.model):
+            return [self.model(*args, **kwargs) for args, kwargs in calls]
 
 
 def as_batch(inputs: Any) -> Batch:

@@ -96,12 +96,18 @@ class SaturationProbe:
         # Floating buffers (running statistics) travel with the parameters; integer ones
         # (counters) stay as the copy has them.
         self._buffer_names = [n for n, b in model.named_buffers() if b.is_floating_point()]
+        # ... and are passed as the copy has them, so the call names every tensor of the
+        # module (a BERT's position_ids and token_type_ids buffers are integer)
+        self._fixed_buffers = {
+            n: b for n, b in self._skeleton.named_buffers() if not b.is_floating_point()
+        }
         # the ray of the first measurement; later ones reuse it at new values, so its
         # first pass (which records the run under Python-level modes) runs once
         self._ray: Ray | None = None
 
     def _call(self, params: dict[str, torch.Tensor], *inputs: Any, **kwargs: Any) -> Any:
-        return functional_call(self._skeleton, params, inputs, kwargs, strict=True)
+        values = {**self._fixed_buffers, **params}
+        return functional_call(self._skeleton, values, inputs, kwargs, strict=True)
 
     def measure(self, params: Mapping[str, torch.Tensor]) -> ProbeResult:
         """D14 at the parameter values ``params`` (name → tensor; only read)."""
