@@ -188,7 +188,7 @@ class Ray:
     """
 
     model: nn.Module | Callable[..., Any]
-    inputs: tuple = ()
+    inputs: tuple[Any, ...] = ()
     parameters: Patterns = None
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     output: OutputSelector = default_output
