@@ -8,6 +8,7 @@ environment lacks it (it comes with the ``dev`` extra that scripts/setup.sh inst
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -83,3 +84,26 @@ def test_ci_and_pre_commit_run_the_same_checks():
         assert any(e.startswith(command) for e in entries), f"no pre-commit hook runs {command}"
         runs = [i for i, line in enumerate(ci) if line.startswith(command)]
         assert runs and runs[0] < tests, f".ci/run must run {command} before the tests"
+
+
+#: "issue 3", "Issue 5, item 6", "issue #12": a tracker's number says nothing to a reader
+ISSUE_NUMBER = re.compile(r"\b[Ii]ssues?\s+#?\d")
+
+
+def test_the_issue_number_scan_catches_one():
+    assert ISSUE_NUMBER.search('"""Issue 4, item 2: the tracker."""')
+    assert ISSUE_NUMBER.search("# see issue #12")
+    assert not ISSUE_NUMBER.search("# the issue's budget: 60 s")
+
+
+def test_no_issue_numbers_in_code():
+    """Docstrings and comments say what a thing does, not which ticket asked for it."""
+    found = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for folder in ("homogeneity", "proofs_numeric", "benchmarks", "tests", "docs/hooks")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if path != Path(__file__).resolve()
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if ISSUE_NUMBER.search(line)
+    ]
+    assert not found, "issue numbers in code (say what it does instead):\n" + "\n".join(found)
