@@ -4,9 +4,11 @@ A *claim* is one statement of SPEC.md (a definition's property, a lemma, a theor
 checkable: its quantifiers are written out, a search tries to break it, and the search
 ends in a :class:`Verdict`:
 
-``verified``  the statement held on every case the search produced; the evidence says how
-              many cases, the worst margin seen (margin ≥ 0 means "held on this case",
-              the smaller the closer to failing) and the working precision;
+``verified``  the statement held on every case the search produced, and at least the
+              profile's floor (``min_cases``) of them were non-vacuous (premise held,
+              margin finite); the evidence says how many cases, how many non-vacuous,
+              the worst margin seen (margin ≥ 0 means "held on this case", the smaller
+              the closer to failing) and the working precision;
 ``refuted``   a case with margin < 0 was found, shrunk, and re-checked at a higher
               precision; it is kept as a JSON :class:`Counterexample` that replays;
 ``open``      the search cannot decide (the reason is given);
@@ -51,8 +53,14 @@ How to add a claim
    high-precision re-check) and the control with
    :func:`proofs_numeric.search.property_control` (same search on a mutated margin, must
    refute) or :func:`proofs_numeric.search.replay_control` (a stored case that is *not* a
-   counterexample must be rejected by the replay). Size the search from
-   ``ctx.profile`` (``max_examples``, ``digits``) so ``--profile thorough`` searches harder.
+   counterexample must be rejected by the replay, with a finite margin). Size the search
+   from ``ctx.profile`` (``max_examples``, ``digits``) so ``--profile thorough`` searches
+   harder. Where a case says nothing about the statement (its premise fails, the map is
+   undefined) the margin returns :func:`proofs_numeric.search.vacuous`; a verified verdict
+   needs ``ctx.min_cases`` non-vacuous cases (the search tops itself up to that floor). A
+   refutation that rests on an argument along a ray names the ray's points
+   (``PropertySearch.ray``) and replays with :func:`proofs_numeric.search.along_ray`;
+   its ``case_schema`` admits the stored points with :func:`proofs_numeric.search.with_ray`.
 5. A claim proved by a certificate (``expected="proved"``) takes its check and controls
    from :mod:`proofs_numeric.claims._certified`: ``certified_check(name, id, theorem,
    parameters)`` re-verifies ``proofs_numeric/certificates/data/<name>.json`` with the
@@ -172,7 +180,9 @@ def _finite_or_none(x: Any) -> float | None:
 class Evidence:
     """What a verdict rests on.
 
-    ``cases``: cases evaluated; ``worst_margin``: the smallest margin seen (≥ 0 held,
+    ``cases``: cases evaluated; ``non_vacuous``: how many of them tested something (the
+    premise held and the margin was finite; None where the check does not sample
+    cases); ``worst_margin``: the smallest margin seen on a non-vacuous case (≥ 0 held,
     < 0 violated) in the unit ``margin``; ``precision``: e.g. "mpmath 50 digits";
     ``search``: what was searched; ``notes``: anything else a reader needs.
     """
@@ -184,13 +194,15 @@ class Evidence:
     margin: str = "margin ≥ 0 ⇔ the statement held on the case"
     notes: str = ""
     worst_margin_text: str = ""
+    non_vacuous: int | None = None
 
     def summary(self) -> str:
         if self.worst_margin_text:
             worst = self.worst_margin_text
         else:
             worst = "n/a" if self.worst_margin is None else f"{self.worst_margin:.3g}"
-        return f"{self.cases} cases, worst margin {worst}, {self.precision}"
+        counted = "" if self.non_vacuous is None else f" ({self.non_vacuous} non-vacuous)"
+        return f"{self.cases} cases{counted}, worst margin {worst}, {self.precision}"
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

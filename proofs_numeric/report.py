@@ -10,7 +10,7 @@ import json
 import textwrap
 from collections.abc import Sequence
 
-from proofs_numeric.claim import STATUSES, base_id
+from proofs_numeric.claim import STATUSES, Verdict, base_id
 from proofs_numeric.runner import ClaimResult
 
 EXIT_STATUS_DOC = """Exit status:
@@ -20,13 +20,24 @@ EXIT_STATUS_DOC = """Exit status:
   2  usage error (unknown option, unknown claim id, unreadable counterexample file)"""
 
 
+def status_text(verdict: Verdict) -> str:
+    """The verdict as the reports show it: ``proved``, ``verified (N non-vacuous cases)``,
+    ``refuted`` or ``open (why)``."""
+    if verdict.status == "verified" and verdict.evidence.non_vacuous is not None:
+        n = verdict.evidence.non_vacuous
+        return f"verified ({n} non-vacuous case{'' if n == 1 else 's'})"
+    if verdict.status == "open" and verdict.reason:
+        return f"open ({verdict.reason})"
+    return verdict.status
+
+
 def verdict_label(result: ClaimResult) -> str:
-    status = result.verdict.status
     if result.error is not None:
         return "ERROR"
-    if status == result.claim.expected:
-        return status
-    return f"{status} (expected {result.claim.expected})"
+    text = status_text(result.verdict)
+    if result.verdict.status == result.claim.expected:
+        return text
+    return f"{text} (expected {result.claim.expected})"
 
 
 def controls_label(result: ClaimResult) -> str:
@@ -56,7 +67,7 @@ def evidence_text(result: ClaimResult) -> str:
     parts = [v.evidence.summary()]
     if v.counterexample is not None:
         parts.append(f"counterexample: {v.counterexample.description or v.counterexample.case}")
-    if v.reason:
+    if v.reason and v.status != "open":  # an open verdict's label carries its reason
         parts.append(v.reason)
     return "; ".join(parts)
 
@@ -86,11 +97,11 @@ def _wrap_table(
 
 def text_table(results: Sequence[ClaimResult], width: int = 160) -> str:
     """The claims table for a terminal: claim, statement, verdict, evidence, controls."""
-    fixed = 8 + 22 + 12 + 5 * 3 + 1
+    fixed = 8 + 26 + 12 + 5 * 3 + 1
     flexible = max(60, width - fixed)
     statement_w = flexible * 11 // 20
     evidence_w = flexible - statement_w
-    widths = [8, statement_w, 22, evidence_w, 12]
+    widths = [8, statement_w, 26, evidence_w, 12]
     rows = [
         [r.claim.id, r.claim.statement, verdict_label(r), evidence_text(r), controls_label(r)]
         for r in results
@@ -120,7 +131,7 @@ def to_json(results: Sequence[ClaimResult], profile: str) -> str:
     payload = {
         "profile": profile,
         "ok": all(r.ok for r in results),
-        "claims": [r.to_dict() for r in results],
+        "claims": [{**r.to_dict(), "label": verdict_label(r)} for r in results],
         "problems": problems(results),
     }
     return json.dumps(payload, indent=2, ensure_ascii=False)
@@ -171,7 +182,7 @@ def _claim_cell(r: ClaimResult) -> str:
             f"*Counterexample* (margin {cx.margin:.3g} at {cx.digits} digits): "
             f"{_md(cx.description)} `{_md(json.dumps(cx.case))[:400]}`",
         ]
-    if v.reason:
+    if v.reason and v.status != "open":  # an open verdict's label carries its reason
         parts += ["", f"*Reason:* {_md(v.reason)}"]
     if c.explanation:
         parts += ["", f"*Explanation:* {_md(c.explanation)}"]
@@ -203,10 +214,14 @@ def markdown_page(results: Sequence[ClaimResult], profile: str) -> str:
         "ball-arithmetic branch-and-bound proof with its lemmas and tail, re-verified by "
         "the independent checker: `python -m proofs_numeric.certificates "
         "proofs_numeric/certificates/data/*.json`; see the certificates page); "
-        "**verified** = held on every case the search produced (evidence: cases, "
-        "worst margin, precision); **refuted** = a counterexample was found, shrunk and "
+        "**verified (N non-vacuous cases)** = held on every case the search produced, "
+        "and at least the profile's floor of them were non-vacuous (the premise held and "
+        "the margin was finite; evidence: cases, worst margin, precision); "
+        "**refuted** = a counterexample was found, shrunk and "
         "re-checked at higher precision (replay it with `python -m proofs_numeric --replay "
-        "proofs_numeric/counterexamples/<ID>.json`); **open** = not decidable numerically. "
+        "proofs_numeric/counterexamples/<ID>.json`; a refutation along a ray stores "
+        "several points of the ray and replays at each); **open (why)** = not decided: "
+        "not decidable numerically, or too few non-vacuous cases. "
         "A claim `X*` is the corrected version of the paper's claim `X`; a claim "
         "`X[domain]` is `X` restricted to the domain in brackets, where only the "
         "restriction is proved (`X` keeps its sampled verdict). The searches are "

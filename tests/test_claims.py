@@ -11,10 +11,13 @@ from __future__ import annotations
 import pytest
 
 from proofs_numeric.claim import Counterexample, registry
+from proofs_numeric.profiles import get_profile
+from proofs_numeric.report import verdict_label
 
 CLAIMS = registry()
 IDS = list(CLAIMS)
 REFUTED = [cid for cid, c in CLAIMS.items() if c.expected == "refuted"]
+VERIFIED = [cid for cid, c in CLAIMS.items() if c.expected == "verified"]
 
 
 @pytest.mark.parametrize("claim_id", IDS)
@@ -33,6 +36,18 @@ def test_negative_controls_are_rejected(claim_result, claim_id: str) -> None:
     assert result.controls, f"{claim_id} ran no negative control"
     failed = [(k.name, o.detail) for k, o in result.controls if not o.rejected]
     assert not failed, f"{claim_id}: controls not rejected: {failed}"
+
+
+@pytest.mark.parametrize("claim_id", VERIFIED)
+def test_verified_claim_rests_on_the_floor_of_non_vacuous_cases(
+    claim_result, request: pytest.FixtureRequest, claim_id: str
+) -> None:
+    result = claim_result(claim_id)
+    floor = get_profile(request.config.getoption("--claims-profile")).min_cases
+    counted = result.verdict.evidence.non_vacuous
+    assert counted is not None, f"{claim_id} does not report its non-vacuous cases"
+    assert counted >= floor, f"{claim_id}: {counted} non-vacuous cases, floor {floor}"
+    assert verdict_label(result) == f"verified ({counted} non-vacuous cases)"
 
 
 @pytest.mark.parametrize("claim_id", REFUTED)

@@ -20,11 +20,13 @@ def test_registered_with_the_expected_verdicts():
         "G2*": "verified",
         "A1": "refuted",
         "A1*": "verified",
-        "WD": "verified",
+        "WD": "refuted",
+        "WD*": "verified",
     }
     for cid, status in expected.items():
         assert reg[cid].expected == status, cid
     assert reg["G2*"].corrects == "G2" and reg["A1*"].corrects == "A1"
+    assert reg["WD*"].corrects == "WD"
 
 
 def test_g2_counterexample_is_the_exponent_one_eighth():

@@ -91,3 +91,24 @@ def test_root_exports_are_not_shadowed_by_submodules() -> None:
     for name in homogeneity.__all__:
         value = getattr(homogeneity, name)
         assert not isinstance(value, types.ModuleType), f"homogeneity.{name} is a module"
+
+
+def test_every_main_module_can_be_imported_without_running() -> None:
+    # the campaign imports every module of both packages (Hypothesis draws constants from
+    # loaded modules), so a ``__main__`` module must run its command only under python -m
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    mains = sorted((root / "homogeneity").rglob("__main__.py")) + sorted(
+        (root / "proofs_numeric").rglob("__main__.py")
+    )
+    assert mains, "the probe found no __main__ modules"
+    for path in mains:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            is_call = isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            assert not (isinstance(node, ast.Raise) or is_call), (
+                f"{path.relative_to(root)} runs at import (line {node.lineno}); "
+                'put it under `if __name__ == "__main__":`'
+            )

@@ -410,9 +410,15 @@ def _head_mp(case: Case) -> Any:
     return out.h
 
 
-def _module_forward(module: torch.nn.Module, case: Case, **kw: Any) -> Callable[..., Any]:
+def _module_forward(
+    module: torch.nn.Module, case: Case, *, padding: bool = True, **kw: Any
+) -> Callable[..., Any]:
+    """``module`` on one sequence; ``padding``: whether its forward takes the padding mask
+    (a position-wise module such as FeedForward does not)."""
+
     def fn(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-        return functional_call(module, params, (x[None], _padding(case)), kw)[0]
+        args = (x[None], _padding(case)) if padding else (x[None],)
+        return functional_call(module, params, args, kw)[0]
 
     return fn
 
@@ -431,7 +437,8 @@ def _mha_forward(case: Case) -> tuple[Callable[..., Any], dict[str, Any], torch.
 
 def _ff_forward(case: Case) -> tuple[Callable[..., Any], dict[str, Any], torch.Tensor]:
     m = _ff_module(case)
-    return _module_forward(m, case, saturated=case["saturated"]), _params(m), _x(case)
+    forward = _module_forward(m, case, padding=False, saturated=case["saturated"])
+    return forward, _params(m), _x(case)
 
 
 def _residual_forward(case: Case) -> tuple[Callable[..., Any], dict[str, Any], torch.Tensor]:

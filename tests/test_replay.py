@@ -262,3 +262,24 @@ def test_bounds_admit_every_case_the_search_tries(claim_id, monkeypatch) -> None
         cases += [dict(c) for c in found.constructions] + _drawn(found.strategy, 40)
     for case in cases:
         claim.case_schema.check(json.loads(json.dumps(case)), "case")
+
+
+def test_with_ray_admits_the_stored_points_within_their_bounds_only() -> None:
+    from homogeneity.errors import HomogeneityInputError
+    from proofs_numeric import case_schema as cs
+
+    base = cs.Record({"rho": cs.Real(0.0, 5.0), "log10_c": cs.Real(0.0, 40.0)})
+    schema = search.with_ray(base, rho=cs.Real(0.0, 80.0))
+    schema.check({"rho": 2.0, "log10_c": 3.0})
+    schema.check({"rho": 2.0, "log10_c": 3.0, "ray": [{"rho": 32.0}, {"rho": 2.0, "log10_c": 4}]})
+    for bad in (
+        {"rho": 32.0, "log10_c": 3.0},  # the case itself keeps the search's bound
+        {"rho": 2.0, "log10_c": 3.0, "ray": [{"rho": 100.0}]},  # beyond the ray's bound
+        {"rho": 2.0, "log10_c": 3.0, "ray": [{"log10_c": 41.0}]},  # unwidened field
+        {"rho": 2.0, "log10_c": 3.0, "ray": [{"seed": 1}]},  # not a field of the case
+        {"rho": 2.0, "log10_c": 3.0, "ray": []},  # an empty ray
+    ):
+        with pytest.raises(HomogeneityInputError):
+            schema.check(bad)
+    with pytest.raises(HomogeneityInputError):
+        search.with_ray(base).check({"rho": 2.0, "log10_c": 3.0, "ray": [{"rho": 32.0}]})

@@ -188,6 +188,17 @@ def sublayer_cases(
     return st.fixed_dictionaries(fields)
 
 
+def chosen_scale(case: Mapping[str, Any], gap: Any, digits: int) -> Any:
+    """The c at which a D3 counterexample of the collapse kind is evaluated: ``case["c"]``
+    if the case fixes it, else max(2, 4/gap)·10^{log10_c}, past the point where c·gap
+    (the size of the error c‖f(cθ)/c − f(θ)‖ ≈ c‖f_sat(θ) − f(θ)‖) reaches 4."""
+    with working_precision(digits):
+        if "c" in case:
+            return mpmath.mpf(case["c"])
+        step = mpmath.power(10, mpmath.mpf(case.get("log10_c", 0)))
+        return max(mpmath.mpf(2), 4 / gap) * step
+
+
 def max_abs_diff(a: Sequence[Sequence[Any]], b: Sequence[Sequence[Any]]) -> Any:
     return max(abs(x - y) for ra, rb in zip(a, b, strict=True) for x, y in zip(ra, rb, strict=True))
 

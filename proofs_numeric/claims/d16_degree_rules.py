@@ -14,7 +14,7 @@ errors are |f(cθ)/c^{k_f} − f(θ)| ≤ ε_f(θ), then
 ==============  =================================================================
 rule            output error bound (all c ≥ 1)
 ==============  =================================================================
-weight W ∈ θ    ‖W‖_F ‖ε_f‖                         (degree k_f + 1)
+weight W ∈ θ    ‖W‖₂ ‖Δ_f(c)‖ ≤ ‖W‖_F ‖ε_f‖           (degree k_f + 1)
 ReLU            ε_f                                  (degree k_f)
 sum             ε_f + ε_g                            (equal degrees)
 product         |f|ε_g + |g|ε_f + ε_fε_g             (degree k_f + k_g; L4*)
@@ -22,7 +22,12 @@ LN (D9)         2‖ε_f‖/‖f − μ(f)‖                    (degree 0; L5*)
 γ ⊙ LN, γ ∈ θ   ‖γ‖_∞ · 2‖ε_f‖/‖f − μ(f)‖            (degree 1)
 ==============  =================================================================
 
-so the rules hold for approximate homogeneity exactly where these bounds decay: with
+with Δ_f(c) = f(cθ)/c^{k_f} − f(θ) the input error at the same c. D16*'s check tests the
+weight rule with that sharpest constant, ‖W‖₂ (attained when Δ_f lies along W's top right
+singular vector, so 0.99‖W‖₂ is refuted), and exactness to rounding for exact inputs
+(:mod:`proofs_numeric.claims._weight_rule`).
+
+The rules hold for approximate homogeneity exactly where these bounds decay: with
 polynomially bounded factors and a spread bounded below. This is the bookkeeping that
 ``homogeneity.rules`` implements with its kinds (exact / approximate / asymptotic).
 
@@ -50,6 +55,7 @@ from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims import l2_relu, l3_sum, l4_product, l5_layer_norm
 from proofs_numeric.claims._d3 import digits_for, radii, ray_fields, rounding_allowance
+from proofs_numeric.claims._weight_rule import ALIGNED_CASES, sharp_weight_margin
 from proofs_numeric.precision import distance, frobenius_norm, matvec, norm2
 from proofs_numeric.search import (
     PropertySearch,
@@ -305,7 +311,7 @@ def corrected_rules(engine: EngineDegrees = ENGINE) -> dict[str, Any]:
     """Each rule's margin (the degree from ``engine``) and case strategy, D16*."""
     return {
         "weight": (
-            lambda: weight_margin(relative=True, engine=engine),
+            lambda: sharp_weight_margin(rule=lambda k: engine("weight", k)),
             lambda: weight_cases(False),
         ),
         "relu": (lambda: relu_margin(engine), l2_relu.cases),
@@ -363,6 +369,8 @@ CONSTRUCTIONS = (
 )
 CORRECTED_CONSTRUCTIONS = (
     {"rule": "weight", "case": _W_CASE},
+    # the input error along W's top right singular vector: ‖W‖₂ is attained
+    *({"rule": "weight", "case": case} for case in ALIGNED_CASES),
     {"rule": "layer norm", "case": l5_layer_norm.degenerate_case()},
     {"rule": "product", "case": l4_product.RELATIVE_CONSTRUCTIONS[0]},
 )
@@ -429,8 +437,9 @@ CLAIMS = (
         negative_controls=(
             replay_control(
                 "a non-counterexample is not replayed as one",
-                "the weight rule on exact inputs holds; the replay must agree",
-                {"rule": "weight", "case": _W_CASE},
+                "the product rule at θ₁·σ(‖θ‖), ‖θ‖ = 150, c = 10 holds (a finite margin); "
+                "the replay must agree",
+                {"rule": "product", "case": l4_product.NON_COUNTEREXAMPLE},
                 dispatch(PAPER_RULES),
             ),
         ),
@@ -441,7 +450,8 @@ CLAIMS = (
         corrects="D16",
         statement=(
             "If |f(cθ)/c^{k_f} − f(θ)| ≤ ε_f(θ) (and likewise g) for all c ≥ 1, then for "
-            "all c ≥ 1 the output of each rule is within: weight W ∈ θ: ‖W‖_F‖ε_f‖; "
+            "all c ≥ 1 the output of each rule is within: weight W ∈ θ: ‖W‖₂ times the "
+            "input error at the same c (exactly k_f + 1 for exact inputs, to rounding); "
             "ReLU: ε_f; sum (k_f = k_g): ε_f + ε_g; product: |f|ε_g + |g|ε_f + ε_fε_g; "
             "LN (D9): 2‖ε_f‖/‖f − μ(f)‖ — of the same expression at θ scaled by the "
             "rule's degree (k_f + 1, k_f, k_f, k_f + k_g, 0)."
@@ -462,7 +472,16 @@ CLAIMS = (
             property_control(
                 "wrong weight rule: degree k instead of k + 1",
                 "a scaled weight adds one degree: must be refuted",
-                lambda: corrected_search({"weight": weight_margin(True, -1)}, "weight rule k → k"),
+                lambda: corrected_search(
+                    {"weight": sharp_weight_margin(degree_shift=-1)}, "weight rule k → k"
+                ),
+            ),
+            property_control(
+                "weight rule: constant 0.99‖W‖₂",
+                "‖W‖₂ is attained on the aligned constructions: a smaller constant must be refuted",
+                lambda: corrected_search(
+                    {"weight": sharp_weight_margin(0.99)}, "weight constant 0.99‖W‖₂"
+                ),
             ),
             property_control(
                 "wrong product rule in the engine: k₁ + k₂ + 1",

@@ -56,10 +56,12 @@ from proofs_numeric.precision import (
 )
 from proofs_numeric.search import (
     PropertySearch,
+    along_ray,
     check_property,
     log_margin,
     property_control,
     replay_control,
+    with_ray,
 )
 from proofs_numeric.strategies import unit_vectors
 
@@ -237,12 +239,13 @@ def exact_search(degree_shift: int = 0, mutated: bool = False, what: str = "") -
 
 # -- EU~: approximate functions ----------------------------------------------------------
 
-#: ln(π/2 + 10⁸⁶π)/2 to 250 digits: a radius where cos(e^{2‖θ‖}) = 0 (b = 1).
+#: ln(π/2 + 10⁸⁸π)/2 to 250 digits: a radius ≥ 100 (the probe radius) where
+#: cos(e^{2‖θ‖}) = 0 (b = 1).
 ZERO_OF_COS = (
-    "99.58352394166866449984534622710419028267101141749489375518991127734169110106856"
-    "96900396939539904716825556196199326576858161336977625224188302898974106527560604"
-    "03206915132024221484637864207462505615522288100923620900046343038856172060967518"
-    "41169040261"
+    "101.8861090346627101838633376817885544902721129061236667312232391783092637107459"
+    "22170275688684080069980897587403974943934449543223227605225586956184779751537749"
+    "88611412345757890857781275903369570414391579340988899863267518920222239434866573"
+    "82984369463"
 )
 
 
@@ -275,6 +278,15 @@ def wiggle_margin(case: Mapping[str, Any], digits: int) -> Any:
         f = a * mpmath.exp(-b * r) * mpmath.sin(e)
         df = a * mpmath.exp(-b * r) * (-b * mpmath.sin(e) + 2 * b * e * mpmath.cos(e))
         return probe_margin(abs(r * df - 0 * f), r, work)
+
+
+#: A refutation of EU~ is replayed at ‖θ‖ = r·(1, 1.5, 2).
+RAY_R_FACTORS = (1.0, 1.5, 2.0)
+
+
+def wiggle_ray(case: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """‖θ‖ = r·(1, 1.5, 2) along f's ray: θ·∇f ≈ 2ab r e^{br} cos(e^{2br}) keeps growing."""
+    return [{"r": float(case["r"]) * k} for k in RAY_R_FACTORS]
 
 
 def wiggle_cases() -> st.SearchStrategy[dict[str, Any]]:
@@ -405,6 +417,7 @@ CLAIMS = (
                 claim_id="EU~",
                 strategy=wiggle_cases(),
                 margin=wiggle_margin,
+                ray=wiggle_ray,
                 search=(
                     f"f = a e^{{−b‖θ‖}} sin(e^{{2b‖θ‖}}), a ∈ [0.1, 1], b ∈ [0.2, 2], ‖θ‖ ∈ "
                     f"[{RHO_PROBE:g}, 200] (∼0 with d = b/2); probe d′ = {D_PROBE}"
@@ -415,8 +428,8 @@ CLAIMS = (
             ),
             ctx,
         ),
-        replay=wiggle_margin,
-        case_schema=WIGGLE_SCHEMA,
+        replay=along_ray(wiggle_margin),
+        case_schema=with_ray(WIGGLE_SCHEMA),
         describe=describe_wiggle,
         explanation=(
             "D3 bounds values, not derivatives: a ∼0 function may oscillate "
@@ -425,8 +438,9 @@ CLAIMS = (
         negative_controls=(
             replay_control(
                 "a non-counterexample is not replayed as one",
-                "at ‖θ‖ = ln(π/2 + 10⁸⁶π)/2 (b = 1) cos(e^{2b‖θ‖}) = 0, so θ·∇f is "
-                "tiny there and the replay must find the bound holds",
+                "at ‖θ‖ = ln(π/2 + 10⁸⁸π)/2 ≈ 101.9 (b = 1, above the probe radius 100) "
+                "cos(e^{2b‖θ‖}) = 0, so θ·∇f is tiny there and the replay must find the "
+                "bound holds (a finite margin)",
                 {"a": 1.0, "b": 1.0, "r": ZERO_OF_COS},
                 wiggle_margin,
             ),

@@ -46,14 +46,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import mpmath
 import torch
 from hypothesis import strategies as st
 
 from homogeneity.constants import NormKind, Placement
+from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import Claim
+from proofs_numeric.claims._encoders import encoder_schema
 from proofs_numeric.claims._ray_gradients import RayGradients, relative_distance
 from proofs_numeric.claims._single_thread import one_thread
 from proofs_numeric.precision import exp_loss, guard_digits, working_precision
@@ -106,6 +108,19 @@ def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
             )
             best = max(best, -D_PROBE * r - mpmath.log(err))
         return best
+
+
+#: a replayed GH case: f = a e^{−b‖θ‖}(sin e^{2b‖θ‖}) on a ray, at r·(1, 2, 4)·c with
+#: r ≤ 400, b ≤ 2 and c ≤ 10^2 (the digits grow like b·r_max)
+PAPER_SCHEMA = cs.Record(
+    {
+        "a": cs.Real(-10.0, 10.0),
+        "b": cs.Real(1e-3, 2.0),
+        "r": cs.Real(1e-3, 400.0),
+        "log10_c": cs.Real(0.0, 2.0),
+        "wiggle": cs.Boolean(),
+    }
+)
 
 
 def paper_cases() -> st.SearchStrategy[dict[str, Any]]:
@@ -287,6 +302,20 @@ def _encoder_case(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+_ENCODER = cast(cs.Record, encoder_schema(1.0))
+#: a replayed GH* case: an encoder configuration of T1's cases, the ray θ = ρθ₀ from
+#: ρ₀ = a ≤ 4, c ≤ 10^3
+CORRECTED_SCHEMA = cs.Record(
+    {
+        "seed": _ENCODER.fields["seed"],
+        "cfg": _ENCODER.fields["cfg"],
+        "ids": _ENCODER.fields["ids"],
+        "a": cs.Real(1e-3, 4.0),
+        "log10_c": cs.Real(0.0, 3.0),
+    }
+)
+
+
 def corrected_cases() -> st.SearchStrategy[dict[str, Any]]:
     return _encoder_case().filter(_defined)
 
@@ -358,6 +387,7 @@ CLAIMS = (
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx),
         replay=paper_margin,
+        case_schema=PAPER_SCHEMA,
         explanation=(
             "D3 bounds values, not derivatives (EU~): a ∼0 function may oscillate "
             "exponentially fast with an exponentially small amplitude, and then its "
@@ -390,6 +420,7 @@ CLAIMS = (
         expected="verified",
         check=lambda ctx: check_property(corrected_search(), ctx),
         replay=corrected_margin(),
+        case_schema=CORRECTED_SCHEMA,
         explanation=(
             "What the paper's route from EU to A1 can use: not GH under D3, but the ray-wise "
             "statement for the encoders of T1*, whose saturated gradient is exactly "

@@ -34,6 +34,7 @@ from proofs_numeric.search import (
     log_margin,
     property_control,
     replay_control,
+    vacuous,
 )
 from proofs_numeric.strategies import unit_vectors
 
@@ -78,11 +79,11 @@ def corrected_margin(factor: float = 2.0):
     def margin(case: Mapping[str, Any], digits: int) -> Any:
         k1, k2 = case["k1"], case["k2"]
         if k1 == k2:
-            return mpmath.inf
+            return vacuous("k₁ = k₂: the premise needs two different degrees")
         work = digits_for(digits, 60.0 + fam.d3_constants(case["f"])[1], 30.0, 2)
         with working_precision(work):
-            if max(_premise_slack(case, k1, work), _premise_slack(case, k2, work)) > 0:
-                return mpmath.inf  # premise fails on the grid: nothing to check
+            if max(_premise_slack(case, k1, work), _premise_slack(case, k2, work)) >= 0:
+                return vacuous("the premise (D3 with both degrees) fails on the grid")
             worst = mpmath.inf
             for d, r, theta, c in _grid(case, work):
                 spread = abs(mpmath.power(c, k1) - mpmath.power(c, k2))
@@ -114,6 +115,33 @@ CASE_SCHEMA = cs.Record(
     }
 )
 
+
+def _nonzero(max_a: float = 1.0) -> st.SearchStrategy[float]:
+    return st.one_of(st.floats(-max_a, -1e-3), st.floats(1e-3, max_a))
+
+
+def premise_cases() -> st.SearchStrategy[dict[str, Any]]:
+    """Cases where L1*'s premise holds: f satisfies D3 with two different degrees
+    k₁ ≠ k₂ ∈ {−2, −1, 0} and the constants of :func:`families.d3_constants`.
+
+    For f = a e^{−b‖θ‖} (|a| ≤ 1) and for the decaying sigmoid f = a σ(z) − a = −a σ(−z)
+    (z = b‖θ‖ + u·θ ≥ m‖θ‖), and every k ≤ 0, |f(cθ) − c^k f(θ)| ≤ max(|f(cθ)|,
+    c^k |f(θ)|) ≤ |f(θ)| < e^{−d‖θ‖}: D3 holds with every degree k ≤ 0. (A member that
+    is not exponentially small satisfies D3 with one degree only, and the zero function
+    makes the bound trivially true: neither tests L1*.)"""
+    exps = st.fixed_dictionaries(
+        {"kind": st.just("exp"), "a": _nonzero(), "b": st.floats(0.05, 3.0)}
+    )
+    decaying_sats = fam.sats(DIM).flatmap(lambda s: _nonzero().map(lambda a: dict(s, a=a, o=-a)))
+    degrees = st.lists(st.integers(-2, 0), min_size=2, max_size=2, unique=True)
+    return st.builds(
+        lambda f, ks, d: {"f": f, "k1": ks[0], "k2": ks[1], "direction": d},
+        st.one_of(exps, decaying_sats),
+        degrees,
+        unit_vectors(DIM),
+    )
+
+
 _EXP = {"kind": "exp", "a": 0.5, "b": 1.0}
 CONSTRUCTIONS = (
     {"f": _EXP, "k1": 0, "k2": -1, "direction": [1.0, 0.0]},
@@ -122,6 +150,17 @@ CONSTRUCTIONS = (
         "k1": 1,
         "k2": 2,
         "direction": [0.6, 0.8],
+    },
+)
+
+
+CORRECTED_CONSTRUCTIONS = (
+    CONSTRUCTIONS[0],
+    {
+        "f": {"kind": "sat", "a": -0.5, "b": 1.5, "u": [1.0, 0.0], "o": 0.5},
+        "k1": -2,
+        "k2": 0,
+        "direction": [0.6, -0.8],
     },
 )
 
@@ -149,10 +188,15 @@ def paper_search() -> PropertySearch:
 def corrected_search(factor: float = 2.0) -> PropertySearch:
     return PropertySearch(
         claim_id="L1*",
-        strategy=cases(),
+        strategy=premise_cases(),
         margin=corrected_margin(factor),
-        search="as L1; on cases where D3 holds for both degrees, test the bound on |f(θ)|",
-        constructions=CONSTRUCTIONS,
+        search=(
+            "f where the premise holds (D3 with two degrees k₁ ≠ k₂ ∈ {−2, −1, 0}): "
+            "a e^{−b‖θ‖} and a σ(b‖θ‖ + u·θ) − a in ℝ², |a| ≤ 1; the bound on |f(θ)| "
+            f"tested on c ∈ {{{', '.join(GRID_C)}}} × ‖θ‖ ∈ ρ + "
+            f"{{{', '.join(str(x) for x in GRID_DR)}}}, the premise re-checked there"
+        ),
+        constructions=CORRECTED_CONSTRUCTIONS,
         examples_scale=0.5,
         margin_label="ln(2e^{−d‖θ‖}/|c^{k₁} − c^{k₂}|) − ln|f(θ)| over the grid",
         describe=lambda c: f"f = {c['f']}, k₁ = {c['k1']}, k₂ = {c['k2']}",

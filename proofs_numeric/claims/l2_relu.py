@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import CheckContext, Claim, Verdict
-from proofs_numeric.claims._d3 import digits_for, radii, ray_fields
+from proofs_numeric.claims._d3 import digits_for, radii, ray_fields, rounding_allowance
 from proofs_numeric.precision import relu, working_precision
 from proofs_numeric.search import (
     PropertySearch,
@@ -49,8 +49,11 @@ def margin_for(
             theta = fam.point(case["direction"], r, work)
             c = scale_from_log10(case["log10_c"], work)
             fc, f1 = fam.evaluate(f, [c * t for t in theta], work), fam.evaluate(f, theta, work)
-            err = abs(phi(fc, work) - mpmath.power(c, k) * phi(f1, work))
-            return log_margin(mpmath.exp(-mpmath.mpf(d) * r), err, work)
+            lhs, rhs = phi(fc, work), mpmath.power(c, k) * phi(f1, work)
+            # where D3 is tight (f = a e^{−d‖θ‖}) the margin is ≈ e^{−d(c−1)‖θ‖}, below
+            # any working precision: the rounding of the difference is allowed for
+            bound = mpmath.exp(-mpmath.mpf(d) * r) + rounding_allowance(work, lhs, rhs)
+            return log_margin(bound, abs(lhs - rhs), work)
 
     return margin
 
@@ -100,7 +103,7 @@ def search(
             f"v ∈ [0, 30]; map: {what}"
         ),
         constructions=CONSTRUCTIONS,
-        margin_label="ln e^{−d‖θ‖} − ln |φ(f(cθ)) − c^k φ(f(θ))| with f's own (d, ρ)",
+        margin_label=("ln(e^{−d‖θ‖} + rounding) − ln |φ(f(cθ)) − c^k φ(f(θ))| with f's own (d, ρ)"),
         describe=lambda c: f"f = {c['f']}, θ = {c['r']}·{c['direction']}, c = 10^{c['log10_c']}",
     )
 

@@ -22,6 +22,7 @@ With ε = e^{−d‖θ‖} and |f|, |g| ≤ A‖θ‖^p this is ≤ e^{−d′�
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +34,7 @@ from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import (
     D_PROBE,
+    MAX_REPLAY_R,
     RHO_PROBE,
     digits_for,
     probe_margin,
@@ -43,11 +45,13 @@ from proofs_numeric.claims._d3 import (
 from proofs_numeric.precision import working_precision
 from proofs_numeric.search import (
     PropertySearch,
+    along_ray,
     check_property,
     log_margin,
     property_control,
     replay_control,
     scale_from_log10,
+    with_ray,
 )
 from proofs_numeric.strategies import log10_scales, unit_vectors
 
@@ -67,6 +71,34 @@ def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
             - mpmath.power(c, k) * fam.evaluate(f, theta, work) * fam.evaluate(g, theta, work)
         )
         return probe_margin(err, r, work)
+
+
+#: A refutation of L4 is replayed at ‖θ‖ = r·(1, 2, 4), with c grown by e^{(k−1)z(θ)}.
+RAY_R_FACTORS = (1.0, 2.0, 4.0)
+
+
+def paper_ray(case: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Points of the ray through an L4 counterexample: ‖θ‖ = r·k and c·e^{(k−1)z(θ)}, z
+    the exponent of the ∼0 factor (σ(−z) or e^{−z}), so c σ(−z) and with it the error
+    c·f(θ)·(σ(c z) − σ(z)) does not shrink as ‖θ‖ grows."""
+    r = float(case["r"])
+    d = [float(x) for x in case["direction"]]
+    n = math.sqrt(sum(x * x for x in d))
+    theta = [r * x / n for x in d]
+    z = 0.0
+    for spec in (case["f"], case["g"]):
+        if spec["kind"] == "sat":
+            z = max(
+                z,
+                float(spec["b"]) * r
+                + sum(float(u) * t for u, t in zip(spec["u"], theta, strict=True)),
+            )
+        elif spec["kind"] == "exp":
+            z = max(z, float(spec["b"]) * r)
+    return [
+        {"r": k * r, "log10_c": float(case["log10_c"]) + (k - 1) * z / math.log(10)}
+        for k in RAY_R_FACTORS
+    ]
 
 
 def relative_margin(drop_factors: bool = False):
@@ -125,6 +157,14 @@ RELATIVE_SCHEMA = PAPER_SCHEMA
 
 _LIN = {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]}
 _SAT = {"kind": "sat", "a": 1.0, "b": 1.0, "u": [0.0, 0.0, 0.0], "o": 0.0}
+#: L4's conclusion holds at this point: c·θ₁(σ(c‖θ‖) − σ(‖θ‖)) ≈ 10^{−62} ≪ e^{−0.01‖θ‖}.
+NON_COUNTEREXAMPLE = {
+    "f": _LIN,
+    "g": _SAT,
+    "direction": [1.0, 0.0, 0.0],
+    "r": 150.0,
+    "log10_c": 1.0,
+}
 PAPER_CONSTRUCTIONS = (
     {"f": _LIN, "g": _SAT, "direction": [1.0, 0.0, 0.0], "r": 100.0, "log10_c": 60.0},
 )
@@ -157,6 +197,7 @@ def paper_search() -> PropertySearch:
             f"c = 10^{c['log10_c']}: the error grows like c·f(θ)·σ(−‖θ‖) "
             f"without bound in c, at every ‖θ‖, so no (d, ρ) works"
         ),
+        ray=paper_ray,
     )
 
 
@@ -189,8 +230,10 @@ CLAIMS = (
         ),
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx),
-        replay=paper_margin,
-        case_schema=PAPER_SCHEMA,
+        replay=along_ray(paper_margin),
+        case_schema=with_ray(
+            PAPER_SCHEMA, r=cs.Real(1e-6, 4 * MAX_REPLAY_R), log10_c=cs.Real(0.0, 400.0)
+        ),
         describe=paper_search().describe,
         explanation=(
             "f = w·θ (exact, k = 1) times g = σ(‖θ‖) (∼0): the error is "
@@ -200,15 +243,10 @@ CLAIMS = (
         negative_controls=(
             replay_control(
                 "a non-counterexample is not replayed as one",
-                "two exactly homogeneous factors: the product is exact, the "
-                "replay must find the bound holds",
-                {
-                    "f": _LIN,
-                    "g": dict(_LIN, a=-2.0),
-                    "direction": [1.0, 0.0, 0.0],
-                    "r": 150.0,
-                    "log10_c": 60.0,
-                },
+                "θ₁·σ(‖θ‖) at ‖θ‖ = 150 and c = 10: the error c·θ₁·(σ(c‖θ‖) − σ(‖θ‖)) "
+                "≈ 10^{−62} is far below e^{−0.01‖θ‖} (a finite margin): the replay must "
+                "find the bound holds there",
+                NON_COUNTEREXAMPLE,
                 paper_margin,
             ),
         ),

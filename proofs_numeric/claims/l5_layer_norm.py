@@ -34,6 +34,7 @@ from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import (
     D_PROBE,
+    MAX_REPLAY_R,
     RHO_PROBE,
     digits_for,
     probe_margin,
@@ -51,11 +52,13 @@ from proofs_numeric.precision import (
 )
 from proofs_numeric.search import (
     PropertySearch,
+    along_ray,
     check_property,
     log_margin,
     property_control,
     replay_control,
     scale_from_log10,
+    with_ray,
 )
 from proofs_numeric.strategies import log10_scales, unit_vectors
 
@@ -150,6 +153,27 @@ def degenerate_case(r: float = 500.0, log10_c: float = 3.0) -> dict[str, Any]:
 CASE_SCHEMA = cs.Record({"f": cs.ListOf(fam.member_schema(DIM), 1, 6), **ray_fields(DIM, 30.0)})
 
 
+#: A refutation of L5 is replayed at ‖θ‖ = r·(1, 2, 4) with θ₁ fixed.
+RAY_R_FACTORS = (1.0, 2.0, 4.0)
+
+
+def paper_ray(case: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Points of the family through an L5 counterexample: θ₁ kept, the other coordinates
+    scaled so that ‖θ‖ = r·(1, 2, 4) (the family (1, √(r²−1), 0) of the construction)."""
+    r = float(case["r"])
+    d = [float(v) for v in case["direction"]]
+    n = math.sqrt(sum(v * v for v in d))
+    theta = [r * v / n for v in d]
+    rest = math.sqrt(max(r * r - theta[0] ** 2, 0.0))
+    points = []
+    for k in RAY_R_FACTORS:
+        big = k * r
+        scale = math.sqrt(big * big - theta[0] ** 2) / rest if rest else 0.0
+        point = [theta[0]] + [v * scale for v in theta[1:]]
+        points.append({"r": big, "direction": [v / big for v in point]})
+    return points
+
+
 def _vectors(min_r: float) -> st.SearchStrategy[dict[str, Any]]:
     zero = st.lists(fam.degree0_members(DIM), min_size=2, max_size=4)
     hom = st.sampled_from([1, 2]).flatmap(
@@ -222,6 +246,7 @@ def paper_search() -> PropertySearch:
             f"{c['r']}, c = 10^{c['log10_c']}: the deviation stays ≈ 0.28 for "
             f"every r, so no (d, ρ) works"
         ),
+        ray=paper_ray,
     )
 
 
@@ -254,8 +279,8 @@ CLAIMS = (
         ),
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx),
-        replay=paper_margin,
-        case_schema=CASE_SCHEMA,
+        replay=along_ray(paper_margin),
+        case_schema=with_ray(CASE_SCHEMA, r=cs.Real(1e-6, 4 * MAX_REPLAY_R)),
         describe=paper_search().describe,
         explanation=(
             "f = (σ(2r+θ₁), σ(2r), 1): ∼0 coordinates whose spread ‖f − μ(f)‖ ≈ "

@@ -34,11 +34,13 @@ from proofs_numeric.precision import (
 )
 from proofs_numeric.search import (
     PropertySearch,
+    along_ray,
     check_property,
     log_margin,
     property_control,
     replay_control,
     scale_from_log10,
+    with_ray,
 )
 from proofs_numeric.strategies import log10_scales, magnitudes, score_rows
 
@@ -68,6 +70,16 @@ def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
             return mpmath.inf
         c = scale_from_log10(case["log10_c"], work)
         return log_margin(mpmath.exp(-D_PROBE * norm), _max_deviation(x, None, c, work), work)
+
+
+#: A refutation of L7 is replayed along x + t·1 for these t (softmax is shift-invariant,
+#: so the deviation stays while ‖x‖ grows).
+RAY_SHIFTS = (0.0, 1e3, 1e4)
+
+
+def paper_ray(case: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The points x + t·1 (t ∈ RAY_SHIFTS) through an L7 counterexample."""
+    return [{"x": [float(v) + t for v in case["x"]]} for t in RAY_SHIFTS]
 
 
 def _identity(v: Any) -> Any:
@@ -162,6 +174,7 @@ def paper_search() -> PropertySearch:
             f"shrink along x + t·1 (softmax is shift-invariant) while ‖x‖ → ∞, "
             f"so no d > 0 works"
         ),
+        ray=paper_ray,
     )
 
 
@@ -204,8 +217,8 @@ CLAIMS = (
         ),
         expected="refuted",
         check=check_paper,
-        replay=paper_margin,
-        case_schema=PAPER_SCHEMA,
+        replay=along_ray(paper_margin),
+        case_schema=with_ray(PAPER_SCHEMA),
         describe=paper_search().describe,
         explanation=(
             "softmax(x + t·1) = softmax(x): the deviation at x = (t+1, t) is "

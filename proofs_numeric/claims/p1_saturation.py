@@ -267,6 +267,18 @@ CORRECTED_CONSTRUCTIONS = (
 )
 
 
+#: A top tie (scores 2, 2, −1) broken by a perturbation of u₁: f(cθ′ + e) tends to a
+#: one-hot, not to s_f(θ′) = (½, ½, 0), while c²γ − 2Δ > 0 (the control's construction).
+TIED_CONSTRUCTION = {
+    "w": [1.0, 1.0],
+    "us": [[1.0, 1.0], [1.5, 0.5], [-1.0, 0.0]],
+    "vw": [0.0, 0.0],
+    "vus": [[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]],
+    "E": 0.5,
+    "log10_c": 2.0,
+}
+
+
 def paper_search() -> PropertySearch:
     return PropertySearch(
         claim_id="P1/P2",
@@ -297,7 +309,7 @@ def corrected_search(
             "θ′ = (w, u₁..u_n) in ℝ²–ℝ³ with random scores, perturbations of norm ≤ E ∈ "
             "[0, 2] per block, c = 10^v, v ∈ [0, 3]" + (f"; {what}" if what else "")
         ),
-        constructions=CORRECTED_CONSTRUCTIONS,
+        constructions=CORRECTED_CONSTRUCTIONS + ((TIED_CONSTRUCTION,) if allow_ties else ()),
         margin_label=(
             "ln((n−1)e^{−(c²γ − 2Δ)}) − ln ‖f(cθ′ + e) − s_f(θ′)‖_∞, exponent widened "
             "by its rounding allowance"

@@ -18,6 +18,7 @@ with |f(θ̂)| ≥ m > 0 (gap γ(f(θ̂)) ≥ m for softmax), with rate m‖θ�
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,7 @@ from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import (
     D_PROBE,
+    MAX_REPLAY_R,
     RHO_PROBE,
     probe_margin,
     radii,
@@ -45,11 +47,13 @@ from proofs_numeric.precision import (
 )
 from proofs_numeric.search import (
     PropertySearch,
+    along_ray,
     check_property,
     log_margin,
     property_control,
     replay_control,
     scale_from_log10,
+    with_ray,
 )
 from proofs_numeric.strategies import log10_scales, unit_vectors
 
@@ -179,6 +183,51 @@ CORRECTED_CONSTRUCTIONS = (
 )
 
 
+#: A refutation of P3 is replayed at θ + t·v, t = ‖θ‖·(0, 1, 3), v ⊥ every linear form.
+RAY_STEPS = (0.0, 1.0, 3.0)
+
+
+def level_direction(case: Mapping[str, Any]) -> list[float] | None:
+    """A unit v orthogonal to every linear form w of every product in f (so f(θ + tv) =
+    f(θ) for all t), or None if they span ℝ³."""
+    ws = [list(map(float, w)) for s in case["f"] for w in s.get("ws", [])]
+    basis: list[list[float]] = []
+    for w in ws:
+        for b in basis:
+            dot = sum(x * y for x, y in zip(w, b, strict=True))
+            w = [x - dot * y for x, y in zip(w, b, strict=True)]
+        n = math.sqrt(sum(x * x for x in w))
+        if n > 1e-12:
+            basis.append([x / n for x in w])
+    best, best_norm = None, 1e-9
+    for k in range(DIM):
+        v = [1.0 if j == k else 0.0 for j in range(DIM)]
+        for b in basis:
+            dot = sum(x * y for x, y in zip(v, b, strict=True))
+            v = [x - dot * y for x, y in zip(v, b, strict=True)]
+        n = math.sqrt(sum(x * x for x in v))
+        if n > best_norm:
+            best, best_norm = [x / n for x in v], n
+    return best
+
+
+def paper_ray(case: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """θ + t·v for t = ‖θ‖·RAY_STEPS with v of :func:`level_direction`: f, hence the
+    deviation, is the same at every point while ‖θ‖ grows."""
+    v = level_direction(case)
+    if v is None:
+        return []
+    r = float(case["r"])
+    d = [float(x) for x in case["direction"]]
+    n = math.sqrt(sum(x * x for x in d))
+    theta = [r * x / n for x in d]
+    points = []
+    for step in RAY_STEPS:
+        p = [x + step * r * y for x, y in zip(theta, v, strict=True)]
+        points.append({"direction": p, "r": math.sqrt(sum(x * x for x in p))})
+    return points
+
+
 def paper_search() -> PropertySearch:
     return PropertySearch(
         claim_id="P3",
@@ -195,6 +244,7 @@ def paper_search() -> PropertySearch:
             f"10^{c['log10_c']}: f(θ) = 1 along θ = (t+1, t, 0) for every t, so "
             f"the deviation stays ≈ σ(∞) − σ(1) while ‖θ‖ → ∞"
         ),
+        ray=paper_ray,
     )
 
 
@@ -244,8 +294,8 @@ CLAIMS = (
         ),
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx),
-        replay=paper_margin,
-        case_schema=CASE_SCHEMA,
+        replay=along_ray(paper_margin),
+        case_schema=with_ray(CASE_SCHEMA, r=cs.Real(1e-6, 4 * MAX_REPLAY_R)),
         describe=paper_search().describe,
         explanation=(
             "f = θ₁ − θ₂ is exactly 1-homogeneous but f(θ) = 1 on the whole line "

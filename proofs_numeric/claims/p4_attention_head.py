@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from homogeneity.components import AttentionHead
 from homogeneity.rules import predict_degree
+from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
 from proofs_numeric.claims._transformer import (
@@ -44,12 +45,19 @@ from proofs_numeric.claims._transformer import (
 from proofs_numeric.precision import Weights, distance, guard_digits, linear, working_precision
 from proofs_numeric.search import (
     PropertySearch,
+    along_ray,
     check_property,
+    geometric_ray,
     log_margin,
     property_control,
     replay_control,
     scale_from_log10,
+    with_ray,
 )
+
+#: The points of the ray that a refutation of P4 is replayed at: ρ·(1, 4, 16) (‖θ‖ grows
+#: by 16×) and c·(1, 10) (the error must not shrink along either).
+RAY_RHO_FACTORS, RAY_LOG10_C_STEPS = (1.0, 4.0, 16.0), (0.0, 1.0)
 
 
 def _point(case: Mapping[str, Any], value_bias: bool = False) -> Weights:
@@ -122,6 +130,8 @@ PAPER_CONSTRUCTIONS = (
         "causal": False,
     },
 )
+#: P4 holds here (error < 1 at c > 1, not the trivial c = 1 where every head has error 0).
+NON_COUNTEREXAMPLE = dict(PAPER_CONSTRUCTIONS[0], rho=0.3, log10_c=0.01)
 CORRECTED_CONSTRUCTIONS = (
     {
         "seed": 1,
@@ -173,7 +183,14 @@ def paper_search() -> PropertySearch:
             f"seed {c['seed']}, ρ = {c['rho']}, c = 10^{c['log10_c']}: the "
             f"error grows like (c² − c)‖H(θ)‖ along the whole ray ρθ₀"
         ),
+        ray=paper_ray,
     )
+
+
+def paper_ray(case: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The points ρ·(1, 4, 16) × c·(1, 10) of the ray through a P4 counterexample: the
+    error (c² − c)‖H(θ)‖ ≥ 1 at every one of them refutes every (d, ρ)."""
+    return geometric_ray(case, {"rho": RAY_RHO_FACTORS}, {"log10_c": RAY_LOG10_C_STEPS})
 
 
 def corrected_search(
@@ -213,8 +230,12 @@ CLAIMS = (
         ),
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx, notes=_rules_note()),
-        replay=paper_margin,
-        case_schema=sublayer_schema("mha", 5.0, 40.0),
+        replay=along_ray(paper_margin),
+        case_schema=with_ray(
+            sublayer_schema("mha", 5.0, 40.0),
+            rho=cs.Real(1e-3, 80.0),
+            log10_c=cs.Real(0.0, 41.0),
+        ),
         describe=paper_search().describe,
         explanation=(
             "V = X W^vᵀ already has degree 2, so H has degree 2: H(cθ) ≈ c²H(θ). "
@@ -223,9 +244,10 @@ CLAIMS = (
         negative_controls=(
             replay_control(
                 "a non-counterexample is not replayed as one",
-                "at c = 1 the error is exactly 0: the replay must find no violation",
-                dict(PAPER_CONSTRUCTIONS[0], log10_c=0.0),
-                paper_margin,
+                "at ρ = 0.3 and c = 10^0.01 the error is ≈ 1e−3 < 1 (a finite margin ≈ 6): "
+                "the replay must find no violation",
+                NON_COUNTEREXAMPLE,
+                along_ray(paper_margin),
             ),
         ),
     ),

@@ -23,9 +23,11 @@ from typing import Any
 import mpmath
 from hypothesis import strategies as st
 
+from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
 from proofs_numeric.claims._transformer import (
+    chosen_scale,
     head_bound,
     head_outputs,
     keep_for,
@@ -49,12 +51,29 @@ from proofs_numeric.precision import (
 )
 from proofs_numeric.search import (
     PropertySearch,
+    along_ray,
     check_property,
+    geometric_ray,
     log_margin,
     property_control,
     replay_control,
     scale_from_log10,
+    vacuous,
+    with_ray,
 )
+
+#: A refutation of P5 is replayed at ρ·(1, 1.5, 2) (‖θ‖ doubles, the gaps grow 16×) and
+#: at c·(1, 100) beyond the chosen c: the error must stay ≥ 1 at every point.
+RAY_RHO_FACTORS, RAY_LOG10_C_STEPS = (1.0, 1.5, 2.0), (0.0, 2.0)
+
+
+def paper_ray(case: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The points of the ray through a P5 counterexample that its replay checks."""
+    return geometric_ray(
+        {**case, "log10_c": case.get("log10_c", 0.0)},
+        {"rho": RAY_RHO_FACTORS},
+        {"log10_c": RAY_LOG10_C_STEPS},
+    )
 
 
 def _work_digits(w0: Weights, case: Mapping[str, Any], digits: int, *losses: float) -> int:
@@ -65,10 +84,10 @@ def _work_digits(w0: Weights, case: Mapping[str, Any], digits: int, *losses: flo
 
 
 def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
-    """−ln max|MSA(cθ) − c MSA(θ)| at c = 4/‖MSA_sat(θ) − MSA(θ)‖_∞ (< 0: error ≥ 1).
+    """−ln max|MSA(cθ) − c MSA(θ)| at c of :func:`chosen_scale` (< 0: error ≥ 1).
 
     MSA(cθ)/c → MSA_sat(θ) (argmax attention, exactly 1-homogeneous), so the D3 error
-    c‖MSA(cθ)/c − MSA(θ)‖ ≈ c‖MSA_sat(θ) − MSA(θ)‖ reaches 1 at about this c."""
+    c‖MSA(cθ)/c − MSA(θ)‖ ≈ c‖MSA_sat(θ) − MSA(θ)‖ reaches 4 at about c = 4/gap."""
     w0 = sublayer_weights(case, "mha")
     work = _work_digits(w0, case, digits)
     with working_precision(work):
@@ -76,9 +95,9 @@ def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
         m1 = msa(w0.at(rho), case, work)
         ms = msa(w0.at(rho), case, work, saturated=True)
         gap = max_abs_diff(ms, m1)
-        if gap == 0:
-            return mpmath.inf  # exactly saturated: exactly 1-homogeneous at θ
-        c = max(mpmath.mpf(2), 4 / gap)
+        if gap == 0 and "c" not in case:
+            return vacuous("exactly saturated: MSA is exactly 1-homogeneous at θ")
+        c = chosen_scale(case, gap, work)
         mc = msa(w0.at(rho * c), case, work)
         err = max(
             abs(a - c * b)
@@ -176,6 +195,7 @@ def paper_search() -> PropertySearch:
             f"linearly in c (never exactly saturated softmax), so no d > 0 "
             f"works at any ‖θ‖"
         ),
+        ray=paper_ray,
     )
 
 
@@ -206,8 +226,12 @@ CLAIMS = (
         ),
         expected="refuted",
         check=lambda ctx: check_property(paper_search(), ctx),
-        replay=paper_margin,
-        case_schema=sublayer_schema("mha", 5.0, 40.0),
+        replay=along_ray(paper_margin),
+        case_schema=with_ray(
+            sublayer_schema("mha", 5.0, 40.0),
+            rho=cs.Real(1e-3, 10.0),
+            log10_c=cs.Real(0.0, 42.0),
+        ),
         describe=paper_search().describe,
         explanation=(
             "c γ ⊙ (LN(Z(cθ)) − LN(Z(θ))) grows linearly in c because the softmax is "
@@ -217,19 +241,10 @@ CLAIMS = (
         negative_controls=(
             replay_control(
                 "a non-counterexample is not replayed as one",
-                "a single token: the attention is exactly one-hot at every scale, "
-                "MSA is exactly 1-homogeneous and the replay must find no violation",
-                {
-                    "seed": 0,
-                    "n": 1,
-                    "d_model": 3,
-                    "n_heads": 2,
-                    "d_head": 2,
-                    "rho": 1.5,
-                    "log10_c": 0.0,
-                    "causal": False,
-                },
-                paper_margin,
+                "at c = 1.01 the error c‖MSA(cθ)/c − MSA(θ)‖ is below 1 (a finite "
+                "margin): the replay must find no violation",
+                dict(PAPER_CONSTRUCTIONS[0], rho=0.5, c=1.01),
+                along_ray(paper_margin),
             ),
         ),
     ),

@@ -1,0 +1,181 @@
+"""The weight rule of D16* (a weight W ∈ θ raises the degree by one) with margins that can
+fail: for the degree workstream's ``d16_degree_rules.py`` to call.
+
+The rule as D16* states it, ‖W(cθ)f(cθ)/c^{k+1} − W f(θ)‖ ≤ ‖W‖_F ‖ε_f‖, holds by the
+identity W(cθ)f(cθ)/c^{k+1} − W f(θ) = W (f(cθ)/c^k − f(θ)) (W(cθ) = cW) and two loose
+steps (‖W‖₂ ≤ ‖W‖_F, the measured error ≤ its envelope ε_f): its margin is large and only
+rounding could make it negative. :func:`sharp_weight_margin` tests the rule with the
+sharpest constants instead:
+
+* exact inputs (every coordinate of f exactly k-homogeneous): W(cθ)f(cθ) = c^{k+1}W f(θ)
+  to the rounding of the working precision (absolute, uniform in c);
+* ∼ inputs: ‖W(cθ)f(cθ)/c^{k+1} − W f(θ)‖ ≤ factor·‖W‖₂ ‖f(cθ)/c^k − f(θ)‖ with the
+  operator norm and the error measured at the same c. The constant ‖W‖₂ is attained when
+  the input error lies along W's top right singular vector (the constructions
+  :data:`ALIGNED_CASES`), so the margin is ≈ 0 there and any factor < 1 is refuted.
+
+Cases are those of D16's weight rule: ``{"f": [member, ...], "w": W₀ (rows × len(f)),
+"direction": θ̂, "r": ‖θ‖, "log10_c": log10 c}`` with W = ‖θ‖·W₀ ∈ θ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import mpmath
+from hypothesis import strategies as st
+
+from proofs_numeric import families as fam
+from proofs_numeric.claims._d3 import digits_for, radii, rounding_allowance
+from proofs_numeric.claims._t1_bound import spectral_norm
+from proofs_numeric.precision import distance, matvec, working_precision
+from proofs_numeric.search import (
+    PropertySearch,
+    log_margin,
+    property_control,
+    scale_from_log10,
+    vacuous,
+)
+from proofs_numeric.strategies import log10_scales, unit_vectors
+
+DIM = 3
+
+
+def _is_exact(specs: list[Mapping[str, Any]]) -> bool:
+    return all(s["kind"] == "poly" for s in specs)
+
+
+def sharp_weight_margin(
+    factor: float = 1.0,
+    degree_shift: int = 0,
+    rule: Callable[[int], float] | None = None,
+):
+    """Margin of the weight rule with the sharpest constants (module docstring); ``factor``
+    < 1 (a constant below ‖W‖₂) and ``degree_shift`` ≠ 0 are the negative controls.
+    ``rule(k)`` is the output degree the rule gives an input of degree k (default k + 1;
+    D16* passes the degree engine's)."""
+
+    def margin(case: Mapping[str, Any], digits: int) -> Any:
+        specs, r = case["f"], float(case["r"])
+        k = fam.degree(specs[0])
+        out_degree = (k + 1 if rule is None else rule(k)) + degree_shift
+        work = digits_for(digits, r, case["log10_c"], out_degree)
+        with working_precision(work):
+            theta = fam.point(case["direction"], r, work)
+            c = scale_from_log10(case["log10_c"], work)
+            w = [[mpmath.mpf(v) * r for v in row] for row in case["w"]]  # W = r·W₀ ∈ θ
+            f1 = [fam.evaluate(s, theta, work) for s in specs]
+            fc = [fam.evaluate(s, [c * t for t in theta], work) for s in specs]
+            y1 = matvec(w, f1, work)
+            yc = [c * v for v in matvec(w, fc, work)]
+            ck = mpmath.power(c, out_degree)
+            if _is_exact(specs):
+                err = max(abs(a - ck * b) for a, b in zip(yc, y1, strict=True))
+                return log_margin(rounding_allowance(work, *[ck * b for b in y1]), err, work)
+            lhs = distance([a / ck for a in yc], y1, work)
+            input_error = distance([a / mpmath.power(c, k) for a in fc], f1, work)
+            if input_error == 0:
+                return vacuous("the input error is exactly 0 at this c: nothing to transfer")
+            bound = factor * spectral_norm(w, work) * input_error
+            return log_margin(bound + rounding_allowance(work, *y1), lhs, work)
+
+    return margin
+
+
+def weight_rule_cases() -> st.SearchStrategy[dict[str, Any]]:
+    """f of 2–3 members of a common degree 1 or 2 (exact products, or poly × sat), W₀ with
+    1–3 rows, ‖θ‖ ∈ [1, 200], c = 10^v, v ∈ [0, 20]."""
+    k = st.sampled_from([1, 2])
+    members = k.flatmap(
+        lambda d: st.one_of(
+            st.lists(fam.polys(DIM, (d,)), min_size=2, max_size=3),
+            st.lists(
+                st.builds(
+                    lambda p, s: {"kind": "polysat", "poly": p, "sat": s},
+                    fam.polys(DIM, (d,)),
+                    fam.sats(DIM),
+                ),
+                min_size=2,
+                max_size=3,
+            ),
+        )
+    )
+    return members.flatmap(
+        lambda f: st.fixed_dictionaries(
+            {
+                "f": st.just(f),
+                "w": st.lists(
+                    st.lists(st.floats(-1, 1), min_size=len(f), max_size=len(f)),
+                    min_size=1,
+                    max_size=3,
+                ),
+                "direction": unit_vectors(DIM),
+                "r": radii(),
+                "log10_c": log10_scales(20),
+            }
+        )
+    )
+
+
+_LIN = {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]}
+_SAT = {"kind": "sat", "a": 1.0, "b": 1.0, "u": [0.0, 0.0, 0.0], "o": 0.0}
+#: Only the first coordinate of f has an error and W₀ = (1, 0): W's top right singular
+#: vector is that coordinate, so ‖W Δ‖ = ‖W‖₂‖Δ‖ (the constant is attained).
+ALIGNED_CASES = (
+    {
+        "f": [{"kind": "polysat", "poly": _LIN, "sat": _SAT}, _LIN],
+        "w": [[1.0, 0.0]],
+        "direction": [1.0, 0.5, 0.0],
+        "r": 5.0,
+        "log10_c": 2.0,
+    },
+    {
+        "f": [{"kind": "polysat", "poly": _LIN, "sat": _SAT}, dict(_LIN, a=0.5)],
+        "w": [[0.6, 0.0], [0.8, 0.0]],
+        "direction": [0.8, 0.6, 0.0],
+        "r": 12.0,
+        "log10_c": 0.5,
+    },
+)
+
+
+def sharp_weight_search(
+    factor: float = 1.0, degree_shift: int = 0, claim_id: str = "D16*", what: str = ""
+) -> PropertySearch:
+    """The search of the sharp weight rule, for D16*'s check (or a control of it)."""
+    return PropertySearch(
+        claim_id=claim_id,
+        strategy=weight_rule_cases(),
+        margin=sharp_weight_margin(factor, degree_shift),
+        search=(
+            "rule 'weight' with the sharpest constants: exact inputs to rounding, ∼ inputs "
+            "against ‖W‖₂ × the measured input error; f of 2–3 members of degree 1–2 in ℝ³, "
+            "‖θ‖ ∈ [1, 200], c = 10^v, v ∈ [0, 20]" + (f"; {what}" if what else "")
+        ),
+        constructions=ALIGNED_CASES,
+        examples_scale=0.5,
+        margin_label=(
+            "ln(rounding) − ln|W(cθ)f(cθ) − c^{k+1}Wf(θ)| (exact f); "
+            "ln(‖W‖₂‖Δ_f‖ + rounding) − ln‖Δ_{Wf}‖ (∼ f)"
+        ),
+        describe=lambda c: f"f = {c['f']}, W₀ = {c['w']}, ‖θ‖ = {c['r']}, c = 10^{c['log10_c']}",
+    )
+
+
+def sharp_weight_controls(claim_id: str = "D16*") -> tuple[Any, ...]:
+    """Negative controls of the sharp weight rule: a constant 1% below ‖W‖₂ and the wrong
+    degree k (no shift by the weight) must both be refuted."""
+    return (
+        property_control(
+            "weight rule: constant 0.99‖W‖₂",
+            "the operator norm is attained on the aligned constructions: a smaller constant "
+            "must be refuted",
+            lambda: sharp_weight_search(0.99, claim_id=claim_id, what="constant 0.99‖W‖₂"),
+        ),
+        property_control(
+            "weight rule: degree k instead of k + 1",
+            "a weight raises the degree: degree k must be refuted",
+            lambda: sharp_weight_search(degree_shift=-1, claim_id=claim_id, what="degree k"),
+        ),
+    )
