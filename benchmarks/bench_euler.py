@@ -36,7 +36,7 @@ from homogeneity.scaling import Ray
 
 transformers = pytest.importorskip("transformers")
 
-#: target of the issue and the asserted bound (headroom for a machine shared by others)
+#: the target ratio and the asserted bound (headroom for a machine shared by others)
 TARGET, ASSERTED = 3.0, 3.3
 
 

@@ -1,4 +1,4 @@
-"""Issue 3, item 7(c): time per claim in the default (ci) and thorough profiles.
+"""The proof checker's cost: time per claim in the default (ci) and thorough profiles.
 
 Each registered claim (with its negative controls) is timed once in the ci profile; the
 thorough runs (marked slow, ``-m slow``) report thorough/ci time ratios measured in the

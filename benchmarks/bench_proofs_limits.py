@@ -1,4 +1,4 @@
-"""Issue 3, item 7(b): the exact ρ → ∞ limit of softmax against ``mpmath.limit``.
+"""The exact ρ → ∞ limit of softmax against ``mpmath.limit``.
 
 Same inputs (near-tie rows [1, 1 − δ, 0.5, …] and generic rows, target the first
 coordinate): the closed form (generalised argmax, exact), our ``limit`` utility (strict

@@ -1,4 +1,4 @@
-"""Issue 3, item 7(a): the exponential rate of softmax(ρs) → argmax(s) is the gap.
+"""The exponential rate of softmax(ρs) → argmax(s) is the gap.
 
 For generated score rows (1–7 visible positions, chosen ties, gaps from 1e−3 to 10, masks,
 offsets), the slope of −ln‖softmax(ρs) − argmax(s)‖_∞ between ρ₁ = 200/γ and ρ₂ = 400/γ

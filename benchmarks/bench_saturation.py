@@ -1,4 +1,4 @@
-"""Issue 5, item 6: cost of the saturation analyses.
+"""The cost of the saturation analyses.
 
 * The exact saturated forward (hardmax attention, ReLU, ε = 0) against the normal forward
   of the same MiniLM-shaped encoder (6 layers, d 384, 12 heads, FF 1536), same batch,
@@ -92,7 +92,7 @@ def test_saturated_forward_cost(benchmark, report_ratio):
     assert ratio <= 1.5, f"saturated forward costs {ratio:.2f}× the normal one (target ≤ 1.5×)"
 
 
-#: the issue's budget for E3 + head analysis of 100 sentences on 2 CPU cores
+#: the time budget for E3 + head analysis of 100 sentences on 2 CPU cores
 BUDGET_S = 60.0
 #: above this 1-minute load average the 2 cores are shared, and a wall-time budget says
 #: nothing about our code: the absolute check is then reported but not asserted (the

@@ -50,10 +50,14 @@ class DegreeAgreement:
             return False
         if p.kind == "none":
             return True
-        if m.value is None or abs(p.value - m.value) >= DEGREE_TOLERANCE:
+        # p.value is None only for kind "none" (returned above)
+        if p.value is None or m.value is None or abs(p.value - m.value) >= DEGREE_TOLERANCE:
             return False
         if p.kind == "asymptotic":
-            return abs(m.profile.fit.rate - p.order) <= ORDER_RELATIVE_TOLERANCE * p.order
+            rate, order = m.profile.fit.rate, p.order  # both set for an asymptotic degree
+            if rate is None or order is None:
+                return False
+            return abs(rate - order) <= ORDER_RELATIVE_TOLERANCE * order
         return True
 
     @property

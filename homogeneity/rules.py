@@ -111,7 +111,7 @@ class Degree:
         return Degree(self.kind, float(value), self.reason, self.order)
 
     def __str__(self) -> str:
-        if self.kind == "none":
+        if self.value is None:  # kind "none"
             return f"no degree ({self.reason})"
         symbol = {"exact": "=", "approximate": "∼", "asymptotic": "→"}[self.kind]
         extra = f", error O(ρ^-{_fmt(self.order)})" if self.order is not None else ""
@@ -146,7 +146,7 @@ def _at(where: str) -> str:
 
 def scale_by_parameter(d: Degree, scaled: bool) -> Degree:
     """Multiply by a weight: k → k+1 if the weight is scaled, else k."""
-    if d.kind == "none" or not scaled:
+    if d.value is None or not scaled:  # value is None exactly for kind "none"
         return d
     return d.with_value(d.value + 1)
 
@@ -163,22 +163,23 @@ def add(a: Degree, b: Degree, what: str = "sum") -> Degree:
     dominates and the lower one vanishes relatively like ρ^(a−b), so the result is
     *asymptotic* of degree b with order min(b − a, order of the degree-b term).
     """
-    if a.kind == "none" or b.kind == "none":
+    if a.value is None or b.value is None:  # a kind "none"
         return _combine(0.0, [a, b])
     if a.value == b.value:
         return _combine(a.value, [a, b])
-    lo, hi = (a, b) if a.value < b.value else (b, a)
-    gap = hi.value - lo.value
+    hi = b if a.value < b.value else a
+    lo_k, hi_k = min(a.value, b.value), max(a.value, b.value)
+    gap = hi_k - lo_k
     reason = (
-        f"{what} of a degree-{_fmt(lo.value)} and a degree-{_fmt(hi.value)} term: the "
-        f"degree-{_fmt(hi.value)} term dominates, relative error O(ρ^-{_fmt(gap)})"
+        f"{what} of a degree-{_fmt(lo_k)} and a degree-{_fmt(hi_k)} term: the "
+        f"degree-{_fmt(hi_k)} term dominates, relative error O(ρ^-{_fmt(gap)})"
     )
-    return _combine(hi.value, [hi], gap, reason)
+    return _combine(hi_k, [hi], gap, reason)
 
 
 def multiply(a: Degree, b: Degree) -> Degree:
     """Product of two terms: k₁, k₂ → k₁ + k₂ (weaker kind, smaller asymptotic order)."""
-    if a.kind == "none" or b.kind == "none":
+    if a.value is None or b.value is None:  # a kind "none"
         return _combine(0.0, [a, b])
     return _combine(a.value + b.value, [a, b])
 
@@ -186,7 +187,7 @@ def multiply(a: Degree, b: Degree) -> Degree:
 def power(d: Degree, p: float) -> Degree:
     """z^p (p real; 1/z, √z and 1/√z are p = −1, ½, −½): k → p·k, kind and order kept
     ((c^k z(1 + O(ρ^-q)))^p = c^{pk} z^p (1 + O(ρ^-q)))."""
-    if d.kind == "none":
+    if d.value is None:  # kind "none"
         return d
     return d.with_value(p * d.value)
 
@@ -195,7 +196,7 @@ def weakened(d: Degree, by: Sequence[Degree]) -> Degree:
     """``d`` with the kind of the weakest of ``by`` (the masks or indices that select its
     entries): an exactly scale-invariant selection keeps ``d``'s kind, one that is only
     eventually constant along the ray makes it approximate."""
-    if d.kind == "none" or not by:
+    if d.value is None or not by:  # kind "none", or nothing weakens it
         return d
     return _combine(d.value, [d, *by])
 
@@ -211,7 +212,7 @@ def saturating(d: Degree, name: str, where: str = "") -> Degree:
     An asymptotic input ρ^k(z + O(ρ^−p)) still saturates exponentially (the gap term
     ρ^k dominates), so it also gives ∼0.
     """
-    if d.kind == "none" or d.value == 0:
+    if d.value is None or d.value == 0:  # kind "none", or degree 0
         return d
     if d.value < 0:
         return Degree.none(
@@ -224,7 +225,7 @@ def saturating(d: Degree, name: str, where: str = "") -> Degree:
 def gelu(d: Degree, name: str = "GeLU", where: str = "") -> Degree:
     """z·s(z) with s saturating (GeLU: s = Φ; SiLU: s = σ): for k > 0 it is ReLU up to an
     exponentially small tail → ∼k; a degree-0 input keeps its kind."""
-    if d.kind == "none" or d.value == 0:
+    if d.value is None or d.value == 0:  # kind "none", or degree 0
         return d
     if d.value < 0:
         return Degree.none(
@@ -245,7 +246,7 @@ def normalize(d: Degree, eps: float, name: str, where: str = "") -> Degree:
     (c^k z)/sqrt(c^{2k} v + ε) differs from z/sqrt(v) by O(ε/(v c^{2k})): asymptotic 0 of
     order 2k.
     """
-    if d.kind == "none" or d.value == 0:
+    if d.value is None or d.value == 0:  # kind "none", or degree 0
         return d
     if eps == 0:
         return _combine(0.0, [d])

@@ -188,7 +188,7 @@ class Ray:
     """
 
     model: nn.Module | Callable[..., Any]
-    inputs: tuple = ()
+    inputs: tuple[Any, ...] = ()
     parameters: Patterns = None
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     output: OutputSelector = default_output
@@ -417,8 +417,9 @@ class Ray:
         one that records the run under Python-level modes) is not repeated. For
         evaluations at a sequence of parameter values, such as a training run's states.
 
-        ``values`` maps names of :attr:`base` to tensors of the same shapes; floating ones
-        are cast to the working dtype and must be finite, as at construction.
+        ``values`` maps parameter names (keys of ``ray.base``) to tensors of the same
+        shapes; floating ones are cast to the working dtype and must be finite, as at
+        construction.
         """
         unknown = [n for n in values if n not in self.base]
         if unknown:

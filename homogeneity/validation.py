@@ -146,7 +146,7 @@ def check_input_kinds(value: Any, argument: str) -> None:
             check_input_kinds(v, f"{argument}[{k!r}]")
 
 
-def check_first_input(inputs: tuple, argument: str = "inputs") -> None:
+def check_first_input(inputs: tuple[Any, ...], argument: str = "inputs") -> None:
     """The first positional input must not be None (a forward has nothing to run on)."""
     if inputs and inputs[0] is None:
         raise HomogeneityInputError(

@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     (the options and exit status of ``python -m proofs_numeric --help``). Other front
     doors (``homogeneity claims``) call this instead of importing the ``__main__`` module
     by name."""
-    from proofs_numeric.__main__ import main as run
+    from proofs_numeric.command import main as run
 
     return run(argv)
 
@@ -71,7 +71,6 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
     from proofs_numeric.claim import COUNTEREXAMPLE_DIR as COUNTEREXAMPLE_DIR
-    from proofs_numeric.claim import PROFILES as PROFILES
     from proofs_numeric.claim import CertificateRecord as CertificateRecord
     from proofs_numeric.claim import CheckContext as CheckContext
     from proofs_numeric.claim import Claim as Claim
@@ -79,7 +78,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from proofs_numeric.claim import Counterexample as Counterexample
     from proofs_numeric.claim import Evidence as Evidence
     from proofs_numeric.claim import NegativeControl as NegativeControl
-    from proofs_numeric.claim import Profile as Profile
     from proofs_numeric.claim import Verdict as Verdict
     from proofs_numeric.claim import get_profile as get_profile
     from proofs_numeric.claim import registry as registry
@@ -87,3 +85,5 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from proofs_numeric.limits import LimitNotEstablished as LimitNotEstablished
     from proofs_numeric.limits import LimitResult as LimitResult
     from proofs_numeric.limits import limit as limit
+    from proofs_numeric.profiles import PROFILES as PROFILES
+    from proofs_numeric.profiles import Profile as Profile

@@ -1,4 +1,4 @@
-"""Bad input (issue 2, item 6): every entry point refuses it with a HomogeneityInputError
+"""Bad input: every entry point refuses it with a HomogeneityInputError
 whose message names the argument at fault, and the caller's module is left exactly as it
 was (state bit for bit, dtypes, training flags, no gradients), also after a failed check.
 

@@ -277,11 +277,14 @@ def test_sphinx_roles_become_cross_references(tmp_path, caplog):
         '    """A :class:`Ray`; see :meth:`at`, :func:`~pkg.core.step`, :func:`helper`,\n'
         "    :func:`torch.func.functional_call`, :class:`!Ray`, :func:`the step <step>`,\n"
         "    :class:`Nowhere` and :func:`_hidden`; a role may wrap: :func:`the\n"
-        "    step <pkg.core.step>`.\n\n"
+        "    step <pkg.core.step>`, and after a dot: :func:`~pkg.core.\n"
+        "    step` and :func:`pkg.\n    core.step`.\n\n"
         "    ```text\n    :class:`Ray` inside a code block stays\n    ```\n"
         '    """\n\n'
         "    def at(self):\n"
         '        """The :class:`Ray` again."""\n\n'
+        "    def random(self):\n"
+        '        """Seeded by :class:`random.Random`, another library\'s class."""\n\n'
         "def step():\n"
         '    """Step."""\n\n'
         "def _hidden():\n"
@@ -299,13 +302,16 @@ def test_sphinx_roles_become_cross_references(tmp_path, caplog):
     assert "[`step`][pkg.core.step]" in ray
     assert "[`helper`][other.helper]" in ray  # an import, followed to its definition
     assert "[`the step`][pkg.core.step]" in ray
-    assert "wrap: [`the step`][pkg.core.step]." in ray
+    assert "wrap: [`the step`][pkg.core.step], and" in ray
+    assert "dot: [`step`][pkg.core.step] and [`pkg.core.step`][pkg.core.step]." in ray
     assert "`torch.func.functional_call`" in ray and "[`torch" not in ray  # not ours: code
     assert " `Ray`, " in ray  # the ! form: code, no link
     assert "`_hidden`" in ray and "][pkg.core._hidden]" not in ray  # private: never linked
     assert ":class:`Ray` inside a code block stays" in ray
     assert ":class:" not in ray.split("```")[0] and ":func:" not in ray.split("```")[0]
     assert "[`Ray`][pkg.core.Ray]" in loader.modules_collection["pkg.core.Ray.at"].docstring.value
+    seeded = loader.modules_collection["pkg.core.Ray.random"].docstring.value
+    assert "`random.Random`" in seeded and "[`random" not in seeded  # not ours: code
     package = loader.modules_collection["pkg"].docstring.value
     assert package == "See [`pkg.core`][pkg.core] and [`other.helper`][other.helper]."
     problems = [r.getMessage() for r in caplog.records]

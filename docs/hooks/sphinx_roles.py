@@ -33,6 +33,7 @@ Loaded by mkdocstrings (``mkdocs.yml``)::
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import re
 from collections.abc import Iterable, Iterator
@@ -65,20 +66,21 @@ def parse_role(body: str) -> Role:
     """Split the text between the backticks of a role into display text and target.
 
     ``~a.b.c`` shows ``c``; ``title <a.b.c>`` shows ``title``; ``!a.b`` never links;
-    a trailing ``()`` on the target (``:func:`f()```) is not part of the name.
+    a trailing ``()`` on the target (``:func:`f()```) is not part of the name. A role may
+    wrap onto the next docstring line: the title's line break is a space, and a dotted
+    name broken after a dot (``a.`` at the end of a line, ``b`` on the next) is ``a.b``.
     """
-    body = " ".join(body.split())  # a role may wrap onto the next docstring line
+    body = " ".join(body.split())
     linkable = not body.startswith("!")
     body = body.lstrip("!")
     explicit = _EXPLICIT_TITLE.match(body)
     if explicit:
-        display, target = explicit["title"], explicit["target"].strip()
-    elif body.startswith("~"):
-        target = body[1:]
-        display = target.rsplit(".", 1)[-1]
+        display, target = explicit["title"], explicit["target"]
     else:
-        display = target = body
-    target = target.removesuffix("()").lstrip(".")
+        name = "".join(body.removeprefix("~").split())
+        display = name.rsplit(".", 1)[-1] if body.startswith("~") else name
+        target = name
+    target = "".join(target.split()).removesuffix("()").lstrip(".")
     return Role(display=display, target=target, linkable=linkable)
 
 
@@ -149,8 +151,11 @@ class Resolver:
                 return canonical_path(found)
             if not self.in_packages(path):
                 return path  # outside the documented packages: not checked, not linked
-        if tail and resolved_head is None and head not in self.packages:
-            return target  # a dotted name of another library the module does not import
+        if tail and head not in self.packages:
+            if resolved_head is None or is_importable(head):
+                # a dotted name of another library (``random.Random``), even where a member
+                # of the scope has the library's name (a method ``random``)
+                return target
         if not tail:
             return self.unique(target)
         return None
@@ -183,6 +188,14 @@ def outside_fences(text: str) -> Iterator[tuple[str, bool]]:
         piece.append(line)
     if piece:
         yield "".join(piece), not inside
+
+
+def is_importable(name: str) -> bool:
+    """``name`` is a top-level module Python can import (looked up, not imported)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def is_private(path: str) -> bool:

@@ -11,13 +11,14 @@ check_property`). Split into ``count`` shards, shard ``index`` of a search
   (:meth:`~proofs_numeric.claim.CheckContext.examples`) and the floor of non-vacuous
   cases (:attr:`~proofs_numeric.claim.CheckContext.min_cases`); the shares sum to ``N``;
 * draws its Hypothesis examples from its own seed, derived from the campaign's seed, the
-  claim, the shard and the round (:meth:`random`), so the shards try different cases and
-  the same shard tries the same cases in every process.
+  claim, the shard and the round (:meth:`SearchShard.random`), so the shards try
+  different cases and the same shard tries the same cases in every process.
 
 The outcomes of the shards merge into one verdict (:mod:`proofs_numeric.campaign.merge`).
-A search that honours its shard writes one line into :attr:`ledger` (its claim id and the
-number of cases it evaluated), so the merge can tell a check that was split from one that
-ignored the shard (a certificate, an exhaustive enumeration) and must be run whole.
+A search that honours its shard writes one line into :attr:`SearchShard.ledger` (its
+claim id and the number of cases it evaluated), so the merge can tell a check that was
+split from one that ignored the shard (a certificate, an exhaustive enumeration) and
+must be run whole.
 
 This module imports nothing of the package: :mod:`proofs_numeric.claim` refers to it.
 """

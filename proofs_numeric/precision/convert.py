@@ -11,6 +11,7 @@ running them and are only called inside its :func:`working_precision` block.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeAlias
 
 import mpmath
 from mpmath import mpf
@@ -18,9 +19,9 @@ from mpmath import mpf
 from homogeneity.errors import HomogeneityInputError
 from proofs_numeric.precision.context import working_precision
 
-Real = int | float | str | mpf
-Row = Sequence[Real]
-Matrix = Sequence[Sequence[Real]]
+Real: TypeAlias = int | float | str | mpf
+Row: TypeAlias = Sequence[Real]
+Matrix: TypeAlias = Sequence[Sequence[Real]]
 
 
 def _mpf(x: Real, argument: str) -> mpf:

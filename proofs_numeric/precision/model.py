@@ -44,18 +44,31 @@ class EncoderSpec(Protocol):
     """What the mpmath encoder reads from a configuration: the fields of
     :class:`homogeneity.components.EncoderConfig` (which satisfies this protocol)."""
 
-    d_model: int
-    n_heads: int
-    d_head: int | None
-    n_layers: int
-    max_len: int
-    placement: str
-    norm: str
-    norm_eps: float | None
-    activation: str
-    embedding_norm: bool
-    final_norm: bool
-    causal: bool
+    # read-only: a frozen dataclass (EncoderConfig) satisfies the protocol
+    @property
+    def d_model(self) -> int: ...
+    @property
+    def n_heads(self) -> int: ...
+    @property
+    def d_head(self) -> int | None: ...
+    @property
+    def n_layers(self) -> int: ...
+    @property
+    def max_len(self) -> int: ...
+    @property
+    def placement(self) -> str: ...
+    @property
+    def norm(self) -> str: ...
+    @property
+    def norm_eps(self) -> float | None: ...
+    @property
+    def activation(self) -> str: ...
+    @property
+    def embedding_norm(self) -> bool: ...
+    @property
+    def final_norm(self) -> bool: ...
+    @property
+    def causal(self) -> bool: ...
 
 
 # -- weights ------------------------------------------------------------------------------
