@@ -42,6 +42,7 @@ from homogeneity.adapters.attention_math import (
 from homogeneity.adapters.base import ModelAdapter, as_batch
 from homogeneity.adapters.batch import Batch, Trace
 from homogeneity.adapters.interception import ForwardInterception
+from homogeneity.constants import LowPrecision
 from homogeneity.errors import HomogeneityInputError
 from homogeneity.scaling import Patterns
 
@@ -186,11 +187,10 @@ class _Traced(nn.Module):
     """Calls the transformers model with hidden states on and attention captured, and
     returns a :class:`Trace`."""
 
-    def __init__(self, model: nn.Module, dispatch: bool, lift: bool) -> None:
+    def __init__(self, model: nn.Module, dispatch: bool) -> None:
         super().__init__()
         self.model = model
         self.dispatch = dispatch
-        self.lift = lift
         params = inspect.signature(model.forward).parameters
         self.accepts = set(params)
         self.summary = ""  # what the interception changed in the last forward
@@ -204,14 +204,9 @@ class _Traced(nn.Module):
         saturated: bool = False,
         tie_tol: float = 0.0,
     ) -> Trace:
-        dtype = next(p.dtype for p in self.model.parameters() if p.is_floating_point())
         recorder = AttentionRecorder(saturated=saturated, tie_tol=tie_tol)
         mode = ForwardInterception(
-            recorder,
-            dtype=dtype,
-            capture_attention=not self.dispatch,
-            saturated=saturated,
-            lift=self.lift,
+            recorder, capture_attention=not self.dispatch, saturated=saturated
         )
         kwargs: dict[str, Any] = {
             "input_ids": input_ids,
@@ -257,9 +252,10 @@ class HuggingFaceAdapter(ModelAdapter):
         model: a ``transformers.PreTrainedModel`` in eval mode (any head; for an
             encoder–decoder model the encoder is analysed).
         parameters: glob patterns over the analysed model's parameter names (None: all).
-        lift: keep lower-precision casts (T5's and Llama's float32 norms, Llama's rotary
-            tables) in the working dtype (default True; see
-            :mod:`homogeneity.adapters.interception`).
+        lift: compute the ops the model runs below the working dtype (T5's and Llama's
+            float32 norms, Llama's rotary tables) in the working dtype (default True), or
+            keep them as written (False); the ray's execution path does either
+            (:attr:`ModelAdapter.low_precision`).
     """
 
     supports_saturated = True
@@ -275,7 +271,8 @@ class HuggingFaceAdapter(ModelAdapter):
         target = model.get_encoder() if self.encoder_only else model
         self.model = target
         self.dispatch = bool(type(target)._can_set_attn_implementation())
-        self.traced = _Traced(target, self.dispatch, lift)
+        self.traced = _Traced(target, self.dispatch)
+        self.low_precision = LowPrecision.LIFT if lift else LowPrecision.KEEP
         self.module = self.traced
         self.causal = any(
             bool(getattr(m, "is_causal", False)) for m in target.modules() if m is not target
@@ -335,8 +332,7 @@ class HuggingFaceAdapter(ModelAdapter):
             types = torch.as_tensor(types).reshape(ids.shape)
         return Batch.from_ids(ids, mask, types)
 
-    def last_forward_notes(self) -> str:
-        """What the interception changed in the last forward (lifted casts, maps)."""
+    def _interception_notes(self) -> str:
         return self.traced.summary
 
     def describe(self) -> dict[str, str]:
@@ -358,7 +354,5 @@ class HuggingFaceAdapter(ModelAdapter):
             "masks" + (" (causal, from its config)" if self.causal else ""),
             "saturated": "generalised argmax (D7) in every attention call; GeLU/SiLU → ReLU, "
             "tanh → sign, sigmoid → step",
-            "dtype": "lower-precision casts kept in the working dtype"
-            if self.traced.lift
-            else "lower-precision casts kept as the model has them",
+            "dtype": self.low_precision_description(),
         }
