@@ -16,10 +16,11 @@ Which outputs are the layers, and which tokens are real, by default:
   (``output_hidden_states`` for ``transformers``), averaged over the real tokens of the
   padding mask (the ``attention_mask`` passed in ``kwargs`` or in a tokenizer's output;
   ``src_key_padding_mask`` for ``torch.nn``);
-* any other module: the output picked by
-  :func:`homogeneity.adapters.select_output` (a list of same-shape tensors is per layer,
-  a tuple such as ``(out, attn_weights)`` is not), averaged over every position unless
-  ``token_mask`` says otherwise. :attr:`SaturationLevel.output` names what was compared.
+* any other module: the per-layer output picked by the package's one output rule,
+  :func:`homogeneity.execution.select_output` with ``per_layer=True`` (a list of
+  same-shape tensors is per layer, a tuple such as ``(out, attn_weights)`` is not),
+  averaged over every position unless ``token_mask`` says otherwise.
+  :attr:`SaturationLevel.output` names what was compared.
 """
 
 from __future__ import annotations
@@ -31,16 +32,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from homogeneity.adapters import (
-    ModelAdapter,
-    adapter_for,
-    is_transformers_model,
-    select_output,
-)
+from homogeneity.adapters import ModelAdapter, adapter_for, is_transformers_model
 from homogeneity.components.encoder import Encoder
 from homogeneity.constants import PAPER_RHO
-from homogeneity.errors import HomogeneityInputError, NumericalBreakdown
-from homogeneity.scaling import Patterns, Ray
+from homogeneity.errors import HomogeneityInputError
+from homogeneity.execution.breakdown import non_finite_breakdown, zero_output_breakdown
+from homogeneity.execution.outputs import select_output
+from homogeneity.scaling import Patterns, Ray, default_output
 from homogeneity.validation import check_positive_scale
 
 
@@ -89,17 +87,14 @@ def mean_token_cosine(
         raise HomogeneityInputError("token_mask selects no token; keep at least one")
     bad = ~torch.isfinite(cos)
     if bool(bad.any()):
-        finite_inputs = bool(torch.isfinite(a).all() and torch.isfinite(b).all())
-        if finite_inputs:
-            what = "a zero hidden vector (exactly zero output: its direction is undefined)"
-            fix = "exclude those tokens with token_mask, or look for an underflow"
-        else:
-            what = "NaN/inf hidden values (an overflow)"
-            fix = "use a smaller ρ, or float64 if the run is in a lower precision"
-        raise NumericalBreakdown(
-            f"{int(bad.sum())} token cosine(s) are undefined {where}: {what}; {fix}",
-            where=where.removeprefix("at ").strip(),
-            suggestion=fix,
+        place = where.removeprefix("at ").strip()
+        n = int(bad.sum())
+        if bool(torch.isfinite(a).all() and torch.isfinite(b).all()):
+            raise zero_output_breakdown(
+                None, place, f"the cosine of a zero hidden vector ({n} token(s))", dtype=a.dtype
+            )
+        raise non_finite_breakdown(
+            None, place, a.dtype, what=f"a hidden state ({n} token cosine(s) undefined)"
         )
     return float(cos.mean())
 
@@ -137,11 +132,7 @@ def _as_layers(out: Any) -> list[torch.Tensor]:
         return [out]
     if isinstance(out, (list, tuple)) and out and all(isinstance(t, torch.Tensor) for t in out):
         return list(out)
-    return select_output(out).layers
-
-
-def _suggestion(dtype: torch.dtype) -> str:
-    return "evaluate in float64" if dtype != torch.float64 else "use a smaller ρ"
+    return select_output(out, per_layer=True).layers
 
 
 def _layer_levels(
@@ -159,12 +150,8 @@ def _layer_levels(
         for at, t in ((1.0, a), (rho, b)):
             real = t if mask is None else t[mask.bool()]
             if not bool(torch.isfinite(real).all()):
-                raise NumericalBreakdown(
-                    f"the output of layer {layer} is not finite (NaN/inf: an overflow) at "
-                    f"rho={at:g}; {_suggestion(dtype)}",
-                    rho=at,
-                    where=f"layer {layer}",
-                    suggestion=_suggestion(dtype),
+                raise non_finite_breakdown(
+                    at, f"layer {layer}", dtype, what=f"the output of layer {layer}"
                 )
         levels.append(mean_token_cosine(a, b, mask, where=f"at layer {layer}, rho={rho:g}"))
     return tuple(levels)
@@ -259,26 +246,17 @@ def saturation_level(
             "output= is for plain modules; an adapter decides where its hidden states are"
         )
     args = () if inputs is None else (inputs if isinstance(inputs, tuple) else (inputs,))
-    what: list[str] = []
-
-    def pick(out: Any) -> list[torch.Tensor]:
-        if output is not None:
-            what.append("the output selected by output=")
-            return _as_layers(output(out))
-        chosen = select_output(out)
-        what.append(chosen.description)
-        return chosen.layers
-
     ray = Ray(
         model,
         inputs=args,
         parameters=parameters,
         kwargs=dict(kwargs or {}),
-        output=pick,
+        output=default_output if output is None else (lambda out: _as_layers(output(out))),
         dtype=dtype,
+        per_layer=output is None,
     )
-    mask = None if token_mask is None else token_mask.to(ray.device).bool()
     base, scaled = ray(1.0), ray(rho)
+    mask, tokens = _plain_module_tokens(ray, token_mask, base[-1])
     levels = _layer_levels(base, scaled, mask, rho, dtype)
     n_tokens = int(mask.sum()) if mask is not None else int(base[-1][..., 0].numel())
     return SaturationLevel(
@@ -287,11 +265,23 @@ def saturation_level(
         n_tokens,
         tuple(ray.scaled_names),
         _scales_everything(ray),
-        what[-1] if what else "",
-        "the token_mask"
-        if mask is not None
-        else "every position (pass token_mask to exclude padding)",
+        ray.output_description if output is None else "the output selected by output=",
+        tokens,
     )
+
+
+def _plain_module_tokens(
+    ray: Ray, token_mask: torch.Tensor | None, last: torch.Tensor
+) -> tuple[torch.Tensor | None, str]:
+    """The tokens to average over and their description: ``token_mask`` if given, else the
+    padding mask the ray reads from the model's own inputs (``attention_mask``,
+    ``src_key_padding_mask``) when it fits the output, else every position."""
+    if token_mask is not None:
+        return token_mask.to(ray.device).bool(), "the token_mask"
+    own = ray.token_mask
+    if own is not None and tuple(own.shape) == tuple(last.shape[:-1]):
+        return own.to(ray.device), "the real tokens of the padding mask in the inputs"
+    return None, "every position (pass token_mask to exclude padding)"
 
 
 def _adapter_level(
