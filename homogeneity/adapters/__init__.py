@@ -45,10 +45,11 @@ from homogeneity.adapters.base import BatchLoop, ModelAdapter, as_batch
 from homogeneity.adapters.batch import Batch, Trace
 from homogeneity.adapters.encoder import EncoderAdapter
 from homogeneity.adapters.function import FunctionAdapter
-from homogeneity.adapters.huggingface import HuggingFaceAdapter, is_transformers_model
+from homogeneity.adapters.huggingface import HuggingFaceAdapter
 from homogeneity.adapters.module import ModuleAdapter, find_layer_stack
 from homogeneity.components.encoder import Encoder
 from homogeneity.errors import HomogeneityInputError
+from homogeneity.execution.model_inputs import is_transformers_model
 from homogeneity.execution.outputs import SelectedOutput, select_output
 from homogeneity.scaling import Patterns
 

@@ -33,6 +33,7 @@ from homogeneity.adapters.batch import Batch, Trace
 from homogeneity.adapters.interception import ForwardInterception
 from homogeneity.constants import LowPrecision
 from homogeneity.errors import HomogeneityInputError
+from homogeneity.execution.model_inputs import token_mask_from_keywords
 from homogeneity.execution.outputs import select_output
 from homogeneity.scaling import Patterns
 
@@ -118,12 +119,7 @@ class _Traced(nn.Module):
             else f"not captured: {type(self.model).__name__} called no MultiheadAttention, "
             f"scaled_dot_product_attention or softmax over (batch, heads, q, k) scores"
         )
-        return Trace(
-            tuple(hidden),
-            tuple(r.probabilities for r in records),
-            tuple(r.visible for r in records),
-            source,
-        )
+        return recorder.trace(hidden, source)
 
     def _with_output(self, states: list[torch.Tensor], out: Any) -> tuple[list, str]:
         n = len(states) - 1
@@ -299,11 +295,15 @@ class ModuleAdapter(ModelAdapter):
                 "the inputs ask for causal attention: build the adapter with "
                 "ModuleAdapter(model, causal=True)"
             )
-        keep = None
-        if pad is not None:
-            pad = torch.as_tensor(pad)
-            keep = ~pad if pad.dtype == torch.bool else pad == 0
-        return Batch.from_embeddings(x, keep)
+        if pad is None:
+            return Batch.from_embeddings(x, None)
+        own = token_mask_from_keywords({"key_padding_mask": torch.as_tensor(pad)})
+        if own is None:
+            raise HomogeneityInputError(
+                f"src_key_padding_mask must be (batch, seq), got shape "
+                f"{tuple(torch.as_tensor(pad).shape)}"
+            )
+        return Batch.from_embeddings(x, own.mask)
 
     def _interception_notes(self) -> str:
         return self.traced.summary
