@@ -131,8 +131,12 @@ def limit_trace(
     with corrections of relative size O(1/ρ). Evaluated at ``limit_rho`` = 10⁸ those are
     below 10⁻⁸, which is what "the limit" means here; ties among the top-degree attention
     scores are broken by the lower-degree terms exactly as along the ray.
+
+    A single point of the ray: raises :class:`NumericalBreakdown` (with ``rho`` and the
+    layer) if it overflows or gives a zero hidden vector, as every other one does.
     """
-    return adapter.ray(batch, saturated=True, tie_tol=tie_tol, dtype=dtype)(limit_rho)
+    walk = RayWalk(adapter, [batch], tie_tol=tie_tol, dtype=dtype)
+    return walk.evaluate(limit_rho, saturated=True, label="the limit evaluation")[0]
 
 
 def convergence_curves(
