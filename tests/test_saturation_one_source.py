@@ -138,3 +138,14 @@ def test_kept_float32_ops_are_described_and_not_reported_as_lifted():
     saturation_level(lifted, id_batch())
     notes = lifted.last_forward_notes()
     assert "float32 ops lifted to float64" in notes and "layer_norm" in notes
+
+
+def test_a_zero_output_breakdown_names_its_point_of_the_ray():
+    """The single-point policy: the breakdown carries the ρ where the output is zero (here
+    already at θ) and the layer, from the shared messages of execution.breakdown."""
+    model = nn.Linear(3, 2, bias=False).double()
+    with torch.no_grad():
+        model.weight.zero_()
+    with pytest.raises(NumericalBreakdown, match="exactly zero") as info:
+        saturation_level(model, torch.ones(4, 3, dtype=F64), rho=RHO)
+    assert info.value.rho == 1.0 and info.value.where == "layer 0"

@@ -68,12 +68,18 @@ def token_cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def mean_token_cosine(
-    a: torch.Tensor, b: torch.Tensor, token_mask: torch.Tensor | None = None, *, where: str = ""
+    a: torch.Tensor,
+    b: torch.Tensor,
+    token_mask: torch.Tensor | None = None,
+    *,
+    where: str = "",
+    rho: float | None = None,
 ) -> float:
     """Mean of :func:`token_cosine` over the tokens with ``token_mask`` True (all if None).
 
     Raises :class:`NumericalBreakdown` if a selected token has a non-finite entry or a zero
-    vector (its cosine would be meaningless; we never silently drop it).
+    vector (its cosine would be meaningless; we never silently drop it), with ``rho`` as
+    its point of the ray (ρ = 1 when it is ``a``, the state at θ, that broke down).
     """
     cos = token_cosine(a, b)
     if token_mask is not None:
@@ -89,12 +95,18 @@ def mean_token_cosine(
     if bool(bad.any()):
         place = where.removeprefix("at ").strip()
         n = int(bad.sum())
+        # ``a`` is the state at ρ = 1 when ``rho`` is given (the saturation level's use)
+        broke_at_theta = ~torch.isfinite(a).all(dim=-1) | (a == 0).all(dim=-1)
+        if token_mask is not None:
+            broke_at_theta = broke_at_theta[token_mask.bool()]
+        if rho is not None and bool(broke_at_theta.any()):
+            rho = 1.0
         if bool(torch.isfinite(a).all() and torch.isfinite(b).all()):
             raise zero_output_breakdown(
-                None, place, f"the cosine of a zero hidden vector ({n} token(s))", dtype=a.dtype
+                rho, place, f"the cosine of a zero hidden vector ({n} token(s))", dtype=a.dtype
             )
         raise non_finite_breakdown(
-            None, place, a.dtype, what=f"a hidden state ({n} token cosine(s) undefined)"
+            rho, place, a.dtype, what=f"a hidden state ({n} token cosine(s) undefined)"
         )
     return float(cos.mean())
 
@@ -140,20 +152,16 @@ def _layer_levels(
     scaled: list[torch.Tensor],
     token_mask: torch.Tensor | None,
     rho: float,
-    dtype: torch.dtype,
 ) -> tuple[float, ...]:
+    """D14 of every layer. Non-finite outputs never get here: the Ray (and, for adapters,
+    :meth:`~homogeneity.saturation.walk.RayWalk.evaluate`) raises the breakdown first,
+    with ρ and where; a zero hidden vector raises in :func:`mean_token_cosine`."""
     levels = []
     for layer, (a, b) in enumerate(zip(base, scaled, strict=True)):
         mask = token_mask
         if mask is not None and mask.shape != a.shape[:-1]:
             mask = None if a.shape[:-1] == () else mask  # scalar outputs have no tokens
-        for at, t in ((1.0, a), (rho, b)):
-            real = t if mask is None else t[mask.bool()]
-            if not bool(torch.isfinite(real).all()):
-                raise non_finite_breakdown(
-                    at, f"layer {layer}", dtype, what=f"the output of layer {layer}"
-                )
-        levels.append(mean_token_cosine(a, b, mask, where=f"at layer {layer}, rho={rho:g}"))
+        levels.append(mean_token_cosine(a, b, mask, where=f"at layer {layer}", rho=rho))
     return tuple(levels)
 
 
@@ -224,7 +232,7 @@ def saturation_level(
             )
         base, scaled = _as_layers(model(1.0)), _as_layers(model(rho))
         mask = None if token_mask is None else token_mask.to(model.device).bool()
-        levels = _layer_levels(base, scaled, mask, rho, model.dtype)
+        levels = _layer_levels(base, scaled, mask, rho)
         n_tokens = int(mask.sum()) if mask is not None else int(base[-1][..., 0].numel())
         return SaturationLevel(
             levels,
@@ -257,7 +265,7 @@ def saturation_level(
     )
     base, scaled = ray(1.0), ray(rho)
     mask, tokens = _plain_module_tokens(ray, token_mask, base[-1])
-    levels = _layer_levels(base, scaled, mask, rho, dtype)
+    levels = _layer_levels(base, scaled, mask, rho)
     n_tokens = int(mask.sum()) if mask is not None else int(base[-1][..., 0].numel())
     return SaturationLevel(
         levels,
@@ -305,7 +313,7 @@ def _adapter_level(
     else:
         mask = token_mask.to(adapter.device).bool()
         tokens = "the token_mask"
-    levels = _layer_levels(list(base.hidden_states), list(scaled.hidden_states), mask, rho, dtype)
+    levels = _layer_levels(list(base.hidden_states), list(scaled.hidden_states), mask, rho)
     description = adapter.describe()
     return SaturationLevel(
         levels,
