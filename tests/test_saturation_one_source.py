@@ -13,7 +13,7 @@ from homogeneity import adapters, execution
 from homogeneity.adapters import Batch, EncoderAdapter, HuggingFaceAdapter
 from homogeneity.errors import NumericalBreakdown
 from homogeneity.execution import SweepBreakdown
-from homogeneity.saturation import Breakdown, limit_trace, saturation_level
+from homogeneity.saturation import Breakdown, analyse_saturation, limit_trace, saturation_level
 from tests.test_saturation_convergence import bert_encoder
 from tests.test_saturation_real_models import hf_model, id_batch
 
@@ -128,16 +128,40 @@ def test_causality_of_a_transformers_model_comes_from_the_one_reader(family, sou
         assert adapter.causal and where in masks and source in masks
 
 
+class Float32Norm(nn.Module):
+    """An RMS norm that computes its variance in float32, as T5's does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.a(x)
+        variance = h.to(torch.float32).pow(2).mean(-1, keepdim=True)
+        return h * torch.rsqrt(variance + 1e-6).to(h.dtype)
+
+
 def test_kept_float32_ops_are_described_and_not_reported_as_lifted():
+    """The reports of the analyses say what the ray's execution did with float32
+    islands: lifted by default, kept with their noise floor on request, nothing when the
+    model has none."""
     model = hf_model("t5")
     kept = HuggingFaceAdapter(model, lift=False)
-    saturation_level(kept, id_batch())
+    level = saturation_level(kept, id_batch())
     assert kept.last_forward_notes() == ""
     assert "kept" in kept.describe()["dtype"]
+    assert "kept in the float64 run" in level.low_precision and "noise floor" in level.low_precision
     lifted = HuggingFaceAdapter(model)
-    saturation_level(lifted, id_batch())
+    level = saturation_level(lifted, id_batch())
     notes = lifted.last_forward_notes()
     assert "float32 ops lifted to float64" in notes and "layer_norm" in notes
+    assert "float32 ops lifted to float64" in level.low_precision
+    analysis = analyse_saturation(lifted, [id_batch()], exact=False)
+    assert "lifted to float64" in analysis.low_precision == analysis.level.low_precision
+    assert saturation_level(hf_model("bert"), id_batch()).low_precision == ""
+    torch.manual_seed(13)
+    plain = saturation_level(Float32Norm().double(), torch.randn(3, 4, dtype=F64))
+    assert "lifted to float64" in plain.low_precision
 
 
 def test_a_zero_output_breakdown_names_its_point_of_the_ray():

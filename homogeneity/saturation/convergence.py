@@ -68,6 +68,8 @@ class ConvergenceCurves:
     head_kinds: list[dict[str, int]] = field(default_factory=list)
     breakdown: Breakdown | None = None
     attention: str = ""
+    #: what the evaluations did with ops below the working dtype ("" when none)
+    low_precision: str = ""
 
     @property
     def breakdowns(self) -> list[tuple[float, str]]:
@@ -190,4 +192,5 @@ def convergence_curves(
         [head_type_counts(p.heads) if p.heads is not None else {} for p in points],
         breakdown,
         attention_note(base),
+        walk.low_precision_note(),
     )

@@ -119,7 +119,9 @@ class SaturationLevel:
     ``float(level)`` gives ``value``. ``scaled`` lists the scaled parameter names,
     ``all_scaled`` says whether that is every parameter (the paper's setting),
     ``n_tokens`` is the number of tokens averaged over, ``output`` names the compared
-    outputs (which are the layers), ``tokens`` which tokens were averaged over.
+    outputs (which are the layers), ``tokens`` which tokens were averaged over,
+    ``low_precision`` what the evaluations did with ops below the working dtype (float32
+    islands lifted, or kept with their noise floor; "" when the model has none).
     """
 
     layers: tuple[float, ...]
@@ -129,6 +131,7 @@ class SaturationLevel:
     all_scaled: bool = True
     output: str = ""
     tokens: str = ""
+    low_precision: str = ""
 
     @property
     def value(self) -> float:
@@ -242,6 +245,7 @@ def saturation_level(
             _scales_everything(model),
             "the ray's output",
             "the token_mask" if mask is not None else "every position",
+            model.execution.low_precision_line(),
         )
     if _uses_adapter(model) and output is None:
         return _adapter_level(model, inputs, rho, parameters, token_mask, kwargs, dtype)
@@ -275,6 +279,7 @@ def saturation_level(
         _scales_everything(ray),
         ray.output_description if output is None else "the output selected by output=",
         tokens,
+        ray.execution.low_precision_line(),
     )
 
 
@@ -323,4 +328,5 @@ def _adapter_level(
         adapter.all_scaled(),
         f"{description.get('adapter', '')}: {description.get('hidden_states', '')}",
         tokens,
+        walk.low_precision_note(),
     )

@@ -122,6 +122,13 @@ class RayWalk:
             )
         return self._rays[saturated]
 
+    def low_precision_note(self) -> str:
+        """What the evaluations so far did with ops below the working dtype: the line of
+        each ray's :class:`~homogeneity.execution.ExecutionReport` (lifted, or kept with
+        the noise floor they cause); "" when the model has none."""
+        lines = (ray.execution.low_precision_line() for ray in self._rays.values())
+        return "; ".join(dict.fromkeys(line for line in lines if line))
+
     # -- evaluation ----------------------------------------------------------------------
     def evaluate(self, rho: float, *, saturated: bool = False, label: str = "") -> list[Trace]:
         """The traces of f(x; ρθ) (s(x; ρθ) if ``saturated``), one per batch; raises
