@@ -214,8 +214,10 @@ def saturation_level(
         rho: the scale ρ (> 0), 1000 in the paper.
         parameters: glob patterns of the scaled parameters; None scales all (the paper).
         token_mask: bool, True for the tokens to average over, shaped like the output
-            without its last dimension; by default the padding mask for adapter models
-            and every position for plain modules.
+            without its last dimension; by default the padding mask: the adapter's for
+            adapter models, for plain modules and Rays the one their keyword inputs carry
+            (``attention_mask``, ``src_key_padding_mask``) when it fits the output, else
+            every position.
         kwargs: keyword inputs: for a ``transformers`` model ``attention_mask`` and
             ``token_type_ids``; for a ``torch.nn`` transformer ``src_key_padding_mask``
             (True = padding) and ``is_causal``; anything for a plain module.
@@ -233,20 +235,7 @@ def saturation_level(
                 "model is already a Ray: it fixes inputs, parameters, kwargs and output; "
                 "drop those arguments"
             )
-        base, scaled = _as_layers(model(1.0)), _as_layers(model(rho))
-        mask = None if token_mask is None else token_mask.to(model.device).bool()
-        levels = _layer_levels(base, scaled, mask, rho)
-        n_tokens = int(mask.sum()) if mask is not None else int(base[-1][..., 0].numel())
-        return SaturationLevel(
-            levels,
-            rho,
-            n_tokens,
-            tuple(model.scaled_names),
-            _scales_everything(model),
-            "the ray's output",
-            "the token_mask" if mask is not None else "every position",
-            model.execution.low_precision_line(),
-        )
+        return _ray_level(model, rho, token_mask, "the ray's output")
     if _uses_adapter(model) and output is None:
         return _adapter_level(model, inputs, rho, parameters, token_mask, kwargs, dtype)
     if not isinstance(model, nn.Module):
@@ -267,7 +256,17 @@ def saturation_level(
         dtype=dtype,
         per_layer=output is None,
     )
-    base, scaled = ray(1.0), ray(rho)
+    return _ray_level(
+        ray, rho, token_mask, "" if output is None else "the output selected by output="
+    )
+
+
+def _ray_level(
+    ray: Ray, rho: float, token_mask: torch.Tensor | None, output: str
+) -> SaturationLevel:
+    """D14 along a Ray whose evaluations give one tensor or one per layer; ``output``
+    names them ("": the ray's own description of the output it selected)."""
+    base, scaled = _as_layers(ray(1.0)), _as_layers(ray(rho))
     mask, tokens = _plain_module_tokens(ray, token_mask, base[-1])
     levels = _layer_levels(base, scaled, mask, rho)
     n_tokens = int(mask.sum()) if mask is not None else int(base[-1][..., 0].numel())
@@ -277,7 +276,7 @@ def saturation_level(
         n_tokens,
         tuple(ray.scaled_names),
         _scales_everything(ray),
-        ray.output_description if output is None else "the output selected by output=",
+        output or ray.output_description,
         tokens,
         ray.execution.low_precision_line(),
     )
