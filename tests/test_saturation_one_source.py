@@ -14,6 +14,7 @@ from homogeneity.adapters import Batch, EncoderAdapter, HuggingFaceAdapter
 from homogeneity.errors import NumericalBreakdown
 from homogeneity.execution import SweepBreakdown
 from homogeneity.saturation import Breakdown, analyse_saturation, limit_trace, saturation_level
+from homogeneity.scaling import Ray
 from tests.test_saturation_convergence import bert_encoder
 from tests.test_saturation_real_models import hf_model, id_batch
 
@@ -83,6 +84,9 @@ def test_a_plain_module_is_averaged_over_its_own_padding_mask():
     assert abs(real - everywhere) > 1e-6  # the padding changes the mean: the test can fail
     assert level.value == pytest.approx(real, abs=1e-12) and level.n_tokens == 7
     assert "padding mask" in level.tokens
+    # a Ray with the same keyword inputs reads the same mask
+    ray = Ray(model, (x,), kwargs={"attention_mask": mask})
+    assert saturation_level(ray, rho=RHO).value == pytest.approx(real, abs=1e-12)
     # an explicit token_mask still wins
     every = saturation_level(
         model, x, rho=RHO, kwargs={"attention_mask": mask}, token_mask=torch.ones(2, 5).bool()
