@@ -37,7 +37,7 @@ from homogeneity.constants import DEGREE_TOLERANCE, RAY_RHOS
 from homogeneity.decay import DecayFit, classify_decay, refine_grid
 from homogeneity.errors import NumericalBreakdown
 from homogeneity.euler_identity import EulerResult, euler
-from homogeneity.execution.breakdown import non_finite_breakdown
+from homogeneity.execution.breakdown import SweepBreakdown, non_finite_breakdown
 from homogeneity.execution.breakdown import sweep as sweep_until_breakdown
 from homogeneity.scaling import Ray
 from homogeneity.tolerances import check_tolerance, flat64, noise_floor, round_degree
@@ -49,31 +49,6 @@ REFINE_POINTS = 16
 
 
 # -- evaluating the ray, with breakdowns ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SweepBreakdown:
-    """Where a sweep along the ray stopped: the ray point ``rho`` whose evaluation broke
-    down, ``where`` it happened (the layer or op when known), ``reason`` (overflow, NaN,
-    zero output) and what to try (``suggestion``)."""
-
-    rho: float
-    where: str
-    reason: str
-    suggestion: str = ""
-
-    @classmethod
-    def from_exception(cls, exc: NumericalBreakdown) -> SweepBreakdown:
-        return cls(
-            float(exc.rho) if exc.rho is not None else math.nan,
-            exc.where,
-            str(exc),
-            exc.suggestion,
-        )
-
-    def __str__(self) -> str:
-        where = f" (in {self.where})" if self.where and self.where not in self.reason else ""
-        return f"the sweep stopped at ρ = {self.rho:.3g}: {self.reason}{where}"
 
 
 #: what the sweep needs the output for, as breakdowns name it

@@ -203,3 +203,23 @@ def test_cuda_matches_cpu():
     assert b.level.layers == pytest.approx(a.level.layers, abs=1e-10)
     assert b.exact.proxy_vs_limit == pytest.approx(a.exact.proxy_vs_limit, abs=1e-10)
     assert [h.kind for h in b.heads_at_rho] == [h.kind for h in a.heads_at_rho]
+
+
+def test_softcapped_attention_is_the_capped_softmax():
+    """The one attention function computes c·tanh(q kᵀ·s / c) before the softmax when a
+    model caps its scores; without the cap the weights differ (negative control)."""
+    from homogeneity.adapters.attention_math import AttentionRecorder, dot_product_attention
+
+    g = torch.Generator().manual_seed(3)
+    q, k, v = (torch.randn(1, 2, 4, 3, dtype=F64, generator=g) * 3 for _ in range(3))
+    scale, cap = 0.5, 1.5
+    capped, probs = dot_product_attention(
+        AttentionRecorder(), q, k, v, scale=scale, keep=None, bias=None, source="t", softcap=cap
+    )
+    want = torch.softmax(torch.tanh(q @ k.transpose(-1, -2) * scale / cap) * cap, dim=-1)
+    assert torch.allclose(probs, want, rtol=1e-14, atol=0)
+    assert torch.allclose(capped, want @ v, rtol=1e-14, atol=0)
+    _, plain = dot_product_attention(
+        AttentionRecorder(), q, k, v, scale=scale, keep=None, bias=None, source="t"
+    )
+    assert float((plain - probs).abs().max()) > 1e-3

@@ -248,7 +248,7 @@ def test_float32_islands_are_lifted_and_reported():
     kept = HuggingFaceAdapter(model, lift=False)
     a = saturation_level(lifted, batch)
     b = saturation_level(kept, batch)
-    assert "lower-precision cast" in lifted.last_forward_notes()
+    assert "float32 ops lifted to float64" in lifted.last_forward_notes()
     assert kept.last_forward_notes() == ""
     gap = max(abs(x - y) for x, y in zip(a.layers, b.layers, strict=True))
     assert 1e-12 < gap < 1e-4

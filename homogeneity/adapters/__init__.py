@@ -29,6 +29,10 @@ model                                       adapter (path taken for the attentio
 did in :meth:`ModelAdapter.describe`, and a trace whose attention could not be captured
 says so (``Trace.attention_source``) instead of giving empty head statistics.
 
+Which output a model's hidden states are, when an adapter has to pick them from the
+output, follows the package's one rule, :func:`select_output` (re-exported from
+:mod:`homogeneity.execution.outputs`; ask for ``per_layer=True``).
+
 Evaluation goes through :class:`homogeneity.scaling.Ray` (functional, never modifying the
 caller's module), on the module's device.
 """
@@ -41,11 +45,12 @@ from homogeneity.adapters.base import BatchLoop, ModelAdapter, as_batch
 from homogeneity.adapters.batch import Batch, Trace
 from homogeneity.adapters.encoder import EncoderAdapter
 from homogeneity.adapters.function import FunctionAdapter
-from homogeneity.adapters.huggingface import HuggingFaceAdapter, is_transformers_model
+from homogeneity.adapters.huggingface import HuggingFaceAdapter
 from homogeneity.adapters.module import ModuleAdapter, find_layer_stack
-from homogeneity.adapters.outputs import SelectedOutput, select_output
 from homogeneity.components.encoder import Encoder
 from homogeneity.errors import HomogeneityInputError
+from homogeneity.execution.model_inputs import is_transformers_model
+from homogeneity.execution.outputs import SelectedOutput, select_output
 from homogeneity.scaling import Patterns
 
 __all__ = [

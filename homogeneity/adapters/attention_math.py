@@ -24,11 +24,12 @@ Masks come in two conventions; both are read here into one boolean ``keep``:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 
+from homogeneity.adapters.batch import Trace
 from homogeneity.components.functional import hardmax
 from homogeneity.constants import ADDITIVE_MASK_FLOOR
 from homogeneity.errors import HomogeneityInputError
@@ -110,6 +111,17 @@ class AttentionRecorder:
         self.records.append(CapturedAttention(weights, keep, source))
         return weights
 
+    def trace(self, hidden: Sequence[torch.Tensor], source: str) -> Trace:
+        """The :class:`~homogeneity.adapters.Trace` of one forward: ``hidden`` and the
+        recorded attention (probabilities and visible keys, in call order); ``source``
+        says where they came from, or why none were captured."""
+        return Trace(
+            tuple(hidden),
+            tuple(r.probabilities for r in self.records),
+            tuple(r.visible for r in self.records),
+            source,
+        )
+
 
 def grouped(key: torch.Tensor, n_query_heads: int) -> torch.Tensor:
     """Repeat key/value heads (batch, kv_heads, s, d) for grouped-query attention."""
@@ -133,12 +145,17 @@ def dot_product_attention(
     keep: torch.Tensor | None,
     bias: torch.Tensor | None,
     source: str,
+    softcap: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """softmax(q kᵀ·scale + bias) v (or its saturated form) for (…, heads, L, d) inputs.
+    """softmax(q kᵀ·scale + bias) v (or its saturated form) for (…, heads, L, d) inputs;
+    with ``softcap`` c the scores are capped first, c·tanh(q kᵀ·scale / c) (Gemma-style
+    models; the capped scores stay bounded, so they have no saturated form).
     Returns (output (…, heads, L, d_v), probabilities (…, heads, L, S))."""
     key = grouped(key, query.shape[-3])
     value = grouped(value, query.shape[-3])
     scores = torch.matmul(query, key.transpose(-1, -2)) * scale
+    if softcap is not None:
+        scores = torch.tanh(scores / softcap) * softcap
     if bias is not None:
         scores = scores + bias
     probs = recorder.probabilities(scores, keep, source)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import torch
 from torch import nn
 
 from homogeneity.adapters.batch import Batch, Trace
+from homogeneity.constants import LowPrecision
 from homogeneity.errors import HomogeneityInputError
+from homogeneity.execution.executor import CheckedExecution
 from homogeneity.execution.module_hooks import hooks_restored
+from homogeneity.execution.report import ExecutionReport
 from homogeneity.scaling import OutputSelector, Patterns, Ray, select_parameter_names
 from homogeneity.validation import check_float_dtype
 
@@ -29,6 +32,13 @@ class ModelAdapter(ABC):
     #: True when attention is causal (query i sees keys j ≤ i); used to count the visible
     #: positions of each query when the trace does not carry the model's own masks
     causal: bool = False
+    #: ``'lift'``: ops the model runs below the working dtype (a float32 norm in a float64
+    #: run) compute in the working dtype; ``'keep'``: as written (see
+    #: :class:`~homogeneity.scaling.Ray`, whose execution path does either)
+    low_precision: str = LowPrecision.LIFT
+    #: the execution path of the ray that ran last (for :meth:`last_forward_notes`; the
+    #: ray itself is not kept, it holds a copy of every parameter)
+    _last_execution: CheckedExecution | None = None
 
     @abstractmethod
     def arguments(
@@ -44,6 +54,31 @@ class ModelAdapter(ABC):
         """How this adapter runs the model, in words: which path it takes for attention,
         which outputs are the per-layer hidden states, what masks it uses."""
         return {"adapter": type(self).__name__}
+
+    def last_forward_notes(self) -> str:
+        """What the last evaluation changed in the model's forward, in words ("" when
+        nothing): the ops lifted to the working dtype (the line of the ray's
+        :class:`~homogeneity.execution.ExecutionReport`) and, for adapters that intercept
+        torch functions, the activations replaced in the saturated forward."""
+        parts = []
+        ex = self._last_execution
+        if ex is not None and ex.lifting:
+            report = ExecutionReport(
+                ex.dtype, low_precision=LowPrecision.LIFT, low_precision_ops=ex.low_precision_ops
+            )
+            parts.append(report.low_precision_line())
+        parts.append(self._interception_notes())
+        return "; ".join(p for p in parts if p)
+
+    def low_precision_description(self) -> str:
+        """What the evaluations do with ops below the working dtype, in words."""
+        if self.low_precision == LowPrecision.LIFT:
+            return "ops below the working dtype (float32 casts) lifted to it by the ray"
+        return "ops below the working dtype kept as the model has them (a noise floor)"
+
+    def _interception_notes(self) -> str:
+        """What an interception mode changed in the last forward ("" for none)."""
+        return ""
 
     def batch_from(self, inputs: Any, kwargs: Mapping[str, Any] | None = None) -> Batch:
         """The :class:`Batch` for inputs given the way one would call the model (a tensor
@@ -105,23 +140,22 @@ class ModelAdapter(ABC):
             if self.scaled_parameters is None
             else [f"{BatchLoop.PREFIX}{n}" for n in self.module_scaled_names()]
         )
-        output: Callable[[list[Any]], Any]
-        if single:
+        ray: Ray
 
-            def output(outs: list[Any]) -> Trace:
-                return self.trace(outs[0])
-        else:
+        def output(outs: list[Any]) -> Trace | list[Trace]:
+            self._last_execution = ray._execution  # the path this evaluation ran on
+            traces = [self.trace(o) for o in outs]
+            return traces[0] if single else traces
 
-            def output(outs: list[Any]) -> list[Trace]:
-                return [self.trace(o) for o in outs]
-
-        return Ray(
+        ray = Ray(
             BatchLoop(self.module),
             inputs=(calls,),
             parameters=names,
             output=cast(OutputSelector, output),  # this ray returns traces, not one tensor
             dtype=dtype,
+            low_precision=self.low_precision,
         )
+        return ray
 
     def run(
         self,

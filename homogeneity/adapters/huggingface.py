@@ -16,6 +16,11 @@ count as the visible keys. A model class that does not dispatch through
 ``AttentionInterface`` falls back to the torch-function path of
 :mod:`homogeneity.adapters.interception` (SDPA and softmax over scores).
 
+**Padding and causality** come from the one place that reads them off a transformers
+model's own inputs and configuration, :mod:`homogeneity.execution.model_inputs` (the
+``attention_mask``; ``config.is_decoder``/``is_causal`` and the attention modules'
+``is_causal``), as for every :class:`~homogeneity.scaling.Ray`.
+
 **Hidden states** are the model's ``output_hidden_states`` (the embedding output, then
 every layer), the per-layer outputs of D14. For an encoder–decoder model (T5) the encoder
 is analysed. Token averages use the padding mask of the ``attention_mask``.
@@ -25,7 +30,6 @@ from __future__ import annotations
 
 import inspect
 import itertools
-import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -42,19 +46,16 @@ from homogeneity.adapters.attention_math import (
 from homogeneity.adapters.base import ModelAdapter, as_batch
 from homogeneity.adapters.batch import Batch, Trace
 from homogeneity.adapters.interception import ForwardInterception
+from homogeneity.constants import LowPrecision
 from homogeneity.errors import HomogeneityInputError
+from homogeneity.execution.model_inputs import (
+    causality,
+    is_transformers_model,
+    token_mask_from_keywords,
+)
 from homogeneity.scaling import Patterns
 
 _NAMES = itertools.count()
-
-
-def is_transformers_model(model: Any) -> bool:
-    """True for an instance of ``transformers.PreTrainedModel`` (without importing it)."""
-    transformers = sys.modules.get("transformers")
-    if transformers is None:
-        return False
-    base = getattr(transformers, "PreTrainedModel", None)
-    return base is not None and isinstance(model, base)
 
 
 def _configs(model: nn.Module) -> list[Any]:
@@ -107,48 +108,26 @@ def _attention_function(recorder: AttentionRecorder) -> Any:
                 bias = position_bias if bias is None else bias + position_bias
             scale = query.shape[-1] ** -0.5 if scaling is None else scaling
             softcap = kwargs.get("softcap")
-            if softcap is not None:
-                if recorder.saturated:
-                    raise HomogeneityInputError(
-                        f"{where} caps its attention scores (softcap={softcap}): the capped "
-                        f"scores stay bounded along the ray, so the attention has no "
-                        f"argmax limit; use the finite-ρ proxy"
-                    )
-                out, probs = _softcapped(recorder, query, key, value, scale, keep, bias, softcap)
-            else:
-                out, probs = dot_product_attention(
-                    recorder,
-                    query,
-                    key,
-                    value,
-                    scale=scale,
-                    keep=keep,
-                    bias=bias,
-                    source=f"transformers AttentionInterface ({where})",
+            if softcap is not None and recorder.saturated:
+                raise HomogeneityInputError(
+                    f"{where} caps its attention scores (softcap={softcap}): the capped "
+                    f"scores stay bounded along the ray, so the attention has no "
+                    f"argmax limit; use the finite-ρ proxy"
                 )
+            out, probs = dot_product_attention(
+                recorder,
+                query,
+                key,
+                value,
+                scale=scale,
+                keep=keep,
+                bias=bias,
+                source=f"transformers AttentionInterface ({where})",
+                softcap=softcap,
+            )
             return out.transpose(1, 2).contiguous(), probs
 
     return attention
-
-
-def _softcapped(
-    recorder: AttentionRecorder,
-    query: torch.Tensor,
-    key: torch.Tensor,
-    value: torch.Tensor,
-    scale: float,
-    keep: torch.Tensor | None,
-    bias: torch.Tensor | None,
-    softcap: float,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    from homogeneity.adapters.attention_math import grouped
-
-    key, value = grouped(key, query.shape[-3]), grouped(value, query.shape[-3])
-    scores = torch.tanh(torch.matmul(query, key.transpose(-1, -2)) * scale / softcap) * softcap
-    if bias is not None:
-        scores = scores + bias
-    probs = recorder.probabilities(scores, keep, "transformers AttentionInterface (softcap)")
-    return torch.matmul(probs, value), probs
 
 
 def _exact_mask(*args: Any, **kwargs: Any) -> torch.Tensor | None:
@@ -186,11 +165,10 @@ class _Traced(nn.Module):
     """Calls the transformers model with hidden states on and attention captured, and
     returns a :class:`Trace`."""
 
-    def __init__(self, model: nn.Module, dispatch: bool, lift: bool) -> None:
+    def __init__(self, model: nn.Module, dispatch: bool) -> None:
         super().__init__()
         self.model = model
         self.dispatch = dispatch
-        self.lift = lift
         params = inspect.signature(model.forward).parameters
         self.accepts = set(params)
         self.summary = ""  # what the interception changed in the last forward
@@ -204,14 +182,9 @@ class _Traced(nn.Module):
         saturated: bool = False,
         tie_tol: float = 0.0,
     ) -> Trace:
-        dtype = next(p.dtype for p in self.model.parameters() if p.is_floating_point())
         recorder = AttentionRecorder(saturated=saturated, tie_tol=tie_tol)
         mode = ForwardInterception(
-            recorder,
-            dtype=dtype,
-            capture_attention=not self.dispatch,
-            saturated=saturated,
-            lift=self.lift,
+            recorder, capture_attention=not self.dispatch, saturated=saturated
         )
         kwargs: dict[str, Any] = {
             "input_ids": input_ids,
@@ -242,12 +215,7 @@ class _Traced(nn.Module):
                 f"{'AttentionInterface' if self.dispatch else 'SDPA or a softmax over scores'}"
             )
         )
-        return Trace(
-            tuple(hidden),
-            tuple(r.probabilities for r in records),
-            tuple(r.visible for r in records),
-            source,
-        )
+        return recorder.trace(hidden, source)
 
 
 class HuggingFaceAdapter(ModelAdapter):
@@ -257,9 +225,10 @@ class HuggingFaceAdapter(ModelAdapter):
         model: a ``transformers.PreTrainedModel`` in eval mode (any head; for an
             encoder–decoder model the encoder is analysed).
         parameters: glob patterns over the analysed model's parameter names (None: all).
-        lift: keep lower-precision casts (T5's and Llama's float32 norms, Llama's rotary
-            tables) in the working dtype (default True; see
-            :mod:`homogeneity.adapters.interception`).
+        lift: compute the ops the model runs below the working dtype (T5's and Llama's
+            float32 norms, Llama's rotary tables) in the working dtype (default True), or
+            keep them as written (False); the ray's execution path does either
+            (:attr:`ModelAdapter.low_precision`).
     """
 
     supports_saturated = True
@@ -275,11 +244,11 @@ class HuggingFaceAdapter(ModelAdapter):
         target = model.get_encoder() if self.encoder_only else model
         self.model = target
         self.dispatch = bool(type(target)._can_set_attn_implementation())
-        self.traced = _Traced(target, self.dispatch, lift)
+        self.traced = _Traced(target, self.dispatch)
+        self.low_precision = LowPrecision.LIFT if lift else LowPrecision.KEEP
         self.module = self.traced
-        self.causal = any(
-            bool(getattr(m, "is_causal", False)) for m in target.modules() if m is not target
-        )
+        causal, self.causal_source = causality(target, ())
+        self.causal = bool(causal)
         if parameters is None:
             self.scaled_parameters = None
         else:
@@ -317,7 +286,7 @@ class HuggingFaceAdapter(ModelAdapter):
                     f"inputs is a Batch: it carries its own masks; drop {sorted(kwargs)}"
                 )
             return inputs
-        mask = kwargs.pop("attention_mask", None)
+        attention_mask = kwargs.pop("attention_mask", None)
         types = kwargs.pop("token_type_ids", None)
         if kwargs:
             raise HomogeneityInputError(
@@ -329,14 +298,17 @@ class HuggingFaceAdapter(ModelAdapter):
         if not isinstance(inputs, torch.Tensor):
             return as_batch(inputs)
         ids = inputs if inputs.dim() == 2 else inputs.reshape(1, -1)
-        if mask is not None:
-            mask = torch.as_tensor(mask).reshape(ids.shape).bool()
+        mask = None
+        if attention_mask is not None:
+            own = token_mask_from_keywords(
+                {"attention_mask": torch.as_tensor(attention_mask).reshape(ids.shape)}
+            )
+            mask = None if own is None else own.mask
         if types is not None:
             types = torch.as_tensor(types).reshape(ids.shape)
         return Batch.from_ids(ids, mask, types)
 
-    def last_forward_notes(self) -> str:
-        """What the interception changed in the last forward (lifted casts, maps)."""
+    def _interception_notes(self) -> str:
         return self.traced.summary
 
     def describe(self) -> dict[str, str]:
@@ -355,10 +327,8 @@ class HuggingFaceAdapter(ModelAdapter):
             + (f" (embedding output + {n_hidden} layers)" if n_hidden else "")
             + (" of the encoder" if self.encoder_only else ""),
             "masks": "padding from the attention_mask; visible keys from the model's own "
-            "masks" + (" (causal, from its config)" if self.causal else ""),
+            "masks" + (f" (causal, from {self.causal_source})" if self.causal else ""),
             "saturated": "generalised argmax (D7) in every attention call; GeLU/SiLU → ReLU, "
             "tanh → sign, sigmoid → step",
-            "dtype": "lower-precision casts kept in the working dtype"
-            if self.traced.lift
-            else "lower-precision casts kept as the model has them",
+            "dtype": self.low_precision_description(),
         }

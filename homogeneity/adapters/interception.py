@@ -10,12 +10,13 @@ analyses need it, without touching the model:
 * **saturated maps**: in the saturated forward the smooth activations are replaced by
   their ρ → ∞ limits, as in the package's own components: GeLU (erf or tanh form), SiLU
   and softplus → ReLU, tanh → sign, sigmoid → step (so tanh-form GeLU, x·σ(1.702x) and
-  x·σ(x) written by hand become ReLU too);
-* **float32 islands lifted**: a cast of a tensor in the working dtype to a lower-precision
-  floating dtype (``.float()``, ``.to(torch.float32)``, ``dtype=torch.float32`` of a
-  softmax or a reduction) is kept in the working dtype, so a float64 check measures the
-  model's mathematics rather than float32 rounding, and ρ_L-scaled states do not overflow
-  float32's range. Casts of integer tensors (positions) are left alone.
+  x·σ(x) written by hand become ReLU too).
+
+Float32 islands (a ``.float()`` or ``dtype=torch.float32`` inside a float64 run) are not
+handled here: every evaluation of an adapter goes through a
+:class:`~homogeneity.scaling.Ray`, whose checked execution path lifts them (or keeps
+them, ``low_precision='keep'``) at the dispatcher
+(:class:`~homogeneity.execution.low_precision.LowPrecisionMode`) and reports them.
 
 While the mode is active torch's fused fast paths are skipped (``torch.nn`` checks
 ``has_torch_function`` and falls back to the Python path), which is what makes the
@@ -60,11 +61,6 @@ SATURATED_MAPS: dict[Callable[..., Any], Callable[[torch.Tensor], torch.Tensor]]
     torch.Tensor.sigmoid: _step,
 }
 _SOFTMAXES = (F.softmax, torch.softmax, torch.Tensor.softmax)
-_DOWNCASTS = {
-    torch.Tensor.float: torch.float32,
-    torch.Tensor.half: torch.float16,
-    torch.Tensor.bfloat16: torch.bfloat16,
-}
 _MHA_SIGNATURE = inspect.signature(F.multi_head_attention_forward)
 
 
@@ -73,31 +69,24 @@ class ForwardInterception(TorchFunctionMode):
 
     Args:
         recorder: where attention weights are computed and recorded.
-        dtype: the working dtype (casts below it are lifted to it when ``lift``).
         capture_attention: intercept MHA, SDPA and 4-D softmax (off for transformers
             models, whose attention goes through their own dispatch point).
         saturated: replace the activations by their limits (:data:`SATURATED_MAPS`).
-        lift: keep lower-precision casts of working-dtype tensors in the working dtype.
 
-    ``lifted`` and ``replaced`` count what was changed (by op), for the report.
+    ``replaced`` counts what was changed (by op), for the report.
     """
 
     def __init__(
         self,
         recorder: AttentionRecorder,
         *,
-        dtype: torch.dtype,
         capture_attention: bool,
         saturated: bool,
-        lift: bool = True,
     ) -> None:
         super().__init__()
         self.recorder = recorder
-        self.dtype = dtype
         self.capture_attention = capture_attention
         self.saturated = saturated
-        self.lift = lift
-        self.lifted: Counter[str] = Counter()
         self.replaced: Counter[str] = Counter()
         self._quiet = 0
         recorder.quiet = self.quiet
@@ -111,34 +100,6 @@ class ForwardInterception(TorchFunctionMode):
         finally:
             self._quiet -= 1
 
-    # -- dtype lifting ---------------------------------------------------------------
-    def _lower(self, dtype: Any) -> bool:
-        return (
-            isinstance(dtype, torch.dtype)
-            and dtype.is_floating_point
-            and torch.finfo(dtype).bits < torch.finfo(self.dtype).bits
-        )
-
-    def _lift(
-        self, func: Callable[..., Any], args: tuple, kwargs: dict
-    ) -> tuple[tuple, dict, torch.Tensor | None]:
-        """(args, kwargs, result-if-the-call-is-a-no-op)."""
-        first = args[0] if args else None
-        if not (isinstance(first, torch.Tensor) and first.dtype == self.dtype):
-            return args, kwargs, None
-        if func in _DOWNCASTS:
-            self.lifted[f"Tensor.{func.__name__}()"] += 1
-            return args, kwargs, first
-        if any(self._lower(a) for a in args[1:]) or self._lower(kwargs.get("dtype")):
-            name = getattr(func, "__name__", str(func))
-            self.lifted[
-                f"Tensor.{name}" if func in (torch.Tensor.to, torch.Tensor.type) else name
-            ] += 1
-            args = (first, *(self.dtype if self._lower(a) else a for a in args[1:]))
-            if self._lower(kwargs.get("dtype")):
-                kwargs = {**kwargs, "dtype": self.dtype}
-        return args, kwargs, None
-
     # -- dispatch --------------------------------------------------------------------
     def __torch_function__(
         self, func: Callable[..., Any], types: Any, args: tuple = (), kwargs: dict | None = None
@@ -146,10 +107,6 @@ class ForwardInterception(TorchFunctionMode):
         kwargs = dict(kwargs or {})
         if self._quiet:
             return func(*args, **kwargs)
-        if self.lift:
-            args, kwargs, same = self._lift(func, args, kwargs)
-            if same is not None:
-                return same
         if self.capture_attention:
             if func is F.multi_head_attention_forward:
                 return multi_head_attention(self.recorder, *args, **kwargs)
@@ -166,19 +123,9 @@ class ForwardInterception(TorchFunctionMode):
 
     def summary(self) -> str:
         """What the mode changed, in words (empty when nothing)."""
-        parts = []
-        if self.lifted:
-            n = sum(self.lifted.values())
-            parts.append(
-                f"{n} lower-precision cast(s) kept in {str(self.dtype).removeprefix('torch.')} "
-                f"({', '.join(f'{k} ×{v}' for k, v in sorted(self.lifted.items()))})"
-            )
-        if self.replaced:
-            parts.append(
-                "saturated maps: "
-                + ", ".join(f"{k} ×{v}" for k, v in sorted(self.replaced.items()))
-            )
-        return "; ".join(parts)
+        if not self.replaced:
+            return ""
+        return "saturated maps: " + ", ".join(f"{k} ×{v}" for k, v in sorted(self.replaced.items()))
 
 
 # -- the intercepted attention functions -------------------------------------------------

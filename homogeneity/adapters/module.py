@@ -15,8 +15,8 @@ model's layer stack (forward hooks, added inside the call and removed in a ``fin
 ``nn.TransformerEncoder.layers``, else the longest ``ModuleList`` of blocks of one class
 (nanoGPT's ``transformer.h``). The model's own output is appended when it is a (batch,
 seq, ·) tensor other than the last layer's output (a final norm or the logits). Without a
-stack the hidden states are the output picked by
-:func:`homogeneity.adapters.outputs.select_output`.
+stack the hidden states are the per-layer output picked by
+:func:`homogeneity.execution.outputs.select_output` (``per_layer=True``).
 """
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ from homogeneity.adapters.attention_math import AttentionRecorder
 from homogeneity.adapters.base import ModelAdapter
 from homogeneity.adapters.batch import Batch, Trace
 from homogeneity.adapters.interception import ForwardInterception
-from homogeneity.adapters.outputs import select_output
+from homogeneity.constants import LowPrecision
 from homogeneity.errors import HomogeneityInputError
+from homogeneity.execution.model_inputs import token_mask_from_keywords
+from homogeneity.execution.outputs import select_output
 from homogeneity.scaling import Patterns
 
 _TORCH_TRANSFORMERS = (nn.TransformerEncoder, nn.TransformerEncoderLayer)
@@ -68,22 +70,18 @@ class _Traced(nn.Module):
     """Runs the wrapped module under the interception mode, with hooks on its layer stack,
     and returns a :class:`Trace`."""
 
-    def __init__(self, model: nn.Module, layers: str | None, lift: bool) -> None:
+    def __init__(self, model: nn.Module, layers: str | None) -> None:
         super().__init__()
         self.model = model
         self.layers = layers
-        self.lift = lift
         self.summary = ""  # what the interception changed in the last forward
         self.selection = ""  # what the last forward's hidden states are
 
     def forward(
         self, args: tuple, kwargs: dict[str, Any], *, saturated: bool = False, tie_tol: float = 0.0
     ) -> Trace:
-        dtype = next(p.dtype for p in self.model.parameters() if p.is_floating_point())
         recorder = AttentionRecorder(saturated=saturated, tie_tol=tie_tol)
-        mode = ForwardInterception(
-            recorder, dtype=dtype, capture_attention=True, saturated=saturated, lift=self.lift
-        )
+        mode = ForwardInterception(recorder, capture_attention=True, saturated=saturated)
         states: list[torch.Tensor] = []
         handles = []
         if self.layers is not None:
@@ -110,7 +108,7 @@ class _Traced(nn.Module):
         if states:
             hidden, what = self._with_output(states, out)
         else:
-            picked = select_output(out)
+            picked = select_output(out, per_layer=True)
             hidden, what = picked.layers, picked.description
         self.selection = what
         self.summary = mode.summary()
@@ -121,12 +119,7 @@ class _Traced(nn.Module):
             else f"not captured: {type(self.model).__name__} called no MultiheadAttention, "
             f"scaled_dot_product_attention or softmax over (batch, heads, q, k) scores"
         )
-        return Trace(
-            tuple(hidden),
-            tuple(r.probabilities for r in records),
-            tuple(r.visible for r in records),
-            source,
-        )
+        return recorder.trace(hidden, source)
 
     def _with_output(self, states: list[torch.Tensor], out: Any) -> tuple[list, str]:
         n = len(states) - 1
@@ -160,7 +153,9 @@ class ModuleAdapter(ModelAdapter):
             passes a causal mask to ``torch.nn`` layers, and the visible-key counts use it
             where the captured masks do not say (they do whenever attention is captured).
         parameters: glob patterns over the module's parameter names (None: all).
-        lift: keep lower-precision casts in the working dtype (default True).
+        lift: compute the ops the module runs below the working dtype in the working dtype
+            (default True), or keep them as written (False); see
+            :attr:`ModelAdapter.low_precision`.
     """
 
     supports_saturated = True
@@ -192,7 +187,8 @@ class ModuleAdapter(ModelAdapter):
                     f"stack (e.g. 'transformer.h') or pass layers=None"
                 ) from exc
         self.layers = stack
-        self.traced = _Traced(module, stack, lift)
+        self.traced = _Traced(module, stack)
+        self.low_precision = LowPrecision.LIFT if lift else LowPrecision.KEEP
         self.module = self.traced
         self.scaled_parameters = (
             None
@@ -299,13 +295,17 @@ class ModuleAdapter(ModelAdapter):
                 "the inputs ask for causal attention: build the adapter with "
                 "ModuleAdapter(model, causal=True)"
             )
-        keep = None
-        if pad is not None:
-            pad = torch.as_tensor(pad)
-            keep = ~pad if pad.dtype == torch.bool else pad == 0
-        return Batch.from_embeddings(x, keep)
+        if pad is None:
+            return Batch.from_embeddings(x, None)
+        own = token_mask_from_keywords({"key_padding_mask": torch.as_tensor(pad)})
+        if own is None:
+            raise HomogeneityInputError(
+                f"src_key_padding_mask must be (batch, seq), got shape "
+                f"{tuple(torch.as_tensor(pad).shape)}"
+            )
+        return Batch.from_embeddings(x, own.mask)
 
-    def last_forward_notes(self) -> str:
+    def _interception_notes(self) -> str:
         return self.traced.summary
 
     def describe(self) -> dict[str, str]:
@@ -326,4 +326,5 @@ class ModuleAdapter(ModelAdapter):
             + (", causal" if self.causal else ""),
             "saturated": "generalised argmax (D7) in every captured attention; GeLU/SiLU → "
             "ReLU, tanh → sign, sigmoid → step",
+            "dtype": self.low_precision_description(),
         }

@@ -5,8 +5,9 @@ lifted (or kept and reported), breakdowns located, outputs and token masks chose
 * :class:`CheckedExecution`: the path every evaluation of a
   :class:`~homogeneity.scaling.Ray` takes; its first pass records an :class:`ExecutionReport`.
 * :class:`LowPrecisionMode`, :class:`LowPrecisionOp`: ops computing below the working dtype.
-* :func:`sweep`, :class:`SweepResult`, :func:`non_finite_breakdown`,
-  :func:`zero_output_breakdown`: the breakdown policy.
+* :func:`sweep`, :class:`SweepResult`, :class:`SweepBreakdown`,
+  :func:`non_finite_breakdown`, :func:`zero_output_breakdown`: the breakdown policy
+  (every sweep along the ray and every single-point check of the package uses them).
 * :func:`select_output`, :class:`SelectedOutput`: which output tensor(s) a check studies.
 * :func:`token_mask_from_keywords`, :func:`causality`: padding and causality from the
   model's own inputs and configuration.
@@ -14,6 +15,7 @@ lifted (or kept and reported), breakdowns located, outputs and token masks chose
 
 from homogeneity.execution.backends import checked_backends
 from homogeneity.execution.breakdown import (
+    SweepBreakdown,
     SweepResult,
     non_finite_breakdown,
     overflow_suggestion,
@@ -38,6 +40,7 @@ __all__ = [
     "LowPrecisionMode",
     "LowPrecisionOp",
     "SelectedOutput",
+    "SweepBreakdown",
     "SweepResult",
     "TokenMask",
     "causality",

@@ -12,10 +12,13 @@
     result.results      # one value per ρ before the breakdown
     result.breakdown    # the NumericalBreakdown that stopped it (None if none did)
     result.stopped_at   # the ρ of the sweep where it stopped (None if it did not)
+    result.stop         # the same breakdown as a SweepBreakdown record (rho, where, reason)
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -65,7 +68,8 @@ def non_finite_breakdown(
     place = f", first at {where}" if where else ""
     suggestion = overflow_suggestion(rho, dtype, kept_low_precision)
     return NumericalBreakdown(
-        f"{what} is not finite{at} in {_dtype_name(dtype)} (overflow or NaN{place}); this is "
+        f"{what} is not finite{at} in {_dtype_name(dtype)} (NaN/inf: an overflow or a NaN"
+        f"{place}); this is "
         f"a limit of the arithmetic, not a property of the model: {suggestion}",
         rho=rho,
         where=where or what,
@@ -106,6 +110,36 @@ def zero_output_breakdown(
     )
 
 
+@dataclass(frozen=True)
+class SweepBreakdown:
+    """Where a sweep along the ray stopped: the ray point ``rho`` whose evaluation broke
+    down, ``where`` it happened (the layer or op when known), ``reason`` (overflow, NaN,
+    zero output) and what to try (``suggestion``)."""
+
+    rho: float
+    where: str
+    reason: str
+    suggestion: str = ""
+
+    @classmethod
+    def from_exception(cls, exc: NumericalBreakdown) -> SweepBreakdown:
+        return cls(
+            float(exc.rho) if exc.rho is not None else math.nan,
+            exc.where,
+            str(exc),
+            exc.suggestion,
+        )
+
+    def __str__(self) -> str:
+        where = f" (in {self.where})" if self.where and self.where not in self.reason else ""
+        return f"the sweep stopped at ρ = {self.rho:.3g}: {self.reason}{where}"
+
+    @property
+    def message(self) -> str:
+        """The breakdown's message (the same as :attr:`reason`)."""
+        return self.reason
+
+
 @dataclass
 class SweepResult(Generic[T]):
     """What a sweep along the ray computed before its first breakdown (if any).
@@ -118,6 +152,17 @@ class SweepResult(Generic[T]):
     results: list[T] = field(default_factory=list)
     breakdown: NumericalBreakdown | None = None
     stopped_at: float | None = None
+
+    @property
+    def stop(self) -> SweepBreakdown | None:
+        """The breakdown as a record (None when the sweep ran to the end); its ``rho`` is
+        the breakdown's own, or the grid point where the sweep stopped when it has none."""
+        if self.breakdown is None:
+            return None
+        record = SweepBreakdown.from_exception(self.breakdown)
+        if self.breakdown.rho is None and self.stopped_at is not None:
+            record = dataclasses.replace(record, rho=self.stopped_at)
+        return record
 
 
 def sweep(rhos: Iterable[float], evaluate: Callable[[float], T]) -> SweepResult[T]:

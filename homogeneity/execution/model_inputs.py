@@ -3,8 +3,9 @@
 * :func:`mapping_as_keywords`: a ``BatchEncoding`` or dict passed as the inputs becomes
   the keyword inputs (``model(**encoding)``) when its keys are arguments of ``forward``.
 * :func:`token_mask_from_keywords`: the token mask (True for real tokens) from
-  ``attention_mask`` (Hugging Face: 1 = real, 0 = padding) or ``src_key_padding_mask``
-  (torch: True = padding), so that averages over tokens leave padding out by default.
+  ``attention_mask`` (Hugging Face: 1 = real, 0 = padding) or ``src_key_padding_mask`` /
+  ``key_padding_mask`` (torch: True = padding), so that averages over tokens leave
+  padding out by default (the Ray and the adapters' batches both read it here).
 * :func:`causality`: whether the model attends causally, from a Hugging Face config and
   attention modules (``config.is_decoder``, ``config.is_causal``, the attention modules'
   ``is_causal``), or else from the attention calls the first pass observed
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +28,15 @@ from homogeneity.execution.observed_calls import AttentionCall
 
 
 def is_transformers_model(model: object) -> bool:
-    """Whether ``model`` is a Hugging Face ``transformers`` module."""
+    """Whether ``model`` is a ``transformers.PreTrainedModel`` (a whole Hugging Face model,
+    with a config and ``output_hidden_states``), without importing transformers."""
+    transformers = sys.modules.get("transformers")
+    base = getattr(transformers, "PreTrainedModel", None) if transformers is not None else None
+    return base is not None and isinstance(model, base)
+
+
+def _is_transformers_module(model: object) -> bool:
+    """Whether ``model``'s class comes from ``transformers`` (a whole model or one block)."""
     return any(cls.__module__.startswith("transformers.") for cls in type(model).__mro__)
 
 
@@ -82,14 +92,16 @@ class TokenMask:
 
 
 def token_mask_from_keywords(kwargs: Mapping[str, Any]) -> TokenMask | None:
-    """The token mask from ``attention_mask`` or ``src_key_padding_mask`` (2-D only)."""
+    """The token mask from ``attention_mask``, ``src_key_padding_mask`` or
+    ``key_padding_mask`` (2-D only; the latter two: True or non-zero = padding)."""
     mask = kwargs.get("attention_mask")
     if isinstance(mask, torch.Tensor) and mask.dim() == 2:
         return TokenMask(mask != 0, "attention_mask")
-    padding = kwargs.get("src_key_padding_mask")
-    if isinstance(padding, torch.Tensor) and padding.dim() == 2:
-        keep = ~padding if padding.dtype == torch.bool else padding == 0
-        return TokenMask(keep, "src_key_padding_mask (True = padding)")
+    for name in ("src_key_padding_mask", "key_padding_mask"):
+        padding = kwargs.get(name)
+        if isinstance(padding, torch.Tensor) and padding.dim() == 2:
+            keep = ~padding if padding.dtype == torch.bool else padding == 0
+            return TokenMask(keep, f"{name} (True = padding)")
     return None
 
 
@@ -128,7 +140,7 @@ def _observed_causality(calls: Sequence[AttentionCall]) -> tuple[bool | None, st
 def causality(model: object, calls: Sequence[AttentionCall]) -> tuple[bool | None, str]:
     """(causal, where that came from); (None, "") when neither the configuration nor the
     observed attention calls say."""
-    if isinstance(model, nn.Module) and is_transformers_model(model):
+    if isinstance(model, nn.Module) and _is_transformers_module(model):
         causal, source = _config_causality(model)
         if causal is not None:
             return causal, source

@@ -1,4 +1,6 @@
-"""Which tensor(s) of a model's output a check studies, and a sentence saying which.
+"""Which tensor(s) of a model's output a check studies, and a sentence saying which: the
+one output rule of the package, used by :class:`~homogeneity.scaling.Ray`, the saturation
+level and the adapters.
 
 :func:`select_output` reads the common output shapes:
 
@@ -7,7 +9,8 @@
   ``last_hidden_state`` (``logits`` when there is none); with ``per_layer=True`` its
   ``hidden_states`` (the embeddings and every layer, which needs the model to have been
   called with ``output_hidden_states=True``; :class:`~homogeneity.scaling.Ray` passes it);
-* the package's ``EncoderOutput``: ``last``, or ``hidden_states`` per layer;
+* the package's ``EncoderOutput`` and an adapter's ``Trace``: ``last``, or
+  ``hidden_states`` per layer;
 * a list of two or more tensors of one shape: per-layer outputs (all of them with
   ``per_layer=True``, else the last);
 * a tuple such as ``(out, attn_weights)``, or a list of tensors of different shapes:
@@ -44,6 +47,11 @@ class SelectedOutput:
     def value(self) -> torch.Tensor | list[torch.Tensor]:
         """The list of per-layer tensors, or the one tensor."""
         return list(self.tensors) if self.per_layer else self.tensors[0]
+
+    @property
+    def layers(self) -> list[torch.Tensor]:
+        """The selected tensors as a list (one per layer when :attr:`per_layer`)."""
+        return list(self.tensors)
 
 
 def _is_model_output(out: Any) -> bool:

@@ -100,7 +100,11 @@ class ExecutionReport:
         return floor if kept is None else max(floor, kept)
 
     # -- text ------------------------------------------------------------------------
-    def _low_precision_line(self) -> str:
+    def low_precision_line(self) -> str:
+        """The line on the ops below the working dtype: lifted or kept, where, and the
+        noise floor kept ones cause ("" when there were none)."""
+        if not self.low_precision_ops:
+            return ""
         ops = self.low_precision_ops
         targets = sorted({op.target for op in ops}, key=FLOAT_DTYPES.index)
         below = "/".join(_name(d) for d in targets)
@@ -133,7 +137,7 @@ class ExecutionReport:
         if self.mha_calls:
             out.append(f"{MHA_FASTPATH_LINE}: {self.mha_calls} call(s)")
         if self.low_precision_ops:
-            out.append(self._low_precision_line())
+            out.append(self.low_precision_line())
         if self.token_mask:
             out.append(self.token_mask)
         if self.causal is not None:

@@ -17,6 +17,7 @@ from tokenizers import Tokenizer
 
 from homogeneity.adapters import Batch
 from homogeneity.errors import HomogeneityInputError
+from homogeneity.pretrained.encoding import checked_texts, right_padded
 from homogeneity.pretrained.files import CheckpointFileError
 
 
@@ -88,20 +89,7 @@ class WordPieceTokenizer:
         Raises :class:`HomogeneityInputError` for an empty list, a non-string, an empty
         (or whitespace-only) text, or a text longer than ``max_len`` tokens.
         """
-        if isinstance(texts, str):
-            texts = [texts]
-        texts = list(texts)
-        if not texts:
-            raise HomogeneityInputError("texts is empty; pass at least one sentence")
-        for i, t in enumerate(texts):
-            if not isinstance(t, str):
-                raise HomogeneityInputError(
-                    f"texts[{i}] is a {type(t).__name__}, not a string; pass plain text"
-                )
-            if not t.strip():
-                raise HomogeneityInputError(
-                    f"texts[{i}] is empty (or only whitespace); remove it or give it words"
-                )
+        texts = checked_texts(texts)
         encodings = self._tok.encode_batch(texts)
         for i, enc in enumerate(encodings):
             if len(enc.ids) <= 2:
@@ -113,12 +101,7 @@ class WordPieceTokenizer:
                     f"texts[{i}] is {len(enc.ids)} tokens long with [CLS] and [SEP], more "
                     f"than the model's max_len={self.max_len}; shorten or split that text"
                 )
-        n = max(len(e.ids) for e in encodings)
-        ids = torch.full((len(texts), n), self.special.pad, dtype=torch.long)
-        mask = torch.zeros((len(texts), n), dtype=torch.bool)
-        for i, enc in enumerate(encodings):
-            ids[i, : len(enc.ids)] = torch.tensor(enc.ids, dtype=torch.long)
-            mask[i, : len(enc.ids)] = True
+        ids, mask = right_padded([e.ids for e in encodings], self.special.pad)
         batch = Batch(ids, mask, torch.zeros_like(ids))
         if device is not None:
             batch = batch.to(device)

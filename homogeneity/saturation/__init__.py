@@ -21,6 +21,7 @@ applies to our components, to ported checkpoints, to ``transformers`` models, to
 ``torch.nn`` transformers and to any ``torch.nn.Module``.
 """
 
+from homogeneity.errors import NumericalBreakdown
 from homogeneity.saturation.attention import attention_entropy, visible_keys
 from homogeneity.saturation.batching import length_buckets
 from homogeneity.saturation.convergence import (
@@ -47,7 +48,6 @@ from homogeneity.saturation.heads import (
 )
 from homogeneity.saturation.level import (
     PAPER_RHO,
-    NumericalBreakdown,
     SaturationLevel,
     mean_token_cosine,
     saturation_level,

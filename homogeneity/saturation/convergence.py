@@ -68,6 +68,8 @@ class ConvergenceCurves:
     head_kinds: list[dict[str, int]] = field(default_factory=list)
     breakdown: Breakdown | None = None
     attention: str = ""
+    #: what the evaluations did with ops below the working dtype ("" when none)
+    low_precision: str = ""
 
     @property
     def breakdowns(self) -> list[tuple[float, str]]:
@@ -131,8 +133,12 @@ def limit_trace(
     with corrections of relative size O(1/ρ). Evaluated at ``limit_rho`` = 10⁸ those are
     below 10⁻⁸, which is what "the limit" means here; ties among the top-degree attention
     scores are broken by the lower-degree terms exactly as along the ray.
+
+    A single point of the ray: raises :class:`NumericalBreakdown` (with ``rho`` and the
+    layer) if it overflows or gives a zero hidden vector, as every other one does.
     """
-    return adapter.ray(batch, saturated=True, tie_tol=tie_tol, dtype=dtype)(limit_rho)
+    walk = RayWalk(adapter, [batch], tie_tol=tie_tol, dtype=dtype)
+    return walk.evaluate(limit_rho, saturated=True, label="the limit evaluation")[0]
 
 
 def convergence_curves(
@@ -186,4 +192,5 @@ def convergence_curves(
         [head_type_counts(p.heads) if p.heads is not None else {} for p in points],
         breakdown,
         attention_note(base),
+        walk.low_precision_note(),
     )

@@ -8,6 +8,7 @@ same loop as the convergence curves), so one that breaks down raises
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -106,7 +107,9 @@ class SaturationAnalysis:
     exact limit attention (None without an exact saturated forward). Every ``heads_*`` is
     None when the model's attention was not captured, and ``attention`` says why (it
     says how they were obtained otherwise). ``exact``: the comparison of the proxy with
-    the exact saturated forward (None without one).
+    the exact saturated forward (None without one). ``low_precision``: what the
+    evaluations did with ops below the working dtype (lifted, or kept with their noise
+    floor; "" when the model has none).
     """
 
     level: SaturationLevel
@@ -115,6 +118,7 @@ class SaturationAnalysis:
     heads_at_limit: list[HeadStats] | None
     exact: SaturatedComparison | None
     attention: str = ""
+    low_precision: str = ""
 
 
 def analyse_saturation(
@@ -183,11 +187,13 @@ def analyse_saturation(
             at_rho.argmax_to_reference or (),
         )
         heads_at_limit = walk.head_statistics(limit, detail=True)
+    note = walk.low_precision_note()
     return SaturationAnalysis(
-        level,
+        dataclasses.replace(level, low_precision=note),
         at_one.heads,
         at_rho.heads,
         heads_at_limit,
         comparison,
         attention_note(base),
+        note,
     )

@@ -16,10 +16,11 @@ Which outputs are the layers, and which tokens are real, by default:
   (``output_hidden_states`` for ``transformers``), averaged over the real tokens of the
   padding mask (the ``attention_mask`` passed in ``kwargs`` or in a tokenizer's output;
   ``src_key_padding_mask`` for ``torch.nn``);
-* any other module: the output picked by
-  :func:`homogeneity.adapters.select_output` (a list of same-shape tensors is per layer,
-  a tuple such as ``(out, attn_weights)`` is not), averaged over every position unless
-  ``token_mask`` says otherwise. :attr:`SaturationLevel.output` names what was compared.
+* any other module: the per-layer output picked by the package's one output rule,
+  :func:`homogeneity.execution.select_output` with ``per_layer=True`` (a list of
+  same-shape tensors is per layer, a tuple such as ``(out, attn_weights)`` is not),
+  averaged over every position unless ``token_mask`` says otherwise.
+  :attr:`SaturationLevel.output` names what was compared.
 """
 
 from __future__ import annotations
@@ -31,16 +32,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from homogeneity.adapters import (
-    ModelAdapter,
-    adapter_for,
-    is_transformers_model,
-    select_output,
-)
+from homogeneity.adapters import ModelAdapter, adapter_for, is_transformers_model
 from homogeneity.components.encoder import Encoder
 from homogeneity.constants import PAPER_RHO
-from homogeneity.errors import HomogeneityInputError, NumericalBreakdown
-from homogeneity.scaling import Patterns, Ray
+from homogeneity.errors import HomogeneityInputError
+from homogeneity.execution.breakdown import non_finite_breakdown, zero_output_breakdown
+from homogeneity.execution.outputs import select_output
+from homogeneity.scaling import Patterns, Ray, default_output
 from homogeneity.validation import check_positive_scale
 
 
@@ -70,12 +68,18 @@ def token_cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def mean_token_cosine(
-    a: torch.Tensor, b: torch.Tensor, token_mask: torch.Tensor | None = None, *, where: str = ""
+    a: torch.Tensor,
+    b: torch.Tensor,
+    token_mask: torch.Tensor | None = None,
+    *,
+    where: str = "",
+    rho: float | None = None,
 ) -> float:
     """Mean of :func:`token_cosine` over the tokens with ``token_mask`` True (all if None).
 
     Raises :class:`NumericalBreakdown` if a selected token has a non-finite entry or a zero
-    vector (its cosine would be meaningless; we never silently drop it).
+    vector (its cosine would be meaningless; we never silently drop it), with ``rho`` as
+    its point of the ray (ρ = 1 when it is ``a``, the state at θ, that broke down).
     """
     cos = token_cosine(a, b)
     if token_mask is not None:
@@ -89,17 +93,20 @@ def mean_token_cosine(
         raise HomogeneityInputError("token_mask selects no token; keep at least one")
     bad = ~torch.isfinite(cos)
     if bool(bad.any()):
-        finite_inputs = bool(torch.isfinite(a).all() and torch.isfinite(b).all())
-        if finite_inputs:
-            what = "a zero hidden vector (exactly zero output: its direction is undefined)"
-            fix = "exclude those tokens with token_mask, or look for an underflow"
-        else:
-            what = "NaN/inf hidden values (an overflow)"
-            fix = "use a smaller ρ, or float64 if the run is in a lower precision"
-        raise NumericalBreakdown(
-            f"{int(bad.sum())} token cosine(s) are undefined {where}: {what}; {fix}",
-            where=where.removeprefix("at ").strip(),
-            suggestion=fix,
+        place = where.removeprefix("at ").strip()
+        n = int(bad.sum())
+        # ``a`` is the state at ρ = 1 when ``rho`` is given (the saturation level's use)
+        broke_at_theta = ~torch.isfinite(a).all(dim=-1) | (a == 0).all(dim=-1)
+        if token_mask is not None:
+            broke_at_theta = broke_at_theta[token_mask.bool()]
+        if rho is not None and bool(broke_at_theta.any()):
+            rho = 1.0
+        if bool(torch.isfinite(a).all() and torch.isfinite(b).all()):
+            raise zero_output_breakdown(
+                rho, place, f"the cosine of a zero hidden vector ({n} token(s))", dtype=a.dtype
+            )
+        raise non_finite_breakdown(
+            rho, place, a.dtype, what=f"a hidden state ({n} token cosine(s) undefined)"
         )
     return float(cos.mean())
 
@@ -112,7 +119,9 @@ class SaturationLevel:
     ``float(level)`` gives ``value``. ``scaled`` lists the scaled parameter names,
     ``all_scaled`` says whether that is every parameter (the paper's setting),
     ``n_tokens`` is the number of tokens averaged over, ``output`` names the compared
-    outputs (which are the layers), ``tokens`` which tokens were averaged over.
+    outputs (which are the layers), ``tokens`` which tokens were averaged over,
+    ``low_precision`` what the evaluations did with ops below the working dtype (float32
+    islands lifted, or kept with their noise floor; "" when the model has none).
     """
 
     layers: tuple[float, ...]
@@ -122,6 +131,7 @@ class SaturationLevel:
     all_scaled: bool = True
     output: str = ""
     tokens: str = ""
+    low_precision: str = ""
 
     @property
     def value(self) -> float:
@@ -137,11 +147,7 @@ def _as_layers(out: Any) -> list[torch.Tensor]:
         return [out]
     if isinstance(out, (list, tuple)) and out and all(isinstance(t, torch.Tensor) for t in out):
         return list(out)
-    return select_output(out).layers
-
-
-def _suggestion(dtype: torch.dtype) -> str:
-    return "evaluate in float64" if dtype != torch.float64 else "use a smaller ρ"
+    return select_output(out, per_layer=True).layers
 
 
 def _layer_levels(
@@ -149,24 +155,16 @@ def _layer_levels(
     scaled: list[torch.Tensor],
     token_mask: torch.Tensor | None,
     rho: float,
-    dtype: torch.dtype,
 ) -> tuple[float, ...]:
+    """D14 of every layer. Non-finite outputs never get here: the Ray (and, for adapters,
+    :meth:`~homogeneity.saturation.walk.RayWalk.evaluate`) raises the breakdown first,
+    with ρ and where; a zero hidden vector raises in :func:`mean_token_cosine`."""
     levels = []
     for layer, (a, b) in enumerate(zip(base, scaled, strict=True)):
         mask = token_mask
         if mask is not None and mask.shape != a.shape[:-1]:
             mask = None if a.shape[:-1] == () else mask  # scalar outputs have no tokens
-        for at, t in ((1.0, a), (rho, b)):
-            real = t if mask is None else t[mask.bool()]
-            if not bool(torch.isfinite(real).all()):
-                raise NumericalBreakdown(
-                    f"the output of layer {layer} is not finite (NaN/inf: an overflow) at "
-                    f"rho={at:g}; {_suggestion(dtype)}",
-                    rho=at,
-                    where=f"layer {layer}",
-                    suggestion=_suggestion(dtype),
-                )
-        levels.append(mean_token_cosine(a, b, mask, where=f"at layer {layer}, rho={rho:g}"))
+        levels.append(mean_token_cosine(a, b, mask, where=f"at layer {layer}", rho=rho))
     return tuple(levels)
 
 
@@ -216,8 +214,10 @@ def saturation_level(
         rho: the scale ρ (> 0), 1000 in the paper.
         parameters: glob patterns of the scaled parameters; None scales all (the paper).
         token_mask: bool, True for the tokens to average over, shaped like the output
-            without its last dimension; by default the padding mask for adapter models
-            and every position for plain modules.
+            without its last dimension; by default the padding mask: the adapter's for
+            adapter models, for plain modules and Rays the one their keyword inputs carry
+            (``attention_mask``, ``src_key_padding_mask``) when it fits the output, else
+            every position.
         kwargs: keyword inputs: for a ``transformers`` model ``attention_mask`` and
             ``token_type_ids``; for a ``torch.nn`` transformer ``src_key_padding_mask``
             (True = padding) and ``is_causal``; anything for a plain module.
@@ -235,19 +235,7 @@ def saturation_level(
                 "model is already a Ray: it fixes inputs, parameters, kwargs and output; "
                 "drop those arguments"
             )
-        base, scaled = _as_layers(model(1.0)), _as_layers(model(rho))
-        mask = None if token_mask is None else token_mask.to(model.device).bool()
-        levels = _layer_levels(base, scaled, mask, rho, model.dtype)
-        n_tokens = int(mask.sum()) if mask is not None else int(base[-1][..., 0].numel())
-        return SaturationLevel(
-            levels,
-            rho,
-            n_tokens,
-            tuple(model.scaled_names),
-            _scales_everything(model),
-            "the ray's output",
-            "the token_mask" if mask is not None else "every position",
-        )
+        return _ray_level(model, rho, token_mask, "the ray's output")
     if _uses_adapter(model) and output is None:
         return _adapter_level(model, inputs, rho, parameters, token_mask, kwargs, dtype)
     if not isinstance(model, nn.Module):
@@ -259,27 +247,28 @@ def saturation_level(
             "output= is for plain modules; an adapter decides where its hidden states are"
         )
     args = () if inputs is None else (inputs if isinstance(inputs, tuple) else (inputs,))
-    what: list[str] = []
-
-    def pick(out: Any) -> list[torch.Tensor]:
-        if output is not None:
-            what.append("the output selected by output=")
-            return _as_layers(output(out))
-        chosen = select_output(out)
-        what.append(chosen.description)
-        return chosen.layers
-
     ray = Ray(
         model,
         inputs=args,
         parameters=parameters,
         kwargs=dict(kwargs or {}),
-        output=pick,
+        output=default_output if output is None else (lambda out: _as_layers(output(out))),
         dtype=dtype,
+        per_layer=output is None,
     )
-    mask = None if token_mask is None else token_mask.to(ray.device).bool()
-    base, scaled = ray(1.0), ray(rho)
-    levels = _layer_levels(base, scaled, mask, rho, dtype)
+    return _ray_level(
+        ray, rho, token_mask, "" if output is None else "the output selected by output="
+    )
+
+
+def _ray_level(
+    ray: Ray, rho: float, token_mask: torch.Tensor | None, output: str
+) -> SaturationLevel:
+    """D14 along a Ray whose evaluations give one tensor or one per layer; ``output``
+    names them ("": the ray's own description of the output it selected)."""
+    base, scaled = _as_layers(ray(1.0)), _as_layers(ray(rho))
+    mask, tokens = _plain_module_tokens(ray, token_mask, base[-1])
+    levels = _layer_levels(base, scaled, mask, rho)
     n_tokens = int(mask.sum()) if mask is not None else int(base[-1][..., 0].numel())
     return SaturationLevel(
         levels,
@@ -287,11 +276,24 @@ def saturation_level(
         n_tokens,
         tuple(ray.scaled_names),
         _scales_everything(ray),
-        what[-1] if what else "",
-        "the token_mask"
-        if mask is not None
-        else "every position (pass token_mask to exclude padding)",
+        output or ray.output_description,
+        tokens,
+        ray.execution.low_precision_line(),
     )
+
+
+def _plain_module_tokens(
+    ray: Ray, token_mask: torch.Tensor | None, last: torch.Tensor
+) -> tuple[torch.Tensor | None, str]:
+    """The tokens to average over and their description: ``token_mask`` if given, else the
+    padding mask the ray reads from the model's own inputs (``attention_mask``,
+    ``src_key_padding_mask``) when it fits the output, else every position."""
+    if token_mask is not None:
+        return token_mask.to(ray.device).bool(), "the token_mask"
+    own = ray.token_mask
+    if own is not None and tuple(own.shape) == tuple(last.shape[:-1]):
+        return own.to(ray.device), "the real tokens of the padding mask in the inputs"
+    return None, "every position (pass token_mask to exclude padding)"
 
 
 def _adapter_level(
@@ -315,7 +317,7 @@ def _adapter_level(
     else:
         mask = token_mask.to(adapter.device).bool()
         tokens = "the token_mask"
-    levels = _layer_levels(list(base.hidden_states), list(scaled.hidden_states), mask, rho, dtype)
+    levels = _layer_levels(list(base.hidden_states), list(scaled.hidden_states), mask, rho)
     description = adapter.describe()
     return SaturationLevel(
         levels,
@@ -325,4 +327,5 @@ def _adapter_level(
         adapter.all_scaled(),
         f"{description.get('adapter', '')}: {description.get('hidden_states', '')}",
         tokens,
+        walk.low_precision_note(),
     )

@@ -11,7 +11,10 @@ real token's hidden vector is exactly zero (its direction is undefined).
 * A sweep (:meth:`RayWalk.sweep`) stops at the first point that breaks down and records
   it as a :class:`Breakdown`; the points before it are kept, none after it is evaluated.
 
-Neither is ever a verdict about the model.
+Neither is ever a verdict about the model. Both come from the package's one
+implementation of the policy, :mod:`homogeneity.execution.breakdown` (the sweep, the
+messages and suggestions, and the :class:`Breakdown` record, which is
+:class:`~homogeneity.execution.SweepBreakdown`).
 
 **Measurements at one point** (:class:`PointMeasures`), token-weighted over all batches,
 padding excluded: D14 cos(h_l(θ), h_l(ρθ)) per layer, the cosine to the reference per
@@ -28,21 +31,21 @@ from dataclasses import dataclass
 import torch
 
 from homogeneity.adapters import Batch, ModelAdapter, Trace, adapter_for
-from homogeneity.errors import HomogeneityInputError, NumericalBreakdown
+from homogeneity.errors import HomogeneityInputError
+from homogeneity.execution.breakdown import (
+    SweepBreakdown,
+    non_finite_breakdown,
+    sweep,
+    zero_output_breakdown,
+)
 from homogeneity.saturation.attention import argmax_agreement_counts, mean_entropy_per_layer
 from homogeneity.saturation.batching import TokenMean, layer_cosines
 from homogeneity.saturation.heads import HeadStatistics, HeadStats, HeadTypeRule
 from homogeneity.scaling import Ray
 from homogeneity.validation import check_positive_scale
 
-
-@dataclass(frozen=True)
-class Breakdown:
-    """Where a sweep stopped: the ρ, the layer or op, and the message."""
-
-    rho: float
-    where: str
-    message: str
+#: where a sweep stopped: ``rho``, ``where`` (the layer or op), ``message`` (= ``reason``)
+Breakdown = SweepBreakdown
 
 
 @dataclass
@@ -58,18 +61,19 @@ class PointMeasures:
     heads: list[HeadStats] | None
 
 
-def find_breakdown(trace: Trace, mask: torch.Tensor) -> tuple[str, str] | None:
-    """(where, what) of the first non-finite or zero output of a real token, else None."""
+def find_breakdown(trace: Trace, mask: torch.Tensor) -> tuple[str, bool] | None:
+    """(where, is_zero) of the first non-finite (is_zero False) or exactly zero (True)
+    output of a real token, else None."""
     for layer, h in enumerate(trace.hidden_states):
         real = h[mask] if h.shape[: mask.dim()] == mask.shape else h
         if not bool(torch.isfinite(real).all()):
-            return f"hidden state {layer}", "is not finite (NaN/inf: an overflow)"
+            return f"hidden state {layer}", False
         if real.dim() >= 1 and real.numel() and bool((real == 0).all(dim=-1).any()):
-            return f"hidden state {layer}", "is exactly zero for a real token"
+            return f"hidden state {layer}", True
     for layer, a in enumerate(trace.attentions):
         rows = a.transpose(1, 2)[mask] if a.dim() == 4 and a.shape[0] == mask.shape[0] else a
         if not bool(torch.isfinite(rows).all()):
-            return f"attention of layer {layer + 1}", "is not finite (NaN/inf: an overflow)"
+            return f"attention of layer {layer + 1}", False
     return None
 
 
@@ -118,26 +122,38 @@ class RayWalk:
             )
         return self._rays[saturated]
 
+    def low_precision_note(self) -> str:
+        """What the evaluations so far did with ops below the working dtype: the line of
+        each ray's :class:`~homogeneity.execution.ExecutionReport` (lifted, or kept with
+        the noise floor they cause); "" when the model has none."""
+        lines = (ray.execution.low_precision_line() for ray in self._rays.values())
+        return "; ".join(dict.fromkeys(line for line in lines if line))
+
     # -- evaluation ----------------------------------------------------------------------
     def evaluate(self, rho: float, *, saturated: bool = False, label: str = "") -> list[Trace]:
         """The traces of f(x; ρθ) (s(x; ρθ) if ``saturated``), one per batch; raises
         :class:`NumericalBreakdown` (with ``rho`` and ``where``) if one breaks down."""
         rho = check_positive_scale(rho, "rho")
-        traces = self._ray(saturated)(rho)
+        ray = self._ray(saturated)
+        traces = ray(rho)
         name = label or f"{'s' if saturated else 'f'}(x; {rho:g}·θ)"
         for trace, mask in zip(traces, self.masks, strict=True):
             found = find_breakdown(trace, mask)
-            if found:
-                where, what = found
-                suggestion = (
-                    "evaluate in float64" if self.dtype != torch.float64 else "use a smaller ρ"
+            if found is None:
+                continue
+            where, is_zero = found
+            kept = ray.execution.lowest_kept_dtype
+            if is_zero:
+                raise zero_output_breakdown(
+                    rho,
+                    f"{where} of {name}",
+                    "the direction of a real token's hidden vector",
+                    dtype=self.dtype,
+                    kept_low_precision=kept,
                 )
-                raise NumericalBreakdown(
-                    f"{name}: {where} {what} at rho={rho:g}; {suggestion}",
-                    rho=rho,
-                    where=where,
-                    suggestion=suggestion,
-                )
+            raise non_finite_breakdown(
+                rho, where, self.dtype, what=f"{where} of {name}", kept_low_precision=kept
+            )
         return traces
 
     def sweep(
@@ -149,16 +165,15 @@ class RayWalk:
         heads: bool = False,
         detail: bool = False,
     ) -> tuple[list[PointMeasures], Breakdown | None]:
-        """Measure f at every ρ of ``rhos`` (increasing) until one breaks down."""
-        points: list[PointMeasures] = []
-        for rho in rhos:
-            try:
-                traces = self.evaluate(rho)
-            except NumericalBreakdown as exc:
-                return points, Breakdown(float(rho), exc.where, str(exc))
-            points.append(self.measure(rho, traces, base, reference, heads=heads, detail=detail))
-            del traces
-        return points, None
+        """Measure f at every ρ of ``rhos`` (increasing) until one breaks down (the shared
+        :func:`~homogeneity.execution.breakdown.sweep`)."""
+
+        def point(rho: float) -> PointMeasures:
+            traces = self.evaluate(rho)
+            return self.measure(rho, traces, base, reference, heads=heads, detail=detail)
+
+        result = sweep(rhos, point)
+        return list(result.results), result.stop
 
     # -- measurement ---------------------------------------------------------------------
     def cosines(self, a: list[Trace], b: list[Trace], what: str) -> tuple[float, ...]:
