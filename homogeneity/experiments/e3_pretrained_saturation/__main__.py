@@ -2,4 +2,5 @@
 
 from homogeneity.experiments.e3_pretrained_saturation.command import main
 
-raise SystemExit(main())
+if __name__ == "__main__":
+    raise SystemExit(main())
