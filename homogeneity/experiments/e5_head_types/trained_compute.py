@@ -6,11 +6,12 @@ averaged over queries), and finds a bimodal histogram: a mode at 1 (argmax heads
 mode at ≈ 41, the mean number of visible positions (mean heads; for a causal model of
 length n that mean is (n + 1)/2, 42 at n = 83).
 
-Here the LM is the small causal model of E2/E4 (:mod:`homogeneity.experiments.lm_model`),
-trained by the same loop as ``homogeneity train`` (:func:`~homogeneity.experiments.
-lm_training.train_lm`, tracked by :class:`~homogeneity.dynamics.tracker.NormTracker`,
-which measures D14 during training), on windows of :data:`~homogeneity.constants.
-PAPER_E5_SEQ_LEN` tokens. After training:
+Here the LM is the small causal model of E2/E4
+(:mod:`homogeneity.experiments.lm_model`), trained by the same loop as
+``homogeneity train`` (:func:`~homogeneity.experiments.lm_training.train_lm`, tracked
+by :class:`~homogeneity.dynamics.tracker.NormTracker`, which measures D14 during
+training), on windows of :data:`~homogeneity.constants.PAPER_E5_SEQ_LEN` tokens. After
+training:
 
 1. D14 (:func:`homogeneity.saturation.saturation_level`, every parameter times ρ = 1000,
    float64) per layer (each block's output and the logits) on the evaluation windows;
