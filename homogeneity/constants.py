@@ -64,6 +64,12 @@ CONVERGENCE_RHOS: tuple[float, ...] = tuple(float(10 ** (k / 3)) for k in range(
 
 #: D8's proxy: a key counts as attended when its weight exceeds this
 ATTENDED_THRESHOLD = 1e-5
+#: E5's sequence length (the paper's saturated PTB LM); a causal mean head there sees
+#: (n + 1)/2 = 42 keys per query on average (SPEC D8)
+PAPER_E5_SEQ_LEN = 83
+#: the saturation level (D14) from which a trained model's heads count as those of a
+#: saturated LM in E5
+SATURATED_LEVEL = 0.95
 #: an attention row is unresolved (not yet one-hot) while its largest weight is below this
 RESOLVED_WEIGHT = 1.0 - ATTENDED_THRESHOLD
 #: argmax agreement: a row's largest weight lies on a key whose reference weight is at

@@ -7,4 +7,15 @@ report      the head tables
 plots       E5's figures
 command     ``python -m homogeneity.experiments.e5_head_types`` (E5 alone: no ρ sweep)
 ==========  ======================================================================
+
+E5 as the paper ran it, on a causal LM trained here until saturated (D14 ≥ 0.95):
+
+===============  =================================================================
+trained_compute  :func:`~.trained_compute.run_trained_head_types` →
+                 :class:`~.trained_compute.TrainedHeadTypes` (train, D14, head counts
+                 as trained, at ρ = 1000 and in the limit, the histogram's modes)
+trained_report   its tables and ``e5_trained_report.json``
+trained_plots    its histogram and D14-during-training figures
+trained          ``python -m homogeneity.experiments.e5_head_types.trained``
+===============  =================================================================
 """

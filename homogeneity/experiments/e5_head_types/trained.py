@@ -1,0 +1,172 @@
+"""E5 on a causal LM trained here (the command):
+
+    python -m homogeneity.experiments.e5_head_types.trained --out DIR [--corpus pcfg majority]
+
+trains the E2/E4 model (every default of ``homogeneity train``, placement paper-prenorm,
+at the paper's length 83) once per corpus, checks that its saturation level (D14) reached
+the target, counts the attended positions of every head as trained, at ρ = 1000 and in
+the exact limit, and says whether the histogram is bimodal. It writes
+``e5_trained_report.json`` and the figures of :mod:`.trained_plots` into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from homogeneity.cli.arguments import (
+    check_heads_divide,
+    non_negative_float,
+    non_negative_int,
+    open_unit_interval,
+    positive_float,
+    positive_int,
+)
+from homogeneity.cli.errors import UsageError, run_command
+from homogeneity.cli.parser import OneLineParser, command_parser
+from homogeneity.components.residual import PLACEMENTS
+from homogeneity.experiments.corpus import CORPORA
+from homogeneity.experiments.e5_head_types.trained_compute import (
+    TrainedHeadTypesConfig,
+    run_trained_head_types,
+)
+from homogeneity.experiments.e5_head_types.trained_plots import write_trained_figures
+from homogeneity.experiments.e5_head_types.trained_report import format_trained, write_report
+from homogeneity.experiments.lm_training import DTYPES, OPTIMIZERS, SCHEDULES
+
+
+def build_parser() -> OneLineParser:
+    d = TrainedHeadTypesConfig()
+    t = d.training
+    p = command_parser(
+        "e5-trained",
+        "E5 as the paper ran it: train the E2/E4 causal LM until saturated (D14), then "
+        "count the attended positions of every head (D8) and test the histogram for the "
+        "paper's two modes.",
+    )
+    p.prog = "python -m homogeneity.experiments.e5_head_types.trained"
+    p.add_argument(
+        "--corpus",
+        nargs="+",
+        default=[t.corpus],
+        choices=[c for c in CORPORA if c != "text"],
+        help="training corpora, one run each",
+    )
+    p.add_argument("--placement", default=t.placement, choices=PLACEMENTS, help="placement")
+    p.add_argument("--d-model", type=positive_int, default=t.d_model, help="model width")
+    p.add_argument("--n-heads", type=positive_int, default=t.n_heads, help="attention heads")
+    p.add_argument("--d-ff", type=positive_int, default=t.d_ff, help="feed-forward width")
+    p.add_argument("--n-layers", type=positive_int, default=t.n_layers, help="layers")
+    p.add_argument(
+        "--norm", default=t.norm, choices=("proof", "layernorm", "rmsnorm"), help="layer norm"
+    )
+    p.add_argument("--no-bias", action="store_true", help="bias-free model (the paper's T1)")
+    p.add_argument("--corpus-tokens", type=positive_int, default=t.corpus_tokens, help="size")
+    p.add_argument("--steps", type=positive_int, default=t.steps, help="training steps")
+    p.add_argument("--batch-size", type=positive_int, default=t.batch_size, help="batch size")
+    p.add_argument("--seq-len", type=positive_int, default=t.seq_len, help="sequence length")
+    p.add_argument("--optimizer", default=t.optimizer, choices=OPTIMIZERS, help="optimizer")
+    p.add_argument("--lr", type=positive_float, default=t.lr, help="learning rate")
+    p.add_argument(
+        "--weight-decay", type=non_negative_float, default=t.weight_decay, help="weight decay λ"
+    )
+    p.add_argument("--schedule", default=t.schedule, choices=SCHEDULES, help="lr schedule")
+    p.add_argument("--warmup", type=non_negative_int, default=t.warmup, help="warm-up steps")
+    p.add_argument("--seed", type=non_negative_int, default=t.seed, help="seed of model and data")
+    p.add_argument("--dtype", default=t.dtype, choices=sorted(DTYPES), help="training dtype")
+    p.add_argument(
+        "--saturation-every",
+        type=positive_int,
+        default=t.saturation_every,
+        help="steps between D14 measurements during training (a multiple of 5)",
+    )
+    p.add_argument(
+        "--eval-sequences",
+        type=positive_int,
+        default=d.eval_sequences,
+        help="validation windows on which D14 and the heads are measured",
+    )
+    p.add_argument(
+        "--target",
+        type=open_unit_interval,
+        default=d.target_saturation,
+        help="D14 level (smallest over layers) from which the model counts as saturated",
+    )
+    p.add_argument("--threads", type=positive_int, default=1, help="torch threads")
+    p.add_argument("--out", default="runs/e5_trained", help="output folder")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    return p
+
+
+def configs(args: argparse.Namespace) -> list[TrainedHeadTypesConfig]:
+    """The runs the parsed command line asks for, one per corpus (usage errors raised)."""
+    check_heads_divide(args.d_model, args.n_heads, heads_flag="--n-heads")
+    base = TrainedHeadTypesConfig()
+    every = base.training.track_every
+    if args.saturation_every % every:
+        raise UsageError(
+            f"--saturation-every {args.saturation_every} must be a multiple of {every} (the "
+            f"tracker records every {every} steps)"
+        )
+    training = replace(
+        base.training,
+        placement=args.placement,
+        d_model=args.d_model,
+        n_heads=args.n_heads,
+        d_ff=args.d_ff,
+        n_layers=args.n_layers,
+        norm=args.norm,
+        bias=not args.no_bias,
+        corpus_tokens=args.corpus_tokens,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        seq_len=args.seq_len,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        schedule=args.schedule,
+        warmup=args.warmup,
+        seed=args.seed,
+        dtype=args.dtype,
+        saturation_every=args.saturation_every,
+        progress=not args.no_progress,
+        threads=args.threads,
+    )
+    if len(set(args.corpus)) != len(args.corpus):
+        raise UsageError(f"--corpus names a corpus twice: {' '.join(args.corpus)}")
+    return [
+        replace(
+            base,
+            training=replace(training, corpus=c),
+            eval_sequences=args.eval_sequences,
+            target_saturation=args.target,
+        )
+        for c in args.corpus
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Returns the exit status (errors one line on stderr)."""
+    return run_command(_run, argv)
+
+
+def _run(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    runs = [run_trained_head_types(cfg)[0] for cfg in configs(args)]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [write_report(runs, out), *write_trained_figures(runs, out)]
+    if args.json:
+        print(json.dumps([r.to_dict() for r in runs], indent=1, ensure_ascii=False))
+    else:
+        print("\n\n".join(format_trained(r) for r in runs))
+        print("\nwrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
