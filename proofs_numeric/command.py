@@ -190,15 +190,17 @@ def _run(argv: list[str]) -> int:
     if args.digits is not None:
         raise UsageError("--digits sets the precision of --replay; add --replay PATH or drop it")
     claims = select_claims(args.claim)
+    id_width = max((len(c.id) for c in claims), default=0)  # the column of claim ids
     if args.list:
         for c in claims:
-            print(f"{c.id:8} {c.expected:9} {c.title}")
+            print(f"{c.id:{id_width}} {c.expected:9} {c.title}")
         return 0
 
     def progress(result) -> None:
         if not args.quiet:
             print(
-                f"  {result.claim.id:8} {report.verdict_label(result):30} {result.seconds:6.1f} s",
+                f"  {result.claim.id:{id_width}} {report.verdict_label(result):34} "
+                f"{result.seconds:6.1f} s",
                 file=sys.stderr,
                 flush=True,
             )
