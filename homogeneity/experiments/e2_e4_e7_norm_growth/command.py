@@ -35,24 +35,9 @@ from homogeneity.experiments.e2_e4_e7_norm_growth.report import print_rows, summ
 from homogeneity.experiments.lm_training import DTYPES, OPTIMIZERS, SCHEDULES
 
 
-def build_parser() -> OneLineParser:
-    d = NormGrowthConfig()
-    p = command_parser(
-        "train",
-        "Train the small LM and measure norm growth (E2), saturation (E4) and alignment "
-        "(E7). Ctrl-C stops every run and keeps the logs written so far; --reanalyse "
-        "analyses them.",
-    )
-    p.add_argument(
-        "--placement",
-        default="all",
-        choices=PLACEMENTS + ("all",),
-        help="residual placement (default: all three, in parallel processes)",
-    )
-    p.add_argument("--corpus", default=d.corpus, choices=CORPORA, help="training corpus")
-    p.add_argument(
-        "--text-file", default=None, help="UTF-8 text file for --corpus text (default: none)"
-    )
+def add_training_arguments(p: argparse.ArgumentParser, d: NormGrowthConfig) -> None:
+    """The options of the model and its training that every command training the E2/E4
+    LM takes (``homogeneity train``, E5 on a trained LM), with ``d``'s values as defaults."""
     p.add_argument(
         "--corpus-tokens", type=positive_int, default=d.corpus_tokens, help="corpus size"
     )
@@ -76,6 +61,27 @@ def build_parser() -> OneLineParser:
     p.add_argument("--warmup", type=non_negative_int, default=d.warmup, help="warm-up steps")
     p.add_argument("--seed", type=non_negative_int, default=d.seed, help="seed of model and data")
     p.add_argument("--dtype", default=d.dtype, choices=sorted(DTYPES), help="training dtype")
+
+
+def build_parser() -> OneLineParser:
+    d = NormGrowthConfig()
+    p = command_parser(
+        "train",
+        "Train the small LM and measure norm growth (E2), saturation (E4) and alignment "
+        "(E7). Ctrl-C stops every run and keeps the logs written so far; --reanalyse "
+        "analyses them.",
+    )
+    p.add_argument(
+        "--placement",
+        default="all",
+        choices=PLACEMENTS + ("all",),
+        help="residual placement (default: all three, in parallel processes)",
+    )
+    p.add_argument("--corpus", default=d.corpus, choices=CORPORA, help="training corpus")
+    p.add_argument(
+        "--text-file", default=None, help="UTF-8 text file for --corpus text (default: none)"
+    )
+    add_training_arguments(p, d)
     p.add_argument(
         "--track-every", type=positive_int, default=d.track_every, help="steps between records"
     )

@@ -19,23 +19,20 @@ from pathlib import Path
 
 from homogeneity.cli.arguments import (
     check_heads_divide,
-    non_negative_float,
-    non_negative_int,
     open_unit_interval,
-    positive_float,
     positive_int,
 )
 from homogeneity.cli.errors import UsageError, run_command
 from homogeneity.cli.parser import OneLineParser, command_parser
 from homogeneity.components.residual import PLACEMENTS
 from homogeneity.experiments.corpus import CORPORA
+from homogeneity.experiments.e2_e4_e7_norm_growth.command import add_training_arguments
 from homogeneity.experiments.e5_head_types.trained_compute import (
     TrainedHeadTypesConfig,
     run_trained_head_types,
 )
 from homogeneity.experiments.e5_head_types.trained_plots import write_trained_figures
 from homogeneity.experiments.e5_head_types.trained_report import format_trained, write_report
-from homogeneity.experiments.lm_training import DTYPES, OPTIMIZERS, SCHEDULES
 
 
 def build_parser() -> OneLineParser:
@@ -56,27 +53,7 @@ def build_parser() -> OneLineParser:
         help="training corpora, one run each",
     )
     p.add_argument("--placement", default=t.placement, choices=PLACEMENTS, help="placement")
-    p.add_argument("--d-model", type=positive_int, default=t.d_model, help="model width")
-    p.add_argument("--n-heads", type=positive_int, default=t.n_heads, help="attention heads")
-    p.add_argument("--d-ff", type=positive_int, default=t.d_ff, help="feed-forward width")
-    p.add_argument("--n-layers", type=positive_int, default=t.n_layers, help="layers")
-    p.add_argument(
-        "--norm", default=t.norm, choices=("proof", "layernorm", "rmsnorm"), help="layer norm"
-    )
-    p.add_argument("--no-bias", action="store_true", help="bias-free model (the paper's T1)")
-    p.add_argument("--corpus-tokens", type=positive_int, default=t.corpus_tokens, help="size")
-    p.add_argument("--steps", type=positive_int, default=t.steps, help="training steps")
-    p.add_argument("--batch-size", type=positive_int, default=t.batch_size, help="batch size")
-    p.add_argument("--seq-len", type=positive_int, default=t.seq_len, help="sequence length")
-    p.add_argument("--optimizer", default=t.optimizer, choices=OPTIMIZERS, help="optimizer")
-    p.add_argument("--lr", type=positive_float, default=t.lr, help="learning rate")
-    p.add_argument(
-        "--weight-decay", type=non_negative_float, default=t.weight_decay, help="weight decay λ"
-    )
-    p.add_argument("--schedule", default=t.schedule, choices=SCHEDULES, help="lr schedule")
-    p.add_argument("--warmup", type=non_negative_int, default=t.warmup, help="warm-up steps")
-    p.add_argument("--seed", type=non_negative_int, default=t.seed, help="seed of model and data")
-    p.add_argument("--dtype", default=t.dtype, choices=sorted(DTYPES), help="training dtype")
+    add_training_arguments(p, t)
     p.add_argument(
         "--saturation-every",
         type=positive_int,
