@@ -12,6 +12,7 @@ import argparse
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from homogeneity.cli.arguments import (
     check_divides,
@@ -61,6 +62,30 @@ def add_training_arguments(p: argparse.ArgumentParser, d: NormGrowthConfig) -> N
     p.add_argument("--warmup", type=non_negative_int, default=d.warmup, help="warm-up steps")
     p.add_argument("--seed", type=non_negative_int, default=d.seed, help="seed of model and data")
     p.add_argument("--dtype", default=d.dtype, choices=sorted(DTYPES), help="training dtype")
+
+
+def training_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The :class:`NormGrowthConfig` fields set by the options of
+    :func:`add_training_arguments`, read from parsed ``args``."""
+    return {
+        "corpus_tokens": args.corpus_tokens,
+        "d_model": args.d_model,
+        "n_heads": args.n_heads,
+        "d_ff": args.d_ff,
+        "n_layers": args.n_layers,
+        "norm": args.norm,
+        "bias": not args.no_bias,
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "seq_len": args.seq_len,
+        "optimizer": args.optimizer,
+        "lr": args.lr,
+        "weight_decay": args.weight_decay,
+        "schedule": args.schedule,
+        "warmup": args.warmup,
+        "seed": args.seed,
+        "dtype": args.dtype,
+    }
 
 
 def build_parser() -> OneLineParser:
@@ -134,23 +159,7 @@ def config_from_args(args: argparse.Namespace, placement: str) -> NormGrowthConf
         placement=placement,
         corpus=args.corpus,
         text_file=args.text_file,
-        corpus_tokens=args.corpus_tokens,
-        d_model=args.d_model,
-        n_heads=args.n_heads,
-        d_ff=args.d_ff,
-        n_layers=args.n_layers,
-        norm=args.norm,
-        bias=not args.no_bias,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        seq_len=args.seq_len,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        schedule=args.schedule,
-        warmup=args.warmup,
-        seed=args.seed,
-        dtype=args.dtype,
+        **training_values(args),
         track_every=args.track_every,
         saturation_every=args.saturation_every,
         out=args.out,

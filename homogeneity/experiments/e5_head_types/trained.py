@@ -26,7 +26,10 @@ from homogeneity.cli.errors import UsageError, run_command
 from homogeneity.cli.parser import OneLineParser, command_parser
 from homogeneity.components.residual import PLACEMENTS
 from homogeneity.experiments.corpus import CORPORA
-from homogeneity.experiments.e2_e4_e7_norm_growth.command import add_training_arguments
+from homogeneity.experiments.e2_e4_e7_norm_growth.command import (
+    add_training_arguments,
+    training_values,
+)
 from homogeneity.experiments.e5_head_types.trained_compute import (
     TrainedHeadTypesConfig,
     run_trained_head_types,
@@ -92,23 +95,7 @@ def configs(args: argparse.Namespace) -> list[TrainedHeadTypesConfig]:
     training = replace(
         base.training,
         placement=args.placement,
-        d_model=args.d_model,
-        n_heads=args.n_heads,
-        d_ff=args.d_ff,
-        n_layers=args.n_layers,
-        norm=args.norm,
-        bias=not args.no_bias,
-        corpus_tokens=args.corpus_tokens,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        seq_len=args.seq_len,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        schedule=args.schedule,
-        warmup=args.warmup,
-        seed=args.seed,
-        dtype=args.dtype,
+        **training_values(args),
         saturation_every=args.saturation_every,
         progress=not args.no_progress,
         threads=args.threads,
