@@ -153,9 +153,10 @@ class CheckContext:
 
     @property
     def min_cases(self) -> int:
-        """The floor of non-vacuous cases (a shard's share of it when sharded)."""
+        """The floor of non-vacuous cases (what a shard aims for of it when sharded:
+        :meth:`~proofs_numeric.campaign.shard.SearchShard.floor_share`)."""
         floor = self.profile.min_cases
-        return floor if self.shard is None else self.shard.share(floor)
+        return floor if self.shard is None else self.shard.floor_share(floor)
 
     def examples(self, scale: float = 1.0, minimum: int = 5) -> int:
         """A per-search example budget: ``scale`` × the profile's ``max_examples`` (a

@@ -39,6 +39,7 @@ the case, which could hide a violation).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections import Counter
@@ -223,7 +224,9 @@ class SearchOutcome:
     """Raw result of a search (before the re-check).
 
     ``cases`` distinct cases evaluated, ``non_vacuous`` of them tested something,
-    ``vacuous`` counts the reasons of the others."""
+    ``vacuous`` counts the reasons of the others; ``case_digests`` and
+    ``non_vacuous_digests`` name those cases (:func:`case_digest`), for a campaign's
+    merge of shards to count a case once."""
 
     cases: int
     worst_margin: Any
@@ -234,6 +237,8 @@ class SearchOutcome:
     vacuous: Counter[str] = field(default_factory=Counter)
     undefined_case: Case | None = None
     rounds: int = 0
+    case_digests: set[str] = field(default_factory=set)
+    non_vacuous_digests: set[str] = field(default_factory=set)
 
 
 def evaluate_margin(margin: MarginFn, case: Mapping[str, Any], digits: int) -> Any:
@@ -244,6 +249,12 @@ def evaluate_margin(margin: MarginFn, case: Mapping[str, Any], digits: int) -> A
 
 def _key(case: Mapping[str, Any]) -> str:
     return json.dumps(case, sort_keys=True, default=repr)
+
+
+def case_digest(key: str) -> str:
+    """A short, process-independent digest of a case's canonical text (its sorted JSON):
+    what a shard's ledger keeps of a case, to recognise it in another shard."""
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=12).hexdigest()
 
 
 def example_budget(search: PropertySearch, ctx: CheckContext) -> int:
@@ -267,6 +278,8 @@ def run_search(search: PropertySearch, ctx: CheckContext) -> SearchOutcome:
         m = evaluate_margin(search.margin, case, digits)
         seen[key] = m
         state.cases += 1
+        digest = case_digest(key)
+        state.case_digests.add(digest)
         kind, reason = classify(m)
         if kind == "vacuous":
             state.vacuous[reason] += 1
@@ -274,6 +287,7 @@ def run_search(search: PropertySearch, ctx: CheckContext) -> SearchOutcome:
             state.undefined_case = dict(case)
         else:
             state.non_vacuous += 1
+            state.non_vacuous_digests.add(digest)
             if state.worst_margin is None or m < state.worst_margin:
                 state.worst_margin, state.worst_case = m, dict(case)
         return kind, m
@@ -345,7 +359,11 @@ def check_property(search: PropertySearch, ctx: CheckContext, notes: str = "") -
     """Search, shrink, re-check at high precision, and return the verdict."""
     outcome = run_search(search, ctx)
     if ctx.shard is not None:
-        ctx.shard.record(search.claim_id, outcome.cases)
+        ctx.shard.record(
+            search.claim_id,
+            frozenset(outcome.case_digests),
+            frozenset(outcome.non_vacuous_digests),
+        )
     n_constructions = len(search.constructions)
     what = (
         f"{search.search}; {n_constructions} constructed case(s) + Hypothesis "

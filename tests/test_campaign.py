@@ -68,7 +68,10 @@ def test_a_sharded_context_shares_the_profile_budgets() -> None:
     whole = CheckContext(CI)
     parts = [CheckContext(CI, shard=SearchShard("X", i, 3)) for i in range(3)]
     assert sum(p.examples() for p in parts) == whole.examples() == CI.max_examples
-    assert sum(p.min_cases for p in parts) == whole.min_cases == CI.min_cases
+    # each shard aims one case (2 %, at least one) above its share of the floor: a case
+    # that two shards both drew counts once in the merge
+    assert whole.min_cases == CI.min_cases
+    assert sum(p.min_cases for p in parts) == CI.min_cases + 3
     assert sum(p.examples(0.5) for p in parts) == whole.examples(0.5)
 
 
@@ -105,10 +108,15 @@ def test_a_violation_found_by_a_later_shard_refutes_after_the_recheck() -> None:
     assert verdict.counterexample.case["x"] >= 500
 
 
-def _outcome(index: int, count: int, verdict: Verdict, ledger_cases=None) -> UnitOutcome:
+def _outcome(
+    index: int, count: int, verdict: Verdict, ledger_cases=None, digests=None
+) -> UnitOutcome:
+    """Shard ``index`` of ``count`` with ``verdict``; its ledger names ``digests`` (by
+    default as many distinct cases as the evidence counts, all non-vacuous)."""
     shard = SearchShard("TOY", index, count, "s")
     cases = verdict.evidence.cases if ledger_cases is None else ledger_cases
-    shard.record("TOY", cases)
+    named = frozenset(f"{index}/{i}" for i in range(cases)) if digests is None else digests
+    shard.record("TOY", named, named)
     return UnitOutcome(WorkUnit("TOY", CI, "check", shard), verdict, ledger=tuple(shard.ledger))
 
 
@@ -141,6 +149,60 @@ def test_merge_keeps_an_open_shard_open_and_refuses_a_check_that_ignored_its_sha
     no_ledger = UnitOutcome(WorkUnit("TOY", CI, "check", SearchShard("TOY", 0, 2)), _verified(3, 1))
     with pytest.raises(NotShardable):
         merge_shards([no_ledger], CI)
+
+
+def _verified_nv(cases: int) -> Verdict:
+    return Verdict("verified", Evidence(cases, 1.0, "mpmath", "toy", non_vacuous=cases))
+
+
+def test_merge_counts_a_case_two_shards_drew_once() -> None:
+    """20 + 20 cases of which 3 were drawn by both shards: 37 distinct; with a floor of 38
+    the merge is open, with the floor of ci (20) verified."""
+    first = frozenset(f"c{i}" for i in range(20))
+    second = frozenset(f"c{i}" for i in range(17, 37))
+    parts = [
+        _outcome(0, 2, _verified_nv(20), digests=first),
+        _outcome(1, 2, _verified_nv(20), digests=second),
+    ]
+    merged = merge_shards(parts, CI)
+    assert merged.status == "verified"
+    assert merged.evidence.cases == 37 and merged.evidence.non_vacuous == 37
+    assert "3 case(s) drawn by more than one shard counted once" in merged.evidence.search
+    strict = dataclasses.replace(CI, min_cases=38)
+    short = merge_shards(parts, strict)
+    assert short.status == "open" and "only 37 distinct non-vacuous" in short.reason
+    # negative control: disjoint shards reach the same floor of 38
+    apart = [
+        parts[0],
+        _outcome(1, 2, _verified_nv(20), digests=frozenset(f"d{i}" for i in range(20))),
+    ]
+    assert merge_shards(apart, strict).status == "verified"
+
+
+def test_a_shard_aims_above_its_share_of_the_floor() -> None:
+    assert SearchShard("TOY", 0, 1).floor_share(1000) == 1000
+    assert SearchShard("TOY", 0, 2).floor_share(1000) == 510
+    assert SearchShard("TOY", 1, 3).floor_share(20) == 8  # share 7, one more
+    assert CheckContext(CI, SearchShard("TOY", 0, 2)).min_cases == 11
+
+
+def test_shards_of_a_real_search_drawing_the_same_cases_count_them_once() -> None:
+    """A search over a domain of 30 values, split in two shards: the merged count is the
+    number of distinct values the two shards tried together, never their sum when they
+    overlap."""
+    search = _toy(lambda c, d: mpmath.mpf(1), ())
+    search = dataclasses.replace(search, strategy=st.fixed_dictionaries({"x": st.integers(0, 29)}))
+    outcomes = []
+    for index in range(2):
+        shard = SearchShard("TOY", index, 2, "seed")
+        verdict = check_property(search, CheckContext(CI, shard))
+        outcomes.append(
+            UnitOutcome(WorkUnit("TOY", CI, "check", shard), verdict, ledger=tuple(shard.ledger))
+        )
+    union = set().union(*(e.case_digests for o in outcomes for e in o.ledger))
+    merged = merge_shards(outcomes, CI)
+    assert merged.evidence.cases == len(union) <= 30
+    assert sum(o.verdict.evidence.cases for o in outcomes) > len(union)  # they did overlap
 
 
 # -- campaigns --------------------------------------------------------------------------

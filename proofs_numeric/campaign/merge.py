@@ -12,8 +12,11 @@ it counts as a counterexample). Their verdict is
 ``verified``  else, if the non-vacuous cases of all shards together reach the profile's
               floor (where the checks count them); otherwise ``open``.
 
-The evidence adds the shards' cases (and non-vacuous cases), and keeps the smallest of
-their worst margins (for a refutation: the re-checked margin of its counterexample).
+The evidence counts the distinct cases (and non-vacuous cases) of all shards: the
+``i``-th search of one shard is the ``i``-th of every other (the same check code runs in
+each), and a case that two shards both drew counts once (the ledgers name every case by
+a digest). It keeps the smallest of their worst margins (for a refutation: the re-checked
+margin of its counterexample).
 
 A check can be split only if every one of its shards ran its searches as shards and its
 evidence counts exactly the cases of those searches (the shard's ledger says so); a check
@@ -38,11 +41,16 @@ class NotShardable(Exception):
 
 def split_cleanly(outcome: UnitOutcome) -> bool:
     """Whether a shard's check ran only searches that honoured the shard: its ledger is
-    not empty and counts every case of its evidence (a proved verdict never does)."""
+    not empty and counts every case (and every non-vacuous case) of its evidence (a
+    proved verdict never does)."""
     verdict = outcome.verdict
     if verdict is None or verdict.status == "proved" or not outcome.ledger:
         return False
-    return verdict.evidence.cases == sum(entry.cases for entry in outcome.ledger)
+    evidence = verdict.evidence
+    non_vacuous = sum(len(entry.non_vacuous_digests) for entry in outcome.ledger)
+    return evidence.cases == sum(entry.cases for entry in outcome.ledger) and (
+        evidence.non_vacuous is None or evidence.non_vacuous == non_vacuous
+    )
 
 
 def _margin_key(evidence: Evidence) -> float:
@@ -50,12 +58,25 @@ def _margin_key(evidence: Evidence) -> float:
     return math.inf if m is None or math.isnan(m) else m
 
 
-def _non_vacuous(evidences: Sequence[Evidence]) -> dict[str, int | None]:
-    """The summed ``non_vacuous`` count, where :class:`Evidence` has that field."""
-    if "non_vacuous" not in {f.name for f in dataclasses.fields(Evidence)}:
-        return {}
-    counts = [getattr(e, "non_vacuous", None) for e in evidences]
-    return {"non_vacuous": None if any(c is None for c in counts) else sum(counts)}
+def distinct_counts(outcomes: Sequence[UnitOutcome]) -> tuple[int, int]:
+    """The distinct cases and distinct non-vacuous cases of the shards' ledgers together:
+    per search (the ``i``-th entry of every ledger, which must name the same claim), the
+    size of the union of the shards' case digests."""
+    searches: dict[int, tuple[str, set[str], set[str]]] = {}
+    for outcome in outcomes:
+        for i, entry in enumerate(outcome.ledger):
+            claim_id, cases, non_vacuous = searches.setdefault(i, (entry.claim_id, set(), set()))
+            if claim_id != entry.claim_id:
+                raise NotShardable(
+                    f"{outcome.unit.claim_id}: search {i + 1} is of {entry.claim_id} in one "
+                    f"shard and of {claim_id} in another; the shards ran different searches"
+                )
+            cases |= entry.case_digests
+            non_vacuous |= entry.non_vacuous_digests
+    return (
+        sum(len(cases) for _, cases, _ in searches.values()),
+        sum(len(non_vacuous) for _, _, non_vacuous in searches.values()),
+    )
 
 
 def merge_shards(outcomes: Sequence[UnitOutcome], profile: Profile) -> Verdict:
@@ -74,21 +95,23 @@ def merge_shards(outcomes: Sequence[UnitOutcome], profile: Profile) -> Verdict:
     seed = ordered[0].unit.shard.seed if ordered[0].unit.shard else "-"
     first = evidences[0]
     worst = min(evidences, key=_margin_key)
-    counts = _non_vacuous(evidences)
+    cases, non_vacuous = distinct_counts(ordered)
+    repeats = sum(e.cases for e in evidences) - cases
     search = (
         f"{first.search}; split into {count} shard(s) of this search (seed {seed!r}; "
-        f"constructions in the first, the examples shared out)"
+        f"constructions in the first, the examples shared out; {repeats} case(s) drawn "
+        f"by more than one shard counted once)"
     )
 
     def combined(worst_of: Evidence) -> Evidence:
         return dataclasses.replace(
             first,
-            cases=sum(e.cases for e in evidences),
+            cases=cases,
             worst_margin=worst_of.worst_margin,
             worst_margin_text=worst_of.worst_margin_text,
             precision=worst_of.precision,
             search=search,
-            **counts,
+            non_vacuous=non_vacuous,
         )
 
     for verdict in verdicts:
@@ -99,14 +122,13 @@ def merge_shards(outcomes: Sequence[UnitOutcome], profile: Profile) -> Verdict:
             label = outcome.unit.shard.label if outcome.unit.shard else "the check"
             return Verdict("open", combined(worst), reason=f"{label}: {verdict.reason}")
     evidence = combined(worst)
-    total = counts.get("non_vacuous")
-    if total is not None and total < profile.min_cases:
+    if non_vacuous < profile.min_cases:
         return Verdict(
             "open",
             evidence,
             reason=(
-                f"only {total} non-vacuous cases over {count} shards, below the floor of "
-                f"{profile.min_cases} (profile {profile.name})"
+                f"only {non_vacuous} distinct non-vacuous cases over {count} shards, below "
+                f"the floor of {profile.min_cases} (profile {profile.name})"
             ),
         )
     return Verdict("verified", evidence)

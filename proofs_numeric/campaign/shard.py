@@ -15,28 +15,51 @@ check_property`). Split into ``count`` shards, shard ``index`` of a search
   different cases and the same shard tries the same cases in every process.
 
 The outcomes of the shards merge into one verdict (:mod:`proofs_numeric.campaign.merge`).
-A search that honours its shard writes one line into :attr:`SearchShard.ledger` (its
-claim id and the number of cases it evaluated), so the merge can tell a check that was
-split from one that ignored the shard (a certificate, an exhaustive enumeration) and
-must be run whole.
+A search that honours its shard writes one line into :attr:`SearchShard.ledger`: its
+claim id, the number of cases it evaluated, and a digest of each of those cases (and of
+the non-vacuous ones among them). So the merge can tell a check that was split from one
+that ignored the shard (a certificate, an exhaustive enumeration) and must be run whole,
+and it counts a case that two shards both drew once: seeds differ, but Hypothesis tries
+the simplest examples of a strategy first in every run, and a small discrete domain
+repeats. Because such repeats count once, a shard of two or more aims a little above its
+share of the floor of non-vacuous cases (:meth:`SearchShard.floor_share`).
 
 This module imports nothing of the package: :mod:`proofs_numeric.claim` refers to it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from random import Random
 
 from homogeneity.errors import HomogeneityInputError
 
+#: how far above its share of the floor of non-vacuous cases a shard of two or more aims
+#: (at least one case more), so that cases two shards both drew, which count once, rarely
+#: take the merged count below the floor (if they do, the claim is open and says so)
+FLOOR_SURPLUS = 0.02
+
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    """One property search that ran as a shard: its claim id and the cases it evaluated."""
+    """One property search that ran as a shard: its claim id, the number of distinct cases
+    it evaluated, the digests of those cases (:func:`proofs_numeric.search.case_digest`)
+    and of the non-vacuous ones among them."""
 
     claim_id: str
     cases: int
+    case_digests: frozenset[str]
+    non_vacuous_digests: frozenset[str]
+
+    def __post_init__(self) -> None:
+        if len(self.case_digests) != self.cases:
+            raise ValueError(
+                f"ledger entry of {self.claim_id}: {self.cases} cases but "
+                f"{len(self.case_digests)} case digests"
+            )
+        if not self.non_vacuous_digests <= self.case_digests:
+            raise ValueError(f"ledger entry of {self.claim_id}: non-vacuous digests of no case")
 
 
 @dataclass(frozen=True)
@@ -77,12 +100,26 @@ class SearchShard:
         base, extra = divmod(int(total), self.count)
         return max(1, base + (1 if self.index < extra else 0))
 
+    def floor_share(self, floor: int) -> int:
+        """What this shard aims for of a floor of ``floor`` non-vacuous cases: its
+        :meth:`share`, and with two or more shards :data:`FLOOR_SURPLUS` more (at least
+        one), since a case two shards both drew counts once in the merge."""
+        share = self.share(floor)
+        if self.count == 1:
+            return share
+        return share + max(1, math.ceil(FLOOR_SURPLUS * share))
+
     def random(self, round_: int = 0) -> Random:
         """The seeded generator for round ``round_`` of this shard's search (``str``
         seeds hash with SHA-512 in :class:`random.Random`, so this is the same generator
         in every process, whatever ``PYTHONHASHSEED`` is)."""
         return Random(f"{self.seed}/{self.claim_id}/{self.index}/{self.count}/{round_}")
 
-    def record(self, claim_id: str, cases: int) -> None:
-        """Note that a search of ``claim_id`` ran as this shard and evaluated ``cases``."""
-        self.ledger.append(LedgerEntry(claim_id, int(cases)))
+    def record(
+        self, claim_id: str, case_digests: frozenset[str], non_vacuous_digests: frozenset[str]
+    ) -> None:
+        """Note that a search of ``claim_id`` ran as this shard and evaluated the cases of
+        ``case_digests``, the non-vacuous ones those of ``non_vacuous_digests``."""
+        self.ledger.append(
+            LedgerEntry(claim_id, len(case_digests), case_digests, non_vacuous_digests)
+        )
