@@ -36,14 +36,13 @@ from homogeneity.cli.errors import UsageError, run_command
 from homogeneity.cli.parser import OneLineParser, command_parser
 from proofs_numeric import report
 from proofs_numeric.claim import (
-    PROFILES,
     CheckContext,
     Claim,
     Counterexample,
-    get_profile,
     registry,
     select_claims,
 )
+from proofs_numeric.profiles import PROFILES, get_profile
 from proofs_numeric.runner import run_claims
 
 #: the precision range of ``--digits`` (below 15 digits mpmath is coarser than float64;
