@@ -31,7 +31,8 @@ import pytest
 
 from proofs_numeric.campaign import Campaign, process_pool, warm_up
 from proofs_numeric.campaign.units import unit_conditions
-from proofs_numeric.claim import PROFILES, CheckContext, registry
+from proofs_numeric.claim import CheckContext, registry
+from proofs_numeric.profiles import PROFILES
 
 from .conftest import median_seconds
 

@@ -51,7 +51,9 @@ def _gpt2(n_layer: int, n_embd: int, n_head: int) -> tuple[torch.nn.Module, torc
 def _torch_func_jvp(ray: Ray) -> tuple[torch.Tensor, torch.Tensor]:
     names = ray.scaled_names
     point = tuple(ray.theta[n] for n in names)
-    return jvp(lambda *v: ray.at(dict(zip(names, v, strict=True))), point, point)
+    # without has_aux, jvp returns the pair (output, tangent); its annotation admits a triple
+    value, tangent = jvp(lambda *v: ray.at(dict(zip(names, v, strict=True))), point, point)[:2]
+    return value, tangent
 
 
 def _variants(model: torch.nn.Module, ids: torch.Tensor, ray: Ray, with_func: bool) -> dict:
@@ -75,10 +77,10 @@ def _measure(shape: str, model, ids, ray, report_ratio, repeats: int, with_func:
     euler(ray)  # the first pass (which records the run) is not what is timed
     ratios = {}
     for threads in (1, 2):
-        load = load_average()
+        load_before = load_average()
         with torch_threads(threads):
             t = paired_medians(_variants(model, ids, ray, with_func), repeats=repeats, warmup=1)
-        load = f"load {load:.1f}→{load_average():.1f}"
+        load = f"load {load_before:.1f}→{load_average():.1f}"
         forward = t.pop("forward")
         r = {name: seconds / forward for name, seconds in t.items()}
         ratios[threads] = r

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from proofs_numeric.claim import PROFILES, CheckContext, registry
+from proofs_numeric.claim import CheckContext, registry
+from proofs_numeric.profiles import PROFILES
 from proofs_numeric.runner import run_claim
 
 IDS = list(registry())

@@ -10,6 +10,7 @@ mode) and ``mpmath.limit`` (default Richardson). Reported: time ratio mpmath.lim
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import mpmath
 
@@ -34,15 +35,25 @@ def exact_limits() -> list[mpmath.mpf]:
         return [generalised_argmax(r)[0] for r in ROWS]
 
 
+def first_probability(
+    row: list[str], digits: int | None = None
+) -> Callable[[mpmath.mpf], mpmath.mpf]:
+    """ρ ↦ softmax(ρ·row)₀, the coordinate whose ρ → ∞ limit is taken (at ``digits``
+    significant digits, else at the working precision of the caller)."""
+
+    def g(rho: mpmath.mpf) -> mpmath.mpf:
+        return softmax(row, rho, digits=digits)[0]
+
+    return g
+
+
 def our_limits() -> list[mpmath.mpf]:
-    return [limit(lambda rho, r=r: softmax(r, rho)[0], digits=30).value for r in ROWS]
+    return [limit(first_probability(r), digits=30).value for r in ROWS]
 
 
 def mpmath_limits() -> list[mpmath.mpf]:
     with mpmath.workdps(30):
-        return [
-            mpmath.limit(lambda rho, r=r: softmax(r, rho, digits=30)[0], mpmath.inf) for r in ROWS
-        ]
+        return [mpmath.limit(first_probability(r, digits=30), mpmath.inf) for r in ROWS]
 
 
 def _wrong(values, exact) -> int:

@@ -23,7 +23,7 @@ N_ROWS = 60
 
 def generated_rows(n_rows: int = N_ROWS, seed: int = 0) -> list[tuple[list[float], list[bool]]]:
     rng = random.Random(seed)
-    rows = []
+    rows: list[tuple[list[float], list[bool]]] = []
     while len(rows) < n_rows:
         n = rng.randint(2, 8)
         keep = [rng.random() < 0.85 for _ in range(n)]

@@ -36,15 +36,14 @@ from homogeneity.cli.errors import UsageError, run_command
 from homogeneity.cli.parser import OneLineParser, command_parser
 from proofs_numeric import report
 from proofs_numeric.claim import (
-    PROFILES,
     CheckContext,
     Claim,
     Counterexample,
-    get_profile,
     registry,
     select_claims,
 )
-from proofs_numeric.runner import run_claims
+from proofs_numeric.profiles import PROFILES, get_profile
+from proofs_numeric.runner import ClaimResult, run_claims
 
 #: the precision range of ``--digits`` (below 15 digits mpmath is coarser than float64;
 #: above 2000 one replay can take minutes)
@@ -180,6 +179,24 @@ def replay_file(path: str | Path, digits: int) -> ReplayOutcome:
 # -- the command -------------------------------------------------------------------------------
 
 
+def print_results(
+    results: Sequence[ClaimResult], profile: str, *, as_json: bool, markdown: Path | None
+) -> None:
+    """What a run of the claims prints: the JSON (``as_json``) or the table with a
+    ``PROBLEM:`` line per problem, and the claims page written to ``markdown`` if given.
+    The campaign (``python -m proofs_numeric.campaign``) prints its results with it too."""
+    if as_json:
+        print(report.to_json(results, profile))
+    else:
+        width = shutil.get_terminal_size((160, 40)).columns
+        print(report.text_table(results, width=max(120, width)))
+        for line in report.problems(results):
+            print(f"PROBLEM: {line}")
+    if markdown is not None:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(report.markdown_page(results, profile), encoding="utf-8")
+
+
 def _run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     profile = get_profile(args.profile)
@@ -207,16 +224,7 @@ def _run(argv: list[str]) -> int:
 
     ctx = CheckContext(profile)
     results = run_claims(claims, ctx, controls=not args.no_controls, progress=progress)
-    if args.json:
-        print(report.to_json(results, profile.name))
-    else:
-        width = shutil.get_terminal_size((160, 40)).columns
-        print(report.text_table(results, width=max(120, width)))
-        for line in report.problems(results):
-            print(f"PROBLEM: {line}")
-    if args.markdown is not None:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(report.markdown_page(results, profile.name), encoding="utf-8")
+    print_results(results, profile.name, as_json=args.json, markdown=args.markdown)
     if args.save_counterexamples:
         for r in results:
             if r.verdict.counterexample is not None:

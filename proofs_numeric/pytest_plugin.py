@@ -43,9 +43,9 @@ from proofs_numeric.claim import CheckContext, registry
 from proofs_numeric.profiles import PROFILES, get_profile, selected_profile
 from proofs_numeric.runner import ClaimResult, run_claim
 
-_RESULTS_KEY = pytest.StashKey[dict]()
+_RESULTS_KEY = pytest.StashKey[dict[str, ClaimResult]]()
 #: results sent by xdist workers: {worker id: {claim id: result}}
-_REMOTE_KEY = pytest.StashKey[dict]()
+_REMOTE_KEY = pytest.StashKey[dict[str, dict[str, ClaimResult]]]()
 #: the key of the results in xdist's ``workeroutput``
 WORKEROUTPUT_KEY = "proofs_numeric_claim_results"
 
@@ -67,6 +67,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _is_xdist_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
+
+
+def _worker_output(config: pytest.Config) -> dict[str, object] | None:
+    """The dict an xdist worker sends back to the controller (``config.workeroutput``,
+    which xdist sets on a worker's config only), else None."""
+    output = getattr(config, "workeroutput", None)
+    return output if isinstance(output, dict) else None
 
 
 def _run(config: pytest.Config, claim_id: str) -> ClaimResult:
@@ -105,9 +112,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """An xdist worker hands its claim results to the controller."""
     config = session.config
-    if _is_xdist_worker(config):
-        cache: dict[str, ClaimResult] = config.stash.get(_RESULTS_KEY, {})
-        config.workeroutput[WORKEROUTPUT_KEY] = [to_wire(r) for r in cache.values()]
+    output = _worker_output(config)
+    if _is_xdist_worker(config) and output is not None:
+        cache = config.stash.get(_RESULTS_KEY, {})
+        output[WORKEROUTPUT_KEY] = [to_wire(r) for r in cache.values()]
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -127,8 +135,8 @@ def _worker_order(worker: str) -> tuple[int, str]:
 def collected_results(config: pytest.Config) -> list[ClaimResult]:
     """Every claim result of the session, this process's and its xdist workers', one per
     claim (this process's first, then the lowest-numbered worker's), in registry order."""
-    results: dict[str, ClaimResult] = dict(config.stash.get(_RESULTS_KEY, {}))
-    remote: dict[str, dict[str, ClaimResult]] = config.stash.get(_REMOTE_KEY, {})
+    results = config.stash.get(_RESULTS_KEY, {}).copy()
+    remote = config.stash.get(_REMOTE_KEY, {})
     for worker in sorted(remote, key=_worker_order):
         for claim_id, result in remote[worker].items():
             results.setdefault(claim_id, result)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +28,7 @@ from proofs_numeric import report
 from proofs_numeric.campaign.executors import EXECUTOR_KINDS, open_executor
 from proofs_numeric.campaign.run import Campaign
 from proofs_numeric.campaign.units import UnitOutcome
+from proofs_numeric.command import print_results
 from proofs_numeric.profiles import PROFILES
 
 
@@ -125,18 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     results = result.results
-    if args.json:
-        print(report.to_json(results, result.profile.name))
-    else:
-        width = shutil.get_terminal_size((160, 40)).columns
-        print(report.text_table(results, width=max(120, width)))
-        for line in report.problems(results):
-            print(f"PROBLEM: {line}")
-    if args.markdown is not None:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(
-            report.markdown_page(results, result.profile.name), encoding="utf-8"
-        )
+    print_results(results, result.profile.name, as_json=args.json, markdown=args.markdown)
     if not args.quiet:
         print(f"{result.summary()}; executor {kind}, {args.workers} worker(s)", file=sys.stderr)
     if args.no_controls:

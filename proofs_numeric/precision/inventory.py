@@ -31,8 +31,17 @@ class Primitive:
         return f"{self.function.__module__}.{self.function.__qualname__}"
 
 
-def _p(function: Callable[..., Any], twin: str, group: str) -> Primitive:
-    return Primitive(function.__name__, function, twin, group)
+#: a primitive's row in its group: the function and where its float64 twin lives, and
+#: its name where that is not the function's
+Row = tuple[Callable[..., Any], str] | tuple[Callable[..., Any], str, str]
+
+
+def _group(group: str, *rows: Row) -> tuple[Primitive, ...]:
+    """The primitives of one group, in the order of the rows."""
+    return tuple(
+        Primitive(name[0] if name else function.__name__, function, twin, group)
+        for function, twin, *name in rows
+    )
 
 
 F = "homogeneity.components.functional"
@@ -40,55 +49,73 @@ C = "homogeneity.components"
 
 PRIMITIVES: tuple[Primitive, ...] = (
     # scalar maps, their limits, differences and tail bounds
-    _p(scalar.sigmoid, "torch.sigmoid (components.Sigmoid)", "scalar"),
-    _p(scalar.tanh, "torch.tanh (components.Tanh)", "scalar"),
-    _p(scalar.gelu, f"{F}.gelu (components.GeLU)", "scalar"),
-    _p(scalar.relu, "torch.relu (components.ReLU)", "scalar"),
-    _p(scalar.step, f"{F}.step (Sigmoid, saturated)", "scalar"),
-    _p(scalar.sign, "torch.sign (Tanh, saturated)", "scalar"),
-    _p(scalar.activate, f"{C}.make_activation(name)(z, saturated)", "scalar"),
-    _p(scalar.sigmoid_difference, "torch.sigmoid(y) − torch.sigmoid(x)", "scalar"),
-    _p(scalar.tanh_difference, "torch.tanh(y) − torch.tanh(x)", "scalar"),
-    _p(scalar.sigmoid_tail_bound, "bounds |torch.sigmoid(ρz) − step(z)|", "scalar"),
-    _p(scalar.tanh_tail_bound, "bounds |torch.tanh(ρz) − sign(z)|", "scalar"),
-    _p(scalar.gelu_tail_bound, "bounds |gelu(ρz)/ρ − relu(z)|", "scalar"),
+    *_group(
+        "scalar",
+        (scalar.sigmoid, "torch.sigmoid (components.Sigmoid)"),
+        (scalar.tanh, "torch.tanh (components.Tanh)"),
+        (scalar.gelu, f"{F}.gelu (components.GeLU)"),
+        (scalar.relu, "torch.relu (components.ReLU)"),
+        (scalar.step, f"{F}.step (Sigmoid, saturated)"),
+        (scalar.sign, "torch.sign (Tanh, saturated)"),
+        (scalar.activate, f"{C}.make_activation(name)(z, saturated)"),
+        (scalar.sigmoid_difference, "torch.sigmoid(y) − torch.sigmoid(x)"),
+        (scalar.tanh_difference, "torch.tanh(y) − torch.tanh(x)"),
+        (scalar.sigmoid_tail_bound, "bounds |torch.sigmoid(ρz) − step(z)|"),
+        (scalar.tanh_tail_bound, "bounds |torch.tanh(ρz) − sign(z)|"),
+        (scalar.gelu_tail_bound, "bounds |gelu(ρz)/ρ − relu(z)|"),
+    ),
     # softmax, its limit, gap and tail bounds
-    _p(softmax.softmax, f"{F}.masked_softmax", "softmax"),
-    _p(softmax.generalised_argmax, f"{F}.hardmax", "softmax"),
-    _p(softmax.argmax_set, f"{F}.hardmax(...) > 0", "softmax"),
-    _p(softmax.argmax_fractions, f"{F}.hardmax", "softmax"),
-    _p(softmax.softmax_deficit, f"|{F}.masked_softmax − hardmax|", "softmax"),
-    _p(softmax.softmax_difference, f"{F}.masked_softmax(ρa·a) − masked_softmax(ρb·b)", "softmax"),
-    _p(softmax.softmax_gap, "torch.topk over the visible scores", "softmax"),
-    _p(softmax.softmax_error, f"‖{F}.masked_softmax − hardmax‖", "softmax"),
-    _p(softmax.softmax_tail_bound, f"bounds ‖{F}.masked_softmax − hardmax‖", "softmax"),
-    _p(softmax.softmax_tail_lower_bound, f"bounds ‖{F}.masked_softmax − hardmax‖∞", "softmax"),
-    _p(softmax.rho_for_bits, f"‖{F}.masked_softmax(ρ_b a) − hardmax‖∞ ≤ 2^−b", "softmax"),
+    *_group(
+        "softmax",
+        (softmax.softmax, f"{F}.masked_softmax"),
+        (softmax.generalised_argmax, f"{F}.hardmax"),
+        (softmax.argmax_set, f"{F}.hardmax(...) > 0"),
+        (softmax.argmax_fractions, f"{F}.hardmax"),
+        (softmax.softmax_deficit, f"|{F}.masked_softmax − hardmax|"),
+        (softmax.softmax_difference, f"{F}.masked_softmax(ρa·a) − masked_softmax(ρb·b)"),
+        (softmax.softmax_gap, "torch.topk over the visible scores"),
+        (softmax.softmax_error, f"‖{F}.masked_softmax − hardmax‖"),
+        (softmax.softmax_tail_bound, f"bounds ‖{F}.masked_softmax − hardmax‖"),
+        (softmax.softmax_tail_lower_bound, f"bounds ‖{F}.masked_softmax − hardmax‖∞"),
+        (softmax.rho_for_bits, f"‖{F}.masked_softmax(ρ_b a) − hardmax‖∞ ≤ 2^−b"),
+    ),
     # interval enclosures
-    _p(intervals.enclose_softmax_deviation, f"encloses ‖{F}.masked_softmax − L‖∞", "interval"),
-    _p(intervals.softmax_deviation_ratio, f"encloses ‖{F}.masked_softmax − L‖∞/bound", "interval"),
-    _p(intervals.certify_softmax_tail, f"{F}.masked_softmax error within the bounds", "interval"),
+    *_group(
+        "interval",
+        (intervals.enclose_softmax_deviation, f"encloses ‖{F}.masked_softmax − L‖∞"),
+        (intervals.softmax_deviation_ratio, f"encloses ‖{F}.masked_softmax − L‖∞/bound"),
+        (intervals.certify_softmax_tail, f"{F}.masked_softmax error within the bounds"),
+    ),
     # norms
-    _p(norms.centre, f"{F}.center", "norm"),
-    _p(norms.layer_norm, f"{F}.proof_layer_norm (components.ProofLayerNorm)", "norm"),
-    _p(norms.standard_layer_norm, f"{F}.standard_layer_norm (components.LayerNorm)", "norm"),
-    _p(norms.rms_norm, f"{F}.rms_norm (components.RMSNorm)", "norm"),
-    _p(norms.normalise, f"{C}.make_norm(kind, d, eps=…) with gain and bias", "norm"),
+    *_group(
+        "norm",
+        (norms.centre, f"{F}.center"),
+        (norms.layer_norm, f"{F}.proof_layer_norm (components.ProofLayerNorm)"),
+        (norms.standard_layer_norm, f"{F}.standard_layer_norm (components.LayerNorm)"),
+        (norms.rms_norm, f"{F}.rms_norm (components.RMSNorm)"),
+        (norms.normalise, f"{C}.make_norm(kind, d, eps=…) with gain and bias"),
+    ),
     # linear algebra
-    _p(linalg.dot, "torch.dot", "linalg"),
-    _p(linalg.matvec, "W @ x", "linalg"),
-    _p(linalg.linear, f"{C}.Linear (x @ W.T + b)", "linalg"),
-    _p(linalg.norm2, "torch.linalg.vector_norm", "linalg"),
-    _p(linalg.frobenius_norm, "torch.linalg.matrix_norm (Frobenius)", "linalg"),
-    _p(linalg.distance, "torch.linalg.vector_norm(u − v)", "linalg"),
+    *_group(
+        "linalg",
+        (linalg.dot, "torch.dot"),
+        (linalg.matvec, "W @ x"),
+        (linalg.linear, f"{C}.Linear (x @ W.T + b)"),
+        (linalg.norm2, "torch.linalg.vector_norm"),
+        (linalg.frobenius_norm, "torch.linalg.matrix_norm (Frobenius)"),
+        (linalg.distance, "torch.linalg.vector_norm(u − v)"),
+    ),
     # the model
-    _p(model.attention_keep, f"{F}.attention_keep_mask", "model"),
-    _p(model.attention_head, f"{C}.AttentionHead", "model"),
-    _p(model.multi_head_attention, f"{C}.MultiHeadAttention", "model"),
-    _p(model.feed_forward, f"{C}.FeedForward", "model"),
-    _p(model.sublayer_with_norm, f"{C}.Residual", "model"),
-    Primitive("encoder", model.MpEncoder.run, f"{C}.Encoder", "model"),
-    _p(model.classifier, f"{C}.EncoderClassifier", "model"),
+    *_group(
+        "model",
+        (model.attention_keep, f"{F}.attention_keep_mask"),
+        (model.attention_head, f"{C}.AttentionHead"),
+        (model.multi_head_attention, f"{C}.MultiHeadAttention"),
+        (model.feed_forward, f"{C}.FeedForward"),
+        (model.sublayer_with_norm, f"{C}.Residual"),
+        (model.MpEncoder.run, f"{C}.Encoder", "encoder"),
+        (model.classifier, f"{C}.EncoderClassifier"),
+    ),
 )
 
 #: name -> primitive

@@ -144,7 +144,7 @@ def _constant(parameters: Mapping[str, Any]) -> fmpq:
     return c
 
 
-def _prepare_row(parameters: Mapping[str, Any], row: int) -> Prepared:
+def _prepare_row(parameters: Mapping[str, Any], row: int, variables: tuple[str, ...]) -> Prepared:
     inst = instance(parameters)
     x = inst["x"]
     q0, k0, v0 = (_linear(x, inst[n]) for n in ("query", "key", "value"))
@@ -178,7 +178,7 @@ def _prepare_row(parameters: Mapping[str, Any], row: int) -> Prepared:
     vmax = vmax.sqrt()
     us = {j: [a - b for a, b in zip(v0[j], v0[top], strict=True)] for j in others}
     return Prepared(
-        variables=(),
+        variables=variables,
         consts={"C": _constant(parameters), "k": len(others)},
         data={
             "others": others,
@@ -208,9 +208,38 @@ def _vector_norm_sq(coefficients: Mapping[int, Interval], us: Mapping[int, Vecto
     return total
 
 
-class HeadRay(Theorem):
-    name = "head_ray"
+class _HeadRowsTheorem(Theorem):
+    """What P4* and EU~* share: the parameters (instance, constant), the statement's
+    opening (which head, which ray), one part per query row with two or more visible keys,
+    and a domain [0, 1] for each of the part's ``variables`` (compactified exponentials)."""
+
     parameter_keys = frozenset({"instance", "constant"})
+    variables: tuple[str, ...] = ()
+
+    def bound(self, constant: str) -> str:
+        """The statement after the head's description, with the claim's constant C."""
+        raise NotImplementedError
+
+    def statement(self, parameters: Mapping[str, Any]) -> str:
+        inst = instance(parameters)
+        constant = rational_text(_constant(parameters))
+        return f"{_head_description(parameters, inst)}: {self.bound(constant)}"
+
+    def required_parts(self, parameters: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        return _rows(parameters)
+
+    def prepare(
+        self, parameters: Mapping[str, Any], part: Mapping[str, Any], constants: Mapping[str, Any]
+    ) -> Prepared:
+        return _prepare_row(parameters, int(part["row"]), self.variables)
+
+    def domain(self, prepared: Prepared) -> list[tuple[fmpq, fmpq]]:
+        return [(fmpq(0), fmpq(1))] * len(prepared.variables)
+
+
+class HeadRay(_HeadRowsTheorem):
+    name = "head_ray"
+    variables = ("q", "v")
     lemmas = (
         "exact homogeneity on the ray θ = ρθ₀ (X a parameter): S(cθ) = c⁴S(θ), "
         "V(cθ) = c²V(θ), so H(cθ) = c²·softmax(c⁴S(θ))V(θ)",
@@ -220,28 +249,13 @@ class HeadRay(Theorem):
         "ρ > 0 and c ≥ 1 vary; the ends are limits, included in the domain",
     )
 
-    def statement(self, parameters: Mapping[str, Any]) -> str:
-        inst = instance(parameters)
-        c = rational_text(_constant(parameters))
+    def bound(self, constant: str) -> str:
         return (
-            f"{_head_description(parameters, inst)}: for all ρ > 0, c ≥ 1 and every query row i: "
-            f"‖H(cθ)_i/c² − H(θ)_i‖₂ ≤ {c}(|V_i| − |M_i|)/|M_i|·exp(−γ_i(θ))·"
+            f"for all ρ > 0, c ≥ 1 and every query row i: "
+            f"‖H(cθ)_i/c² − H(θ)_i‖₂ ≤ {constant}(|V_i| − |M_i|)/|M_i|·exp(−γ_i(θ))·"
             f"max_j ‖V_j(θ)‖₂ (V_i the visible keys, M_i the maximisers and γ_i the gap of "
             f"score row i)"
         )
-
-    def required_parts(self, parameters: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-        return _rows(parameters)
-
-    def prepare(
-        self, parameters: Mapping[str, Any], part: Mapping[str, Any], constants: Mapping[str, Any]
-    ) -> Prepared:
-        prepared = _prepare_row(parameters, int(part["row"]))
-        prepared.variables = ("q", "v")
-        return prepared
-
-    def domain(self, prepared: Prepared) -> list[tuple[fmpq, fmpq]]:
-        return [(fmpq(0), fmpq(1)), (fmpq(0), fmpq(1))]
 
     def derived(self, prepared: Prepared, box: Box) -> dict[str, Interval]:
         q, v = Interval(*box[0]), Interval(*box[1])
@@ -272,9 +286,9 @@ class HeadRay(Theorem):
         }
 
 
-class HeadEulerRay(Theorem):
+class HeadEulerRay(_HeadRowsTheorem):
     name = "head_euler_ray"
-    parameter_keys = frozenset({"instance", "constant"})
+    variables = ("q",)
     lemmas = (
         "exact homogeneity on the ray θ = ρθ₀ (X a parameter): H(cθ) = c²·softmax(c⁴S)V, so "
         "θ·∇H = d/dc H(cθ)|_{c=1} = 2H + 4 Σ_j p_j (S_j − S̄) V_j row-wise",
@@ -285,27 +299,12 @@ class HeadEulerRay(Theorem):
         "limits, included in the domain",
     )
 
-    def statement(self, parameters: Mapping[str, Any]) -> str:
-        inst = instance(parameters)
-        c = rational_text(_constant(parameters))
+    def bound(self, constant: str) -> str:
         return (
-            f"{_head_description(parameters, inst)}: for all ρ > 0 and every query row i: "
-            f"‖(θ·∇H)_i − 2H_i‖₂ ≤ {c}(|V_i| − |M_i|)/|M_i|·φ(γ_i(θ))·max_j ‖V_j(θ)‖₂, "
+            f"for all ρ > 0 and every query row i: "
+            f"‖(θ·∇H)_i − 2H_i‖₂ ≤ {constant}(|V_i| − |M_i|)/|M_i|·φ(γ_i(θ))·max_j ‖V_j(θ)‖₂, "
             f"φ(γ) = γe^(−γ) for γ ≥ 1 and e^(−1) otherwise"
         )
-
-    def required_parts(self, parameters: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-        return _rows(parameters)
-
-    def prepare(
-        self, parameters: Mapping[str, Any], part: Mapping[str, Any], constants: Mapping[str, Any]
-    ) -> Prepared:
-        prepared = _prepare_row(parameters, int(part["row"]))
-        prepared.variables = ("q",)
-        return prepared
-
-    def domain(self, prepared: Prepared) -> list[tuple[fmpq, fmpq]]:
-        return [(fmpq(0), fmpq(1))]
 
     def derived(self, prepared: Prepared, box: Box) -> dict[str, Interval]:
         q0, q1 = box[0]

@@ -106,13 +106,24 @@ def _gap_sums(vals: Mapping[str, Any], k: int) -> tuple[Any, Any, list[Any], lis
     return sum_w, sum_big, ws, big_ws
 
 
-def _gap_canonical(vals: Mapping[str, Any], consts: Mapping[str, Any]) -> list[Any]:
+def _gap_terms(
+    vals: Mapping[str, Any], consts: Mapping[str, Any]
+) -> tuple[Any, Any, Any, list[Any], list[Any], list[Any]]:
+    """What both forms of the L7* margins share: P = m + qΣw, P′ = m + qvΣW, the budget
+    c_n·κPP′ (C = c_n/c_d), the w_j and W_j (w₁ = W₁ = 1), and the two maximiser margins
+    c_n·κPP′ ∓ c_d(Σw − vΣW)."""
     m, k, cn, cd = consts["m"], consts["k"], consts["cn"], consts["cd"]
     q, v, kappa = vals["q"], vals["v"], vals["kappa"]
     sum_w, sum_big, ws, big_ws = _gap_sums(vals, k)
     p, p_c = m + q * sum_w, m + q * v * sum_big
     budget = cn * kappa * p * p_c
-    out = [budget - cd * (sum_w - v * sum_big), budget + cd * (sum_w - v * sum_big)]
+    maximisers = [budget - cd * (sum_w - v * sum_big), budget + cd * (sum_w - v * sum_big)]
+    return p, p_c, budget, ws, big_ws, maximisers
+
+
+def _gap_canonical(vals: Mapping[str, Any], consts: Mapping[str, Any]) -> list[Any]:
+    cd, v = consts["cd"], vals["v"]
+    p, p_c, budget, ws, big_ws, out = _gap_terms(vals, consts)
     for w, big_w in zip(ws, big_ws, strict=True):
         diff = w * p_c - v * big_w * p
         out += [budget - cd * diff, budget + cd * diff]
@@ -120,12 +131,8 @@ def _gap_canonical(vals: Mapping[str, Any], consts: Mapping[str, Any]) -> list[A
 
 
 def _gap_factored(vals: Mapping[str, Any], consts: Mapping[str, Any]) -> list[Any]:
-    m, k, cn, cd = consts["m"], consts["k"], consts["cn"], consts["cd"]
-    q, v, kappa = vals["q"], vals["v"], vals["kappa"]
-    sum_w, sum_big, ws, big_ws = _gap_sums(vals, k)
-    p, p_c = m + q * sum_w, m + q * v * sum_big
-    budget = cn * kappa * p * p_c
-    out = [budget - cd * (sum_w - v * sum_big), budget + cd * (sum_w - v * sum_big)]
+    cn, cd, v, kappa = consts["cn"], consts["cd"], vals["v"], vals["kappa"]
+    p, p_c, _, ws, big_ws, out = _gap_terms(vals, consts)
     for w, big_w in zip(ws, big_ws, strict=True):
         out += [
             p_c * (cn * kappa * p - cd * w) + cd * v * big_w * p,
@@ -134,25 +141,22 @@ def _gap_factored(vals: Mapping[str, Any], consts: Mapping[str, Any]) -> list[An
     return out
 
 
-class SoftmaxGap(Theorem):
-    name = "softmax_gap"
-    parameter_keys = frozenset({"rows", "scale", "rate"})
-    lemmas = (
-        *REDUCTION,
-        "compactification: q = e^{−γ}, s = 1/c, w_j = e^{−t_j} range over [0, 1]; the "
-        "ends q = 0, s = 0, w_j = 0 are limits, included in the domain",
-    )
+class _RowsTheorem(Theorem):
+    """What L7* and D7 share: the parameters (rows, scale, rate), one part per (m, k), the
+    bound C·exp(−r·…) of the statement, and a domain [0, 1] for every variable (each a
+    compactified exponential). A part's variables are ``leading`` and then one per other
+    visible entry after the runner-up, ``entry``2, …, ``entry``k."""
 
-    def statement(self, parameters: Mapping[str, Any]) -> str:
+    parameter_keys = frozenset({"rows", "scale", "rate"})
+    leading: tuple[str, ...] = ()
+    entry: str = ""
+
+    def bound(self, parameters: Mapping[str, Any], exponent: str) -> tuple[int, str]:
+        """(N, the statement's bound C·exp(−r·exponent), with C's max(1/|M|, …) spelt out)."""
         rows, scale, rate = _parameters(parameters)
         factor = "" if scale == 1 else f"{rational_text(scale)}·"
-        exponent = "γ(x)" if rate == 1 else f"{rational_text(rate)}·γ(x)"
-        return (
-            f"For every row x of at most {rows} entries, every mask with a visible position, "
-            f"all c ≥ 1 and every i: |softmax(cx)_i − softmax(x)_i| ≤ {factor}max(1/|M|, "
-            f"(|V|−|M|)/|M|²)·exp(−{exponent}), with M the visible maximisers, V the "
-            f"visible positions and γ(x) the gap between the maximum and the runner-up"
-        )
+        scaled = exponent if rate == 1 else f"{rational_text(rate)}·{exponent}"
+        return rows, f"{factor}max(1/|M|, (|V|−|M|)/|M|²)·exp(−{scaled})"
 
     def required_parts(self, parameters: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         return _parts(parameters)
@@ -161,12 +165,30 @@ class SoftmaxGap(Theorem):
         self, parameters: Mapping[str, Any], part: Mapping[str, Any], constants: Mapping[str, Any]
     ) -> Prepared:
         consts = _constants(parameters, part)
-        k = consts["k"]
-        names = ("q", "s", *(f"w{j}" for j in range(2, k + 1)))
+        names = (*self.leading, *(f"{self.entry}{j}" for j in range(2, consts["k"] + 1)))
         return Prepared(variables=names, consts=consts)
 
     def domain(self, prepared: Prepared) -> list[tuple[fmpq, fmpq]]:
         return [(fmpq(0), fmpq(1))] * len(prepared.variables)
+
+
+class SoftmaxGap(_RowsTheorem):
+    name = "softmax_gap"
+    leading, entry = ("q", "s"), "w"
+    lemmas = (
+        *REDUCTION,
+        "compactification: q = e^{−γ}, s = 1/c, w_j = e^{−t_j} range over [0, 1]; the "
+        "ends q = 0, s = 0, w_j = 0 are limits, included in the domain",
+    )
+
+    def statement(self, parameters: Mapping[str, Any]) -> str:
+        rows, bound = self.bound(parameters, "γ(x)")
+        return (
+            f"For every row x of at most {rows} entries, every mask with a visible position, "
+            f"all c ≥ 1 and every i: |softmax(cx)_i − softmax(x)_i| ≤ {bound}, with M the "
+            f"visible maximisers, V the visible positions and γ(x) the gap between the "
+            f"maximum and the runner-up"
+        )
 
     def derived(self, prepared: Prepared, box: Box) -> dict[str, Interval]:
         k = prepared.consts["k"]
@@ -224,9 +246,9 @@ def _limit_canonical(vals: Mapping[str, Any], consts: Mapping[str, Any]) -> list
     return out
 
 
-class ArgmaxLimit(Theorem):
+class ArgmaxLimit(_RowsTheorem):
     name = "argmax_limit"
-    parameter_keys = frozenset({"rows", "scale", "rate"})
+    leading, entry = ("Q",), "W"
     lemmas = (
         *REDUCTION,
         "the generalised argmax is 1/|M| on the visible maximisers and 0 elsewhere; "
@@ -236,28 +258,13 @@ class ArgmaxLimit(Theorem):
     )
 
     def statement(self, parameters: Mapping[str, Any]) -> str:
-        rows, scale, rate = _parameters(parameters)
-        factor = "" if scale == 1 else f"{rational_text(scale)}·"
-        exponent = "ργ" if rate == 1 else f"{rational_text(rate)}·ργ"
+        rows, bound = self.bound(parameters, "ργ")
         return (
             f"For every row a of at most {rows} entries, every mask with a visible position "
-            f"and all ρ > 0: max_j |softmax(ρa)_j − argmax(a)_j| ≤ {factor}max(1/|M|, "
-            f"(|V|−|M|)/|M|²)·exp(−{exponent}), argmax(a) the uniform distribution on the "
-            f"visible maximisers M, γ the gap between the maximum and the runner-up"
+            f"and all ρ > 0: max_j |softmax(ρa)_j − argmax(a)_j| ≤ {bound}, argmax(a) the "
+            f"uniform distribution on the visible maximisers M, γ the gap between the "
+            f"maximum and the runner-up"
         )
-
-    def required_parts(self, parameters: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-        return _parts(parameters)
-
-    def prepare(
-        self, parameters: Mapping[str, Any], part: Mapping[str, Any], constants: Mapping[str, Any]
-    ) -> Prepared:
-        consts = _constants(parameters, part)
-        names = ("Q", *(f"W{j}" for j in range(2, consts["k"] + 1)))
-        return Prepared(variables=names, consts=consts)
-
-    def domain(self, prepared: Prepared) -> list[tuple[fmpq, fmpq]]:
-        return [(fmpq(0), fmpq(1))] * len(prepared.variables)
 
     def derived(self, prepared: Prepared, box: Box) -> dict[str, Interval]:
         q = Interval(*box[0])
