@@ -22,24 +22,31 @@ gradient of the saturated encoder (which is exactly 1-homogeneous, so g_∞ is
 ray through the initialisation θ₀:
 
 (i) g_∞(ρθ₀) = g_∞(θ₀) at every ρ evaluated (to a relative 10⁻¹²);
-(ii) e decays faster than any exponential: from the first ρ₀ = a·s^j (a ∈ [¼, ½],
-     s = 2^{1/8}) with e(ρ₀) ≤ 10⁻⁴, on the points ρ₀s^j (4 to 7 of them) where e is
-     still ≥ 10⁻¹² (100 times above the float64 noise of e, ~10⁻¹⁴), the increments of
-     L = −ln e grow geometrically: the decay order m̂ (slope of ln ΔL_j against j, over
-     ln s) is at least 2. For L = α + Dρ^m, m̂ = m whatever α and D, so an exponential
-     e ≈ A e^{−dρ} has m̂ = 1; the scores have degree 4 in θ, and m̂ ≈ 4 is what one
-     sees. With fewer than 4 points in the window the step is refined (s → √s);
+(ii) e decays to the float64 floor: from the first ρ₀ = a·s^j (a ∈ [¼, ½], s = 2^{1/8})
+     with e(ρ₀) ≤ 10⁻⁴, e falls at every step ρ₀s^j → ρ₀s^{j+1} until it is below 10⁻¹²
+     (100 times above the float64 noise of e, ~10⁻¹⁴), which it reaches within
+     ρ ≤ 2^{8}ρ₀; the margin is the smallest ln(e_j/e_{j+1});
 (iii) uniformly in c ≥ 1 (c ∈ {2^{1/8}, 2, 10, 10^v} with v from the case, v ∈ [0.3, 2]):
-     ‖g(cρ₀θ₀) − g(ρ₀θ₀)‖ ≤ 2e(ρ₀)‖g_∞(θ₀)‖ (+ 10⁻¹²‖g_∞‖ for rounding).
+     ‖g(cρ₀θ₀) − g(ρ₀θ₀)‖ ≤ 2e(ρ₀)‖g_∞(θ₀)‖ (+ 10⁻¹²‖g_∞‖ for rounding). The constant
+     is close to sharp: e(cρ₀) ≪ e(ρ₀), so the deviation is about e(ρ₀)‖g_∞‖, and the
+     bound with ½ in place of 2 is refuted (a negative control).
+
+How fast e falls is not part of the statement. Asymptotically the softmax tails die like
+exp(−γρ^m) with m the degree of the scores, faster than any exponential; an earlier
+version of GH* required a decay order m̂ ≥ 2 fitted to the few points of the float64
+window, and the thorough search found an encoder (seed 6629, one layer, d_model 3, ids
+[0, 2, 1]) whose error falls from 3·10⁻⁵ to 5·10⁻¹² over ρ ∈ [1.83, 2.38] with m̂ ≈ 1.0:
+two score gaps take turns within the window, so a window that short cannot measure an
+asymptotic order.
 
 Heads have dimension 2: with one head of dimension 1 the attention branch is rank one,
 LN(h·w_o) = sign(h)·LN(w_o), and the encoder is exactly homogeneous once those signs
 settle (e = 0 to rounding from ρ ≈ ¼ on: nothing decays, nothing to measure).
 
-So ∇f(cθ) ≈ c^{k−1}∇f(θ) with k = 1 holds on these rays with an error that decays
-super-exponentially in ‖θ‖, uniformly in c: the gradient is ∼0 ray-wise, the form the
-route from EU to A1 needs. It is not uniform over directions (near-tied scores slow it
-down, as for P4*), and it fails with biases (the control).
+So ∇f(cθ) ≈ c^{k−1}∇f(θ) with k = 1 holds on these rays with an error that falls to the
+float64 floor in ‖θ‖, uniformly in c: the gradient is ∼0 ray-wise, the form the route
+from EU to A1 needs. It is not uniform over directions (near-tied scores slow it down,
+as for P4*), and it fails with biases (the control).
 """
 
 from __future__ import annotations
@@ -75,8 +82,8 @@ START_ERROR, FLOOR_ERROR = 1e-4, 1e-12
 STEP_EXPONENT = 1 / 8  # s = 2^{1/8}
 MAX_STEPS = 64
 COARSE_STEPS = 4  # the first search steps by 2^{4/8}
-MIN_WINDOW, MAX_WINDOW, MAX_REFINEMENTS = 4, 7, 4
-MIN_ORDER = 2.0
+#: (iii)'s constant: ‖g(cρ₀θ₀) − g(ρ₀θ₀)‖ ≤ BOUND_FACTOR·e(ρ₀)‖g_∞‖
+BOUND_FACTOR = 2.0
 ROUNDING = 1e-12
 FIXED_SCALES = (2 ** (1 / 8), 2.0, 10.0)
 
@@ -189,33 +196,41 @@ def first_small_error(
     return None
 
 
-def decay_order(errors: list[float], step: float) -> float | None:
-    """m̂ from errors e_j at ρ₀s^j: the slope of ln(L_{j+1} − L_j) against j (L = −ln e),
-    divided by ln s. For L = α + Dρ^m the increments grow like s^{jm}, so m̂ = m whatever α
-    and D (an exponential has m = 1). None with fewer than MIN_WINDOW points or an error
-    that does not decrease."""
-    if len(errors) < MIN_WINDOW or any(not 0 < e for e in errors):
-        return None
-    logs = [-math.log(e) for e in errors]
-    increments = [b - a for a, b in zip(logs, logs[1:], strict=False)]
-    if any(d <= 0 for d in increments):
-        return None
-    ys = [math.log(d) for d in increments]
-    xs = list(range(len(ys)))
-    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
-        (x - mx) ** 2 for x in xs
-    )
-    return slope / math.log(step)
+def falling_margin(errors: list[float]) -> float:
+    """(ii)'s margin from the errors e_0, e_1, … at ρ₀s^j, the last one the first below
+    FLOOR_ERROR: the smallest ln(e_j/e_{j+1}) (> 0 iff e falls at every step; a step to
+    an e_{j+1} of exactly 0 has margin +∞); −1 if the floor is never reached or a value is not
+    finite."""
+    if len(errors) < 2 or errors[-1] >= FLOOR_ERROR:
+        return -1.0
+    if not all(math.isfinite(e) and e >= 0 for e in errors):
+        return -1.0
+    steps = [
+        math.log(a / b) if b > 0 else math.inf for a, b in zip(errors, errors[1:], strict=False)
+    ]
+    return min(steps)
+
+
+def errors_to_floor(rg: RayGradients, rho: float, e0: float, g_inf: torch.Tensor) -> list[float]:
+    """e(ρ₀s^j) for j = 0, 1, … up to the first value below FLOOR_ERROR (or a non-finite
+    one), at most MAX_STEPS steps of s = 2^{1/8} (then the floor was not reached)."""
+    step = 2.0**STEP_EXPONENT
+    errors = [e0]
+    for j in range(1, MAX_STEPS + 1):
+        e = _measure(rg, rho * step**j, g_inf)
+        errors.append(e)
+        if not math.isfinite(e) or e < FLOOR_ERROR:
+            break
+    return errors
 
 
 def _measure(rg: RayGradients, rho: float, g_inf: torch.Tensor) -> float:
     return relative_distance(rg.gradient(rho, False), g_inf, g_inf)
 
 
-def corrected_margin(min_order: float = MIN_ORDER, degree: int = 1, bias: bool | None = None):
+def corrected_margin(degree: int = 1, bias: bool | None = None, bound_factor: float = BOUND_FACTOR):
     """min of the margins of (i)–(iii); −1 where a part cannot hold (no small error
-    reached, a non-finite gradient, or no decay between the points)."""
+    reached, a non-finite gradient, or the floor not reached)."""
 
     @one_thread
     def margin(case: Mapping[str, Any], digits: int) -> float:
@@ -223,28 +238,12 @@ def corrected_margin(min_order: float = MIN_ORDER, degree: int = 1, bias: bool |
         g_inf = rg.gradient(1.0, True)
         if not bool(torch.isfinite(g_inf).all()) or float(g_inf.norm()) == 0.0:
             return -1.0
-        step = 2.0**STEP_EXPONENT
         start = first_small_error(rg, float(case["a"]), g_inf)
         if start is None:
             return -1.0
         rho, e0 = start
-        points: list[float] = []
-        for _ in range(MAX_REFINEMENTS):  # refine the step until the window has 4 points
-            points = [e0]
-            while len(points) < MAX_WINDOW:
-                e = _measure(rg, rho * step ** len(points), g_inf)
-                if not math.isfinite(e):
-                    return -1.0
-                if e < FLOOR_ERROR:
-                    break
-                points.append(e)
-            if len(points) >= MIN_WINDOW:
-                break
-            step = math.sqrt(step)
-        order = decay_order(points, step)
-        if order is None:
-            return -1.0
-        parts = [math.log(order / min_order) if order > 0 else -1.0]
+        # (ii) e falls at every step down to the float64 floor
+        parts = [falling_margin(errors_to_floor(rg, rho, e0, g_inf))]
         step = 2.0**STEP_EXPONENT
         # (i) the saturated gradient is (k−1)-homogeneous along the ray
         for r in (rho, rho * step**2):
@@ -253,7 +252,7 @@ def corrected_margin(min_order: float = MIN_ORDER, degree: int = 1, bias: bool |
         # (iii) uniformly in c ≥ 1
         g0 = rg.gradient(rho, False)
         scales = FIXED_SCALES + (10 ** float(case["log10_c"]),)
-        bound = 2 * e0 + ROUNDING
+        bound = bound_factor * e0 + ROUNDING
         for c in scales:
             dev = relative_distance(rg.gradient(c * rho, False), c ** (degree - 1) * g0, g_inf)
             parts.append(
@@ -352,12 +351,15 @@ CORRECTED_CONSTRUCTIONS = (
 
 
 def corrected_search(
-    min_order: float = MIN_ORDER, degree: int = 1, bias: bool | None = None, what: str = ""
+    degree: int = 1,
+    bias: bool | None = None,
+    bound_factor: float = BOUND_FACTOR,
+    what: str = "",
 ) -> PropertySearch:
     return PropertySearch(
         claim_id="GH*",
         strategy=corrected_cases(),
-        margin=corrected_margin(min_order, degree, bias),
+        margin=corrected_margin(degree, bias, bound_factor),
         search=(
             "bias-free paper-pre-norm encoders with the LN of D9 (ReLU, 1–2 layers, d_model "
             "3–4, 1–2 heads of dimension 2, d_ff 6–8, positions or not), 2–3 distinct "
@@ -367,8 +369,9 @@ def corrected_search(
         constructions=CORRECTED_CONSTRUCTIONS,
         examples_scale=0.6,
         margin_label=(
-            f"min of ln(m̂/{MIN_ORDER}), 1 − (deviation of g_∞ from 0-homogeneity)/10⁻¹², "
-            "and ln(2e(ρ₀)/‖g(cρ₀θ₀) − g(ρ₀θ₀)‖·‖g_∞‖) over the c's"
+            "min of the smallest ln(e_j/e_{j+1}) down to the floor, 1 − (deviation of g_∞ "
+            "from 0-homogeneity)/10⁻¹², and ln(2e(ρ₀)/‖g(cρ₀θ₀) − g(ρ₀θ₀)‖·‖g_∞‖) over "
+            "the c's"
         ),
         precision="float64 autograd (torch.func.grad through functional_call)",
         describe=lambda c: f"seed {c['seed']}, cfg {c['cfg']}, ids {c['ids']}, a = {c['a']}",
@@ -405,17 +408,17 @@ CLAIMS = (
     ),
     Claim(
         id="GH*",
-        title="Encoder gradients along rays: ∼0, super-exponentially, uniformly in c",
+        title="Encoder gradients along rays: ∼0, uniformly in c",
         corrects="GH",
         statement=(
             "For every bias-free paper-pre-norm encoder with the LN of D9 in the searched "
             "family, every input and read-out u, along θ = ρθ₀ (θ₀ the initialisation), with "
             "g = ∇_θ⟨u, f⟩, g_∞ the saturated encoder's gradient and e(ρ) = ‖g(ρθ₀) − "
             "g_∞(θ₀)‖/‖g_∞(θ₀)‖: (i) g_∞(ρθ₀) = g_∞(θ₀); (ii) from the first ρ₀ with "
-            f"e(ρ₀) ≤ {START_ERROR:g}, −ln e grows like ρ^m with m ≥ {MIN_ORDER:g} (faster "
-            "than any e^{−dρ}); (iii) for every c ≥ 1: ‖∇f(cρ₀θ₀) − ∇f(ρ₀θ₀)‖ ≤ "
-            "2e(ρ₀)‖g_∞(θ₀)‖. So ∇f(cθ) ≈ c^{k−1}∇f(θ) (k = 1) along these rays, with a "
-            "super-exponentially small error, uniformly in c."
+            f"e(ρ₀) ≤ {START_ERROR:g}, e falls at every step ρ → 2^{{1/8}}ρ until it is "
+            f"below {FLOOR_ERROR:g} (the float64 floor); (iii) for every c ≥ 1: "
+            "‖∇f(cρ₀θ₀) − ∇f(ρ₀θ₀)‖ ≤ 2e(ρ₀)‖g_∞(θ₀)‖. So ∇f(cθ) ≈ c^{k−1}∇f(θ) (k = 1) "
+            "along these rays, with an error that falls with ρ, uniformly in c."
         ),
         expected="verified",
         check=lambda ctx: check_property(corrected_search(), ctx),
@@ -424,8 +427,10 @@ CLAIMS = (
         explanation=(
             "What the paper's route from EU to A1 can use: not GH under D3, but the ray-wise "
             "statement for the encoders of T1*, whose saturated gradient is exactly "
-            "0-homogeneous and whose softmax tails (degree-4 scores) die like "
-            "exp(−γρ⁴)."
+            "0-homogeneous. Asymptotically the softmax tails die faster than any "
+            "exponential, but a float64 window is too short to measure that order (the "
+            "thorough search found a window with a fitted order of 1), so the rate is not "
+            "part of the statement."
         ),
         negative_controls=(
             property_control(
@@ -434,14 +439,14 @@ CLAIMS = (
                 lambda: corrected_search(degree=2, what="claimed degree 2"),
             ),
             property_control(
-                "false sharper order m ≥ 6",
-                "the decay order is about 4 (degree-4 scores): a claimed m ≥ 6 must be refuted",
-                lambda: corrected_search(min_order=6.0, what="claimed order ≥ 6"),
+                "false sharper constant ½ in (iii)",
+                "the deviation is about e(ρ₀)‖g_∞‖: a claimed bound ½e(ρ₀)‖g_∞‖ must be refuted",
+                lambda: corrected_search(bound_factor=0.5, what="claimed constant ½"),
             ),
             property_control(
                 "mutated component: biases",
-                "with biases the saturated encoder is not homogeneous and the error does not "
-                "decay super-exponentially: must be refuted",
+                "with biases the saturated encoder is not homogeneous and its gradient not "
+                "0-homogeneous: must be refuted",
                 lambda: corrected_search(bias=True, what="biases on"),
             ),
         ),
