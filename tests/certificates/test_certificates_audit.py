@@ -37,20 +37,11 @@ from proofs_numeric.certificates.intervals import Interval, arb_precision
 from proofs_numeric.certificates.prover import Spec, build
 from proofs_numeric.certificates.specs import SPECS, head_instance
 from proofs_numeric.certificates.theorems import THEOREMS
-from proofs_numeric.certificates.theorems.base import CertificateRejected, Form, digest
+from proofs_numeric.certificates.theorems.base import Form, digest
 from proofs_numeric.claim import registry
+from tests.certificates.stored import reject_reason, stored_certificate
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _stored(name: str) -> dict[str, Any]:
-    return independent.load(DATA_DIR / f"{name}.json")
-
-
-def _reject_reason(cert: dict[str, Any]) -> str:
-    with pytest.raises(CertificateRejected) as info:
-        independent.verify(cert)
-    return str(info.value)
 
 
 def _other_head(p: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +82,7 @@ def test_a_valid_proof_of_a_weaker_statement_does_not_prove_the_claim(
     claim: str, monkeypatch
 ) -> None:
     weaker = _weaker(claim)
-    reason = _reject_reason(weaker)
+    reason = reject_reason(weaker)
     assert f"a valid proof of another statement, not of {claim}" in reason
     # control: the mathematics of the weaker certificate is sound (every other check
     # passes), so it is the claim's label alone that the checker refuses
@@ -100,13 +91,13 @@ def test_a_valid_proof_of_a_weaker_statement_does_not_prove_the_claim(
 
 
 def test_a_certificate_relabelled_to_another_claim_is_rejected() -> None:
-    cert = tamper.rehash({**_stored("l8_tanh"), "claim": "L6"})
-    assert "claim L6 states" in _reject_reason(cert)
+    cert = tamper.rehash({**stored_certificate("l8_tanh"), "claim": "L6"})
+    assert "claim L6 states" in reject_reason(cert)
 
 
 def test_a_certificate_naming_a_claim_nobody_states_is_rejected() -> None:
-    cert = tamper.rehash({**_stored("l6_sigmoid"), "claim": "L6′"})
-    assert "no statement for" in _reject_reason(cert)
+    cert = tamper.rehash({**stored_certificate("l6_sigmoid"), "claim": "L6′"})
+    assert "no statement for" in reject_reason(cert)
 
 
 def test_the_stored_statements_are_the_claims() -> None:
@@ -117,15 +108,15 @@ def test_the_stored_statements_are_the_claims() -> None:
 
 
 def test_parameters_with_a_key_the_statement_ignores_are_rejected() -> None:
-    cert = copy.deepcopy(_stored("l6_sigmoid"))
+    cert = copy.deepcopy(stored_certificate("l6_sigmoid"))
     cert["parameters"]["only_for_x_below"] = "1"  # a restriction nothing checks
-    assert "exactly the keys" in _reject_reason(tamper.rehash(cert))
+    assert "exactly the keys" in reject_reason(tamper.rehash(cert))
 
 
 def test_an_instance_with_a_key_the_statement_ignores_is_rejected() -> None:
-    cert = copy.deepcopy(_stored("p4_star_instance"))
+    cert = copy.deepcopy(stored_certificate("p4_star_instance"))
     cert["parameters"]["instance"]["value_bias"] = [1.0, 1.0]  # the head has no bias
-    assert "instance keys" in _reject_reason(tamper.rehash(cert))
+    assert "instance keys" in reject_reason(tamper.rehash(cert))
 
 
 # -- the instance's numbers, exactly as written -----------------------------------------
@@ -146,16 +137,16 @@ def test_instance_integers_are_not_rounded_through_float() -> None:
 def test_head_instance_integers_are_not_rounded_through_float() -> None:
     from proofs_numeric.certificates.theorems.heads import instance
 
-    params = _stored("p4_star_instance")["parameters"]
+    params = stored_certificate("p4_star_instance")["parameters"]
     params = copy.deepcopy(params)
     params["instance"]["x"][0][0] = BIG
     assert instance(params)["x"][0][0] == BIG
 
 
 def test_bools_in_an_instance_are_not_numbers() -> None:
-    cert = copy.deepcopy(_stored("p1_star_instance"))
+    cert = copy.deepcopy(stored_certificate("p1_star_instance"))
     cert["parameters"]["w"] = [True, False]  # == [1.0, 0.0] in Python, not in the file
-    assert "not a number" in _reject_reason(tamper.rehash(cert))
+    assert "not a number" in reject_reason(tamper.rehash(cert))
 
 
 # -- NaN and enclosures off their monotonicity domain -----------------------------------
@@ -185,12 +176,12 @@ def test_a_nan_margin_is_not_dropped(monkeypatch) -> None:
         return out
 
     monkeypatch.setattr(theorem, "forms", forms)
-    assert "NaN" in _reject_reason(_stored("l6_sigmoid"))
+    assert "NaN" in reject_reason(stored_certificate("l6_sigmoid"))
 
 
 def test_minus_q_log_q_is_enclosed_only_where_it_is_monotone() -> None:
     theorem = THEOREMS["head_euler_ray"]
-    params = _stored("eu_star_instance")["parameters"]
+    params = stored_certificate("eu_star_instance")["parameters"]
     with arb_precision(128):
         prepared = theorem.prepare(params, {"row": 0}, {})
         low = [(arb(1) / 8, arb(1) / 4)]  # −q ln q increases there: [q1, q0] is no enclosure
@@ -214,7 +205,7 @@ def test_a_negative_enclosure_of_a_gap_is_refused_not_clipped() -> None:
 
 def test_the_head_statement_names_its_instance_and_that_x_is_a_parameter() -> None:
     for theorem in ("head_ray", "head_euler_ray"):
-        params = _stored("p4_star_instance")["parameters"]
+        params = stored_certificate("p4_star_instance")["parameters"]
         mine = THEOREMS[theorem].statement(params)
         other = THEOREMS[theorem].statement(_other_head(params))
         assert mine != other
@@ -233,7 +224,7 @@ def test_the_cli_prints_the_statement_when_asked() -> None:
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].startswith("OK   ") and "claim L8 proved" in lines[0]
-    assert lines[1] == f"     statement: {_stored('l8_tanh')['statement']}"
+    assert lines[1] == f"     statement: {stored_certificate('l8_tanh')['statement']}"
     assert any(line.startswith("     tail: ") for line in lines)
 
 

@@ -26,6 +26,7 @@ from proofs_numeric.certificates.prover import ProofFailed, Spec, build, prove_p
 from proofs_numeric.certificates.specs import SPECS
 from proofs_numeric.certificates.theorems import THEOREMS
 from proofs_numeric.certificates.theorems.base import CertificateRejected, Form
+from tests.certificates.stored import reject_reason, stored_certificate
 
 NAMES = sorted(p.stem for p in DATA_DIR.glob("*.json"))
 
@@ -42,25 +43,15 @@ SHARPENED: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 
 
-def _stored(name: str) -> dict[str, Any]:
-    return independent.load(DATA_DIR / f"{name}.json")
-
-
-def _reject_reason(cert: dict[str, Any]) -> str:
-    with pytest.raises(CertificateRejected) as info:
-        independent.verify(cert)
-    return str(info.value)
-
-
 def test_every_certificate_has_a_sharpened_control() -> None:
     assert sorted(SHARPENED) == NAMES
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_forged_certificate_for_a_sharpened_constant_is_rejected(name: str) -> None:
-    forged = tamper.with_parameters(_stored(name), SHARPENED[name])
+    forged = tamper.with_parameters(stored_certificate(name), SHARPENED[name])
     assert forged["sha256"] == independent.content_hash(forged)  # the hash is not the issue
-    reason = _reject_reason(forged)
+    reason = reject_reason(forged)
     assert "negative" in reason or "tail lemma fails" in reason or "exceeds" in reason
 
 
@@ -119,8 +110,8 @@ def test_true_statement_with_the_claims_constant_does_build() -> None:
 @pytest.mark.parametrize("tampering", sorted(tamper.TAMPERINGS))
 @pytest.mark.parametrize("name", NAMES)
 def test_tampered_certificate_is_rejected(name: str, tampering: str) -> None:
-    cert = tamper.TAMPERINGS[tampering](_stored(name))
-    reason = _reject_reason(cert)
+    cert = tamper.TAMPERINGS[tampering](stored_certificate(name))
+    reason = reject_reason(cert)
     expected = {
         "edited enclosure": "not inside the stored",
         "box removed (hole in the cover)": "",
@@ -135,12 +126,12 @@ def test_tampered_certificate_is_rejected(name: str, tampering: str) -> None:
 
 def test_untampered_copy_verifies() -> None:
     # control of the controls: a deep copy with a recomputed hash is still accepted
-    cert = tamper.rehash(copy.deepcopy(_stored("l8_tanh")))
-    assert independent.verify(cert).boxes == _stored("l8_tanh")["summary"]["boxes"]
+    cert = tamper.rehash(copy.deepcopy(stored_certificate("l8_tanh")))
+    assert independent.verify(cert).boxes == stored_certificate("l8_tanh")["summary"]["boxes"]
 
 
 def _edit(name: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    cert = copy.deepcopy(_stored(name))
+    cert = copy.deepcopy(stored_certificate(name))
     change(cert)
     return tamper.rehash(cert)
 
@@ -165,7 +156,7 @@ def _edit(name: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]
     ],
 )
 def test_malformed_or_inconsistent_certificates_are_rejected(change, reason: str) -> None:
-    assert reason in _reject_reason(_edit("l8_tanh", change))
+    assert reason in reject_reason(_edit("l8_tanh", change))
 
 
 def test_overlapping_boxes_are_rejected() -> None:
@@ -174,7 +165,7 @@ def test_overlapping_boxes_are_rejected() -> None:
         root = dict(part["boxes"][0], path="", box=part["domain"])
         part["boxes"].append(root)
 
-    assert "overlaps" in _reject_reason(_edit("l8_tanh", overlap))
+    assert "overlaps" in reject_reason(_edit("l8_tanh", overlap))
 
 
 def test_boxes_splitting_different_axes_under_one_node_are_rejected() -> None:
@@ -191,9 +182,9 @@ def test_relaxation_outside_its_domain_of_validity_is_rejected() -> None:
     def misuse(cert: dict[str, Any]) -> None:
         cert["parts"][0]["boxes"][0]["form"] = "phi_const"
 
-    cert = _stored("eu_star_instance")
+    cert = stored_certificate("eu_star_instance")
     assert cert["parts"][0]["boxes"][0]["box"][0][0] == 0.0
-    assert "not valid" in _reject_reason(_edit("eu_star_instance", misuse))
+    assert "not valid" in reject_reason(_edit("eu_star_instance", misuse))
 
 
 def test_a_rewrite_that_is_not_an_identity_is_rejected(monkeypatch) -> None:
@@ -213,7 +204,7 @@ def test_a_rewrite_that_is_not_an_identity_is_rejected(monkeypatch) -> None:
         return out
 
     monkeypatch.setattr(theorem, "forms", forms)
-    assert "polynomial identity fails" in _reject_reason(_stored("l8_tanh"))
+    assert "polynomial identity fails" in reject_reason(stored_certificate("l8_tanh"))
 
 
 def test_the_genuine_rewrite_is_an_identity() -> None:

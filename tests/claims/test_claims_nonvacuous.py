@@ -16,7 +16,7 @@ import pytest
 from hypothesis import strategies as st
 
 from proofs_numeric import report
-from proofs_numeric.claim import CheckContext, Claim, ControlOutcome, NegativeControl
+from proofs_numeric.claim import CheckContext, Claim
 from proofs_numeric.profiles import PROFILES
 from proofs_numeric.runner import run_claim
 from proofs_numeric.search import (
@@ -31,21 +31,14 @@ from proofs_numeric.search import (
     replay_control,
     vacuous,
 )
+from tests.helpers.toy_search import NOOP, toy_search
 
 CI = CheckContext()
-NOOP = NegativeControl("noop", "", lambda ctx: ControlOutcome(True, ""))
 
 
 def _search(margin, strategy=None, constructions=(), ray=None) -> PropertySearch:
-    return PropertySearch(
-        "TOY",
-        strategy if strategy is not None else st.fixed_dictionaries({"x": st.floats(-10, 10)}),
-        margin,
-        "toy",
-        constructions,
-        examples_scale=0.1,
-        ray=ray,
-    )
+    """The toy search at a tenth of the profile's examples."""
+    return toy_search(margin, strategy, constructions, examples_scale=0.1, ray=ray)
 
 
 def test_classify_tells_vacuous_held_violated_and_undefined() -> None:
@@ -100,7 +93,7 @@ def test_the_thorough_profile_tries_a_thousand_non_vacuous_cases() -> None:
 
     verdict = check_property(_search(margin), CheckContext(PROFILES["thorough"]))
     assert verdict.status == "verified", verdict.reason
-    assert verdict.evidence.non_vacuous >= 1000
+    assert verdict.evidence.non_vacuous is not None and verdict.evidence.non_vacuous >= 1000
 
 
 def test_a_nan_margin_makes_the_verdict_open() -> None:
@@ -152,6 +145,7 @@ def test_a_refutation_along_a_ray_stores_and_replays_every_point() -> None:
     verdict = check_property(_search(margin, strategy, ray=ray), CI)
     assert verdict.status == "refuted"
     cx = verdict.counterexample
+    assert cx is not None
     assert len(cx.case[RAY_KEY]) == 3 and "3 points along the ray" in cx.description
     assert along_ray(margin)(cx.case, 50) < 0
     # a violation that recovers along the ray is not a refutation of a ray statement

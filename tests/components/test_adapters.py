@@ -15,30 +15,18 @@ from homogeneity.adapters import (
     Trace,
     adapter_for,
 )
-from homogeneity.components import Encoder, EncoderConfig
+from homogeneity.components import Encoder
 from homogeneity.saturation import analyse_saturation, saturation_level
 from homogeneity.validation import HomogeneityInputError
+from tests.helpers.encoders import bert_style_encoder
 
 F64 = torch.float64
 
 
 def bert_like(seed: int = 0, device: str | None = None) -> Encoder:
-    cfg = EncoderConfig(
-        vocab_size=30,
-        d_model=12,
-        n_heads=3,
-        d_ff=24,
-        n_layers=2,
-        max_len=12,
-        type_vocab_size=2,
-        placement="postnorm",
-        norm="layernorm",
-        norm_eps=1e-12,
-        bias=True,
-        activation="gelu",
-        embedding_norm=True,
+    enc = bert_style_encoder(
+        seed, n_layers=2, vocab_size=30, d_model=12, n_heads=3, d_ff=24, max_len=12
     )
-    enc = Encoder(cfg, dtype=F64, generator=torch.Generator().manual_seed(seed))
     return enc.to(device) if device else enc
 
 

@@ -610,7 +610,7 @@ saturable_configs = [
 
 
 @pytest.mark.parametrize("kw", saturable_configs, ids=lambda kw: ",".join(kw) or "default")
-@settings(max_examples=max(3, settings.default.max_examples // 3))  # 5 configs × a few seeds
+@settings(max_examples=max(3, settings().max_examples // 3))  # 5 configs × a few seeds
 @given(seed=st.integers(0, 10_000))
 def test_saturated_encoder_is_the_limit_of_the_ray(kw, seed):
     """For a bias-free paper-prenorm encoder (degree 1, SPEC T1) the saturated forward is

@@ -26,6 +26,7 @@ from homogeneity.degree_engine.op_rules import rule_table_markdown
 from homogeneity.errors import HomogeneityInputError
 from homogeneity.rules import Degree, predict_degree, register_rule, unregister_rule
 from homogeneity.scaling import Ray
+from tests.helpers.user_models import tiny_config
 
 transformers = pytest.importorskip("transformers")
 
@@ -59,60 +60,27 @@ PADDING = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
 
 
 def gpt2():
-    cfg = transformers.GPT2Config(
-        n_layer=2,
-        n_embd=16,
-        n_head=2,
-        vocab_size=50,
-        n_positions=16,
-        bos_token_id=0,
-        eos_token_id=0,
-    )
+    cfg = tiny_config("gpt2", vocab=50, positions=16, bos_token_id=0, eos_token_id=0)
     return transformers.GPT2LMHeadModel(cfg).eval(), {"input_ids": _ids()}
 
 
 def bert():
-    cfg = transformers.BertConfig(
-        num_hidden_layers=2,
-        hidden_size=16,
-        num_attention_heads=2,
-        intermediate_size=32,
-        vocab_size=50,
-        max_position_embeddings=16,
-    )
-    return transformers.BertModel(cfg).eval(), {"input_ids": _ids(), "attention_mask": PADDING}
+    model = transformers.BertModel(tiny_config("bert", vocab=50, positions=16)).eval()
+    return model, {"input_ids": _ids(), "attention_mask": PADDING}
 
 
 def roberta():
-    cfg = transformers.RobertaConfig(
-        num_hidden_layers=2,
-        hidden_size=16,
-        num_attention_heads=2,
-        intermediate_size=32,
-        vocab_size=50,
-        max_position_embeddings=16,
-    )
-    model = transformers.RobertaModel(cfg).eval()
+    model = transformers.RobertaModel(tiny_config("roberta", vocab=50, positions=16)).eval()
     return model, {"input_ids": _ids(low=3), "attention_mask": PADDING}
 
 
 def t5_encoder():
-    cfg = transformers.T5Config(
-        num_layers=2, d_model=16, d_kv=8, num_heads=2, d_ff=32, vocab_size=50
-    )
-    return transformers.T5EncoderModel(cfg).eval(), {"input_ids": _ids(), "attention_mask": PADDING}
+    model = transformers.T5EncoderModel(tiny_config("t5", vocab=50, positions=16)).eval()
+    return model, {"input_ids": _ids(), "attention_mask": PADDING}
 
 
 def llama():
-    cfg = transformers.LlamaConfig(
-        num_hidden_layers=2,
-        hidden_size=16,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        intermediate_size=32,
-        vocab_size=50,
-        max_position_embeddings=16,
-    )
+    cfg = tiny_config("llama", vocab=50, positions=16)
     return transformers.LlamaForCausalLM(cfg).eval(), {"input_ids": _ids()}
 
 

@@ -212,13 +212,14 @@ def test_closed_forms_match_the_products_they_stand_for() -> None:
 def test_the_numpy_predictions_call_the_home() -> None:
     lrs = P.inverse_sqrt_schedule(200, scale=0.1)
     assert lrs[7] == G.inverse_sqrt_lr(7, 0.1)
-    norms = P.g1_aligned_norms(2.0, lrs, kappa=0.5)
+    schedule = lrs.tolist()  # the same floats, as the sequence the predictions take
+    norms = P.g1_aligned_norms(2.0, schedule, kappa=0.5)
     assert math.log(norms[-1] / 2.0) == pytest.approx(G.log_growth(lrs, 0.5), rel=1e-13)
-    lo, hi = P.g1_log_growth_bounds(lrs, 0.5)
+    lo, hi = P.g1_log_growth_bounds(schedule, 0.5)
     assert (lo[-1], hi[-1]) == pytest.approx(
         G.g1_log_growth_bounds(math.fsum(lrs), math.fsum(lrs**2), 0.5), rel=1e-13
     )
-    assert math.log(P.g2_with_a1_norms(1.0, lrs, 0.5)[-1]) == pytest.approx(
+    assert math.log(P.g2_with_a1_norms(1.0, schedule, 0.5)[-1]) == pytest.approx(
         G.log_growth(lrs, 0.5, 0), rel=1e-13
     )
     assert P.g2_with_a1_exponent(0.5, 2.0) == G.g2_exponent(0.5, 2.0) == 0.5

@@ -12,6 +12,7 @@ from homogeneity.experiments.corpus import make_corpus, sample_batch
 from homogeneity.experiments.lm_model import CausalLM, LMConfig, lm_loss, parameter_groups
 from homogeneity.saturation import saturation_level
 from homogeneity.validation import HomogeneityInputError
+from tests.helpers.user_models import tiny_config
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -284,15 +285,7 @@ def assert_record_matches(record: dict, expected: dict, rel: float = 1e-12) -> N
 
 def tiny_hf_gpt2(dtype=torch.float32):
     transformers = pytest.importorskip("transformers")
-    cfg = transformers.GPT2Config(
-        vocab_size=64,
-        n_positions=12,
-        n_embd=16,
-        n_layer=2,
-        n_head=2,
-        bos_token_id=0,
-        eos_token_id=1,
-    )
+    cfg = tiny_config("gpt2", vocab=64, positions=12, bos_token_id=0, eos_token_id=1)
     torch.manual_seed(0)
     return transformers.GPT2LMHeadModel(cfg).to(dtype)
 

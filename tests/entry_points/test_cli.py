@@ -4,6 +4,7 @@ one-line errors for user mistakes, and the conventions every subcommand follows.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import subprocess
@@ -270,7 +271,7 @@ def test_delegate_user_mistake_is_one_line(fake_target, capsys):
 
 def test_missing_delegate_module_is_one_line(monkeypatch, capsys):
     def missing():
-        import homogeneity.experiments.no_such_module  # noqa: F401
+        importlib.import_module("homogeneity.experiments.no_such_module")
 
     gone = delegate.Delegate("gone", missing, "homogeneity.experiments.no_such_module", "x", "y")
     monkeypatch.setitem(delegate.DELEGATES, "gone", gone)

@@ -89,7 +89,8 @@ def torch_func_jvp(ray: Ray) -> tuple[torch.Tensor, torch.Tensor]:
     API and no self-tangent rule."""
     names = ray.scaled_names
     point = tuple(ray.theta[n] for n in names)
-    return jvp(lambda *v: ray.at(dict(zip(names, v, strict=True))), point, point)
+    out = jvp(lambda *v: ray.at(dict(zip(names, v, strict=True))), point, point)
+    return out[0], out[1]  # (primal, tangent): no auxiliary output
 
 
 def relative(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -32,6 +32,7 @@ from homogeneity.scale_error import degree_from_ratio, homogeneity_curve, homoge
 from homogeneity.scaling import Ray
 from homogeneity.tolerances import noise_floor
 from tests.helpers.module_state import assert_unchanged, snapshot
+from tests.helpers.torch_settings import sdpa_settings
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -49,16 +50,6 @@ def mlp() -> nn.Sequential:
 
 def x4() -> torch.Tensor:
     return torch.randn(3, 4, dtype=torch.float64, generator=gen(2))
-
-
-def sdpa_settings() -> tuple[bool, ...]:
-    return (
-        torch.backends.mha.get_fastpath_enabled(),
-        torch.backends.cuda.flash_sdp_enabled(),
-        torch.backends.cuda.mem_efficient_sdp_enabled(),
-        torch.backends.cuda.math_sdp_enabled(),
-        torch.backends.cuda.cudnn_sdp_enabled(),
-    )
 
 
 # -- kernels: switched inside, restored afterwards, also on errors -------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 import pytest
 import torch
@@ -35,7 +36,7 @@ TINY = [
 
 
 def tiny_setup(**kw) -> E6.CurveSetup:
-    base = dict(layers=2, d_model=8, heads=2, d_ff=16, vocab=20, batch=2, seq_len=5)
+    base: dict[str, Any] = dict(layers=2, d_model=8, heads=2, d_ff=16, vocab=20, batch=2, seq_len=5)
     base.update(kw)
     return E6.CurveSetup(**base)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 import torch
@@ -16,9 +17,12 @@ import torch.nn.functional as F
 from homogeneity.experiments.e3_pretrained_saturation.command import main
 from homogeneity.pretrained.transformers_checkpoint import load_transformers_checkpoint
 from tests.helpers.transformers_float64 import patch_float32_islands
+from tests.helpers.user_models import tiny_config
 
 transformers = pytest.importorskip("transformers", reason="needs transformers")
 tokenizers = pytest.importorskip("tokenizers", reason="needs tokenizers")
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 transformers.logging.set_verbosity_error()
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -33,7 +37,7 @@ SENTENCES = [
 ]
 
 
-def tokenizer_json(family: str) -> tokenizers.Tokenizer:
+def tokenizer_json(family: str) -> Tokenizer:
     from tokenizers import Tokenizer, models, pre_tokenizers, processors
 
     vocab = {t: i for i, t in enumerate(SPECIALS + WORDS)}
@@ -52,29 +56,26 @@ def tokenizer_json(family: str) -> tokenizers.Tokenizer:
     return tok
 
 
-def tiny_config(family: str):
-    t = transformers
-    common = {"vocab_size": 32}
-    return {
-        "gpt2": lambda: t.GPT2Config(n_embd=16, n_layer=2, n_head=2, n_positions=32,
-                                     bos_token_id=4, eos_token_id=5, **common),
-        "bert": lambda: t.BertConfig(hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                                     intermediate_size=32, max_position_embeddings=32, **common),
-        "roberta": lambda: t.RobertaConfig(hidden_size=16, num_hidden_layers=2,
-                                           num_attention_heads=2, intermediate_size=32,
-                                           max_position_embeddings=34, pad_token_id=0, **common),
-        "t5": lambda: t.T5Config(d_model=16, d_kv=8, d_ff=32, num_layers=2, num_heads=2,
-                                 pad_token_id=0, decoder_start_token_id=0, **common),
-        "llama": lambda: t.LlamaConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=2,
-                                       num_attention_heads=4, num_key_value_heads=2,
-                                       max_position_embeddings=32, pad_token_id=0, **common),
-    }[family]()  # fmt: skip
+#: the special-token ids of each family's tiny config
+CHECKPOINT_TOKENS: dict[str, dict[str, int]] = {
+    "gpt2": {"bos_token_id": 4, "eos_token_id": 5},
+    "bert": {},
+    "roberta": {"pad_token_id": 0},
+    "t5": {"pad_token_id": 0, "decoder_start_token_id": 0},
+    "llama": {"pad_token_id": 0},
+}
+
+
+def checkpoint_config(family: str):
+    """The config of the tiny checkpoint: 32 tokens, 32 positions (RoBERTa 2 more)."""
+    positions = 34 if family == "roberta" else 32
+    return tiny_config(family, vocab=32, positions=positions, **CHECKPOINT_TOKENS[family])
 
 
 def checkpoint_folder(tmp_path, family: str):
     folder = tmp_path / family
     torch.manual_seed(11)
-    model = transformers.AutoModel.from_config(tiny_config(family))
+    model = transformers.AutoModel.from_config(checkpoint_config(family))
     model.save_pretrained(folder)
     tokenizer_json(family).save(str(folder / "tokenizer.json"))
     return folder

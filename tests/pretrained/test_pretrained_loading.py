@@ -16,6 +16,7 @@ import torch
 from safetensors.torch import save_file
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
 
+from homogeneity.adapters import Batch
 from homogeneity.components import Encoder
 from homogeneity.pretrained import (
     CheckpointFileError,
@@ -70,6 +71,12 @@ def hf_name(ours: str) -> str:
         "feedforward.norm": "output.LayerNorm",
     }
     return f"encoder.layer.{i}.{table[part]}.{rest[-1]}"
+
+
+def token_ids(batch: Batch) -> torch.Tensor:
+    """The batch's token ids (an encoded text always has them)."""
+    assert batch.ids is not None
+    return batch.ids
 
 
 def write_tokenizer(path: Path) -> None:
@@ -137,8 +144,9 @@ def test_round_trip_is_exact(folder: Path, reference: Encoder):
         assert ours[name].dtype == torch.float64
         assert torch.equal(ours[name], p), name
     tok = model.encode(["The cat sat.", "A big dog ran, the cats sat."])
-    out_a = model.encoder.run(tok.batch.ids, tok.batch.padding_mask, collect=True)
-    out_b = reference.run(tok.batch.ids, tok.batch.padding_mask, collect=True)
+    ids = token_ids(tok.batch)
+    out_a = model.encoder.run(ids, tok.batch.padding_mask, collect=True)
+    out_b = reference.run(ids, tok.batch.padding_mask, collect=True)
     for a, b in zip(out_a.hidden_states, out_b.hidden_states, strict=True):
         assert torch.equal(a, b)
     assert not model.encoder.training
@@ -166,7 +174,8 @@ def test_prefixed_and_gamma_beta_names_are_accepted(tmp_path: Path, reference: E
     assert len(header) == len(renamed)
     save_file(renamed, str(folder / "model.safetensors"))
     model = load_bert(folder)
-    assert torch.equal(model.encoder.embedding_norm.weight, reference.embedding_norm.weight)
+    name = "embedding_norm.weight"
+    assert torch.equal(model.encoder.get_parameter(name), reference.get_parameter(name))
 
 
 def test_float32_build(folder: Path, reference: Encoder):
@@ -327,7 +336,7 @@ def test_bad_text(folder: Path, texts, message: str):
 def test_text_over_max_length(folder: Path):
     model = load_bert(folder)  # max_position_embeddings = 12
     ok = "the cat sat on the mat the cat sat on"  # 10 words + [CLS] [SEP] = 12
-    assert model.encode([ok]).batch.ids.shape == (1, 12)
+    assert token_ids(model.encode([ok]).batch).shape == (1, 12)
     with pytest.raises(HomogeneityInputError, match=r"texts\[1\] is 13 tokens.*max_len=12"):
         model.encode([ok, ok + " mat"])
 
@@ -336,28 +345,25 @@ def test_padding_and_tokens(folder: Path):
     model = load_bert(folder)
     tok = model.encode(["The cats sat.", "A dog."])
     assert tok.tokens[0] == ("[CLS]", "the", "cat", "##s", "sat", ".", "[SEP]")
-    assert tok.batch.ids.shape == (2, 7)
+    ids = token_ids(tok.batch)
+    assert ids.shape == (2, 7)
     assert tok.batch.padding_mask.sum(1).tolist() == [7, 5]
-    assert tok.batch.ids[1, 5:].tolist() == [tok.special.pad] * 2
+    assert ids[1, 5:].tolist() == [tok.special.pad] * 2
     assert (tok.special.cls, tok.special.sep, tok.special.pad) == (2, 3, 0)
 
 
 def test_random_init_follows_bert(reference: Encoder):
     enc = bert_random_init(reference.config, seed=3)
-    assert torch.equal(
-        enc.layers[0].attention.sublayer.query.bias,
-        torch.zeros_like(enc.layers[0].attention.sublayer.query.bias),
-    )
-    assert torch.equal(
-        enc.layers[1].feedforward.norm.weight,
-        torch.ones_like(enc.layers[1].feedforward.norm.weight),
-    )
+    query_bias = enc.get_parameter("layers.0.attention.sublayer.query.bias")
+    assert torch.equal(query_bias, torch.zeros_like(query_bias))
+    norm_gain = enc.get_parameter("layers.1.feedforward.norm.weight")
+    assert torch.equal(norm_gain, torch.ones_like(norm_gain))
     assert torch.equal(enc.tokens.weight[0], torch.zeros(8, dtype=torch.float64))
     big = bert_random_init(
         encoder_config(dict(CONFIG, hidden_size=64, intermediate_size=256, num_attention_heads=4)),
         seed=1,
     )
-    w = big.layers[0].feedforward.sublayer.inner.weight
+    w = big.get_parameter("layers.0.feedforward.sublayer.inner.weight")
     assert abs(float(w.detach().std()) - 0.02) < 0.001
     again = bert_random_init(reference.config, seed=3)
     assert all(torch.equal(a, b) for a, b in zip(enc.parameters(), again.parameters(), strict=True))

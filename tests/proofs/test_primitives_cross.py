@@ -25,7 +25,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 import mpmath
 import pytest
@@ -64,6 +64,7 @@ DIGITS = 40
 UNDEFINED = "undefined"
 
 Case = dict[str, Any]
+M = TypeVar("M", bound=torch.nn.Module)
 
 
 def f64(v: Any) -> torch.Tensor:
@@ -338,35 +339,23 @@ def _padding(case: Case) -> torch.Tensor:
     return torch.tensor([case["padding"]])
 
 
+def _seeded(case: Case, cls: Callable[..., M], *args: Any) -> M:
+    """``cls(*args)`` in float64, initialised from the case's seeded generator."""
+    return cls(*args, dtype=torch.float64, generator=_generator(case))
+
+
 def _head_module(case: Case) -> AttentionHead:
-    g = _generator(case)
-    return AttentionHead(
-        case["d_model"], case["d_head"], case["bias"], dtype=torch.float64, generator=g
-    )
+    return _seeded(case, AttentionHead, case["d_model"], case["d_head"], case["bias"])
 
 
 def _mha_module(case: Case) -> MultiHeadAttention:
-    g = _generator(case)
-    return MultiHeadAttention(
-        case["d_model"],
-        case["n_heads"],
-        case["d_head"],
-        case["bias"],
-        dtype=torch.float64,
-        generator=g,
-    )
+    fields = ("d_model", "n_heads", "d_head", "bias")
+    return _seeded(case, MultiHeadAttention, *(case[f] for f in fields))
 
 
 def _ff_module(case: Case) -> FeedForward:
-    g = _generator(case)
-    return FeedForward(
-        case["d_model"],
-        case["d_ff"],
-        case["activation"],
-        case["bias"],
-        dtype=torch.float64,
-        generator=g,
-    )
+    fields = ("d_model", "d_ff", "activation", "bias")
+    return _seeded(case, FeedForward, *(case[f] for f in fields))
 
 
 def _residual_module(case: Case) -> Residual:
@@ -393,7 +382,7 @@ def _keep(case: Case) -> list[list[bool]]:
 
 def _head_mp(case: Case) -> Any:
     m, x = _head_module(case), _x(case)
-    biases = tuple(
+    query_bias, key_bias, value_bias = (
         None if getattr(m, k).bias is None else tensor_to_lists(getattr(m, k).bias)
         for k in ("query", "key", "value")
     )
@@ -404,7 +393,7 @@ def _head_mp(case: Case) -> Any:
         tensor_to_lists(m.value.weight),
         _keep(case),
         case["saturated"],
-        biases,
+        (query_bias, key_bias, value_bias),
         digits=DIGITS,
     )
     return out.h
@@ -423,16 +412,21 @@ def _module_forward(
     return fn
 
 
-def _head_forward(case: Case) -> tuple[Callable[..., Any], dict[str, Any], torch.Tensor]:
-    m = _head_module(case)
-    kw = {"causal": case["causal"], "saturated": case["saturated"]}
-    return _module_forward(m, case, **kw), _params(m), _x(case)
+def _attention_forward(
+    module_of: Callable[[Case], torch.nn.Module],
+) -> Callable[[Case], tuple[Callable[..., Any], dict[str, Any], torch.Tensor]]:
+    """The forward of an attention module (a head, multi-head attention) on the case."""
+
+    def forward(case: Case) -> tuple[Callable[..., Any], dict[str, Any], torch.Tensor]:
+        m = module_of(case)
+        kw = {"causal": case["causal"], "saturated": case["saturated"]}
+        return _module_forward(m, case, **kw), _params(m), _x(case)
+
+    return forward
 
 
-def _mha_forward(case: Case) -> tuple[Callable[..., Any], dict[str, Any], torch.Tensor]:
-    m = _mha_module(case)
-    kw = {"causal": case["causal"], "saturated": case["saturated"]}
-    return _module_forward(m, case, **kw), _params(m), _x(case)
+_head_forward = _attention_forward(_head_module)
+_mha_forward = _attention_forward(_mha_module)
 
 
 def _ff_forward(case: Case) -> tuple[Callable[..., Any], dict[str, Any], torch.Tensor]:
@@ -498,17 +492,22 @@ def _residual_mp(case: Case) -> Any:
 
 
 def _encoder(case: Case) -> Encoder:
-    return Encoder(EncoderConfig(**case["cfg"]), dtype=torch.float64, generator=_generator(case))
+    return _seeded(case, Encoder, EncoderConfig(**case["cfg"]))
 
 
-def _encoder_forward(case: Case) -> tuple[Callable[..., Any], dict[str, Any]]:
-    enc = _encoder(case)
+def _ids_forward(model: torch.nn.Module, case: Case) -> tuple[Callable[..., Any], dict[str, Any]]:
+    """``model`` (an encoder or a classifier) on the case's token ids, as a function of
+    its parameters."""
     ids, pad = torch.tensor([case["ids"]]), _padding(case)
 
     def fn(params: dict[str, torch.Tensor]) -> torch.Tensor:
-        return functional_call(enc, params, (ids, pad), {"saturated": case["saturated"]})[0]
+        return functional_call(model, params, (ids, pad), {"saturated": case["saturated"]})[0]
 
-    return fn, _params(enc)
+    return fn, _params(model)
+
+
+def _encoder_forward(case: Case) -> tuple[Callable[..., Any], dict[str, Any]]:
+    return _ids_forward(_encoder(case), case)
 
 
 def _encoder_mp(case: Case) -> Any:
@@ -518,23 +517,11 @@ def _encoder_mp(case: Case) -> Any:
 
 
 def _classifier_module(case: Case) -> EncoderClassifier:
-    return EncoderClassifier(
-        EncoderConfig(**case["cfg"]),
-        2,
-        case["pooling"],
-        dtype=torch.float64,
-        generator=_generator(case),
-    )
+    return _seeded(case, EncoderClassifier, EncoderConfig(**case["cfg"]), 2, case["pooling"])
 
 
 def _classifier_forward(case: Case) -> tuple[Callable[..., Any], dict[str, Any]]:
-    model = _classifier_module(case)
-    ids, pad = torch.tensor([case["ids"]]), _padding(case)
-
-    def fn(params: dict[str, torch.Tensor]) -> torch.Tensor:
-        return functional_call(model, params, (ids, pad), {"saturated": case["saturated"]})[0]
-
-    return fn, _params(model)
+    return _ids_forward(_classifier_module(case), case)
 
 
 def _classifier_mp(case: Case) -> Any:
@@ -898,6 +885,7 @@ def _norm_rows() -> list[Row]:
     def normalise_twin(c: Case) -> Any:
         d = len(c["x"])
         norm = make_norm(c["kind"], d, eps=c["eps"], bias=True, dtype=torch.float64)
+        assert norm.weight is not None  # every kind of norm has a gain
         with torch.no_grad():
             norm.weight.copy_(f64(c["gain"]))
             if norm.bias is not None:
@@ -966,6 +954,7 @@ def _linalg_rows() -> list[Row]:
         with torch.no_grad():
             lin.weight.copy_(w)
             if c["b"] is not None:
+                assert lin.bias is not None
                 lin.bias.copy_(f64(c["b"]))
             return lin(f64(c["x"]))
 
@@ -1054,7 +1043,7 @@ def _model_rows() -> list[Row]:
     )
     encoder_twin, encoder_scale = _whole(_encoder_forward)
     classifier_twin, classifier_scale = _whole(_classifier_forward)
-    model = dict(kind="value", safety=MODEL_SAFETY, examples=0.3)
+    model: dict[str, Any] = dict(kind="value", safety=MODEL_SAFETY, examples=0.3)
     return [
         Row(
             "attention_keep",
@@ -1223,7 +1212,7 @@ def test_a_perturbed_primitive_fails_the_cross_test(name: str) -> None:
                 _settings(bad, derandomize=True),
                 max_examples=300,
                 database=None,
-                phases=[p for p in settings.default.phases if p.name != "shrink"],
+                phases=[p for p in settings().phases if p.name != "shrink"],
             ),
         )
     except NoSuchExample:

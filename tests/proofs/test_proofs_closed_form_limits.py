@@ -74,7 +74,11 @@ ROWS = [
 def test_softmax_tends_to_the_generalised_argmax(scores: list[float], keep: Any) -> None:
     closed = P.generalised_argmax(scores, keep)
     for j in range(len(scores)):
-        result = _limit(lambda rho, j=j: P.softmax(scores, rho, keep, digits=mpmath.mp.dps)[j])
+
+        def component(rho: Any, j: int = j) -> Any:
+            return P.softmax(scores, rho, keep, digits=mpmath.mp.dps)[j]
+
+        result = _limit(component)
         assert result.converged and _agrees(result, closed[j]), (j, result, closed[j])
     for rho in (1, 10, 100):
         err = P.softmax_error(scores, rho, keep, digits=80)

@@ -17,10 +17,8 @@ from proofs_numeric.__main__ import main
 from proofs_numeric.claim import (
     CheckContext,
     Claim,
-    ControlOutcome,
     Counterexample,
     Evidence,
-    NegativeControl,
     Profile,
     Verdict,
     discover_claims,
@@ -30,51 +28,41 @@ from proofs_numeric.claim import (
 )
 from proofs_numeric.runner import run_claim
 from proofs_numeric.search import (
-    PropertySearch,
     check_property,
     log_margin,
     property_control,
     replay_control,
 )
+from tests.helpers.toy_search import NOOP, toy_search
 
 ROOT = Path(__file__).resolve().parents[2]
-NOOP = NegativeControl("noop", "", lambda ctx: ControlOutcome(True, ""))
-
-
-def _search(margin, constructions=(), strategy=None) -> PropertySearch:
-    return PropertySearch(
-        "TOY",
-        strategy if strategy is not None else st.fixed_dictionaries({"x": st.floats(-10, 10)}),
-        margin,
-        "toy",
-        constructions,
-    )
 
 
 def test_check_property_verifies_refutes_and_detects_precision_artefacts() -> None:
-    ok = check_property(_search(lambda c, d: 1 + abs(mpmath.mpf(c["x"]))), CheckContext())
+    ok = check_property(toy_search(lambda c, d: 1 + abs(mpmath.mpf(c["x"]))), CheckContext())
     assert ok.status == "verified" and ok.evidence.cases > 10
-    assert ok.evidence.worst_margin >= 1
-    bad = check_property(_search(lambda c, d: mpmath.mpf(c["x"]) + 5), CheckContext())
-    assert bad.status == "refuted" and bad.counterexample.margin < 0
+    assert ok.evidence.worst_margin is not None and ok.evidence.worst_margin >= 1
+    bad = check_property(toy_search(lambda c, d: mpmath.mpf(c["x"]) + 5), CheckContext())
+    assert bad.status == "refuted" and bad.counterexample is not None
+    assert bad.counterexample.margin < 0
     assert bad.counterexample.case["x"] < -5  # shrunk toward the boundary
     # negative at 50 digits, positive at 100: a precision artefact, not a refutation
     artefact = check_property(
-        _search(lambda c, d: -1 if d < 60 else 1, [{"x": 0.0}]), CheckContext()
+        toy_search(lambda c, d: -1 if d < 60 else 1, constructions=[{"x": 0.0}]), CheckContext()
     )
     assert artefact.status == "open" and "precision" in artefact.reason
 
 
 def test_unsatisfiable_search_is_open() -> None:
     never = st.floats(0, 1).filter(lambda x: False).map(lambda x: {"x": x})
-    verdict = check_property(_search(lambda c, d: 1, strategy=never), CheckContext())
+    verdict = check_property(toy_search(lambda c, d: 1, strategy=never), CheckContext())
     assert verdict.status == "open"
 
 
 def test_controls() -> None:
-    refutable = property_control("c", "", lambda: _search(lambda c, d: mpmath.mpf(c["x"])))
+    refutable = property_control("c", "", lambda: toy_search(lambda c, d: mpmath.mpf(c["x"])))
     assert refutable.run(CheckContext()).rejected
-    unrefutable = property_control("c", "", lambda: _search(lambda c, d: mpmath.mpf(1)))
+    unrefutable = property_control("c", "", lambda: toy_search(lambda c, d: mpmath.mpf(1)))
     assert not unrefutable.run(CheckContext()).rejected
     assert replay_control("r", "", {"x": 1.0}, lambda c, d: 1).run(CheckContext()).rejected
     assert not replay_control("r", "", {"x": 1.0}, lambda c, d: -1).run(CheckContext()).rejected

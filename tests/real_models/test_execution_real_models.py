@@ -4,161 +4,57 @@ Tiny random-init Hugging Face GPT-2, BERT, RoBERTa, T5 encoder and Llama (groupe
 attention, rotary embeddings, RMSNorm, gated SiLU MLP) with their default attention
 implementation (SDPA), ``torch.nn.TransformerEncoder`` (post-norm and ``norm_first``, in
 eval mode with the fast path on), a nanoGPT-style causal GPT with tied input/output
-embeddings written below, and a bias-free MLP. Every number is checked against an
-independent computation: a hand-scaled float64 copy of the model (``copy.deepcopy`` and
-``p.mul_(c)``, run with torch's default settings), with its float32 casts patched out
-where the check lifts them. Afterwards the user's model, its hooks, its config and the
-global torch settings must be exactly as before.
+embeddings, and a bias-free MLP, all from :mod:`tests.helpers.user_models`. Every number
+is checked against an independent computation: a hand-scaled float64 copy of the model
+(``copy.deepcopy`` and ``p.mul_(c)``, run with torch's default settings), with its
+float32 casts patched out where the check lifts them. Afterwards the user's model, its
+hooks, its config and the global torch settings must be exactly as before.
 """
 
 from __future__ import annotations
 
-import copy
 import math
-import types
 
 import pytest
 import torch
 import torch.autograd.forward_ad as fwAD
-import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
 from homogeneity.check import check_homogeneity
 from homogeneity.errors import NumericalBreakdown
 from homogeneity.euler_identity import euler
-from homogeneity.execution.module_hooks import HOOK_TABLES
 from homogeneity.scale_error import homogeneity_error
 from homogeneity.scaling import Ray
 from homogeneity.tolerances import noise_floor
-from tests.helpers.module_state import assert_unchanged, snapshot
+from tests.helpers.user_models import (
+    SEQ,
+    VOCAB,
+    NanoGPT,
+    hf_model,
+    hooks_of,
+    left_as_the_user_has_it,
+    mlp,
+    scaled_float64_copy,
+    torch_encoder,
+)
 
 transformers = pytest.importorskip("transformers")
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-VOCAB = 40
-SEQ = 6
-
-
 # -- the models ------------------------------------------------------------------------
-
-
-class CausalSelfAttention(nn.Module):
-    def __init__(self, d: int, heads: int) -> None:
-        super().__init__()
-        self.heads = heads
-        self.c_attn = nn.Linear(d, 3 * d, bias=False)
-        self.c_proj = nn.Linear(d, d, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, t, d = x.shape
-        q, k, v = self.c_attn(x).split(d, dim=2)
-        q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        return self.c_proj(y.transpose(1, 2).contiguous().view(b, t, d))
-
-
-class Block(nn.Module):
-    def __init__(self, d: int, heads: int) -> None:
-        super().__init__()
-        self.ln_1 = nn.LayerNorm(d, bias=False)
-        self.attn = CausalSelfAttention(d, heads)
-        self.ln_2 = nn.LayerNorm(d, bias=False)
-        self.mlp = nn.Sequential(
-            nn.Linear(d, 4 * d, bias=False), nn.GELU(), nn.Linear(4 * d, d, bias=False)
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x))
-        return x + self.mlp(self.ln_2(x))
-
-
-class NanoGPT(nn.Module):
-    """nanoGPT's model.py in miniature: tied token embedding and output head."""
-
-    def __init__(self, vocab: int = VOCAB, d: int = 16, heads: int = 2, layers: int = 2) -> None:
-        super().__init__()
-        self.wte = nn.Embedding(vocab, d)
-        self.wpe = nn.Embedding(SEQ, d)
-        self.h = nn.ModuleList(Block(d, heads) for _ in range(layers))
-        self.ln_f = nn.LayerNorm(d, bias=False)
-        self.lm_head = nn.Linear(d, vocab, bias=False)
-        self.lm_head.weight = self.wte.weight  # weight tying
-
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        pos = torch.arange(idx.shape[1], device=idx.device)
-        x = self.wte(idx) + self.wpe(pos)
-        for block in self.h:
-            x = block(x)
-        return self.lm_head(self.ln_f(x))
-
-
-def hf(name: str) -> nn.Module:
-    tf = transformers
-    common = dict(vocab_size=VOCAB, bos_token_id=0, eos_token_id=1, pad_token_id=0)
-    if name == "gpt2":
-        return tf.GPT2Model(
-            tf.GPT2Config(n_layer=2, n_embd=16, n_head=2, n_positions=SEQ, **common)
-        )
-    if name == "bert":
-        cfg = tf.BertConfig(
-            num_hidden_layers=2,
-            hidden_size=16,
-            num_attention_heads=2,
-            intermediate_size=32,
-            max_position_embeddings=SEQ,
-            **common,
-        )
-        return tf.BertModel(cfg, add_pooling_layer=False)
-    if name == "roberta":
-        cfg = tf.RobertaConfig(
-            num_hidden_layers=2,
-            hidden_size=16,
-            num_attention_heads=2,
-            intermediate_size=32,
-            max_position_embeddings=SEQ + 2,
-            **{**common, "pad_token_id": 1, "eos_token_id": 2},
-        )
-        return tf.RobertaModel(cfg, add_pooling_layer=False)
-    if name == "t5":
-        cfg = tf.T5Config(num_layers=2, d_model=16, d_kv=8, num_heads=2, d_ff=32, **common)
-        return tf.T5EncoderModel(cfg)
-    if name == "llama":
-        cfg = tf.LlamaConfig(
-            num_hidden_layers=2,
-            hidden_size=16,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            intermediate_size=32,
-            max_position_embeddings=SEQ,
-            **common,
-        )
-        return tf.LlamaModel(cfg)
-    raise KeyError(name)
-
-
-def encoder(norm_first: bool) -> nn.Module:
-    layer = nn.TransformerEncoderLayer(
-        16, 2, 32, dropout=0.0, batch_first=True, norm_first=norm_first
-    )
-    return nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
-
-
-def mlp() -> nn.Module:
-    return nn.Sequential(nn.Linear(4, 8, bias=False), nn.ReLU(), nn.Linear(8, 3, bias=False))
-
 
 # name -> (builder, the degree along the ray: exact for the MLP, asymptotic elsewhere)
 MODELS = {
     "mlp": (mlp, 2.0),
-    "gpt2": (lambda: hf("gpt2"), 1.0),
-    "bert": (lambda: hf("bert"), 1.0),
-    "roberta": (lambda: hf("roberta"), 1.0),
-    "t5": (lambda: hf("t5"), 1.0),
-    "llama": (lambda: hf("llama"), 1.0),
-    "encoder-postnorm": (lambda: encoder(False), 1.0),
-    "encoder-norm-first": (lambda: encoder(True), 2.0),
+    "gpt2": (lambda: hf_model("gpt2"), 1.0),
+    "bert": (lambda: hf_model("bert"), 1.0),
+    "roberta": (lambda: hf_model("roberta"), 1.0),
+    "t5": (lambda: hf_model("t5"), 1.0),
+    "llama": (lambda: hf_model("llama"), 1.0),
+    "encoder-postnorm": (lambda: torch_encoder(False), 1.0),
+    "encoder-norm-first": (lambda: torch_encoder(True), 2.0),
     "nanogpt": (NanoGPT, 2.0),
 }
 
@@ -177,39 +73,8 @@ def build(name: str) -> tuple[nn.Module, tuple]:
 # -- the independent computation ------------------------------------------------------
 
 
-def _rms_norm_float64(self, hidden_states):
-    variance = hidden_states.pow(2).mean(-1, keepdim=True)
-    return self.weight * (hidden_states * torch.rsqrt(variance + self.variance_epsilon))
-
-
-def _rotary_float64(self, x, position_ids):
-    freqs = position_ids[..., None].to(x.dtype) * self.inv_freq.to(x.dtype)
-    emb = torch.cat((freqs, freqs), dim=-1)
-    return emb.cos() * self.attention_scaling, emb.sin() * self.attention_scaling
-
-
-def without_float32_casts(model: nn.Module) -> nn.Module:
-    """Patch, on a copy, the forwards that compute in float32 by design (T5's and
-    Llama's RMS norms, Llama's rotary angles) into their float64 mathematics."""
-    for m in model.modules():
-        if type(m).__name__ in ("T5LayerNorm", "LlamaRMSNorm"):
-            m.forward = types.MethodType(_rms_norm_float64, m)
-        if type(m).__name__ == "LlamaRotaryEmbedding":
-            m.forward = types.MethodType(_rotary_float64, m)
-    return model
-
-
-def scaled_copy(model: nn.Module, c: float, patched: bool = True) -> nn.Module:
-    """A float64 copy of ``model`` with every parameter multiplied by c, by hand."""
-    ref = copy.deepcopy(model).double()
-    with torch.no_grad():
-        for p in ref.parameters():  # unique parameters: a tied weight is scaled once
-            p.mul_(c)
-    return without_float32_casts(ref) if patched else ref
-
-
 def reference_output(model: nn.Module, inputs: tuple, c: float, patched: bool = True):
-    ref = scaled_copy(model, c, patched)
+    ref = scaled_float64_copy(model, c, patched)
     args = tuple(x.double() if x.is_floating_point() else x for x in inputs)
     with torch.no_grad():
         out = ref(*args)
@@ -219,7 +84,7 @@ def reference_output(model: nn.Module, inputs: tuple, c: float, patched: bool = 
 def reference_projections(model, inputs, rho, directions):
     """⟨u, (ρθ)·∇f(ρθ)⟩ for each u, by reverse mode on the hand-scaled copy (torch's
     default kernels; ⟨u, θ·∇f⟩ = ⟨θ, ∇_θ⟨u, f⟩⟩), independent of forward-mode AD."""
-    ref = scaled_copy(model, rho)
+    ref = scaled_float64_copy(model, rho)
     params = list(ref.parameters())
     args = tuple(x.double() if x.is_floating_point() else x for x in inputs)
     out = ref(*args)
@@ -254,24 +119,6 @@ def relative(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).norm() / b.norm())
 
 
-def global_settings() -> tuple:
-    return (
-        torch.backends.mha.get_fastpath_enabled(),
-        torch.backends.cuda.flash_sdp_enabled(),
-        torch.backends.cuda.mem_efficient_sdp_enabled(),
-        torch.backends.cuda.math_sdp_enabled(),
-        torch.backends.cuda.cudnn_sdp_enabled(),
-        torch.get_default_dtype(),
-    )
-
-
-def hooks_of(model: nn.Module) -> list:
-    return [
-        (type(m).__name__, sorted(m.__dict__), [len(getattr(m, t, {})) for t in HOOK_TABLES])
-        for m in model.modules()
-    ]
-
-
 @pytest.fixture(scope="module")
 def models():
     return {name: build(name) for name in MODELS}
@@ -298,54 +145,48 @@ def test_forward_mode_fails_on_these_models_without_the_checked_path(models):
 def test_checks_run_on_the_model_as_built_and_match_a_hand_scaled_copy(models, name):
     model, inputs = models[name]
     degree = MODELS[name][1]
-    before, hooks, settings = snapshot(model), hooks_of(model), global_settings()
-    attn = getattr(getattr(model, "config", None), "_attn_implementation", None)
-
-    ray = Ray(model, inputs)
-    # the ray at a point is the hand-scaled float64 copy at that point
-    for rho in (0.5, 3.0):
-        assert relative(ray(rho), reference_output(model, inputs, rho)) < 1e-12
-    # Euler: the forward-mode derivative is the copy's finite-difference derivative
-    rho = 2.0
-    value, tangent = ray.jvp(rho)
-    f0 = reference_output(model, inputs, rho)
-    assert relative(value, f0) < 1e-12
-    assert_derivative_matches(model, inputs, rho, tangent, f0)
-    e = euler(ray, degree, rho)
-    (f_dot_d,) = reference_projections(model, inputs, rho, [f0])
-    assert e.degree_estimate == pytest.approx(f_dot_d / float((f0 * f0).sum()), rel=1e-9)
-    residual = float((tangent - degree * f0).norm() / f0.norm())
-    assert e.residual == pytest.approx(residual, rel=1e-9, abs=1e-13)
-    # the homogeneity error at one scale
-    err = homogeneity_error(ray, 3.0, degree, rho)
-    f3 = reference_output(model, inputs, 3.0 * rho)
-    expected_rel = relative(f3, (3.0**degree) * reference_output(model, inputs, rho))
-    assert err.relative == pytest.approx(expected_rel, rel=1e-6, abs=1e-13)
-    # check_homogeneity: exact on the bias-free MLP, approximate everywhere else
-    if name == "mlp":
-        report = check_homogeneity(model, inputs, degree)
-        assert report.passed and report.euler.residual < 1e-12
-        with pytest.raises(AssertionError):  # negative control: a wrong degree fails
-            check_homogeneity(model, inputs, 1.0)
-    else:
-        report = check_homogeneity(model, inputs, degree, approximate=True, raise_exception=False)
-        profile = report.profile
-        assert profile is not None and len(profile.rhos) >= 49
-        for i in (12, 30):
-            r, c = profile.rhos[i], profile.c
-            expected_i = relative(
-                reference_output(model, inputs, c * r),
-                (c**degree) * reference_output(model, inputs, r),
+    with left_as_the_user_has_it(model):
+        ray = Ray(model, inputs)
+        # the ray at a point is the hand-scaled float64 copy at that point
+        for rho in (0.5, 3.0):
+            assert relative(ray(rho), reference_output(model, inputs, rho)) < 1e-12
+        # Euler: the forward-mode derivative is the copy's finite-difference derivative
+        rho = 2.0
+        value, tangent = ray.jvp(rho)
+        f0 = reference_output(model, inputs, rho)
+        assert relative(value, f0) < 1e-12
+        assert_derivative_matches(model, inputs, rho, tangent, f0)
+        e = euler(ray, degree, rho)
+        (f_dot_d,) = reference_projections(model, inputs, rho, [f0])
+        assert e.degree_estimate == pytest.approx(f_dot_d / float((f0 * f0).sum()), rel=1e-9)
+        residual = float((tangent - degree * f0).norm() / f0.norm())
+        assert e.residual == pytest.approx(residual, rel=1e-9, abs=1e-13)
+        # the homogeneity error at one scale
+        err = homogeneity_error(ray, 3.0, degree, rho)
+        f3 = reference_output(model, inputs, 3.0 * rho)
+        expected_rel = relative(f3, (3.0**degree) * reference_output(model, inputs, rho))
+        assert err.relative == pytest.approx(expected_rel, rel=1e-6, abs=1e-13)
+        # check_homogeneity: exact on the bias-free MLP, approximate everywhere else
+        if name == "mlp":
+            report = check_homogeneity(model, inputs, degree)
+            assert report.passed and report.euler.residual < 1e-12
+            with pytest.raises(AssertionError):  # negative control: a wrong degree fails
+                check_homogeneity(model, inputs, 1.0)
+        else:
+            report = check_homogeneity(
+                model, inputs, degree, approximate=True, raise_exception=False
             )
-            assert profile.relative[i] == pytest.approx(expected_i, rel=1e-5, abs=1e-13)
-    text = str(report)
-    assert "output: " in text
-
-    assert_unchanged(model, before)
-    assert hooks_of(model) == hooks
-    assert global_settings() == settings
-    if attn is not None:
-        assert model.config._attn_implementation == attn == "sdpa"
+            profile = report.profile
+            assert profile is not None and len(profile.rhos) >= 49
+            for i in (12, 30):
+                r, c = profile.rhos[i], profile.c
+                expected_i = relative(
+                    reference_output(model, inputs, c * r),
+                    (c**degree) * reference_output(model, inputs, r),
+                )
+                assert profile.relative[i] == pytest.approx(expected_i, rel=1e-5, abs=1e-13)
+        text = str(report)
+        assert "output: " in text
 
 
 # -- the report says what the run took, and only that --------------------------------
@@ -464,7 +305,9 @@ def test_batch_encoding_is_passed_as_keywords_and_gives_the_token_mask(models):
     assert torch.equal(ray.token_mask, mask.bool())
     assert "token mask: attention_mask (10 of 12 tokens are real" in str(ray.execution)
     with torch.no_grad():
-        expected = scaled_copy(model, 1.0)(input_ids=ids, attention_mask=mask).last_hidden_state
+        expected = scaled_float64_copy(model, 1.0)(
+            input_ids=ids, attention_mask=mask
+        ).last_hidden_state
     assert relative(ray(1.0), expected) < 1e-12
     # the keyword form gives the same
     keywords = Ray(model, (), kwargs={"input_ids": ids, "attention_mask": mask})
@@ -497,7 +340,7 @@ def test_per_layer_outputs_of_a_hugging_face_model_are_its_hidden_states(models)
     layers = ray(2.0)
     assert isinstance(layers, list) and len(layers) == 3  # embeddings + 2 layers
     assert "hidden_states of BaseModelOutputWithPastAndCrossAttentions" in str(ray.execution)
-    ref = scaled_copy(model, 2.0)
+    ref = scaled_float64_copy(model, 2.0)
     with torch.no_grad():
         expected = ref(*inputs, output_hidden_states=True).hidden_states
     for got, want in zip(layers, expected, strict=True):

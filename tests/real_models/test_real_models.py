@@ -34,7 +34,7 @@ import contextlib
 import copy
 import functools
 import math
-import types
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,12 +59,22 @@ from homogeneity.components import Encoder, EncoderConfig
 from homogeneity.constants import ATTENDED_THRESHOLD, NormKind
 from homogeneity.degree_engine.op_rules import rule_table_markdown
 from homogeneity.dynamics import NormTracker
-from homogeneity.execution.module_hooks import HOOK_TABLES
 from homogeneity.saturation import analyse_saturation, convergence_curves, saturation_level
 from homogeneity.saturation.heads import HeadTypeRule
 from homogeneity.scaling import Ray
-from tests.helpers.module_state import assert_unchanged, snapshot
+from tests.helpers.torch_settings import global_settings
 from tests.helpers.transformers_float64 import patch_float32_islands
+from tests.helpers.user_models import (
+    SEQ,
+    VOCAB,
+    Block,
+    NanoGPT,
+    hf_model,
+    left_as_the_user_has_it,
+    mlp,
+    scaled_float64_copy,
+    torch_encoder,
+)
 
 transformers = pytest.importorskip("transformers", reason="needs transformers")
 transformers.logging.set_verbosity_error()
@@ -72,88 +82,11 @@ transformers.logging.set_verbosity_error()
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 F64 = torch.float64
-VOCAB = 40
-SEQ = 6
 RHO = 1000.0  # D14's c
 GRID = (1.0, 10.0, 100.0, 1000.0)
 
 
-# -- the models, as a user writes them ---------------------------------------------------
-class CausalSelfAttention(nn.Module):
-    def __init__(self, d: int, heads: int) -> None:
-        super().__init__()
-        self.heads = heads
-        self.c_attn = nn.Linear(d, 3 * d, bias=False)
-        self.c_proj = nn.Linear(d, d, bias=False)
-
-    def qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        b, t, d = x.shape
-        q, k, v = self.c_attn(x).split(d, dim=2)
-        return tuple(z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        q, k, v = self.qkv(x)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        return self.c_proj(y.transpose(1, 2).contiguous().view(x.shape))
-
-
-class Block(nn.Module):
-    def __init__(self, d: int, heads: int) -> None:
-        super().__init__()
-        self.ln_1 = nn.LayerNorm(d, bias=False)
-        self.attn = CausalSelfAttention(d, heads)
-        self.ln_2 = nn.LayerNorm(d, bias=False)
-        self.mlp = nn.Sequential(
-            nn.Linear(d, 4 * d, bias=False), nn.GELU(), nn.Linear(4 * d, d, bias=False)
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x))
-        return x + self.mlp(self.ln_2(x))
-
-
-class NanoGPT(nn.Module):
-    """nanoGPT's model.py in miniature: tied token embedding and output head."""
-
-    def __init__(self, d: int = 16, heads: int = 2, layers: int = 2) -> None:
-        super().__init__()
-        self.wte = nn.Embedding(VOCAB, d)
-        self.wpe = nn.Embedding(SEQ, d)
-        self.h = nn.ModuleList(Block(d, heads) for _ in range(layers))
-        self.ln_f = nn.LayerNorm(d, bias=False)
-        self.lm_head = nn.Linear(d, VOCAB, bias=False)
-        self.lm_head.weight = self.wte.weight  # weight tying
-
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1], device=idx.device))
-        for block in self.h:
-            x = block(x)
-        return self.lm_head(self.ln_f(x))
-
-
-def hf_model(family: str) -> nn.Module:
-    t = transformers
-    common = dict(vocab_size=VOCAB, bos_token_id=0, eos_token_id=2, pad_token_id=1)
-    if family == "gpt2":
-        return t.GPT2Model(t.GPT2Config(n_layer=2, n_embd=16, n_head=2, n_positions=SEQ, **common))
-    small = dict(num_hidden_layers=2, hidden_size=16, intermediate_size=32, **common)
-    if family == "bert":
-        cfg = t.BertConfig(num_attention_heads=2, max_position_embeddings=SEQ, **small)
-        return t.BertModel(cfg, add_pooling_layer=False)
-    if family == "roberta":
-        cfg = t.RobertaConfig(num_attention_heads=2, max_position_embeddings=SEQ + 2, **small)
-        return t.RobertaModel(cfg, add_pooling_layer=False)
-    if family == "t5":
-        cfg = t.T5Config(num_layers=2, d_model=16, d_kv=8, num_heads=2, d_ff=32, **common)
-        return t.T5EncoderModel(cfg)
-    if family == "llama":
-        cfg = t.LlamaConfig(
-            num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=SEQ, **small
-        )
-        return t.LlamaModel(cfg)
-    raise KeyError(family)
-
-
+# -- the models, as a user writes them (tests.helpers.user_models) and MiniLM ----------
 def minilm() -> nn.Module:
     from homogeneity.pretrained import minilm_folder
 
@@ -163,17 +96,6 @@ def minilm() -> nn.Module:
     return transformers.BertModel.from_pretrained(
         str(folder), local_files_only=True, add_pooling_layer=False
     )
-
-
-def torch_encoder(norm_first: bool) -> nn.Module:
-    layer = nn.TransformerEncoderLayer(
-        16, 2, 32, dropout=0.0, batch_first=True, norm_first=norm_first
-    )
-    return nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
-
-
-def mlp() -> nn.Module:
-    return nn.Sequential(nn.Linear(4, 8, bias=False), nn.ReLU(), nn.Linear(8, 3, bias=False))
 
 
 # -- one row of the matrix ---------------------------------------------------------------
@@ -274,66 +196,19 @@ def row(zoo, request) -> Row:
 
 
 # -- the user's model and torch's settings are left alone -------------------------------
-def global_settings() -> tuple:
-    return (
-        torch.backends.mha.get_fastpath_enabled(),
-        torch.backends.cuda.flash_sdp_enabled(),
-        torch.backends.cuda.mem_efficient_sdp_enabled(),
-        torch.backends.cuda.math_sdp_enabled(),
-        torch.backends.cuda.cudnn_sdp_enabled(),
-        torch.get_default_dtype(),
-        torch.is_grad_enabled(),
-        torch.is_inference_mode_enabled(),
-    )
-
-
-def hooks_of(model: nn.Module) -> list:
-    return [
-        (type(m).__name__, sorted(m.__dict__), [len(getattr(m, t, {})) for t in HOOK_TABLES])
-        for m in model.modules()
-    ]
-
-
 @contextlib.contextmanager
-def as_user_has_it(row: Row):
-    """The model, its hooks, its attention implementation and torch's global settings
-    are exactly as before the call (asserted on exit)."""
-    model = row.model
-    before, hooks, settings = snapshot(model), hooks_of(model), global_settings()
-    attn = getattr(getattr(model, "config", None), "_attn_implementation", None)
-    yield
-    assert_unchanged(model, before)
-    assert hooks_of(model) == hooks
-    assert global_settings() == settings
-    if attn is not None:
-        assert model.config._attn_implementation == attn == "sdpa"
+def as_user_has_it(row: Row) -> Iterator[None]:
+    """The row's model, its hooks, its attention implementation and torch's global
+    settings are exactly as before the call (asserted on exit)."""
+    with left_as_the_user_has_it(row.model):
+        yield
 
 
 # -- the independent computation: a hand-scaled float64 copy --------------------------
-def _rms_norm_float64(self, hidden_states):
-    variance = hidden_states.pow(2).mean(-1, keepdim=True)
-    return self.weight * (hidden_states * torch.rsqrt(variance + self.variance_epsilon))
-
-
-def _rotary_float64(self, x, position_ids):
-    freqs = position_ids[..., None].to(x.dtype) * self.inv_freq.to(x.dtype)
-    emb = torch.cat((freqs, freqs), dim=-1)
-    return emb.cos() * self.attention_scaling, emb.sin() * self.attention_scaling
-
-
 def scaled_copy(row: Row, rho: float) -> nn.Module:
     """float64 deepcopy with every (unique) parameter multiplied by ρ in place, its
     float32 casts patched out (the checks lift them)."""
-    ref = copy.deepcopy(row.model).double()
-    with torch.no_grad():
-        for p in ref.parameters():  # a tied weight is one parameter, scaled once
-            p.mul_(rho)
-    for m in ref.modules():
-        if type(m).__name__ in ("T5LayerNorm", "LlamaRMSNorm"):
-            m.forward = types.MethodType(_rms_norm_float64, m)
-        if type(m).__name__ == "LlamaRotaryEmbedding":
-            m.forward = types.MethodType(_rotary_float64, m)
-    return ref
+    return scaled_float64_copy(row.model, rho)
 
 
 def f64(inputs: tuple) -> tuple:
@@ -376,10 +251,12 @@ def hand_layers(
     with torch.no_grad(), pytest.MonkeyPatch.context() as mp:
         patch_float32_islands(mp)
         if row.family == "hf":
+            assert isinstance(ref, transformers.PreTrainedModel)
             ref.set_attn_implementation("eager")  # the copy's own, explicit attention maps
             out = ref(*x, **row.kwargs, output_hidden_states=True, output_attentions=True)
             return list(out.hidden_states), list(out.attentions)
         if row.family == "torch-encoder":
+            assert isinstance(ref, nn.TransformerEncoder)
             h, states, maps = x[0], [x[0]], []
             for layer in ref.layers:
                 a = layer.norm1(h) if layer.norm_first else h
@@ -388,9 +265,11 @@ def hand_layers(
                 states.append(h)
             return states, maps
         if row.family == "components":
+            assert isinstance(ref, Encoder)
             out = ref.run(*x, collect=True)
             return out.hidden_states, out.attentions
         if row.name == "nanogpt":
+            assert isinstance(ref, NanoGPT)
             maps = []
             n = x[0].shape[1]
             causal = torch.ones(n, n, dtype=torch.bool).tril()
@@ -402,6 +281,7 @@ def hand_layers(
 
             states = [ref.wte(x[0]) + ref.wpe(torch.arange(n))]
             for block in ref.h:
+                assert isinstance(block, Block)
                 block.attn.register_forward_hook(grab)
                 block.register_forward_hook(lambda _m, _a, out: states.append(out))
             logits = ref(*x)
@@ -424,7 +304,7 @@ def hand_visible(row: Row, n: int) -> torch.Tensor:
     return keep
 
 
-def hand_head_stats(row: Row, attn: torch.Tensor) -> list[dict[str, float]]:
+def hand_head_stats(row: Row, attn: torch.Tensor) -> list[dict[str, float | str]]:
     """Per head, over real queries: attended keys (weight > 1e-5 among the visible ones),
     their fraction of the visible keys, the total-variation distance to uniform over the
     visible keys, and the kind the package's rule gives those three numbers."""
@@ -435,16 +315,16 @@ def hand_head_stats(row: Row, attn: torch.Tensor) -> list[dict[str, float]]:
     tv = 0.5 * torch.where(visible, (a - 1 / n_vis[..., None]).abs(), 0.0).sum(-1)
     rows_ = row.tokens[:, None, :].expand_as(attended)
     rule = HeadTypeRule()
-    stats = []
+    stats: list[dict[str, float | str]] = []
     for h in range(attn.shape[1]):
         r = rows_[:, h]
-        s = dict(
-            attended=float(attended[:, h][r].mean()),
-            fraction=float((attended / n_vis)[:, h][r].mean()),
-            tv=float(tv[:, h][r].mean()),
+        numbers = (
+            float(attended[:, h][r].mean()),
+            float((attended / n_vis)[:, h][r].mean()),
+            float(tv[:, h][r].mean()),
         )
-        s["kind"] = rule.classify(s["attended"], s["fraction"], s["tv"])
-        stats.append(s)
+        kind = rule.classify(*numbers)
+        stats.append(dict(zip(("attended", "fraction", "tv"), numbers, strict=True), kind=kind))
     return stats
 
 

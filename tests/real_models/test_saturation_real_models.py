@@ -42,6 +42,7 @@ from homogeneity.saturation import (
 )
 from tests.helpers.module_state import assert_unchanged, snapshot
 from tests.helpers.transformers_float64 import patch_float32_islands
+from tests.helpers.user_models import tiny_config
 
 transformers = pytest.importorskip("transformers", reason="needs transformers")
 transformers.logging.set_verbosity_error()
@@ -61,35 +62,18 @@ def hf_model(family: str) -> nn.Module:
     torch.manual_seed(0)
     t = transformers
     if family == "gpt2":
-        cfg = t.GPT2Config(
-            n_embd=16, n_layer=2, n_head=2, vocab_size=VOCAB, n_positions=16,
-            bos_token_id=0, eos_token_id=0,
-        )  # fmt: skip
-        model = t.GPT2Model(cfg)
+        model = t.GPT2Model(
+            tiny_config("gpt2", vocab=VOCAB, positions=16, bos_token_id=0, eos_token_id=0)
+        )
     elif family == "bert":
-        cfg = t.BertConfig(
-            hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
-            vocab_size=VOCAB, max_position_embeddings=16,
-        )  # fmt: skip
-        model = t.BertModel(cfg)
+        model = t.BertModel(tiny_config("bert", vocab=VOCAB, positions=16))
     elif family == "roberta":
-        cfg = t.RobertaConfig(
-            hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
-            vocab_size=VOCAB, max_position_embeddings=20, pad_token_id=1,
-        )  # fmt: skip
-        model = t.RobertaModel(cfg)
+        model = t.RobertaModel(tiny_config("roberta", vocab=VOCAB, positions=20, pad_token_id=1))
     elif family == "t5":
-        cfg = t.T5Config(
-            d_model=16, d_kv=8, d_ff=32, num_layers=2, num_heads=2, vocab_size=VOCAB,
-            relative_attention_num_buckets=8, relative_attention_max_distance=16,
-        )  # fmt: skip
-        model = t.T5EncoderModel(cfg)
+        buckets = dict(relative_attention_num_buckets=8, relative_attention_max_distance=16)
+        model = t.T5EncoderModel(tiny_config("t5", vocab=VOCAB, positions=16, **buckets))
     elif family == "llama":
-        cfg = t.LlamaConfig(
-            hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=4,
-            num_key_value_heads=2, vocab_size=VOCAB, max_position_embeddings=16,
-        )  # fmt: skip
-        model = t.LlamaModel(cfg)
+        model = t.LlamaModel(tiny_config("llama", vocab=VOCAB, positions=16))
     else:
         raise ValueError(family)
     assert model.config._attn_implementation == "sdpa"  # the default, as users have it
@@ -117,6 +101,7 @@ def float64_islands_patched(monkeypatch):
 def hand_hf(model: nn.Module, batch: Batch, rho: float) -> tuple[list, list]:
     """Hidden states and attentions of a float64 copy with p.mul_(rho), eager attention."""
     ref = copy.deepcopy(model).double()
+    assert isinstance(ref, transformers.PreTrainedModel)
     ref.set_attn_implementation("eager")
     with torch.no_grad():
         for p in ref.parameters():
@@ -283,6 +268,7 @@ def hand_torch(enc: nn.TransformerEncoder, batch: Batch, rho: float) -> tuple[li
     """Layer by layer on a float64 copy with p.mul_(rho); attentions from need_weights."""
     ref = copy.deepcopy(enc).double()
     pad = ~batch.padding_mask
+    assert batch.embeddings is not None
     x = batch.embeddings.double()
     states, attentions = [x], []
     with torch.no_grad():
@@ -404,6 +390,7 @@ class GPT(nn.Module):
         n = idx.shape[1]
         causal = torch.ones(n, n, dtype=torch.bool).tril()
         for block in self.h:
+            assert isinstance(block, Block)
             q, k, _ = block.qkv(x)
             scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
             a = torch.softmax(scores.masked_fill(~causal, float("-inf")), dim=-1)

@@ -27,6 +27,7 @@ from homogeneity.saturation import (
     mean_token_cosine,
 )
 from homogeneity.validation import HomogeneityInputError
+from tests.helpers.encoders import bert_style_encoder
 
 F64 = torch.float64
 
@@ -37,22 +38,7 @@ def paper_encoder(seed: int = 0) -> Encoder:
 
 
 def bert_encoder(seed: int = 0, dtype: torch.dtype = F64) -> Encoder:
-    cfg = EncoderConfig(
-        vocab_size=40,
-        d_model=16,
-        n_heads=2,
-        d_ff=32,
-        n_layers=3,
-        max_len=16,
-        type_vocab_size=2,
-        placement="postnorm",
-        norm="layernorm",
-        norm_eps=1e-12,
-        bias=True,
-        activation="gelu",
-        embedding_norm=True,
-    )
-    return Encoder(cfg, dtype=dtype, generator=torch.Generator().manual_seed(seed))
+    return bert_style_encoder(seed, n_layers=3, dtype=dtype)
 
 
 @pytest.fixture

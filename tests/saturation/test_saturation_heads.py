@@ -38,6 +38,7 @@ def sentence_batch(lengths: list[int]) -> Batch:
 
 def head_map(batch: Batch, rows) -> torch.Tensor:
     """(batch, 1, q, k) attention with row q of sequence b given by rows(b, q, m)."""
+    assert batch.ids is not None
     B, n = batch.ids.shape
     a = torch.zeros(B, 1, n, n, dtype=torch.float64)
     for b in range(B):

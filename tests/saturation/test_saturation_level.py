@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from homogeneity.adapters import Batch
-from homogeneity.components import Encoder, EncoderConfig
+from homogeneity.components import Encoder
 from homogeneity.saturation import (
     NumericalBreakdown,
     mean_token_cosine,
@@ -18,6 +18,7 @@ from homogeneity.saturation import (
 )
 from homogeneity.scaling import Ray
 from homogeneity.validation import HomogeneityInputError
+from tests.helpers.encoders import bert_style_encoder
 
 F64 = torch.float64
 
@@ -36,22 +37,7 @@ class MixedDegree(nn.Module):
 
 
 def bert_like(n_layers: int = 2, seed: int = 0) -> Encoder:
-    cfg = EncoderConfig(
-        vocab_size=40,
-        d_model=16,
-        n_heads=2,
-        d_ff=32,
-        n_layers=n_layers,
-        max_len=16,
-        type_vocab_size=2,
-        placement="postnorm",
-        norm="layernorm",
-        norm_eps=1e-12,
-        bias=True,
-        activation="gelu",
-        embedding_norm=True,
-    )
-    return Encoder(cfg, dtype=F64, generator=torch.Generator().manual_seed(seed))
+    return bert_style_encoder(seed, n_layers=n_layers)
 
 
 def test_exactly_homogeneous_model_is_fully_saturated():
