@@ -24,7 +24,6 @@ import torch
 
 from benchmarks.conftest import paired_medians
 from homogeneity.adapters import Batch, EncoderAdapter
-from homogeneity.components import EncoderConfig
 from homogeneity.data import load_sentences
 from homogeneity.pretrained import (
     MINILM_INSTALL_HINT,
@@ -33,21 +32,10 @@ from homogeneity.pretrained import (
     minilm_folder,
 )
 from homogeneity.saturation import analyse_saturation, length_buckets
+from tests.helpers.encoders import bert_style_config
 
-MINILM_SHAPE = EncoderConfig(
-    vocab_size=30522,
-    d_model=384,
-    n_heads=12,
-    d_ff=1536,
-    n_layers=6,
-    max_len=512,
-    type_vocab_size=2,
-    placement="postnorm",
-    norm="layernorm",
-    norm_eps=1e-12,
-    bias=True,
-    activation="gelu",
-    embedding_norm=True,
+MINILM_SHAPE = bert_style_config(
+    vocab_size=30522, d_model=384, n_heads=12, d_ff=1536, n_layers=6, max_len=512
 )
 
 

@@ -77,12 +77,8 @@ def torch_threads(n: int) -> Iterator[None]:
 def single_thread():
     """Run torch on one thread for the test (restored afterwards): ratios then measure
     the algorithmic cost, not how two threads share a loaded machine."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -68,7 +68,7 @@ How to add a claim
    The certificate itself is specified in :mod:`proofs_numeric.certificates.specs` and
    built by ``python -m proofs_numeric.certificates.prover <name>``.
 6. Run ``python -m proofs_numeric --claim G1``; ``pytest`` runs every registered claim and
-   its controls (``tests/test_claims.py``) without further wiring. A refuted claim's
+   its controls (``tests/claims/test_claims.py``) without further wiring. A refuted claim's
    counterexample is written with ``python -m proofs_numeric --save-counterexamples``
    into ``proofs_numeric/counterexamples/<ID>.json`` and replayed by the tests.
 """

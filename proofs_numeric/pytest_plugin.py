@@ -24,7 +24,7 @@ verdict test on one, its controls test on the other) appears once, from the
 lowest-numbered worker. Add ``--dist loadgroup`` to keep a claim's tests on one worker
 (each claim is then checked once): the plugin puts them in one ``xdist_group``.
 
-The test items themselves live in ``tests/test_claims.py`` (one verdict test and one
+The test items themselves live in ``tests/claims/test_claims.py`` (one verdict test and one
 controls test per registered claim): an expected refutation passes, a changed verdict or
 an unrejected control fails.
 """

@@ -8,7 +8,7 @@ no network).
     out = model.encoder.run(tok.batch.ids, tok.batch.padding_mask, collect=True)
 
 The port is exact: hidden states equal ``transformers.BertModel`` on the same files to
-1e-10 in float64 (``tests/test_pretrained_port.py``).
+1e-10 in float64 (``tests/pretrained/test_pretrained_port.py``).
 """
 
 from homogeneity.pretrained.bert_config import encoder_config, read_config

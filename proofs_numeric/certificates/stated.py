@@ -13,7 +13,7 @@ Parameters are compared as canonical JSON (so ``"2/2"`` is not ``"1"``, and ``1`
 ``1.0``). An instance (``parameters.instance``: the float weights of a seeded head) is
 recorded by the sha256 of its canonical JSON; that the instance is the package's seeded
 initialisation is checked on the claims' side, where the package may be imported
-(``proofs_numeric.claims._certified`` and ``tests/test_certificates_audit.py``).
+(``proofs_numeric.claims._certified`` and ``tests/certificates/test_certificates_audit.py``).
 
 Changing what a proved claim states therefore takes three edits that must agree: the claim
 module, its specification in :mod:`.specs` (the prover's input) and the record here.

@@ -1,7 +1,7 @@
 """The inventory of high-precision primitives: every numeric map of
 :mod:`proofs_numeric.precision`, where it lives and its float64 twin in torch.
 
-``tests/test_primitives_cross.py`` checks each one against its twin on shared Hypothesis
+``tests/proofs/test_primitives_cross.py`` checks each one against its twin on shared Hypothesis
 cases (and that its table covers this whole list), so adding a primitive means adding it
 here and a row there.
 """

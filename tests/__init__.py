@@ -1,0 +1,1 @@
+"""The test suite, one package per area (see CONTRIBUTING.md, "The tests")."""

@@ -1,0 +1,2 @@
+"""The transformer components and the adapter interface the saturation analyses read models
+through."""

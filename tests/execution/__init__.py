@@ -1,0 +1,2 @@
+"""The ray ρ ↦ f(x; ρθ) and the checked execution path along it, including the Euler check's
+tangent rule."""

@@ -1,0 +1,2 @@
+"""Every check on the models researchers use (tiny random-init transformers models), as the
+user has them."""
