@@ -91,7 +91,7 @@ def test_mypy_checks_the_whole_tree():
     """``mypy`` with no arguments checks both packages and the benchmarks, in paths that
     exist, and is not globally strict (strict holds for the override's modules only)."""
     config = mypy_config()
-    assert {"homogeneity", "proofs_numeric", "benchmarks"} <= set(config["files"])
+    assert {"homogeneity", "proofs_numeric", "benchmarks", "tests"} <= set(config["files"])
     missing = [f for f in config["files"] if not (ROOT / f).exists()]
     assert not missing, f"[tool.mypy] files lists paths that do not exist: {missing}"
     assert "strict" not in config, "mypy's strict is global: name the flags in the override"
