@@ -44,13 +44,33 @@ class RayGradients:
 
     def gradient(self, rho: float, saturated: bool) -> torch.Tensor:
         """g(ρθ₀) flattened over every parameter (NaN where the encoder is undefined)."""
+        return self._gradient_at({n: rho * t for n, t in self.theta0.items()}, saturated)
 
-        def value(params: dict[str, torch.Tensor]) -> torch.Tensor:
-            out = functional_call(self.model, params, (self.ids,), {"saturated": saturated})
+    def _gradient_at(self, params: dict[str, torch.Tensor], saturated: bool) -> torch.Tensor:
+        def value(p: dict[str, torch.Tensor]) -> torch.Tensor:
+            out = functional_call(self.model, p, (self.ids,), {"saturated": saturated})
             return (out * self.readout).sum()
 
-        grads = grad(value)({n: rho * t for n, t in self.theta0.items()})
+        grads = grad(value)(params)
         return torch.cat([grads[n].reshape(-1) for n in self.theta0])
+
+    def rounding_noise(self, rho: float, saturated: bool, trials: int = 4) -> float:
+        """How much float64 rounding of the parameters moves g(ρθ₀): the largest
+        ‖g(ρθ₀ ⊙ (1 + εσ)) − g(ρθ₀)‖/‖g(ρθ₀)‖ over ``trials`` seeded sign patterns σ, with
+        ε = 2⁻⁵² (one unit in the last place, relative). Rounding ρθ₀ itself perturbs it by
+        up to half of that, so a difference that exact arithmetic makes 0 (g_∞'s
+        0-homogeneity) is of this size in float64, whatever the encoder's conditioning."""
+        eps = torch.finfo(torch.float64).eps
+        base = self.gradient(rho, saturated)
+        worst = 0.0
+        for trial in range(trials):
+            g = torch.Generator().manual_seed(trial)
+            params = {}
+            for n, t in self.theta0.items():
+                signs = torch.randint(0, 2, t.shape, generator=g, dtype=torch.float64) * 2 - 1
+                params[n] = rho * t * (1 + eps * signs)
+            worst = max(worst, relative_distance(self._gradient_at(params, saturated), base, base))
+        return worst
 
 
 def relative_distance(a: torch.Tensor, b: torch.Tensor, scale: torch.Tensor) -> float:

@@ -157,6 +157,32 @@ def test_an_error_that_falls_at_an_order_of_one_in_its_window_satisfies_gh_star(
     assert gh.corrected_margin(bound_factor=0.5)(case, 60) < 0
 
 
+#: the encoder on which the thorough search refuted GH* with (i) to a fixed 10⁻¹²: two
+#: layers, g_∞'s 0-homogeneity holds only to 2.4·10⁻¹² in float64
+ROUNDING_CASE = {
+    **SLOW_WINDOW_CASE,
+    "seed": 2,
+    "cfg": {**SLOW_WINDOW_CASE["cfg"], "d_ff": 7, "n_layers": 2},
+    "ids": [1, 0],
+}
+
+
+def test_the_tolerance_of_gh_star_follows_the_measured_rounding_noise():
+    rg = RayGradients.from_case(ROUNDING_CASE)
+    g_inf = rg.gradient(1.0, True)
+    deviation = max(
+        relative_distance(rg.gradient(r, True), g_inf, g_inf) for r in (5.6568542494923815, 11.3)
+    )
+    noise = rg.rounding_noise(1.0, True)
+    assert 1e-12 < deviation < gh.NOISE_FACTOR * noise  # above 10⁻¹², within the noise
+    assert gh.corrected_margin()(ROUNDING_CASE, 60) > 0
+    # the constructions are well conditioned: their tolerance stays at 10⁻¹²
+    for case in gh.CORRECTED_CONSTRUCTIONS:
+        assert RayGradients.from_case(case).rounding_noise(1.0, True) < 1e-14
+    # negative control: biases break (i) far beyond any rounding
+    assert gh.corrected_margin(bias=True)(ROUNDING_CASE, 60) < 0
+
+
 def test_saturated_gradient_is_zero_homogeneous():
     rg = RayGradients.from_case(gh.CORRECTED_CONSTRUCTIONS[1])
     g1 = rg.gradient(1.0, True)
