@@ -37,8 +37,10 @@ from homogeneity.errors import HomogeneityInputError
 
 #: how far above its share of the floor of non-vacuous cases a shard of two or more aims
 #: (at least one case more), so that cases two shards both drew, which count once, rarely
-#: take the merged count below the floor (if they do, the claim is open and says so)
-FLOOR_SURPLUS = 0.02
+#: take the merged count below the floor (if they do, the claim is open and says so). In
+#: the thorough campaign (two shards of 500) the shards of D8 shared 10 % of their cases
+#: and those of P1∞ 7 %, and a 2 % surplus left both open; continuous domains share none.
+FLOOR_SURPLUS = 0.15
 
 
 @dataclass(frozen=True)
