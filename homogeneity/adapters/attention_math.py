@@ -25,6 +25,7 @@ Masks come in two conventions; both are read here into one boolean ``keep``:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import torch
@@ -91,7 +92,7 @@ class AttentionRecorder:
     tie_tol: float = 0.0
     records: list[CapturedAttention] = field(default_factory=list)
     #: set by the interception mode: a context in which torch functions run unintercepted
-    quiet: Callable[[], object] | None = None
+    quiet: Callable[[], AbstractContextManager[None]] | None = None
 
     def probabilities(
         self, scores: torch.Tensor, keep: torch.Tensor | None, source: str

@@ -18,11 +18,10 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
 
 from homogeneity.components import functional as F
-from homogeneity.components.context import ALL_FIELDS
-from homogeneity.components.init import example_tensor
+from homogeneity.components.context import ContextModule, ForwardContext
+from homogeneity.components.init import ParameterFactory, example_batch
 from homogeneity.components.linear import Linear
 from homogeneity.validation import check_sequence_not_empty
 
@@ -49,36 +48,27 @@ def attend(
 
 
 def self_attention(
-    x: torch.Tensor,
-    q: torch.Tensor,
-    k: torch.Tensor,
-    v: torch.Tensor,
-    padding_mask: torch.Tensor | None,
-    causal: bool,
-    saturated: bool,
-    tie_tol: float,
-    attention_sink: list[torch.Tensor] | None,
+    x: torch.Tensor, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, ctx: ForwardContext
 ) -> torch.Tensor:
     """Attend from the queries to the keys of the same sequence ``x`` (batch, seq, d).
 
-    Builds the padding/causal mask from ``x``'s length (broadcast over a heads dimension
-    when ``q`` has one), attends, and appends the weights to ``attention_sink`` if given.
+    Builds the padding/causal mask of ``ctx`` from ``x``'s length (broadcast over a heads
+    dimension when ``q`` has one), attends (saturated and with the tie tolerance as ``ctx``
+    says), and appends the weights to ``ctx.attention_sink`` if it is a list.
     """
     check_sequence_not_empty(x, "x")
     n = x.shape[-2]
-    keep = F.attention_keep_mask(n, n, padding_mask, causal, x.device)
+    keep = F.attention_keep_mask(n, n, ctx.padding_mask, ctx.causal, x.device)
     if keep is not None and q.dim() > x.dim():
         keep = keep.unsqueeze(-3)  # broadcast over heads
-    h, weights = attend(q, k, v, keep, saturated, tie_tol)
-    if attention_sink is not None:
-        attention_sink.append(weights.detach())
+    h, weights = attend(q, k, v, keep, ctx.saturated, ctx.tie_tol)
+    if ctx.attention_sink is not None:
+        ctx.attention_sink.append(weights.detach())
     return h
 
 
-class AttentionHead(nn.Module):
+class AttentionHead(ContextModule):
     """One head of SPEC D10: H = softmax(Q Kᵀ/√d_k) V."""
-
-    uses_context = ALL_FIELDS
 
     def __init__(
         self,
@@ -91,40 +81,28 @@ class AttentionHead(nn.Module):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        kw = dict(dtype=dtype, device=device, generator=generator)
+        kw = ParameterFactory(dtype=dtype, device=device, generator=generator)
         self.query = Linear(d_model, d_head, bias, **kw)
         self.key = Linear(d_model, d_head, bias, **kw)
         self.value = Linear(d_model, d_head, bias, **kw)
 
-    def forward(
-        self,
-        x: torch.Tensor,
-        padding_mask: torch.Tensor | None = None,
-        *,
-        causal: bool = False,
-        saturated: bool = False,
-        tie_tol: float = 0.0,
-        attention_sink: list[torch.Tensor] | None = None,
-    ) -> torch.Tensor:
+    def forward_in(self, x: torch.Tensor, ctx: ForwardContext) -> torch.Tensor:
         # x: (B, T, d_model) -> q, k, v: (B, T, d_head) -> H: (B, T, d_head)
         q, k, v = self.query(x), self.key(x), self.value(x)
-        return self_attention(x, q, k, v, padding_mask, causal, saturated, tie_tol, attention_sink)
+        return self_attention(x, q, k, v, ctx)
 
     def example_inputs(self) -> tuple[torch.Tensor]:
         """A small batch x (2, 4, d_model)."""
-        w = self.query.weight
-        return (example_tensor(2, 4, w.shape[1], like=w),)
+        return example_batch(self.query.weight)
 
 
-class MultiHeadAttention(nn.Module):
+class MultiHeadAttention(ContextModule):
     """W^o [H₁; …; H_h]: the heads of D10 side by side, then an output projection.
 
     The heads are computed batched: query/key/value are single Linear maps to h·d_head
     features, reshaped to (batch, heads, seq, d_head). The norm and residual of D11 belong
     to :class:`homogeneity.components.residual.Residual`.
     """
-
-    uses_context = ALL_FIELDS
 
     def __init__(
         self,
@@ -140,7 +118,7 @@ class MultiHeadAttention(nn.Module):
         super().__init__()
         d_head = d_model // n_heads if d_head is None else d_head
         self.n_heads, self.d_head = n_heads, d_head
-        kw = dict(dtype=dtype, device=device, generator=generator)
+        kw = ParameterFactory(dtype=dtype, device=device, generator=generator)
         self.query = Linear(d_model, n_heads * d_head, bias, **kw)
         self.key = Linear(d_model, n_heads * d_head, bias, **kw)
         self.value = Linear(d_model, n_heads * d_head, bias, **kw)
@@ -150,23 +128,13 @@ class MultiHeadAttention(nn.Module):
         # (B, T, n_heads·d_head) -> (B, n_heads, T, d_head)
         return t.unflatten(-1, (self.n_heads, self.d_head)).transpose(-2, -3)
 
-    def forward(
-        self,
-        x: torch.Tensor,
-        padding_mask: torch.Tensor | None = None,
-        *,
-        causal: bool = False,
-        saturated: bool = False,
-        tie_tol: float = 0.0,
-        attention_sink: list[torch.Tensor] | None = None,
-    ) -> torch.Tensor:
+    def forward_in(self, x: torch.Tensor, ctx: ForwardContext) -> torch.Tensor:
         # x: (B, T, d_model) -> q, k, v: (B, n_heads, T, d_head)
         q, k, v = (self._split(m(x)) for m in (self.query, self.key, self.value))
-        h = self_attention(x, q, k, v, padding_mask, causal, saturated, tie_tol, attention_sink)
+        h = self_attention(x, q, k, v, ctx)
         # heads side by side: (B, n_heads, T, d_head) -> (B, T, n_heads·d_head) -> (B, T, d_model)
         return self.output(h.transpose(-2, -3).flatten(-2))
 
     def example_inputs(self) -> tuple[torch.Tensor]:
         """A small batch x (2, 4, d_model)."""
-        w = self.query.weight
-        return (example_tensor(2, 4, w.shape[1], like=w),)
+        return example_batch(self.query.weight)

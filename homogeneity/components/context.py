@@ -5,7 +5,8 @@ padding mask, causality and (for the saturated form) the tie tolerance and where
 its weights; a feed-forward block or a norm only needs the switch to the saturated (ρ→∞)
 form. Each component says which fields it takes in ``uses_context``, and
 :meth:`ForwardContext.run` calls it with exactly those, as keyword arguments, so no flag
-is threaded through ``**kwargs``.
+is threaded through ``**kwargs``. A component that takes them all (attention, a residual
+sublayer, an encoder layer) is a :class:`ContextModule`.
 """
 
 from __future__ import annotations
@@ -41,3 +42,30 @@ class ForwardContext:
         a module that does not declare any, e.g. a plain torch layer)."""
         fields = getattr(module, "uses_context", ())
         return module(x, **{name: getattr(self, name) for name in fields})
+
+
+class ContextModule(nn.Module):
+    """A component that takes every field of the forward context.
+
+    ``forward(x, padding_mask, *, causal, saturated, tie_tol, attention_sink)`` gathers
+    them into one :class:`ForwardContext` and calls :meth:`forward_in`, the component's map
+    of ``x`` (batch, seq, d) in that context.
+    """
+
+    uses_context = ALL_FIELDS
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        padding_mask: torch.Tensor | None = None,
+        *,
+        causal: bool = False,
+        saturated: bool = False,
+        tie_tol: float = 0.0,
+        attention_sink: list[torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        ctx = ForwardContext(padding_mask, causal, saturated, tie_tol, attention_sink)
+        return self.forward_in(x, ctx)
+
+    def forward_in(self, x: torch.Tensor, ctx: ForwardContext) -> torch.Tensor:
+        raise NotImplementedError

@@ -24,14 +24,15 @@ are all inactive for a token; the checks report non-finite outputs instead of us
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import cast
 
 import torch
 from torch import nn
 
 from homogeneity.components.attention import MultiHeadAttention
-from homogeneity.components.context import ALL_FIELDS, ForwardContext
+from homogeneity.components.context import ContextModule, ForwardContext
 from homogeneity.components.feedforward import FeedForward
-from homogeneity.components.init import example_ids, example_tensor
+from homogeneity.components.init import ParameterFactory, example_ids
 from homogeneity.components.linear import ClassifierHead, Embedding
 from homogeneity.components.norms import NORMS, make_norm
 from homogeneity.components.residual import PLACEMENTS, Residual
@@ -83,10 +84,13 @@ class EncoderConfig:
         return asdict(self)
 
 
-class EncoderLayer(nn.Module):
-    """Attention sublayer then feed-forward sublayer, each in the configured placement."""
+def _configured_norm(cfg: EncoderConfig, factory: ParameterFactory) -> nn.Module:
+    """A norm of the configured kind over d_model, with the configured ε and bias."""
+    return make_norm(cfg.norm, cfg.d_model, eps=cfg.norm_eps, bias=cfg.bias, **factory)
 
-    uses_context = ALL_FIELDS
+
+class EncoderLayer(ContextModule):
+    """Attention sublayer then feed-forward sublayer, each in the configured placement."""
 
     def __init__(
         self,
@@ -97,38 +101,26 @@ class EncoderLayer(nn.Module):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        kw = dict(dtype=dtype, device=device, generator=generator)
-        norm_kw = dict(eps=cfg.norm_eps, bias=cfg.bias, **kw)
+        kw = ParameterFactory(dtype=dtype, device=device, generator=generator)
         self.attention = Residual(
             MultiHeadAttention(cfg.d_model, cfg.n_heads, cfg.d_head, cfg.bias, **kw),
-            make_norm(cfg.norm, cfg.d_model, **norm_kw),
+            _configured_norm(cfg, kw),
             cfg.placement,
         )
         self.feedforward = Residual(
             FeedForward(cfg.d_model, cfg.d_ff, cfg.activation, cfg.bias, **kw),
-            make_norm(cfg.norm, cfg.d_model, **norm_kw),
+            _configured_norm(cfg, kw),
             cfg.placement,
         )
 
-    def forward(
-        self,
-        x: torch.Tensor,
-        padding_mask: torch.Tensor | None = None,
-        *,
-        causal: bool = False,
-        saturated: bool = False,
-        tie_tol: float = 0.0,
-        attention_sink: list[torch.Tensor] | None = None,
-    ) -> torch.Tensor:
+    def forward_in(self, x: torch.Tensor, ctx: ForwardContext) -> torch.Tensor:
         # x: (B, T, d_model) -> (B, T, d_model)
-        ctx = ForwardContext(padding_mask, causal, saturated, tie_tol, attention_sink)
         x = ctx.run(self.attention, x)
         return ctx.run(self.feedforward, x)
 
     def example_inputs(self) -> tuple[torch.Tensor]:
         """A small batch x (2, 4, d_model)."""
-        w = self.feedforward.sublayer.inner.weight
-        return (example_tensor(2, 4, w.shape[1], like=w),)
+        return cast(FeedForward, self.feedforward.sublayer).example_inputs()
 
 
 @dataclass
@@ -154,18 +146,15 @@ class Encoder(nn.Module):
     ) -> None:
         super().__init__()
         self.config = cfg
-        kw = dict(dtype=dtype, device=device, generator=generator)
+        kw = ParameterFactory(dtype=dtype, device=device, generator=generator)
         self.tokens = Embedding(cfg.vocab_size, cfg.d_model, **kw)
         self.positions = Embedding(cfg.max_len, cfg.d_model, **kw) if cfg.max_len else None
         self.token_types = (
             Embedding(cfg.type_vocab_size, cfg.d_model, **kw) if cfg.type_vocab_size else None
         )
-        norm_kw = dict(eps=cfg.norm_eps, bias=cfg.bias, **kw)
-        self.embedding_norm = (
-            make_norm(cfg.norm, cfg.d_model, **norm_kw) if cfg.embedding_norm else None
-        )
+        self.embedding_norm = _configured_norm(cfg, kw) if cfg.embedding_norm else None
         self.layers = nn.ModuleList(EncoderLayer(cfg, **kw) for _ in range(cfg.n_layers))
-        self.final_norm = make_norm(cfg.norm, cfg.d_model, **norm_kw) if cfg.final_norm else None
+        self.final_norm = _configured_norm(cfg, kw) if cfg.final_norm else None
 
     def embed(
         self, ids: torch.Tensor, token_type_ids: torch.Tensor | None = None, saturated: bool = False
@@ -247,7 +236,7 @@ class EncoderClassifier(nn.Module):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        kw = dict(dtype=dtype, device=device, generator=generator)
+        kw = ParameterFactory(dtype=dtype, device=device, generator=generator)
         self.encoder = Encoder(cfg, **kw)
         self.head = ClassifierHead(cfg.d_model, n_classes, cfg.bias, pooling, **kw)
 

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from homogeneity.components.activations import make_activation
-from homogeneity.components.init import example_tensor
+from homogeneity.components.init import ParameterFactory, example_batch
 from homogeneity.components.linear import Linear
 
 
@@ -32,7 +32,7 @@ class FeedForward(nn.Module):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        kw = dict(dtype=dtype, device=device, generator=generator)
+        kw = ParameterFactory(dtype=dtype, device=device, generator=generator)
         self.inner = Linear(d_model, d_ff, bias, **kw)
         self.activation = make_activation(activation)
         self.outer = Linear(d_ff, d_model, bias, **kw)
@@ -43,5 +43,4 @@ class FeedForward(nn.Module):
 
     def example_inputs(self) -> tuple[torch.Tensor]:
         """A small batch x (2, 4, d_model)."""
-        w = self.inner.weight
-        return (example_tensor(2, 4, w.shape[1], like=w),)
+        return example_batch(self.inner.weight)

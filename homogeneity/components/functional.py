@@ -119,17 +119,20 @@ def attention_keep_mask(
     ``padding_mask`` is (batch, n_keys), True (or 1) for real tokens, False for padding.
     ``causal`` lets query i see keys j ≤ i. Returns None when nothing is masked.
     """
-    keep = None
-    if padding_mask is not None:
-        if padding_mask.dim() != 2 or padding_mask.shape[-1] != n_keys:
-            raise HomogeneityInputError(
-                f"padding_mask has shape {tuple(padding_mask.shape)}; expected (batch, "
-                f"{n_keys}) with True for real tokens"
-            )
-        keep = padding_mask.bool()[:, None, :].expand(-1, n_queries, -1)
+    causal_keep = None
     if causal:
         tri = torch.ones(n_queries, n_keys, dtype=torch.bool, device=device).tril()
-        keep = tri[None] if keep is None else keep & tri[None]
-    if padding_mask is not None:  # name the caller's argument, not the internal mask
-        check_mask_rows(keep, "padding_mask" + (" (with causal=True)" if causal else ""))
+        causal_keep = tri[None]
+    if padding_mask is None:
+        return causal_keep
+    if padding_mask.dim() != 2 or padding_mask.shape[-1] != n_keys:
+        raise HomogeneityInputError(
+            f"padding_mask has shape {tuple(padding_mask.shape)}; expected (batch, "
+            f"{n_keys}) with True for real tokens"
+        )
+    keep = padding_mask.bool()[:, None, :].expand(-1, n_queries, -1)
+    if causal_keep is not None:
+        keep = keep & causal_keep
+    # name the caller's argument, not the internal mask
+    check_mask_rows(keep, "padding_mask" + (" (with causal=True)" if causal else ""))
     return keep

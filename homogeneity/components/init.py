@@ -10,15 +10,24 @@ compared across devices.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypedDict
 
 import torch
 
 from homogeneity.constants import EXAMPLE_SEED
 
 
-def _same_device(tensor: torch.Tensor, generator: torch.Generator | None) -> bool:
-    if generator is None:
-        return True
+class ParameterFactory(TypedDict):
+    """How a component creates its parameters, passed on unchanged to its parts: their
+    ``dtype`` and ``device`` (torch's defaults when None) and the ``generator`` that draws
+    their initial values (torch's global one when None)."""
+
+    dtype: torch.dtype | None
+    device: torch.device | str | None
+    generator: torch.Generator | None
+
+
+def _same_device(tensor: torch.Tensor, generator: torch.Generator) -> bool:
     a, b = tensor.device, torch.device(generator.device)
     return a.type == b.type and (a.index or 0) == (b.index or 0)
 
@@ -29,7 +38,7 @@ def _draw_(
     fill: Callable[[torch.Tensor], torch.Tensor],
 ) -> torch.Tensor:
     """``fill`` (an in-place sampler using ``generator``) applied on the generator's device."""
-    if _same_device(tensor, generator):
+    if generator is None or _same_device(tensor, generator):
         return fill(tensor)
     draw = torch.empty(tensor.shape, dtype=tensor.dtype, device=generator.device)
     return tensor.copy_(fill(draw))
@@ -58,6 +67,12 @@ def example_tensor(*shape: int, like: torch.Tensor | None = None) -> torch.Tenso
     if like is not None and like.is_floating_point():
         x = x.to(dtype=like.dtype, device=like.device)
     return x
+
+
+def example_batch(weight: torch.Tensor) -> tuple[torch.Tensor]:
+    """The one input of a component whose first map has matrix ``weight`` (d_out, d_in): a
+    small batch x (2, 4, d_in) of :func:`example_tensor`, in ``weight``'s dtype and device."""
+    return (example_tensor(2, 4, weight.shape[1], like=weight),)
 
 
 def example_ids(vocab_size: int, length: int, like: torch.Tensor | None = None) -> torch.Tensor:

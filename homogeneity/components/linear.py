@@ -13,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-from homogeneity.components.init import example_ids, example_tensor, normal_
+from homogeneity.components.init import example_batch, example_ids, normal_
 from homogeneity.errors import HomogeneityInputError
 
 
@@ -49,7 +49,7 @@ class Linear(nn.Module):
 
     def example_inputs(self) -> tuple[torch.Tensor]:
         """A small batch x (2, 4, d_in) to run the map once on."""
-        return (example_tensor(2, 4, self.weight.shape[1], like=self.weight),)
+        return example_batch(self.weight)
 
 
 class Embedding(nn.Module):
@@ -122,5 +122,4 @@ class ClassifierHead(nn.Module):
 
     def example_inputs(self) -> tuple[torch.Tensor]:
         """Hidden states h (2, 4, d_model)."""
-        w = self.proj.weight
-        return (example_tensor(2, 4, w.shape[1], like=w),)
+        return example_batch(self.proj.weight)

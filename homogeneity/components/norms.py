@@ -17,12 +17,15 @@ import torch
 from torch import nn
 
 from homogeneity.components import functional as F
-from homogeneity.components.init import example_tensor
+from homogeneity.components.init import ParameterFactory, example_tensor
 from homogeneity.constants import NORM_EPS, NORMS, NormKind
 from homogeneity.errors import HomogeneityInputError
 
 
 class _Norm(nn.Module):
+    """γ ⊙ normalise(x, ε) + β with an optional gain γ and bias β (both (d,), drawn near 1
+    and 0); ``normalise`` is the subclass's map, ε ≥ 0 its stabiliser."""
+
     eps: float = 0.0
     label: str = "norm"
     uses_context = ("saturated",)
@@ -32,13 +35,17 @@ class _Norm(nn.Module):
         d: int,
         gain: bool,
         bias: bool,
+        eps: float = 0.0,
         *,
         dtype: torch.dtype | None,
         device: torch.device | str | None,
         generator: torch.Generator | None,
     ) -> None:
+        if eps < 0:
+            raise HomogeneityInputError(f"eps={eps!r} must be ≥ 0")
         super().__init__()
         self.d = d
+        self.eps = float(eps)
         self.weight = nn.Parameter(torch.ones(d, dtype=dtype, device=device)) if gain else None
         self.bias = nn.Parameter(torch.zeros(d, dtype=dtype, device=device)) if bias else None
         with torch.no_grad():
@@ -101,10 +108,7 @@ class LayerNorm(_Norm):
         device: torch.device | str | None = None,
         generator: torch.Generator | None = None,
     ) -> None:
-        if eps < 0:
-            raise HomogeneityInputError(f"eps={eps!r} must be ≥ 0")
-        super().__init__(d, gain, bias, dtype=dtype, device=device, generator=generator)
-        self.eps = float(eps)
+        super().__init__(d, gain, bias, eps, dtype=dtype, device=device, generator=generator)
 
     def normalise(self, x: torch.Tensor, eps: float) -> torch.Tensor:
         return F.standard_layer_norm(x, eps)
@@ -125,10 +129,7 @@ class RMSNorm(_Norm):
         device: torch.device | str | None = None,
         generator: torch.Generator | None = None,
     ) -> None:
-        if eps < 0:
-            raise HomogeneityInputError(f"eps={eps!r} must be ≥ 0")
-        super().__init__(d, gain, False, dtype=dtype, device=device, generator=generator)
-        self.eps = float(eps)
+        super().__init__(d, gain, False, eps, dtype=dtype, device=device, generator=generator)
 
     def normalise(self, x: torch.Tensor, eps: float) -> torch.Tensor:
         return F.rms_norm(x, eps)
@@ -148,7 +149,7 @@ def make_norm(
 
     ``bias`` only applies to ``layernorm`` (the other two have no β by definition).
     """
-    kw = dict(dtype=dtype, device=device, generator=generator)
+    kw = ParameterFactory(dtype=dtype, device=device, generator=generator)
     if kind == NormKind.PROOF:
         return ProofLayerNorm(d, **kw)
     if kind == NormKind.LAYERNORM:

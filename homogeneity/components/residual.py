@@ -19,19 +19,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from homogeneity.components.context import ALL_FIELDS, ForwardContext
+from homogeneity.components.context import ContextModule, ForwardContext
 from homogeneity.constants import PLACEMENTS, Placement
 from homogeneity.errors import HomogeneityInputError
 
 
-class Residual(nn.Module):
+class Residual(ContextModule):
     """A sublayer F and a norm N in one of the placements of D13.
 
     F and N are called with the parts of the forward call they declare in
     ``uses_context`` (see :class:`~homogeneity.components.context.ForwardContext`).
     """
-
-    uses_context = ALL_FIELDS
 
     def __init__(self, sublayer: nn.Module, norm: nn.Module, placement: str) -> None:
         super().__init__()
@@ -43,18 +41,8 @@ class Residual(nn.Module):
         self.sublayer = sublayer
         self.norm = norm
 
-    def forward(
-        self,
-        x: torch.Tensor,
-        padding_mask: torch.Tensor | None = None,
-        *,
-        causal: bool = False,
-        saturated: bool = False,
-        tie_tol: float = 0.0,
-        attention_sink: list[torch.Tensor] | None = None,
-    ) -> torch.Tensor:
+    def forward_in(self, x: torch.Tensor, ctx: ForwardContext) -> torch.Tensor:
         # x: (B, T, d_model) -> (B, T, d_model)
-        ctx = ForwardContext(padding_mask, causal, saturated, tie_tol, attention_sink)
         if self.placement == Placement.PAPER_PRENORM:
             return x + ctx.run(self.norm, ctx.run(self.sublayer, x))
         if self.placement == Placement.POSTNORM:

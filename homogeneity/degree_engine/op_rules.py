@@ -151,6 +151,14 @@ def selection_kind(out: TensorDegree, selectors: Sequence[Operand]) -> TensorDeg
     return of(rules.weakened(out.degree, by))
 
 
+def selected_merge(
+    call: OpCall, entries: Sequence[str], selectors: Sequence[Operand], what: str
+) -> TensorDegree:
+    """Entries gathered from the operands named ``entries`` (as the terms of a sum, see
+    :func:`merge`), weakened by the ``selectors`` that choose between them."""
+    return selection_kind(merge(call, [call.operand(n) for n in entries], what), selectors)
+
+
 def _scalar(call: OpCall, o: Operand) -> float | None:
     """The value of a Python number or of a θ-free one-element tensor (read once)."""
     if isinstance(o.value, int | float) and not isinstance(o.value, bool):
@@ -327,9 +335,7 @@ def _sum(call: OpCall) -> Result:
     source="D16 sum, entry-wise; a mask branch (−∞, finfo.min) drops out",
 )
 def _where(call: OpCall) -> Result:
-    cond = call.operand("condition")
-    out = merge(call, [call.operand("self"), call.operand("other")], "selection")
-    return selection_kind(out, [cond])
+    return selected_merge(call, ("self", "other"), [call.operand("condition")], "selection")
 
 
 @op_rule(
@@ -338,9 +344,7 @@ def _where(call: OpCall) -> Result:
     source="D16 sum, entry-wise",
 )
 def _masked_fill(call: OpCall) -> Result:
-    mask = call.operand("mask")
-    out = merge(call, [call.operand("self"), call.operand("value")], "masked fill")
-    return selection_kind(out, [mask])
+    return selected_merge(call, ("self", "value"), [call.operand("mask")], "masked fill")
 
 
 @op_rule(
@@ -370,10 +374,9 @@ def _cat(call: OpCall) -> Result:
 )
 def _scatter(call: OpCall) -> Result:
     name = next(n for n in ("values", "src", "source", "value") if call.arg(n) is not None)
-    out = merge(call, [call.operand("self"), call.operand(name)], "scatter")
     selectors = [call.operand(n) for n in ("index", "mask") if call.arg(n) is not None]
     selectors += [o for o in call.operands("indices")] if call.arg("indices") else []
-    return selection_kind(out, selectors)
+    return selected_merge(call, ("self", name), selectors, "scatter")
 
 
 @op_rule(
@@ -538,7 +541,7 @@ def _degree_kept(call: OpCall) -> Result:
 )
 def _values_and_indices(call: OpCall) -> Result:
     if call.arg("other") is not None:  # max(a, b), min(a, b): element-wise
-        return merge(call, [call.operand("self"), call.operand("other")], "element-wise max/min")
+        return _max_of_two(call)
     x = call.operand("self").td
     if isinstance(call.out, torch.Tensor):  # max/min over everything: the value only
         return x
@@ -805,17 +808,22 @@ def _affine_after_norm(call: OpCall, d: Degree, weight: Operand, bias: Operand) 
     return out
 
 
+def _normalised(call: OpCall, eps: float, what: str) -> Result:
+    """A norm of ``input`` by its own statistics (layer or group norm): the normalised
+    output with its gain and bias, then the mean's degree k and the reciprocal spread's −k."""
+    x = call.operand("input")
+    normed = rules.normalize(x.degree, eps, what, call.where)
+    out = _affine_after_norm(call, normed, call.operand("weight"), call.operand("bias"))
+    return out, x.td, of(rules.power(x.degree, -1.0))
+
+
 @op_rule(
     "native_layer_norm",
     law="k → 0 (ε > 0: asymptotic of order 2k); gain γ: + deg γ; bias: a sum",
     source="D16 layer norm k → 0, with gain k → 1; L5",
 )
 def _layer_norm(call: OpCall) -> Result:
-    x = call.operand("input")
-    eps = float(call.arg("eps") or 0.0)
-    normed = rules.normalize(x.degree, eps, "layer norm", call.where)
-    out = _affine_after_norm(call, normed, call.operand("weight"), call.operand("bias"))
-    return out, x.td, of(rules.power(x.degree, -1.0))
+    return _normalised(call, float(call.arg("eps") or 0.0), "layer norm")
 
 
 @op_rule(
@@ -824,10 +832,7 @@ def _layer_norm(call: OpCall) -> Result:
     source="D16 layer norm over groups",
 )
 def _group_norm(call: OpCall) -> Result:
-    x = call.operand("input")
-    normed = rules.normalize(x.degree, float(call.arg("eps")), "group norm", call.where)
-    out = _affine_after_norm(call, normed, call.operand("weight"), call.operand("bias"))
-    return out, x.td, of(rules.power(x.degree, -1.0))
+    return _normalised(call, float(call.arg("eps")), "group norm")
 
 
 @op_rule(

@@ -56,15 +56,18 @@ Objective = Callable[[torch.Tensor], torch.Tensor]
 # -- shared plumbing ------------------------------------------------------------------
 
 
-def _make_ray(
+def _ray_and_groups(
     model: nn.Module | Callable[..., Any],
     inputs: Any,
+    groups: Mapping[str, Patterns] | None,
     kwargs: Mapping[str, Any] | None,
     output: OutputSelector,
     dtype: torch.dtype,
     params: Mapping[str, torch.Tensor] | None,
-) -> Ray:
-    return Ray(
+) -> tuple[Ray, ResolvedGroups]:
+    """The ray through the model's parameters in ``dtype``, and ``groups`` resolved against
+    its parameter names."""
+    ray = Ray(
         model,
         inputs if isinstance(inputs, tuple) else (inputs,),
         None,
@@ -73,6 +76,7 @@ def _make_ray(
         dtype,
         params,
     )
+    return ray, resolve_groups(_parameter_names(ray), groups)
 
 
 def _parameter_names(ray: Ray) -> list[str]:
@@ -99,6 +103,49 @@ def _point(ray: Ray, names: Sequence[str], scale: float = 1.0) -> dict[str, torc
     return point
 
 
+@dataclass(frozen=True)
+class _Gradient:
+    """g = objective(f) at one point, with ∂g/∂f and ∇g in the parameters that were leaves
+    (zero where g does not depend on one); f, θ and the gradients are detached."""
+
+    value: float
+    output: torch.Tensor
+    output_grad: torch.Tensor
+    theta: dict[str, torch.Tensor]
+    grads: dict[str, torch.Tensor]
+
+
+def _gradient(
+    ray: Ray, names: Sequence[str], objective: Objective, argument: str, scale: float = 1.0
+) -> _Gradient:
+    """One backward pass of ``objective`` through the model at the base point with ``names``
+    (the leaves) scaled by ``scale``; ``argument`` names the objective in errors."""
+    point = _point(ray, names, scale)
+    with torch.enable_grad():
+        f = ray.call(point)
+        if not f.requires_grad:
+            raise HomogeneityInputError(
+                "the selected output does not depend on the parameters; check output="
+            )
+        value = _scalar(objective(f), argument)
+        grads = torch.autograd.grad(value, [f] + [point[n] for n in names], allow_unused=True)
+    return _Gradient(
+        float(value.detach()),
+        f.detach(),
+        grads[0],
+        {n: point[n].detach() for n in names},
+        {
+            n: (torch.zeros_like(point[n]) if gr is None else gr.detach())
+            for n, gr in zip(names, grads[1:], strict=True)
+        },
+    )
+
+
+def _all_names(groups: ResolvedGroups) -> list[str]:
+    """Every parameter name of every group, once, sorted."""
+    return sorted({n for names in groups.values() for n in names})
+
+
 def _rule_degree(model: nn.Module, patterns: Sequence[str]) -> Degree:
     try:
         return predict_degree(model, 0, list(patterns)).degree
@@ -123,7 +170,7 @@ def _degrees_for(
             out[g] = (float(degrees[g]), "given", True)
         elif from_rules and isinstance(ray.model, nn.Module):
             d = _rule_degree(ray.model, names)
-            if d.kind in ("exact", "approximate"):
+            if d.kind in ("exact", "approximate") and d.value is not None:
                 out[g] = (float(d.value), f"rules: {d}", d.kind == "exact")
             else:
                 out[g] = (None, f"rules: {d}", False)
@@ -217,28 +264,13 @@ def loss_euler(
     Returns a :class:`LossEulerReport`; a group fails when its residual exceeds ``rtol``.
     Groups with no degree are reported (k̂ is still measured) but not judged.
     """
-    ray = _make_ray(model, inputs, kwargs, output, dtype, params)
-    resolved = resolve_groups(_parameter_names(ray), groups)
+    ray, resolved = _ray_and_groups(model, inputs, groups, kwargs, output, dtype, params)
     ks = _degrees_for(ray, resolved, degrees, from_rules=output is default_output)
     rtol = default_tolerance(dtype) if rtol is None else float(rtol)
-    wanted = sorted({n for names in resolved.values() for n in names})
-    point = _point(ray, wanted)
-    with torch.enable_grad():
-        f = ray.call(point)
-        if not f.requires_grad:
-            raise HomogeneityInputError(
-                "the selected output does not depend on the parameters; check output="
-            )
-        value = _scalar(loss(f), "loss")
-        grads = torch.autograd.grad(value, [f] + [point[n] for n in wanted], allow_unused=True)
-    dl_df = grads[0]
-    g = {
-        n: (torch.zeros_like(point[n]) if gr is None else gr)
-        for n, gr in zip(wanted, grads[1:], strict=True)
-    }
-    theta = {n: point[n].detach() for n in wanted}
-    output_term = float(torch.sum(dl_df.to(torch.float64) * f.detach().to(torch.float64)))
-    report = LossEulerReport({}, float(value.detach()), rtol, dtype)
+    at = _gradient(ray, _all_names(resolved), loss, "loss")
+    theta, g = at.theta, at.grads
+    output_term = float(torch.sum(at.output_grad.to(torch.float64) * at.output.to(torch.float64)))
+    report = LossEulerReport({}, at.value, rtol, dtype)
     for name, names in resolved.items():
         k, source, exact = ks[name]
         tdg = group_dot(theta, g, names)
@@ -337,26 +369,17 @@ def scale_invariance_orthogonality(
     ``atol`` defaults to 1e3·eps of ``dtype`` (1e-10 in float64). A group whose gradient
     vanishes entirely has cosine NaN and is reported as not orthogonal (no evidence).
     """
-    ray = _make_ray(model, inputs, kwargs, output, dtype, params)
-    resolved = resolve_groups(_parameter_names(ray), groups)
+    ray, resolved = _ray_and_groups(model, inputs, groups, kwargs, output, dtype, params)
     atol = default_tolerance(dtype) if atol is None else float(atol)
-    wanted = sorted({n for names in resolved.values() for n in names})
-    point = _point(ray, wanted)
-    with torch.enable_grad():
-        value = _scalar(loss(ray.call(point)), "loss")
-        grads = torch.autograd.grad(value, [point[n] for n in wanted], allow_unused=True)
-    g = {
-        n: (torch.zeros_like(point[n]) if gr is None else gr)
-        for n, gr in zip(wanted, grads, strict=True)
-    }
-    theta = {n: point[n].detach() for n in wanted}
+    at = _gradient(ray, _all_names(resolved), loss, "loss")
+    theta, g = at.theta, at.grads
     out: dict[str, GroupOrthogonality] = {}
     for name, names in resolved.items():
         dot = group_dot(theta, g, names)
         tn, gn = group_norm(theta, names), group_norm(g, names)
         cos = cosine(dot, tn, gn)
         out[name] = GroupOrthogonality(name, cos, dot, tn, gn, bool(abs(cos) <= atol))
-    return OrthogonalityReport(out, float(value.detach()), atol, dtype)
+    return OrthogonalityReport(out, at.value, atol, dtype)
 
 
 # -- 3. ∇g(cθ) = c^{k−1}∇g(θ) ---------------------------------------------------------
@@ -448,8 +471,7 @@ def gradient_scaling(
     cs = check_positive_scales(scales, "scales")
     if any(c == 1.0 for c in cs):
         raise HomogeneityInputError("scales contains 1.0, which tests nothing; drop it")
-    ray = _make_ray(model, inputs, kwargs, output, dtype, params)
-    resolved = resolve_groups(_parameter_names(ray), groups)
+    ray, resolved = _ray_and_groups(model, inputs, groups, kwargs, output, dtype, params)
     rtol = default_tolerance(dtype) if rtol is None else float(rtol)
     if objective is None:
         with torch.no_grad():
@@ -462,20 +484,11 @@ def gradient_scaling(
         fn, label = objective, "the given objective"
         ks = _degrees_for(ray, resolved, degrees, from_rules=False)
 
-    def grad_at(names: Sequence[str], c: float) -> tuple[float, dict[str, torch.Tensor]]:
-        point = _point(ray, names, c)
-        with torch.enable_grad():
-            value = _scalar(fn(ray.call(point)), "objective")
-            grads = torch.autograd.grad(value, [point[n] for n in names], allow_unused=True)
-        return float(value.detach()), {
-            n: (torch.zeros_like(point[n]) if gr is None else gr.detach())
-            for n, gr in zip(names, grads, strict=True)
-        }
-
     report = GradientScalingReport({}, rtol, dtype, label)
     for name, names in resolved.items():
         k, source, exact = ks[name]
-        value0, g0 = grad_at(names, 1.0)
+        at_1 = _gradient(ray, names, fn, "objective")
+        value0, g0 = at_1.value, at_1.grads
         if k is None and objective is not None:
             tdg = group_dot({n: ray.base[n] for n in names}, g0, names)
             if value0 != 0:
@@ -484,7 +497,7 @@ def gradient_scaling(
         n0 = group_norm(g0, names)
         errors, exponents = [], []
         for c in cs:
-            _, gc = grad_at(names, c)
+            gc = _gradient(ray, names, fn, "objective", c).grads
             nc = group_norm(gc, names)
             exponents.append(math.log(nc / n0) / math.log(c) if n0 > 0 and nc > 0 else math.nan)
             if k is not None:
@@ -503,10 +516,10 @@ def gradient_scaling(
         )
         if n0 == 0:
             report.failures.append(f"group {name!r}: the gradient is zero at θ; no evidence")
-        elif result.judged and not result.worst_error <= rtol:
+        elif result.judged and (worst := result.worst_error) is not None and not worst <= rtol:
             report.failures.append(
                 f"group {name!r}: ‖∇g(cθ) − c^(k−1)∇g(θ)‖/‖c^(k−1)∇g(θ)‖ = "
-                f"{result.worst_error:.2e} > rtol {rtol:.1e} for k={k:g}; measured k−1 = "
+                f"{worst:.2e} > rtol {rtol:.1e} for k={k:g}; measured k−1 = "
                 f"{exponents}"
             )
         report.groups[name] = result

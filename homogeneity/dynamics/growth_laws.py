@@ -46,6 +46,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import optimize, stats
 
 from homogeneity.errors import HomogeneityInputError
@@ -60,9 +61,7 @@ NESTS: dict[str, tuple[str, ...]] = {"saturating-exp": ("t",)}
 # -- data checks ----------------------------------------------------------------------
 
 
-def _as_curve(
-    t: Sequence[float], y: Sequence[float], min_points: int = 5
-) -> tuple[np.ndarray, np.ndarray]:
+def _as_curve(t: ArrayLike, y: ArrayLike, min_points: int = 5) -> tuple[np.ndarray, np.ndarray]:
     ta = np.asarray(t, dtype=np.float64).reshape(-1)
     ya = np.asarray(y, dtype=np.float64).reshape(-1)
     if ta.shape != ya.shape:
@@ -233,7 +232,7 @@ def fit_exp_integral(t: np.ndarray, y: np.ndarray, lr_integral: np.ndarray) -> L
     return LawFit("exp(∫η)", "a·exp(b·∫η)", {"a": a, "b": b}, 2, rss, _r2(y, rss), fitted)
 
 
-def lr_integral_at(steps: Sequence[int], lrs: Sequence[float]) -> np.ndarray:
+def lr_integral_at(steps: ArrayLike, lrs: ArrayLike) -> np.ndarray:
     """I(t) = Σ_{s<t} η_s at the given steps, from the per-step learning rates ``lrs``."""
     eta = np.asarray(lrs, dtype=np.float64).reshape(-1)
     st = np.asarray(steps, dtype=np.int64).reshape(-1)
@@ -333,8 +332,8 @@ def _affine_power_fit(t: np.ndarray, y: np.ndarray, p: float) -> tuple[float, fl
 
 
 def fit_power_law(
-    t: Sequence[float],
-    y: Sequence[float],
+    t: ArrayLike,
+    y: ArrayLike,
     *,
     form: str = "affine",
     search: tuple[float, float] | None = None,
@@ -416,11 +415,11 @@ def fit_power_law(
 
 def fit_law(
     name: str,
-    t: Sequence[float],
-    y: Sequence[float],
+    t: ArrayLike,
+    y: ArrayLike,
     *,
     degree: float = 2.0,
-    lr_integral: Sequence[float] | None = None,
+    lr_integral: ArrayLike | None = None,
 ) -> LawFit:
     """Fit one family by name (see :data:`LAW_NAMES`)."""
     ta, ya = _as_curve(t, y)
@@ -537,12 +536,12 @@ class GrowthLawSelection:
 
 
 def select_growth_law(
-    t: Sequence[float],
-    y: Sequence[float],
+    t: ArrayLike,
+    y: ArrayLike,
     *,
     laws: Sequence[str] | None = None,
     degree: float = 2.0,
-    lr_integral: Sequence[float] | None = None,
+    lr_integral: ArrayLike | None = None,
     criterion: str = "bic",
     threshold: float = 6.0,
     min_r2: float = 0.9,

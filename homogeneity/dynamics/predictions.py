@@ -58,10 +58,10 @@ exponential-type loss has ‖θ_t‖ = Θ((log t)^{1/L}).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import mpmath
 import numpy as np
+from numpy.typing import ArrayLike
 
 from homogeneity import growth_formulas as G
 from homogeneity.errors import HomogeneityInputError
@@ -76,7 +76,7 @@ def _positive(value: float, argument: str, allow_zero: bool = False) -> float:
     return v
 
 
-def _lrs(lrs: Sequence[float]) -> np.ndarray:
+def _lrs(lrs: ArrayLike) -> np.ndarray:
     eta = np.asarray(lrs, dtype=np.float64).reshape(-1)
     if eta.size == 0 or not np.all(np.isfinite(eta)) or np.any(eta < 0):
         raise HomogeneityInputError(
@@ -85,7 +85,7 @@ def _lrs(lrs: Sequence[float]) -> np.ndarray:
     return eta
 
 
-def _cumulative(terms: Sequence[float]) -> np.ndarray:
+def _cumulative(terms: ArrayLike) -> np.ndarray:
     """(0, t₀, t₀ + t₁, …): the running sum with a leading 0 (T terms give T+1 values)."""
     return np.concatenate([[0.0], np.cumsum(np.asarray(terms, dtype=np.float64))])
 
@@ -97,7 +97,7 @@ def inverse_sqrt_schedule(steps: int, scale: float = 1.0, start: int = 1) -> np.
     return np.array(G.inverse_sqrt_lrs(steps, scale, start))
 
 
-def lr_integral(lrs: Sequence[float]) -> np.ndarray:
+def lr_integral(lrs: ArrayLike) -> np.ndarray:
     """I_t = Σ_{s<t} η_s for t = 0..T (length T+1)."""
     return _cumulative(_lrs(lrs))
 
@@ -105,14 +105,14 @@ def lr_integral(lrs: Sequence[float]) -> np.ndarray:
 # -- G1 ----------------------------------------------------------------------------------
 
 
-def g1_aligned_norms(theta0_norm: float, lrs: Sequence[float], kappa: float = 1.0) -> np.ndarray:
+def g1_aligned_norms(theta0_norm: float, lrs: ArrayLike, kappa: float = 1.0) -> np.ndarray:
     """‖θ_t‖ = ‖θ_0‖∏_{s<t}(1 + κη_s): exact under cos(θ, δ) = 1 and ‖δ_t‖ = κη_t‖θ_t‖."""
     n0, k = _positive(theta0_norm, "theta0_norm"), _positive(kappa, "kappa")
     steps = [G.step_log_growth(eta, k) for eta in _lrs(lrs)]
     return n0 * np.exp(_cumulative(steps))
 
 
-def g1_log_growth_bounds(lrs: Sequence[float], kappa: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def g1_log_growth_bounds(lrs: ArrayLike, kappa: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """(lower, upper) bounds on ln(‖θ_t‖/‖θ_0‖) under G1: κI_t − κ²Ση²/2 and κI_t."""
     eta, k = _lrs(lrs), _positive(kappa, "kappa")
     pairs = [
@@ -122,9 +122,7 @@ def g1_log_growth_bounds(lrs: Sequence[float], kappa: float = 1.0) -> tuple[np.n
     return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
 
 
-def g1_continuous_norms(
-    theta0_norm: float, integral: Sequence[float], kappa: float = 1.0
-) -> np.ndarray:
+def g1_continuous_norms(theta0_norm: float, integral: ArrayLike, kappa: float = 1.0) -> np.ndarray:
     """‖θ_0‖exp(κ∫η): the paper's form of G1 (gradient flow)."""
     return _positive(theta0_norm, "theta0_norm") * np.exp(
         _positive(kappa, "kappa") * np.asarray(integral, dtype=np.float64)
@@ -134,14 +132,14 @@ def g1_continuous_norms(
 # -- G2 ----------------------------------------------------------------------------------
 
 
-def g2_misaligned_norms(theta0_norm: float, step_norms: Sequence[float]) -> np.ndarray:
+def g2_misaligned_norms(theta0_norm: float, step_norms: ArrayLike) -> np.ndarray:
     """‖θ_t‖ = √(‖θ_0‖² + Σ_{s<t}‖δ_s‖²): exact when every step is orthogonal to θ."""
     n0 = _positive(theta0_norm, "theta0_norm", allow_zero=True)
     sums = _cumulative(_lrs(step_norms) ** 2)
     return np.array([G.orthogonal_steps_norm(n0, s) for s in sums])
 
 
-def g2_with_a1_norms(theta0_norm: float, lrs: Sequence[float], kappa: float = 1.0) -> np.ndarray:
+def g2_with_a1_norms(theta0_norm: float, lrs: ArrayLike, kappa: float = 1.0) -> np.ndarray:
     """‖θ_t‖ = ‖θ_0‖∏_{s<t}√(1 + κ²η_s²): orthogonal steps of size κη‖θ‖ (G2 + A1)."""
     n0, k = _positive(theta0_norm, "theta0_norm"), _positive(kappa, "kappa")
     steps = [G.step_log_growth(eta, k, alignment=0) for eta in _lrs(lrs)]
@@ -168,7 +166,7 @@ def g2_with_a1_log_norm_ratio(
 
 
 def scale_invariant_gd_norms(
-    theta0_norm: float, lr: float, unit_grad_norms: Sequence[float]
+    theta0_norm: float, lr: float, unit_grad_norms: ArrayLike
 ) -> np.ndarray:
     """Exact ‖θ_t‖ under plain GD on a scale-invariant loss: x_{t+1} = x_t + η²G_t²/x_t,
     x = ‖θ‖², G_t = ‖∇L(θ_t/‖θ_t‖)‖."""
@@ -184,7 +182,7 @@ def scale_invariant_gd_norms(
 
 
 def scale_invariant_gd_asymptotic(
-    theta0_norm: float, lr: float, unit_grad_norm: float, steps: Sequence[float]
+    theta0_norm: float, lr: float, unit_grad_norm: float, steps: ArrayLike
 ) -> np.ndarray:
     """(‖θ_0‖⁴ + 2η²G²t)^{1/4}: the t^{1/4} law of plain GD on a scale-invariant loss with a
     unit-sphere gradient norm G that stays constant (the gradient-flow solution)."""
@@ -194,7 +192,7 @@ def scale_invariant_gd_asymptotic(
     return (n0**4 + 2 * eta**2 * g**2 * t) ** 0.25
 
 
-def normalised_gd_norms(theta0_norm: float, lr: float, steps: Sequence[float]) -> np.ndarray:
+def normalised_gd_norms(theta0_norm: float, lr: float, steps: ArrayLike) -> np.ndarray:
     """√(‖θ_0‖² + η²t): exact for δ = −η∇L/‖∇L‖ on a scale-invariant loss."""
     n0 = _positive(theta0_norm, "theta0_norm")
     eta = _positive(lr, "lr")
@@ -237,7 +235,7 @@ def adamw_norms(
     lr: float,
     weight_decay: float,
     n: int,
-    steps: Sequence[float],
+    steps: ArrayLike,
     update_rms: float = 1.0,
 ) -> np.ndarray:
     """‖θ_t‖ = √(x* + (x_0 − x*)(1−ηλ)^{2t}), x* the equilibrium ‖θ*‖² (scale-invariant group,
@@ -254,7 +252,7 @@ def adamw_critical_weight_decay(lr: float, initial_rms: float, update_rms: float
     return float(G.adamw_critical_weight_decay(lr, initial_rms, update_rms))
 
 
-def homogeneous_margin_norm_shape(steps: Sequence[float], degree: float) -> np.ndarray:
+def homogeneous_margin_norm_shape(steps: ArrayLike, degree: float) -> np.ndarray:
     """(log t)^{1/L} (Lyu & Li 2020), the shape of ‖θ_t‖ up to a constant for t > 1."""
     t = np.asarray(steps, dtype=np.float64)
     if np.any(t <= 1):

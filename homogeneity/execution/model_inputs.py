@@ -18,7 +18,7 @@ import inspect
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import torch
 from torch import nn
@@ -26,8 +26,11 @@ from torch import nn
 from homogeneity.errors import HomogeneityInputError
 from homogeneity.execution.observed_calls import AttentionCall
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
-def is_transformers_model(model: object) -> bool:
+
+def is_transformers_model(model: object) -> TypeGuard[PreTrainedModel]:
     """Whether ``model`` is a ``transformers.PreTrainedModel`` (a whole Hugging Face model,
     with a config and ``output_hidden_states``), without importing transformers."""
     transformers = sys.modules.get("transformers")

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from homogeneity.components import Encoder, EncoderConfig, Linear
+from homogeneity.components.init import ParameterFactory
 from homogeneity.components.residual import PLACEMENTS
 from homogeneity.errors import HomogeneityInputError
 
@@ -84,7 +85,7 @@ class CausalLM(nn.Module):
     ) -> None:
         super().__init__()
         self.config = cfg
-        kw = dict(dtype=dtype, device=device, generator=generator)
+        kw = ParameterFactory(dtype=dtype, device=device, generator=generator)
         self.encoder = Encoder(cfg.encoder_config(), **kw)
         self.head = Linear(cfg.d_model, cfg.vocab_size, cfg.bias, **kw)
 

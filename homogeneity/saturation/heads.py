@@ -82,7 +82,8 @@ class HeadStats:
     @property
     def dominant_location(self) -> str:
         """The kind of key with the most mass ("n/a" when locations were not recorded)."""
-        return max(self.locations, key=self.locations.get) if self.locations else "n/a"
+        locations = self.locations
+        return max(locations, key=lambda name: locations[name]) if locations else "n/a"
 
 
 def key_locations(
@@ -166,7 +167,7 @@ class HeadStatistics:
                 "entropy": attention_entropy(a),
             }
             totals = {k: (v * qmask).sum(dim=(0, 2)) for k, v in per_row.items()}  # (H,)
-            if self.detail:
+            if codes is not None:  # self.detail
                 index = codes.expand(a.shape)
                 for key, values in (("loc", a), ("att", attended.to(a.dtype))):
                     split = torch.zeros(
