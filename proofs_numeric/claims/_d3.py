@@ -14,11 +14,14 @@ is verified with the explicit constants of the proof instead.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import mpmath
 from hypothesis import strategies as st
 
+from homogeneity.errors import HomogeneityInputError
+from proofs_numeric import families as fam
 from proofs_numeric.case_schema import Real, Schema, real_list
 from proofs_numeric.precision import exp_loss, guard_digits, working_precision
 
@@ -39,6 +42,18 @@ def ray_fields(dim: int, max_log10_c: float | None) -> dict[str, Schema]:
     if max_log10_c is not None:
         fields["log10_c"] = Real(0.0, max_log10_c)
     return fields
+
+
+def d3_constants(spec: Mapping[str, Any]) -> tuple[float, float]:
+    """(d, ρ) of D3 for a family member that is ∼k (:func:`proofs_numeric.families.d3_constants`);
+    a member D3 gives no constants (poly × sat of positive degree) is an input error."""
+    constants = fam.d3_constants(spec)
+    if constants is None:
+        raise HomogeneityInputError(
+            f"f={dict(spec)!r} is not ∼k (poly × sat of positive degree): D3 gives it no "
+            "constants; use a ∼0 member or an exact product"
+        )
+    return constants
 
 
 def digits_for(digits: int, r: float, log10_c: float = 0.0, degree: float = 0.0) -> int:

@@ -15,6 +15,7 @@ from typing import Any
 import mpmath
 import torch
 from hypothesis import strategies as st
+from torch import nn
 
 from homogeneity.components import FeedForward, MultiHeadAttention, ProofLayerNorm
 from homogeneity.constants import NormKind, Placement
@@ -45,6 +46,7 @@ def sublayer_weights(case: Mapping[str, Any], kind: str, value_bias: bool = Fals
     values: dict[str, Any] = {
         "x": tensor_to_lists(torch.randn(n, d, generator=g, dtype=torch.float64))
     }
+    m: nn.Module
     if kind == "mha":
         m = MultiHeadAttention(
             d,
@@ -66,7 +68,7 @@ def sublayer_weights(case: Mapping[str, Any], kind: str, value_bias: bool = Fals
     else:
         raise HomogeneityInputError(f"kind={kind!r} must be 'mha' or 'ff'")
     norm = ProofLayerNorm(d, dtype=torch.float64, generator=g)
-    values["norm.weight"] = tensor_to_lists(norm.weight)
+    values.update({f"norm.{k}": tensor_to_lists(v) for k, v in norm.named_parameters()})
     return Weights(values)
 
 

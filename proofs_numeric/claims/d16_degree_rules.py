@@ -50,6 +50,7 @@ from hypothesis import strategies as st
 
 from homogeneity.components.functional import proof_layer_norm
 from homogeneity.degree_engine import OP_RULES, OpRule, TensorDegree, trace_degree
+from homogeneity.errors import HomogeneityInputError
 from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
@@ -116,17 +117,25 @@ ENGINE = EngineDegrees()
 def shifted_table(op: str) -> dict[str, OpRule]:
     """The engine's rule table with ``op``'s rule one degree too high (a wrong rule)."""
 
-    def shift(call: Any) -> Any:
+    def shift(call: Any) -> TensorDegree:
         td = OP_RULES[op].apply(call)
+        if not isinstance(td, TensorDegree) or td.degree.value is None:
+            raise HomogeneityInputError(
+                f"op={op!r}: its rule gives {td!r}, not one degree to shift; use an op whose "
+                "rule gives its output a degree, such as 'aten.mul'"
+            )
         return TensorDegree(td.degree.with_value(td.degree.value + 1))
 
     wrong = dataclasses.replace(OP_RULES[op], apply=shift)
     return {**OP_RULES, **{name: wrong for name in OP_RULES[op].ops}}
 
 
-def mismatch_margin(values: Callable[[list[Any]], list[Any]], case: Mapping[str, Any], k: Any):
+def mismatch_margin(
+    values: Callable[[list[Any]], list[Any] | None], case: Mapping[str, Any], k: Any
+):
     """ln(rounding) − ln max|out(cθ) − c^k out(θ)| for a degree k the lemma does not
-    check: a rule whose degree is wrong shows as an error far above rounding."""
+    check: a rule whose degree is wrong shows as an error far above rounding (+∞ where
+    ``values`` is undefined, None, at θ or cθ)."""
     specs = case["f"] if isinstance(case["f"], list) else [case["f"], case["g"]]
     r = float(case["r"])
     work = digits_for(30, r, case["log10_c"], k)

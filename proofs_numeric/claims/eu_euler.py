@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import mpmath
 import torch
@@ -73,25 +73,26 @@ TOL = 1e-9  # float64 autograd through a few layers
 
 def _torch_model(case: Mapping[str, Any], mutated: bool) -> tuple[nn.Module, tuple, dict, int]:
     g = torch.Generator().manual_seed(int(case["seed"]))
-    kind, d = case["model"], int(case["d"])
-    kw = dict(dtype=torch.float64, generator=g)
+    kind, d, h = case["model"], int(case["d"]), int(case["h"])
+    f64 = torch.float64
+    m: nn.Module
     if kind == "ff":
-        m = FeedForward(d, int(case["h"]), "gelu" if mutated else "relu", bias=False, **kw)
-        return m, (torch.randn(3, d, generator=g, dtype=torch.float64),), {}, 2
+        m = FeedForward(d, h, "gelu" if mutated else "relu", bias=False, dtype=f64, generator=g)
+        return m, (torch.randn(3, d, generator=g, dtype=f64),), {}, 2
     if kind == "mlp":
         act = GeLU if mutated else ReLU
         m = nn.Sequential(
-            Linear(d, int(case["h"]), False, **kw),
+            Linear(d, h, False, dtype=f64, generator=g),
             act(),
-            Linear(int(case["h"]), int(case["h"]), False, **kw),
+            Linear(h, h, False, dtype=f64, generator=g),
             act(),
-            Linear(int(case["h"]), 2, False, **kw),
+            Linear(h, 2, False, dtype=f64, generator=g),
         )
-        return m, (torch.randn(3, d, generator=g, dtype=torch.float64),), {}, 3
+        return m, (torch.randn(3, d, generator=g, dtype=f64),), {}, 3
     cfg = EncoderConfig(
-        vocab_size=4, d_model=d, n_heads=1, d_head=2, d_ff=int(case["h"]) + 3, n_layers=2, max_len=3
+        vocab_size=4, d_model=d, n_heads=1, d_head=2, d_ff=h + 3, n_layers=2, max_len=3
     )
-    m = Encoder(cfg, **kw)
+    m = Encoder(cfg, dtype=f64, generator=g)
     return m, (torch.tensor([[1, 2, 0]]),), {"saturated": not mutated}, 1
 
 
@@ -104,7 +105,8 @@ def _torch_residual(case: Mapping[str, Any], degree_shift: int = 0, mutated: boo
     def f(p: dict) -> torch.Tensor:
         return functional_call(model, p, args, kwargs)
 
-    value, tangent = jvp(f, (params,), (params,))
+    # without has_aux, jvp returns the pair (f(θ), ∂f(θ)[θ])
+    value, tangent = cast(tuple[torch.Tensor, torch.Tensor], jvp(f, (params,), (params,)))
     if not bool(torch.isfinite(value).all()) or float(value.norm()) == 0:
         return 0.0  # undefined (LN of a constant row) or zero: outside the statement
     euler = float((tangent - k * value).norm() / value.norm())

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import CheckContext, Claim, Verdict
-from proofs_numeric.claims._d3 import digits_for, radii, ray_fields
+from proofs_numeric.claims._d3 import d3_constants, digits_for, radii, ray_fields
 from proofs_numeric.precision import working_precision
 from proofs_numeric.search import (
     PropertySearch,
@@ -36,14 +36,14 @@ DIM = 3
 def sum_constants(
     f: Mapping[str, Any], g: Mapping[str, Any], lossless: bool = False
 ) -> tuple[float, float]:
-    (df, rf), (dg, rg) = fam.d3_constants(f), fam.d3_constants(g)
+    (df, rf), (dg, rg) = d3_constants(f), d3_constants(g)
     m = min(df, dg)
     if lossless:
         return m, max(rf, rg)
     return m / 2, max(rf, rg, 2 * math.log(2) / m)
 
 
-def margin_for(lossless: bool = False, degree_shift: int = 0):
+def margin_for(lossless: bool = False, degree_shift: float = 0):
     def margin(case: Mapping[str, Any], digits: int) -> Any:
         f, g = case["f"], case["g"]
         d, rho = sum_constants(f, g, lossless)
@@ -114,7 +114,7 @@ CONSTRUCTIONS = (
 )
 
 
-def search(lossless: bool = False, degree_shift: int = 0, what: str = "") -> PropertySearch:
+def search(lossless: bool = False, degree_shift: float = 0, what: str = "") -> PropertySearch:
     return PropertySearch(
         claim_id="L3",
         strategy=cases(),

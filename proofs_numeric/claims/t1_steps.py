@@ -113,7 +113,7 @@ _ENC = {
     "bias": False,
     "activation": "relu",
 }
-SCALE_CONSTRUCTIONS = (
+SCALE_CONSTRUCTIONS: tuple[dict[str, Any], ...] = (
     {"seed": 0, "cfg": _ENC, "ids": [1, 2, 0], "rho": 1.0, "log10_c": 3.0},
     {"seed": 1, "cfg": dict(_ENC, n_heads=2, max_len=0), "ids": [2, 2], "rho": 2.0, "log10_c": 20},
 )
