@@ -24,6 +24,7 @@ from proofs_numeric.certificates import checker as independent
 from proofs_numeric.claim import (
     CertificateRecord,
     CheckContext,
+    Claim,
     ControlOutcome,
     Evidence,
     NegativeControl,
@@ -160,4 +161,34 @@ def certificate_controls(
             "another claim must each be rejected",
             tampered,
         ),
+    )
+
+
+def certified_claim(
+    claim_id: str,
+    title: str,
+    *,
+    name: str,
+    theorem: str,
+    parameters: Callable[[], Mapping[str, Any]] | Mapping[str, Any],
+    sharpen: Callable[[dict[str, Any]], dict[str, Any]],
+    sharpened: str,
+    explanation: str,
+    corrects: str | None = None,
+    statement_tail: str = ".",
+) -> Claim:
+    """The claim that ``data/<name>.json`` proves: its statement is the checker's statement
+    of ``theorem`` with ``parameters`` (then ``statement_tail``), it expects ``proved``, its
+    check is :func:`certified_check` and its controls are :func:`certificate_controls`
+    (the statement with ``sharpen``'s sharper constant, and tampered certificates)."""
+    stated = parameters() if callable(parameters) else parameters
+    return Claim(
+        id=claim_id,
+        title=title,
+        corrects=corrects,
+        statement=independent.THEOREMS[theorem].statement(stated) + statement_tail,
+        expected="proved",
+        check=certified_check(name, claim_id, theorem, parameters),
+        explanation=explanation,
+        negative_controls=certificate_controls(name, sharpen, sharpened),
     )

@@ -14,12 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from proofs_numeric.certificates.checker import THEOREMS
 from proofs_numeric.certificates.specs import HEAD_CASE, head_instance
-from proofs_numeric.claim import Claim
-from proofs_numeric.claims._certified import certificate_controls, certified_check
-
-NAME, THEOREM = "p4_star_instance", "head_ray"
+from proofs_numeric.claims._certified import certified_claim
 
 
 def certified() -> dict[str, Any]:
@@ -27,21 +23,20 @@ def certified() -> dict[str, Any]:
 
 
 CLAIMS = (
-    Claim(
-        id="P4*[instance]",
-        title="Attention head ∼2 along the ray of one instance: proved",
+    certified_claim(
+        "P4*[instance]",
+        "Attention head ∼2 along the ray of one instance: proved",
         corrects="P4",
-        statement=THEOREMS[THEOREM].statement(certified())
-        + f" (instance: the seeded sublayer {HEAD_CASE}).",
-        expected="proved",
-        check=certified_check(NAME, "P4*[instance]", THEOREM, certified),
+        name="p4_star_instance",
+        theorem="head_ray",
+        parameters=certified,
+        statement_tail=f" (instance: the seeded sublayer {HEAD_CASE}).",
         explanation=(
             "P4* along the whole ray of one instance, every ρ > 0 and c ≥ 1; P4* in "
             "general keeps its sampled verdict. On this instance the constant 4 is "
             "generous: the prover closes with 11/10 in its place, not with 1."
         ),
-        negative_controls=certificate_controls(
-            NAME, lambda p: {**p, "constant": "1"}, "constant 1 instead of 4"
-        ),
+        sharpen=lambda p: {**p, "constant": "1"},
+        sharpened="constant 1 instead of 4",
     ),
 )
