@@ -30,6 +30,19 @@ MAX_RATE = 8.0
 #: the largest ‖θ‖ a replayed case may ask for (digits_for adds 8‖θ‖/ln 10 digits)
 MAX_REPLAY_R = 1000.0
 
+#: θ₁: an exact product of degree 1 in ℝ³ (a family member)
+THETA_1: dict[str, Any] = {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]}
+#: σ(‖θ‖) in ℝ³: ∼0 with d = 1
+SIGMOID_OF_NORM: dict[str, Any] = {
+    "kind": "sat",
+    "a": 1.0,
+    "b": 1.0,
+    "u": [0.0, 0.0, 0.0],
+    "o": 0.0,
+}
+#: θ₁·σ(‖θ‖): approximately but not exactly 1-homogeneous
+THETA_1_SIGMOID: dict[str, Any] = {"kind": "polysat", "poly": THETA_1, "sat": SIGMOID_OF_NORM}
+
 
 def ray_fields(dim: int, max_log10_c: float | None) -> dict[str, Schema]:
     """Bounds on the point θ = r·θ̂ of a replayed case (and on c = 10^log10_c when the case
@@ -54,6 +67,15 @@ def d3_constants(spec: Mapping[str, Any]) -> tuple[float, float]:
             "constants; use a ∼0 member or an exact product"
         )
     return constants
+
+
+def float_point(case: Mapping[str, Any]) -> list[float]:
+    """θ = r·θ̂ of a case in float64 (θ̂ = direction/‖direction‖): where a refutation's
+    ray is laid out, before any margin is computed at high precision."""
+    r = float(case["r"])
+    d = [float(x) for x in case["direction"]]
+    n = math.sqrt(sum(x * x for x in d))
+    return [r * x / n for x in d]
 
 
 def digits_for(digits: int, r: float, log10_c: float = 0.0, degree: float = 0.0) -> int:

@@ -28,7 +28,13 @@ import mpmath
 from hypothesis import strategies as st
 
 from proofs_numeric import families as fam
-from proofs_numeric.claims._d3 import digits_for, radii, rounding_allowance
+from proofs_numeric.claims._d3 import (
+    THETA_1,
+    THETA_1_SIGMOID,
+    digits_for,
+    radii,
+    rounding_allowance,
+)
 from proofs_numeric.claims._t1_bound import spectral_norm
 from proofs_numeric.precision import distance, matvec, working_precision
 from proofs_numeric.search import (
@@ -147,20 +153,18 @@ def weight_cases(member_lists: MemberLists = uniform_members) -> st.SearchStrate
     )
 
 
-_LIN = {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]}
-_SAT = {"kind": "sat", "a": 1.0, "b": 1.0, "u": [0.0, 0.0, 0.0], "o": 0.0}
 #: Only the first coordinate of f has an error and W₀ = (1, 0): W's top right singular
 #: vector is that coordinate, so ‖W Δ‖ = ‖W‖₂‖Δ‖ (the constant is attained).
 ALIGNED_CASES = (
     {
-        "f": [{"kind": "polysat", "poly": _LIN, "sat": _SAT}, _LIN],
+        "f": [THETA_1_SIGMOID, THETA_1],
         "w": [[1.0, 0.0]],
         "direction": [1.0, 0.5, 0.0],
         "r": 5.0,
         "log10_c": 2.0,
     },
     {
-        "f": [{"kind": "polysat", "poly": _LIN, "sat": _SAT}, dict(_LIN, a=0.5)],
+        "f": [THETA_1_SIGMOID, dict(THETA_1, a=0.5)],
         "w": [[0.6, 0.0], [0.8, 0.0]],
         "direction": [0.8, 0.6, 0.0],
         "r": 12.0,

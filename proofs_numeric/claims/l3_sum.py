@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import CheckContext, Claim, Verdict
-from proofs_numeric.claims._d3 import d3_constants, digits_for, radii, ray_fields
+from proofs_numeric.claims._d3 import SIGMOID_OF_NORM, d3_constants, digits_for, radii, ray_fields
 from proofs_numeric.precision import working_precision
 from proofs_numeric.search import (
     PropertySearch,
@@ -94,12 +94,17 @@ CASE_SCHEMA = cs.Record(
     {"f": fam.member_schema(DIM), "g": fam.member_schema(DIM), **ray_fields(DIM, 30.0)}
 )
 
-_SAT = {"kind": "sat", "a": 1.0, "b": 1.0, "u": [0.0, 0.0, 0.0], "o": 0.0}
 CONSTRUCTIONS = (
-    {"f": _SAT, "g": _SAT, "direction": [1.0, 0.0, 0.0], "r": 50.0, "log10_c": 10.0},
     {
-        "f": _SAT,
-        "g": dict(_SAT, a=-1.0, o=1.0),
+        "f": SIGMOID_OF_NORM,
+        "g": SIGMOID_OF_NORM,
+        "direction": [1.0, 0.0, 0.0],
+        "r": 50.0,
+        "log10_c": 10.0,
+    },
+    {
+        "f": SIGMOID_OF_NORM,
+        "g": dict(SIGMOID_OF_NORM, a=-1.0, o=1.0),
         "direction": [0.0, 1.0, 0.0],
         "r": 5.0,
         "log10_c": 3.0,
