@@ -38,16 +38,16 @@ from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import D_PROBE, RHO_PROBE, probe_margin
 from proofs_numeric.claims._transformer import (
-    head_bound,
     head_outputs,
+    head_score_digits,
     keep_for,
-    score_loss,
+    row_head_bound,
     sublayer_cases,
     sublayer_schema,
     sublayer_weights,
-    trace_scores,
 )
 from proofs_numeric.precision import (
+    AttentionTrace,
     distance,
     exp_loss,
     guard_digits,
@@ -308,17 +308,15 @@ def _euler_factor(gamma: Any) -> Any:
 def head_euler_margin(degree: int = 2, value_bias: bool = False):
     def margin(case: Mapping[str, Any], digits: int) -> Any:
         w0 = sublayer_weights(case, "mha", value_bias)
-        n_heads, d_head = int(case["n_heads"]), int(case["d_head"])
+        d_head = int(case["d_head"])
         rho = mpmath.mpf(case["rho"])
-        trace: list = []
-        head_outputs(w0.at(rho), case, digits, trace)
         # θ·∇H by central differences with step 10^{−work}: they lose 2·work digits
-        work = guard_digits(digits, score_loss(trace_scores(trace)))
+        work = head_score_digits(w0, case, digits)
         fine = guard_digits(work, 2 * work)
         with working_precision(fine):
             hstep = mpmath.mpf(10) ** (-work)
             w = w0.at(rho)
-            trace = []
+            trace: list[AttentionTrace] = []
             h1 = head_outputs(w, case, fine, trace)
             up = head_outputs(w0.at(rho * (1 + hstep)), case, fine)
             down = head_outputs(w0.at(rho * (1 - hstep)), case, fine)
@@ -327,24 +325,14 @@ def head_euler_margin(degree: int = 2, value_bias: bool = False):
             keep = keep_for(case, len(x))
             worst = mpmath.inf
             for i in range(len(x)):
-                lhs_sq, bound_sq = mpmath.mpf(0), mpmath.mpf(0)
-                for hd in range(n_heads):
-                    sl = slice(hd * d_head, (hd + 1) * d_head)
-                    deriv = [
-                        (a - b) / (2 * hstep) for a, b in zip(up[i][sl], down[i][sl], strict=True)
-                    ]
-                    lhs_sq += distance(deriv, [degree * hv for hv in h1[i][sl]], fine) ** 2
-                    b = head_bound(
-                        trace[0].scores[hd][i], keep[i], [r[sl] for r in v], fine, _euler_factor
-                    )
-                    bound_sq += b * b
+                # (Σ_h ‖error of head h‖²)^{1/2} is the error of the whole row of [H₁; …; H_h]
+                deriv = [(a - b) / (2 * hstep) for a, b in zip(up[i], down[i], strict=True)]
+                lhs = distance(deriv, [degree * hv for hv in h1[i]], fine)
+                bound = row_head_bound(trace[0].scores, i, keep[i], v, d_head, fine, _euler_factor)
                 allowance = mpmath.mpf(10) ** (-(work - 10)) * (
                     1 + mpmath.fsum(abs(t) for t in h1[i])
                 )
-                worst = min(
-                    worst,
-                    log_margin(mpmath.sqrt(bound_sq) + allowance, mpmath.sqrt(lhs_sq), fine),
-                )
+                worst = min(worst, log_margin(bound + allowance, lhs, fine))
             return worst
 
     return margin

@@ -36,7 +36,12 @@ from homogeneity.errors import HomogeneityInputError
 from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
-from proofs_numeric.claims._transformer import ff_sublayer, sublayer_schema, sublayer_weights
+from proofs_numeric.claims._transformer import (
+    ff_sublayer,
+    max_scaled_error,
+    sublayer_schema,
+    sublayer_weights,
+)
 from proofs_numeric.precision import Weights, guard_digits, norm2, working_precision
 from proofs_numeric.precision.torch_weights import tensor_to_lists
 from proofs_numeric.search import (
@@ -72,13 +77,6 @@ def _at(values: Mapping[str, Any], x: list[list[Any]]) -> Weights:
     return Weights({**values, "x": x})
 
 
-def _max_error(fc: list[list[Any]], f1: list[list[Any]], c: Any, degree: int) -> Any:
-    ck = mpmath.power(c, degree)
-    return max(
-        abs(a - ck * b) for ra, rb in zip(fc, f1, strict=True) for a, b in zip(ra, rb, strict=True)
-    )
-
-
 # -- P6: X ∼1 in its own parameters t --------------------------------------------------
 
 
@@ -111,7 +109,7 @@ def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
             fc = ff_sublayer(_at(scaled_c, own_input(ct, b, work)), work)
         except HomogeneityInputError:
             return vacuous("a row of W^f ReLU(W^i X) is constant: FF is undefined here")
-        return log_margin(mpmath.mpf(1), _max_error(fc, f1, c, 1), work)
+        return log_margin(mpmath.mpf(1), max_scaled_error(fc, f1, c), work)
 
 
 def paper_ray(case: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -219,7 +217,7 @@ def all_margin(degree: int = 1, activation: str = "relu", own_only: bool = False
                 return vacuous("a row of W^f ReLU(W^i X) is constant: FF is undefined here")
             ck = mpmath.power(c, degree)
             allowance = rounding_allowance(work, *[ck * v for r in f1 for v in r])
-            return log_margin(allowance, _max_error(fc, f1, c, degree), work)
+            return log_margin(allowance, max_scaled_error(fc, f1, c, degree), work)
 
     return margin
 

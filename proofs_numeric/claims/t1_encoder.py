@@ -31,8 +31,8 @@ from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
 from proofs_numeric.claims._encoders import encoder_cases, encoder_schema, mp_encoder, score_digits
 from proofs_numeric.claims._t1_bound import encoder_bound, tempered
-from proofs_numeric.claims._transformer import chosen_scale, max_abs_diff
-from proofs_numeric.precision import distance, working_precision
+from proofs_numeric.claims._transformer import collapse_margin, max_row_distance
+from proofs_numeric.precision import working_precision
 from proofs_numeric.search import (
     PropertySearch,
     along_ray,
@@ -67,17 +67,14 @@ def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
             fs = enc.at(rho).run(case["ids"], saturated=True, digits=work)
         except HomogeneityInputError:
             return vacuous("LN of a constant row: the encoder is undefined here")
-        gap = max_abs_diff(fs, f1)
-        if gap == 0 and "c" not in case:
-            return vacuous("exactly saturated: the encoder is exactly 1-homogeneous at θ")
-        c = chosen_scale(case, gap, work)
-        fc = enc.at(rho * c).run(case["ids"], digits=work)
-        err = max(
-            abs(a - c * b)
-            for ra, rb in zip(fc, f1, strict=True)
-            for a, b in zip(ra, rb, strict=True)
+        return collapse_margin(
+            case,
+            f1,
+            fs,
+            lambda c: enc.at(rho * c).run(case["ids"], digits=work),
+            work,
+            "exactly saturated: the encoder is exactly 1-homogeneous at θ",
         )
-        return log_margin(mpmath.mpf(1), err, work)
 
 
 def paper_ray(case: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -112,9 +109,7 @@ def bound_margin(rate: float = 1.0, temperature: float = 1.0):
                 fc = lhs_c.run(ids, digits=work)
             except HomogeneityInputError:
                 return vacuous("a layer norm's input row is constant: f is undefined here")
-            err = max(
-                distance([a / c for a in rc], r1, work) for rc, r1 in zip(fc, f1, strict=True)
-            )
+            err = max_row_distance(fc, f1, c, work)
             allowance = rounding_allowance(work, *[v for r in f1 for v in r])
             if err <= allowance:
                 return vacuous("f is exactly 1-homogeneous at θ (to the working precision)")

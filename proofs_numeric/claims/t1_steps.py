@@ -38,7 +38,7 @@ from proofs_numeric.claims._t1_bound import (
     ff_sublayer,
     tempered,
 )
-from proofs_numeric.claims._transformer import keep_for, sublayer_weights
+from proofs_numeric.claims._transformer import keep_for, max_row_distance, sublayer_weights
 from proofs_numeric.precision import distance, exp_loss, guard_digits, norm2, working_precision
 from proofs_numeric.precision.torch_weights import tensor_to_lists
 from proofs_numeric.search import (
@@ -66,7 +66,7 @@ def scale_margin(case: Mapping[str, Any], digits: int) -> Any:
             ft = tempered(enc0.at(rho), c**4, work).run(ids, digits=work)
         except HomogeneityInputError:
             return vacuous("a layer norm's input row is constant: f is undefined here")
-        err = max(distance([a / c for a in rc], rt, work) for rc, rt in zip(fc, ft, strict=True))
+        err = max_row_distance(fc, ft, c, work)
         return log_margin(rounding_allowance(work, *[v for r in ft for v in r]), err, work)
 
 
