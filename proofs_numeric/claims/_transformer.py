@@ -347,3 +347,9 @@ def collapse_margin(
             return vacuous(exact)
         c = chosen_scale(case, gap, digits)
         return log_margin(mpmath.mpf(1), max_scaled_error(at_scale(c), f1, c), digits)
+
+
+def scale_exponents(max_log10_c: float) -> st.SearchStrategy[float]:
+    """log10 c of the scale c ≥ 1 of a case: uniform in [0, max_log10_c], or in
+    [10⁻⁶, 10⁻²] (c → 1⁺, where an error bound must already hold)."""
+    return st.one_of(st.floats(0.0, max_log10_c), st.floats(1e-6, 1e-2))
