@@ -104,18 +104,22 @@ def paper_config(**changes: Any) -> dict[str, Any]:
 
 
 def paper_configs(
-    d_model: tuple[int, int], d_head: tuple[int, int], bias: bool = False, activation: str = "relu"
+    d_model: tuple[int, int],
+    d_head: tuple[int, int],
+    bias: bool = False,
+    activation: str = "relu",
+    d_ff: tuple[int, int] = (4, 6),
 ) -> st.SearchStrategy[dict[str, Any]]:
-    """Paper-pre-norm encoders with the LN of D9 of d_model and head dimension in the given
-    ranges, 1–2 heads, d_ff 4–6, 1–2 layers, with or without positions (max_len 0 or 3);
-    ``bias`` and ``activation`` fixed (the T1* searches and their mutated controls)."""
+    """Paper-pre-norm encoders with the LN of D9 with d_model, head dimension and d_ff in
+    the given ranges, 1–2 heads, 1–2 layers, with or without positions (max_len 0 or 3);
+    ``bias`` and ``activation`` fixed (the T1* and GH* searches and their controls)."""
     return st.fixed_dictionaries(
         {
             "vocab_size": st.just(4),
             "d_model": st.integers(*d_model),
             "n_heads": st.integers(1, 2),
             "d_head": st.integers(*d_head),
-            "d_ff": st.integers(4, 6),
+            "d_ff": st.integers(*d_ff),
             "n_layers": st.integers(1, 2),
             "max_len": st.sampled_from([0, 3]),
             "placement": st.just(Placement.PAPER_PRENORM.value),

@@ -269,17 +269,21 @@ def describe_wiggle(c: Mapping[str, Any]) -> str:
     )
 
 
+def wiggle_derivative(a: Any, b: Any, r: Any) -> Any:
+    """f′(r) = a e^{−br}(2b e^{2br} cos e^{2br} − b sin e^{2br}) for f = a e^{−br} sin(e^{2br})
+    (at the working precision; e^{2br} must be resolved to absolute accuracy)."""
+    e = mpmath.exp(2 * b * r)
+    return a * mpmath.exp(-b * r) * (2 * b * e * mpmath.cos(e) - b * mpmath.sin(e))
+
+
 def wiggle_margin(case: Mapping[str, Any], digits: int) -> Any:
-    """probe margin of |θ·∇f − k f| for f = a e^{−br} sin(e^{2br}), k = 0; r may be a
-    decimal string (parsed at the working precision)."""
+    """probe margin of |θ·∇f − k f| = |r f′(r)| for f = a e^{−br} sin(e^{2br}), k = 0; r may
+    be a decimal string (parsed at the working precision)."""
     # sin(e^{2br}) needs e^{2br} to absolute accuracy: 2br/ln 10 more digits
     work = guard_digits(digits, exp_loss(2 * float(case["b"]) * float(case["r"])))
     with working_precision(work):
         a, b, r = mpmath.mpf(case["a"]), mpmath.mpf(case["b"]), mpmath.mpf(case["r"])
-        e = mpmath.exp(2 * b * r)
-        f = a * mpmath.exp(-b * r) * mpmath.sin(e)
-        df = a * mpmath.exp(-b * r) * (-b * mpmath.sin(e) + 2 * b * e * mpmath.cos(e))
-        return probe_margin(abs(r * df - 0 * f), r, work)
+        return probe_margin(abs(r * wiggle_derivative(a, b, r)), r, work)
 
 
 #: A refutation of EU~ is replayed at ‖θ‖ = r·(1, 1.5, 2).
