@@ -40,6 +40,7 @@ from proofs_numeric.claims._transformer import (
     ff_sublayer,
     max_scaled_error,
     scale_exponents,
+    sublayer_cases,
     sublayer_schema,
     sublayer_weights,
 )
@@ -120,16 +121,14 @@ def paper_ray(case: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def paper_cases() -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries(
-        {
-            "seed": st.integers(0, 2**20),
-            "n": st.integers(2, 4),
-            "d_model": st.integers(2, 4),
-            "d_ff": st.integers(3, 5),
-            "t_scale": st.one_of(st.floats(0.0, 2.0), st.just(0.0)),
-            "w_scale": st.floats(1.0, 10.0),
-            "log10_c": st.floats(0.0, 6.0),
-        }
+    return sublayer_cases(
+        "ff",
+        None,
+        st.floats(0.0, 6.0),
+        d_ff=(3, 5),
+        causal=False,
+        t_scale=st.one_of(st.floats(0.0, 2.0), st.just(0.0)),
+        w_scale=st.floats(1.0, 10.0),
     )
 
 
@@ -230,15 +229,8 @@ ALL_CONSTRUCTIONS = (
 
 
 def all_cases() -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries(
-        {
-            "seed": st.integers(0, 2**20),
-            "n": st.integers(2, 4),
-            "d_model": st.integers(2, 4),
-            "d_ff": st.integers(3, 5),
-            "rho": st.floats(0.3, 3.0),
-            "log10_c": scale_exponents(30.0),
-        }
+    return sublayer_cases(
+        "ff", st.floats(0.3, 3.0), scale_exponents(30.0), d_ff=(3, 5), causal=False
     )
 
 

@@ -49,6 +49,7 @@ from proofs_numeric.claims._transformer import (
     keep_for,
     max_row_distance,
     scale_exponents,
+    sublayer_cases,
     sublayer_weights,
 )
 from proofs_numeric.precision import distance, exp_loss, guard_digits, norm2, working_precision
@@ -224,31 +225,14 @@ def _deltas(zero: bool = True) -> st.SearchStrategy[float | None]:
 
 
 def attn_cases() -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries(
-        {
-            "seed": st.integers(0, 2**20),
-            "n": st.integers(2, 4),
-            "d_model": st.integers(2, 4),
-            "n_heads": st.integers(1, 2),
-            "d_head": st.integers(1, 3),
-            "causal": st.booleans(),
-            "rho": st.floats(0.5, 1.5),
-            "log10_tau": st.floats(0.0, 1.5),
-            "log10_delta": _deltas(),
-        }
+    return sublayer_cases(
+        "mha", st.floats(0.5, 1.5), log10_tau=st.floats(0.0, 1.5), log10_delta=_deltas()
     )
 
 
 def ff_cases() -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries(
-        {
-            "seed": st.integers(0, 2**20),
-            "n": st.integers(2, 4),
-            "d_model": st.integers(2, 4),
-            "d_ff": st.integers(3, 6),
-            "rho": st.floats(0.3, 4.0),
-            "log10_delta": _deltas(zero=False),
-        }
+    return sublayer_cases(
+        "ff", st.floats(0.3, 4.0), d_ff=(3, 6), causal=False, log10_delta=_deltas(zero=False)
     )
 
 
