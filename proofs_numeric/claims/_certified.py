@@ -21,6 +21,7 @@ from typing import Any
 
 from proofs_numeric.certificates import DATA_DIR, tamper
 from proofs_numeric.certificates import checker as independent
+from proofs_numeric.certificates.specs import HEAD_CASE, head_instance
 from proofs_numeric.claim import (
     CertificateRecord,
     CheckContext,
@@ -191,4 +192,32 @@ def certified_claim(
         check=certified_check(name, claim_id, theorem, parameters),
         explanation=explanation,
         negative_controls=certificate_controls(name, sharpen, sharpened),
+    )
+
+
+def head_instance_claim(
+    claim_id: str,
+    title: str,
+    *,
+    corrects: str,
+    name: str,
+    theorem: str,
+    constant: str,
+    sharper: str,
+    explanation: str,
+) -> Claim:
+    """A :func:`certified_claim` about the seeded attention head of
+    :data:`proofs_numeric.certificates.specs.HEAD_CASE` along its ray, with the constant
+    ``constant``; the forgery control restates it with the false ``sharper`` constant."""
+    return certified_claim(
+        claim_id,
+        title,
+        corrects=corrects,
+        name=name,
+        theorem=theorem,
+        parameters=lambda: {"instance": head_instance(), "constant": constant},
+        statement_tail=f" (instance: the seeded sublayer {HEAD_CASE}).",
+        explanation=explanation,
+        sharpen=lambda p: {**p, "constant": sharper},
+        sharpened=f"constant {sharper} instead of {constant}",
     )
