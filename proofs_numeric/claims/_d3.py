@@ -1,4 +1,4 @@
-"""Shared pieces of the approximate-homogeneity claims (D3, L1–L5, P3).
+"""Shared pieces of the approximate-homogeneity claims (D3, L1–L5, P3, D16, GH).
 
 *Probe constants.* A statement "there are d > 0 and ρ such that ... ≤ exp(−d‖θ‖)" is
 tested with the generous probe d = D_PROBE on ‖θ‖ ≥ RHO_PROBE. A violation found there
@@ -9,6 +9,10 @@ is verified with the explicit constants of the proof instead.
 *Precision.* Errors of size e^{−rate·r} next to values of size c^k r^k lose about
 (rate·r)/ln 10 + k·log10(c r) digits; :func:`digits_for` is the guard-digit rule of
 :mod:`proofs_numeric.precision.context` with those two losses.
+
+*Constructions.* The family members the constructions are built from (θ₁, σ(‖θ‖) and
+their product), D3's constants of a member (:func:`d3_constants`) and the float point
+θ = r·θ̂ of a case that a refutation's ray starts from (:func:`float_point`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""Seeded small encoders for T1, C1 and EU: a case is ``{"seed", "cfg", "ids"}`` (plus the
-ray point), the weights θ₀ are the package initialisation drawn from the seed in float64.
+"""Seeded small encoders for T1, C1, GH and EU: a case is ``{"seed", "cfg", "ids"}`` (plus
+the ray point), the weights θ₀ are the package initialisation drawn from the seed in
+float64. The paper's setting (bias-free ReLU, paper pre-norm, the LN of D9) is
+:func:`paper_config` for the constructions and :func:`paper_configs` for the searches.
 """
 
 from __future__ import annotations
