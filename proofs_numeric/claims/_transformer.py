@@ -185,25 +185,26 @@ def sublayer_cases(
     **extra: st.SearchStrategy[Any],
 ) -> st.SearchStrategy[dict[str, Any]]:
     """Seeded sublayer cases: 2–4 tokens, d_model 2–4, and for ``mha`` 1–2 heads of
-    dimension 1–3, for ``ff`` d_ff in ``d_ff``; the ray point ρ and log10 c where given,
-    a causal mask or not where ``causal``, and the claim's ``extra`` fields."""
+    dimension 1–3, for ``ff`` d_ff in ``d_ff``; a causal mask or not where ``causal``, the
+    ray point ρ and log10 c where given, then the claim's ``extra`` fields (drawn in this
+    order)."""
     fields: dict[str, st.SearchStrategy[Any]] = {
         "seed": st.integers(0, 2**20),
         "n": st.integers(2, 4),
         "d_model": st.integers(2, 4),
     }
-    if rho is not None:
-        fields["rho"] = rho
-    if log10_c is not None:
-        fields["log10_c"] = log10_c
-    if causal:
-        fields["causal"] = st.booleans()
     if kind == "mha":
         fields.update(n_heads=st.integers(1, 2), d_head=st.integers(1, 3))
     elif kind == "ff":
         fields.update(d_ff=st.integers(*d_ff))
     else:
         raise HomogeneityInputError(f"kind={kind!r} must be 'mha' or 'ff'")
+    if causal:
+        fields["causal"] = st.booleans()
+    if rho is not None:
+        fields["rho"] = rho
+    if log10_c is not None:
+        fields["log10_c"] = log10_c
     return st.fixed_dictionaries({**fields, **extra})
 
 

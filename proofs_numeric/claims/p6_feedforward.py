@@ -124,11 +124,11 @@ def paper_cases() -> st.SearchStrategy[dict[str, Any]]:
     return sublayer_cases(
         "ff",
         None,
-        st.floats(0.0, 6.0),
         d_ff=(3, 5),
         causal=False,
         t_scale=st.one_of(st.floats(0.0, 2.0), st.just(0.0)),
         w_scale=st.floats(1.0, 10.0),
+        log10_c=st.floats(0.0, 6.0),
     )
 
 
