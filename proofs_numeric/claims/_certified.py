@@ -21,9 +21,11 @@ from typing import Any
 
 from proofs_numeric.certificates import DATA_DIR, tamper
 from proofs_numeric.certificates import checker as independent
+from proofs_numeric.certificates.specs import HEAD_CASE, head_instance
 from proofs_numeric.claim import (
     CertificateRecord,
     CheckContext,
+    Claim,
     ControlOutcome,
     Evidence,
     NegativeControl,
@@ -160,4 +162,62 @@ def certificate_controls(
             "another claim must each be rejected",
             tampered,
         ),
+    )
+
+
+def certified_claim(
+    claim_id: str,
+    title: str,
+    *,
+    name: str,
+    theorem: str,
+    parameters: Callable[[], Mapping[str, Any]] | Mapping[str, Any],
+    sharpen: Callable[[dict[str, Any]], dict[str, Any]],
+    sharpened: str,
+    explanation: str,
+    corrects: str | None = None,
+    statement_tail: str = ".",
+) -> Claim:
+    """The claim that ``data/<name>.json`` proves: its statement is the checker's statement
+    of ``theorem`` with ``parameters`` (then ``statement_tail``), it expects ``proved``, its
+    check is :func:`certified_check` and its controls are :func:`certificate_controls`
+    (the statement with ``sharpen``'s sharper constant, and tampered certificates)."""
+    stated = parameters() if callable(parameters) else parameters
+    return Claim(
+        id=claim_id,
+        title=title,
+        corrects=corrects,
+        statement=independent.THEOREMS[theorem].statement(stated) + statement_tail,
+        expected="proved",
+        check=certified_check(name, claim_id, theorem, parameters),
+        explanation=explanation,
+        negative_controls=certificate_controls(name, sharpen, sharpened),
+    )
+
+
+def head_instance_claim(
+    claim_id: str,
+    title: str,
+    *,
+    corrects: str,
+    name: str,
+    theorem: str,
+    constant: str,
+    sharper: str,
+    explanation: str,
+) -> Claim:
+    """A :func:`certified_claim` about the seeded attention head of
+    :data:`proofs_numeric.certificates.specs.HEAD_CASE` along its ray, with the constant
+    ``constant``; the forgery control restates it with the false ``sharper`` constant."""
+    return certified_claim(
+        claim_id,
+        title,
+        corrects=corrects,
+        name=name,
+        theorem=theorem,
+        parameters=lambda: {"instance": head_instance(), "constant": constant},
+        statement_tail=f" (instance: the seeded sublayer {HEAD_CASE}).",
+        explanation=explanation,
+        sharpen=lambda p: {**p, "constant": sharper},
+        sharpened=f"constant {sharper} instead of {constant}",
     )

@@ -1,5 +1,7 @@
-"""Seeded small encoders for T1, C1 and EU: a case is ``{"seed", "cfg", "ids"}`` (plus the
-ray point), the weights θ₀ are the package initialisation drawn from the seed in float64.
+"""Seeded small encoders for T1, C1, GH and EU: a case is ``{"seed", "cfg", "ids"}`` (plus
+the ray point), the weights θ₀ are the package initialisation drawn from the seed in
+float64. The paper's setting (bias-free ReLU, paper pre-norm, the LN of D9) is
+:func:`paper_config` for the constructions and :func:`paper_configs` for the searches.
 """
 
 from __future__ import annotations
@@ -78,6 +80,61 @@ def score_digits(enc: MpEncoder, ids: Any, rho: Any, digits: int, *losses: float
         return guard_digits(digits, *losses)
     rows = [r for t in trace for h in t.scores for r in h]
     return guard_digits(digits, score_loss(rows) if rows else 0.0, *losses)
+
+
+#: The paper's T1 setting (bias-free ReLU encoder with the paper's pre-norm and the LN
+#: of D9) at the size of the constructions: d_model 3, one head of dimension 2, d_ff 5,
+#: two layers, positions for 3 tokens.
+PAPER_CONFIG: dict[str, Any] = {
+    "vocab_size": 4,
+    "d_model": 3,
+    "n_heads": 1,
+    "d_head": 2,
+    "d_ff": 5,
+    "n_layers": 2,
+    "max_len": 3,
+    "placement": Placement.PAPER_PRENORM.value,
+    "norm": NormKind.PROOF.value,
+    "bias": False,
+    "activation": "relu",
+}
+
+
+def paper_config(**changes: Any) -> dict[str, Any]:
+    """:data:`PAPER_CONFIG` with ``changes`` (e.g. ``n_heads=2``)."""
+    return {**PAPER_CONFIG, **changes}
+
+
+def paper_configs(
+    d_model: tuple[int, int],
+    d_head: tuple[int, int],
+    bias: bool = False,
+    activation: str = "relu",
+    d_ff: tuple[int, int] = (4, 6),
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Paper-pre-norm encoders with the LN of D9 with d_model, head dimension and d_ff in
+    the given ranges, 1–2 heads, 1–2 layers, with or without positions (max_len 0 or 3);
+    ``bias`` and ``activation`` fixed (the T1* and GH* searches and their controls)."""
+    return st.fixed_dictionaries(
+        {
+            "vocab_size": st.just(4),
+            "d_model": st.integers(*d_model),
+            "n_heads": st.integers(1, 2),
+            "d_head": st.integers(*d_head),
+            "d_ff": st.integers(*d_ff),
+            "n_layers": st.integers(1, 2),
+            "max_len": st.sampled_from([0, 3]),
+            "placement": st.just(Placement.PAPER_PRENORM.value),
+            "norm": st.just(NormKind.PROOF.value),
+            "bias": st.just(bias),
+            "activation": st.just(activation),
+        }
+    )
+
+
+def describe_encoder_case(case: Mapping[str, Any]) -> str:
+    """One line about an encoder case: its seed, configuration, tokens and ρ."""
+    return f"seed {case['seed']}, cfg {case['cfg']}, ids {case['ids']}, ρ = {case['rho']}"
 
 
 def configs(homogeneous_only: bool = False) -> st.SearchStrategy[dict[str, Any]]:

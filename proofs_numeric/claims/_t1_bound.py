@@ -295,8 +295,10 @@ def layer_parts(enc: MpEncoder, layer: int, digits: int) -> tuple[AttentionParts
 
 def check_paper_setting(enc: MpEncoder) -> None:
     cfg = enc.cfg
+    # an EncoderSpec need not say whether it has biases: one that does not is not taken
+    # to be bias-free
     if (
-        cfg.bias
+        getattr(cfg, "bias", True)
         or cfg.placement != "paper-prenorm"
         or cfg.norm != "proof"
         or cfg.activation != "relu"

@@ -15,6 +15,7 @@ from typing import Any
 import mpmath
 import torch
 from hypothesis import strategies as st
+from torch import nn
 
 from homogeneity.components import FeedForward, MultiHeadAttention, ProofLayerNorm
 from homogeneity.constants import NormKind, Placement
@@ -25,8 +26,10 @@ from proofs_numeric.precision import (
     Weights,
     argmax_set,
     attention_keep,
+    distance,
     exp_loss,
     feed_forward,
+    guard_digits,
     multi_head_attention,
     norm2,
     parameter_norm,
@@ -35,6 +38,7 @@ from proofs_numeric.precision import (
     working_precision,
 )
 from proofs_numeric.precision.torch_weights import tensor_to_lists
+from proofs_numeric.search import log_margin, vacuous
 
 
 def sublayer_weights(case: Mapping[str, Any], kind: str, value_bias: bool = False) -> Weights:
@@ -45,6 +49,7 @@ def sublayer_weights(case: Mapping[str, Any], kind: str, value_bias: bool = Fals
     values: dict[str, Any] = {
         "x": tensor_to_lists(torch.randn(n, d, generator=g, dtype=torch.float64))
     }
+    m: nn.Module
     if kind == "mha":
         m = MultiHeadAttention(
             d,
@@ -66,7 +71,7 @@ def sublayer_weights(case: Mapping[str, Any], kind: str, value_bias: bool = Fals
     else:
         raise HomogeneityInputError(f"kind={kind!r} must be 'mha' or 'ff'")
     norm = ProofLayerNorm(d, dtype=torch.float64, generator=g)
-    values["norm.weight"] = tensor_to_lists(norm.weight)
+    values.update({f"norm.{k}": tensor_to_lists(v) for k, v in norm.named_parameters()})
     return Weights(values)
 
 
@@ -171,21 +176,36 @@ def sublayer_schema(kind: str, max_rho: float, max_log10_c: float) -> cs.Schema:
 
 
 def sublayer_cases(
-    kind: str, rho: st.SearchStrategy[float], log10_c: st.SearchStrategy[float]
+    kind: str,
+    rho: st.SearchStrategy[float] | None,
+    log10_c: st.SearchStrategy[float] | None = None,
+    *,
+    d_ff: tuple[int, int] = (2, 5),
+    causal: bool = True,
+    **extra: st.SearchStrategy[Any],
 ) -> st.SearchStrategy[dict[str, Any]]:
+    """Seeded sublayer cases: 2–4 tokens, d_model 2–4, and for ``mha`` 1–2 heads of
+    dimension 1–3, for ``ff`` d_ff in ``d_ff``; a causal mask or not where ``causal``, the
+    ray point ρ and log10 c where given, then the claim's ``extra`` fields (drawn in this
+    order)."""
     fields: dict[str, st.SearchStrategy[Any]] = {
         "seed": st.integers(0, 2**20),
         "n": st.integers(2, 4),
         "d_model": st.integers(2, 4),
-        "rho": rho,
-        "log10_c": log10_c,
-        "causal": st.booleans(),
     }
     if kind == "mha":
         fields.update(n_heads=st.integers(1, 2), d_head=st.integers(1, 3))
+    elif kind == "ff":
+        fields.update(d_ff=st.integers(*d_ff))
     else:
-        fields.update(d_ff=st.integers(2, 5))
-    return st.fixed_dictionaries(fields)
+        raise HomogeneityInputError(f"kind={kind!r} must be 'mha' or 'ff'")
+    if causal:
+        fields["causal"] = st.booleans()
+    if rho is not None:
+        fields["rho"] = rho
+    if log10_c is not None:
+        fields["log10_c"] = log10_c
+    return st.fixed_dictionaries({**fields, **extra})
 
 
 def chosen_scale(case: Mapping[str, Any], gap: Any, digits: int) -> Any:
@@ -269,3 +289,82 @@ def head_bound(
         gamma = softmax_gap(scores, keep, digits)
         phi = 4 * mpmath.exp(-gamma) if factor is None else factor(gamma)
         return mpmath.mpf(n_vis - n_max) / n_max * phi * vmax
+
+
+def head_score_digits(w0: Weights, case: Mapping[str, Any], digits: int, *losses: float) -> int:
+    """The guard digits of ``digits`` with e^{−spread} resolved for every score row of the
+    heads at θ = ρθ₀ (and any further ``losses``)."""
+    trace: list[AttentionTrace] = []
+    head_outputs(w0.at(mpmath.mpf(case["rho"])), case, digits, trace)
+    return guard_digits(digits, score_loss(trace_scores(trace)), *losses)
+
+
+def head_slice(head: int, d_head: int) -> slice:
+    """The columns of head ``head`` in [H₁; …; H_h]."""
+    return slice(head * d_head, (head + 1) * d_head)
+
+
+def row_head_bound(
+    scores: Sequence[Sequence[Sequence[Any]]],
+    row: int,
+    keep: Sequence[bool],
+    values: Sequence[Sequence[Any]],
+    d_head: int,
+    digits: int,
+    factor: Callable[[Any], Any] | None = None,
+) -> Any:
+    """(Σ_h B_{h,i}²)^{1/2} at query row i = ``row``: the :func:`head_bound` B_{h,i} of
+    every head h (``scores[h]`` its score rows, its values the columns of ``values`` of
+    :func:`head_slice`), combined over the heads of the concatenation [H₁; …; H_h]."""
+    with working_precision(digits):
+        total = mpmath.mpf(0)
+        for h, head_scores in enumerate(scores):
+            sl = head_slice(h, d_head)
+            b = head_bound(head_scores[row], keep, [r[sl] for r in values], digits, factor)
+            total += b * b
+        return mpmath.sqrt(total)
+
+
+def max_scaled_error(
+    fc: Sequence[Sequence[Any]], f1: Sequence[Sequence[Any]], c: Any, degree: float = 1
+) -> Any:
+    """max over entries of |f(cθ) − c^k f(θ)| (k = ``degree``): the D3 error of a matrix
+    output."""
+    ck = c if degree == 1 else mpmath.power(c, degree)
+    return max(
+        abs(a - ck * b) for ra, rb in zip(fc, f1, strict=True) for a, b in zip(ra, rb, strict=True)
+    )
+
+
+def max_row_distance(
+    fc: Sequence[Sequence[Any]], f1: Sequence[Sequence[Any]], c: Any, digits: int
+) -> Any:
+    """max_i ‖f(cθ)_i/c − f(θ)_i‖₂: the relative-form error of a 1-homogeneous output,
+    row by row (token by token)."""
+    return max(distance([a / c for a in rc], r1, digits) for rc, r1 in zip(fc, f1, strict=True))
+
+
+def collapse_margin(
+    case: Mapping[str, Any],
+    f1: Sequence[Sequence[Any]],
+    saturated: Sequence[Sequence[Any]],
+    at_scale: Callable[[Any], Sequence[Sequence[Any]]],
+    digits: int,
+    exact: str,
+) -> Any:
+    """−ln max|f(cθ) − c f(θ)| at c of :func:`chosen_scale` (< 0: an error ≥ 1, above
+    e^{−d‖θ‖} for every d) for a map whose saturated form (``saturated`` at θ) is exactly
+    1-homogeneous: the D3 collapse. ``at_scale(c)`` evaluates f(cθ); where f(θ) is already
+    saturated and the case fixes no c, the case is vacuous for the reason ``exact``."""
+    with working_precision(digits):
+        gap = max_abs_diff(saturated, f1)
+        if gap == 0 and "c" not in case:
+            return vacuous(exact)
+        c = chosen_scale(case, gap, digits)
+        return log_margin(mpmath.mpf(1), max_scaled_error(at_scale(c), f1, c), digits)
+
+
+def scale_exponents(max_log10_c: float) -> st.SearchStrategy[float]:
+    """log10 c of the scale c ≥ 1 of a case: uniform in [0, max_log10_c], or in
+    [10⁻⁶, 10⁻²] (c → 1⁺, where an error bound must already hold)."""
+    return st.one_of(st.floats(0.0, max_log10_c), st.floats(1e-6, 1e-2))

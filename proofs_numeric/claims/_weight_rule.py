@@ -21,13 +21,20 @@ Cases are those of D16's weight rule: ``{"f": [member, ...], "w": W₀ (rows × 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import mpmath
 from hypothesis import strategies as st
 
 from proofs_numeric import families as fam
-from proofs_numeric.claims._d3 import digits_for, radii, rounding_allowance
+from proofs_numeric.claims._d3 import (
+    THETA_1,
+    THETA_1_SIGMOID,
+    digits_for,
+    radii,
+    rounding_allowance,
+)
 from proofs_numeric.claims._t1_bound import spectral_norm
 from proofs_numeric.precision import distance, matvec, working_precision
 from proofs_numeric.search import (
@@ -46,6 +53,33 @@ def _is_exact(specs: list[Mapping[str, Any]]) -> bool:
     return all(s["kind"] == "poly" for s in specs)
 
 
+@dataclass(frozen=True)
+class WeightRulePoint:
+    """One case of the weight rule evaluated at the working precision: the weight W, the
+    scale c, the input f at θ and at cθ, and the output y = W f at θ and at cθ
+    (W(cθ) = cW)."""
+
+    w: list[list[Any]]
+    c: Any
+    f1: list[Any]
+    fc: list[Any]
+    y1: list[Any]
+    yc: list[Any]
+
+
+def weight_rule_point(case: Mapping[str, Any], digits: int) -> WeightRulePoint:
+    """Evaluate a weight-rule case at ``digits`` (W = ‖θ‖·W₀ ∈ θ)."""
+    specs, r = case["f"], float(case["r"])
+    with working_precision(digits):
+        theta = fam.point(case["direction"], r, digits)
+        c = scale_from_log10(case["log10_c"], digits)
+        w = [[mpmath.mpf(v) * r for v in row] for row in case["w"]]
+        f1 = [fam.evaluate(s, theta, digits) for s in specs]
+        fc = [fam.evaluate(s, [c * t for t in theta], digits) for s in specs]
+        yc = [c * v for v in matvec(w, fc, digits)]
+        return WeightRulePoint(w, c, f1, fc, matvec(w, f1, digits), yc)
+
+
 def sharp_weight_margin(
     factor: float = 1.0,
     degree_shift: int = 0,
@@ -62,45 +96,46 @@ def sharp_weight_margin(
         out_degree = (k + 1 if rule is None else rule(k)) + degree_shift
         work = digits_for(digits, r, case["log10_c"], out_degree)
         with working_precision(work):
-            theta = fam.point(case["direction"], r, work)
-            c = scale_from_log10(case["log10_c"], work)
-            w = [[mpmath.mpf(v) * r for v in row] for row in case["w"]]  # W = r·W₀ ∈ θ
-            f1 = [fam.evaluate(s, theta, work) for s in specs]
-            fc = [fam.evaluate(s, [c * t for t in theta], work) for s in specs]
-            y1 = matvec(w, f1, work)
-            yc = [c * v for v in matvec(w, fc, work)]
-            ck = mpmath.power(c, out_degree)
+            pt = weight_rule_point(case, work)
+            ck = mpmath.power(pt.c, out_degree)
             if _is_exact(specs):
-                err = max(abs(a - ck * b) for a, b in zip(yc, y1, strict=True))
-                return log_margin(rounding_allowance(work, *[ck * b for b in y1]), err, work)
-            lhs = distance([a / ck for a in yc], y1, work)
-            input_error = distance([a / mpmath.power(c, k) for a in fc], f1, work)
+                err = max(abs(a - ck * b) for a, b in zip(pt.yc, pt.y1, strict=True))
+                return log_margin(rounding_allowance(work, *[ck * b for b in pt.y1]), err, work)
+            lhs = distance([a / ck for a in pt.yc], pt.y1, work)
+            input_error = distance([a / mpmath.power(pt.c, k) for a in pt.fc], pt.f1, work)
             if input_error == 0:
                 return vacuous("the input error is exactly 0 at this c: nothing to transfer")
-            bound = factor * spectral_norm(w, work) * input_error
-            return log_margin(bound + rounding_allowance(work, *y1), lhs, work)
+            bound = factor * spectral_norm(pt.w, work) * input_error
+            return log_margin(bound + rounding_allowance(work, *pt.y1), lhs, work)
 
     return margin
 
 
-def weight_rule_cases() -> st.SearchStrategy[dict[str, Any]]:
-    """f of 2–3 members of a common degree 1 or 2 (exact products, or poly × sat), W₀ with
-    1–3 rows, ‖θ‖ ∈ [1, 200], c = 10^v, v ∈ [0, 20]."""
-    k = st.sampled_from([1, 2])
-    members = k.flatmap(
-        lambda d: st.one_of(
-            st.lists(fam.polys(DIM, (d,)), min_size=2, max_size=3),
-            st.lists(
-                st.builds(
-                    lambda p, s: {"kind": "polysat", "poly": p, "sat": s},
-                    fam.polys(DIM, (d,)),
-                    fam.sats(DIM),
-                ),
-                min_size=2,
-                max_size=3,
-            ),
-        )
+MemberLists = Callable[[int], st.SearchStrategy[list[dict[str, Any]]]]
+
+
+def exact_members(k: int) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """2–3 exact products of degree k."""
+    return st.lists(fam.polys(DIM, (k,)), min_size=2, max_size=3)
+
+
+def mixed_members(k: int) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """2–3 members of degree k, each an exact product or a poly × sat."""
+    return st.lists(fam.members(DIM, ("poly", "polysat"), (k,)), min_size=2, max_size=3)
+
+
+def uniform_members(k: int) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """2–3 members of degree k, all exact products or all poly × sat."""
+    return st.one_of(
+        exact_members(k),
+        st.lists(fam.members(DIM, ("polysat",), (k,)), min_size=2, max_size=3),
     )
+
+
+def weight_cases(member_lists: MemberLists = uniform_members) -> st.SearchStrategy[dict[str, Any]]:
+    """f = ``member_lists(k)`` for a common degree k ∈ {1, 2}, W₀ with 1–3 rows of len(f)
+    entries in [−1, 1], ‖θ‖ ∈ [1, 200], c = 10^v, v ∈ [0, 20]."""
+    members = st.sampled_from([1, 2]).flatmap(member_lists)
     return members.flatmap(
         lambda f: st.fixed_dictionaries(
             {
@@ -118,20 +153,18 @@ def weight_rule_cases() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
-_LIN = {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]}
-_SAT = {"kind": "sat", "a": 1.0, "b": 1.0, "u": [0.0, 0.0, 0.0], "o": 0.0}
 #: Only the first coordinate of f has an error and W₀ = (1, 0): W's top right singular
 #: vector is that coordinate, so ‖W Δ‖ = ‖W‖₂‖Δ‖ (the constant is attained).
 ALIGNED_CASES = (
     {
-        "f": [{"kind": "polysat", "poly": _LIN, "sat": _SAT}, _LIN],
+        "f": [THETA_1_SIGMOID, THETA_1],
         "w": [[1.0, 0.0]],
         "direction": [1.0, 0.5, 0.0],
         "r": 5.0,
         "log10_c": 2.0,
     },
     {
-        "f": [{"kind": "polysat", "poly": _LIN, "sat": _SAT}, dict(_LIN, a=0.5)],
+        "f": [THETA_1_SIGMOID, dict(THETA_1, a=0.5)],
         "w": [[0.6, 0.0], [0.8, 0.0]],
         "direction": [0.8, 0.6, 0.0],
         "r": 12.0,
@@ -146,7 +179,7 @@ def sharp_weight_search(
     """The search of the sharp weight rule, for D16*'s check (or a control of it)."""
     return PropertySearch(
         claim_id=claim_id,
-        strategy=weight_rule_cases(),
+        strategy=weight_cases(),
         margin=sharp_weight_margin(factor, degree_shift),
         search=(
             "rule 'weight' with the sharpest constants: exact inputs to rounding, ∼ inputs "

@@ -53,6 +53,7 @@ from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import CheckContext, Claim, Verdict
 from proofs_numeric.search import (
     PropertySearch,
+    Vacuous,
     check_property,
     property_control,
     replay_control,
@@ -215,7 +216,7 @@ PAPER_A1_NON_COUNTEREXAMPLE = {"lr": 1e-4, "seed": 0}
 
 
 def a1_star_margin(predicted: Mapping[str, float] = PREDICTED):
-    def margin(case: Mapping[str, Any], digits: int) -> float:
+    def margin(case: Mapping[str, Any], digits: int) -> float | Vacuous:
         s, growth = measured_slope(case)
         if growth < MIN_LOG_GROWTH:
             return vacuous("‖θ‖ grew by less than 1.5× in the fit window: s says nothing")

@@ -29,8 +29,10 @@ from proofs_numeric.claims._encoders import (
     encoder_schema,
     head_weights,
     mp_encoder,
+    paper_config,
     score_digits,
 )
+from proofs_numeric.claims._transformer import scale_exponents
 from proofs_numeric.precision import classifier, working_precision
 from proofs_numeric.search import (
     PropertySearch,
@@ -78,7 +80,7 @@ def cases() -> st.SearchStrategy[dict[str, Any]]:
         lambda base, exact, lc: dict(base, exact=exact, log10_c=lc),
         relu,
         st.sampled_from(["saturated", "one-token"]),
-        st.one_of(st.floats(0.0, 12.0), st.floats(1e-6, 1e-2)),
+        scale_exponents(12.0),
     )
 
 
@@ -90,19 +92,7 @@ CASE_SCHEMA = encoder_schema(
 CONSTRUCTIONS = (
     {
         "seed": 0,
-        "cfg": {
-            "vocab_size": 4,
-            "d_model": 3,
-            "n_heads": 1,
-            "d_head": 2,
-            "d_ff": 5,
-            "n_layers": 2,
-            "max_len": 3,
-            "placement": "paper-prenorm",
-            "norm": "proof",
-            "bias": False,
-            "activation": "relu",
-        },
+        "cfg": paper_config(),
         "ids": [1, 2, 0],
         "rho": 1.0,
         "exact": "saturated",

@@ -50,13 +50,21 @@ from hypothesis import strategies as st
 
 from homogeneity.components.functional import proof_layer_norm
 from homogeneity.degree_engine import OP_RULES, OpRule, TensorDegree, trace_degree
+from homogeneity.errors import HomogeneityInputError
 from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims import l2_relu, l3_sum, l4_product, l5_layer_norm
-from proofs_numeric.claims._d3 import digits_for, radii, ray_fields, rounding_allowance
-from proofs_numeric.claims._weight_rule import ALIGNED_CASES, sharp_weight_margin
-from proofs_numeric.precision import distance, frobenius_norm, matvec, norm2
+from proofs_numeric.claims._d3 import digits_for, ray_fields, rounding_allowance
+from proofs_numeric.claims._weight_rule import (
+    ALIGNED_CASES,
+    exact_members,
+    mixed_members,
+    sharp_weight_margin,
+    weight_cases,
+    weight_rule_point,
+)
+from proofs_numeric.precision import working_precision
 from proofs_numeric.search import (
     PropertySearch,
     check_property,
@@ -65,7 +73,6 @@ from proofs_numeric.search import (
     replay_control,
     scale_from_log10,
 )
-from proofs_numeric.strategies import log10_scales, unit_vectors
 
 DIM = 3
 
@@ -116,21 +123,29 @@ ENGINE = EngineDegrees()
 def shifted_table(op: str) -> dict[str, OpRule]:
     """The engine's rule table with ``op``'s rule one degree too high (a wrong rule)."""
 
-    def shift(call: Any) -> Any:
+    def shift(call: Any) -> TensorDegree:
         td = OP_RULES[op].apply(call)
+        if not isinstance(td, TensorDegree) or td.degree.value is None:
+            raise HomogeneityInputError(
+                f"op={op!r}: its rule gives {td!r}, not one degree to shift; use an op whose "
+                "rule gives its output a degree, such as 'aten.mul'"
+            )
         return TensorDegree(td.degree.with_value(td.degree.value + 1))
 
     wrong = dataclasses.replace(OP_RULES[op], apply=shift)
     return {**OP_RULES, **{name: wrong for name in OP_RULES[op].ops}}
 
 
-def mismatch_margin(values: Callable[[list[Any]], list[Any]], case: Mapping[str, Any], k: Any):
+def mismatch_margin(
+    values: Callable[[list[Any]], list[Any] | None], case: Mapping[str, Any], k: Any
+):
     """ln(rounding) − ln max|out(cθ) − c^k out(θ)| for a degree k the lemma does not
-    check: a rule whose degree is wrong shows as an error far above rounding."""
+    check: a rule whose degree is wrong shows as an error far above rounding (+∞ where
+    ``values`` is undefined, None, at θ or cθ)."""
     specs = case["f"] if isinstance(case["f"], list) else [case["f"], case["g"]]
     r = float(case["r"])
     work = digits_for(30, r, case["log10_c"], k)
-    with mpmath.workdps(work):
+    with working_precision(work):
         theta = fam.point(case["direction"], r, work)
         c = scale_from_log10(case["log10_c"], work)
         at = values([fam.evaluate(s_, theta, work) for s_ in specs])
@@ -188,68 +203,22 @@ def layer_norm_margin(engine: EngineDegrees, lemma: Callable[[Mapping[str, Any],
 # -- the weight rule (the only rule without its own lemma) ---------------------------------
 
 
-def weight_margin(relative: bool = True, degree_shift: int = 0, engine: EngineDegrees = ENGINE):
-    """W f with W ∈ θ: exact inputs must give exactly the engine's degree (k + 1); ∼ inputs
-    obey ‖W(cθ)f(cθ)/c^{k+1} − W f(θ)‖ ≤ ‖W‖_F‖ε_f‖ (relative) or the D3 probe (absolute)."""
+def weight_margin(engine: EngineDegrees = ENGINE):
+    """W f with W ∈ θ, paper reading: ‖W(cθ)f(cθ) − c^k W f(θ)‖_∞ against the D3 probe
+    e^{−0.01‖θ‖} (k the engine's degree, k_f + 1)."""
 
     def margin(case: Mapping[str, Any], digits: int) -> Any:
-        specs, r = case["f"], float(case["r"])
-        k = engine("weight", fam.degree(specs[0])) + degree_shift
+        r = float(case["r"])
+        k = engine("weight", fam.degree(case["f"][0]))
         work = digits_for(digits, r, case["log10_c"], k)
-        with mpmath.workdps(work):
-            theta = fam.point(case["direction"], r, work)
-            c = scale_from_log10(case["log10_c"], work)
-            w = [[mpmath.mpf(v) * r for v in row] for row in case["w"]]  # W = r·W₀ ∈ θ
-            f1 = [fam.evaluate(s, theta, work) for s in specs]
-            fc = [fam.evaluate(s, [c * t for t in theta], work) for s in specs]
-            y1 = matvec(w, f1, work)
-            yc = [c * v for v in matvec(w, fc, work)]
-            ck = mpmath.power(c, k)
-            if relative:
-                lhs = distance([a / ck for a in yc], y1, work)
-                w_f = frobenius_norm(w, work)
-                eps = norm2([fam.envelope(s, theta, work) for s in specs], work)
-                return log_margin(w_f * eps + rounding_allowance(work, *y1), lhs, work)
-            lhs = max(abs(a - ck * b) for a, b in zip(yc, y1, strict=True))
-            bound = mpmath.exp(-mpmath.mpf("0.01") * r) + rounding_allowance(work, *y1)
+        with working_precision(work):
+            pt = weight_rule_point(case, work)
+            ck = mpmath.power(pt.c, k)
+            lhs = max(abs(a - ck * b) for a, b in zip(pt.yc, pt.y1, strict=True))
+            bound = mpmath.exp(-mpmath.mpf("0.01") * r) + rounding_allowance(work, *pt.y1)
             return log_margin(bound, lhs, work)
 
     return margin
-
-
-def weight_cases(exact_only: bool) -> st.SearchStrategy[dict[str, Any]]:
-    k = st.sampled_from([1, 2])
-    members = k.flatmap(
-        lambda d: st.lists(
-            fam.polys(DIM, (d,))
-            if exact_only
-            else st.one_of(
-                fam.polys(DIM, (d,)),
-                st.builds(
-                    lambda p, s: {"kind": "polysat", "poly": p, "sat": s},
-                    fam.polys(DIM, (d,)),
-                    fam.sats(DIM),
-                ),
-            ),
-            min_size=2,
-            max_size=3,
-        )
-    )
-    return members.flatmap(
-        lambda f: st.fixed_dictionaries(
-            {
-                "f": st.just(f),
-                "w": st.lists(
-                    st.lists(st.floats(-1, 1), min_size=len(f), max_size=len(f)),
-                    min_size=1,
-                    max_size=3,
-                ),
-                "direction": unit_vectors(DIM),
-                "r": radii(),
-                "log10_c": log10_scales(20),
-            }
-        )
-    )
 
 
 #: a replayed weight case: 1–4 family members of ℝ³, W with ≤ 4 rows of one entry per
@@ -291,8 +260,8 @@ def paper_rules(engine: EngineDegrees = ENGINE) -> dict[str, Any]:
     """Each rule's margin (the degree from ``engine``) and case strategy, paper reading."""
     return {
         "weight": (
-            lambda: weight_margin(relative=False, engine=engine),
-            lambda: weight_cases(True),
+            lambda: weight_margin(engine),
+            lambda: weight_cases(exact_members),
         ),
         "relu": (lambda: relu_margin(engine), l2_relu.cases),
         "sum": (lambda: sum_margin(engine), l3_sum.cases),
@@ -312,7 +281,7 @@ def corrected_rules(engine: EngineDegrees = ENGINE) -> dict[str, Any]:
     return {
         "weight": (
             lambda: sharp_weight_margin(rule=lambda k: engine("weight", k)),
-            lambda: weight_cases(False),
+            lambda: weight_cases(mixed_members),
         ),
         "relu": (lambda: relu_margin(engine), l2_relu.cases),
         "sum": (lambda: sum_margin(engine), l3_sum.cases),

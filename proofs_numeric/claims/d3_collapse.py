@@ -30,7 +30,13 @@ from hypothesis import strategies as st
 from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
-from proofs_numeric.claims._d3 import digits_for, radii, ray_fields
+from proofs_numeric.claims._d3 import (
+    SIGMOID_OF_NORM,
+    THETA_1_SIGMOID,
+    digits_for,
+    radii,
+    ray_fields,
+)
 from proofs_numeric.precision import working_precision
 from proofs_numeric.search import PropertySearch, check_property, property_control
 from proofs_numeric.strategies import unit_vectors
@@ -63,11 +69,7 @@ def cases(degrees: tuple[int, ...]) -> st.SearchStrategy[dict[str, Any]]:
     if degrees == (0,):
         member = fam.sats(DIM)
     else:
-        member = st.builds(
-            lambda p, s: {"kind": "polysat", "poly": p, "sat": s},
-            fam.polys(DIM, degrees),
-            fam.sats(DIM),
-        )
+        member = fam.members(DIM, ("polysat",), degrees)
     return st.fixed_dictionaries(
         {"f": member, "direction": unit_vectors(DIM), "r": radii(1.0, 100.0)}
     )
@@ -76,11 +78,9 @@ def cases(degrees: tuple[int, ...]) -> st.SearchStrategy[dict[str, Any]]:
 #: a replayed case: f = poly·sat (or sat) in ℝ³ at θ = r·θ̂
 CASE_SCHEMA = cs.Record({"f": fam.member_schema(DIM, ("sat", "polysat")), **ray_fields(DIM, None)})
 
-_LIN = {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]}
-_SAT = {"kind": "sat", "a": 1.0, "b": 1.0, "u": [0.0, 0.0, 0.0], "o": 0.0}
 CONSTRUCTIONS = (
-    {"f": {"kind": "polysat", "poly": _LIN, "sat": _SAT}, "direction": [1.0, 0.0, 0.0], "r": 100.0},
-    {"f": {"kind": "polysat", "poly": _LIN, "sat": _SAT}, "direction": [1.0, 1.0, 0.0], "r": 1.0},
+    {"f": THETA_1_SIGMOID, "direction": [1.0, 0.0, 0.0], "r": 100.0},
+    {"f": THETA_1_SIGMOID, "direction": [1.0, 1.0, 0.0], "r": 1.0},
 )
 
 
@@ -96,7 +96,7 @@ def search(degrees: tuple[int, ...] = (1, 2), what: str = "") -> PropertySearch:
         ),
         constructions=CONSTRUCTIONS
         if degrees != (0,)
-        else ({"f": _SAT, "direction": [1.0, 0.0, 0.0], "r": 10.0},),
+        else ({"f": SIGMOID_OF_NORM, "direction": [1.0, 0.0, 0.0], "r": 10.0},),
         margin_label="ln max_c |f(cθ) − c^k f(θ)| (≥ 0: D3 fails at θ for every d > 0)",
         describe=lambda c: f"f = {c['f']}, θ = {c['r']}·{c['direction']}",
     )

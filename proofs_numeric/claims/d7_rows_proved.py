@@ -12,27 +12,21 @@ interval evaluation at the corner is exactly 0 rather than below it. See
 
 from __future__ import annotations
 
-from proofs_numeric.certificates.checker import THEOREMS
-from proofs_numeric.claim import Claim
-from proofs_numeric.claims._certified import certificate_controls, certified_check
-
-NAME, THEOREM = "d7_rows5", "argmax_limit"
-CERTIFIED = {"rows": 5, "scale": "1", "rate": "1"}
+from proofs_numeric.claims._certified import certified_claim
 
 CLAIMS = (
-    Claim(
-        id="D7[n≤5]",
-        title="Generalised argmax is the limit of softmax(ρa), rows ≤ 5: proved",
-        statement=THEOREMS[THEOREM].statement(CERTIFIED)
-        + "; in particular lim_{ρ→∞} softmax(ρa) = argmax(a).",
-        expected="proved",
-        check=certified_check(NAME, "D7[n≤5]", THEOREM, CERTIFIED),
+    certified_claim(
+        "D7[n≤5]",
+        "Generalised argmax is the limit of softmax(ρa), rows ≤ 5: proved",
+        name="d7_rows5",
+        theorem="argmax_limit",
+        parameters={"rows": 5, "scale": "1", "rate": "1"},
+        statement_tail="; in particular lim_{ρ→∞} softmax(ρa) = argmax(a).",
         explanation=(
             "The restriction of D7 to rows of at most five entries, proved for every "
             "ρ > 0 by a certificate; D7 itself keeps its sampled verdict."
         ),
-        negative_controls=certificate_controls(
-            NAME, lambda p: {**p, "scale": "9/10"}, "constant 0.9·max(1/|M|, (|V|−|M|)/|M|²)"
-        ),
+        sharpen=lambda p: {**p, "scale": "9/10"},
+        sharpened="constant 0.9·max(1/|M|, (|V|−|M|)/|M|²)",
     ),
 )

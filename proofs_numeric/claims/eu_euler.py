@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import mpmath
 import torch
@@ -38,16 +38,16 @@ from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import D_PROBE, RHO_PROBE, probe_margin
 from proofs_numeric.claims._transformer import (
-    head_bound,
     head_outputs,
+    head_score_digits,
     keep_for,
-    score_loss,
+    row_head_bound,
     sublayer_cases,
     sublayer_schema,
     sublayer_weights,
-    trace_scores,
 )
 from proofs_numeric.precision import (
+    AttentionTrace,
     distance,
     exp_loss,
     guard_digits,
@@ -73,25 +73,26 @@ TOL = 1e-9  # float64 autograd through a few layers
 
 def _torch_model(case: Mapping[str, Any], mutated: bool) -> tuple[nn.Module, tuple, dict, int]:
     g = torch.Generator().manual_seed(int(case["seed"]))
-    kind, d = case["model"], int(case["d"])
-    kw = dict(dtype=torch.float64, generator=g)
+    kind, d, h = case["model"], int(case["d"]), int(case["h"])
+    f64 = torch.float64
+    m: nn.Module
     if kind == "ff":
-        m = FeedForward(d, int(case["h"]), "gelu" if mutated else "relu", bias=False, **kw)
-        return m, (torch.randn(3, d, generator=g, dtype=torch.float64),), {}, 2
+        m = FeedForward(d, h, "gelu" if mutated else "relu", bias=False, dtype=f64, generator=g)
+        return m, (torch.randn(3, d, generator=g, dtype=f64),), {}, 2
     if kind == "mlp":
         act = GeLU if mutated else ReLU
         m = nn.Sequential(
-            Linear(d, int(case["h"]), False, **kw),
+            Linear(d, h, False, dtype=f64, generator=g),
             act(),
-            Linear(int(case["h"]), int(case["h"]), False, **kw),
+            Linear(h, h, False, dtype=f64, generator=g),
             act(),
-            Linear(int(case["h"]), 2, False, **kw),
+            Linear(h, 2, False, dtype=f64, generator=g),
         )
-        return m, (torch.randn(3, d, generator=g, dtype=torch.float64),), {}, 3
+        return m, (torch.randn(3, d, generator=g, dtype=f64),), {}, 3
     cfg = EncoderConfig(
-        vocab_size=4, d_model=d, n_heads=1, d_head=2, d_ff=int(case["h"]) + 3, n_layers=2, max_len=3
+        vocab_size=4, d_model=d, n_heads=1, d_head=2, d_ff=h + 3, n_layers=2, max_len=3
     )
-    m = Encoder(cfg, **kw)
+    m = Encoder(cfg, dtype=f64, generator=g)
     return m, (torch.tensor([[1, 2, 0]]),), {"saturated": not mutated}, 1
 
 
@@ -104,7 +105,8 @@ def _torch_residual(case: Mapping[str, Any], degree_shift: int = 0, mutated: boo
     def f(p: dict) -> torch.Tensor:
         return functional_call(model, p, args, kwargs)
 
-    value, tangent = jvp(f, (params,), (params,))
+    # without has_aux, jvp returns the pair (f(θ), ∂f(θ)[θ])
+    value, tangent = cast(tuple[torch.Tensor, torch.Tensor], jvp(f, (params,), (params,)))
     if not bool(torch.isfinite(value).all()) or float(value.norm()) == 0:
         return 0.0  # undefined (LN of a constant row) or zero: outside the statement
     euler = float((tangent - k * value).norm() / value.norm())
@@ -267,17 +269,21 @@ def describe_wiggle(c: Mapping[str, Any]) -> str:
     )
 
 
+def wiggle_derivative(a: Any, b: Any, r: Any) -> Any:
+    """f′(r) = a e^{−br}(2b e^{2br} cos e^{2br} − b sin e^{2br}) for f = a e^{−br} sin(e^{2br})
+    (at the working precision; e^{2br} must be resolved to absolute accuracy)."""
+    e = mpmath.exp(2 * b * r)
+    return a * mpmath.exp(-b * r) * (2 * b * e * mpmath.cos(e) - b * mpmath.sin(e))
+
+
 def wiggle_margin(case: Mapping[str, Any], digits: int) -> Any:
-    """probe margin of |θ·∇f − k f| for f = a e^{−br} sin(e^{2br}), k = 0; r may be a
-    decimal string (parsed at the working precision)."""
+    """probe margin of |θ·∇f − k f| = |r f′(r)| for f = a e^{−br} sin(e^{2br}), k = 0; r may
+    be a decimal string (parsed at the working precision)."""
     # sin(e^{2br}) needs e^{2br} to absolute accuracy: 2br/ln 10 more digits
     work = guard_digits(digits, exp_loss(2 * float(case["b"]) * float(case["r"])))
     with working_precision(work):
         a, b, r = mpmath.mpf(case["a"]), mpmath.mpf(case["b"]), mpmath.mpf(case["r"])
-        e = mpmath.exp(2 * b * r)
-        f = a * mpmath.exp(-b * r) * mpmath.sin(e)
-        df = a * mpmath.exp(-b * r) * (-b * mpmath.sin(e) + 2 * b * e * mpmath.cos(e))
-        return probe_margin(abs(r * df - 0 * f), r, work)
+        return probe_margin(abs(r * wiggle_derivative(a, b, r)), r, work)
 
 
 #: A refutation of EU~ is replayed at ‖θ‖ = r·(1, 1.5, 2).
@@ -306,17 +312,15 @@ def _euler_factor(gamma: Any) -> Any:
 def head_euler_margin(degree: int = 2, value_bias: bool = False):
     def margin(case: Mapping[str, Any], digits: int) -> Any:
         w0 = sublayer_weights(case, "mha", value_bias)
-        n_heads, d_head = int(case["n_heads"]), int(case["d_head"])
+        d_head = int(case["d_head"])
         rho = mpmath.mpf(case["rho"])
-        trace: list = []
-        head_outputs(w0.at(rho), case, digits, trace)
         # θ·∇H by central differences with step 10^{−work}: they lose 2·work digits
-        work = guard_digits(digits, score_loss(trace_scores(trace)))
+        work = head_score_digits(w0, case, digits)
         fine = guard_digits(work, 2 * work)
         with working_precision(fine):
             hstep = mpmath.mpf(10) ** (-work)
             w = w0.at(rho)
-            trace = []
+            trace: list[AttentionTrace] = []
             h1 = head_outputs(w, case, fine, trace)
             up = head_outputs(w0.at(rho * (1 + hstep)), case, fine)
             down = head_outputs(w0.at(rho * (1 - hstep)), case, fine)
@@ -325,24 +329,14 @@ def head_euler_margin(degree: int = 2, value_bias: bool = False):
             keep = keep_for(case, len(x))
             worst = mpmath.inf
             for i in range(len(x)):
-                lhs_sq, bound_sq = mpmath.mpf(0), mpmath.mpf(0)
-                for hd in range(n_heads):
-                    sl = slice(hd * d_head, (hd + 1) * d_head)
-                    deriv = [
-                        (a - b) / (2 * hstep) for a, b in zip(up[i][sl], down[i][sl], strict=True)
-                    ]
-                    lhs_sq += distance(deriv, [degree * hv for hv in h1[i][sl]], fine) ** 2
-                    b = head_bound(
-                        trace[0].scores[hd][i], keep[i], [r[sl] for r in v], fine, _euler_factor
-                    )
-                    bound_sq += b * b
+                # (Σ_h ‖error of head h‖²)^{1/2} is the error of the whole row of [H₁; …; H_h]
+                deriv = [(a - b) / (2 * hstep) for a, b in zip(up[i], down[i], strict=True)]
+                lhs = distance(deriv, [degree * hv for hv in h1[i]], fine)
+                bound = row_head_bound(trace[0].scores, i, keep[i], v, d_head, fine, _euler_factor)
                 allowance = mpmath.mpf(10) ** (-(work - 10)) * (
                     1 + mpmath.fsum(abs(t) for t in h1[i])
                 )
-                worst = min(
-                    worst,
-                    log_margin(mpmath.sqrt(bound_sq) + allowance, mpmath.sqrt(lhs_sq), fine),
-                )
+                worst = min(worst, log_margin(bound + allowance, lhs, fine))
             return worst
 
     return margin

@@ -9,36 +9,21 @@ per query row is an inequality in q alone, proved with φ(γ) ≥ γe^{−γ} ev
 
 from __future__ import annotations
 
-from typing import Any
-
-from proofs_numeric.certificates.checker import THEOREMS
-from proofs_numeric.certificates.specs import HEAD_CASE, head_instance
-from proofs_numeric.claim import Claim
-from proofs_numeric.claims._certified import certificate_controls, certified_check
-
-NAME, THEOREM = "eu_star_instance", "head_euler_ray"
-
-
-def certified() -> dict[str, Any]:
-    return {"instance": head_instance(), "constant": "12"}
-
+from proofs_numeric.claims._certified import head_instance_claim
 
 CLAIMS = (
-    Claim(
-        id="EU~*[instance]",
-        title="Approximate Euler identity of the head along one ray: proved",
+    head_instance_claim(
+        "EU~*[instance]",
+        "Approximate Euler identity of the head along one ray: proved",
         corrects="EU~",
-        statement=THEOREMS[THEOREM].statement(certified())
-        + f" (instance: the seeded sublayer {HEAD_CASE}).",
-        expected="proved",
-        check=certified_check(NAME, "EU~*[instance]", THEOREM, certified),
+        name="eu_star_instance",
+        theorem="head_euler_ray",
+        constant="12",
+        sharper="4",
         explanation=(
             "EU~* along the whole ray of one instance, every ρ > 0; EU~* in general keeps "
             "its sampled verdict. On this instance the prover closes with the constant "
             "9/2 in place of 12, not with 4."
-        ),
-        negative_controls=certificate_controls(
-            NAME, lambda p: {**p, "constant": "4"}, "constant 4 instead of 12"
         ),
     ),
 )

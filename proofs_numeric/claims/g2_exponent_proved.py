@@ -11,27 +11,21 @@ and Binet's bound on its remainder. Part (i) (Pythagoras) stays with G2*. See
 
 from __future__ import annotations
 
-from proofs_numeric.certificates.checker import THEOREMS
-from proofs_numeric.claim import Claim
-from proofs_numeric.claims._certified import certificate_controls, certified_check
-
-NAME, THEOREM = "g2_star_exponent", "growth_exponent"
-CERTIFIED = {"a_max": "100", "factor": "1"}
+from proofs_numeric.claims._certified import certified_claim
 
 CLAIMS = (
-    Claim(
-        id="G2*[a≤100]",
-        title="Misaligned growth exponent κ²c²/2 for κc ≤ 10, every real T ≥ 1: proved",
+    certified_claim(
+        "G2*[a≤100]",
+        "Misaligned growth exponent κ²c²/2 for κc ≤ 10, every real T ≥ 1: proved",
         corrects="G2",
-        statement=THEOREMS[THEOREM].statement(CERTIFIED) + ".",
-        expected="proved",
-        check=certified_check(NAME, "G2*[a≤100]", THEOREM, CERTIFIED),
+        name="g2_star_exponent",
+        theorem="growth_exponent",
+        parameters={"a_max": "100", "factor": "1"},
         explanation=(
             "Part (ii) of G2* for κc ≤ 10 and every real T ≥ 1, proved by a certificate "
             "(the sampled G2* tests it at T ≥ 10^6)."
         ),
-        negative_controls=certificate_controls(
-            NAME, lambda p: {**p, "factor": "1/10"}, "bound a(a+1)/(10T)"
-        ),
+        sharpen=lambda p: {**p, "factor": "1/10"},
+        sharpened="bound a(a+1)/(10T)",
     ),
 )

@@ -64,12 +64,13 @@ import mpmath
 import torch
 from hypothesis import strategies as st
 
-from homogeneity.constants import NormKind, Placement
 from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import Claim
-from proofs_numeric.claims._encoders import encoder_schema
+from proofs_numeric.claims._d3 import D_PROBE, RHO_PROBE
+from proofs_numeric.claims._encoders import encoder_schema, paper_config, paper_configs
 from proofs_numeric.claims._ray_gradients import RayGradients, relative_distance
 from proofs_numeric.claims._single_thread import one_thread
+from proofs_numeric.claims.eu_euler import wiggle_derivative
 from proofs_numeric.precision import exp_loss, guard_digits, working_precision
 from proofs_numeric.search import (
     PropertySearch,
@@ -80,8 +81,6 @@ from proofs_numeric.search import (
     vacuous,
 )
 
-#: the probe of the paper's statement: d = 0.01 on ‖θ‖ ≥ 100 (as for D3's claims)
-D_PROBE, RHO_PROBE = 0.01, 100.0
 RAY_POINTS = (1, 2, 4)
 
 START_ERROR, FLOOR_ERROR = 1e-4, 1e-12
@@ -101,11 +100,10 @@ FIXED_SCALES = (2 ** (1 / 8), 2.0, 10.0)
 
 
 def _derivative(a: Any, b: Any, r: Any, wiggle: bool) -> Any:
-    """f′(r) for f = a e^{−br} sin(e^{2br}) (wiggle) or f = a e^{−br}."""
+    """f′(r) for f = a e^{−br} sin(e^{2br}) (wiggle, EU~'s function) or f = a e^{−br}."""
     if not wiggle:
         return -a * b * mpmath.exp(-b * r)
-    e = mpmath.exp(2 * b * r)
-    return a * mpmath.exp(-b * r) * (2 * b * e * mpmath.cos(e) - b * mpmath.sin(e))
+    return wiggle_derivative(a, b, r)
 
 
 def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
@@ -290,22 +288,6 @@ def corrected_margin(degree: int = 1, bias: bool | None = None, bound_factor: fl
     return margin
 
 
-def _encoder_cfg(draw: st.DrawFn) -> dict[str, Any]:
-    return {
-        "vocab_size": 4,
-        "d_model": draw(st.integers(3, 4)),
-        "n_heads": draw(st.integers(1, 2)),
-        "d_head": 2,
-        "d_ff": draw(st.integers(6, 8)),
-        "n_layers": draw(st.integers(1, 2)),
-        "max_len": draw(st.sampled_from([0, 3])),
-        "placement": Placement.PAPER_PRENORM.value,
-        "norm": NormKind.PROOF.value,
-        "bias": False,
-        "activation": "relu",
-    }
-
-
 def _defined(case: Mapping[str, Any]) -> bool:
     """The premise: the saturated encoder and its gradient are defined at θ₀ (no LN of a
     constant row) and the gradient is not 0."""
@@ -313,17 +295,19 @@ def _defined(case: Mapping[str, Any]) -> bool:
     return bool(torch.isfinite(g).all()) and float(g.norm()) > 0
 
 
-@st.composite
-def _encoder_case(draw: st.DrawFn) -> dict[str, Any]:
-    return {
-        "seed": draw(st.integers(0, 2**16)),
-        "cfg": _encoder_cfg(draw),
-        # distinct tokens: repeated ones without positions tie exactly in every score row,
-        # where the encoder is exactly homogeneous and float64 rounding decides the ties
-        "ids": draw(st.lists(st.integers(0, 3), min_size=2, max_size=3, unique=True)),
-        "a": draw(st.floats(0.25, 0.5)),
-        "log10_c": draw(st.floats(0.3, 2.0)),
-    }
+def _encoder_case() -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries(
+        {
+            "seed": st.integers(0, 2**16),
+            "cfg": paper_configs(d_model=(3, 4), d_head=(2, 2), d_ff=(6, 8)),
+            # distinct tokens: repeated ones without positions tie exactly in every score
+            # row, where the encoder is exactly homogeneous and float64 rounding decides
+            # the ties
+            "ids": st.lists(st.integers(0, 3), min_size=2, max_size=3, unique=True),
+            "a": st.floats(0.25, 0.5),
+            "log10_c": st.floats(0.3, 2.0),
+        }
+    )
 
 
 _ENCODER = cast(cs.Record, encoder_schema(1.0))
@@ -345,21 +329,7 @@ def corrected_cases() -> st.SearchStrategy[dict[str, Any]]:
 
 
 def _cfg(**kw: Any) -> dict[str, Any]:
-    base = {
-        "vocab_size": 4,
-        "d_model": 3,
-        "n_heads": 1,
-        "d_head": 2,
-        "d_ff": 6,
-        "n_layers": 2,
-        "max_len": 3,
-        "placement": Placement.PAPER_PRENORM.value,
-        "norm": NormKind.PROOF.value,
-        "bias": False,
-        "activation": "relu",
-    }
-    base.update(kw)
-    return base
+    return paper_config(d_ff=6, **kw)
 
 
 CORRECTED_CONSTRUCTIONS = (

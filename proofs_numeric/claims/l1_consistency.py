@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import Claim
-from proofs_numeric.claims._d3 import digits_for
+from proofs_numeric.claims._d3 import d3_constants, digits_for
 from proofs_numeric.precision import to_mpf, working_precision
 from proofs_numeric.search import (
     PropertySearch,
@@ -45,7 +45,7 @@ GRID_DR = (0.0, 1.0, 10.0, 50.0)
 
 def _grid(case: Mapping[str, Any], digits: int) -> Iterator[tuple[float, float, Any, Any]]:
     f = case["f"]
-    d, rho = fam.d3_constants(f)
+    d, rho = d3_constants(f)
     for dr in GRID_DR:
         r = rho + dr
         theta = fam.point(case["direction"], r, digits)
@@ -70,7 +70,7 @@ def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
     k1, k2 = case["k1"], case["k2"]
     if k1 == k2:
         return mpmath.inf
-    work = digits_for(digits, 60.0 + fam.d3_constants(case["f"])[1], 30.0, 2)
+    work = digits_for(digits, 60.0 + d3_constants(case["f"])[1], 30.0, 2)
     with working_precision(work):
         return max(_premise_slack(case, k1, work), _premise_slack(case, k2, work))
 
@@ -80,7 +80,7 @@ def corrected_margin(factor: float = 2.0):
         k1, k2 = case["k1"], case["k2"]
         if k1 == k2:
             return vacuous("k₁ = k₂: the premise needs two different degrees")
-        work = digits_for(digits, 60.0 + fam.d3_constants(case["f"])[1], 30.0, 2)
+        work = digits_for(digits, 60.0 + d3_constants(case["f"])[1], 30.0, 2)
         with working_precision(work):
             if max(_premise_slack(case, k1, work), _premise_slack(case, k2, work)) >= 0:
                 return vacuous("the premise (D3 with both degrees) fails on the grid")

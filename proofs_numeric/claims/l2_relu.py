@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import CheckContext, Claim, Verdict
-from proofs_numeric.claims._d3 import digits_for, radii, ray_fields, rounding_allowance
+from proofs_numeric.claims._d3 import (
+    d3_constants,
+    digits_for,
+    radii,
+    ray_fields,
+    rounding_allowance,
+)
 from proofs_numeric.precision import relu, working_precision
 from proofs_numeric.search import (
     PropertySearch,
@@ -37,11 +43,11 @@ def shifted_relu(z: Any, digits: int) -> Any:
 
 
 def margin_for(
-    phi: Callable[[Any, int], Any], degree_shift: int = 0
+    phi: Callable[[Any, int], Any], degree_shift: float = 0
 ) -> Callable[[Mapping[str, Any], int], Any]:
     def margin(case: Mapping[str, Any], digits: int) -> Any:
         f = case["f"]
-        d, rho = fam.d3_constants(f)
+        d, rho = d3_constants(f)
         r = max(float(case["r"]), rho)
         k = fam.degree(f) + degree_shift
         work = digits_for(digits, r, case["log10_c"], k)
@@ -91,7 +97,7 @@ CONSTRUCTIONS = (
 
 
 def search(
-    phi: Callable[[Any, int], Any] = relu, degree_shift: int = 0, what: str = "ReLU"
+    phi: Callable[[Any, int], Any] = relu, degree_shift: float = 0, what: str = "ReLU"
 ) -> PropertySearch:
     return PropertySearch(
         claim_id="L2",

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from proofs_numeric import case_schema as cs
 from proofs_numeric import families as fam
 from proofs_numeric.claim import CheckContext, Claim, Verdict
-from proofs_numeric.claims._d3 import digits_for, radii, ray_fields
+from proofs_numeric.claims._d3 import SIGMOID_OF_NORM, d3_constants, digits_for, radii, ray_fields
 from proofs_numeric.precision import working_precision
 from proofs_numeric.search import (
     PropertySearch,
@@ -36,14 +36,14 @@ DIM = 3
 def sum_constants(
     f: Mapping[str, Any], g: Mapping[str, Any], lossless: bool = False
 ) -> tuple[float, float]:
-    (df, rf), (dg, rg) = fam.d3_constants(f), fam.d3_constants(g)
+    (df, rf), (dg, rg) = d3_constants(f), d3_constants(g)
     m = min(df, dg)
     if lossless:
         return m, max(rf, rg)
     return m / 2, max(rf, rg, 2 * math.log(2) / m)
 
 
-def margin_for(lossless: bool = False, degree_shift: int = 0):
+def margin_for(lossless: bool = False, degree_shift: float = 0):
     def margin(case: Mapping[str, Any], digits: int) -> Any:
         f, g = case["f"], case["g"]
         d, rho = sum_constants(f, g, lossless)
@@ -94,12 +94,17 @@ CASE_SCHEMA = cs.Record(
     {"f": fam.member_schema(DIM), "g": fam.member_schema(DIM), **ray_fields(DIM, 30.0)}
 )
 
-_SAT = {"kind": "sat", "a": 1.0, "b": 1.0, "u": [0.0, 0.0, 0.0], "o": 0.0}
 CONSTRUCTIONS = (
-    {"f": _SAT, "g": _SAT, "direction": [1.0, 0.0, 0.0], "r": 50.0, "log10_c": 10.0},
     {
-        "f": _SAT,
-        "g": dict(_SAT, a=-1.0, o=1.0),
+        "f": SIGMOID_OF_NORM,
+        "g": SIGMOID_OF_NORM,
+        "direction": [1.0, 0.0, 0.0],
+        "r": 50.0,
+        "log10_c": 10.0,
+    },
+    {
+        "f": SIGMOID_OF_NORM,
+        "g": dict(SIGMOID_OF_NORM, a=-1.0, o=1.0),
         "direction": [0.0, 1.0, 0.0],
         "r": 5.0,
         "log10_c": 3.0,
@@ -114,7 +119,7 @@ CONSTRUCTIONS = (
 )
 
 
-def search(lossless: bool = False, degree_shift: int = 0, what: str = "") -> PropertySearch:
+def search(lossless: bool = False, degree_shift: float = 0, what: str = "") -> PropertySearch:
     return PropertySearch(
         claim_id="L3",
         strategy=cases(),

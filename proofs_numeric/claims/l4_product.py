@@ -36,7 +36,11 @@ from proofs_numeric.claims._d3 import (
     D_PROBE,
     MAX_REPLAY_R,
     RHO_PROBE,
+    SIGMOID_OF_NORM,
+    THETA_1,
+    THETA_1_SIGMOID,
     digits_for,
+    float_point,
     probe_margin,
     radii,
     ray_fields,
@@ -82,9 +86,7 @@ def paper_ray(case: Mapping[str, Any]) -> list[dict[str, Any]]:
     the exponent of the ∼0 factor (σ(−z) or e^{−z}), so c σ(−z) and with it the error
     c·f(θ)·(σ(c z) − σ(z)) does not shrink as ‖θ‖ grows."""
     r = float(case["r"])
-    d = [float(x) for x in case["direction"]]
-    n = math.sqrt(sum(x * x for x in d))
-    theta = [r * x / n for x in d]
+    theta = float_point(case)
     z = 0.0
     for spec in (case["f"], case["g"]):
         if spec["kind"] == "sat":
@@ -155,25 +157,23 @@ PAPER_SCHEMA = cs.Record(
 )
 RELATIVE_SCHEMA = PAPER_SCHEMA
 
-_LIN = {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]}
-_SAT = {"kind": "sat", "a": 1.0, "b": 1.0, "u": [0.0, 0.0, 0.0], "o": 0.0}
 #: L4's conclusion holds at this point: c·θ₁(σ(c‖θ‖) − σ(‖θ‖)) ≈ 10^{−62} ≪ e^{−0.01‖θ‖}.
 NON_COUNTEREXAMPLE = {
-    "f": _LIN,
-    "g": _SAT,
+    "f": THETA_1,
+    "g": SIGMOID_OF_NORM,
     "direction": [1.0, 0.0, 0.0],
     "r": 150.0,
     "log10_c": 1.0,
 }
 PAPER_CONSTRUCTIONS = (
-    {"f": _LIN, "g": _SAT, "direction": [1.0, 0.0, 0.0], "r": 100.0, "log10_c": 60.0},
+    {"f": THETA_1, "g": SIGMOID_OF_NORM, "direction": [1.0, 0.0, 0.0], "r": 100.0, "log10_c": 60.0},
 )
 RELATIVE_CONSTRUCTIONS = (
-    {"f": _LIN, "g": _SAT, "direction": [1.0, 0.0, 0.0], "r": 100.0, "log10_c": 60.0},
-    {"f": _LIN, "g": _SAT, "direction": [1.0, 0.0, 0.0], "r": 20.0, "log10_c": 0.5},
+    {"f": THETA_1, "g": SIGMOID_OF_NORM, "direction": [1.0, 0.0, 0.0], "r": 100.0, "log10_c": 60.0},
+    {"f": THETA_1, "g": SIGMOID_OF_NORM, "direction": [1.0, 0.0, 0.0], "r": 20.0, "log10_c": 0.5},
     {
-        "f": {"kind": "polysat", "poly": _LIN, "sat": _SAT},
-        "g": _SAT,
+        "f": THETA_1_SIGMOID,
+        "g": SIGMOID_OF_NORM,
         "direction": [1.0, 1.0, 0.0],
         "r": 30.0,
         "log10_c": 5.0,

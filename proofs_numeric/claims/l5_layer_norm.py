@@ -37,6 +37,7 @@ from proofs_numeric.claims._d3 import (
     MAX_REPLAY_R,
     RHO_PROBE,
     digits_for,
+    float_point,
     probe_margin,
     radii,
     ray_fields,
@@ -161,9 +162,7 @@ def paper_ray(case: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Points of the family through an L5 counterexample: θ₁ kept, the other coordinates
     scaled so that ‖θ‖ = r·(1, 2, 4) (the family (1, √(r²−1), 0) of the construction)."""
     r = float(case["r"])
-    d = [float(v) for v in case["direction"]]
-    n = math.sqrt(sum(v * v for v in d))
-    theta = [r * v / n for v in d]
+    theta = float_point(case)
     rest = math.sqrt(max(r * r - theta[0] ** 2, 0.0))
     points = []
     for k in RAY_R_FACTORS:
@@ -178,14 +177,7 @@ def _vectors(min_r: float) -> st.SearchStrategy[dict[str, Any]]:
     zero = st.lists(fam.degree0_members(DIM), min_size=2, max_size=4)
     hom = st.sampled_from([1, 2]).flatmap(
         lambda k: st.lists(
-            st.one_of(
-                fam.polys(DIM, (k,)),
-                st.builds(
-                    lambda p, s: {"kind": "polysat", "poly": p, "sat": s},
-                    fam.polys(DIM, (k,)),
-                    fam.sats(DIM),
-                ),
-            ),
+            fam.members(DIM, ("poly", "polysat"), (k,)),
             min_size=2,
             max_size=4,
         )

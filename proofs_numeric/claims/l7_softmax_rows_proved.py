@@ -13,27 +13,21 @@ of the margin (checked by the checker by polynomial arithmetic). See
 
 from __future__ import annotations
 
-from proofs_numeric.certificates.checker import THEOREMS
-from proofs_numeric.claim import Claim
-from proofs_numeric.claims._certified import certificate_controls, certified_check
-
-NAME, THEOREM = "l7_star_rows5", "softmax_gap"
-CERTIFIED = {"rows": 5, "scale": "1", "rate": "1"}
+from proofs_numeric.claims._certified import certified_claim
 
 CLAIMS = (
-    Claim(
-        id="L7*[n≤5]",
-        title="Softmax gap bound, rows of at most 5 entries: proved",
+    certified_claim(
+        "L7*[n≤5]",
+        "Softmax gap bound, rows of at most 5 entries: proved",
         corrects="L7",
-        statement=THEOREMS[THEOREM].statement(CERTIFIED) + ".",
-        expected="proved",
-        check=certified_check(NAME, "L7*[n≤5]", THEOREM, CERTIFIED),
+        name="l7_star_rows5",
+        theorem="softmax_gap",
+        parameters={"rows": 5, "scale": "1", "rate": "1"},
         explanation=(
             "The restriction of L7* to rows of at most five entries, proved by a "
             "certificate; L7* itself (rows of any length) keeps its sampled verdict."
         ),
-        negative_controls=certificate_controls(
-            NAME, lambda p: {**p, "rate": "21/20"}, "rate 1.05: exp(−1.05·γ)"
-        ),
+        sharpen=lambda p: {**p, "rate": "21/20"},
+        sharpened="rate 1.05: exp(−1.05·γ)",
     ),
 )

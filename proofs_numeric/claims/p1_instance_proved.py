@@ -11,28 +11,22 @@ variables s = 1/c and E. See :mod:`proofs_numeric.certificates.theorems.saturati
 
 from __future__ import annotations
 
-from proofs_numeric.certificates.checker import THEOREMS
 from proofs_numeric.certificates.specs import P1_INSTANCE
-from proofs_numeric.claim import Claim
-from proofs_numeric.claims._certified import certificate_controls, certified_check
-
-NAME, THEOREM = "p1_star_instance", "perturbed_saturation"
-CERTIFIED = dict(P1_INSTANCE)
+from proofs_numeric.claims._certified import certified_claim
 
 CLAIMS = (
-    Claim(
-        id="P1*[instance]",
-        title="Saturation under perturbed norm growth, one instance: proved",
+    certified_claim(
+        "P1*[instance]",
+        "Saturation under perturbed norm growth, one instance: proved",
         corrects="P1/P2",
-        statement=THEOREMS[THEOREM].statement(CERTIFIED) + ".",
-        expected="proved",
-        check=certified_check(NAME, "P1*[instance]", THEOREM, CERTIFIED),
+        name="p1_star_instance",
+        theorem="perturbed_saturation",
+        parameters=dict(P1_INSTANCE),
         explanation=(
             "P1* on one instance where its bound is tight, proved for every c ≥ 1 and "
             "E ≤ 1/8; P1* in general keeps its sampled verdict."
         ),
-        negative_controls=certificate_controls(
-            NAME, lambda p: {**p, "factor": "9/10"}, "bound 0.9·(n − 1)e^{−(c²γ − 2Δ)}"
-        ),
+        sharpen=lambda p: {**p, "factor": "9/10"},
+        sharpened="bound 0.9·(n − 1)e^{−(c²γ − 2Δ)}",
     ),
 )

@@ -168,7 +168,7 @@ def tied_cases(draw: st.DrawFn) -> dict[str, Any]:
         [x - 3.0 * wi for x, wi in zip(draw(_dyadic_vec(d)), w, strict=True)] for _ in range(n - 2)
     ]
     others = [u for u in others if sum(a * b for a, b in zip(w, u, strict=True)) < top]
-    case = {
+    case: dict[str, Any] = {
         "w": w,
         "us": [u1, u2] + others,
         "vw": draw(_vec(d)),

@@ -32,6 +32,8 @@ from proofs_numeric.claims._d3 import (
     D_PROBE,
     MAX_REPLAY_R,
     RHO_PROBE,
+    THETA_1,
+    float_point,
     probe_margin,
     radii,
     ray_fields,
@@ -114,13 +116,7 @@ def cases(
     """Maps of exact products (or, with ``approximate``, of poly × sat members)."""
 
     def member(k: int) -> st.SearchStrategy[dict[str, Any]]:
-        if not approximate:
-            return fam.polys(DIM, (k,))
-        return st.builds(
-            lambda p, s: {"kind": "polysat", "poly": p, "sat": s},
-            fam.polys(DIM, (k,)),
-            fam.sats(DIM),
-        )
+        return fam.members(DIM, ("polysat",) if approximate else ("poly",), (k,))
 
     def build(name: str) -> st.SearchStrategy[dict[str, Any]]:
         n = st.just(1) if name != "softmax" else st.integers(2, 4)
@@ -151,12 +147,11 @@ CASE_SCHEMA = cs.Record(
 )
 
 _DIFF = {"kind": "poly", "a": 1.0, "ws": [[1.0, -1.0, 0.0]]}
-_X1 = {"kind": "poly", "a": 1.0, "ws": [[1.0, 0.0, 0.0]]}
 _X2 = {"kind": "poly", "a": 1.0, "ws": [[0.0, 1.0, 0.0]]}
 
 
 def _shifted(name: str, t: float, log10_c: float = 6.0) -> dict[str, Any]:
-    f = [_X1, _X2] if name == "softmax" else [_DIFF]
+    f = [THETA_1, _X2] if name == "softmax" else [_DIFF]
     return {
         "map": name,
         "f": f,
@@ -173,7 +168,7 @@ CORRECTED_CONSTRUCTIONS = (
     + (
         {
             "map": "softmax",
-            "f": [_X1, _X2, _X1],
+            "f": [THETA_1, _X2, THETA_1],
             "direction": [1.0, 0.5, 0.0],
             "r": 8.0,
             "log10_c": 3.0,
@@ -218,9 +213,7 @@ def paper_ray(case: Mapping[str, Any]) -> list[dict[str, Any]]:
     if v is None:
         return []
     r = float(case["r"])
-    d = [float(x) for x in case["direction"]]
-    n = math.sqrt(sum(x * x for x in d))
-    theta = [r * x / n for x in d]
+    theta = float_point(case)
     points = []
     for step in RAY_STEPS:
         p = [x + step * r * y for x, y in zip(theta, v, strict=True)]
@@ -255,7 +248,7 @@ APPROXIMATE_CONSTRUCTION = {
     "f": [
         {
             "kind": "polysat",
-            "poly": _X1,
+            "poly": THETA_1,
             "sat": {"kind": "sat", "a": 1.0, "b": 1.01, "u": [-1.0, 0.0, 0.0], "o": -0.75},
         }
     ],
@@ -308,7 +301,7 @@ CLAIMS = (
                 "σ(θ₁) at θ = (150, 0, 0): |f(θ)| = ‖θ‖, the bound holds",
                 {
                     "map": "sigmoid",
-                    "f": [_X1],
+                    "f": [THETA_1],
                     "direction": [1.0, 0.0, 0.0],
                     "r": 150.0,
                     "log10_c": 6.0,

@@ -32,17 +32,24 @@ from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
 from proofs_numeric.claims._transformer import (
-    head_bound,
     head_outputs,
+    head_score_digits,
     keep_for,
-    score_loss,
+    max_scaled_error,
+    row_head_bound,
     sublayer_cases,
     sublayer_schema,
     sublayer_weights,
-    trace_scores,
     with_tempered_queries,
 )
-from proofs_numeric.precision import Weights, distance, guard_digits, linear, working_precision
+from proofs_numeric.precision import (
+    AttentionTrace,
+    Weights,
+    distance,
+    guard_digits,
+    linear,
+    working_precision,
+)
 from proofs_numeric.search import (
     PropertySearch,
     along_ray,
@@ -72,27 +79,20 @@ def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
         rho, c = mpmath.mpf(case["rho"]), scale_from_log10(case["log10_c"], work)
         h1 = head_outputs(w0.at(rho), case, work)
         hc = head_outputs(w0.at(rho * c), case, work)
-        err = max(
-            abs(a - c * b)
-            for ra, rb in zip(hc, h1, strict=True)
-            for a, b in zip(ra, rb, strict=True)
-        )
-        return log_margin(mpmath.mpf(1), err, work)
+        return log_margin(mpmath.mpf(1), max_scaled_error(hc, h1, c), work)
 
 
 def corrected_margin(degree: int = 2, value_bias: bool = False, temperature: float = 1.0):
     def margin(case: Mapping[str, Any], digits: int) -> Any:
         w0 = _point(case, value_bias)
         lhs_w0 = with_tempered_queries(w0, temperature) if temperature != 1.0 else w0
-        n_heads, d_head = int(case["n_heads"]), int(case["d_head"])
+        d_head = int(case["d_head"])
         rho, log10_c = mpmath.mpf(case["rho"]), case["log10_c"]
-        trace: list = []
-        head_outputs(w0.at(rho), case, digits, trace)
-        work = guard_digits(digits, score_loss(trace_scores(trace)), degree * float(log10_c))
+        work = head_score_digits(w0, case, digits, degree * float(log10_c))
         with working_precision(work):
             c = scale_from_log10(log10_c, work)
             w = w0.at(rho)
-            trace = []
+            trace: list[AttentionTrace] = []
             h1 = head_outputs(w, case, work, trace)
             hc = head_outputs(lhs_w0.at(rho * c), case, work)
             h1m = head_outputs(lhs_w0.at(rho), case, work) if lhs_w0 is not w0 else h1
@@ -103,16 +103,10 @@ def corrected_margin(degree: int = 2, value_bias: bool = False, temperature: flo
             allowance = rounding_allowance(work, *[t for r in h1 for t in r])
             worst = mpmath.inf
             for i in range(len(x)):
-                lhs_sq, bound_sq = mpmath.mpf(0), mpmath.mpf(0)
-                for h in range(n_heads):
-                    sl = slice(h * d_head, (h + 1) * d_head)
-                    lhs_sq += distance([a / ck for a in hc[i][sl]], h1m[i][sl], work) ** 2
-                    b = head_bound(trace[0].scores[h][i], keep[i], [r[sl] for r in v], work)
-                    bound_sq += b * b
-                worst = min(
-                    worst,
-                    log_margin(mpmath.sqrt(bound_sq) + allowance, mpmath.sqrt(lhs_sq), work),
-                )
+                # (Σ_h ‖error of head h‖²)^{1/2} is the error of the whole row of [H₁; …; H_h]
+                lhs = distance([a / ck for a in hc[i]], h1m[i], work)
+                bound = row_head_bound(trace[0].scores, i, keep[i], v, d_head, work)
+                worst = min(worst, log_margin(bound + allowance, lhs, work))
             return worst
 
     return margin

@@ -12,36 +12,21 @@ scores and values from the stored float weights in interval arithmetic. See
 
 from __future__ import annotations
 
-from typing import Any
-
-from proofs_numeric.certificates.checker import THEOREMS
-from proofs_numeric.certificates.specs import HEAD_CASE, head_instance
-from proofs_numeric.claim import Claim
-from proofs_numeric.claims._certified import certificate_controls, certified_check
-
-NAME, THEOREM = "p4_star_instance", "head_ray"
-
-
-def certified() -> dict[str, Any]:
-    return {"instance": head_instance(), "constant": "4"}
-
+from proofs_numeric.claims._certified import head_instance_claim
 
 CLAIMS = (
-    Claim(
-        id="P4*[instance]",
-        title="Attention head ∼2 along the ray of one instance: proved",
+    head_instance_claim(
+        "P4*[instance]",
+        "Attention head ∼2 along the ray of one instance: proved",
         corrects="P4",
-        statement=THEOREMS[THEOREM].statement(certified())
-        + f" (instance: the seeded sublayer {HEAD_CASE}).",
-        expected="proved",
-        check=certified_check(NAME, "P4*[instance]", THEOREM, certified),
+        name="p4_star_instance",
+        theorem="head_ray",
+        constant="4",
+        sharper="1",
         explanation=(
             "P4* along the whole ray of one instance, every ρ > 0 and c ≥ 1; P4* in "
             "general keeps its sampled verdict. On this instance the constant 4 is "
             "generous: the prover closes with 11/10 in its place, not with 1."
-        ),
-        negative_controls=certificate_controls(
-            NAME, lambda p: {**p, "constant": "1"}, "constant 1 instead of 4"
         ),
     ),
 )

@@ -27,24 +27,21 @@ from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
 from proofs_numeric.claims._transformer import (
-    chosen_scale,
-    head_bound,
+    collapse_margin,
     head_outputs,
+    head_score_digits,
     keep_for,
-    max_abs_diff,
     msa,
-    score_loss,
+    row_head_bound,
     sublayer_cases,
     sublayer_schema,
     sublayer_weights,
-    trace_scores,
 )
 from proofs_numeric.precision import (
-    Weights,
+    AttentionTrace,
     centre,
     distance,
     frobenius_norm,
-    guard_digits,
     linear,
     norm2,
     working_precision,
@@ -58,7 +55,6 @@ from proofs_numeric.search import (
     property_control,
     replay_control,
     scale_from_log10,
-    vacuous,
     with_ray,
 )
 
@@ -76,46 +72,34 @@ def paper_ray(case: Mapping[str, Any]) -> list[dict[str, Any]]:
     )
 
 
-def _work_digits(w0: Weights, case: Mapping[str, Any], digits: int, *losses: float) -> int:
-    """Guard digits with e^{−spread} of the score rows at θ = ρθ₀ resolved."""
-    trace: list = []
-    head_outputs(w0.at(mpmath.mpf(case["rho"])), case, digits, trace)
-    return guard_digits(digits, score_loss(trace_scores(trace)), *losses)
-
-
 def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
     """−ln max|MSA(cθ) − c MSA(θ)| at c of :func:`chosen_scale` (< 0: error ≥ 1).
 
     MSA(cθ)/c → MSA_sat(θ) (argmax attention, exactly 1-homogeneous), so the D3 error
     c‖MSA(cθ)/c − MSA(θ)‖ ≈ c‖MSA_sat(θ) − MSA(θ)‖ reaches 4 at about c = 4/gap."""
     w0 = sublayer_weights(case, "mha")
-    work = _work_digits(w0, case, digits)
+    work = head_score_digits(w0, case, digits)
     with working_precision(work):
         rho = mpmath.mpf(case["rho"])
-        m1 = msa(w0.at(rho), case, work)
-        ms = msa(w0.at(rho), case, work, saturated=True)
-        gap = max_abs_diff(ms, m1)
-        if gap == 0 and "c" not in case:
-            return vacuous("exactly saturated: MSA is exactly 1-homogeneous at θ")
-        c = chosen_scale(case, gap, work)
-        mc = msa(w0.at(rho * c), case, work)
-        err = max(
-            abs(a - c * b)
-            for ra, rb in zip(mc, m1, strict=True)
-            for a, b in zip(ra, rb, strict=True)
+        return collapse_margin(
+            case,
+            msa(w0.at(rho), case, work),
+            msa(w0.at(rho), case, work, saturated=True),
+            lambda c: msa(w0.at(rho * c), case, work),
+            work,
+            "exactly saturated: MSA is exactly 1-homogeneous at θ",
         )
-        return log_margin(mpmath.mpf(1), err, work)
 
 
 def corrected_margin(degree: int = 1, gain: bool = True):
     def margin(case: Mapping[str, Any], digits: int) -> Any:
         w0 = sublayer_weights(case, "mha")
-        n_heads, d_head = int(case["n_heads"]), int(case["d_head"])
-        work = _work_digits(w0, case, digits, degree * float(case["log10_c"]))
+        d_head = int(case["d_head"])
+        work = head_score_digits(w0, case, digits, degree * float(case["log10_c"]))
         with working_precision(work):
             rho, c = mpmath.mpf(case["rho"]), scale_from_log10(case["log10_c"], work)
             w = w0.at(rho)
-            trace: list = []
+            trace: list[AttentionTrace] = []
             heads = head_outputs(w, case, work, trace)
             m1, mc = msa(w, case, work, gain), msa(w0.at(rho * c), case, work, gain)
             x = w.get("x", work)
@@ -128,13 +112,9 @@ def corrected_margin(degree: int = 1, gain: bool = True):
             ck = mpmath.power(c, degree)
             worst = mpmath.inf
             for i in range(len(x)):
-                bound_sq = mpmath.mpf(0)
-                for h in range(n_heads):
-                    sl = slice(h * d_head, (h + 1) * d_head)
-                    b = head_bound(trace[0].scores[h][i], keep[i], [r[sl] for r in v], work)
-                    bound_sq += b * b
+                heads_bound = row_head_bound(trace[0].scores, i, keep[i], v, d_head, work)
                 spread = norm2(centre(z[i], work), work)
-                bound = 2 * g_inf * wo_f * mpmath.sqrt(bound_sq) / spread
+                bound = 2 * g_inf * wo_f * heads_bound / spread
                 lhs = distance([a / ck for a in mc[i]], m1[i], work)
                 worst = min(worst, log_margin(bound + rounding_allowance(work, *m1[i]), lhs, work))
             return worst

@@ -36,7 +36,14 @@ from homogeneity.errors import HomogeneityInputError
 from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
-from proofs_numeric.claims._transformer import ff_sublayer, sublayer_schema, sublayer_weights
+from proofs_numeric.claims._transformer import (
+    ff_sublayer,
+    max_scaled_error,
+    scale_exponents,
+    sublayer_cases,
+    sublayer_schema,
+    sublayer_weights,
+)
 from proofs_numeric.precision import Weights, guard_digits, norm2, working_precision
 from proofs_numeric.precision.torch_weights import tensor_to_lists
 from proofs_numeric.search import (
@@ -72,13 +79,6 @@ def _at(values: Mapping[str, Any], x: list[list[Any]]) -> Weights:
     return Weights({**values, "x": x})
 
 
-def _max_error(fc: list[list[Any]], f1: list[list[Any]], c: Any, degree: int) -> Any:
-    ck = mpmath.power(c, degree)
-    return max(
-        abs(a - ck * b) for ra, rb in zip(fc, f1, strict=True) for a, b in zip(ra, rb, strict=True)
-    )
-
-
 # -- P6: X ∼1 in its own parameters t --------------------------------------------------
 
 
@@ -111,7 +111,7 @@ def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
             fc = ff_sublayer(_at(scaled_c, own_input(ct, b, work)), work)
         except HomogeneityInputError:
             return vacuous("a row of W^f ReLU(W^i X) is constant: FF is undefined here")
-        return log_margin(mpmath.mpf(1), _max_error(fc, f1, c, 1), work)
+        return log_margin(mpmath.mpf(1), max_scaled_error(fc, f1, c), work)
 
 
 def paper_ray(case: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -121,16 +121,14 @@ def paper_ray(case: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def paper_cases() -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries(
-        {
-            "seed": st.integers(0, 2**20),
-            "n": st.integers(2, 4),
-            "d_model": st.integers(2, 4),
-            "d_ff": st.integers(3, 5),
-            "t_scale": st.one_of(st.floats(0.0, 2.0), st.just(0.0)),
-            "w_scale": st.floats(1.0, 10.0),
-            "log10_c": st.floats(0.0, 6.0),
-        }
+    return sublayer_cases(
+        "ff",
+        None,
+        d_ff=(3, 5),
+        causal=False,
+        t_scale=st.one_of(st.floats(0.0, 2.0), st.just(0.0)),
+        w_scale=st.floats(1.0, 10.0),
+        log10_c=st.floats(0.0, 6.0),
     )
 
 
@@ -219,7 +217,7 @@ def all_margin(degree: int = 1, activation: str = "relu", own_only: bool = False
                 return vacuous("a row of W^f ReLU(W^i X) is constant: FF is undefined here")
             ck = mpmath.power(c, degree)
             allowance = rounding_allowance(work, *[ck * v for r in f1 for v in r])
-            return log_margin(allowance, _max_error(fc, f1, c, degree), work)
+            return log_margin(allowance, max_scaled_error(fc, f1, c, degree), work)
 
     return margin
 
@@ -231,15 +229,8 @@ ALL_CONSTRUCTIONS = (
 
 
 def all_cases() -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries(
-        {
-            "seed": st.integers(0, 2**20),
-            "n": st.integers(2, 4),
-            "d_model": st.integers(2, 4),
-            "d_ff": st.integers(3, 5),
-            "rho": st.floats(0.3, 3.0),
-            "log10_c": st.one_of(st.floats(0.0, 30.0), st.floats(1e-6, 1e-2)),
-        }
+    return sublayer_cases(
+        "ff", st.floats(0.3, 3.0), scale_exponents(30.0), d_ff=(3, 5), causal=False
     )
 
 

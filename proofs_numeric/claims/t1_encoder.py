@@ -29,10 +29,18 @@ from homogeneity.errors import HomogeneityInputError
 from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
-from proofs_numeric.claims._encoders import encoder_cases, encoder_schema, mp_encoder, score_digits
+from proofs_numeric.claims._encoders import (
+    describe_encoder_case,
+    encoder_cases,
+    encoder_schema,
+    mp_encoder,
+    paper_config,
+    paper_configs,
+    score_digits,
+)
 from proofs_numeric.claims._t1_bound import encoder_bound, tempered
-from proofs_numeric.claims._transformer import chosen_scale, max_abs_diff
-from proofs_numeric.precision import distance, working_precision
+from proofs_numeric.claims._transformer import collapse_margin, max_row_distance, scale_exponents
+from proofs_numeric.precision import working_precision
 from proofs_numeric.search import (
     PropertySearch,
     along_ray,
@@ -67,17 +75,14 @@ def paper_margin(case: Mapping[str, Any], digits: int) -> Any:
             fs = enc.at(rho).run(case["ids"], saturated=True, digits=work)
         except HomogeneityInputError:
             return vacuous("LN of a constant row: the encoder is undefined here")
-        gap = max_abs_diff(fs, f1)
-        if gap == 0 and "c" not in case:
-            return vacuous("exactly saturated: the encoder is exactly 1-homogeneous at θ")
-        c = chosen_scale(case, gap, work)
-        fc = enc.at(rho * c).run(case["ids"], digits=work)
-        err = max(
-            abs(a - c * b)
-            for ra, rb in zip(fc, f1, strict=True)
-            for a, b in zip(ra, rb, strict=True)
+        return collapse_margin(
+            case,
+            f1,
+            fs,
+            lambda c: enc.at(rho * c).run(case["ids"], digits=work),
+            work,
+            "exactly saturated: the encoder is exactly 1-homogeneous at θ",
         )
-        return log_margin(mpmath.mpf(1), err, work)
 
 
 def paper_ray(case: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -112,9 +117,7 @@ def bound_margin(rate: float = 1.0, temperature: float = 1.0):
                 fc = lhs_c.run(ids, digits=work)
             except HomogeneityInputError:
                 return vacuous("a layer norm's input row is constant: f is undefined here")
-            err = max(
-                distance([a / c for a in rc], r1, work) for rc, r1 in zip(fc, f1, strict=True)
-            )
+            err = max_row_distance(fc, f1, c, work)
             allowance = rounding_allowance(work, *[v for r in f1 for v in r])
             if err <= allowance:
                 return vacuous("f is exactly 1-homogeneous at θ (to the working precision)")
@@ -128,49 +131,18 @@ def non_degenerate_cases() -> st.SearchStrategy[dict[str, Any]]:
     dimension ≥ 2, distinct tokens, ReLU; θ = ρθ₀ with ρ ∈ [2, 4] (score gaps from O(1)
     to O(10²)), c = 10^v, v ∈ [0, 30] and c → 1⁺."""
 
-    @st.composite
-    def build(draw: st.DrawFn) -> dict[str, Any]:
-        cfg = {
-            "vocab_size": 4,
-            "d_model": draw(st.integers(3, 4)),
-            "n_heads": draw(st.integers(1, 2)),
-            "d_head": draw(st.integers(2, 3)),
-            "d_ff": draw(st.integers(4, 6)),
-            "n_layers": draw(st.integers(1, 2)),
-            "max_len": draw(st.sampled_from([0, 3])),
-            "placement": "paper-prenorm",
-            "norm": "proof",
-            "bias": False,
-            "activation": "relu",
+    distinct_ids = st.tuples(st.integers(2, 3), st.permutations(range(4))).map(
+        lambda nd: nd[1][: nd[0]]
+    )
+    return st.fixed_dictionaries(
+        {
+            "seed": st.integers(0, 2**20),
+            "cfg": paper_configs(d_model=(3, 4), d_head=(2, 3)),
+            "ids": distinct_ids,
+            "rho": st.floats(2.0, 4.0),
+            "log10_c": scale_exponents(30.0),
         }
-        n = draw(st.integers(2, 3))
-        return {
-            "seed": draw(st.integers(0, 2**20)),
-            "cfg": cfg,
-            "ids": draw(st.permutations(range(4)))[:n],
-            "rho": draw(st.floats(2.0, 4.0)),
-            "log10_c": draw(st.one_of(st.floats(0.0, 30.0), st.floats(1e-6, 1e-2))),
-        }
-
-    return build()
-
-
-def _cfg(**kw: Any) -> dict[str, Any]:
-    base = {
-        "vocab_size": 4,
-        "d_model": 3,
-        "n_heads": 1,
-        "d_head": 2,
-        "d_ff": 5,
-        "n_layers": 2,
-        "max_len": 3,
-        "placement": "paper-prenorm",
-        "norm": "proof",
-        "bias": False,
-        "activation": "relu",
-    }
-    base.update(kw)
-    return base
+    )
 
 
 _ENCODER = cast(cs.Record, encoder_schema(32.0))
@@ -183,16 +155,16 @@ PAPER_SCHEMA = cs.Record(
 #: a replayed T1* case: an encoder case with ρ ≤ 32 and c ≤ 10^40
 BOUND_SCHEMA = encoder_schema(32.0, log10_c=cs.Real(0.0, 40.0))
 
-PAPER_CONSTRUCTIONS = ({"seed": 0, "cfg": _cfg(), "ids": [1, 2, 0], "rho": 1.0},)
+PAPER_CONSTRUCTIONS = ({"seed": 0, "cfg": paper_config(), "ids": [1, 2, 0], "rho": 1.0},)
 #: T1 holds here: c = 1.01 keeps the D3 error below 1 (a finite margin, not c = 1).
-NON_COUNTEREXAMPLE = {"seed": 0, "cfg": _cfg(), "ids": [1, 2, 0], "rho": 0.5, "c": 1.01}
+NON_COUNTEREXAMPLE = {"seed": 0, "cfg": paper_config(), "ids": [1, 2, 0], "rho": 0.5, "c": 1.01}
 BOUND_CONSTRUCTIONS = (
-    {"seed": 3, "cfg": _cfg(), "ids": [1, 2, 0], "rho": 3.0, "log10_c": 30.0},
-    {"seed": 0, "cfg": _cfg(), "ids": [1, 2, 0], "rho": 3.0, "log10_c": 0.001},
-    {"seed": 1, "cfg": _cfg(n_heads=2), "ids": [3, 1], "rho": 2.5, "log10_c": 6.0},
+    {"seed": 3, "cfg": paper_config(), "ids": [1, 2, 0], "rho": 3.0, "log10_c": 30.0},
+    {"seed": 0, "cfg": paper_config(), "ids": [1, 2, 0], "rho": 3.0, "log10_c": 0.001},
+    {"seed": 1, "cfg": paper_config(n_heads=2), "ids": [3, 1], "rho": 2.5, "log10_c": 6.0},
     {
         "seed": 4,
-        "cfg": _cfg(n_layers=1, d_model=4, max_len=0),
+        "cfg": paper_config(n_layers=1, d_model=4, max_len=0),
         "ids": [0, 3, 2],
         "rho": 2.0,
         "log10_c": 12.0,
@@ -236,7 +208,7 @@ def bound_search(rate: float = 1.0, temperature: float = 1.0, what: str = "") ->
         examples_scale=0.3,
         margin_label="ln(2δ_L + rounding) − ln max_i ‖f(cθ)_i/c − f(θ)_i‖",
         precision="mpmath (digits raised by the score spread / ln 10)",
-        describe=lambda c: f"seed {c['seed']}, cfg {c['cfg']}, ids {c['ids']}, ρ = {c['rho']}",
+        describe=describe_encoder_case,
     )
 
 

@@ -27,7 +27,14 @@ from homogeneity.errors import HomogeneityInputError
 from proofs_numeric import case_schema as cs
 from proofs_numeric.claim import Claim
 from proofs_numeric.claims._d3 import rounding_allowance
-from proofs_numeric.claims._encoders import encoder_schema, mp_encoder, score_digits
+from proofs_numeric.claims._encoders import (
+    describe_encoder_case,
+    encoder_schema,
+    mp_encoder,
+    paper_config,
+    paper_configs,
+    score_digits,
+)
 from proofs_numeric.claims._t1_bound import (
     AttentionParts,
     FeedForwardParts,
@@ -38,7 +45,13 @@ from proofs_numeric.claims._t1_bound import (
     ff_sublayer,
     tempered,
 )
-from proofs_numeric.claims._transformer import keep_for, sublayer_weights
+from proofs_numeric.claims._transformer import (
+    keep_for,
+    max_row_distance,
+    scale_exponents,
+    sublayer_cases,
+    sublayer_weights,
+)
 from proofs_numeric.precision import distance, exp_loss, guard_digits, norm2, working_precision
 from proofs_numeric.precision.torch_weights import tensor_to_lists
 from proofs_numeric.search import (
@@ -66,7 +79,7 @@ def scale_margin(case: Mapping[str, Any], digits: int) -> Any:
             ft = tempered(enc0.at(rho), c**4, work).run(ids, digits=work)
         except HomogeneityInputError:
             return vacuous("a layer norm's input row is constant: f is undefined here")
-        err = max(distance([a / c for a in rc], rt, work) for rc, rt in zip(fc, ft, strict=True))
+        err = max_row_distance(fc, ft, c, work)
         return log_margin(rounding_allowance(work, *[v for r in ft for v in r]), err, work)
 
 
@@ -74,48 +87,26 @@ def scale_cases(bias: bool = False, activation: str = "relu") -> st.SearchStrate
     """Every bias-free paper-pre-norm ReLU encoder of the sizes tried (degenerate ones
     included: the identity holds for all of them)."""
 
-    @st.composite
-    def build(draw: st.DrawFn) -> dict[str, Any]:
-        cfg = {
-            "vocab_size": 4,
-            "d_model": draw(st.integers(2, 4)),
-            "n_heads": draw(st.integers(1, 2)),
-            "d_head": draw(st.integers(1, 3)),
-            "d_ff": draw(st.integers(4, 6)),
-            "n_layers": draw(st.integers(1, 2)),
-            "max_len": draw(st.sampled_from([0, 3])),
-            "placement": "paper-prenorm",
-            "norm": "proof",
-            "bias": bias,
-            "activation": activation,
+    return st.fixed_dictionaries(
+        {
+            "seed": st.integers(0, 2**20),
+            "cfg": paper_configs((2, 4), (1, 3), bias, activation),
+            "ids": st.lists(st.integers(0, 3), min_size=2, max_size=3),
+            "rho": st.floats(0.5, 3.0),
+            "log10_c": scale_exponents(30.0),
         }
-        return {
-            "seed": draw(st.integers(0, 2**20)),
-            "cfg": cfg,
-            "ids": draw(st.lists(st.integers(0, 3), min_size=2, max_size=3)),
-            "rho": draw(st.floats(0.5, 3.0)),
-            "log10_c": draw(st.one_of(st.floats(0.0, 30.0), st.floats(1e-6, 1e-2))),
-        }
-
-    return build()
+    )
 
 
-_ENC = {
-    "vocab_size": 4,
-    "d_model": 3,
-    "n_heads": 1,
-    "d_head": 2,
-    "d_ff": 5,
-    "n_layers": 2,
-    "max_len": 3,
-    "placement": "paper-prenorm",
-    "norm": "proof",
-    "bias": False,
-    "activation": "relu",
-}
-SCALE_CONSTRUCTIONS = (
-    {"seed": 0, "cfg": _ENC, "ids": [1, 2, 0], "rho": 1.0, "log10_c": 3.0},
-    {"seed": 1, "cfg": dict(_ENC, n_heads=2, max_len=0), "ids": [2, 2], "rho": 2.0, "log10_c": 20},
+SCALE_CONSTRUCTIONS: tuple[dict[str, Any], ...] = (
+    {"seed": 0, "cfg": paper_config(), "ids": [1, 2, 0], "rho": 1.0, "log10_c": 3.0},
+    {
+        "seed": 1,
+        "cfg": paper_config(n_heads=2, max_len=0),
+        "ids": [2, 2],
+        "rho": 2.0,
+        "log10_c": 20,
+    },
 )
 
 
@@ -136,7 +127,7 @@ def scale_search(bias: bool = False, activation: str = "relu", what: str = "") -
         examples_scale=0.3,
         margin_label="ln(rounding allowance) − ln max_i ‖f(cθ)_i/c − Φ_{c⁴}(θ)_i‖",
         precision="mpmath (digits raised by the score spread and 4·log10 c)",
-        describe=lambda c: f"seed {c['seed']}, cfg {c['cfg']}, ids {c['ids']}, ρ = {c['rho']}",
+        describe=describe_encoder_case,
     )
 
 
@@ -234,31 +225,14 @@ def _deltas(zero: bool = True) -> st.SearchStrategy[float | None]:
 
 
 def attn_cases() -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries(
-        {
-            "seed": st.integers(0, 2**20),
-            "n": st.integers(2, 4),
-            "d_model": st.integers(2, 4),
-            "n_heads": st.integers(1, 2),
-            "d_head": st.integers(1, 3),
-            "causal": st.booleans(),
-            "rho": st.floats(0.5, 1.5),
-            "log10_tau": st.floats(0.0, 1.5),
-            "log10_delta": _deltas(),
-        }
+    return sublayer_cases(
+        "mha", st.floats(0.5, 1.5), log10_tau=st.floats(0.0, 1.5), log10_delta=_deltas()
     )
 
 
 def ff_cases() -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries(
-        {
-            "seed": st.integers(0, 2**20),
-            "n": st.integers(2, 4),
-            "d_model": st.integers(2, 4),
-            "d_ff": st.integers(3, 6),
-            "rho": st.floats(0.3, 4.0),
-            "log10_delta": _deltas(zero=False),
-        }
+    return sublayer_cases(
+        "ff", st.floats(0.3, 4.0), d_ff=(3, 6), causal=False, log10_delta=_deltas(zero=False)
     )
 
 
