@@ -10,7 +10,6 @@ import pytest
 
 from homogeneity.errors import HomogeneityInputError
 from proofs_numeric import report
-from proofs_numeric.__main__ import main as cli_main
 from proofs_numeric.claim import (
     STATUSES,
     CertificateRecord,
@@ -28,6 +27,7 @@ from proofs_numeric.claim import (
     select_claims,
 )
 from proofs_numeric.claims._certified import certified_check
+from proofs_numeric.command import main as cli_main
 from proofs_numeric.runner import run_claim
 
 PROVED = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import Any
 
 import pytest
 
@@ -121,7 +122,7 @@ def test_falling_margin_is_positive_only_for_errors_falling_to_the_floor():
 
 #: the encoder on which the thorough search refuted the earlier GH* (a fitted decay order
 #: m̂ ≥ 2 on the float64 window): its error falls to the floor with m̂ ≈ 1.0
-SLOW_WINDOW_CASE = {
+SLOW_WINDOW_CASE: dict[str, Any] = {
     "seed": 6629,
     "cfg": {
         "vocab_size": 4,

@@ -16,8 +16,8 @@ from homogeneity.adapters import (
     adapter_for,
 )
 from homogeneity.components import Encoder
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.saturation import analyse_saturation, saturation_level
-from homogeneity.validation import HomogeneityInputError
 from tests.helpers.encoders import bert_style_encoder
 
 F64 = torch.float64

@@ -40,8 +40,8 @@ from homogeneity.components import (
     make_norm,
 )
 from homogeneity.components import functional as F
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.scaling import Ray
-from homogeneity.validation import HomogeneityInputError
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 DTYPES = [torch.float32, torch.float64]

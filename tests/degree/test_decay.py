@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from homogeneity.decay import NO_DECAY_LEVEL, classify_decay, decay_tail, refine_grid
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 
 FLOOR = 1e-13
 

@@ -14,7 +14,7 @@ from homogeneity.dynamics.gradients import (
     loss_euler,
     scale_invariance_orthogonality,
 )
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 
 FF = ["layers.*.feedforward.sublayer.*"]
 VO = ["layers.0.attention.sublayer.value.weight", "layers.0.attention.sublayer.output.weight"]

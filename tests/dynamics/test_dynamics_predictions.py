@@ -17,7 +17,7 @@ from homogeneity.dynamics.controlled import (
     run_optimizer,
 )
 from homogeneity.dynamics.growth_laws import fit_power_law, select_growth_law
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -14,7 +14,7 @@ from homogeneity.dynamics.growth_laws import (
     lr_integral_at,
     select_growth_law,
 )
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 
 T = np.linspace(0, 10_000, 200)
 

@@ -8,10 +8,10 @@ import torch
 
 from homogeneity.dynamics.controlled import NormalisedRegression, initial_theta
 from homogeneity.dynamics.tracker import NormTracker, read_records, series
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.experiments.corpus import make_corpus, sample_batch
 from homogeneity.experiments.lm_model import CausalLM, LMConfig, lm_loss, parameter_groups
 from homogeneity.saturation import saturation_level
-from homogeneity.validation import HomogeneityInputError
 from tests.helpers.user_models import tiny_config
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -521,7 +521,7 @@ def test_components_refuse_bad_configuration():
 def test_check_homogeneity_refuses_bad_degree_and_tolerances(kwargs, argument):
     from homogeneity.check import check_homogeneity
     from homogeneity.components import Linear
-    from homogeneity.validation import HomogeneityInputError
+    from homogeneity.errors import HomogeneityInputError
 
     with pytest.raises(HomogeneityInputError, match=argument):
         check_homogeneity(Linear(2, 2, bias=False), torch.randn(3, 2), **kwargs)

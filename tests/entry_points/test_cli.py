@@ -241,7 +241,7 @@ def fake_target(monkeypatch):
         if argv == ["--exit"]:
             raise SystemExit(4)
         if argv == ["--bad"]:
-            from homogeneity.validation import HomogeneityInputError
+            from homogeneity.errors import HomogeneityInputError
 
             raise HomogeneityInputError("bad input named here")
         return 3

@@ -18,8 +18,8 @@ from torch import nn
 from torch.func import functional_call
 
 from homogeneity.components import AttentionHead, Encoder, EncoderConfig, Linear, ProofLayerNorm
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.scaling import Ray, default_output, select_parameter_names
-from homogeneity.validation import HomogeneityInputError
 from tests.helpers.module_state import assert_unchanged, snapshot
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])

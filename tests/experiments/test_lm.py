@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from homogeneity.components.residual import PLACEMENTS
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.experiments import corpus as C
 from homogeneity.experiments.e2_e4_e7_norm_growth import NormGrowthConfig, run_norm_growth
 from homogeneity.experiments.e2_e4_e7_norm_growth.command import main
@@ -21,7 +22,6 @@ from homogeneity.experiments.e8_weight_decay import (
 from homogeneity.experiments.lm_model import CausalLM, LMConfig, parameter_groups
 from homogeneity.experiments.lm_training import TrainConfig, effective_lrs, lr_factor
 from homogeneity.rules import predict_degree
-from homogeneity.validation import HomogeneityInputError
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

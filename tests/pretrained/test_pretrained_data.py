@@ -7,6 +7,7 @@ import re
 import pytest
 
 from homogeneity.data import load_sentences, sources_note
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.pretrained import (
     MINILM_INSTALL_HINT,
     CheckpointFiles,
@@ -15,7 +16,6 @@ from homogeneity.pretrained import (
     minilm_folder,
     read_config,
 )
-from homogeneity.validation import HomogeneityInputError
 
 
 def test_at_least_one_hundred_sentences_with_provenance():

@@ -18,6 +18,7 @@ from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processor
 
 from homogeneity.adapters import Batch
 from homogeneity.components import Encoder
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.pretrained import (
     CheckpointFileError,
     bert_random_init,
@@ -26,7 +27,6 @@ from homogeneity.pretrained import (
     load_bert,
     read_header,
 )
-from homogeneity.validation import HomogeneityInputError
 
 WORDS = ["the", "cat", "sat", "on", "mat", "a", "dog", "ran", ".", ",", "##s", "big"]
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]

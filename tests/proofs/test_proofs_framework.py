@@ -11,21 +11,21 @@ import mpmath
 import pytest
 from hypothesis import strategies as st
 
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 from proofs_numeric import report
-from proofs_numeric.__main__ import main
 from proofs_numeric.claim import (
     CheckContext,
     Claim,
     Counterexample,
     Evidence,
-    Profile,
     Verdict,
     discover_claims,
     get_profile,
     registry,
     select_claims,
 )
+from proofs_numeric.command import main
+from proofs_numeric.profiles import Profile
 from proofs_numeric.runner import run_claim
 from proofs_numeric.search import (
     check_property,

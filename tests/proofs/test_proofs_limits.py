@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 from proofs_numeric.limits import LimitNotEstablished, limit
 from proofs_numeric.precision import generalised_argmax, softmax
 

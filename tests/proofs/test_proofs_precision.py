@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from homogeneity.components import AttentionHead
 from homogeneity.components import functional as F
-from homogeneity.validation import HomogeneityInputError
+from homogeneity.errors import HomogeneityInputError
 from proofs_numeric import precision as P
 from proofs_numeric.strategies import score_rows
 

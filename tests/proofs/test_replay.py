@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-import proofs_numeric.__main__ as claims_command
+import proofs_numeric.command as claims_command
 from proofs_numeric import search
 from proofs_numeric.claim import COUNTEREXAMPLE_DIR, CheckContext, registry
 

@@ -17,6 +17,7 @@ import torch
 
 from homogeneity.adapters import Batch, EncoderAdapter, FunctionAdapter, Trace
 from homogeneity.components import Encoder, EncoderConfig
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.saturation import (
     ConvergenceCurves,
     NumericalBreakdown,
@@ -26,7 +27,6 @@ from homogeneity.saturation import (
     limit_trace,
     mean_token_cosine,
 )
-from homogeneity.validation import HomogeneityInputError
 from tests.helpers.encoders import bert_style_encoder
 
 F64 = torch.float64

@@ -10,6 +10,7 @@ from torch import nn
 
 from homogeneity.adapters import Batch
 from homogeneity.components import Encoder
+from homogeneity.errors import HomogeneityInputError
 from homogeneity.saturation import (
     NumericalBreakdown,
     mean_token_cosine,
@@ -17,7 +18,6 @@ from homogeneity.saturation import (
     token_cosine,
 )
 from homogeneity.scaling import Ray
-from homogeneity.validation import HomogeneityInputError
 from tests.helpers.encoders import bert_style_encoder
 
 F64 = torch.float64
