@@ -64,15 +64,18 @@ def magnitudes(
 
 
 def log10_scales(max_log10: float = 400.0, near_one: bool = True) -> st.SearchStrategy[float]:
-    """log10 c for scales c ≥ 1: uniform in [0, max_log10], plus c = 1 and c slightly above."""
+    """log10 c for scales c ≥ 1, never above ``max_log10``: uniform in [0, max_log10], plus
+    the landmarks c = 1, 2, 10, 10³, 10²⁰ that lie in it and (``near_one``) c slightly
+    above 1."""
     if not math.isfinite(max_log10) or max_log10 < 0:
         raise HomogeneityInputError(f"max_log10={max_log10} must be finite and ≥ 0")
+    landmarks = [v for v in (0.0, 0.3010299956639812, 1.0, 3.0, 20.0) if v <= max_log10]
     options = [
         st.floats(0.0, max_log10, allow_nan=False, allow_infinity=False),
-        st.sampled_from([0.0, 0.3010299956639812, 1.0, 3.0, 20.0]),
+        st.sampled_from(landmarks),
     ]
-    if near_one:
-        options.append(st.floats(1e-12, 1e-2))
+    if near_one and max_log10 > 0:
+        options.append(st.floats(min(1e-12, max_log10), min(1e-2, max_log10)))
     return st.one_of(*options)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from homogeneity.components import EncoderConfig
@@ -55,6 +55,23 @@ def test_parameter_rays(ray) -> None:
 def test_magnitudes_and_scales(x, lc) -> None:
     assert x != 0 and (abs(x) >= 1e-3 - 1e-18)
     assert 0 <= lc <= 400
+
+
+@pytest.mark.parametrize("top", [0.0, 0.005, 2.5, 12.0])
+def test_scales_never_leave_their_range(top) -> None:
+    """Every draw of log10_scales(top) lies in [0, top], landmarks and near-one draws too
+    (a top of 12 once drew the landmark 20)."""
+    drawn: list[float] = []
+
+    @settings(max_examples=300, database=None, derandomize=True)
+    @given(S.log10_scales(top))
+    def draw(lc: float) -> None:
+        drawn.append(lc)
+
+    draw()
+    assert drawn and all(0 <= lc <= top for lc in drawn)
+    if top >= 3.0:  # the landmarks inside the range are still drawn
+        assert {0.0, 1.0, 3.0} <= set(drawn)
 
 
 @given(S.encoder_configs(("paper-prenorm", "postnorm"), ("proof", "layernorm"), None))
