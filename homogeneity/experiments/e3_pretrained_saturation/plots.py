@@ -24,6 +24,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from homogeneity.errors import HomogeneityInputError
+from homogeneity.experiments.figures import FIGURE_DPI
 
 if TYPE_CHECKING:
     from homogeneity.experiments.e3_pretrained_saturation.compute import (
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 def save(fig: Figure, path: Path) -> Path:
     FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    fig.savefig(path, dpi=FIGURE_DPI, bbox_inches="tight")
     return path
 
 
