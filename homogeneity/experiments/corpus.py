@@ -111,7 +111,8 @@ def dyck_word(rng: random.Random, max_len: int = 24) -> list[str]:
     """A Dyck-2 word of even length ≤ max_len (random walk that closes before the end)."""
     pairs = {"(": ")", "[": "]"}
     target = 2 * rng.randint(1, max_len // 2)
-    out, stack = [], []
+    out: list[str] = []
+    stack: list[str] = []
     while len(out) < target:
         remaining = target - len(out)
         if stack and (remaining == len(stack) or rng.random() < 0.45):

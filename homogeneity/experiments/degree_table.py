@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import product
+from typing import Any
 
 import torch
 from torch import nn
@@ -91,7 +92,21 @@ def component_cases(d: int = 8, seq: int = 5, batch: int = 2, seed: int = 0) -> 
     def data() -> tuple:
         return (torch.randn(batch, seq, d, generator=_seeded(seed + 1), dtype=dt),)
 
-    kw = lambda g: dict(dtype=dt, generator=g)  # noqa: E731
+    def kw(g: torch.Generator) -> dict[str, Any]:
+        return {"dtype": dt, "generator": g}
+
+    def attention(g: torch.Generator) -> nn.Module:
+        return C.MultiHeadAttention(d, 2, bias=False, **kw(g))
+
+    def feed_forward(activation: str) -> Callable[[torch.Generator], nn.Module]:
+        return lambda g: C.FeedForward(d, 2 * d, activation, False, **kw(g))
+
+    def residual(
+        sublayer: Callable[[torch.Generator], nn.Module], placement: str
+    ) -> Callable[[torch.Generator], nn.Module]:
+        """``sublayer`` with a D9 layer norm (gain) in the residual ``placement``."""
+        return lambda g: C.Residual(sublayer(g), C.ProofLayerNorm(d, **kw(g)), placement)
+
     parts: list[tuple[str, Callable[[torch.Generator], nn.Module], str]] = [
         ("linear", lambda g: C.Linear(d, d, bias=False, **kw(g)), "D16: k → k+1"),
         (
@@ -109,45 +124,13 @@ def component_cases(d: int = 8, seq: int = 5, batch: int = 2, seed: int = 0) -> 
         ("RMS norm ε=1e-6 + gain", lambda g: C.RMSNorm(d, 1e-6, **kw(g)), ""),
         ("attention head", lambda g: C.AttentionHead(d, 4, bias=False, **kw(g)), "P4: ∼1"),
         ("attention head + biases", lambda g: C.AttentionHead(d, 4, bias=True, **kw(g)), ""),
-        ("multi-head W·H", lambda g: C.MultiHeadAttention(d, 2, bias=False, **kw(g)), ""),
-        ("feed-forward relu", lambda g: C.FeedForward(d, 2 * d, "relu", False, **kw(g)), ""),
-        ("feed-forward gelu", lambda g: C.FeedForward(d, 2 * d, "gelu", False, **kw(g)), ""),
-        (
-            "MSA = X + LN(W·H) (D11)",
-            lambda g: C.Residual(
-                C.MultiHeadAttention(d, 2, bias=False, **kw(g)),
-                C.ProofLayerNorm(d, **kw(g)),
-                "paper-prenorm",
-            ),
-            "P5: ∼1",
-        ),
-        (
-            "FF = X + LN(FF(X)) (D12)",
-            lambda g: C.Residual(
-                C.FeedForward(d, 2 * d, "relu", False, **kw(g)),
-                C.ProofLayerNorm(d, **kw(g)),
-                "paper-prenorm",
-            ),
-            "P6: ∼1",
-        ),
-        (
-            "post-norm LN(X + W·H)",
-            lambda g: C.Residual(
-                C.MultiHeadAttention(d, 2, bias=False, **kw(g)),
-                C.ProofLayerNorm(d, **kw(g)),
-                "postnorm",
-            ),
-            "",
-        ),
-        (
-            "Pre-LN X + W·H(LN X)",
-            lambda g: C.Residual(
-                C.MultiHeadAttention(d, 2, bias=False, **kw(g)),
-                C.ProofLayerNorm(d, **kw(g)),
-                "pre-ln",
-            ),
-            "",
-        ),
+        ("multi-head W·H", attention, ""),
+        ("feed-forward relu", feed_forward("relu"), ""),
+        ("feed-forward gelu", feed_forward("gelu"), ""),
+        ("MSA = X + LN(W·H) (D11)", residual(attention, "paper-prenorm"), "P5: ∼1"),
+        ("FF = X + LN(FF(X)) (D12)", residual(feed_forward("relu"), "paper-prenorm"), "P6: ∼1"),
+        ("post-norm LN(X + W·H)", residual(attention, "postnorm"), ""),
+        ("Pre-LN X + W·H(LN X)", residual(attention, "pre-ln"), ""),
     ]
     return [DegreeCase(name, with_input(part), data, paper) for name, part, paper in parts]
 
@@ -165,7 +148,7 @@ def encoder_config(
     the float64 noise floor (≈2e-13) by the time the softmax error has decayed, so float64
     cannot see it (the arbitrary-precision checks in proofs_numeric can).
     """
-    base = dict(
+    base: dict[str, Any] = dict(
         vocab_size=20,
         d_model=8,
         n_heads=2,

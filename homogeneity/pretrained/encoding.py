@@ -1,13 +1,52 @@
-"""What both tokenizers of the package share: checking the texts a user passes, and
-right-padding the encodings of a batch to its longest sequence."""
+"""What both tokenizers of the package share: reading a ``tokenizer.json`` (with its own
+truncation and fixed padding switched off) and checking that it fits the weights,
+checking the texts a user passes, and right-padding the encodings of a batch to its
+longest sequence."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
+from tokenizers import Tokenizer
 
 from homogeneity.errors import HomogeneityInputError
+from homogeneity.pretrained.files import CheckpointFileError
+
+
+def read_tokenizer(path: str | Path) -> Tokenizer:
+    """The ``tokenizers`` object of the file at ``path``, with the file's truncation and
+    fixed padding switched off (a text longer than the model's positions must be an
+    error, never silently cut; a batch is padded only to its longest sequence). Raises
+    :class:`CheckpointFileError` when the file cannot be read."""
+    try:
+        tok = Tokenizer.from_file(str(path))
+    except Exception as exc:  # the library raises a bare Exception on bad files
+        raise CheckpointFileError(
+            f"tokenizer file {str(path)!r} cannot be read ({exc}); restore the "
+            f"checkpoint's original tokenizer.json"
+        ) from exc
+    tok.no_truncation()
+    tok.no_padding()
+    return tok
+
+
+def check_vocabulary_fits(tok: Tokenizer, path: str | Path, vocab_size: int) -> None:
+    """Raises :class:`CheckpointFileError` when the tokenizer read from ``path`` can produce
+    an id outside a token embedding of ``vocab_size`` rows (added tokens included)."""
+    if tok.get_vocab_size(with_added_tokens=True) > vocab_size:
+        raise CheckpointFileError(
+            f"tokenizer file {str(path)!r} has {tok.get_vocab_size()} tokens but the "
+            f"config's vocab_size is {vocab_size}: the tokenizer does not belong to "
+            f"these weights"
+        )
+
+
+def token_text(tok: Tokenizer, token_id: int) -> str:
+    """The token of an id ("?" for an id outside the vocabulary)."""
+    text = tok.id_to_token(int(token_id))
+    return "?" if text is None else text
 
 
 def checked_texts(texts: str | Sequence[str]) -> list[str]:

@@ -16,12 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from tokenizers import Tokenizer
 
 from homogeneity.adapters import Batch
 from homogeneity.errors import HomogeneityInputError
-from homogeneity.pretrained.encoding import checked_texts, right_padded
-from homogeneity.pretrained.files import CheckpointFileError
+from homogeneity.pretrained.encoding import (
+    check_vocabulary_fits,
+    checked_texts,
+    read_tokenizer,
+    right_padded,
+    token_text,
+)
 
 _PAD_NAMES = ("[PAD]", "<pad>", "<|pad|>", "<|endoftext|>")
 
@@ -52,21 +56,8 @@ class TextTokenizer:
         max_len: int | None = None,
         pad_id: int | None = None,
     ) -> None:
-        try:
-            tok = Tokenizer.from_file(str(path))
-        except Exception as exc:  # the library raises a bare Exception on bad files
-            raise CheckpointFileError(
-                f"tokenizer file {str(path)!r} cannot be read ({exc}); restore the "
-                f"checkpoint's original tokenizer.json"
-            ) from exc
-        tok.no_truncation()
-        tok.no_padding()
-        if tok.get_vocab_size(with_added_tokens=True) > vocab_size:
-            raise CheckpointFileError(
-                f"tokenizer file {str(path)!r} has {tok.get_vocab_size()} tokens but the "
-                f"config's vocab_size is {vocab_size}: the tokenizer does not belong to "
-                f"these weights"
-            )
+        tok = read_tokenizer(path)
+        check_vocabulary_fits(tok, path, vocab_size)
         named = [tok.token_to_id(t) for t in _PAD_NAMES]
         self.pad_id = next((i for i in named if i is not None), pad_id if pad_id is not None else 0)
         specials = {t.content: i for i, t in tok.get_added_tokens_decoder().items() if t.special}
@@ -76,8 +67,7 @@ class TextTokenizer:
 
     def token_text(self, token_id: int) -> str:
         """The token of an id ("?" for an id outside the vocabulary)."""
-        text = self._tok.id_to_token(int(token_id))
-        return "?" if text is None else text
+        return token_text(self._tok, token_id)
 
     def encode(
         self, texts: Sequence[str], *, device: torch.device | str | None = None

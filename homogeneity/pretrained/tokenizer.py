@@ -13,11 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from tokenizers import Tokenizer
 
 from homogeneity.adapters import Batch
 from homogeneity.errors import HomogeneityInputError
-from homogeneity.pretrained.encoding import checked_texts, right_padded
+from homogeneity.pretrained.encoding import (
+    check_vocabulary_fits,
+    checked_texts,
+    read_tokenizer,
+    right_padded,
+    token_text,
+)
 from homogeneity.pretrained.files import CheckpointFileError
 
 
@@ -48,15 +53,7 @@ class WordPieceTokenizer:
     """
 
     def __init__(self, path: str | Path, *, max_len: int, vocab_size: int) -> None:
-        try:
-            tok = Tokenizer.from_file(str(path))
-        except Exception as exc:  # the library raises a bare Exception on bad files
-            raise CheckpointFileError(
-                f"tokenizer file {str(path)!r} cannot be read ({exc}); restore the "
-                f"checkpoint's original tokenizer.json"
-            ) from exc
-        tok.no_truncation()
-        tok.no_padding()
+        tok = read_tokenizer(path)
         ids = {}
         for role, token in (("cls", "[CLS]"), ("sep", "[SEP]"), ("pad", "[PAD]")):
             tid = tok.token_to_id(token)
@@ -66,20 +63,14 @@ class WordPieceTokenizer:
                     f"WordPiece tokenizer"
                 )
             ids[role] = tid
-        if tok.get_vocab_size(with_added_tokens=True) > vocab_size:
-            raise CheckpointFileError(
-                f"tokenizer file {str(path)!r} has {tok.get_vocab_size()} tokens but the "
-                f"config's vocab_size is {vocab_size}: the tokenizer does not belong to "
-                f"these weights"
-            )
+        check_vocabulary_fits(tok, path, vocab_size)
         self._tok = tok
         self.max_len = max_len
         self.special = SpecialTokens(**ids)
 
     def token_text(self, token_id: int) -> str:
         """The word piece of an id ("?" for an id outside the vocabulary)."""
-        text = self._tok.id_to_token(int(token_id))
-        return "?" if text is None else text
+        return token_text(self._tok, token_id)
 
     def encode(
         self, texts: Sequence[str], *, device: torch.device | str | None = None

@@ -27,10 +27,9 @@ from typing import Any
 import torch
 
 from homogeneity.components.residual import PLACEMENTS
-from homogeneity.constants import PROBE_SEED
-from homogeneity.dynamics.tracker import NormTracker, read_records
+from homogeneity.dynamics.tracker import read_records
 from homogeneity.errors import HomogeneityInputError
-from homogeneity.experiments.corpus import make_corpus, sample_batch
+from homogeneity.experiments.corpus import make_corpus
 from homogeneity.experiments.e2_e4_e7_norm_growth import report
 from homogeneity.experiments.e2_e4_e7_norm_growth.analysis import (
     a1_summary,
@@ -46,6 +45,7 @@ from homogeneity.experiments.e2_e4_e7_norm_growth.config import (
     RESULTS_FILE,
     NormGrowthConfig,
     build_model,
+    lm_tracker,
 )
 from homogeneity.experiments.e2_e4_e7_norm_growth.results import (
     NormGrowthAnalysis,
@@ -81,9 +81,6 @@ def _run(cfg: NormGrowthConfig, position: int) -> NormGrowthRun:
     )
     model = build_model(cfg, corpus.vocab_size)
     initial_rms = initial_group_rms(model)
-    probe, _ = sample_batch(
-        corpus.valid, cfg.probe_sequences, cfg.seq_len, torch.Generator().manual_seed(PROBE_SEED)
-    )
     out_dir = None if cfg.out is None else Path(cfg.out)
     log_path = None
     if out_dir is not None:
@@ -92,17 +89,7 @@ def _run(cfg: NormGrowthConfig, position: int) -> NormGrowthRun:
         log_path = out_dir / LOG_FILE
         if log_path.exists():
             log_path.unlink()  # a fresh run owns its log
-    tracker = NormTracker(
-        model,
-        groups=parameter_groups(model),
-        every=cfg.track_every,
-        dense_until=cfg.dense_until,
-        path=log_path,
-        saturation_inputs=probe if cfg.saturation_every else None,
-        saturation_every=cfg.saturation_every or cfg.track_every,
-        saturation_kwargs={"layers": True},
-        saturation_output=lambda out: out,
-    )
+    tracker = lm_tracker(model, cfg, corpus.valid, path=log_path)
     try:
         train = train_lm(
             model,

@@ -7,12 +7,16 @@ modules agree on them.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 
 from homogeneity.components.residual import PLACEMENTS
+from homogeneity.constants import PROBE_SEED
+from homogeneity.dynamics.tracker import NormTracker
 from homogeneity.errors import HomogeneityInputError
-from homogeneity.experiments.lm_model import CausalLM, LMConfig
+from homogeneity.experiments.corpus import sample_batch
+from homogeneity.experiments.lm_model import CausalLM, LMConfig, parameter_groups
 from homogeneity.experiments.lm_training import DTYPES, TrainConfig
 
 #: the group whose norm E2 reports: the encoder's parameters without the embeddings
@@ -111,3 +115,27 @@ def build_model(cfg: NormGrowthConfig, vocab_size: int) -> CausalLM:
         bias=cfg.bias,
     )
     return CausalLM(lm, dtype=DTYPES[cfg.dtype], generator=torch.Generator().manual_seed(cfg.seed))
+
+
+def lm_tracker(
+    model: CausalLM, cfg: NormGrowthConfig, valid: torch.Tensor, *, path: Path | None = None
+) -> NormTracker:
+    """The tracker of a run: ‖θ‖ of every parameter group (:func:`parameter_groups`) every
+    ``cfg.track_every`` steps (every step until ``cfg.dense_until``), appended to ``path``
+    as it comes when one is given, and D14 per layer every ``cfg.saturation_every`` steps
+    (0: never) on ``cfg.probe_sequences`` windows of ``cfg.seq_len`` tokens of the
+    validation stream ``valid``, drawn with :data:`~homogeneity.constants.PROBE_SEED`."""
+    probe, _ = sample_batch(
+        valid, cfg.probe_sequences, cfg.seq_len, torch.Generator().manual_seed(PROBE_SEED)
+    )
+    return NormTracker(
+        model,
+        groups=parameter_groups(model),
+        every=cfg.track_every,
+        dense_until=cfg.dense_until,
+        path=path,
+        saturation_inputs=probe if cfg.saturation_every else None,
+        saturation_every=cfg.saturation_every or cfg.track_every,
+        saturation_kwargs={"layers": True},
+        saturation_output=lambda out: out,
+    )

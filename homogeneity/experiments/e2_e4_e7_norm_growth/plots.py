@@ -25,6 +25,7 @@ from homogeneity.experiments.e2_e4_e7_norm_growth.analysis import (  # noqa: E40
     norm_curve,
 )
 from homogeneity.experiments.e2_e4_e7_norm_growth.config import NormGrowthConfig  # noqa: E402
+from homogeneity.experiments.figures import save_pyplot_figure  # noqa: E402
 from homogeneity.experiments.lm_training import effective_lrs  # noqa: E402
 
 #: the growth laws in plain words (names as in homogeneity.dynamics.growth_laws)
@@ -68,9 +69,7 @@ def norm_title(law: dict[str, Any], kept: Sequence[str], comparison: Sequence[st
 def plot_norm(records: Sequence[dict[str, Any]], results: dict[str, Any], path: Path) -> Path:
     """``norm.png``: :func:`norm_figure` saved to ``path``."""
     fig = norm_figure(records, results)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_pyplot_figure(fig, path)
 
 
 def norm_figure(records: Sequence[dict[str, Any]], results: dict[str, Any]) -> Any:
@@ -149,9 +148,7 @@ def plot_alignment(records: Sequence[dict[str, Any]], results: dict[str, Any], p
     ax.set_title(f"step size (CV over the 2nd half {al['step_norm_late_cv']:.2f})")
     fig.suptitle(results.get("title", ""), fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_pyplot_figure(fig, path)
 
 
 def plot_saturation(results: dict[str, Any], path: Path) -> Path | None:
@@ -170,9 +167,7 @@ def plot_saturation(results: dict[str, Any], path: Path) -> Path | None:
     ax.set_title("E4: saturation level (D14)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_pyplot_figure(fig, path)
 
 
 def plot_placements(
@@ -205,6 +200,4 @@ def plot_placements(
         ax.set_xlabel("step t")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_pyplot_figure(fig, path)

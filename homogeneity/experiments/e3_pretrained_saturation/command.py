@@ -9,20 +9,23 @@ Errors are one line on stderr, ``homogeneity: error: …``, with exit status 2.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 
 from homogeneity.cli.arguments import device, non_negative_int, positive_float, positive_int
 from homogeneity.cli.errors import run_command
 from homogeneity.cli.parser import command_parser
 from homogeneity.constants import PAPER_RHO
-from homogeneity.experiments.e3_pretrained_saturation.compute import run_pretrained_saturation
+from homogeneity.experiments.e3_pretrained_saturation.compute import (
+    PretrainedSaturationReport,
+    run_pretrained_saturation,
+)
 from homogeneity.experiments.e3_pretrained_saturation.report import (
     format_report,
     report_dict,
     write_report,
 )
 from homogeneity.experiments.e3_pretrained_saturation.subjects import BACKENDS
+from homogeneity.experiments.report_output import print_report
 
 DESCRIPTION = (
     "E3 (per-layer saturation), convergence along the ray and head types (D8/E5) of a "
@@ -103,27 +106,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_command(_run, argv)
 
 
-def _run(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    result = run_pretrained_saturation(
+def run_from_arguments(
+    args: argparse.Namespace, *, heads_only: bool = False
+) -> PretrainedSaturationReport:
+    """:func:`run_pretrained_saturation` with the options :func:`build_parser` parsed;
+    ``heads_only`` (E5 alone) skips the sweep over ρ and the extra random seeds, whatever
+    ``--no-convergence`` and ``--extra-seeds`` say."""
+    return run_pretrained_saturation(
         args.weights,
         text=args.text,
         n_sentences=args.sentences,
         rho=args.rho,
         seed=args.seed,
-        extra_seeds=args.extra_seeds,
+        extra_seeds=() if heads_only else args.extra_seeds,
         batch_size=args.batch_size,
-        convergence=not args.no_convergence,
+        convergence=not (heads_only or args.no_convergence),
         device=args.device,
         progress=args.progress,
         backend=args.backend,
     )
+
+
+def _run(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    result = run_from_arguments(args)
     paths = write_report(result, args.out)
-    if args.json:
-        print(json.dumps(report_dict(result), indent=1, ensure_ascii=False))
-    else:
-        print(format_report(result))
-        print("\nwrote " + ", ".join(str(p) for p in paths))
+    print_report(report_dict(result), format_report(result), paths, as_json=args.json)
     return 0
 
 

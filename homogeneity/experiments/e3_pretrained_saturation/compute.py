@@ -15,10 +15,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import torch
-from tqdm import tqdm
+from tqdm import tqdm  # type: ignore[import-untyped]  # types-tqdm is not installed
 
 from homogeneity.adapters import Batch
 from homogeneity.constants import LIMIT_RHO, PAPER_RHO
@@ -38,29 +38,44 @@ from homogeneity.saturation import (
     length_buckets,
 )
 
+
+class PaperFigures(TypedDict):
+    """What the paper reports for one family in E3: the model, its words for the pretrained
+    and the random-init levels, and the ranges those words state (lo, hi)."""
+
+    model: str
+    pretrained: str
+    random: str
+    pretrained_range: tuple[float, float]
+    random_range: tuple[float, float]
+
+
+def paper_figures(
+    model: str,
+    pretrained: str,
+    random: str,
+    pretrained_range: tuple[float, float],
+    random_range: tuple[float, float],
+) -> PaperFigures:
+    """One family's :class:`PaperFigures`, in the order the paper gives them."""
+    return PaperFigures(
+        model=model,
+        pretrained=pretrained,
+        random=random,
+        pretrained_range=pretrained_range,
+        random_range=random_range,
+    )
+
+
 #: SPEC E3, as the paper reports each family on 100 Brown-corpus sentences
-PAPER_E3: dict[str, dict[str, Any]] = {
-    "bert": {
-        "model": "BERT-base",
-        "pretrained": "0.06–0.47 across layers (low)",
-        "random": "≈ 0.0–0.1",
-        "pretrained_range": (0.06, 0.47),
-        "random_range": (0.0, 0.1),
-    },
-    "roberta": {
-        "model": "RoBERTa-base",
-        "pretrained": "final layer 0.65 (penultimate 0.94)",
-        "random": "≈ 0.0–0.1",
-        "pretrained_range": (0.65, 0.94),
-        "random_range": (0.0, 0.1),
-    },
-    "t5": {
-        "model": "T5-base",
-        "pretrained": "final layer 0.91",
-        "random": "≈ 0.4",
-        "pretrained_range": (0.91, 0.91),
-        "random_range": (0.4, 0.4),
-    },
+PAPER_E3: dict[str, PaperFigures] = {
+    "bert": paper_figures(
+        "BERT-base", "0.06–0.47 across layers (low)", "≈ 0.0–0.1", (0.06, 0.47), (0.0, 0.1)
+    ),
+    "roberta": paper_figures(
+        "RoBERTa-base", "final layer 0.65 (penultimate 0.94)", "≈ 0.0–0.1", (0.65, 0.94), (0.0, 0.1)
+    ),
+    "t5": paper_figures("T5-base", "final layer 0.91", "≈ 0.4", (0.91, 0.91), (0.4, 0.4)),
 }
 #: the BERT-base entry (the default model, MiniLM, is a BERT)
 PAPER_BERT_BASE = PAPER_E3["bert"]
@@ -104,7 +119,7 @@ class PretrainedSaturationReport:
     adapter: dict[str, str] = field(default_factory=dict)
 
     @property
-    def paper(self) -> dict[str, Any] | None:
+    def paper(self) -> PaperFigures | None:
         """The paper's E3 figures for this family (None when it reports none)."""
         return PAPER_E3.get(self.family)
 
@@ -209,7 +224,7 @@ def run_pretrained_saturation(
 
     adapter = subject.pretrained
     length = int(encoded.batch.lengths[example_index])
-    example = Batch.from_ids(encoded.batch.ids[example_index, :length])
+    example = Batch.from_ids(encoded.ids[example_index, :length])
     limit = adapter.run(example, limit_rho, saturated=adapter.supports_saturated, dtype=dtype)
     example_attention = (
         torch.stack([a[0] for a in limit.attentions]).cpu()

@@ -15,27 +15,44 @@ convergence_entropy.png        mean attention entropy per layer along ρ, and th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from homogeneity.errors import HomogeneityInputError
+from homogeneity.experiments.figures import FIGURE_DPI
+
 if TYPE_CHECKING:
     from homogeneity.experiments.e3_pretrained_saturation.compute import (
+        ModelReport,
         PretrainedSaturationReport,
     )
+    from homogeneity.saturation import ConvergenceCurves
 
 
 def save(fig: Figure, path: Path) -> Path:
     FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    fig.savefig(path, dpi=FIGURE_DPI, bbox_inches="tight")
     return path
 
 
 def layer_labels(n: int) -> list[str]:
     return ["emb"] + [str(i) for i in range(1, n)]
+
+
+def convergence_of(model: ModelReport) -> ConvergenceCurves:
+    """The curves of ``model``'s sweep over ρ; raises :class:`HomogeneityInputError` when
+    the report was made without the sweep."""
+    if model.convergence is None:
+        raise HomogeneityInputError(
+            f"the {model.name} model has no convergence curves; run E3 with convergence=True "
+            f"(without --no-convergence) to draw them"
+        )
+    return model.convergence
 
 
 def _span(values: list[float], pad: float) -> tuple[float, float]:
@@ -74,7 +91,8 @@ def plot_layers(report: PretrainedSaturationReport, path: Path) -> Path:
         lo, hi = paper["random_range"]
         ax.axhspan(lo, max(hi, lo + 0.005), color="tab:gray", alpha=0.15,
                    label=f"paper: random init ({paper['random']})")  # fmt: skip
-    series = [
+    #: (D14 per layer, marker style, colour, legend entry, extra plot options)
+    series: list[tuple[Sequence[float], str, str, str, dict[str, Any]]] = [
         (p.level.layers, "o-", "tab:blue", f"{label} pretrained, ρ={report.rho:g}", {}),
         (r.level.layers, "s-", "tab:orange", f"{label} random init, ρ={report.rho:g}", {}),
     ]
@@ -114,7 +132,7 @@ def plot_layers(report: PretrainedSaturationReport, path: Path) -> Path:
         emb.spines[side].set_visible(False)
     ax.spines["left"].set_visible(False)
     # the break marks between the two panels
-    kw = {"color": "k", "clip_on": False, "lw": 1}
+    kw: dict[str, Any] = {"color": "k", "clip_on": False, "lw": 1}
     for axis, xs in ((emb, (1, 1)), (ax, (0, 0))):
         for y in (0, 1):
             axis.plot(xs, (y - 0.02, y + 0.02), transform=axis.transAxes, **kw)
@@ -130,7 +148,7 @@ def plot_convergence(report: PretrainedSaturationReport, path: Path) -> Path:
     fig = Figure(figsize=(11, 7))
     axes = fig.subplots(2, 2)
     for row, m in enumerate((report.pretrained, report.random)):
-        c = m.convergence
+        c = convergence_of(m)
         sat = np.array(c.saturation, dtype=float)
         gap = 1 - np.array(c.to_limit, dtype=float)
         for layer in range(sat.shape[1]):
@@ -160,7 +178,7 @@ def plot_entropy(report: PretrainedSaturationReport, path: Path) -> Path:
     fig = Figure(figsize=(11, 7.2))
     axes = fig.subplots(2, 2)
     for ax, m in zip(axes[1], (report.pretrained, report.random), strict=True):
-        c = m.convergence
+        c = convergence_of(m)
         switched = np.array(c.argmax_to_limit, dtype=float)
         for layer in range(switched.shape[1]):
             ax.plot(c.rhos, 1 - switched[:, layer] + 1e-6, marker=".", label=f"layer {layer + 1}")
@@ -172,7 +190,7 @@ def plot_entropy(report: PretrainedSaturationReport, path: Path) -> Path:
         ax.set_title(f"{m.name}: attention argmax switches along the ray")
         ax.legend(fontsize=7)
     for ax, m in zip(axes[0], (report.pretrained, report.random), strict=True):
-        c = m.convergence
+        c = convergence_of(m)
         ent = np.array(c.entropy, dtype=float)
         for layer in range(ent.shape[1]):
             (line,) = ax.plot(c.rhos, ent[:, layer], marker=".", label=f"layer {layer + 1}")

@@ -3,7 +3,6 @@ and the figures."""
 
 from __future__ import annotations
 
-import json
 import math
 import platform
 from dataclasses import asdict
@@ -19,6 +18,7 @@ from homogeneity.experiments.e3_pretrained_saturation.compute import (
 )
 from homogeneity.experiments.e5_head_types.compute import HeadTypes, head_types
 from homogeneity.experiments.e5_head_types.report import format_head_types
+from homogeneity.experiments.report_output import write_report_json
 from homogeneity.saturation import ConvergenceCurves, head_type_counts
 
 #: tolerance on 1 − cos(h(ρθ), h^∞) for "converged"
@@ -238,6 +238,5 @@ def write_report(report: PretrainedSaturationReport, out: str | Path) -> list[Pa
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "report.json"
-    path.write_text(json.dumps(report_dict(report), indent=1, ensure_ascii=False), encoding="utf-8")
+    path = write_report_json(out / "report.json", report_dict(report))
     return [path] + write_e3_figures(report, out) + write_e5_figures(report, out)

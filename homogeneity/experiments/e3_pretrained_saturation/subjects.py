@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -47,6 +47,11 @@ class Encoded:
     batch: Batch
     tokens: tuple[tuple[str, ...], ...]
     special: dict[str, int]
+
+    @property
+    def ids(self) -> torch.Tensor:
+        """(sentences, longest) token ids: both tokenizers build the batch from ids."""
+        return cast(torch.Tensor, self.batch.ids)
 
 
 @dataclass

@@ -9,7 +9,6 @@ It takes the options of ``homogeneity saturation`` and prints only the head tabl
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,10 +16,11 @@ from homogeneity.cli.errors import run_command
 from homogeneity.experiments.e3_pretrained_saturation.command import (
     build_parser as saturation_parser,
 )
-from homogeneity.experiments.e3_pretrained_saturation.compute import run_pretrained_saturation
+from homogeneity.experiments.e3_pretrained_saturation.command import run_from_arguments
 from homogeneity.experiments.e3_pretrained_saturation.report import e5_result, report_dict
 from homogeneity.experiments.e5_head_types.plots import write_e5_figures
 from homogeneity.experiments.e5_head_types.report import format_head_types
+from homogeneity.experiments.report_output import print_report, write_report_json
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,19 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    result = run_pretrained_saturation(
-        args.weights,
-        text=args.text,
-        n_sentences=args.sentences,
-        rho=args.rho,
-        seed=args.seed,
-        extra_seeds=(),
-        batch_size=args.batch_size,
-        convergence=False,
-        device=args.device,
-        progress=args.progress,
-        backend=args.backend,
-    )
+    result = run_from_arguments(args, heads_only=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     data = report_dict(result)
@@ -62,14 +50,9 @@ def _run(argv: list[str]) -> int:
         {m: {"heads": data[m]["heads"], "head_kinds": data[m]["head_kinds"],
              "attention": data[m]["attention"]} for m in ("pretrained", "random")}
     )  # fmt: skip
-    path = out / "e5_report.json"
-    path.write_text(json.dumps(heads, indent=1, ensure_ascii=False), encoding="utf-8")
-    paths = [path, *write_e5_figures(result, out)]
-    if args.json:
-        print(json.dumps(heads, indent=1, ensure_ascii=False))
-    else:
-        print("\n\n".join(format_head_types(e5_result(result), result.rule)))
-        print("\nwrote " + ", ".join(str(p) for p in paths))
+    paths = [write_report_json(out / "e5_report.json", heads), *write_e5_figures(result, out)]
+    text = "\n\n".join(format_head_types(e5_result(result), result.rule))
+    print_report(heads, text, paths, as_json=args.json)
     return 0
 
 

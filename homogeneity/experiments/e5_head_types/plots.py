@@ -21,20 +21,33 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 
-from homogeneity.experiments.e3_pretrained_saturation.plots import save
+from homogeneity.errors import HomogeneityInputError
+from homogeneity.experiments.e3_pretrained_saturation.plots import convergence_of, save
 from homogeneity.saturation import HEAD_KINDS
 
 if TYPE_CHECKING:
     from homogeneity.experiments.e3_pretrained_saturation.compute import (
         PretrainedSaturationReport,
     )
+    from homogeneity.saturation import HeadStats
+
+
+def captured(heads: list[HeadStats] | None, what: str) -> list[HeadStats]:
+    """``heads`` when the analysis captured any; raises :class:`HomogeneityInputError`
+    (naming ``what``) when it did not (the model exposes no attention)."""
+    if not heads:
+        raise HomogeneityInputError(
+            f"the report has no head statistics {what}: the model's attention was not "
+            f"captured, so there is nothing to draw"
+        )
+    return heads
 
 
 def plot_head_kinds(report: PretrainedSaturationReport, path: Path) -> Path:
     fig = Figure(figsize=(11, 3.8))
     axes = fig.subplots(1, 2)
     for ax, m in zip(axes, (report.pretrained, report.random), strict=True):
-        c = m.convergence
+        c = convergence_of(m)
         for kind in HEAD_KINDS:
             ax.plot(c.rhos, [k.get(kind, 0) for k in c.head_kinds], marker=".", label=kind)
         ax.set_xscale("log")
@@ -48,16 +61,17 @@ def plot_head_kinds(report: PretrainedSaturationReport, path: Path) -> Path:
 
 def plot_histogram(report: PretrainedSaturationReport, path: Path) -> Path:
     p, r = report.pretrained.analysis, report.random.analysis
-    panels = [
+    at_one = captured(p.heads_at_one, "at ρ = 1")
+    candidates = [
         ("pretrained, ρ=1", p.heads_at_one),
         (f"pretrained, ρ={report.rho:g}", p.heads_at_rho),
         ("pretrained, limit", p.heads_at_limit),
         ("random, ρ=1", r.heads_at_one),
     ]
-    panels = [(t, h) for t, h in panels if h]
+    panels = [(t, h) for t, h in candidates if h]
     fig = Figure(figsize=(3.3 * len(panels), 3.4))
     axes = fig.subplots(1, len(panels))
-    visible = float(np.mean([h.visible for h in p.heads_at_one]))
+    visible = float(np.mean([h.visible for h in at_one]))
     bins = np.linspace(0, max(visible * 1.6, 2), 41)
     for ax, (title, heads) in zip(np.atleast_1d(axes), panels, strict=True):
         ax.hist([h.attended for h in heads], bins=bins, color="tab:blue")
@@ -68,7 +82,7 @@ def plot_histogram(report: PretrainedSaturationReport, path: Path) -> Path:
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=6)
     fig.suptitle(
-        f"E5/D8: attended positions per head ({len(p.heads_at_one)} heads, "
+        f"E5/D8: attended positions per head ({len(at_one)} heads, "
         f"{report.n_tokens} query tokens of {report.n_sentences} sentences)",
         fontsize=10,
     )
@@ -101,7 +115,8 @@ def plot_patterns(report: PretrainedSaturationReport, path: Path) -> Path:
 
 
 def plot_locations(report: PretrainedSaturationReport, path: Path) -> Path:
-    heads = report.pretrained.analysis.heads_at_limit or report.pretrained.analysis.heads_at_rho
+    p = report.pretrained.analysis
+    heads = captured(p.heads_at_limit or p.heads_at_rho, "at ρ or in the limit")
     names = list(heads[0].locations)
     mass = np.array([[h.locations[n] for n in names] for h in heads])
     fig = Figure(figsize=(12, 3.6))

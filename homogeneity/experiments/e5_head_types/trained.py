@@ -12,7 +12,6 @@ the exact limit, and says whether the histogram is bimodal. It writes
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -36,6 +35,7 @@ from homogeneity.experiments.e5_head_types.trained_compute import (
 )
 from homogeneity.experiments.e5_head_types.trained_plots import write_trained_figures
 from homogeneity.experiments.e5_head_types.trained_report import format_trained, write_report
+from homogeneity.experiments.report_output import print_report
 
 
 def build_parser() -> OneLineParser:
@@ -124,11 +124,8 @@ def _run(argv: list[str]) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     paths = [write_report(runs, out), *write_trained_figures(runs, out)]
-    if args.json:
-        print(json.dumps([r.to_dict() for r in runs], indent=1, ensure_ascii=False))
-    else:
-        print("\n\n".join(format_trained(r) for r in runs))
-        print("\nwrote " + ", ".join(str(p) for p in paths))
+    text = "\n\n".join(format_trained(r) for r in runs)
+    print_report([r.to_dict() for r in runs], text, paths, as_json=args.json)
     return 0
 
 

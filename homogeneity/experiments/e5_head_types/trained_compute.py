@@ -43,11 +43,14 @@ import torch
 
 from homogeneity.adapters import Batch
 from homogeneity.constants import PAPER_E5_SEQ_LEN, PAPER_RHO, PROBE_SEED, SATURATED_LEVEL
-from homogeneity.dynamics.tracker import NormTracker
 from homogeneity.errors import HomogeneityInputError
 from homogeneity.experiments.corpus import make_corpus, sample_batch
-from homogeneity.experiments.e2_e4_e7_norm_growth.config import NormGrowthConfig, build_model
-from homogeneity.experiments.lm_model import CausalLM, parameter_groups
+from homogeneity.experiments.e2_e4_e7_norm_growth.config import (
+    NormGrowthConfig,
+    build_model,
+    lm_tracker,
+)
+from homogeneity.experiments.lm_model import CausalLM
 from homogeneity.experiments.lm_training import train_lm
 from homogeneity.saturation import HeadStats, HeadTypeRule, analyse_saturation, saturation_level
 
@@ -283,19 +286,7 @@ def _run(cfg: TrainedHeadTypesConfig) -> tuple[TrainedHeadTypes, CausalLM]:
     t = cfg.training
     corpus = make_corpus(t.corpus, n_tokens=t.corpus_tokens, seed=t.seed, text_file=t.text_file)
     model = build_model(t, corpus.vocab_size)
-    probe, _ = sample_batch(
-        corpus.valid, t.probe_sequences, t.seq_len, torch.Generator().manual_seed(PROBE_SEED)
-    )
-    tracker = NormTracker(
-        model,
-        groups=parameter_groups(model),
-        every=t.track_every,
-        dense_until=t.dense_until,
-        saturation_inputs=probe,
-        saturation_every=t.saturation_every,
-        saturation_kwargs={"layers": True},
-        saturation_output=lambda out: out,
-    )
+    tracker = lm_tracker(model, t, corpus.valid)  # saturation_every ≥ 1: D14 is on
     try:
         train = train_lm(model, corpus, t.train_config(), tracker=tracker, progress=t.progress)
         tracker.record_state()

@@ -3,11 +3,11 @@ every head's count."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 from homogeneity.experiments.e5_head_types.trained_compute import TrainedHeadTypes
+from homogeneity.experiments.report_output import write_report_json
 
 #: the JSON a run writes (a list, one object per run)
 REPORT_FILE = "e5_trained_report.json"
@@ -87,7 +87,4 @@ def format_trained(run: TrainedHeadTypes) -> str:
 
 def write_report(runs: Sequence[TrainedHeadTypes], out: Path) -> Path:
     """``e5_trained_report.json``: one object per run (:meth:`TrainedHeadTypes.to_dict`)."""
-    path = out / REPORT_FILE
-    data = [r.to_dict() for r in runs]
-    path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
-    return path
+    return write_report_json(out / REPORT_FILE, [r.to_dict() for r in runs])

@@ -14,6 +14,7 @@ from homogeneity.experiments.e6_homogeneity_curves.paper import (
     PAPER_E6,
     PAPER_LAYERS,
 )
+from homogeneity.experiments.figures import FIGURE_DPI
 
 
 def format_curves(result: HomogeneityCurves) -> str:
@@ -86,7 +87,7 @@ def curves_figure(result: HomogeneityCurves) -> Any:
     from matplotlib.figure import Figure
 
     setup, curves = result.setup, result.curves
-    fig = Figure(figsize=(6.5, 4.4), dpi=110)
+    fig = Figure(figsize=(6.5, 4.4), dpi=FIGURE_DPI)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     colours = {"paper-prenorm": "tab:blue", "pre-ln": "tab:green", "postnorm": "tab:red"}

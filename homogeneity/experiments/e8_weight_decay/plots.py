@@ -12,6 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from homogeneity.experiments.figures import save_pyplot_figure  # noqa: E402
+
 
 def plot_grid(results: dict[str, Any], path: Path) -> Path:
     """log(‖θ_T‖/‖θ_0‖) per cell (colour), observed/predicted outcome (text), λ* per η."""
@@ -52,9 +54,7 @@ def plot_grid(results: dict[str, Any], path: Path) -> Path:
     ax.set_title(f"E8: log ‖θ_T‖/‖θ_0‖ after {cfg['steps']} AdamW steps\n{crit}", fontsize=8)
     fig.colorbar(im, ax=ax, label="log norm ratio")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_pyplot_figure(fig, path)
 
 
 def plot_curves(results: dict[str, Any], path: Path) -> Path:
@@ -74,6 +74,4 @@ def plot_curves(results: dict[str, Any], path: Path) -> Path:
         ax.set_ylabel("‖θ_t‖/‖θ_0‖")
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_pyplot_figure(fig, path)
