@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type hints
+from tqdm import tqdm
 
 from homogeneity.cli.arguments import (
     check_heads_divide,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type hints
+from tqdm import tqdm
 
 from homogeneity.agreement import DegreeAgreement
 from homogeneity.degree import measure_degree

@@ -143,7 +143,7 @@ def train_lm(
     position: int = 0,
 ) -> TrainResult:
     """Train ``model`` in place for ``cfg.steps`` steps; returns losses and time."""
-    from tqdm.auto import tqdm  # type: ignore[import-untyped]  # tqdm ships no type hints
+    from tqdm.auto import tqdm
 
     optimizer = make_optimizer(model, cfg)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: lr_factor(cfg, t))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 import torch
-from tqdm import tqdm  # type: ignore[import-untyped]  # types-tqdm is not installed
+from tqdm import tqdm
 
 from homogeneity.adapters import Batch
 from homogeneity.constants import LIMIT_RHO, PAPER_RHO

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-from tqdm import tqdm  # type: ignore[import-untyped]  # types-tqdm is not installed
+from tqdm import tqdm
 
 from homogeneity.adapters import Batch, EncoderAdapter, ModelAdapter
 from homogeneity.components import (

@@ -119,7 +119,7 @@ def run_weight_decay_grid(
 ) -> WeightDecayGrid:
     """Run every (η, λ) cell through ``executor``; returns (and, with ``cfg.out``, writes)
     the grid."""
-    from tqdm.auto import tqdm  # type: ignore[import-untyped]  # types-tqdm is not installed
+    from tqdm.auto import tqdm
 
     start = time.perf_counter()
     rows = map_jobs(
