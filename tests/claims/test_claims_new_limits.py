@@ -111,13 +111,12 @@ def test_smooth_approximately_homogeneous_function_is_not_a_counterexample():
 # -- GH* ---------------------------------------------------------------------------------
 
 
-def test_falling_margin_is_positive_only_for_errors_falling_to_the_floor():
-    assert gh.falling_margin([1e-5, 1e-7, 1e-10, 1e-13]) == pytest.approx(math.log(100))
-    assert gh.falling_margin([1e-5, 1e-8, 0.0]) == pytest.approx(math.log(1000))
-    # negative controls: a bump on the way, a floor never reached, a non-finite value
-    assert gh.falling_margin([1e-5, 1e-7, 2e-7, 1e-13]) < 0
-    assert gh.falling_margin([1e-5, 1e-7, 1e-9]) == -1.0
-    assert gh.falling_margin([1e-5, math.nan, 1e-13]) == -1.0
+def test_the_envelope_is_the_largest_error_on_the_way_to_the_floor():
+    assert gh.envelope_to_floor([1e-5, 1e-7, 1e-10, 1e-13]) == 1e-5
+    assert gh.envelope_to_floor([1e-5, 3e-5, 1e-9, 0.0]) == 3e-5  # a dip, then a rise
+    # no envelope: a floor never reached, a non-finite value
+    assert gh.envelope_to_floor([1e-5, 1e-7, 1e-9]) is None
+    assert gh.envelope_to_floor([1e-5, math.nan, 1e-13]) is None
 
 
 #: the encoder on which the thorough search refuted the earlier GH* (a fitted decay order
@@ -152,7 +151,7 @@ def test_an_error_that_falls_at_an_order_of_one_in_its_window_satisfies_gh_star(
     rho, e0 = start
     errors = gh.errors_to_floor(rg, rho, e0, g_inf)
     assert 3 <= len(errors) <= 6 and errors[-1] < gh.FLOOR_ERROR
-    assert gh.falling_margin(errors) > 0
+    assert gh.envelope_to_floor(errors) == e0
     assert gh.corrected_margin()(case, 60) > 0
     # (iii) is close to sharp on it: the constant ½ fails
     assert gh.corrected_margin(bound_factor=0.5)(case, 60) < 0
@@ -166,6 +165,28 @@ ROUNDING_CASE = {
     "cfg": {**SLOW_WINDOW_CASE["cfg"], "d_ff": 7, "n_layers": 2},
     "ids": [1, 0],
 }
+
+
+#: the encoder on which the thorough search refuted GH* stated from e(ρ₀) alone: e dips
+#: to 1.3·10⁻⁵ at ρ₀ ≈ 3.08, rises to 3.8·10⁻⁵, then falls to the floor
+DIP_CASE = {**SLOW_WINDOW_CASE, "seed": 64, "cfg": {**SLOW_WINDOW_CASE["cfg"], "d_ff": 6}}
+DIP_CASE["ids"] = [0, 1]
+
+
+def test_an_error_that_dips_before_it_falls_satisfies_gh_star_with_its_envelope():
+    rg = RayGradients.from_case(DIP_CASE)
+    g_inf = rg.gradient(1.0, True)
+    start = gh.first_small_error(rg, DIP_CASE["a"], g_inf)
+    assert start is not None
+    rho, e0 = start
+    errors = gh.errors_to_floor(rg, rho, e0, g_inf)
+    assert errors[1] > errors[0]  # the dip: e rises after ρ₀
+    envelope = gh.envelope_to_floor(errors)
+    assert envelope is not None and envelope > 2 * e0
+    # from e(ρ₀) alone the bound of (iii) fails at c = 2^{1/8}; with E(ρ₀) it holds
+    near = relative_distance(rg.gradient(2 ** (1 / 8) * rho, False), rg.gradient(rho, False), g_inf)
+    assert 2 * e0 < near <= 2 * envelope
+    assert gh.corrected_margin()(DIP_CASE, 60) > 0
 
 
 def test_the_tolerance_of_gh_star_follows_the_measured_rounding_noise():
