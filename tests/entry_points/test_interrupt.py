@@ -64,6 +64,23 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
+def _terminal_signals() -> None:
+    """In the child, before exec: SIGINT at its default and unblocked, as a process a
+    terminal starts has it. A child inherits an ignored or blocked SIGINT from the test
+    process (some library may have left it so), and then Ctrl-C would never reach it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def signal_state(pid: int) -> str:
+    """The SigBlk/SigIgn/SigCgt lines of /proc/PID/status (for a failure message)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return "(process gone)"
+    return "; ".join(line for line in lines if line.startswith(("SigBlk", "SigIgn", "SigCgt")))
+
+
 def start(args: list[str]) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, *args],
@@ -73,6 +90,7 @@ def start(args: list[str]) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=_terminal_signals,
     )
 
 
@@ -91,9 +109,14 @@ def lines_of(path: Path) -> int:
 def interrupt(proc: subprocess.Popen, timeout: float = 90) -> tuple[int, str, str, float]:
     """SIGINT to the whole group, as Ctrl-C does; (status, stdout, stderr, seconds)."""
     sent = time.monotonic()
+    state = signal_state(proc.pid)
     os.killpg(proc.pid, signal.SIGINT)
     try:
         out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(
+            f"no exit {timeout} s after SIGINT; the child's signals when it was sent: {state}"
+        ) from exc
     finally:
         if proc.poll() is None or group_members(proc.pid):
             try:
