@@ -260,8 +260,9 @@ def corrected_margin(degree: int = 1, bias: bool | None = None, bound_factor: fl
         tolerance = rounding_tolerance(rg, rho)
         if tolerance * NOISE_FACTOR >= e0:
             return vacuous(
-                f"float64 rounding moves the gradient by ~{tolerance / NOISE_FACTOR:.1e}, too "
-                f"close to e(ρ₀) = {e0:.1e} to measure its fall"
+                f"the float64 tolerance τ = {tolerance:.1e} (from the measured rounding noise, "
+                f"at least {ROUNDING:g}) is within a factor {NOISE_FACTOR:g} of "
+                f"e(ρ₀) = {e0:.1e}: rounding, not the encoder, would decide the case"
             )
         # (ii) e falls to the float64 floor; E(ρ₀) is its largest value on the way
         envelope = envelope_to_floor(errors_to_floor(rg, rho, e0, g_inf, tolerance), tolerance)
